@@ -1,0 +1,189 @@
+import swagger from "@fastify/swagger";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { Ajv } from "ajv";
+import addFormats from "ajv-formats";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from "fastify";
+import type { Logger } from "../lib/logger.js";
+import type { Actor } from "../portal/access.js";
+import { PortalError } from "../portal/errors.js";
+import type { Portal } from "../portal/service.js";
+import { clientRoutes } from "./routes/clients.js";
+import { partnerRoutes } from "./routes/partners.js";
+import { ticketRoutes } from "./routes/tickets.js";
+import { userRoutes } from "./routes/users.js";
+import { ErrorBody } from "./schemas.js";
+
+export interface AppDeps {
+  portal: Portal;
+  logger?: Logger;
+  /** Largest accepted request body, bytes. */
+  bodyLimit?: number;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    actor: Actor;
+  }
+}
+
+export type App = FastifyInstance<
+  import("node:http").Server,
+  import("node:http").IncomingMessage,
+  import("node:http").ServerResponse,
+  import("fastify").FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+/** Paths that answer without a token. */
+const PUBLIC = new Set(["/healthz", "/openapi.json"]);
+
+/**
+ * Builds the REST API without starting it (design.md §3.1): tests call `inject` or `listen` on it;
+ * only main.ts listens for real.
+ */
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const app: App = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger as FastifyBaseLogger } : {}),
+    bodyLimit: deps.bodyLimit ?? 5 * 1024 * 1024,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // Bodies are validated strictly (no type coercion, unknown properties rejected); query strings and
+  // path parameters arrive as text, so those are coerced to the schema's types.
+  const strict = addFormats.default(
+    new Ajv({
+      allErrors: false,
+      coerceTypes: false,
+      useDefaults: true,
+      removeAdditional: false,
+      strict: false,
+    }),
+  );
+  const coercing = addFormats.default(
+    new Ajv({
+      allErrors: false,
+      coerceTypes: "array",
+      useDefaults: true,
+      removeAdditional: false,
+      strict: false,
+    }),
+  );
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === "body" ? strict : coercing).compile(schema),
+  );
+  app.addSchema(ErrorBody);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.0.3",
+      info: { title: "nocbridge", version: "0.1.0", description: "NOC portal ↔ PSA integration" },
+      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+      security: [{ bearer: [] }],
+    },
+  });
+
+  app.decorateRequest("actor", null as unknown as Actor);
+  app.addHook("onRequest", async (req, reply) => {
+    const path = req.url.split("?")[0] ?? "";
+    if (PUBLIC.has(path) || !path.startsWith("/api/")) return;
+    const actor = await authenticate(deps.portal, req);
+    if (!actor) {
+      return reply.code(401).header("www-authenticate", "Bearer").send({
+        statusCode: 401,
+        error: "Unauthorized",
+        code: "UNAUTHORIZED",
+        message: "a valid token is required: Authorization: Bearer <token>",
+      });
+    }
+    req.actor = actor;
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    if (err instanceof PortalError) {
+      return reply.code(err.status).send({
+        statusCode: err.status,
+        error: reasonOf(err.status),
+        code: err.code,
+        message: err.message,
+        ...(err.field ? { field: err.field } : {}),
+      });
+    }
+    const e = err as {
+      validation?: Array<{ instancePath: string; message?: string; params?: Record<string, unknown> }>;
+      validationContext?: string;
+      statusCode?: number;
+      code?: string;
+      message: string;
+    };
+    if (e.validation) {
+      const v = e.validation[0];
+      const field = fieldOf(v?.instancePath ?? "", v?.params);
+      const message = `${field || e.validationContext || "request"}: ${describe(v)}`;
+      return reply.code(400).send({
+        statusCode: 400,
+        error: "Bad Request",
+        code: "INVALID",
+        message,
+        ...(field ? { field } : {}),
+      });
+    }
+    const status = e.statusCode && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500;
+    if (status === 500) req.log.error({ err }, "unhandled error");
+    return reply.code(status).send({
+      statusCode: status,
+      error: reasonOf(status),
+      code: e.code ?? (status === 500 ? "INTERNAL" : "BAD_REQUEST"),
+      message: status === 500 ? "internal error" : e.message,
+    });
+  });
+
+  app.get("/healthz", { schema: { hide: true } }, async () => ({ ok: true }));
+  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(userRoutes(deps.portal));
+  await app.register(partnerRoutes(deps.portal));
+  await app.register(clientRoutes(deps.portal));
+  await app.register(ticketRoutes(deps.portal));
+  return app;
+}
+
+async function authenticate(portal: Portal, req: FastifyRequest): Promise<Actor | null> {
+  const header = req.headers.authorization;
+  const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  if (!m?.[1]) return null;
+  return portal.authenticate(m[1]);
+}
+
+/** Turns Ajv's instance path (/ticketing/queueId, /0/hostname) into ticketing.queueId, [0].hostname. */
+function fieldOf(instancePath: string, params?: Record<string, unknown>): string {
+  const parts = instancePath.split("/").filter(Boolean);
+  const extra = (params?.missingProperty ?? params?.additionalProperty) as string | undefined;
+  if (extra) parts.push(extra);
+  return parts
+    .map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`))
+    .join("")
+    .replace(/^\./, "");
+}
+
+function describe(
+  v: { message?: string; keyword?: string; params?: Record<string, unknown> } | undefined,
+): string {
+  if (!v) return "invalid";
+  if (v.params?.additionalProperty) return "is not a known field";
+  if (v.params?.missingProperty) return "is required";
+  if (v.params?.allowedValues) return `must be one of ${(v.params.allowedValues as unknown[]).join(", ")}`;
+  return v.message ?? "invalid";
+}
+
+function reasonOf(status: number): string {
+  return (
+    {
+      400: "Bad Request",
+      401: "Unauthorized",
+      403: "Forbidden",
+      404: "Not Found",
+      409: "Conflict",
+      413: "Payload Too Large",
+      415: "Unsupported Media Type",
+    }[status] ?? "Internal Server Error"
+  );
+}

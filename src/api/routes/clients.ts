@@ -1,0 +1,105 @@
+import { Type } from "@sinclair/typebox";
+import type { FastifyPluginAsync } from "fastify";
+import type { DeviceInput, Portal } from "../../portal/service.js";
+import type { App } from "../app.js";
+import {
+  Client,
+  ClientCreate,
+  ClientPatch,
+  Device,
+  DeviceCreate,
+  DeviceImport,
+  DeviceImportResult,
+  DevicePatch,
+  DeviceState,
+  IdParams,
+  PageOf,
+  PageQuery,
+} from "../schemas.js";
+
+export const clientRoutes =
+  (portal: Portal): FastifyPluginAsync =>
+  async (f) => {
+    const app = f as unknown as App;
+    const PartnerParams = IdParams("partnerId");
+    const ClientParams = IdParams("clientId");
+    const DeviceParams = IdParams("deviceId");
+
+    app.post(
+      "/api/partners/:partnerId/clients",
+      { schema: { tags: ["clients"], params: PartnerParams, body: ClientCreate, response: { 201: Client } } },
+      async (req, reply) =>
+        reply.code(201).send(await portal.createClient(req.actor, req.params.partnerId, req.body)),
+    );
+    app.get(
+      "/api/partners/:partnerId/clients",
+      {
+        schema: {
+          tags: ["clients"],
+          params: PartnerParams,
+          querystring: Type.Object(PageQuery),
+          response: { 200: PageOf(Client) },
+        },
+      },
+      async (req) => portal.listClients(req.actor, req.params.partnerId, req.query),
+    );
+    app.get(
+      "/api/clients/:clientId",
+      { schema: { tags: ["clients"], params: ClientParams, response: { 200: Client } } },
+      async (req) => portal.getClient(req.actor, req.params.clientId),
+    );
+    app.patch(
+      "/api/clients/:clientId",
+      { schema: { tags: ["clients"], params: ClientParams, body: ClientPatch, response: { 200: Client } } },
+      async (req) => portal.updateClient(req.actor, req.params.clientId, req.body),
+    );
+
+    app.post(
+      "/api/clients/:clientId/devices",
+      { schema: { tags: ["devices"], params: ClientParams, body: DeviceCreate, response: { 201: Device } } },
+      async (req, reply) =>
+        reply
+          .code(201)
+          .send(await portal.createDevice(req.actor, req.params.clientId, req.body as DeviceInput)),
+    );
+    app.get(
+      "/api/clients/:clientId/devices",
+      {
+        schema: {
+          tags: ["devices"],
+          params: ClientParams,
+          querystring: Type.Object({
+            ...PageQuery,
+            state: Type.Optional(DeviceState),
+            search: Type.Optional(Type.String({ maxLength: 200 })),
+          }),
+          response: { 200: PageOf(Device) },
+        },
+      },
+      async (req) => portal.listDevices(req.actor, req.params.clientId, req.query),
+    );
+    app.post(
+      "/api/clients/:clientId/devices/import",
+      {
+        schema: {
+          tags: ["devices"],
+          summary:
+            "Upsert a discovery feed (JSON array), matched by hostname + serial number; all or nothing",
+          params: ClientParams,
+          body: DeviceImport,
+          response: { 200: DeviceImportResult },
+        },
+      },
+      async (req) => portal.importDevices(req.actor, req.params.clientId, req.body as DeviceInput[]),
+    );
+    app.get(
+      "/api/devices/:deviceId",
+      { schema: { tags: ["devices"], params: DeviceParams, response: { 200: Device } } },
+      async (req) => portal.getDevice(req.actor, req.params.deviceId),
+    );
+    app.patch(
+      "/api/devices/:deviceId",
+      { schema: { tags: ["devices"], params: DeviceParams, body: DevicePatch, response: { 200: Device } } },
+      async (req) => portal.updateDevice(req.actor, req.params.deviceId, req.body as Partial<DeviceInput>),
+    );
+  };

@@ -1,0 +1,280 @@
+import { type TSchema, Type } from "@sinclair/typebox";
+import {
+  DEVICE_STATES,
+  MAPPING_KINDS,
+  PORTAL_PRIORITIES,
+  PORTAL_STATUSES,
+  ROLES,
+} from "../portal/catalog.js";
+
+/** JSON schemas of the REST API (TypeBox → JSON Schema → Ajv validation and the OpenAPI document). */
+
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+const Id = Type.Integer({ minimum: 1 });
+const Str = (max = 255) => Type.String({ maxLength: max });
+const Time = Type.String({ format: "date-time" });
+const Open = { additionalProperties: true };
+
+/** A string enum as one `enum` keyword, so a bad value is reported with the allowed values. */
+const StringEnum = <T extends readonly string[]>(values: T) =>
+  Type.Unsafe<T[number]>({ type: "string", enum: [...values] });
+
+export const IdParams = <K extends string>(name: K) => Type.Object({ [name]: Id } as Record<K, typeof Id>);
+
+export const PageQuery = {
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+};
+
+export const PageOf = <T extends TSchema>(item: T) =>
+  Type.Object({
+    items: Type.Array(item),
+    total: Type.Integer(),
+    limit: Type.Integer(),
+    offset: Type.Integer(),
+  });
+
+export const ErrorBody = Type.Object(
+  {
+    statusCode: Type.Integer(),
+    error: Type.String(),
+    code: Type.String(),
+    message: Type.String(),
+    field: Type.Optional(Type.String()),
+  },
+  { $id: "Error" },
+);
+
+// ---------------------------------------------------------------- users
+
+export const Role = StringEnum(ROLES);
+export const UserCreate = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 200 }), role: Role, partnerId: Type.Optional(Nullable(Id)) },
+  { additionalProperties: false },
+);
+export const User = Type.Object(
+  {
+    id: Type.Integer(),
+    name: Type.String(),
+    role: Role,
+    partnerId: Nullable(Type.Integer()),
+    createdAt: Time,
+  },
+  Open,
+);
+export const UserCreated = Type.Object({ id: Type.Integer(), token: Type.String(), user: User });
+
+// ---------------------------------------------------------------- partners
+
+export const PartnerCreate = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 200 }), timeZone: Type.Optional(Str(64)) },
+  { additionalProperties: false },
+);
+export const PartnerPatch = Type.Object(
+  { name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), timeZone: Type.Optional(Str(64)) },
+  { additionalProperties: false },
+);
+export const Partner = Type.Object(
+  { id: Type.Integer(), name: Type.String(), timeZone: Type.String(), createdAt: Time, updatedAt: Time },
+  Open,
+);
+
+const TicketingFields = {
+  enabled: Type.Boolean(),
+  nocMayEnterTickets: Type.Boolean(),
+  system: Type.Literal("autotask"),
+  apiUrl: Str(500),
+  username: Str(200),
+  integrationCode: Str(200),
+  queueId: Nullable(Type.Integer({ minimum: 0 })),
+  queueName: Str(200),
+  billingCodeId: Nullable(Type.Integer({ minimum: 0 })),
+  billingCodeName: Str(200),
+};
+const DeviceFields = {
+  enabled: Type.Boolean(),
+  productId: Nullable(Type.Integer({ minimum: 0 })),
+  configurationItemTypeId: Nullable(Type.Integer({ minimum: 0 })),
+  advanced: Type.Boolean(),
+};
+
+export const IntegrationPut = Type.Object(
+  {
+    ticketing: Type.Object(
+      {
+        ...TicketingFields,
+        system: Type.Optional(Type.Literal("autotask")),
+        apiUrl: Type.Optional(Str(500)),
+        queueName: Type.Optional(Str(200)),
+        billingCodeName: Type.Optional(Str(200)),
+        secret: Type.Optional(Nullable(Str(500))),
+      },
+      { additionalProperties: false },
+    ),
+    devices: Type.Object(
+      { ...DeviceFields, schedule: Type.Optional(Nullable(Str(100))) },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+export const Integration = Type.Object({
+  ticketing: Type.Object({
+    ...TicketingFields,
+    secret: Type.String({ description: '"********" when a secret is stored, else ""' }),
+  }),
+  devices: Type.Object({ ...DeviceFields, schedule: Type.String() }),
+  updatedAt: Nullable(Type.String()),
+});
+export const SecretView = Type.Object({ secret: Nullable(Type.String()) });
+
+// ---------------------------------------------------------------- mappings
+
+export const MappingKind = StringEnum(MAPPING_KINDS);
+const PsaLabel = Type.Optional(Str(200));
+export const MappingRowIn = {
+  "status-forward": Type.Object(
+    { portalStatusId: Type.Integer(), psaStatusId: Type.Integer({ minimum: 0 }), psaStatusName: PsaLabel },
+    { additionalProperties: false },
+  ),
+  "status-reverse": Type.Object(
+    { psaStatusId: Type.Integer({ minimum: 0 }), portalStatusId: Type.Integer(), psaStatusName: PsaLabel },
+    { additionalProperties: false },
+  ),
+  priority: Type.Object(
+    {
+      psaPriorityId: Type.Integer({ minimum: 0 }),
+      portalPriorityId: Type.Integer(),
+      psaPriorityName: PsaLabel,
+    },
+    { additionalProperties: false },
+  ),
+} as const;
+export const MappingRowOut = Type.Object({ id: Type.Integer() }, Open);
+export const MappingTable = Type.Object({ kind: MappingKind, rows: Type.Array(MappingRowOut) });
+
+// ---------------------------------------------------------------- clients and devices
+
+export const ClientCreate = Type.Object(
+  {
+    code: Type.String({ minLength: 1, maxLength: 50 }),
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    psaCompanyId: Type.Optional(Nullable(Type.Integer({ minimum: 0 }))),
+  },
+  { additionalProperties: false },
+);
+export const ClientPatch = Type.Partial(ClientCreate, { additionalProperties: false });
+export const Client = Type.Object(
+  {
+    id: Type.Integer(),
+    partnerId: Type.Integer(),
+    code: Type.String(),
+    name: Type.String(),
+    psaCompanyId: Nullable(Type.Integer()),
+    createdAt: Time,
+    updatedAt: Time,
+  },
+  Open,
+);
+
+export const DeviceState = StringEnum(DEVICE_STATES);
+const DeviceAttrs = {
+  deviceType: Type.Optional(Str()),
+  ipAddress: Type.Optional(Str(100)),
+  gateway: Type.Optional(Str(100)),
+  make: Type.Optional(Str()),
+  model: Type.Optional(Str()),
+  operatingSystem: Type.Optional(Str()),
+  ram: Type.Optional(Str(100)),
+  biosName: Type.Optional(Str()),
+  biosVersion: Type.Optional(Str(100)),
+  driveInfo: Type.Optional(Str(1000)),
+  lastLoggedUser: Type.Optional(Str()),
+  serialNumber: Type.Optional(Str(100)),
+  warrantyEndDate: Type.Optional(Nullable(Type.String({ format: "date" }))),
+};
+export const DeviceCreate = Type.Object(
+  { state: DeviceState, hostname: Type.String({ minLength: 1, maxLength: 255 }), ...DeviceAttrs },
+  { additionalProperties: false },
+);
+export const DevicePatch = Type.Partial(DeviceCreate, { additionalProperties: false });
+export const DeviceImport = Type.Array(DeviceCreate, { maxItems: 10_000 });
+export const Device = Type.Object(
+  { id: Type.Integer(), clientId: Type.Integer(), state: DeviceState, hostname: Type.String() },
+  Open,
+);
+export const DeviceImportResult = Type.Object({
+  created: Type.Integer(),
+  updated: Type.Integer(),
+  unchanged: Type.Integer(),
+  items: Type.Array(Type.Object({ index: Type.Integer(), id: Type.Integer(), action: Type.String() })),
+});
+
+// ---------------------------------------------------------------- tickets and notes
+
+export const StatusId = Type.Integer({
+  description: PORTAL_STATUSES.map((s) => `${s.id} ${s.name}`).join(", "),
+});
+export const PriorityId = Type.Integer({
+  description: PORTAL_PRIORITIES.map((p) => `${p.id} ${p.name}`).join(", "),
+});
+export const TicketCreate = Type.Object(
+  {
+    clientId: Id,
+    deviceId: Type.Optional(Nullable(Id)),
+    title: Type.String({ minLength: 1, maxLength: 255 }),
+    description: Type.Optional(Type.String({ maxLength: 8000 })),
+    statusId: StatusId,
+    priorityId: PriorityId,
+    alerts: Type.Optional(
+      Type.Array(
+        Type.Object(
+          { deviceId: Id, message: Type.String({ minLength: 1, maxLength: 2000 }) },
+          { additionalProperties: false },
+        ),
+        { maxItems: 500 },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export const TicketPatch = Type.Object(
+  {
+    title: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    description: Type.Optional(Type.String({ maxLength: 8000 })),
+    statusId: Type.Optional(StatusId),
+    priorityId: Type.Optional(PriorityId),
+    deviceId: Type.Optional(Nullable(Id)),
+  },
+  { additionalProperties: false },
+);
+export const Ticket = Type.Object(
+  {
+    id: Type.Integer(),
+    partnerId: Type.Integer(),
+    clientId: Type.Integer(),
+    title: Type.String(),
+    statusId: Type.Integer(),
+    priorityId: Type.Integer(),
+  },
+  Open,
+);
+export const NoteCreate = Type.Object(
+  { text: Type.String({ minLength: 1, maxLength: 32000 }), published: Type.Boolean() },
+  { additionalProperties: false },
+);
+export const Note = Type.Object(
+  {
+    id: Type.Integer(),
+    ticketId: Type.Integer(),
+    text: Type.String(),
+    published: Type.Boolean(),
+    author: Type.String(),
+    createdAt: Time,
+  },
+  Open,
+);
+export const Audit = Type.Object(
+  { id: Type.Integer(), action: Type.String(), actorName: Type.String(), createdAt: Time },
+  Open,
+);

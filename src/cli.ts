@@ -1,0 +1,283 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError, Option } from "commander";
+import { type Config, ENV_DOC, loadConfig } from "./config.js";
+import { DEMO_PARTNER_NAME, seedDemo } from "./demo/seed.js";
+import { createLogger } from "./lib/logger.js";
+import { openServices, type Services, startServer } from "./main.js";
+import { SYSTEM_ACTOR } from "./portal/access.js";
+import { DEVICE_STATES, ROLES, type Role } from "./portal/catalog.js";
+import { PortalError } from "./portal/errors.js";
+import { migrate } from "./store/db.js";
+
+/**
+ * The `nocbridge` command. Commands run as the system operator (whoever can run this command can
+ * read the database anyway); the REST API is where per-user authorisation applies.
+ */
+export function buildCli(): Command {
+  const program = new Command("nocbridge")
+    .description("NOC portal ↔ PSA integration: REST API, sync engine, PSA emulators")
+    .addHelpText(
+      "after",
+      `\nEnvironment:\n${ENV_DOC.map(([name, text]) => `  ${name.padEnd(22)} ${text}`).join("\n")}`,
+    )
+    .showHelpAfterError();
+
+  const dbOption = () =>
+    new Option("--database <url>", "postgres://… or a SQLite file (overrides DATABASE_URL)");
+  const jsonOption = () => new Option("--json", "print JSON instead of a table");
+
+  program
+    .command("serve")
+    .description("serve the REST API")
+    .addOption(new Option("--port <port>", "listen port (overrides PORT)").argParser(port))
+    .addOption(new Option("--host <host>", "listen address (overrides HOST)"))
+    .addOption(dbOption())
+    .action(async (o: { port?: number; host?: string; database?: string }) => {
+      const services = await open(configFrom(o), "serve");
+      const server = await startServer(services);
+      console.log(`nocbridge listening on ${server.url}`);
+      if (server.generatedAdminToken)
+        console.log(`NOC admin token (this start only): ${server.generatedAdminToken}`);
+      onSignal(async () => {
+        await server.close();
+        await services.close();
+      });
+    });
+
+  program
+    .command("demo")
+    .description("serve the API on the embedded store with the demo partner, clients, devices and tickets")
+    .addOption(new Option("--port <port>", "listen port (overrides PORT)").argParser(port))
+    .addOption(dbOption())
+    .action(async (o: { port?: number; database?: string }) => {
+      const services = await open(configFrom(o), "demo");
+      const summary = await seedDemo(services.portal, SYSTEM_ACTOR);
+      const server = await startServer(services);
+      const token = services.config.adminToken ?? server.generatedAdminToken;
+      console.log(
+        [
+          "",
+          `nocbridge demo is running at ${server.url}`,
+          `  partner "${summary.partner.name}" (id ${summary.partner.id}): ${summary.clients} clients, ${summary.devices} devices, ${summary.tickets} tickets${summary.created ? " (just created)" : ""}`,
+          `  NOC admin token: ${token}`,
+          `  try: curl -H "Authorization: Bearer ${token}" ${server.url}/api/partners/${summary.partner.id}/tickets`,
+          `  API description: ${server.url}/openapi.json`,
+          "",
+        ].join("\n"),
+      );
+      onSignal(async () => {
+        await server.close();
+        await services.close();
+      });
+    });
+
+  program
+    .command("migrate")
+    .description("create or update the database schema")
+    .addOption(dbOption())
+    .action(async (o: { database?: string }) => {
+      const services = await open(configFrom(o), "migrate");
+      const applied = await migrate(services.db);
+      console.log(applied.length ? `applied: ${applied.join(", ")}` : "schema is up to date");
+      await services.close();
+    });
+
+  const users = program.command("users").description("manage users");
+  users
+    .command("create")
+    .description("create a user and print its API token (shown once)")
+    .requiredOption("--name <name>", "display name")
+    .addOption(new Option("--role <role>", "role").choices(ROLES).makeOptionMandatory())
+    .addOption(new Option("--partner <id>", "partner the user belongs to").argParser(positiveInt))
+    .addOption(dbOption())
+    .addOption(jsonOption())
+    .action(async (o: { name: string; role: Role; partner?: number; database?: string; json?: boolean }) =>
+      withServices(o, async (s) => {
+        const { user, token } = await s.portal.createUser(SYSTEM_ACTOR, {
+          name: o.name,
+          role: o.role,
+          partnerId: o.partner ?? null,
+        });
+        if (o.json) console.log(JSON.stringify({ id: user.id, token, user }));
+        else
+          console.log(
+            `created user ${user.id} (${user.role}${user.partnerId ? `, partner ${user.partnerId}` : ""})\ntoken: ${token}`,
+          );
+      }),
+    );
+
+  const partners = program.command("partners").description("partners (VARs)");
+  partners
+    .command("list")
+    .addOption(dbOption())
+    .addOption(jsonOption())
+    .action(async (o: { database?: string; json?: boolean }) =>
+      withServices(o, async (s) =>
+        print(o, (await s.portal.listPartners(SYSTEM_ACTOR, { limit: 500 })).items, [
+          "id",
+          "name",
+          "timeZone",
+        ]),
+      ),
+    );
+
+  const clients = program.command("clients").description("a partner's clients");
+  clients
+    .command("list")
+    .requiredOption("--partner <id>", "partner id", positiveInt)
+    .addOption(dbOption())
+    .addOption(jsonOption())
+    .action(async (o: { partner: number; database?: string; json?: boolean }) =>
+      withServices(o, async (s) =>
+        print(o, (await s.portal.listClients(SYSTEM_ACTOR, o.partner, { limit: 500 })).items, [
+          "id",
+          "code",
+          "name",
+          "psaCompanyId",
+        ]),
+      ),
+    );
+
+  const devices = program.command("devices").description("a client's devices");
+  devices
+    .command("list")
+    .requiredOption("--client <id>", "client id", positiveInt)
+    .addOption(new Option("--state <state>", "only this state").choices(DEVICE_STATES))
+    .addOption(dbOption())
+    .addOption(jsonOption())
+    .action(
+      async (o: {
+        client: number;
+        state?: (typeof DEVICE_STATES)[number];
+        database?: string;
+        json?: boolean;
+      }) =>
+        withServices(o, async (s) =>
+          print(
+            o,
+            (
+              await s.portal.listDevices(SYSTEM_ACTOR, o.client, {
+                limit: 500,
+                ...(o.state ? { state: o.state } : {}),
+              })
+            ).items,
+            ["id", "hostname", "state", "deviceType", "ipAddress", "serialNumber", "warrantyEndDate"],
+          ),
+        ),
+    );
+
+  const tickets = program.command("tickets").description("a partner's tickets");
+  tickets
+    .command("list")
+    .requiredOption("--partner <id>", "partner id", positiveInt)
+    .addOption(new Option("--status <id>", "only this portal status id").argParser(positiveInt))
+    .addOption(dbOption())
+    .addOption(jsonOption())
+    .action(async (o: { partner: number; status?: number; database?: string; json?: boolean }) =>
+      withServices(o, async (s) =>
+        print(
+          o,
+          (
+            await s.portal.listTickets(SYSTEM_ACTOR, o.partner, {
+              limit: 500,
+              ...(o.status ? { statusId: o.status } : {}),
+            })
+          ).items,
+          ["id", "clientId", "deviceId", "status", "priority", "title"],
+        ),
+      ),
+    );
+
+  const seed = program.command("seed").description("load sample data");
+  seed
+    .command("demo")
+    .description(
+      `create the "${DEMO_PARTNER_NAME}" partner with clients AT1 and AT2, ~50 devices and a few tickets`,
+    )
+    .addOption(dbOption())
+    .action(async (o: { database?: string }) =>
+      withServices(o, async (s) => {
+        const r = await seedDemo(s.portal, SYSTEM_ACTOR);
+        console.log(
+          `${r.created ? "created" : "already present:"} partner ${r.partner.id} "${r.partner.name}": ${r.clients} clients, ${r.devices} devices, ${r.tickets} tickets`,
+        );
+      }),
+    );
+
+  return program;
+}
+
+function configFrom(o: { port?: number; host?: string; database?: string }): Config {
+  const config = loadConfig();
+  return {
+    ...config,
+    ...(o.port !== undefined ? { port: o.port } : {}),
+    ...(o.host !== undefined ? { host: o.host } : {}),
+    ...(o.database !== undefined
+      ? { databaseUrl: loadConfig({ ...process.env, DATABASE_URL: o.database }).databaseUrl }
+      : {}),
+  };
+}
+
+async function open(config: Config, command: string): Promise<Services> {
+  // Commands that print results keep the log quiet unless asked; servers log at the configured level.
+  const level =
+    command === "serve" || command === "demo" ? config.logLevel : (process.env.LOG_LEVEL ?? "warn");
+  return openServices(config, { logger: createLogger(level, process.stderr) });
+}
+
+async function withServices(o: { database?: string }, fn: (s: Services) => Promise<void>): Promise<void> {
+  const services = await open(configFrom(o), "command");
+  try {
+    await fn(services);
+  } finally {
+    await services.close();
+  }
+}
+
+function print(o: { json?: boolean }, rows: object[], columns: string[]): void {
+  if (o.json) {
+    console.log(JSON.stringify(rows, null, 2));
+    return;
+  }
+  console.table(
+    rows.map((r) => Object.fromEntries(columns.map((c) => [c, (r as Record<string, unknown>)[c]]))),
+  );
+}
+
+function port(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("must be a port number");
+  return n;
+}
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a positive whole number");
+  return n;
+}
+
+function onSignal(stop: () => Promise<void>): void {
+  let stopping = false;
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.on(sig, () => {
+      if (stopping) return;
+      stopping = true;
+      stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+  }
+}
+
+const isMain = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith("/nocbridge");
+if (isMain) {
+  buildCli()
+    .parseAsync(process.argv)
+    .catch((e: unknown) => {
+      if (e instanceof PortalError) console.error(`error: ${e.message}`);
+      else console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+      process.exitCode = 1;
+    });
+}

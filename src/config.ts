@@ -1,0 +1,83 @@
+import { isAbsolute, join, resolve } from "node:path";
+
+/** Everything nocbridge reads from the environment. This module is the only reader of process.env. */
+export interface Config {
+  /** postgres://… for PostgreSQL; otherwise the SQLite file path (or ":memory:"). */
+  databaseUrl: string;
+  dataDir: string;
+  /** 32-byte master key from NOCBRIDGE_MASTER_KEY (hex or base64); absent → key file in dataDir. */
+  masterKey: string | undefined;
+  /** NOC admin's API token set at start (NOCBRIDGE_ADMIN_TOKEN). */
+  adminToken: string | undefined;
+  host: string;
+  port: number;
+  logLevel: string;
+  /** Base URL at which the PSA reaches this server (webhooks). */
+  publicUrl: string | undefined;
+}
+
+export const ENV_DOC: Array<[name: string, meaning: string]> = [
+  [
+    "DATABASE_URL",
+    "postgres://user@host:5432/db for PostgreSQL; otherwise a SQLite file path. Default: <data dir>/nocbridge.sqlite",
+  ],
+  ["NOCBRIDGE_DATA_DIR", "where the SQLite file and the generated key file live. Default: ./data"],
+  [
+    "NOCBRIDGE_MASTER_KEY",
+    "32-byte key (64 hex chars or base64) that encrypts PSA secrets. Default: <data dir>/master.key, generated on first start",
+  ],
+  [
+    "NOCBRIDGE_ADMIN_TOKEN",
+    "API token of the NOC admin, (re)set at every start. Without it `serve` prints a fresh one",
+  ],
+  ["HOST", "listen address. Default: 127.0.0.1"],
+  ["PORT", "listen port. Default: 8080"],
+  ["LOG_LEVEL", "pino level: fatal, error, warn, info, debug, trace, silent. Default: info"],
+  [
+    "NOCBRIDGE_PUBLIC_URL",
+    "base URL the PSA uses to reach this server (webhooks). Default: the listen address",
+  ],
+];
+
+const LEVELS = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
+
+/**
+ * Reads and checks the environment once. Every problem is collected so one error names every bad
+ * variable, rather than failing on the first.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const problems: string[] = [];
+  const dataDir = resolve(overrides.dataDir ?? env.NOCBRIDGE_DATA_DIR ?? "data");
+  const portText = env.PORT ?? "8080";
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    problems.push(`PORT must be a port number, got "${portText}"`);
+  const logLevel = env.LOG_LEVEL ?? "info";
+  if (!LEVELS.has(logLevel))
+    problems.push(`LOG_LEVEL must be one of ${[...LEVELS].join(", ")}, got "${logLevel}"`);
+  const publicUrl = env.NOCBRIDGE_PUBLIC_URL;
+  if (publicUrl !== undefined && !/^https?:\/\//.test(publicUrl)) {
+    problems.push(`NOCBRIDGE_PUBLIC_URL must be an http(s) URL, got "${publicUrl}"`);
+  }
+  let databaseUrl = overrides.databaseUrl ?? env.DATABASE_URL ?? join(dataDir, "nocbridge.sqlite");
+  if (!isPostgresUrl(databaseUrl) && databaseUrl !== ":memory:") {
+    databaseUrl = databaseUrl.replace(/^sqlite:(\/\/)?/, "");
+    if (!isAbsolute(databaseUrl)) databaseUrl = resolve(databaseUrl);
+  }
+  if (problems.length > 0) throw new Error(`Invalid configuration:\n- ${problems.join("\n- ")}`);
+  return {
+    databaseUrl,
+    dataDir,
+    masterKey: env.NOCBRIDGE_MASTER_KEY,
+    adminToken: env.NOCBRIDGE_ADMIN_TOKEN,
+    host: env.HOST ?? "127.0.0.1",
+    port,
+    logLevel,
+    publicUrl,
+    ...overrides,
+  };
+}
+
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//.test(url);
+}

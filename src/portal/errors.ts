@@ -1,0 +1,21 @@
+/**
+ * Errors the portal raises, each with a stable code and the HTTP status the API answers with.
+ * Messages say what was wrong and, for bad input, name the field.
+ */
+export class PortalError extends Error {
+  constructor(
+    readonly code: "NOT_FOUND" | "FORBIDDEN" | "INVALID" | "CONFLICT" | "UNAUTHORIZED",
+    readonly status: number,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = "PortalError";
+  }
+}
+
+export const notFound = (what: string) => new PortalError("NOT_FOUND", 404, `${what} not found`);
+export const forbidden = (what: string) => new PortalError("FORBIDDEN", 403, `your role may not ${what}`);
+export const invalid = (field: string, message: string) =>
+  new PortalError("INVALID", 400, `${field}: ${message}`, field);
+export const conflict = (message: string, field?: string) => new PortalError("CONFLICT", 409, message, field);

@@ -1,0 +1,77 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import SqliteDatabase from "better-sqlite3";
+import {
+  Kysely,
+  type Migration,
+  type MigrationProvider,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+} from "kysely";
+import pg from "pg";
+import { isPostgresUrl } from "../config.js";
+import * as m0001 from "./migrations/0001_init.js";
+import type { Database } from "./schema.js";
+
+export type Dialect = "sqlite" | "postgres";
+
+/** An open database: the query builder plus which engine is behind it. */
+export interface Db {
+  kysely: Kysely<Database>;
+  dialect: Dialect;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** postgres://… or a SQLite file path or ":memory:". */
+  url: string;
+  /** PostgreSQL only: a schema to create (if missing) and use as search_path (tests use one per file). */
+  schema?: string;
+}
+
+/** Opens SQLite (WAL, foreign keys on) or a PostgreSQL pool, by the form of the URL. */
+export async function openDb(opts: OpenOptions): Promise<Db> {
+  if (isPostgresUrl(opts.url)) {
+    if (opts.schema !== undefined) {
+      if (!/^[a-z_][a-z0-9_]*$/.test(opts.schema)) throw new Error(`invalid schema name "${opts.schema}"`);
+      const admin = new pg.Client({ connectionString: opts.url });
+      await admin.connect();
+      try {
+        await admin.query(`CREATE SCHEMA IF NOT EXISTS ${opts.schema}`);
+      } finally {
+        await admin.end();
+      }
+    }
+    const pool = new pg.Pool({
+      connectionString: opts.url,
+      max: 10,
+      ...(opts.schema !== undefined ? { options: `-c search_path=${opts.schema}` } : {}),
+    });
+    const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return { kysely, dialect: "postgres", close: () => kysely.destroy() };
+  }
+  if (opts.url !== ":memory:") mkdirSync(dirname(opts.url), { recursive: true });
+  const sqlite = new SqliteDatabase(opts.url);
+  sqlite.pragma("journal_mode = WAL");
+  sqlite.pragma("foreign_keys = ON");
+  sqlite.pragma("busy_timeout = 5000");
+  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { kysely, dialect: "sqlite", close: () => kysely.destroy() };
+}
+
+/** The migrations in order. Append-only: a landed migration is never edited. */
+function migrations(dialect: Dialect): Record<string, Migration> {
+  return {
+    "0001_init": { up: (db) => m0001.up(db, dialect) },
+  };
+}
+
+/** Brings the schema up to date; returns the names of the migrations it applied. */
+export async function migrate(db: Db): Promise<string[]> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(db.dialect) };
+  const migrator = new Migrator({ db: db.kysely, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}

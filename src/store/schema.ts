@@ -1,0 +1,147 @@
+import type { Generated } from "kysely";
+
+/**
+ * Row types of the nocbridge database (snake_case, as stored). Booleans are stored as 0/1 integers and
+ * times as ISO-8601 UTC text on both SQLite and PostgreSQL, so the same code reads both; converters to
+ * domain objects live in store/convert.ts.
+ */
+export interface Database {
+  partners: PartnerRow;
+  partner_integrations: PartnerIntegrationRow;
+  clients: ClientRow;
+  devices: DeviceRow;
+  tickets: TicketRow;
+  ticket_alerts: TicketAlertRow;
+  ticket_notes: TicketNoteRow;
+  mappings: MappingRow;
+  users: UserRow;
+  audit_log: AuditRow;
+}
+
+export interface PartnerRow {
+  id: Generated<number>;
+  name: string;
+  time_zone: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface PartnerIntegrationRow {
+  partner_id: number;
+  ticketing_enabled: number;
+  noc_may_enter_tickets: number;
+  system: string;
+  api_url: string;
+  username: string;
+  /** Sealed by SecretBox, never the plain secret. */
+  secret_sealed: string | null;
+  integration_code: string;
+  queue_id: number | null;
+  queue_name: string;
+  billing_code_id: number | null;
+  billing_code_name: string;
+  devices_enabled: number;
+  product_id: number | null;
+  configuration_item_type_id: number | null;
+  advanced: number;
+  /** Cron expression; null = the default (10th and 25th at 02:00 partner time). */
+  schedule: string | null;
+  updated_at: string;
+}
+
+export interface ClientRow {
+  id: Generated<number>;
+  partner_id: number;
+  code: string;
+  name: string;
+  psa_company_id: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface DeviceRow {
+  id: Generated<number>;
+  partner_id: number;
+  client_id: number;
+  state: string;
+  hostname: string;
+  device_type: string;
+  ip_address: string;
+  gateway: string;
+  make: string;
+  model: string;
+  operating_system: string;
+  ram: string;
+  bios_name: string;
+  bios_version: string;
+  drive_info: string;
+  last_logged_user: string;
+  serial_number: string;
+  warranty_end_date: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface TicketRow {
+  id: Generated<number>;
+  partner_id: number;
+  client_id: number;
+  device_id: number | null;
+  title: string;
+  description: string;
+  status_id: number;
+  priority_id: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface TicketAlertRow {
+  id: Generated<number>;
+  ticket_id: number;
+  device_id: number;
+  message: string;
+  created_at: string;
+}
+
+export interface TicketNoteRow {
+  id: Generated<number>;
+  ticket_id: number;
+  text: string;
+  published: number;
+  author: string;
+  created_at: string;
+}
+
+export interface MappingRow {
+  id: Generated<number>;
+  partner_id: number;
+  /** status-forward | status-reverse | priority */
+  kind: string;
+  portal_id: number;
+  psa_id: number;
+  /** The PSA value's label as last seen (display and drift checks). */
+  psa_label: string;
+  /** Row order within the table: "the first row wins" where several rows could apply. */
+  position: number;
+}
+
+export interface UserRow {
+  id: Generated<number>;
+  name: string;
+  role: string;
+  partner_id: number | null;
+  token_hash: string;
+  created_at: string;
+  disabled: number;
+}
+
+export interface AuditRow {
+  id: Generated<number>;
+  partner_id: number | null;
+  actor_user_id: number | null;
+  actor_name: string;
+  action: string;
+  target: string;
+  detail: string;
+  created_at: string;
+}

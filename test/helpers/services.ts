@@ -1,0 +1,86 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { type App, buildApp } from "../../src/api/app.js";
+import { loadConfig } from "../../src/config.js";
+import type { Clock } from "../../src/lib/clock.js";
+import { createLogger } from "../../src/lib/logger.js";
+import { openServices, type Services } from "../../src/main.js";
+
+/** Both stores every store test runs on. */
+export const STORES = ["sqlite", "postgres"] as const;
+export type StoreKind = (typeof STORES)[number];
+
+/** PostgreSQL of the test machine (trust auth); override with NOCBRIDGE_TEST_PG_URL. */
+export const PG_URL = process.env.NOCBRIDGE_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+
+export const TEST_MASTER_KEY = randomBytes(32).toString("hex");
+
+export interface TestEnv {
+  services: Services;
+  kind: StoreKind;
+  close(): Promise<void>;
+}
+
+/**
+ * Fresh services on a fresh database: SQLite in memory, or a new PostgreSQL schema that is dropped
+ * afterwards. Nothing is shared between test files.
+ */
+export async function openTestServices(kind: StoreKind, opts: { clock?: Clock } = {}): Promise<TestEnv> {
+  const schema = `t_${randomBytes(6).toString("hex")}`;
+  const config = loadConfig(
+    { NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: "silent" },
+    { databaseUrl: kind === "postgres" ? PG_URL : ":memory:", dataDir: "data-test-unused" },
+  );
+  const services = await openServices(config, {
+    logger: createLogger("silent"),
+    ...(kind === "postgres" ? { schema } : {}),
+    ...(opts.clock ? { clock: opts.clock } : {}),
+  });
+  return {
+    services,
+    kind,
+    async close() {
+      await services.close();
+      if (kind === "postgres") await dropSchema(schema);
+    },
+  };
+}
+
+export async function dropSchema(schema: string): Promise<void> {
+  const c = new pg.Client({ connectionString: PG_URL });
+  await c.connect();
+  try {
+    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await c.end();
+  }
+}
+
+export async function testApp(env: TestEnv): Promise<App> {
+  return buildApp({ portal: env.services.portal });
+}
+
+/** Every row of every table, to prove a rejected request wrote nothing. */
+export async function snapshot(env: TestEnv): Promise<string> {
+  const k = env.services.db.kysely;
+  const tables = [
+    "partners",
+    "partner_integrations",
+    "clients",
+    "devices",
+    "tickets",
+    "ticket_alerts",
+    "ticket_notes",
+    "mappings",
+    "users",
+    "audit_log",
+  ] as const;
+  const out: Record<string, unknown> = {};
+  for (const t of tables)
+    out[t] = await k
+      .selectFrom(t)
+      .selectAll()
+      .orderBy(t === "partner_integrations" ? "partner_id" : "id")
+      .execute();
+  return JSON.stringify(out);
+}
