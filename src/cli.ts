@@ -7,7 +7,7 @@ import { openServices, type Services, startServer } from "./main.js";
 import { SYSTEM_ACTOR } from "./portal/access.js";
 import { DEVICE_STATES, ROLES, type Role } from "./portal/catalog.js";
 import { PortalError } from "./portal/errors.js";
-import { migrate } from "./store/db.js";
+import { migrate, openDb } from "./store/db.js";
 
 /**
  * The `nocbridge` command. Commands run as the system operator (whoever can run this command can
@@ -76,10 +76,13 @@ export function buildCli(): Command {
     .description("create or update the database schema")
     .addOption(dbOption())
     .action(async (o: { database?: string }) => {
-      const services = await open(configFrom(o), "migrate");
-      const applied = await migrate(services.db);
-      console.log(applied.length ? `applied: ${applied.join(", ")}` : "schema is up to date");
-      await services.close();
+      const db = await openDb({ url: configFrom(o).databaseUrl });
+      try {
+        const applied = await migrate(db);
+        console.log(applied.length ? `applied: ${applied.join(", ")}` : "schema is up to date");
+      } finally {
+        await db.close();
+      }
     });
 
   const users = program.command("users").description("manage users");

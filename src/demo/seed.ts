@@ -109,18 +109,29 @@ export async function seedDemo(portal: Portal, actor: Actor): Promise<DemoSummar
   const partner = await portal.createPartner(actor, { name: DEMO_PARTNER_NAME, timeZone: "Asia/Kolkata" });
   const at1 = await portal.createClient(actor, partner.id, { code: "AT1", name: "Acme Dental Group" });
   const at2 = await portal.createClient(actor, partner.id, { code: "AT2", name: "Brightline Logistics" });
-  const r1 = await portal.importDevices(actor, at1.id, demoDevices("AT1", 28, 10, rand));
-  const r2 = await portal.importDevices(actor, at2.id, demoDevices("AT2", 22, 20, rand));
-  const d1 = r1.items.map((i) => i.id);
-  const d2 = r2.items.map((i) => i.id);
+  const in1 = demoDevices("AT1", 28, 10, rand);
+  const in2 = demoDevices("AT2", 22, 20, rand);
+  const d1 = (await portal.importDevices(actor, at1.id, in1)).items.map((i) => i.id);
+  const d2 = (await portal.importDevices(actor, at2.id, in2)).items.map((i) => i.id);
+  /** The id and hostname of the first device of a type (falls back to the first device). */
+  const first = (inputs: DeviceInput[], ids: number[], type: string) => {
+    const i = Math.max(
+      0,
+      inputs.findIndex((d) => d.deviceType === type),
+    );
+    const d = inputs[i]!;
+    return { id: ids[i]!, hostname: d.hostname };
+  };
+  const srv1 = first(in1, d1, "Server");
+  const srv2 = first(in2, d2, "Server");
 
   const t1 = await portal.createTicket(actor, partner.id, {
     clientId: at1.id,
-    title: "Disk C: above 90 % on AT1-SRV",
+    title: `Disk C: above 90 % on ${srv1.hostname}`,
     description: "Free space on C: dropped below 10 %. Cleanup of temp folders started.",
     statusId: 7,
     priorityId: 9,
-    alerts: [{ deviceId: d1[3]!, message: "Disk C: 92 % used (threshold 90 %)" }],
+    alerts: [{ deviceId: srv1.id, message: "Disk C: 92 % used (threshold 90 %)" }],
   });
   await portal.addNote(actor, t1.id, {
     text: "Cleared 12 GB of Windows Update cache; monitoring.",
@@ -150,11 +161,11 @@ export async function seedDemo(portal: Portal, actor: Actor): Promise<DemoSummar
 
   const t3 = await portal.createTicket(actor, partner.id, {
     clientId: at2.id,
-    title: "Backup job failed on AT2 file server",
+    title: `Backup job failed on ${srv2.hostname}`,
     description: "Nightly backup reported 'VSS writer timed out'.",
     statusId: 1,
     priorityId: 10,
-    alerts: [{ deviceId: d2[2]!, message: "Backup job 'Nightly-Full' failed: VSS writer timed out" }],
+    alerts: [{ deviceId: srv2.id, message: "Backup job 'Nightly-Full' failed: VSS writer timed out" }],
   });
   await portal.addNote(actor, t3.id, {
     text: "Re-running the job after restarting the VSS service.",

@@ -1,0 +1,90 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import pg from "pg";
+import { afterAll, describe, expect, it } from "vitest";
+import { dropSchema, PG_URL, STORES, TEST_MASTER_KEY } from "./helpers/services.js";
+
+const run = promisify(execFile);
+const CLI = ["--import", "tsx", join(import.meta.dirname, "..", "src", "cli.ts")];
+
+describe.each(STORES)("nocbridge CLI on %s", (kind) => {
+  const schema = `cli_${randomBytes(5).toString("hex")}`;
+  const dataDir = mkdtempSync(join(tmpdir(), "nb-cli-"));
+  const databaseUrl =
+    kind === "postgres" ? `${PG_URL}?options=-c%20search_path%3D${schema}` : join(dataDir, "cli.sqlite");
+  const env = {
+    ...process.env,
+    NOCBRIDGE_DATA_DIR: dataDir,
+    NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY,
+    DATABASE_URL: databaseUrl,
+    LOG_LEVEL: "warn",
+  };
+  const cli = async (...args: string[]) => (await run("node", [...CLI, ...args], { env })).stdout;
+  let server: ChildProcess | undefined;
+
+  afterAll(async () => {
+    server?.kill("SIGTERM");
+    if (kind === "postgres") await dropSchema(schema);
+  });
+
+  it("migrates, seeds the demo, creates a user and lists partners, clients, devices and tickets", async () => {
+    if (kind === "postgres") {
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`CREATE SCHEMA ${schema}`);
+      await c.end();
+    }
+    expect(await cli("migrate")).toContain("0001_init");
+    expect(await cli("migrate")).toContain("up to date");
+    expect(await cli("seed", "demo")).toMatch(
+      /created partner 1 "Demo VAR": 2 clients, 50 devices, 4 tickets/,
+    );
+    const user = JSON.parse(
+      await cli("users", "create", "--name", "Ana", "--role", "partner-admin", "--partner", "1", "--json"),
+    );
+    expect(user.token).toMatch(/^nbt_/);
+    expect(user.user).toMatchObject({ role: "partner-admin", partnerId: 1 });
+    expect(JSON.parse(await cli("partners", "list", "--json")).map((p: { name: string }) => p.name)).toEqual([
+      "Demo VAR",
+    ]);
+    expect(
+      JSON.parse(await cli("clients", "list", "--partner", "1", "--json")).map(
+        (c: { code: string }) => c.code,
+      ),
+    ).toEqual(["AT1", "AT2"]);
+    const managed = JSON.parse(await cli("devices", "list", "--client", "1", "--state", "managed", "--json"));
+    expect(managed.length).toBeGreaterThan(0);
+    expect(managed.every((d: { state: string }) => d.state === "managed")).toBe(true);
+    expect(await cli("tickets", "list", "--partner", "1")).toContain("Windows updates pending reboot");
+    await expect(cli("users", "create", "--name", "x", "--role", "wizard")).rejects.toThrow(
+      /Allowed choices are noc-admin/,
+    );
+    await expect(cli("clients", "list", "--partner", "77")).rejects.toThrow(/partner not found/);
+  });
+
+  it("serves the API with the admin token from the environment", async () => {
+    const token = `nbt_${randomBytes(16).toString("hex")}`;
+    server = spawn("node", [...CLI, "serve", "--port", "0"], {
+      env: { ...env, NOCBRIDGE_ADMIN_TOKEN: token },
+    });
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      server!.stdout!.on("data", (b) => {
+        out += String(b);
+        const m = /listening on (http:\/\/\S+)/.exec(out);
+        if (m?.[1]) resolve(m[1]);
+      });
+      server!.on("exit", (code) => reject(new Error(`serve exited ${code}`)));
+    });
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    const partners = await (
+      await fetch(`${url}/api/partners`, { headers: { authorization: `Bearer ${token}` } })
+    ).json();
+    expect(partners.items[0].name).toBe("Demo VAR");
+    expect((await fetch(`${url}/api/partners`)).status).toBe(401);
+  });
+});
