@@ -81,10 +81,9 @@ describe.each(STORES)("nocbridge CLI on %s", (kind) => {
       server!.on("exit", (code) => reject(new Error(`serve exited ${code}`)));
     });
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
-    const partners = await (
-      await fetch(`${url}/api/partners`, { headers: { authorization: `Bearer ${token}` } })
-    ).json();
-    expect(partners.items[0].name).toBe("Demo VAR");
+    const res = await fetch(`${url}/api/partners`, { headers: { authorization: `Bearer ${token}` } });
+    const partners = (await res.json()) as { items: Array<{ name: string }> };
+    expect(partners.items[0]?.name).toBe("Demo VAR");
     expect((await fetch(`${url}/api/partners`)).status).toBe(401);
   });
 });

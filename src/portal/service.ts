@@ -47,6 +47,11 @@ import type {
 
 type Q = Kysely<Database> | Transaction<Database>;
 
+export interface PortalHooks {
+  /** Called after integration settings were saved; `onboarding` is true the first time device integration is enabled. */
+  integrationSaved?(partnerId: number, view: IntegrationView, onboarding: boolean): void;
+}
+
 export interface PageQuery {
   limit?: number;
   offset?: number;
@@ -96,11 +101,18 @@ export class Portal {
   readonly #db: Db;
   readonly #box: SecretBox;
   readonly #clock: Clock;
+  readonly #hooks: PortalHooks;
 
-  constructor(db: Db, box: SecretBox, clock: Clock) {
+  constructor(db: Db, box: SecretBox, clock: Clock, hooks: PortalHooks = {}) {
     this.#db = db;
     this.#box = box;
     this.#clock = clock;
+    this.#hooks = hooks;
+  }
+
+  /** Registers what happens after integration settings change (the sync engine's onboarding trigger). */
+  setHooks(hooks: PortalHooks): void {
+    Object.assign(this.#hooks, hooks);
   }
 
   get #k(): Kysely<Database> {
@@ -344,7 +356,8 @@ export class Portal {
       d.schedule === undefined || d.schedule === null || d.schedule.trim() === "" ? null : d.schedule.trim();
     if (schedule !== null) checkCron("devices.schedule", schedule);
 
-    return this.#k.transaction().execute(async (trx) => {
+    const onboarding = d.enabled && current.devices_onboarded_at === null;
+    const saved = await this.#k.transaction().execute(async (trx) => {
       const row = await trx
         .updateTable("partner_integrations")
         .set({
@@ -365,6 +378,7 @@ export class Portal {
           advanced: bool(d.advanced),
           schedule,
           updated_at: this.#now(),
+          ...(onboarding ? { devices_onboarded_at: this.#now() } : {}),
         })
         .where("partner_id", "=", partnerId)
         .returningAll()
@@ -377,6 +391,19 @@ export class Portal {
       });
       return view;
     });
+    this.#hooks.integrationSaved?.(partnerId, saved, onboarding);
+    return saved;
+  }
+
+  /**
+   * The integration settings with the secret decrypted, for the sync engine only (never an API
+   * answer). Not audited: it is the system using the credential, not a person viewing it.
+   */
+  async integrationForSync(partnerId: number): Promise<{ view: IntegrationView; secret: string | null; timeZone: string }> {
+    const partner = await this.#partnerRow(this.#k, partnerId);
+    const row = await this.#integrationRow(this.#k, partnerId);
+    const secret = row.secret_sealed === null ? null : this.#box.decrypt(row.secret_sealed, partnerId);
+    return { view: toIntegrationView(row), secret, timeZone: partner.time_zone };
   }
 
   /** The explicit, audited read of the PSA secret (partner admins and NOC admins only). */
@@ -920,6 +947,7 @@ function defaultIntegration(partnerId: number, now: string): PartnerIntegrationR
     advanced: 0,
     schedule: null,
     updated_at: now,
+    devices_onboarded_at: null,
   };
 }
 

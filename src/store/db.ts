@@ -12,6 +12,7 @@ import {
 import pg from "pg";
 import { isPostgresUrl } from "../config.js";
 import * as m0001 from "./migrations/0001_init.js";
+import * as m0002 from "./migrations/0002_sync.js";
 import type { Database } from "./schema.js";
 
 export type Dialect = "sqlite" | "postgres";
@@ -64,6 +65,7 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
 function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     "0001_init": { up: (db) => m0001.up(db, dialect) },
+    "0002_sync": { up: (db) => m0002.up(db, dialect) },
   };
 }
 

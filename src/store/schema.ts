@@ -16,6 +16,9 @@ export interface Database {
   mappings: MappingRow;
   users: UserRow;
   audit_log: AuditRow;
+  links: LinkRow;
+  sync_runs: SyncRunRow;
+  sync_run_lines: SyncRunLineRow;
 }
 
 export interface PartnerRow {
@@ -47,6 +50,8 @@ export interface PartnerIntegrationRow {
   /** Cron expression; null = the default (10th and 25th at 02:00 partner time). */
   schedule: string | null;
   updated_at: string;
+  /** When device integration was first enabled (the onboarding sync's trigger). */
+  devices_onboarded_at: string | null;
 }
 
 export interface ClientRow {
@@ -144,4 +149,47 @@ export interface AuditRow {
   target: string;
   detail: string;
   created_at: string;
+}
+
+/** A portal record linked to its PSA record, with what was last written to the PSA. */
+export interface LinkRow {
+  id: Generated<number>;
+  partner_id: number;
+  /** device | ticket | note */
+  entity: string;
+  portal_id: number;
+  psa_id: number;
+  /** Hash of the fields last written; equal hash = nothing to write. */
+  fingerprint: string;
+  /** JSON of the fields last written, to tell a PSA-side edit from our own value. */
+  written: string;
+  synced_at: string;
+}
+
+export interface SyncRunRow {
+  id: Generated<number>;
+  partner_id: number;
+  /** assets (tickets later) */
+  kind: string;
+  /** onboarding | schedule | manual */
+  trigger: string;
+  dry_run: number;
+  /** running | succeeded | partial | failed | awaiting-approval */
+  status: string;
+  counts: string;
+  api_calls: number;
+  /** JSON plan: the dry run's result, or what waits for approval. */
+  plan: string | null;
+  error: string | null;
+  approved_by: string | null;
+  started_at: string;
+  finished_at: string | null;
+}
+
+export interface SyncRunLineRow {
+  id: Generated<number>;
+  run_id: number;
+  at: string;
+  level: string;
+  text: string;
 }
