@@ -1,0 +1,263 @@
+/**
+ * Errors of the PSA connectors, classified once at the HTTP boundary (design.md §3 convention 4):
+ * every failure has a stable `code`, a message that says what was expected and what came, and a retry
+ * class — `retryable` (worth trying again after a backoff) and `ambiguous` (a write whose outcome is
+ * unknown: it may have been applied, so it must not be repeated blindly — reliability.md §2).
+ *
+ * Everything here is pure: `classify` looks only at the status, body and headers it is given.
+ */
+
+export type PsaErrorCode =
+  /** 401/403, unknown user, or an impersonation the tenant refuses. */
+  | "AUTH"
+  /** Autotask's "IntegrationCode is invalid." (a 500, api.md §2). */
+  | "INTEGRATION_CODE"
+  /** Zone discovery failed ("Zone information could not be determined", api.md §1). */
+  | "ZONE"
+  /** 404, or Autotask's "No matching records found" (a 500, api.md §3.5). */
+  | "NOT_FOUND"
+  /** Other 4xx, and the 500s Autotask uses for validation and business-rule failures (api.md §3.6). */
+  | "INVALID_REQUEST"
+  /** 405 "The requested resource does not support http method …" (api.md §3.5). */
+  | "METHOD_NOT_ALLOWED"
+  /** 429: the hourly request threshold (or another rate limit) was hit. */
+  | "RATE_LIMITED"
+  /** "Thread Threshold Exceeded": more concurrent requests on one endpoint than allowed (api.md §6). */
+  | "THREAD_LIMIT"
+  /** Our own refusal: the share of the hourly budget this connection may use is spent. */
+  | "BUDGET_EXHAUSTED"
+  /** 5xx without a recognised business meaning. */
+  | "SERVER"
+  /** The connection failed (refused, reset, closed before an answer). */
+  | "NETWORK"
+  /** No answer within the request timeout. */
+  | "TIMEOUT"
+  /** A 2xx whose body is not what the contract describes. */
+  | "BAD_RESPONSE";
+
+export interface PsaErrorInit {
+  code: PsaErrorCode;
+  message: string;
+  status?: number | undefined;
+  retryable: boolean;
+  ambiguous?: boolean;
+  errors?: string[];
+  retryAfterMs?: number | undefined;
+  /** "POST ConfigurationItems", "GET Tickets/123" … (never a URL with credentials). */
+  operation?: string | undefined;
+  cause?: unknown;
+}
+
+export class PsaError extends Error {
+  override readonly name = "PsaError";
+  readonly code: PsaErrorCode;
+  readonly status: number | undefined;
+  readonly retryable: boolean;
+  /** True when a write may have been applied although it failed (timeout, network, 5xx after send). */
+  readonly ambiguous: boolean;
+  /** The vendor's `errors` array (api.md §3.6), or the raw text when the body was not JSON. */
+  readonly errors: string[];
+  /** What Retry-After asked for, in ms (also set on BUDGET_EXHAUSTED when known). */
+  readonly retryAfterMs: number | undefined;
+  readonly operation: string | undefined;
+  /** Attempts made before this error was thrown (set by the retry loop). */
+  attempts = 1;
+
+  constructor(init: PsaErrorInit) {
+    super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
+    this.code = init.code;
+    this.status = init.status;
+    this.retryable = init.retryable;
+    this.ambiguous = init.ambiguous ?? false;
+    this.errors = init.errors ?? [];
+    this.retryAfterMs = init.retryAfterMs;
+    this.operation = init.operation;
+  }
+}
+
+export const isPsaError = (e: unknown): e is PsaError => e instanceof PsaError;
+
+/** Header access for both `Headers` and plain objects (any name casing). */
+export type HeaderSource = Headers | Record<string, string | string[] | undefined> | undefined;
+
+function header(headers: HeaderSource, name: string): string | undefined {
+  if (!headers) return undefined;
+  if (headers instanceof Headers) return headers.get(name) ?? undefined;
+  const lower = name.toLowerCase();
+  for (const [k, v] of Object.entries(headers)) {
+    if (k.toLowerCase() === lower) return Array.isArray(v) ? v[0] : v;
+  }
+  return undefined;
+}
+
+/**
+ * Retry-After as ms: delta-seconds or an HTTP-date (RFC 9110 §10.2.3). Autotask documents no
+ * rate-limit headers (api.md §6 [U]), but clients honour the header when it is sent and the emulator
+ * sends it, so we do too. Invalid or negative values are ignored.
+ */
+export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  const v = value.trim();
+  if (v === "") return undefined;
+  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
+  const at = Date.parse(v);
+  if (Number.isNaN(at) || !/[a-z]/i.test(v)) return undefined;
+  return Math.max(0, at - nowMs);
+}
+
+/**
+ * The `errors` of an Autotask error body: an array of strings (api.md §3.6); objects with a
+ * `message` are accepted defensively, as n8n and go-autotask do. Non-JSON bodies give their text.
+ */
+export function vendorErrors(body: unknown): string[] {
+  if (typeof body === "string") return body.trim() === "" ? [] : [body.trim().slice(0, 2000)];
+  if (body === null || typeof body !== "object") return [];
+  const raw = (body as Record<string, unknown>)["errors"] ?? (body as Record<string, unknown>)["Errors"];
+  if (Array.isArray(raw)) {
+    return raw
+      .map((e) => {
+        if (typeof e === "string") return e;
+        if (e && typeof e === "object") {
+          const m = (e as Record<string, unknown>)["message"] ?? (e as Record<string, unknown>)["Message"];
+          if (typeof m === "string") return m;
+        }
+        return JSON.stringify(e);
+      })
+      .filter((s) => s !== "");
+  }
+  const message =
+    (body as Record<string, unknown>)["message"] ?? (body as Record<string, unknown>)["Message"];
+  return typeof message === "string" ? [message] : [];
+}
+
+/**
+ * The thread-limit rejection text seen in production: "Thread Threshold Exceeded — The Autotask API
+ * thread threshold of 3 threads has been exceeded." (internal code Itgenatr005). It "may arrive with a
+ * non-429 HTTP status", so it is recognised by its text whatever the status (api.md §6 [C: S4 n8n
+ * PR #107, retryHandler.ts]; Autotask help General/ThreadLimiting.htm).
+ */
+const THREAD_LIMIT_TEXT = /thread threshold (of \d+ threads has been )?exceeded|itgenatr005/i;
+
+/** "IntegrationCode is invalid." — answered with HTTP 500 (api.md §2 [C: S1 README + tests]). */
+const INTEGRATION_CODE_TEXT = /integration\s*code is invalid/i;
+
+/** Unknown username at zone discovery — HTTP 500 (api.md §1 [C: S1 README]). */
+const ZONE_TEXT = /zone information could not be determined/i;
+
+/** Impersonation refused; n8n recognises this text (api.md §2 [C: S4]); its status is [U]. */
+const IMPERSONATION_TEXT = /does not have the adequate permissions/i;
+
+/** Deleting/updating a record that is gone: HTTP 500 "No matching records found" (api.md §3.5 [C: S4]). */
+const NO_MATCH_TEXT = /no matching records found/i;
+
+/**
+ * Autotask answers validation and business-rule failures with HTTP 500 (api.md §3.6: a company without
+ * CompanyName → 500 [C: S1 test]). Such a 500 means "refused, nothing applied": retrying it cannot
+ * help and it is not ambiguous. These patterns are the wording of those refusals (missing/invalid
+ * fields, unknown references, read-only fields, query errors); any other 5xx is treated as a
+ * transient server fault.
+ */
+const VALIDATION_TEXT =
+  /missing required field|invalid value for field|is not a valid|does not exist|does not reference|cannot be changed|unable to find|is not queryable|not queryable|exceeds the maximum length|does not match|is required|is used by|already exists|must be|not valid|is read-?only|not allowed|does not support/i;
+
+export interface ClassifyContext {
+  /** "PATCH ConfigurationItems" etc., named in the message. */
+  operation?: string;
+  /** True for create/update/delete: a transient 5xx then leaves the outcome unknown (ambiguous). */
+  write?: boolean;
+  /** Clock for HTTP-date Retry-After values (epoch ms); default Date.now(). */
+  nowMs?: number;
+}
+
+/**
+ * Classifies a non-2xx HTTP answer. 4xx are never retryable except 429 and the thread-limit text;
+ * 5xx are retryable unless their text says they are a business refusal; a retryable 5xx on a write is
+ * ambiguous (the server may have applied it before failing).
+ */
+export function classify(
+  status: number,
+  body: unknown,
+  headers?: HeaderSource,
+  ctx: ClassifyContext = {},
+): PsaError {
+  const errors = vendorErrors(body);
+  const text = errors.join(" ");
+  const op = ctx.operation ? `${ctx.operation}: ` : "";
+  const came = `got HTTP ${status}${text ? ` "${text.slice(0, 500)}"` : " with no error text"}`;
+  const retryAfterMs = parseRetryAfter(header(headers, "retry-after"), ctx.nowMs ?? Date.now());
+  const base = { status, errors, retryAfterMs, operation: ctx.operation };
+  const make = (code: PsaErrorCode, expected: string, retryable: boolean, ambiguous = false) =>
+    new PsaError({ ...base, code, retryable, ambiguous, message: `${op}expected ${expected}, ${came}` });
+
+  // Checked first: the text decides, whatever the status.
+  if (THREAD_LIMIT_TEXT.test(text)) {
+    return make("THREAD_LIMIT", "at most the allowed concurrent requests on this endpoint", true);
+  }
+  if (status === 429) return make("RATE_LIMITED", "a request within the API rate limits", true);
+  if (INTEGRATION_CODE_TEXT.test(text)) {
+    return make("INTEGRATION_CODE", "a valid API tracking identifier (integration code)", false);
+  }
+  if (ZONE_TEXT.test(text)) return make("ZONE", "the zone of this API username", false);
+  if (IMPERSONATION_TEXT.test(text)) {
+    return make("AUTH", "a resource the API user may impersonate", false);
+  }
+  if (status === 401 || status === 403) {
+    return make("AUTH", "the API user's UserName and Secret to be accepted", false);
+  }
+  if (status === 404) return make("NOT_FOUND", "an existing resource", false);
+  if (status === 405) return make("METHOD_NOT_ALLOWED", "a method this entity supports", false);
+  if (status >= 400 && status < 500) return make("INVALID_REQUEST", "a valid request", false);
+  if (status >= 500) {
+    if (NO_MATCH_TEXT.test(text)) return make("NOT_FOUND", "an existing record", false);
+    if (VALIDATION_TEXT.test(text)) return make("INVALID_REQUEST", "a valid request", false);
+    return make("SERVER", "a successful answer", true, ctx.write === true);
+  }
+  return make("BAD_RESPONSE", "a 2xx answer", false, ctx.write === true);
+}
+
+/** Connection errors that prove the request never left (nothing can have been applied). */
+const NOT_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ENETUNREACH", "EHOSTUNREACH"]);
+
+function errorCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && typeof e === "object" && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string") return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+export interface NetworkContext extends ClassifyContext {
+  /** The request was aborted by our own timeout. */
+  timedOut?: boolean;
+  timeoutMs?: number;
+}
+
+/**
+ * Classifies a failure to get any answer. Always retryable; ambiguous for writes unless the
+ * connection provably never opened (ECONNREFUSED, DNS failures).
+ */
+export function classifyNetworkError(err: unknown, ctx: NetworkContext = {}): PsaError {
+  const op = ctx.operation ? `${ctx.operation}: ` : "";
+  if (ctx.timedOut) {
+    return new PsaError({
+      code: "TIMEOUT",
+      retryable: true,
+      ambiguous: ctx.write === true,
+      operation: ctx.operation,
+      cause: err,
+      message: `${op}expected an answer within ${ctx.timeoutMs ?? "the request timeout"} ms, got none`,
+    });
+  }
+  const code = errorCode(err);
+  const detail = code ?? (err instanceof Error ? err.message : String(err));
+  const sent = !(code !== undefined && NOT_SENT_CODES.has(code));
+  return new PsaError({
+    code: "NETWORK",
+    retryable: true,
+    ambiguous: ctx.write === true && sent,
+    operation: ctx.operation,
+    cause: err,
+    message: `${op}expected an HTTP answer, got a connection failure (${detail})`,
+  });
+}
