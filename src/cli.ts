@@ -1,13 +1,17 @@
 #!/usr/bin/env node
+import { Presets, SingleBar } from "cli-progress";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { type Config, ENV_DOC, loadConfig } from "./config.js";
+import { startDemo } from "./demo/run.js";
 import { DEMO_PARTNER_NAME, seedDemo } from "./demo/seed.js";
+import { registerAutotaskEmulatorCommand } from "./emulators/autotask/index.js";
 import { createLogger } from "./lib/logger.js";
 import { openServices, type Services, startServer } from "./main.js";
 import { SYSTEM_ACTOR } from "./portal/access.js";
 import { DEVICE_STATES, ROLES, type Role } from "./portal/catalog.js";
 import { PortalError } from "./portal/errors.js";
 import { migrate, openDb } from "./store/db.js";
+import type { SyncRunDetail } from "./sync/runs.js";
 
 /**
  * The `nocbridge` command. Commands run as the system operator (whoever can run this command can
@@ -46,29 +50,37 @@ export function buildCli(): Command {
 
   program
     .command("demo")
-    .description("serve the API on the embedded store with the demo partner, clients, devices and tickets")
-    .addOption(new Option("--port <port>", "listen port (overrides PORT)").argParser(port))
+    .description(
+      "the Autotask emulator with its demo tenant + the API with the demo partner wired to it, ready to sync",
+    )
+    .addOption(new Option("--port <port>", "API port (overrides PORT)").argParser(port))
+    .addOption(new Option("--emulator-port <port>", "Autotask emulator port").argParser(port).default(8081))
     .addOption(dbOption())
-    .action(async (o: { port?: number; database?: string }) => {
-      const services = await open(configFrom(o), "demo");
-      const summary = await seedDemo(services.portal, SYSTEM_ACTOR);
-      const server = await startServer(services);
-      const token = services.config.adminToken ?? server.generatedAdminToken;
+    .action(async (o: { port?: number; emulatorPort: number; database?: string }) => {
+      const config = configFrom(o);
+      const demo = await startDemo(config, {
+        emulatorPort: o.emulatorPort,
+        logger: createLogger(config.logLevel, process.stderr),
+      });
+      const { server, summary, adminToken, emulator } = demo;
+      const p = summary.partner.id;
       console.log(
         [
           "",
           `nocbridge demo is running at ${server.url}`,
-          `  partner "${summary.partner.name}" (id ${summary.partner.id}): ${summary.clients} clients, ${summary.devices} devices, ${summary.tickets} tickets${summary.created ? " (just created)" : ""}`,
-          `  NOC admin token: ${token}`,
-          `  try: curl -H "Authorization: Bearer ${token}" ${server.url}/api/partners/${summary.partner.id}/tickets`,
+          `  partner "${summary.partner.name}" (id ${p}): ${summary.clients} clients, ${summary.devices} devices, ${summary.tickets} tickets${summary.created ? " (just created)" : ""}`,
+          `  NOC admin token: ${adminToken}`,
+          `  Autotask emulator: ${emulator.baseUrl} (admin API ${emulator.url}/_emulator/state)`,
+          "",
+          "  try:",
+          `    curl -H "Authorization: Bearer ${adminToken}" -X POST ${server.url}/api/partners/${p}/validate`,
+          `    curl -H "Authorization: Bearer ${adminToken}" -X POST ${server.url}/api/partners/${p}/sync/assets`,
+          `    curl -H "Authorization: Bearer ${adminToken}" ${server.url}/api/partners/${p}/sync-runs`,
           `  API description: ${server.url}/openapi.json`,
           "",
         ].join("\n"),
       );
-      onSignal(async () => {
-        await server.close();
-        await services.close();
-      });
+      onSignal(() => demo.close());
     });
 
   program
@@ -191,6 +203,59 @@ export function buildCli(): Command {
       ),
     );
 
+  program
+    .command("validate")
+    .description("check a partner's configuration against the live Autotask")
+    .requiredOption("--partner <id>", "partner id", positiveInt)
+    .addOption(dbOption())
+    .addOption(jsonOption())
+    .action(async (o: { partner: number; database?: string; json?: boolean }) =>
+      withServices(o, async (s) => {
+        const r = await s.sync.validate(SYSTEM_ACTOR, o.partner);
+        if (o.json) console.log(JSON.stringify(r, null, 2));
+        else {
+          for (const c of r.checks)
+            console.log(`${c.ok ? "✔" : "✘"} ${c.message}${c.fix ? `\n    fix: ${c.fix}` : ""}`);
+          console.log(r.ok ? "Configuration is valid." : "Configuration has problems.");
+        }
+        if (!r.ok) process.exitCode = 2;
+      }),
+    );
+
+  const sync = program.command("sync").description("run synchronisations");
+  sync
+    .command("assets")
+    .description("push the partner's devices to Autotask as configuration items (prints the log as it runs)")
+    .requiredOption("--partner <id>", "partner id", positiveInt)
+    .option("--dry-run", "plan only: show what would be created, updated or deactivated; write nothing")
+    .addOption(
+      new Option("--approve <runId>", "carry out a run held by the mass-change guard").argParser(positiveInt),
+    )
+    .addOption(dbOption())
+    .addOption(jsonOption())
+    .action(
+      async (o: { partner: number; dryRun?: boolean; approve?: number; database?: string; json?: boolean }) =>
+        withServices(o, async (s) => {
+          const run = o.approve
+            ? await s.sync.approve(SYSTEM_ACTOR, o.approve)
+            : await s.sync.startAssetRun(o.partner, "manual", { dryRun: o.dryRun === true, by: "cli" });
+          const done = await followRun(s, run.id, !o.json);
+          if (o.json) console.log(JSON.stringify(done, null, 2));
+          else {
+            const c = done.counts;
+            console.log(
+              `run ${done.id}: ${done.status} — created ${c.created}, updated ${c.updated}, deactivated ${c.deactivated}, unchanged ${c.unchanged}, failed ${c.failed}; ${done.apiCalls} API calls`,
+            );
+            if (done.status === "awaiting-approval")
+              console.log(`approve with: nocbridge sync assets --partner ${o.partner} --approve ${done.id}`);
+            if (done.dryRun) printPlan(done.plan);
+          }
+          if (done.status === "failed") process.exitCode = 1;
+        }),
+    );
+
+  registerAutotaskEmulatorCommand(program);
+
   const seed = program.command("seed").description("load sample data");
   seed
     .command("demo")
@@ -210,6 +275,60 @@ export function buildCli(): Command {
   return program;
 }
 
+/** Prints the run's log lines as they come, with a progress bar on a terminal; resolves when it stops. */
+async function followRun(s: Services, runId: number, print: boolean): Promise<SyncRunDetail> {
+  const bar =
+    print && process.stderr.isTTY
+      ? new SingleBar(
+          { format: " {bar} {value}/{total} devices", stream: process.stderr, clearOnComplete: true },
+          Presets.shades_classic,
+        )
+      : null;
+  let started = false;
+  const off = s.sync.subscribe(runId, (e) => {
+    if (!print) return;
+    if (e.type === "line") {
+      if (bar && started) bar.stop();
+      started = false;
+      console.log(e.text);
+    } else if (e.type === "progress" && bar) {
+      if (!started) {
+        bar.start(e.total, e.done);
+        started = true;
+      } else bar.update(e.done);
+    }
+  });
+  try {
+    return await s.sync.wait(runId);
+  } finally {
+    off();
+    if (bar && started) bar.stop();
+  }
+}
+
+function printPlan(plan: unknown): void {
+  const p = plan as {
+    clients?: Array<{
+      code: string;
+      items: Array<{
+        hostname: string;
+        action: string;
+        ciId?: number;
+        changes?: Record<string, { from: unknown; to: unknown }>;
+      }>;
+    }>;
+  } | null;
+  for (const c of p?.clients ?? []) {
+    console.log(`client:${c.code}`);
+    for (const i of c.items) {
+      if (i.action === "unchanged") continue;
+      console.log(`  ${i.action.padEnd(10)} ${i.hostname}${i.ciId ? ` (CI ${i.ciId})` : ""}`);
+      for (const [k, ch] of Object.entries(i.changes ?? {}))
+        console.log(`      ${k}: ${JSON.stringify(ch.from)} → ${JSON.stringify(ch.to)}`);
+    }
+  }
+}
+
 function configFrom(o: { port?: number; host?: string; database?: string }): Config {
   const config = loadConfig();
   return {
@@ -226,7 +345,10 @@ async function open(config: Config, command: string): Promise<Services> {
   // Commands that print results keep the log quiet unless asked; servers log at the configured level.
   const level =
     command === "serve" || command === "demo" ? config.logLevel : (process.env.LOG_LEVEL ?? "warn");
-  return openServices(config, { logger: createLogger(level, process.stderr) });
+  return openServices(config, {
+    logger: createLogger(level, process.stderr),
+    background: command === "serve" || command === "demo",
+  });
 }
 
 async function withServices(o: { database?: string }, fn: (s: Services) => Promise<void>): Promise<void> {

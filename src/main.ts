@@ -5,7 +5,10 @@ import { type Clock, systemClock } from "./lib/clock.js";
 import { loadOrCreateKeyFile, newToken, parseMasterKey, SecretBox } from "./lib/crypto.js";
 import { createLogger, type Logger } from "./lib/logger.js";
 import { Portal } from "./portal/service.js";
+import { AutotaskClient } from "./psa/autotask/client.js";
 import { type Db, migrate, openDb } from "./store/db.js";
+import type { AutotaskApi } from "./sync/autotask-api.js";
+import { type PsaCredentials, SyncEngine, type SyncEngineOptions } from "./sync/engine.js";
 
 /** Everything a running nocbridge holds. Built here, the composition root; nothing else wires parts. */
 export interface Services {
@@ -13,6 +16,7 @@ export interface Services {
   db: Db;
   box: SecretBox;
   portal: Portal;
+  sync: SyncEngine;
   logger: Logger;
   close(): Promise<void>;
 }
@@ -22,6 +26,19 @@ export interface ServiceOptions {
   logger?: Logger;
   /** PostgreSQL: the schema to use (tests use one per file). */
   schema?: string;
+  /** Builds a partner's Autotask client (tests pass one with fast retries). */
+  autotask?: (creds: PsaCredentials) => AutotaskApi;
+  guard?: SyncEngineOptions["guard"];
+  /** A long-running server: schedules asset syncs and recovers interrupted runs (not for one-off commands). */
+  background?: boolean;
+}
+
+/** The production Autotask client for a partner's credentials. */
+export function autotaskClientFor(logger: Logger): (creds: PsaCredentials) => AutotaskApi {
+  return (creds) => {
+    const client: AutotaskApi = new AutotaskClient({ credentials: creds, logger });
+    return client;
+  };
 }
 
 /** Opens the store, applies migrations and builds the portal. */
@@ -39,8 +56,29 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
     await db.close();
     throw e;
   }
-  const portal = new Portal(db, box, opts.clock ?? systemClock);
-  return { config, db, box, portal, logger, close: () => db.close() };
+  const clock = opts.clock ?? systemClock;
+  const portal = new Portal(db, box, clock);
+  const sync = new SyncEngine({
+    db,
+    portal,
+    clock,
+    logger,
+    autotask: opts.autotask ?? autotaskClientFor(logger),
+    ...(opts.guard ? { guard: opts.guard } : {}),
+  });
+  await sync.start({ background: opts.background === true });
+  return {
+    config,
+    db,
+    box,
+    portal,
+    sync,
+    logger,
+    async close() {
+      await sync.stop();
+      await db.close();
+    },
+  };
 }
 
 export interface Server {
@@ -61,7 +99,7 @@ export async function startServer(services: Services): Promise<Server> {
     generatedAdminToken = adminToken;
   }
   await portal.ensureAdminToken(adminToken);
-  const app = await buildApp({ portal, logger: services.logger });
+  const app = await buildApp({ portal, sync: services.sync, logger: services.logger });
   await app.listen({ host: config.host, port: config.port });
   const addr = app.server.address();
   const port = typeof addr === "object" && addr ? addr.port : config.port;

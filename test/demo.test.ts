@@ -43,3 +43,35 @@ describe.each(STORES)("demo data on %s", (kind) => {
     expect((await env.services.portal.listPartners(SYSTEM_ACTOR)).total).toBe(1);
   });
 });
+
+describe("nocbridge demo", () => {
+  it("starts the emulator and the API with the demo partner wired to it, and the onboarding sync succeeds", async () => {
+    const { loadConfig } = await import("../src/config.js");
+    const { startDemo } = await import("../src/demo/run.js");
+    const { createLogger } = await import("../src/lib/logger.js");
+    const { TEST_MASTER_KEY } = await import("./helpers/services.js");
+    const config = loadConfig(
+      { NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY, NOCBRIDGE_ADMIN_TOKEN: "nbt_demo-test-token", PORT: "0" },
+      { databaseUrl: ":memory:", dataDir: "unused" },
+    );
+    const demo = await startDemo(config, { emulatorPort: 0, logger: createLogger("silent") });
+    try {
+      const headers = { authorization: "Bearer nbt_demo-test-token" };
+      const p = demo.summary.partner.id;
+      const runs = (await (
+        await fetch(`${demo.server.url}/api/partners/${p}/sync-runs`, { headers })
+      ).json()) as { items: Array<{ id: number; trigger: string }> };
+      expect(runs.items[0]?.trigger).toBe("onboarding");
+      const run = await demo.services.sync.wait(runs.items[0]!.id);
+      expect(run.status).toBe("succeeded");
+      expect(run.counts.created).toBeGreaterThan(30);
+      expect(run.log.at(-1)).toBe("Integration completed.");
+      const v = (await (
+        await fetch(`${demo.server.url}/api/partners/${p}/validate`, { method: "POST", headers })
+      ).json()) as { ok: boolean; checks: unknown[] };
+      expect(v).toMatchObject({ ok: true });
+    } finally {
+      await demo.close();
+    }
+  });
+});

@@ -7,14 +7,18 @@ import type { Logger } from "../lib/logger.js";
 import type { Actor } from "../portal/access.js";
 import { PortalError } from "../portal/errors.js";
 import type { Portal } from "../portal/service.js";
+import type { SyncEngine } from "../sync/engine.js";
 import { clientRoutes } from "./routes/clients.js";
 import { partnerRoutes } from "./routes/partners.js";
+import { syncRoutes } from "./routes/sync.js";
 import { ticketRoutes } from "./routes/tickets.js";
 import { userRoutes } from "./routes/users.js";
 import { ErrorBody } from "./schemas.js";
 
 export interface AppDeps {
   portal: Portal;
+  /** The sync engine; without it the sync routes are not mounted. */
+  sync?: SyncEngine;
   logger?: Logger;
   /** Largest accepted request body, bytes. */
   bodyLimit?: number;
@@ -141,8 +145,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   await app.register(userRoutes(deps.portal));
   await app.register(partnerRoutes(deps.portal));
-  await app.register(clientRoutes(deps.portal));
+  await app.register(clientRoutes(deps.portal, deps.sync));
   await app.register(ticketRoutes(deps.portal));
+  if (deps.sync) await app.register(syncRoutes(deps.sync));
   return app;
 }
 

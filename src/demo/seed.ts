@@ -108,7 +108,7 @@ export async function seedDemo(portal: Portal, actor: Actor): Promise<DemoSummar
   const rand = rng(20120229);
   const partner = await portal.createPartner(actor, { name: DEMO_PARTNER_NAME, timeZone: "Asia/Kolkata" });
   const at1 = await portal.createClient(actor, partner.id, { code: "AT1", name: "Acme Dental Group" });
-  const at2 = await portal.createClient(actor, partner.id, { code: "AT2", name: "Brightline Logistics" });
+  const at2 = await portal.createClient(actor, partner.id, { code: "AT2", name: "Birch Logistics" });
   const in1 = demoDevices("AT1", 28, 10, rand);
   const in2 = demoDevices("AT2", 22, 20, rand);
   const d1 = (await portal.importDevices(actor, at1.id, in1)).items.map((i) => i.id);

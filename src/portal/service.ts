@@ -49,7 +49,7 @@ type Q = Kysely<Database> | Transaction<Database>;
 
 export interface PortalHooks {
   /** Called after integration settings were saved; `onboarding` is true the first time device integration is enabled. */
-  integrationSaved?(partnerId: number, view: IntegrationView, onboarding: boolean): void;
+  integrationSaved?(partnerId: number, view: IntegrationView, onboarding: boolean): Promise<void>;
 }
 
 export interface PageQuery {
@@ -391,7 +391,7 @@ export class Portal {
       });
       return view;
     });
-    this.#hooks.integrationSaved?.(partnerId, saved, onboarding);
+    await this.#hooks.integrationSaved?.(partnerId, saved, onboarding);
     return saved;
   }
 
@@ -399,7 +399,9 @@ export class Portal {
    * The integration settings with the secret decrypted, for the sync engine only (never an API
    * answer). Not audited: it is the system using the credential, not a person viewing it.
    */
-  async integrationForSync(partnerId: number): Promise<{ view: IntegrationView; secret: string | null; timeZone: string }> {
+  async integrationForSync(
+    partnerId: number,
+  ): Promise<{ view: IntegrationView; secret: string | null; timeZone: string }> {
     const partner = await this.#partnerRow(this.#k, partnerId);
     const row = await this.#integrationRow(this.#k, partnerId);
     const secret = row.secret_sealed === null ? null : this.#box.decrypt(row.secret_sealed, partnerId);
@@ -584,6 +586,53 @@ export class Portal {
       throw field ? invalid(field, `client ${clientId} not found`) : notFound("client");
     }
     return row;
+  }
+
+  // ---------------------------------------------------------------- for the sync engine (system use, no actor)
+
+  /** All clients of a partner with their device counts, ordered by code. */
+  async clientsForSync(partnerId: number): Promise<Array<Client & { deviceCount: number }>> {
+    const rows = await this.#k
+      .selectFrom("clients")
+      .selectAll()
+      .where("partner_id", "=", partnerId)
+      .orderBy("code")
+      .execute();
+    const counts = await this.#k
+      .selectFrom("devices")
+      .select(["client_id", (eb) => eb.fn.countAll().as("n")])
+      .where("partner_id", "=", partnerId)
+      .groupBy("client_id")
+      .execute();
+    const byClient = new Map(counts.map((c) => [c.client_id, Number(c.n)]));
+    return rows.map((r) => ({ ...toClient(r), deviceCount: byClient.get(r.id) ?? 0 }));
+  }
+
+  /** Every device of a client, in id order (no paging: the sync reads them all). */
+  async devicesForSync(clientId: number): Promise<Device[]> {
+    const rows = await this.#k
+      .selectFrom("devices")
+      .selectAll()
+      .where("client_id", "=", clientId)
+      .orderBy("id")
+      .execute();
+    return rows.map(toDevice);
+  }
+
+  /** The ids of a partner's devices that still exist, out of `ids`. */
+  async existingDeviceIds(partnerId: number, ids: number[]): Promise<Set<number>> {
+    if (ids.length === 0) return new Set();
+    const out = new Set<number>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await this.#k
+        .selectFrom("devices")
+        .select("id")
+        .where("partner_id", "=", partnerId)
+        .where("id", "in", ids.slice(i, i + 500))
+        .execute();
+      for (const r of rows) out.add(r.id);
+    }
+    return out;
   }
 
   // ---------------------------------------------------------------- devices

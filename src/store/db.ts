@@ -21,6 +21,8 @@ export type Dialect = "sqlite" | "postgres";
 export interface Db {
   kysely: Kysely<Database>;
   dialect: Dialect;
+  /** PostgreSQL: the schema tables live in (current_schema() of the connection). */
+  schema?: string;
   close(): Promise<void>;
 }
 
@@ -50,7 +52,13 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
       ...(opts.schema !== undefined ? { options: `-c search_path=${opts.schema}` } : {}),
     });
     const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { kysely, dialect: "postgres", close: () => kysely.destroy() };
+    const { rows } = await pool.query<{ schema: string }>("select current_schema() as schema");
+    const schema = rows[0]?.schema;
+    if (!schema) {
+      await kysely.destroy();
+      throw new Error("PostgreSQL has no current schema: check search_path in DATABASE_URL");
+    }
+    return { kysely, dialect: "postgres", schema, close: () => kysely.destroy() };
   }
   if (opts.url !== ":memory:") mkdirSync(dirname(opts.url), { recursive: true });
   const sqlite = new SqliteDatabase(opts.url);
@@ -72,7 +80,13 @@ function migrations(dialect: Dialect): Record<string, Migration> {
 /** Brings the schema up to date; returns the names of the migrations it applied. */
 export async function migrate(db: Db): Promise<string[]> {
   const provider: MigrationProvider = { getMigrations: async () => migrations(db.dialect) };
-  const migrator = new Migrator({ db: db.kysely, provider });
+  // Kysely looks for its migration tables across every schema unless told which one: name ours, so
+  // several schemas in one database (tests, or tenants sharing a server) never see each other's.
+  const migrator = new Migrator({
+    db: db.kysely,
+    provider,
+    ...(db.schema ? { migrationTableSchema: db.schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);

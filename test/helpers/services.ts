@@ -4,7 +4,7 @@ import { type App, buildApp } from "../../src/api/app.js";
 import { loadConfig } from "../../src/config.js";
 import type { Clock } from "../../src/lib/clock.js";
 import { createLogger } from "../../src/lib/logger.js";
-import { openServices, type Services } from "../../src/main.js";
+import { openServices, type ServiceOptions, type Services } from "../../src/main.js";
 
 /** Both stores every store test runs on. */
 export const STORES = ["sqlite", "postgres"] as const;
@@ -25,7 +25,10 @@ export interface TestEnv {
  * Fresh services on a fresh database: SQLite in memory, or a new PostgreSQL schema that is dropped
  * afterwards. Nothing is shared between test files.
  */
-export async function openTestServices(kind: StoreKind, opts: { clock?: Clock } = {}): Promise<TestEnv> {
+export async function openTestServices(
+  kind: StoreKind,
+  opts: { clock?: Clock; autotask?: ServiceOptions["autotask"]; guard?: ServiceOptions["guard"] } = {},
+): Promise<TestEnv> {
   const schema = `t_${randomBytes(6).toString("hex")}`;
   const config = loadConfig(
     { NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: "silent" },
@@ -35,6 +38,9 @@ export async function openTestServices(kind: StoreKind, opts: { clock?: Clock } 
     logger: createLogger("silent"),
     ...(kind === "postgres" ? { schema } : {}),
     ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.autotask ? { autotask: opts.autotask } : {}),
+    ...(opts.guard ? { guard: opts.guard } : {}),
+    background: true,
   });
   return {
     services,
@@ -57,7 +63,7 @@ export async function dropSchema(schema: string): Promise<void> {
 }
 
 export async function testApp(env: TestEnv): Promise<App> {
-  return buildApp({ portal: env.services.portal });
+  return buildApp({ portal: env.services.portal, sync: env.services.sync });
 }
 
 /** Every row of every table, to prove a rejected request wrote nothing. */

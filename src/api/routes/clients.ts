@@ -1,6 +1,7 @@
 import { Type } from "@sinclair/typebox";
 import type { FastifyPluginAsync } from "fastify";
 import type { DeviceInput, Portal } from "../../portal/service.js";
+import type { SyncEngine } from "../../sync/engine.js";
 import type { App } from "../app.js";
 import {
   Client,
@@ -18,9 +19,27 @@ import {
 } from "../schemas.js";
 
 export const clientRoutes =
-  (portal: Portal): FastifyPluginAsync =>
+  (portal: Portal, sync?: SyncEngine): FastifyPluginAsync =>
   async (f) => {
     const app = f as unknown as App;
+    /** Adds the linked Autotask CI id (`psaCiId`, null when not synced) to devices. */
+    const withCi = async <D extends { id: number; partnerId: number }>(
+      devices: D[],
+    ): Promise<Array<D & { psaCiId: number | null }>> => {
+      const ids =
+        sync && devices.length > 0
+          ? await sync.links.psaIds(
+              devices[0]!.partnerId,
+              "device",
+              devices.map((d) => d.id),
+            )
+          : new Map<number, number>();
+      return devices.map((d) => ({ ...d, psaCiId: ids.get(d.id) ?? null }));
+    };
+    const oneWithCi = async <D extends { id: number; partnerId: number }>(device: D) => {
+      const [d] = await withCi([device]);
+      return d as D & { psaCiId: number | null };
+    };
     const PartnerParams = IdParams("partnerId");
     const ClientParams = IdParams("clientId");
     const DeviceParams = IdParams("deviceId");
@@ -60,7 +79,11 @@ export const clientRoutes =
       async (req, reply) =>
         reply
           .code(201)
-          .send(await portal.createDevice(req.actor, req.params.clientId, req.body as DeviceInput)),
+          .send(
+            await oneWithCi(
+              await portal.createDevice(req.actor, req.params.clientId, req.body as DeviceInput),
+            ),
+          ),
     );
     app.get(
       "/api/clients/:clientId/devices",
@@ -76,7 +99,10 @@ export const clientRoutes =
           response: { 200: PageOf(Device) },
         },
       },
-      async (req) => portal.listDevices(req.actor, req.params.clientId, req.query),
+      async (req) => {
+        const page = await portal.listDevices(req.actor, req.params.clientId, req.query);
+        return { ...page, items: await withCi(page.items) };
+      },
     );
     app.post(
       "/api/clients/:clientId/devices/import",
@@ -95,11 +121,14 @@ export const clientRoutes =
     app.get(
       "/api/devices/:deviceId",
       { schema: { tags: ["devices"], params: DeviceParams, response: { 200: Device } } },
-      async (req) => portal.getDevice(req.actor, req.params.deviceId),
+      async (req) => oneWithCi(await portal.getDevice(req.actor, req.params.deviceId)),
     );
     app.patch(
       "/api/devices/:deviceId",
       { schema: { tags: ["devices"], params: DeviceParams, body: DevicePatch, response: { 200: Device } } },
-      async (req) => portal.updateDevice(req.actor, req.params.deviceId, req.body as Partial<DeviceInput>),
+      async (req) =>
+        oneWithCi(
+          await portal.updateDevice(req.actor, req.params.deviceId, req.body as Partial<DeviceInput>),
+        ),
     );
   };

@@ -73,6 +73,7 @@ export function desiredCi(device: Device, settings: CiSettings): DesiredCi {
 
 /** The shape of a CI as read from Autotask (only what the sync looks at). */
 export interface CiRecord {
+  [field: string]: unknown;
   id: number;
   companyID: number;
   productID?: number | null;
@@ -113,8 +114,8 @@ export function diffCi(actual: CiRecord | undefined, desired: DesiredCi): CiDiff
 }
 
 /** The PATCH body for a diff: id, the changed standard fields, and only the changed UDFs. */
-export function patchBody(id: number, diff: CiDiff): Record<string, unknown> {
-  const body: Record<string, unknown> = { id };
+export function patchBody(id: number, diff: CiDiff): Record<string, unknown> & { id: number } {
+  const body: Record<string, unknown> & { id: number } = { id };
   const udfs: Array<{ name: string; value: unknown }> = [];
   for (const [key, { to }] of Object.entries(diff)) {
     if (key.startsWith("udf:")) udfs.push({ name: key.slice(4), value: to });

@@ -5,7 +5,9 @@ import type { Dialect } from "../db.js";
 export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
   const id = (t: string) =>
     dialect === "postgres"
-      ? db.schema.createTable(t).addColumn("id", "integer", (c) => c.primaryKey().generatedByDefaultAsIdentity())
+      ? db.schema
+          .createTable(t)
+          .addColumn("id", "integer", (c) => c.primaryKey().generatedByDefaultAsIdentity())
       : db.schema.createTable(t).addColumn("id", "integer", (c) => c.primaryKey().autoIncrement());
 
   // When device integration was first enabled: the onboarding sync runs once, then never again.
@@ -37,7 +39,11 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .addColumn("started_at", "text", (c) => c.notNull())
     .addColumn("finished_at", "text")
     .execute();
-  await db.schema.createIndex("sync_runs_partner").on("sync_runs").columns(["partner_id", "kind", "id"]).execute();
+  await db.schema
+    .createIndex("sync_runs_partner")
+    .on("sync_runs")
+    .columns(["partner_id", "kind", "id"])
+    .execute();
 
   await id("sync_run_lines")
     .addColumn("run_id", "integer", (c) => c.notNull().references("sync_runs.id").onDelete("cascade"))

@@ -1,0 +1,182 @@
+import { Type } from "@sinclair/typebox";
+import type { FastifyPluginAsync } from "fastify";
+import type { SyncEngine } from "../../sync/engine.js";
+import type { RunEvent } from "../../sync/runs.js";
+import type { App } from "../app.js";
+import { IdParams, PageQuery } from "../schemas.js";
+
+const Check = Type.Object({
+  name: Type.String(),
+  ok: Type.Boolean(),
+  message: Type.String(),
+  fix: Type.Optional(Type.String()),
+});
+const Validation = Type.Object({ ok: Type.Boolean(), checks: Type.Array(Check) });
+const Counts = Type.Object({
+  created: Type.Integer(),
+  updated: Type.Integer(),
+  deactivated: Type.Integer(),
+  unchanged: Type.Integer(),
+  failed: Type.Integer(),
+});
+const Run = Type.Object(
+  {
+    id: Type.Integer(),
+    partnerId: Type.Integer(),
+    status: Type.String(),
+    trigger: Type.String(),
+    dryRun: Type.Boolean(),
+    counts: Counts,
+    apiCalls: Type.Integer(),
+    startedAt: Type.String(),
+    finishedAt: Type.Union([Type.String(), Type.Null()]),
+  },
+  { additionalProperties: true },
+);
+
+export const syncRoutes =
+  (sync: SyncEngine): FastifyPluginAsync =>
+  async (f) => {
+    const app = f as unknown as App;
+    const PartnerParams = IdParams("partnerId");
+    const RunParams = IdParams("runId");
+
+    app.post(
+      "/api/partners/:partnerId/validate",
+      {
+        schema: {
+          tags: ["sync"],
+          summary: "Check the configuration against the live Autotask",
+          params: PartnerParams,
+          response: { 200: Validation },
+        },
+      },
+      async (req) => sync.validate(req.actor, req.params.partnerId),
+    );
+
+    app.post(
+      "/api/partners/:partnerId/sync/assets",
+      {
+        schema: {
+          tags: ["sync"],
+          summary:
+            "Start an asset sync (202 {runId}); a second request while one runs returns that run. ?dryRun=true plans without writing",
+          params: PartnerParams,
+          querystring: Type.Object({ dryRun: Type.Optional(Type.Boolean()) }),
+          response: { 202: Type.Object({ runId: Type.Integer(), status: Type.String() }) },
+        },
+      },
+      async (req, reply) => {
+        const run = await sync.requestAssetSync(req.actor, req.params.partnerId, req.query.dryRun === true);
+        return reply.code(202).send({ runId: run.id, status: run.status });
+      },
+    );
+
+    app.get(
+      "/api/partners/:partnerId/sync/assets/status",
+      {
+        schema: {
+          tags: ["sync"],
+          summary: "Last Sync Date, Last Sync Status, next scheduled run",
+          params: PartnerParams,
+        },
+      },
+      async (req) => sync.status(req.actor, req.params.partnerId),
+    );
+
+    app.get(
+      "/api/partners/:partnerId/sync-runs",
+      { schema: { tags: ["sync"], params: PartnerParams, querystring: Type.Object(PageQuery) } },
+      async (req) =>
+        sync.listRuns(req.actor, req.params.partnerId, req.query.limit ?? 50, req.query.offset ?? 0),
+    );
+
+    app.get(
+      "/api/sync-runs/:runId",
+      {
+        schema: {
+          tags: ["sync"],
+          summary: "A run with its log lines and (dry run, held run) its plan",
+          params: RunParams,
+          response: { 200: Run },
+        },
+      },
+      async (req) => sync.getRun(req.actor, req.params.runId),
+    );
+
+    app.post(
+      "/api/sync-runs/:runId/approve",
+      {
+        schema: {
+          tags: ["sync"],
+          summary: "Carry out a run held by the mass-change guard",
+          params: RunParams,
+          response: { 200: Run },
+        },
+      },
+      async (req) => sync.approve(req.actor, req.params.runId),
+    );
+
+    app.post(
+      "/api/sync-runs/:runId/cancel",
+      {
+        schema: {
+          tags: ["sync"],
+          summary: "Cancel a run held by the mass-change guard",
+          params: RunParams,
+          response: { 200: Run },
+        },
+      },
+      async (req) => sync.cancel(req.actor, req.params.runId),
+    );
+
+    app.get(
+      "/api/sync-runs/:runId/events",
+      {
+        schema: {
+          tags: ["sync"],
+          summary: "Server-sent events: the run's log lines as they happen, then its final status",
+          params: RunParams,
+        },
+      },
+      async (req, reply) => {
+        const run = await sync.getRun(req.actor, req.params.runId);
+        reply.hijack();
+        const res = reply.raw;
+        res.writeHead(200, {
+          "content-type": "text/event-stream",
+          "cache-control": "no-store",
+          connection: "keep-alive",
+        });
+        const send = (event: string, data: unknown) =>
+          res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+        // Subscribe before reading the lines so nothing falls between the two; line ids drop repeats.
+        let lastId = 0;
+        let live = false;
+        const buffered: RunEvent[] = [];
+        const finish = (status: string) => {
+          send("status", { status });
+          off();
+          res.end();
+        };
+        const handle = (e: RunEvent) => {
+          if (e.type === "line") {
+            if (e.id <= lastId) return;
+            lastId = e.id;
+            send("line", { text: e.text, at: e.at });
+          } else if (e.type === "progress") send("progress", { done: e.done, total: e.total });
+          else if (e.status !== "running") finish(e.status);
+        };
+        const off = sync.subscribe(run.id, (e) => (live ? handle(e) : buffered.push(e)));
+        req.raw.on("close", off);
+        for (const l of await sync.runs.lines(run.id)) {
+          lastId = l.id;
+          send("line", { text: l.text, at: l.at });
+        }
+        const current = await sync.runs.get(run.id);
+        if (current && current.status !== "running") return finish(current.status);
+        live = true;
+        for (const e of buffered.splice(0)) handle(e);
+      },
+    );
+  };

@@ -1,0 +1,90 @@
+import { join } from "node:path";
+import type { Config } from "../config.js";
+import {
+  DEFAULT_CREDENTIALS,
+  DEMO_IDS,
+  type RunningAutotaskEmulator,
+  startAutotaskEmulator,
+} from "../emulators/autotask/index.js";
+import type { Logger } from "../lib/logger.js";
+import { openServices, type Server, type Services, startServer } from "../main.js";
+import { SYSTEM_ACTOR } from "../portal/access.js";
+import { type DemoSummary, seedDemo } from "./seed.js";
+
+export interface Demo {
+  services: Services;
+  server: Server;
+  emulator: RunningAutotaskEmulator;
+  summary: DemoSummary;
+  adminToken: string;
+  close(): Promise<void>;
+}
+
+/** The demo clients' Autotask companies (the emulator's demo seed). */
+const COMPANIES: Record<string, number> = { AT1: DEMO_IDS.companies.AT1, AT2: DEMO_IDS.companies.AT2 };
+
+/**
+ * The whole product on one machine: the Autotask emulator with its demo tenant, and nocbridge with the
+ * demo partner wired to it (credentials, NOC queue, allocation, product, CI type, advanced mode, clients
+ * mapped to their companies), ready to sync. The emulator keeps its state beside the database.
+ */
+export async function startDemo(config: Config, o: { emulatorPort: number; logger: Logger }): Promise<Demo> {
+  const emulator = await startAutotaskEmulator({
+    port: o.emulatorPort,
+    host: "127.0.0.1",
+    seed: "demo",
+    ...(config.databaseUrl === ":memory:" ? {} : { state: join(config.dataDir, "autotask-emulator.json") }),
+  });
+  let services: Services | undefined;
+  try {
+    services = await openServices(config, { logger: o.logger, background: true });
+    const summary = await seedDemo(services.portal, SYSTEM_ACTOR);
+    const partnerId = summary.partner.id;
+    for (const c of (await services.portal.listClients(SYSTEM_ACTOR, partnerId, { limit: 500 })).items) {
+      const company = COMPANIES[c.code];
+      if (company !== undefined && c.psaCompanyId === null)
+        await services.portal.updateClient(SYSTEM_ACTOR, c.id, { psaCompanyId: company });
+    }
+    // The emulator's port may differ from the last start: point the integration at it every time.
+    await services.portal.putIntegration(SYSTEM_ACTOR, partnerId, {
+      ticketing: {
+        enabled: true,
+        nocMayEnterTickets: true,
+        apiUrl: emulator.baseUrl,
+        username: DEFAULT_CREDENTIALS.username,
+        secret: DEFAULT_CREDENTIALS.secret,
+        integrationCode: DEFAULT_CREDENTIALS.integrationCode,
+        queueId: DEMO_IDS.nocQueue,
+        queueName: "NOC",
+        billingCodeId: DEMO_IDS.remoteSupport,
+        billingCodeName: "Remote Support",
+      },
+      devices: {
+        enabled: true,
+        productId: DEMO_IDS.product,
+        configurationItemTypeId: DEMO_IDS.ciType,
+        advanced: true,
+        schedule: null,
+      },
+    });
+    const server = await startServer(services);
+    const adminToken = config.adminToken ?? (server.generatedAdminToken as string);
+    const s = services;
+    return {
+      services: s,
+      server,
+      emulator,
+      summary,
+      adminToken,
+      async close() {
+        await server.close();
+        await s.close();
+        await emulator.close();
+      },
+    };
+  } catch (e) {
+    await services?.close();
+    await emulator.close();
+    throw e;
+  }
+}

@@ -1,0 +1,377 @@
+import type { Client, Device } from "../portal/types.js";
+import {
+  type CiDiff,
+  type CiRecord,
+  type CiSettings,
+  createBody,
+  type DesiredCi,
+  desiredCi,
+  diffCi,
+  PORTAL_ID_UDF,
+  patchBody,
+  portalIdOf,
+} from "../psa/autotask/mapper.js";
+import type { QueryFilter } from "../psa/autotask/types.js";
+import { type AutotaskApi, queryAll } from "./autotask-api.js";
+import { fingerprint } from "./fingerprint.js";
+import type { Link } from "./links.js";
+import type { RunCounts } from "./runs.js";
+
+export type PlanAction = "create" | "update" | "deactivate" | "unchanged" | "conflict";
+
+/** What the sync will do (or did) with one device. This is also the dry run's output. */
+export interface PlanItem {
+  deviceId: number;
+  hostname: string;
+  action: PlanAction;
+  ciId?: number;
+  /** How the CI was found: the stored link, the Partner Portal Device Id UDF, or the serial number. */
+  matchedBy?: "link" | "udf" | "serial";
+  /** update/deactivate: each field from → to. */
+  changes?: CiDiff;
+  /** Fields whose Autotask value was edited there since we wrote it, and that the sync overwrites. */
+  overwrites?: string[];
+  reason?: string;
+}
+
+export interface ClientPlan {
+  clientId: number;
+  code: string;
+  companyId: number;
+  /** CIs of this company linked to this partner's devices before the run. */
+  linkedCount: number;
+  items: PlanItem[];
+}
+
+export interface AssetPlan {
+  clients: ClientPlan[];
+  /** Links whose portal device no longer exists: their CIs are set inactive, never deleted. */
+  orphans: PlanItem[];
+}
+
+export interface GuardVerdict {
+  held: boolean;
+  reasons: string[];
+}
+
+/** Internal: what the executor needs beside the plan item. */
+interface Work {
+  item: PlanItem;
+  companyId: number;
+  device: Device | null;
+  desired: DesiredCi | null;
+}
+
+export interface AssetSyncDeps {
+  api: AutotaskApi;
+  partnerId: number;
+  settings: CiSettings;
+  links: Map<number, Link>;
+  saveLink(deviceId: number, ciId: number, desired: DesiredCi): Promise<void>;
+  log(text: string, level?: "info" | "warn" | "error"): Promise<void>;
+  progress(done: number, total: number): void;
+  /** Parallel writes; the client keeps the per-endpoint limit of 3 whatever this is. */
+  concurrency?: number;
+}
+
+/**
+ * One-way asset sync for one partner: plans every client's devices against the CIs of its company
+ * (read in 500-row pages), then writes only what differs. Matching is the stored link, else the
+ * Partner Portal Device Id UDF, else the serial number within the company; an existing CI is linked,
+ * never duplicated, and two CIs claiming one device are a conflict, not a guess.
+ */
+export class AssetSync {
+  readonly #d: AssetSyncDeps;
+  #work: Work[][] = [];
+  #orphanWork: Work[] = [];
+
+  constructor(deps: AssetSyncDeps) {
+    this.#d = deps;
+  }
+
+  /** Reads Autotask and builds the plan. No writes. */
+  async plan(clients: Array<{ client: Client; devices: Device[] }>, orphanLinks: Link[]): Promise<AssetPlan> {
+    const { api, settings } = this.#d;
+    const plan: AssetPlan = { clients: [], orphans: [] };
+    this.#work = [];
+    const linkedCiIds = new Set([...this.#d.links.values()].map((l) => l.psaId));
+    for (const { client, devices } of clients) {
+      const companyId = client.psaCompanyId as number;
+      const cis = await queryAll<CiRecord>(api, "ConfigurationItems", {
+        filter: [{ op: "eq", field: "companyID", value: companyId }],
+        maxRecords: 500,
+      });
+      const byId = new Map(cis.map((c) => [c.id, c]));
+      const byPortalId = groupBy(cis, (c) => portalIdOf(c));
+      const bySerial = groupBy(cis, (c) => (c.serialNumber ? c.serialNumber.trim().toLowerCase() : null));
+      const claimed = new Map<number, number>(); // ciId → deviceId, within this run
+      for (const l of this.#d.links.values()) if (byId.has(l.psaId)) claimed.set(l.psaId, l.portalId);
+      const work: Work[] = [];
+      for (const device of devices) {
+        const desired = desiredCi(device, settings);
+        const base = { deviceId: device.id, hostname: device.hostname };
+        const link = this.#d.links.get(device.id);
+        let ci: CiRecord | undefined;
+        let matchedBy: PlanItem["matchedBy"];
+        let conflict: string | undefined;
+        if (link && byId.has(link.psaId)) {
+          ci = byId.get(link.psaId);
+          matchedBy = "link";
+        } else {
+          const viaUdf = (byPortalId.get(device.id) ?? []).filter(
+            (c) => !isClaimedByOther(claimed, c.id, device.id),
+          );
+          const viaSerial = device.serialNumber
+            ? (bySerial.get(device.serialNumber.trim().toLowerCase()) ?? []).filter(
+                (c) =>
+                  !isClaimedByOther(claimed, c.id, device.id) && (portalIdOf(c) ?? device.id) === device.id,
+              )
+            : [];
+          if (viaUdf.length > 1)
+            conflict = `CIs ${viaUdf.map((c) => c.id).join(" and ")} both carry ${PORTAL_ID_UDF} ${device.id}`;
+          else if (viaUdf.length === 1) [ci, matchedBy] = [viaUdf[0], "udf"];
+          else if (viaSerial.length > 1)
+            conflict = `CIs ${viaSerial.map((c) => c.id).join(" and ")} both have serial number ${device.serialNumber}`;
+          else if (viaSerial.length === 1) [ci, matchedBy] = [viaSerial[0], "serial"];
+        }
+        if (conflict) {
+          work.push({
+            item: {
+              ...base,
+              action: "conflict",
+              reason: `conflict: ${conflict}; fix the duplicates in Autotask`,
+            },
+            companyId,
+            device,
+            desired,
+          });
+          continue;
+        }
+        if (ci) claimed.set(ci.id, device.id);
+        if (!ci) {
+          // An unmanaged device that never had a CI has nothing to deactivate: no CI is created for it.
+          const action: PlanAction = device.state === "unmanaged" ? "unchanged" : "create";
+          work.push({
+            item: { ...base, action, ...(action === "unchanged" ? { reason: "unmanaged, no CI" } : {}) },
+            companyId,
+            device,
+            desired,
+          });
+          continue;
+        }
+        const changes = diffCi(ci, desired);
+        const keys = Object.keys(changes);
+        const item: PlanItem = {
+          ...base,
+          ciId: ci.id,
+          ...(matchedBy ? { matchedBy } : {}),
+          action: "unchanged",
+        };
+        if (keys.length > 0) {
+          item.action =
+            changes.isActive && changes.isActive.to === false && ci.isActive === true
+              ? "deactivate"
+              : "update";
+          item.changes = changes;
+          if (link && link.psaId === ci.id) {
+            const lastWritten = link.written as unknown as DesiredCi;
+            if (lastWritten?.fields) {
+              const editedThere = diffCi(ci, lastWritten);
+              const overwrites = keys.filter((k) => k in editedThere && sameDesired(k, lastWritten, desired));
+              if (overwrites.length > 0) item.overwrites = overwrites;
+            }
+          }
+        }
+        work.push({ item, companyId, device, desired });
+      }
+      const linkedCount = cis.filter((c) => linkedCiIds.has(c.id)).length;
+      plan.clients.push({
+        clientId: client.id,
+        code: client.code,
+        companyId,
+        linkedCount,
+        items: work.map((w) => w.item),
+      });
+      this.#work.push(work);
+    }
+    // Devices that are gone from the portal: their CIs become inactive (never deleted).
+    this.#orphanWork = [];
+    for (const l of orphanLinks) {
+      const ci = await api.get<CiRecord>("ConfigurationItems", l.psaId);
+      const item: PlanItem =
+        ci && ci.isActive === true
+          ? {
+              deviceId: l.portalId,
+              hostname: ci.referenceTitle ?? "",
+              ciId: l.psaId,
+              action: "deactivate",
+              changes: { isActive: { from: true, to: false } },
+              reason: "device no longer reported by the portal",
+            }
+          : {
+              deviceId: l.portalId,
+              hostname: ci?.referenceTitle ?? "",
+              ciId: l.psaId,
+              action: "unchanged",
+              reason: "device no longer reported; CI already inactive or gone",
+            };
+      plan.orphans.push(item);
+      this.#orphanWork.push({ item, companyId: ci?.companyID ?? 0, device: null, desired: null });
+    }
+    return plan;
+  }
+
+  /**
+   * The mass-change guard: a company whose plan deactivates more than `share` of its linked CIs (and
+   * at least `minimum` of them) holds the whole run for approval.
+   */
+  static guard(plan: AssetPlan, share: number, minimum: number): GuardVerdict {
+    const reasons: string[] = [];
+    for (const c of plan.clients) {
+      const n = c.items.filter((i) => i.action === "deactivate").length;
+      if (c.linkedCount > 0 && n >= minimum && n / c.linkedCount > share) {
+        reasons.push(
+          `client:${c.code} would deactivate ${n} of ${c.linkedCount} linked configuration items (${Math.round((100 * n) / c.linkedCount)} % > ${Math.round(share * 100)} %)`,
+        );
+      }
+    }
+    return { held: reasons.length > 0, reasons };
+  }
+
+  /** Carries out the plan made by `plan()`, client by client, logging in the seed's Figure 13 form. */
+  async execute(plan: AssetPlan): Promise<RunCounts> {
+    const counts: RunCounts = { created: 0, updated: 0, deactivated: 0, unchanged: 0, failed: 0 };
+    const total = this.#work.reduce((n, w) => n + w.length, 0) + this.#orphanWork.length;
+    let done = 0;
+    for (const [i, cp] of plan.clients.entries()) {
+      await this.#d.log(`Creating/updating devices for client:${cp.code}`);
+      const before = counts.failed;
+      await pool(this.#work[i] ?? [], this.#d.concurrency ?? 3, async (w) => {
+        await this.#apply(w, counts);
+        this.#d.progress(++done, total);
+      });
+      const failed = counts.failed - before;
+      if (failed === 0) await this.#d.log(`Successfully created/updated devices for client:${cp.code}`);
+      else
+        await this.#d.log(
+          `Created/updated devices for client:${cp.code} with ${failed} failed device${failed === 1 ? "" : "s"}`,
+          "warn",
+        );
+    }
+    if (this.#orphanWork.length > 0) {
+      await this.#d.log("Deactivating configuration items of devices no longer in the portal");
+      await pool(this.#orphanWork, this.#d.concurrency ?? 3, async (w) => {
+        await this.#apply(w, counts);
+        this.#d.progress(++done, total);
+      });
+    }
+    return counts;
+  }
+
+  async #apply(w: Work, counts: RunCounts): Promise<void> {
+    const { item, device, desired } = w;
+    const { api } = this.#d;
+    const who = `Device ${item.hostname} (id ${item.deviceId})`;
+    try {
+      switch (item.action) {
+        case "conflict":
+          counts.failed++;
+          await this.#d.log(`${who}: ${item.reason}`, "error");
+          return;
+        case "create": {
+          const d = device as Device;
+          const want = desired as DesiredCi;
+          const id = await api.createIdempotent("ConfigurationItems", createBody(w.companyId, want), () =>
+            this.#lookup(w.companyId, d),
+          );
+          await this.#d.saveLink(d.id, id, want);
+          item.ciId = id;
+          counts.created++;
+          return;
+        }
+        case "update":
+        case "deactivate": {
+          await api.update("ConfigurationItems", patchBody(item.ciId as number, item.changes ?? {}));
+          if (device && desired) await this.#d.saveLink(device.id, item.ciId as number, desired);
+          if (item.action === "deactivate") counts.deactivated++;
+          else counts.updated++;
+          if (item.overwrites?.length) {
+            const what = item.overwrites
+              .map(
+                (k) =>
+                  `${k} ${JSON.stringify(item.changes?.[k]?.from)} → ${JSON.stringify(item.changes?.[k]?.to)}`,
+              )
+              .join(", ");
+            await this.#d.log(
+              `CI ${item.ciId} (${item.hostname}): Autotask-side edit overwritten: ${what}`,
+              "warn",
+            );
+          }
+          return;
+        }
+        case "unchanged":
+          // Found by UDF or serial with nothing to change, or linked and unchanged: record the link.
+          if (device && desired && item.ciId !== undefined) {
+            const link = this.#d.links.get(device.id);
+            if (!link || link.psaId !== item.ciId || link.fingerprint !== fingerprint(desired))
+              await this.#d.saveLink(device.id, item.ciId, desired);
+          }
+          counts.unchanged++;
+          return;
+      }
+    } catch (e) {
+      counts.failed++;
+      item.reason = (e as Error).message;
+      await this.#d.log(`${who}: failed: ${(e as Error).message}`, "error");
+    }
+  }
+
+  /** After an ambiguous create: is the CI there after all? By UDF (advanced), serial, or hostname. */
+  async #lookup(companyId: number, d: Device): Promise<number | null> {
+    const filter: QueryFilter = [{ op: "eq", field: "companyID", value: companyId }];
+    if (this.#d.settings.advanced)
+      filter.push({ op: "eq", field: PORTAL_ID_UDF, value: String(d.id), udf: true });
+    else if (d.serialNumber) filter.push({ op: "eq", field: "serialNumber", value: d.serialNumber });
+    else filter.push({ op: "eq", field: "referenceTitle", value: d.hostname });
+    const found = await queryAll<CiRecord>(this.#d.api, "ConfigurationItems", { filter, maxRecords: 2 });
+    return found[0]?.id ?? null;
+  }
+}
+
+function isClaimedByOther(claimed: Map<number, number>, ciId: number, deviceId: number): boolean {
+  const owner = claimed.get(ciId);
+  return owner !== undefined && owner !== deviceId;
+}
+
+/** Whether the portal wants the same value for `key` as it wrote last time (so a difference came from Autotask). */
+function sameDesired(key: string, a: DesiredCi, b: DesiredCi): boolean {
+  const get = (d: DesiredCi) =>
+    key.startsWith("udf:")
+      ? (d.udfs as Record<string, unknown>)[key.slice(4)]
+      : (d.fields as Record<string, unknown>)[key];
+  return JSON.stringify(get(a) ?? null) === JSON.stringify(get(b) ?? null);
+}
+
+function groupBy<T, K>(xs: T[], key: (x: T) => K | null): Map<K, T[]> {
+  const m = new Map<K, T[]>();
+  for (const x of xs) {
+    const k = key(x);
+    if (k === null) continue;
+    const list = m.get(k);
+    if (list) list.push(x);
+    else m.set(k, [x]);
+  }
+  return m;
+}
+
+/** Runs `fn` over `items` with at most `n` at a time; never rejects (fn handles its own errors). */
+export async function pool<T>(items: T[], n: number, fn: (x: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(n, items.length) }, async () => {
+    while (next < items.length) {
+      const x = items[next++] as T;
+      await fn(x);
+    }
+  });
+  await Promise.all(workers);
+}

@@ -1,0 +1,22 @@
+import type { AutotaskClient } from "../psa/autotask/client.js";
+import type { AutotaskEntity, QueryOptions } from "../psa/autotask/types.js";
+
+/**
+ * The part of the Autotask client the sync engine uses. Naming the methods keeps the engine's
+ * dependency visible and lets tests pass a client built with fast retries.
+ */
+export type AutotaskApi = Pick<
+  AutotaskClient,
+  "get" | "query" | "createIdempotent" | "update" | "fieldInfo" | "udfInfo" | "thresholdInformation" | "stats"
+>;
+
+/** Reads every page of a query into one array. */
+export async function queryAll<T extends AutotaskEntity>(
+  api: AutotaskApi,
+  entity: Parameters<AutotaskApi["query"]>[0],
+  q: QueryOptions,
+): Promise<T[]> {
+  const out: T[] = [];
+  for await (const page of api.query<T>(entity, q)) out.push(...page);
+  return out;
+}

@@ -1,0 +1,398 @@
+import { Cron } from "croner";
+import type { Clock } from "../lib/clock.js";
+import type { Logger } from "../lib/logger.js";
+import { type Actor, requirePartner, requirePermission, SYSTEM_ACTOR } from "../portal/access.js";
+import { notFound, PortalError } from "../portal/errors.js";
+import type { Portal } from "../portal/service.js";
+import type { Db } from "../store/db.js";
+import { AssetSync } from "./assets.js";
+import type { AutotaskApi } from "./autotask-api.js";
+import { fingerprint } from "./fingerprint.js";
+import { LinkStore } from "./links.js";
+import { type RunEvent, RunStore, type RunTrigger, type SyncRun, type SyncRunDetail } from "./runs.js";
+import { type ValidationResult, validateConfiguration } from "./validate.js";
+
+export interface PsaCredentials {
+  apiUrl: string;
+  username: string;
+  secret: string;
+  integrationCode: string;
+}
+
+export interface SyncEngineOptions {
+  db: Db;
+  portal: Portal;
+  clock: Clock;
+  logger: Logger;
+  /** Builds the Autotask client for one partner's credentials (one client per partner, reused). */
+  autotask(creds: PsaCredentials): AutotaskApi;
+  /** Mass-change guard: hold a run that deactivates more than `share` of a company's linked CIs (and at least `minimum`). */
+  guard?: { share: number; minimum: number };
+  /** Parallel CI writes within a client. */
+  concurrency?: number;
+}
+
+export interface AssetSyncStatus {
+  lastSyncAt: string | null;
+  lastSyncStatus: string | null;
+  nextRunAt: string | null;
+  schedule: string | null;
+  running: number | null;
+}
+
+/**
+ * Runs asset syncs (manual, scheduled, onboarding), validation, approval of held runs, and the
+ * per-partner schedules. One real run per partner at a time: asking again returns the run in progress.
+ */
+export class SyncEngine {
+  readonly runs: RunStore;
+  readonly links: LinkStore;
+  readonly #o: SyncEngineOptions;
+  readonly #clients = new Map<number, { key: string; api: AutotaskApi }>();
+  readonly #inflight = new Map<number, Promise<void>>();
+  readonly #crons = new Map<number, Cron>();
+  readonly #starting = new Map<number, Promise<SyncRun>>();
+  #background = false;
+
+  constructor(o: SyncEngineOptions) {
+    this.#o = o;
+    this.runs = new RunStore(o.db, o.clock);
+    this.links = new LinkStore(o.db, o.clock);
+  }
+
+  /**
+   * Hooks onboarding into the portal. With `background` (the server, not a one-off CLI command) it
+   * also marks runs a dead process left "running" as failed and schedules every partner.
+   */
+  async start(o: { background: boolean }): Promise<void> {
+    this.#o.portal.setHooks({
+      // Settings are saved whatever happens here; a failure to schedule or start is logged, not thrown.
+      integrationSaved: async (partnerId, _view, onboarding) => {
+        try {
+          await this.reschedule(partnerId);
+          if (onboarding) await this.startAssetRun(partnerId, "onboarding", { dryRun: false });
+        } catch (e) {
+          this.#o.logger.error({ err: e, partnerId }, "asset schedule or onboarding sync did not start");
+        }
+      },
+    });
+    if (!o.background) return;
+    this.#background = true;
+    await this.runs.failInterrupted();
+    const partners = await this.#o.db.kysely
+      .selectFrom("partner_integrations")
+      .select("partner_id")
+      .where("devices_enabled", "=", 1)
+      .execute();
+    for (const p of partners) await this.reschedule(p.partner_id);
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.#crons.values()) c.stop();
+    this.#crons.clear();
+    await Promise.allSettled([...this.#inflight.values()]);
+  }
+
+  // ---------------------------------------------------------------- API-facing (with access checks)
+
+  async validate(actor: Actor, partnerId: number): Promise<ValidationResult> {
+    requirePartner(actor, partnerId);
+    await this.#o.portal.getPartner(actor, partnerId);
+    requirePermission(actor, "integration:write");
+    return this.#validate(partnerId, "all");
+  }
+
+  async requestAssetSync(actor: Actor, partnerId: number, dryRun: boolean): Promise<SyncRun> {
+    requirePartner(actor, partnerId);
+    await this.#o.portal.getPartner(actor, partnerId);
+    requirePermission(actor, "integration:write");
+    return this.startAssetRun(partnerId, "manual", { dryRun, by: actor.name });
+  }
+
+  async getRun(actor: Actor, runId: number): Promise<SyncRunDetail> {
+    const run = await this.runs.get(runId);
+    if (!run || (actor.partnerId !== null && actor.partnerId !== run.partnerId)) throw notFound("sync run");
+    return run;
+  }
+
+  async listRuns(actor: Actor, partnerId: number, limit: number, offset: number) {
+    requirePartner(actor, partnerId);
+    await this.#o.portal.getPartner(actor, partnerId);
+    return { ...(await this.runs.list(partnerId, "assets", limit, offset)), limit, offset };
+  }
+
+  async approve(actor: Actor, runId: number): Promise<SyncRun> {
+    const run = await this.getRun(actor, runId);
+    requirePermission(actor, "integration:write");
+    if (run.status !== "awaiting-approval")
+      throw new PortalError("CONFLICT", 409, `run ${runId} is ${run.status}, not awaiting approval`);
+    await this.runs.update(runId, { status: "running", approvedBy: actor.name, finished: false });
+    await this.runs.line(runId, `Approved by ${actor.name}; continuing.`);
+    this.#launch(run.partnerId, runId, { dryRun: false, approved: true });
+    return (await this.runs.get(runId)) as SyncRun;
+  }
+
+  async cancel(actor: Actor, runId: number): Promise<SyncRun> {
+    const run = await this.getRun(actor, runId);
+    requirePermission(actor, "integration:write");
+    if (run.status !== "awaiting-approval")
+      throw new PortalError(
+        "CONFLICT",
+        409,
+        `only a run awaiting approval can be cancelled; run ${runId} is ${run.status}`,
+      );
+    await this.runs.line(runId, `Cancelled by ${actor.name}; nothing was written.`);
+    await this.runs.update(runId, { status: "failed", error: `cancelled by ${actor.name}`, finished: true });
+    return (await this.runs.get(runId)) as SyncRun;
+  }
+
+  async status(actor: Actor, partnerId: number): Promise<AssetSyncStatus> {
+    requirePartner(actor, partnerId);
+    await this.#o.portal.getPartner(actor, partnerId);
+    return this.assetStatus(partnerId);
+  }
+
+  async assetStatus(partnerId: number): Promise<AssetSyncStatus> {
+    const [last, active] = await Promise.all([
+      this.runs.lastFinished(partnerId, "assets"),
+      this.runs.active(partnerId, "assets"),
+    ]);
+    const cron = this.#crons.get(partnerId);
+    return {
+      lastSyncAt: last?.finishedAt ?? null,
+      lastSyncStatus: last?.status ?? null,
+      nextRunAt: cron?.nextRun()?.toISOString() ?? null,
+      schedule: cron?.getPattern() ?? null,
+      running: active?.id ?? null,
+    };
+  }
+
+  subscribe(runId: number, fn: (e: RunEvent) => void): () => void {
+    return this.runs.subscribe(runId, fn);
+  }
+
+  /** Resolves when the run's current execution has finished (tests, CLI). */
+  async wait(runId: number): Promise<SyncRunDetail> {
+    await this.#inflight.get(runId);
+    return (await this.runs.get(runId)) as SyncRunDetail;
+  }
+
+  // ---------------------------------------------------------------- runs
+
+  /** Starts a run, or returns the real run already going for this partner. */
+  async startAssetRun(
+    partnerId: number,
+    trigger: RunTrigger,
+    o: { dryRun: boolean; by?: string },
+  ): Promise<SyncRun> {
+    if (!o.dryRun) {
+      // Two requests at once must not both create a run: serialise the check-then-create per partner.
+      const pending = this.#starting.get(partnerId);
+      if (pending) return pending;
+      const p = (async () => {
+        const active = await this.runs.active(partnerId, "assets");
+        if (active) return active;
+        const run = await this.runs.create(partnerId, "assets", trigger, false);
+        this.#launch(partnerId, run.id, { dryRun: false, approved: false });
+        return run;
+      })().finally(() => this.#starting.delete(partnerId));
+      this.#starting.set(partnerId, p);
+      return p;
+    }
+    const run = await this.runs.create(partnerId, "assets", trigger, true);
+    this.#launch(partnerId, run.id, { dryRun: true, approved: false });
+    return run;
+  }
+
+  #launch(partnerId: number, runId: number, o: { dryRun: boolean; approved: boolean }): void {
+    const p = this.#execute(partnerId, runId, o)
+      .catch(async (e: unknown) => {
+        this.#o.logger.error({ err: e, runId }, "asset sync failed");
+        await this.runs
+          .line(runId, `Synchronization error: ${(e as Error).message}`, "error")
+          .catch(() => {});
+        await this.runs
+          .update(runId, { status: "failed", error: (e as Error).message, finished: true })
+          .catch(() => {});
+      })
+      .finally(() => this.#inflight.delete(runId));
+    this.#inflight.set(runId, p);
+  }
+
+  async #execute(partnerId: number, runId: number, o: { dryRun: boolean; approved: boolean }): Promise<void> {
+    const { portal } = this.#o;
+    const line = (text: string, level: "info" | "warn" | "error" = "info") =>
+      this.runs.line(runId, text, level);
+    const { view, secret } = await portal.integrationForSync(partnerId);
+    const api = this.#api(partnerId, view.ticketing, secret);
+    const callsAtStart = api?.stats().requests ?? 0;
+    const calls = () => (api ? api.stats().requests - callsAtStart : 0);
+
+    await line(
+      o.dryRun
+        ? "Validating configuration... (dry run: nothing will be written)"
+        : "Validating configuration...",
+    );
+    const validation = await this.#validate(partnerId, "assets", api);
+    if (!validation.ok || !api) {
+      const failed = validation.checks.filter((c) => !c.ok);
+      for (const c of failed)
+        await line(`Synchronization error: ${c.message}${c.fix ? ` ${c.fix}` : ""}`, "error");
+      await this.runs.update(runId, {
+        status: "failed",
+        error: `configuration validation failed: ${failed.map((c) => c.name).join(", ")}`,
+        apiCalls: calls(),
+        finished: true,
+      });
+      return;
+    }
+    await line("Configuration validation success.");
+    const settings = {
+      productId: view.devices.productId as number,
+      configurationItemTypeId: view.devices.configurationItemTypeId as number,
+      advanced: view.devices.advanced,
+    };
+    const links = await this.links.all(partnerId, "device");
+    const clients = (await portal.clientsForSync(partnerId)).filter((c) => c.deviceCount > 0);
+    const withDevices = [];
+    for (const client of clients)
+      withDevices.push({ client, devices: await portal.devicesForSync(client.id) });
+    const existing = await portal.existingDeviceIds(partnerId, [...links.keys()]);
+    const orphans = [...links.values()].filter((l) => !existing.has(l.portalId));
+
+    const sync = new AssetSync({
+      api: api as AutotaskApi,
+      partnerId,
+      settings,
+      links,
+      concurrency: this.#o.concurrency ?? 3,
+      saveLink: (deviceId, ciId, desired) =>
+        this.links.upsert(
+          partnerId,
+          "device",
+          deviceId,
+          ciId,
+          fingerprint(desired),
+          desired as unknown as Record<string, unknown>,
+        ),
+      log: (text, level) => line(text, level),
+      progress: (done, total) => this.runs.progress(runId, done, total),
+    });
+    const plan = await sync.plan(withDevices, orphans);
+    const summary = summarise(plan);
+
+    if (o.dryRun) {
+      await line(
+        `Dry run: would create ${summary.create}, update ${summary.update}, deactivate ${summary.deactivate}; ${summary.unchanged} unchanged, ${summary.conflict} conflicts.`,
+      );
+      await line("Integration completed. (dry run: nothing was written)");
+      await this.runs.update(runId, { status: "succeeded", plan, apiCalls: calls(), finished: true });
+      return;
+    }
+    const guard = this.#o.guard ?? { share: 0.2, minimum: 3 };
+    const verdict = AssetSync.guard(plan, guard.share, guard.minimum);
+    if (verdict.held && !o.approved) {
+      for (const r of verdict.reasons) await line(`Mass-change guard: ${r}.`, "warn");
+      await line("Nothing was written. Approve the run to carry out the plan, or cancel it.", "warn");
+      await this.runs.update(runId, { status: "awaiting-approval", plan, apiCalls: calls() });
+      return;
+    }
+    const counts = await sync.execute(plan);
+    await line("Integration completed.");
+    await this.runs.update(runId, {
+      status: counts.failed > 0 ? "partial" : "succeeded",
+      counts,
+      plan: null,
+      apiCalls: calls(),
+      finished: true,
+    });
+  }
+
+  async #validate(
+    partnerId: number,
+    scope: "assets" | "all",
+    given?: AutotaskApi | null,
+  ): Promise<ValidationResult> {
+    const { portal } = this.#o;
+    const { view, secret } = await portal.integrationForSync(partnerId);
+    const api = given === undefined ? this.#api(partnerId, view.ticketing, secret) : given;
+    const clients = await portal.clientsForSync(partnerId);
+    const [fwd, rev, pri] = await Promise.all([
+      portal.getMappings(SYSTEM_ACTOR, partnerId, "status-forward"),
+      portal.getMappings(SYSTEM_ACTOR, partnerId, "status-reverse"),
+      portal.getMappings(SYSTEM_ACTOR, partnerId, "priority"),
+    ]);
+    return validateConfiguration({
+      api,
+      settings: view,
+      hasSecret: secret !== null,
+      clients: clients.map((c) => ({
+        code: c.code,
+        name: c.name,
+        psaCompanyId: c.psaCompanyId,
+        deviceCount: c.deviceCount,
+      })),
+      mappings: {
+        statuses: [
+          ...fwd.map((m) => ({ table: "forward", psaId: m.psaId, psaLabel: m.psaLabel })),
+          ...rev.map((m) => ({ table: "reverse", psaId: m.psaId, psaLabel: m.psaLabel })),
+        ],
+        priorities: pri.map((m) => ({ psaId: m.psaId, psaLabel: m.psaLabel })),
+      },
+      scope,
+    });
+  }
+
+  /** The partner's client, reused while the credentials stay the same (its budget tracking lives there). */
+  #api(
+    partnerId: number,
+    t: { apiUrl: string; username: string; integrationCode: string },
+    secret: string | null,
+  ): AutotaskApi | null {
+    if (secret === null || t.username === "" || t.integrationCode === "") return null;
+    const creds: PsaCredentials = {
+      apiUrl: t.apiUrl,
+      username: t.username,
+      secret,
+      integrationCode: t.integrationCode,
+    };
+    const key = fingerprint(creds);
+    const cached = this.#clients.get(partnerId);
+    if (cached?.key === key) return cached.api;
+    const api = this.#o.autotask(creds);
+    this.#clients.set(partnerId, { key, api });
+    return api;
+  }
+
+  // ---------------------------------------------------------------- schedules
+
+  /** (Re)creates the partner's asset schedule from its settings, in the partner's time zone. */
+  async reschedule(partnerId: number): Promise<void> {
+    this.#crons.get(partnerId)?.stop();
+    this.#crons.delete(partnerId);
+    if (!this.#background) return;
+    const { view, timeZone } = await this.#o.portal.integrationForSync(partnerId);
+    if (!view.devices.enabled) return;
+    const cron = new Cron(view.devices.schedule, { timezone: timeZone, protect: true }, () => {
+      this.startAssetRun(partnerId, "schedule", { dryRun: false }).catch((e: unknown) =>
+        this.#o.logger.error({ err: e, partnerId }, "scheduled sync did not start"),
+      );
+    });
+    this.#crons.set(partnerId, cron);
+  }
+}
+
+/** The next times a schedule fires after `from`, in the partner's time zone (pure; used by tests and the UI). */
+export function nextRuns(expression: string, timeZone: string, from: Date, count = 1): Date[] {
+  const cron = new Cron(expression, { timezone: timeZone, paused: true });
+  return cron.nextRuns(count, from);
+}
+
+function summarise(plan: {
+  clients: Array<{ items: Array<{ action: string }> }>;
+  orphans: Array<{ action: string }>;
+}) {
+  const s = { create: 0, update: 0, deactivate: 0, unchanged: 0, conflict: 0 };
+  for (const i of [...plan.clients.flatMap((c) => c.items), ...plan.orphans]) s[i.action as keyof typeof s]++;
+  return s;
+}

@@ -1,0 +1,237 @@
+import { EventEmitter } from "node:events";
+import type { Selectable } from "kysely";
+import type { Clock } from "../lib/clock.js";
+import type { Db } from "../store/db.js";
+import type { SyncRunRow } from "../store/schema.js";
+
+export type RunStatus = "running" | "succeeded" | "partial" | "failed" | "awaiting-approval";
+export type RunTrigger = "onboarding" | "schedule" | "manual";
+
+export interface RunCounts {
+  created: number;
+  updated: number;
+  deactivated: number;
+  unchanged: number;
+  failed: number;
+}
+
+export const ZERO_COUNTS: RunCounts = { created: 0, updated: 0, deactivated: 0, unchanged: 0, failed: 0 };
+
+export interface SyncRun {
+  id: number;
+  partnerId: number;
+  kind: string;
+  trigger: RunTrigger;
+  dryRun: boolean;
+  status: RunStatus;
+  counts: RunCounts;
+  apiCalls: number;
+  error: string | null;
+  approvedBy: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+}
+
+export interface SyncRunDetail extends SyncRun {
+  log: string[];
+  plan: unknown;
+}
+
+/** What a live watcher of a run receives (the Sync button's log, the CLI's progress bar). */
+export type RunEvent =
+  | { type: "line"; runId: number; id: number; text: string; at: string }
+  | { type: "progress"; runId: number; done: number; total: number }
+  | { type: "status"; runId: number; status: RunStatus };
+
+const toRun = (r: Selectable<SyncRunRow>): SyncRun => ({
+  id: r.id,
+  partnerId: r.partner_id,
+  kind: r.kind,
+  trigger: r.trigger as RunTrigger,
+  dryRun: r.dry_run === 1,
+  status: r.status as RunStatus,
+  counts: { ...ZERO_COUNTS, ...(JSON.parse(r.counts) as Partial<RunCounts>) },
+  apiCalls: r.api_calls,
+  error: r.error,
+  approvedBy: r.approved_by,
+  startedAt: r.started_at,
+  finishedAt: r.finished_at,
+});
+
+/**
+ * Sync runs and their log lines. Lines are written to the store as they happen (so a run's log
+ * survives a restart) and published to live watchers.
+ */
+export class RunStore {
+  readonly #db: Db;
+  readonly #clock: Clock;
+  readonly #events = new EventEmitter();
+
+  constructor(db: Db, clock: Clock) {
+    this.#db = db;
+    this.#clock = clock;
+    this.#events.setMaxListeners(0);
+  }
+
+  async create(partnerId: number, kind: string, trigger: RunTrigger, dryRun: boolean): Promise<SyncRun> {
+    const row = await this.#db.kysely
+      .insertInto("sync_runs")
+      .values({
+        partner_id: partnerId,
+        kind,
+        trigger,
+        dry_run: dryRun ? 1 : 0,
+        status: "running",
+        counts: JSON.stringify(ZERO_COUNTS),
+        api_calls: 0,
+        started_at: this.#clock.now().toISOString(),
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toRun(row);
+  }
+
+  async line(runId: number, text: string, level: "info" | "warn" | "error" = "info"): Promise<void> {
+    const at = this.#clock.now().toISOString();
+    const row = await this.#db.kysely
+      .insertInto("sync_run_lines")
+      .values({ run_id: runId, at, level, text })
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    this.#emit({ type: "line", runId, id: row.id, text, at });
+  }
+
+  progress(runId: number, done: number, total: number): void {
+    this.#emit({ type: "progress", runId, done, total });
+  }
+
+  async update(
+    runId: number,
+    patch: {
+      status?: RunStatus;
+      counts?: RunCounts;
+      apiCalls?: number;
+      plan?: unknown;
+      error?: string | null;
+      approvedBy?: string;
+      finished?: boolean;
+    },
+  ): Promise<void> {
+    await this.#db.kysely
+      .updateTable("sync_runs")
+      .set({
+        ...(patch.status ? { status: patch.status } : {}),
+        ...(patch.counts ? { counts: JSON.stringify(patch.counts) } : {}),
+        ...(patch.apiCalls !== undefined ? { api_calls: patch.apiCalls } : {}),
+        ...(patch.plan !== undefined
+          ? { plan: patch.plan === null ? null : JSON.stringify(patch.plan) }
+          : {}),
+        ...(patch.error !== undefined ? { error: patch.error } : {}),
+        ...(patch.approvedBy !== undefined ? { approved_by: patch.approvedBy } : {}),
+        ...(patch.finished === true ? { finished_at: this.#clock.now().toISOString() } : {}),
+        ...(patch.finished === false ? { finished_at: null } : {}),
+      })
+      .where("id", "=", runId)
+      .execute();
+    if (patch.status) this.#emit({ type: "status", runId, status: patch.status });
+  }
+
+  async get(runId: number): Promise<SyncRunDetail | null> {
+    const row = await this.#db.kysely
+      .selectFrom("sync_runs")
+      .selectAll()
+      .where("id", "=", runId)
+      .executeTakeFirst();
+    if (!row) return null;
+    const lines = await this.#db.kysely
+      .selectFrom("sync_run_lines")
+      .select("text")
+      .where("run_id", "=", runId)
+      .orderBy("id")
+      .execute();
+    return {
+      ...toRun(row),
+      log: lines.map((l) => l.text),
+      plan: row.plan === null ? null : JSON.parse(row.plan),
+    };
+  }
+
+  /** Log lines with their ids (to resume a live stream without gaps or repeats). */
+  async lines(runId: number): Promise<Array<{ id: number; text: string; at: string; level: string }>> {
+    return this.#db.kysely
+      .selectFrom("sync_run_lines")
+      .select(["id", "text", "at", "level"])
+      .where("run_id", "=", runId)
+      .orderBy("id")
+      .execute();
+  }
+
+  async list(
+    partnerId: number,
+    kind: string,
+    limit = 50,
+    offset = 0,
+  ): Promise<{ items: SyncRun[]; total: number }> {
+    const base = this.#db.kysely
+      .selectFrom("sync_runs")
+      .where("partner_id", "=", partnerId)
+      .where("kind", "=", kind);
+    const [rows, count] = await Promise.all([
+      base.selectAll().orderBy("id", "desc").limit(limit).offset(offset).execute(),
+      base.select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow(),
+    ]);
+    return { items: rows.map(toRun), total: Number(count.n) };
+  }
+
+  /** The run in progress (running or awaiting approval) for a partner, if any. */
+  async active(partnerId: number, kind: string): Promise<SyncRun | null> {
+    const row = await this.#db.kysely
+      .selectFrom("sync_runs")
+      .selectAll()
+      .where("partner_id", "=", partnerId)
+      .where("kind", "=", kind)
+      .where("dry_run", "=", 0)
+      .where("status", "in", ["running", "awaiting-approval"])
+      .orderBy("id", "desc")
+      .executeTakeFirst();
+    return row ? toRun(row) : null;
+  }
+
+  /** The last finished real run: the partner's Last Sync Date and Last Sync Status. */
+  async lastFinished(partnerId: number, kind: string): Promise<SyncRun | null> {
+    const row = await this.#db.kysely
+      .selectFrom("sync_runs")
+      .selectAll()
+      .where("partner_id", "=", partnerId)
+      .where("kind", "=", kind)
+      .where("dry_run", "=", 0)
+      .where("finished_at", "is not", null)
+      .orderBy("id", "desc")
+      .executeTakeFirst();
+    return row ? toRun(row) : null;
+  }
+
+  /** Runs left "running" by a process that died are marked failed at start. */
+  async failInterrupted(): Promise<number> {
+    const r = await this.#db.kysely
+      .updateTable("sync_runs")
+      .set({
+        status: "failed",
+        error: "interrupted: the server stopped during the run",
+        finished_at: this.#clock.now().toISOString(),
+      })
+      .where("status", "=", "running")
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  subscribe(runId: number, fn: (e: RunEvent) => void): () => void {
+    const key = `run:${runId}`;
+    this.#events.on(key, fn);
+    return () => this.#events.off(key, fn);
+  }
+
+  #emit(e: RunEvent): void {
+    this.#events.emit(`run:${e.runId}`, e);
+  }
+}

@@ -1,0 +1,322 @@
+import type { IntegrationView } from "../portal/types.js";
+import { CI_UDFS } from "../psa/autotask/mapper.js";
+import type { AutotaskEntity, FieldInfo } from "../psa/autotask/types.js";
+import { type AutotaskApi, queryAll } from "./autotask-api.js";
+
+/** One line of the validation checklist. `fix` says what to create or change in Autotask. */
+export interface Check {
+  name: string;
+  ok: boolean;
+  message: string;
+  fix?: string;
+}
+
+export interface ValidationResult {
+  ok: boolean;
+  checks: Check[];
+}
+
+export interface ClientForValidation {
+  code: string;
+  name: string;
+  psaCompanyId: number | null;
+  deviceCount: number;
+}
+
+export interface MappingForValidation {
+  statuses: Array<{ table: string; psaId: number; psaLabel: string }>;
+  priorities: Array<{ psaId: number; psaLabel: string }>;
+}
+
+export interface ValidateInput {
+  /** null when the credentials are incomplete (no client can be built). */
+  api: AutotaskApi | null;
+  settings: IntegrationView;
+  hasSecret: boolean;
+  clients: ClientForValidation[];
+  mappings: MappingForValidation;
+  /** assets: what an asset sync needs; all: every enabled module (the Validate button). */
+  scope: "assets" | "all";
+}
+
+const ADMIN_CI = "Admin → Products and Services → Products → Configuration Items";
+const ADMIN_TICKETS = "Admin → Features & Settings → Service Desk (Tickets)";
+
+/**
+ * Checks the partner's configuration against the live Autotask, in the order a partner admin fixes
+ * things: credentials first (nothing else can be checked without them), then the records the seed's
+ * sections 3 and 4 ask the partner to create. Each failed check names what to create or change, in
+ * the seed's words.
+ */
+export async function validateConfiguration(input: ValidateInput): Promise<ValidationResult> {
+  const { api, settings } = input;
+  const checks: Check[] = [];
+  const t = settings.ticketing;
+  const d = settings.devices;
+  const wantAssets = d.enabled || input.scope === "assets";
+  const wantTickets = input.scope === "all" && t.enabled;
+
+  if (api === null || t.username === "" || !input.hasSecret || t.integrationCode === "") {
+    checks.push({
+      name: "credentials",
+      ok: false,
+      message: "The Autotask API username, secret and integration code are not all set.",
+      fix: "Enter the API user's username, secret and the API integration code under Setup → Partner details → Service Center and Ticketing System Details.",
+    });
+    return { ok: false, checks };
+  }
+  try {
+    const th = await api.thresholdInformation();
+    checks.push({
+      name: "credentials",
+      ok: true,
+      message: `Connected to Autotask as ${t.username} (${th.currentTimeframeRequestCount} of ${th.externalRequestThreshold} requests used this hour).`,
+    });
+  } catch (e) {
+    checks.push({
+      name: "credentials",
+      ok: false,
+      message: `Autotask did not accept the API user: ${(e as Error).message}`,
+      fix: "Check the username, secret and integration code of the API user (Admin → Resources/Users → the API user → Security), and that the Web Services API is enabled for it (seed §2.3).",
+    });
+    return { ok: false, checks };
+  }
+
+  if (wantAssets) {
+    checks.push(
+      await checkRecord(
+        api,
+        "Products",
+        d.productId,
+        "product",
+        "Product",
+        "name",
+        `Create a product (e.g. "NetEnrich Product") under Admin → Products and Services → Products → Products, check Active, and enter its id as the Product.`,
+      ),
+    );
+    checks.push(
+      await checkRecord(
+        api,
+        "ConfigurationItemTypes",
+        d.configurationItemTypeId,
+        "configuration-item-type",
+        "Configuration item type",
+        "name",
+        `Create a configuration item type (e.g. "NetEnrich Configuration Item Type") under ${ADMIN_CI} → Configuration Item Types, check Active, and enter its id.`,
+      ),
+    );
+    if (d.advanced) {
+      let udfs: FieldInfo[] = [];
+      let failed: string | null = null;
+      try {
+        udfs = await api.udfInfo("ConfigurationItems");
+      } catch (e) {
+        failed = (e as Error).message;
+      }
+      const names = new Set(udfs.map((u) => u.name.toLowerCase()));
+      for (const [name] of CI_UDFS) {
+        const ok = failed === null && names.has(name.toLowerCase());
+        checks.push({
+          name: `udf:${name}`,
+          ok,
+          message: ok
+            ? `User-defined field "${name}" exists on configuration items.`
+            : failed
+              ? `Could not read the configuration item user-defined fields: ${failed}`
+              : `User-defined field "${name}" is missing on configuration items (needed for Advanced Device Integration).`,
+          ...(ok
+            ? {}
+            : {
+                fix: `Create the user-defined field "${name}", Text (Single Line), under ${ADMIN_CI} → User-Defined Fields (uncheck Protected), or turn Advanced Device Integration off.`,
+              }),
+        });
+      }
+    }
+    checks.push(...(await checkCompanies(api, input.clients)));
+  }
+
+  if (wantTickets) {
+    let ticketFields: FieldInfo[] | null = null;
+    let fieldError = "";
+    try {
+      ticketFields = await api.fieldInfo("Tickets");
+    } catch (e) {
+      fieldError = (e as Error).message;
+    }
+    const picklist = (name: string) =>
+      ticketFields?.find((f) => f.name.toLowerCase() === name.toLowerCase())?.picklistValues ?? [];
+    const queue = picklist("queueID").find((v) => Number(v.value) === t.queueId);
+    checks.push(
+      queue?.isActive
+        ? { name: "queue", ok: true, message: `Queue "${queue.label}" (${t.queueId}) exists and is active.` }
+        : {
+            name: "queue",
+            ok: false,
+            message: fieldError
+              ? `Could not read the ticket queues: ${fieldError}`
+              : queue
+                ? `Queue ${t.queueId} ("${queue.label}") is inactive.`
+                : `Queue ${t.queueId} does not exist in Autotask.`,
+            fix: `Create the queue "NOC" under ${ADMIN_TICKETS} → Queues (seed §4.1) and enter its id as the Queue Id.`,
+          },
+    );
+    checks.push(
+      await checkRecord(
+        api,
+        "BillingCodes",
+        t.billingCodeId,
+        "billing-code",
+        "Allocation (billing code)",
+        "name",
+        `Create or activate the work type (e.g. "Remote Support") under Admin → Features & Settings → Finance, Accounting & Invoicing → Billing Codes, and enter its id as the Allocation Id.`,
+      ),
+    );
+    const statuses = picklist("status");
+    for (const s of uniqueBy(input.mappings.statuses, (x) => x.psaId)) {
+      const v = statuses.find((x) => Number(x.value) === s.psaId);
+      const label = s.psaLabel || `status ${s.psaId}`;
+      checks.push(
+        v?.isActive
+          ? {
+              name: `status:${s.psaId}`,
+              ok: true,
+              message: `Ticket status "${v.label}" (${s.psaId}) exists.`,
+            }
+          : {
+              name: `status:${s.psaId}`,
+              ok: false,
+              message: v
+                ? `Ticket status "${v.label}" (${s.psaId}) used by the mapping tables is inactive.`
+                : `Ticket status ${s.psaId} ("${label}") used by the mapping tables does not exist in Autotask.`,
+              fix: `Create the status "${label}" under ${ADMIN_TICKETS} → Ticket Statuses (seed §4.2), or change the mapping row.`,
+            },
+      );
+    }
+    const priorities = picklist("priority");
+    for (const p of uniqueBy(input.mappings.priorities, (x) => x.psaId)) {
+      const v = priorities.find((x) => Number(x.value) === p.psaId);
+      checks.push(
+        v?.isActive
+          ? {
+              name: `priority:${p.psaId}`,
+              ok: true,
+              message: `Ticket priority "${v.label}" (${p.psaId}) exists.`,
+            }
+          : {
+              name: `priority:${p.psaId}`,
+              ok: false,
+              message: `Ticket priority ${p.psaId} ("${p.psaLabel}") used by the priority mapping ${v ? "is inactive" : "does not exist"} in Autotask.`,
+              fix: `Create or activate the priority under ${ADMIN_TICKETS} → Priorities, or change the priority mapping row.`,
+            },
+      );
+    }
+  }
+  return { ok: checks.every((c) => c.ok), checks };
+}
+
+async function checkRecord(
+  api: AutotaskApi,
+  entity: "Products" | "ConfigurationItemTypes" | "BillingCodes",
+  id: number | null,
+  name: string,
+  what: string,
+  labelField: string,
+  fix: string,
+): Promise<Check> {
+  if (id === null) return { name, ok: false, message: `${what} is not set.`, fix };
+  try {
+    const rec = await api.get<AutotaskEntity>(entity, id);
+    if (!rec) return { name, ok: false, message: `${what} ${id} does not exist in Autotask.`, fix };
+    const label = String(rec[labelField] ?? id);
+    if (rec.isActive === false)
+      return { name, ok: false, message: `${what} "${label}" (${id}) is inactive.`, fix };
+    return { name, ok: true, message: `${what} "${label}" (${id}) exists and is active.` };
+  } catch (e) {
+    return {
+      name,
+      ok: false,
+      message: `Could not read ${what.toLowerCase()} ${id}: ${(e as Error).message}`,
+      fix,
+    };
+  }
+}
+
+/** Every client with devices maps to an existing, active company; unmapped ones get a suggestion by exact name. */
+async function checkCompanies(api: AutotaskApi, clients: ClientForValidation[]): Promise<Check[]> {
+  const withDevices = clients.filter((c) => c.deviceCount > 0);
+  const mappedIds = [
+    ...new Set(withDevices.flatMap((c) => (c.psaCompanyId === null ? [] : [c.psaCompanyId]))),
+  ];
+  const unmapped = withDevices.filter((c) => c.psaCompanyId === null);
+  type Company = AutotaskEntity & { companyName: string; isActive: boolean };
+  let companies: Company[] = [];
+  let suggestions: Company[] = [];
+  try {
+    if (mappedIds.length > 0) {
+      companies = await queryAll<Company>(api, "Companies", {
+        filter: [{ op: "in", field: "id", value: mappedIds }],
+        includeFields: ["id", "companyName", "isActive"],
+      });
+    }
+    if (unmapped.length > 0) {
+      suggestions = await queryAll<Company>(api, "Companies", {
+        filter: [{ op: "in", field: "companyName", value: [...new Set(unmapped.map((c) => c.name))] }],
+        includeFields: ["id", "companyName", "isActive"],
+      });
+    }
+  } catch (e) {
+    return [
+      {
+        name: "companies",
+        ok: false,
+        message: `Could not read the Autotask companies: ${(e as Error).message}`,
+      },
+    ];
+  }
+  return withDevices.map((c): Check => {
+    const name = `company:${c.code}`;
+    if (c.psaCompanyId === null) {
+      const match = suggestions.find(
+        (s) => s.companyName.toLowerCase() === c.name.toLowerCase() && s.isActive,
+      );
+      return {
+        name,
+        ok: false,
+        message: `Client ${c.code} ("${c.name}") is not mapped to an Autotask company.`,
+        fix: match
+          ? `Map client ${c.code} to the Autotask company "${match.companyName}" (id ${match.id}), which has the same name.`
+          : `Create the company "${c.name}" in Autotask (CRM → New Company) or map client ${c.code} to an existing company id.`,
+      };
+    }
+    const co = companies.find((x) => x.id === c.psaCompanyId);
+    if (!co)
+      return {
+        name,
+        ok: false,
+        message: `Client ${c.code} is mapped to company ${c.psaCompanyId}, which does not exist in Autotask.`,
+        fix: `Map client ${c.code} to an existing Autotask company id.`,
+      };
+    if (!co.isActive)
+      return {
+        name,
+        ok: false,
+        message: `Client ${c.code} is mapped to company "${co.companyName}" (${co.id}), which is inactive.`,
+        fix: `Reactivate the company in Autotask or map client ${c.code} to an active one.`,
+      };
+    return {
+      name,
+      ok: true,
+      message: `Client ${c.code} is mapped to company "${co.companyName}" (${co.id}).`,
+    };
+  });
+}
+
+function uniqueBy<T>(xs: T[], key: (x: T) => unknown): T[] {
+  const seen = new Set<unknown>();
+  return xs.filter((x) => {
+    const k = key(x);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}

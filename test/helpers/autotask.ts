@@ -1,0 +1,73 @@
+import { startAutotaskEmulator } from "../../src/emulators/autotask/index.js";
+import { DEFAULT_CREDENTIALS, DEFAULT_TENANT_ID } from "../../src/emulators/autotask/seed.js";
+import type {
+  RunningAutotaskEmulator,
+  StartAutotaskEmulatorOptions,
+} from "../../src/emulators/autotask/server.js";
+import { AutotaskClient } from "../../src/psa/autotask/client.js";
+import type { AutotaskApi } from "../../src/sync/autotask-api.js";
+import type { PsaCredentials } from "../../src/sync/engine.js";
+
+export { DEFAULT_CREDENTIALS };
+
+/** The Autotask emulator on a free port, with an admin helper. Delays are scaled down for tests. */
+export interface TestEmulator {
+  emu: RunningAutotaskEmulator;
+  admin<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+  /** Calls the Autotask API as the given credentials (default: the integration's API user). */
+  api<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    creds?: { username: string; secret: string; integrationCode: string },
+  ): Promise<T>;
+  stats(): Promise<{
+    requests: number;
+    byEndpoint: Record<string, number>;
+    rejected: Record<string, number>;
+  }>;
+  close(): Promise<void>;
+}
+
+export async function startTestEmulator(opts: StartAutotaskEmulatorOptions = {}): Promise<TestEmulator> {
+  const emu = await startAutotaskEmulator({ timeScale: 0.001, seed: "demo", ...opts });
+  const call = async <T>(
+    url: string,
+    method: string,
+    body: unknown,
+    headers: Record<string, string>,
+  ): Promise<T> => {
+    const res = await fetch(url, {
+      method,
+      headers: { "content-type": "application/json", ...headers },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${url} → ${res.status} ${text}`);
+    return (text ? JSON.parse(text) : undefined) as T;
+  };
+  return {
+    emu,
+    admin: (method, path, body) => call(`${emu.url}/_emulator${path}`, method, body, {}),
+    api: (method, path, body, creds = DEFAULT_CREDENTIALS) =>
+      call(`${emu.baseUrl}V1.0/${path}`, method, body, {
+        ApiIntegrationCode: creds.integrationCode,
+        UserName: creds.username,
+        Secret: creds.secret,
+      }),
+    stats: () => call(`${emu.url}/_emulator/stats`, "GET", undefined, {}),
+    close: () => emu.close(),
+  };
+}
+
+/** Tenant-scoped admin path. */
+export const tenant = (path: string) => `/tenants/${DEFAULT_TENANT_ID}${path}`;
+
+/** An Autotask client with test-sized retry delays, as the sync engine's factory. */
+export function fastClient(creds: PsaCredentials): AutotaskApi {
+  return new AutotaskClient({
+    credentials: creds,
+    retry: { maxAttempts: 8, baseDelayMs: 2, maxDelayMs: 20, timeBudgetMs: 20_000 },
+    requestTimeoutMs: 2_000,
+  });
+}
