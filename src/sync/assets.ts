@@ -12,6 +12,7 @@ import {
   portalIdOf,
 } from "../psa/autotask/mapper.js";
 import type { QueryFilter } from "../psa/autotask/types.js";
+import { isPsaError } from "../psa/errors.js";
 import { type AutotaskApi, queryAll } from "./autotask-api.js";
 import { fingerprint } from "./fingerprint.js";
 import type { Link } from "./links.js";
@@ -84,6 +85,13 @@ export class AssetSync {
   readonly #d: AssetSyncDeps;
   #work: Work[][] = [];
   #orphanWork: Work[] = [];
+  /** Set when the hourly API budget ran out: the rest waits for the next run, rather than failing one by one. */
+  #halted: string | null = null;
+
+  /** Why the run stopped early (the API budget), or null. */
+  get halted(): string | null {
+    return this.#halted;
+  }
 
   constructor(deps: AssetSyncDeps) {
     this.#d = deps;
@@ -269,6 +277,7 @@ export class AssetSync {
   }
 
   async #apply(w: Work, counts: RunCounts): Promise<void> {
+    if (this.#halted) return;
     const { item, device, desired } = w;
     const { api } = this.#d;
     const who = `Device ${item.hostname} (id ${item.deviceId})`;
@@ -320,6 +329,17 @@ export class AssetSync {
           return;
       }
     } catch (e) {
+      if (isPsaError(e) && e.code === "BUDGET_EXHAUSTED") {
+        // Not this device's fault: stop writing and leave room for ticket traffic (issue 4, point 1).
+        if (!this.#halted) {
+          this.#halted = e.message;
+          await this.#d.log(
+            `Stopped: ${e.message} The remaining devices will be synchronised by the next run.`,
+            "warn",
+          );
+        }
+        return;
+      }
       counts.failed++;
       item.reason = (e as Error).message;
       await this.#d.log(`${who}: failed: ${(e as Error).message}`, "error");

@@ -298,9 +298,10 @@ export class SyncEngine {
       return;
     }
     const counts = await sync.execute(plan);
-    await line("Integration completed.");
+    await line(sync.halted ? "Integration stopped before completion." : "Integration completed.");
     await this.runs.update(runId, {
-      status: counts.failed > 0 ? "partial" : "succeeded",
+      status: counts.failed > 0 || sync.halted ? "partial" : "succeeded",
+      ...(sync.halted ? { error: sync.halted } : {}),
       counts,
       plan: null,
       apiCalls: calls(),

@@ -100,9 +100,10 @@ describe.each(STORES)("asset sync against the Autotask emulator on %s", (kind) =
   };
   const udf = (ci: Ci, name: string) => ci.userDefinedFields.find((u) => u.name === name)?.value;
 
+  let lastClient: ReturnType<typeof fastClient> | undefined;
   beforeAll(async () => {
     at = await startTestEmulator();
-    env = await openTestServices(kind, { autotask: fastClient });
+    env = await openTestServices(kind, { autotask: (c) => (lastClient = fastClient(c)) });
     app = await testApp(env);
     const portal = env.services.portal;
     const p = await portal.createPartner(SYSTEM_ACTOR, { name: "Sync VAR", timeZone: "Asia/Kolkata" });
@@ -294,6 +295,14 @@ describe.each(STORES)("asset sync against the Autotask emulator on %s", (kind) =
     ).toBe(true);
     expect(run.log).toContain("Created/updated devices for client:AT2 with 1 failed device");
     expect(run.log.at(-1)).toBe("Integration completed.");
+    // The partner retires one duplicate in Autotask; the next run links the other.
+    const dupB = (await cisOf(DEMO_IDS.companies.AT2)).find((c) => c.referenceTitle === "dup-b")!;
+    const tech = await at.admin<{ username: string; secret: string; integrationCode: string }>(
+      "POST",
+      tenant("/actAs"),
+      { resourceId: DEMO_IDS.technicians[0] },
+    );
+    await at.api("PATCH", "ConfigurationItems", { id: dupB.id, serialNumber: "SN-DUP-RETIRED" }, tech);
   });
 
   it("a dry run returns the plan with each field's from → to and writes nothing", async () => {
@@ -327,7 +336,7 @@ describe.each(STORES)("asset sync against the Autotask emulator on %s", (kind) =
     expect(at1.items.find((i) => i.hostname === "HOST-001")?.action).toBe("unchanged");
     // …and the real run then does exactly that.
     const real = await runManual();
-    expect(real.counts).toMatchObject({ created: 1, updated: 1, failed: 1 }); // the SN-DUP conflict remains
+    expect(real.counts).toMatchObject({ created: 1, updated: 2, failed: 0 }); // HOST-041 now links dup-a
   });
 
   it("never starts on a failed validation: a missing UDF is named and nothing is written", async () => {
@@ -485,7 +494,8 @@ describe.each(STORES)("asset sync against the Autotask emulator on %s", (kind) =
       onlyMethods: ["POST"],
       onlyEntities: ["ConfigurationItems"],
     });
-    await at.admin("PUT", "/limits", { maxThreads: 2 });
+    // A thread limit of 1 (as Autotask ratchets older integrations down, api.md §6) against our 3 workers.
+    await at.admin("PUT", "/limits", { maxThreads: 1 });
     try {
       const run = await runManual();
       const cis = await cisOf(DEMO_IDS.companies.AT3);
@@ -493,9 +503,11 @@ describe.each(STORES)("asset sync against the Autotask emulator on %s", (kind) =
       expect(new Set(cis.map((x) => udf(x, "Partner Portal Device Id"))).size).toBe(30);
       expect(run.counts.created).toBe(30);
       const s = await at.stats();
-      expect(s, JSON.stringify(s)).toBeDefined();
-      expect(s.rejected.fault).toBeGreaterThan(0);
-      expect(s.rejected.thread).toBeGreaterThan(0);
+      expect(s.rejected.fault, JSON.stringify(s)).toBeGreaterThan(0);
+      expect(s.rejected.thread, JSON.stringify(s)).toBeGreaterThan(0);
+      const client = lastClient!.stats();
+      expect(client.threadLimited).toBeGreaterThan(0);
+      expect(Math.max(...Object.values(client.maxConcurrency))).toBeLessThanOrEqual(3);
     } finally {
       await at.admin("PUT", "/faults", {
         shareTimeoutAfterApply: 0,
@@ -511,6 +523,39 @@ describe.each(STORES)("asset sync against the Autotask emulator on %s", (kind) =
     const max = Object.values(api.stats().maxConcurrency);
     expect(max.length).toBeGreaterThan(0);
     expect(Math.max(...max)).toBeLessThanOrEqual(3);
+  });
+
+  it("stops at the hourly API budget, leaving the rest for the next run, and never fails devices for it", async () => {
+    const c = await env.services.portal.createClient(SYSTEM_ACTOR, partnerId, {
+      code: "AT4",
+      name: "Delta",
+      psaCompanyId: DEMO_IDS.companies.AT4,
+    });
+    await env.services.portal.importDevices(
+      SYSTEM_ACTOR,
+      c.id,
+      Array.from({ length: 40 }, (_, i) => device(200 + i, "managed")),
+    );
+    const { currentTimeframeRequestCount: used } = await at.api<{ currentTimeframeRequestCount: number }>(
+      "GET",
+      "ThresholdInformation",
+    );
+    // 80 % of the threshold is reached about 25 requests from now: after validation, the pages and some creates.
+    await at.admin("PUT", "/limits", { requestThreshold: Math.ceil((used + 25) / 0.8) });
+    try {
+      const run = await runManual();
+      expect(run.status).toBe("partial");
+      expect(run.log.some((l) => l.startsWith("Stopped: expected hourly API usage below 80 %"))).toBe(true);
+      expect(run.log.at(-1)).toBe("Integration stopped before completion.");
+      expect(run.counts.failed).toBe(0);
+      expect(run.counts.created).toBeGreaterThan(0);
+      expect(run.counts.created).toBeLessThan(40);
+    } finally {
+      await at.admin("PUT", "/limits", { requestThreshold: 1_000_000 });
+    }
+    const rest = await runManual();
+    expect(rest.status).toBe("succeeded");
+    expect(await cisOf(DEMO_IDS.companies.AT4)).toHaveLength(40);
   });
 });
 
