@@ -2,7 +2,7 @@ import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SYSTEM_ACTOR } from "../src/portal/access.js";
 import { migrate } from "../src/store/db.js";
-import { openTestServices, STORES, type TestEnv } from "./helpers/services.js";
+import { openTestServices, PORTAL_TABLES, STORES, type TestEnv } from "./helpers/services.js";
 
 describe.each(STORES)("store on %s", (kind) => {
   let env: TestEnv;
@@ -26,20 +26,7 @@ describe.each(STORES)("store on %s", (kind) => {
           ).rows
         : (await sql<{ name: string }>`select name from sqlite_master where type = 'table'`.execute(k)).rows;
     const tables = names.map((r) => r.name);
-    for (const t of [
-      "partners",
-      "partner_integrations",
-      "clients",
-      "devices",
-      "tickets",
-      "ticket_alerts",
-      "ticket_notes",
-      "mappings",
-      "users",
-      "audit_log",
-    ]) {
-      expect(tables).toContain(t);
-    }
+    for (const t of [...PORTAL_TABLES, "links", "sync_runs", "sync_run_lines"]) expect(tables).toContain(t);
   });
 
   it("creates a partner with the seed's default mapping tables (Figures 10–12)", async () => {

@@ -1,3 +1,4 @@
+import { mulberry32 } from "../lib/random.js";
 import type { Actor } from "../portal/access.js";
 import type { DeviceInput, Portal } from "../portal/service.js";
 import type { Partner } from "../portal/types.js";
@@ -10,18 +11,6 @@ export interface DemoSummary {
   clients: number;
   devices: number;
   tickets: number;
-}
-
-/** A small deterministic PRNG (mulberry32) so the demo is the same on every machine. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const HARDWARE = [
@@ -105,7 +94,8 @@ export async function seedDemo(portal: Portal, actor: Actor): Promise<DemoSummar
     const tickets = (await portal.listTickets(actor, existing.id, { limit: 1 })).total;
     return { partner: existing, created: false, clients: clients.total, devices, tickets };
   }
-  const rand = rng(20120229);
+  // Seeded, so the demo is the same on every machine.
+  const rand = mulberry32(20120229);
   const partner = await portal.createPartner(actor, { name: DEMO_PARTNER_NAME, timeZone: "Asia/Kolkata" });
   const at1 = await portal.createClient(actor, partner.id, { code: "AT1", name: "Acme Dental Group" });
   const at2 = await portal.createClient(actor, partner.id, { code: "AT2", name: "Birch Logistics" });

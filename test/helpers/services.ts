@@ -69,20 +69,8 @@ export async function testApp(env: TestEnv): Promise<App> {
 /** Every row of every table, to prove a rejected request wrote nothing. */
 export async function snapshot(env: TestEnv): Promise<string> {
   const k = env.services.db.kysely;
-  const tables = [
-    "partners",
-    "partner_integrations",
-    "clients",
-    "devices",
-    "tickets",
-    "ticket_alerts",
-    "ticket_notes",
-    "mappings",
-    "users",
-    "audit_log",
-  ] as const;
   const out: Record<string, unknown> = {};
-  for (const t of tables)
+  for (const t of PORTAL_TABLES)
     out[t] = await k
       .selectFrom(t)
       .selectAll()
@@ -90,3 +78,17 @@ export async function snapshot(env: TestEnv): Promise<string> {
       .execute();
   return JSON.stringify(out);
 }
+
+/** The portal's tables (migration 0001). */
+export const PORTAL_TABLES = [
+  "partners",
+  "partner_integrations",
+  "clients",
+  "devices",
+  "tickets",
+  "ticket_alerts",
+  "ticket_notes",
+  "mappings",
+  "users",
+  "audit_log",
+] as const;

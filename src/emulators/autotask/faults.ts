@@ -6,6 +6,7 @@
  * webhook traffic never shifts which requests fail.
  */
 import { randomInt } from "node:crypto";
+import { mulberry32 } from "../../lib/random.js";
 import type { AfterApplyFault, Rejection, RequestInfo } from "./hooks.js";
 import { scaled } from "./timing.js";
 
@@ -116,17 +117,7 @@ function hash32(text: string): number {
   return h >>> 0;
 }
 
-/** mulberry32: small, fast, good enough for test traffic, and identical on every platform. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 const SHARE_KEYS = [
   "share429",
