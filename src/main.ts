@@ -18,6 +18,8 @@ export interface Services {
   portal: Portal;
   sync: SyncEngine;
   logger: Logger;
+  /** Tells the engine the server's own URL (the default webhook base). */
+  setListeningUrl(url: string): void;
   close(): Promise<void>;
 }
 
@@ -31,6 +33,8 @@ export interface ServiceOptions {
   guard?: SyncEngineOptions["guard"];
   /** A long-running server: schedules asset syncs and recovers interrupted runs (not for one-off commands). */
   background?: boolean;
+  pollIntervalMs?: number;
+  ticketRetry?: SyncEngineOptions["ticketRetry"];
 }
 
 /** The production Autotask client for a partner's credentials. */
@@ -58,11 +62,17 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
   }
   const clock = opts.clock ?? systemClock;
   const portal = new Portal(db, box, clock);
+  // Where Autotask sends webhooks: NOCBRIDGE_PUBLIC_URL, else the address the server listens on.
+  const urls = { listening: undefined as string | undefined };
   const sync = new SyncEngine({
     db,
     portal,
+    box,
     clock,
     logger,
+    publicUrl: () => config.publicUrl ?? urls.listening,
+    ...(opts.pollIntervalMs !== undefined ? { pollIntervalMs: opts.pollIntervalMs } : {}),
+    ...(opts.ticketRetry ? { ticketRetry: opts.ticketRetry } : {}),
     autotask: opts.autotask ?? autotaskClientFor(logger),
     ...(opts.guard ? { guard: opts.guard } : {}),
   });
@@ -74,6 +84,9 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
     portal,
     sync,
     logger,
+    setListeningUrl(url: string) {
+      urls.listening = url;
+    },
     async close() {
       await sync.stop();
       await db.close();
@@ -104,5 +117,7 @@ export async function startServer(services: Services): Promise<Server> {
   const addr = app.server.address();
   const port = typeof addr === "object" && addr ? addr.port : config.port;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
-  return { app, url: `http://${host}:${port}`, generatedAdminToken, close: () => app.close() };
+  const url = `http://${host}:${port}`;
+  services.setListeningUrl(url);
+  return { app, url, generatedAdminToken, close: () => app.close() };
 }

@@ -11,6 +11,7 @@ import type { SyncEngine } from "../sync/engine.js";
 import { clientRoutes } from "./routes/clients.js";
 import { partnerRoutes } from "./routes/partners.js";
 import { syncRoutes } from "./routes/sync.js";
+import { ticketSyncRoutes, webhookRoutes } from "./routes/ticket-sync.js";
 import { ticketRoutes } from "./routes/tickets.js";
 import { userRoutes } from "./routes/users.js";
 import { ErrorBody } from "./schemas.js";
@@ -146,8 +147,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(userRoutes(deps.portal));
   await app.register(partnerRoutes(deps.portal));
   await app.register(clientRoutes(deps.portal, deps.sync));
-  await app.register(ticketRoutes(deps.portal));
-  if (deps.sync) await app.register(syncRoutes(deps.sync));
+  await app.register(ticketRoutes(deps.portal, deps.sync));
+  if (deps.sync) {
+    await app.register(syncRoutes(deps.sync));
+    await app.register(ticketSyncRoutes(deps.portal, deps.sync));
+    await app.register(webhookRoutes(deps.sync));
+  }
   return app;
 }
 

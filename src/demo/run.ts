@@ -45,6 +45,8 @@ export async function startDemo(config: Config, o: { emulatorPort: number; logge
       if (company !== undefined && c.psaCompanyId === null)
         await services.portal.updateClient(SYSTEM_ACTOR, c.id, { psaCompanyId: company });
     }
+    // The server listens first, so the webhooks registered when ticketing is switched on call it back.
+    const server = await startServer(services);
     // The emulator's port may differ from the last start: point the integration at it every time.
     await services.portal.putIntegration(SYSTEM_ACTOR, partnerId, {
       ticketing: {
@@ -67,7 +69,6 @@ export async function startDemo(config: Config, o: { emulatorPort: number; logge
         schedule: null,
       },
     });
-    const server = await startServer(services);
     const adminToken = config.adminToken ?? (server.generatedAdminToken as string);
     const s = services;
     return {

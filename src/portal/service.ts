@@ -47,7 +47,16 @@ import type {
 
 type Q = Kysely<Database> | Transaction<Database>;
 
+/** Who made a ticket change: a portal user (announced to the PSA through the outbox) or the sync itself. */
+export interface ChangeOrigin {
+  origin?: "portal" | "psa";
+  /** Author shown on a note that came from the PSA. */
+  author?: string;
+}
+
 export interface PortalHooks {
+  /** Called after a portal ticket change was committed with its outbox row (the sync worker wakes up). */
+  ticketChanged?(partnerId: number, ticketId: number): void;
   /** Called after integration settings were saved; `onboarding` is true the first time device integration is enabled. */
   integrationSaved?(partnerId: number, view: IntegrationView, onboarding: boolean): Promise<void>;
 }
@@ -763,7 +772,12 @@ export class Portal {
 
   // ---------------------------------------------------------------- tickets and notes
 
-  async createTicket(actor: Actor, partnerId: number, input: TicketInput): Promise<TicketDetail> {
+  async createTicket(
+    actor: Actor,
+    partnerId: number,
+    input: TicketInput,
+    o: ChangeOrigin = {},
+  ): Promise<TicketDetail> {
     requirePartner(actor, partnerId);
     await this.#partnerRow(this.#k, partnerId);
     requirePermission(actor, "data:write");
@@ -804,8 +818,10 @@ export class Portal {
           .values({ ticket_id: row.id, device_id: a.deviceId, message: a.message, created_at: now })
           .execute();
       }
+      if (o.origin !== "psa") await this.#announce(trx, partnerId, row.id, "ticket");
       return row.id;
     });
+    if (o.origin !== "psa") this.#hooks.ticketChanged?.(partnerId, id);
     return this.getTicket(actor, id);
   }
 
@@ -843,7 +859,12 @@ export class Portal {
     return { ...toTicket(row), alerts: alerts.map(toAlert), notes: notes.map(toNote) };
   }
 
-  async updateTicket(actor: Actor, ticketId: number, patch: TicketPatch): Promise<TicketDetail> {
+  async updateTicket(
+    actor: Actor,
+    ticketId: number,
+    patch: TicketPatch,
+    o: ChangeOrigin = {},
+  ): Promise<TicketDetail> {
     const current = await this.#ticketRow(actor, ticketId);
     requirePermission(actor, "data:write");
     if (patch.title !== undefined) checkText("title", patch.title);
@@ -852,26 +873,35 @@ export class Portal {
     if (patch.deviceId !== undefined && patch.deviceId !== null) {
       await this.#clientDevice(actor, current.client_id, patch.deviceId, "deviceId");
     }
-    await this.#k
-      .updateTable("tickets")
-      .set({
-        ...(patch.title !== undefined ? { title: patch.title.trim() } : {}),
-        ...(patch.description !== undefined ? { description: patch.description } : {}),
-        ...(patch.statusId !== undefined ? { status_id: patch.statusId } : {}),
-        ...(patch.priorityId !== undefined ? { priority_id: patch.priorityId } : {}),
-        ...(patch.deviceId !== undefined ? { device_id: patch.deviceId } : {}),
-        updated_at: this.#now(),
-      })
-      .where("id", "=", ticketId)
-      .execute();
+    await this.#k.transaction().execute(async (trx) => {
+      await trx
+        .updateTable("tickets")
+        .set({
+          ...(patch.title !== undefined ? { title: patch.title.trim() } : {}),
+          ...(patch.description !== undefined ? { description: patch.description } : {}),
+          ...(patch.statusId !== undefined ? { status_id: patch.statusId } : {}),
+          ...(patch.priorityId !== undefined ? { priority_id: patch.priorityId } : {}),
+          ...(patch.deviceId !== undefined ? { device_id: patch.deviceId } : {}),
+          updated_at: this.#now(),
+        })
+        .where("id", "=", ticketId)
+        .execute();
+      if (o.origin !== "psa") await this.#announce(trx, current.partner_id, ticketId, "ticket");
+    });
+    if (o.origin !== "psa") this.#hooks.ticketChanged?.(current.partner_id, ticketId);
     return this.getTicket(actor, ticketId);
   }
 
-  async addNote(actor: Actor, ticketId: number, input: { text: string; published: boolean }): Promise<Note> {
-    await this.#ticketRow(actor, ticketId);
+  async addNote(
+    actor: Actor,
+    ticketId: number,
+    input: { text: string; published: boolean },
+    o: ChangeOrigin = {},
+  ): Promise<Note> {
+    const ticket = await this.#ticketRow(actor, ticketId);
     requirePermission(actor, "data:write");
     checkText("text", input.text);
-    return this.#k.transaction().execute(async (trx) => {
+    const note = await this.#k.transaction().execute(async (trx) => {
       const now = this.#now();
       const row = await trx
         .insertInto("ticket_notes")
@@ -879,14 +909,25 @@ export class Portal {
           ticket_id: ticketId,
           text: input.text,
           published: bool(input.published),
-          author: actor.name,
+          author: o.author ?? actor.name,
           created_at: now,
         })
         .returningAll()
         .executeTakeFirstOrThrow();
-      await trx.updateTable("tickets").set({ updated_at: now }).where("id", "=", ticketId).execute();
+      // A note is not an edit of the ticket's fields: updated_at (the field-conflict timestamp) stays.
+      if (o.origin !== "psa") await this.#announce(trx, ticket.partner_id, ticketId, "note");
       return toNote(row);
     });
+    if (o.origin !== "psa") this.#hooks.ticketChanged?.(ticket.partner_id, ticketId);
+    return note;
+  }
+
+  /** The outbox row that announces a portal ticket change, in the change's own transaction. */
+  async #announce(trx: Q, partnerId: number, ticketId: number, kind: "ticket" | "note"): Promise<void> {
+    await trx
+      .insertInto("ticket_outbox")
+      .values({ partner_id: partnerId, ticket_id: ticketId, kind, created_at: this.#now() })
+      .execute();
   }
 
   async listNotes(

@@ -13,6 +13,7 @@ import pg from "pg";
 import { isPostgresUrl } from "../config.js";
 import * as m0001 from "./migrations/0001_init.js";
 import * as m0002 from "./migrations/0002_sync.js";
+import * as m0003 from "./migrations/0003_tickets.js";
 import type { Database } from "./schema.js";
 
 export type Dialect = "sqlite" | "postgres";
@@ -74,6 +75,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     "0001_init": { up: (db) => m0001.up(db, dialect) },
     "0002_sync": { up: (db) => m0002.up(db, dialect) },
+    "0003_tickets": { up: (db) => m0003.up(db, dialect) },
   };
 }
 

@@ -19,6 +19,14 @@ export interface Database {
   links: LinkRow;
   sync_runs: SyncRunRow;
   sync_run_lines: SyncRunLineRow;
+  ticket_outbox: TicketOutboxRow;
+  ticket_inbox: TicketInboxRow;
+  ticket_links: TicketLinkRow;
+  note_links: NoteLinkRow;
+  sync_errors: SyncErrorRow;
+  sync_cursors: SyncCursorRow;
+  psa_webhooks: PsaWebhookRow;
+  mapping_drift: MappingDriftRow;
 }
 
 export interface PartnerRow {
@@ -192,4 +200,95 @@ export interface SyncRunLineRow {
   at: string;
   level: string;
   text: string;
+}
+
+export interface TicketOutboxRow {
+  id: Generated<number>;
+  partner_id: number;
+  ticket_id: number;
+  /** ticket | note */
+  kind: string;
+  created_at: string;
+  processed_at: string | null;
+}
+
+export interface TicketInboxRow {
+  id: Generated<number>;
+  partner_id: number;
+  dedup_key: string;
+  /** webhook | poll | manual */
+  source: string;
+  /** Ticket | TicketNote */
+  entity_type: string;
+  psa_id: number;
+  psa_ticket_id: number | null;
+  received_at: string;
+  processed_at: string | null;
+}
+
+export interface TicketLinkRow {
+  id: Generated<number>;
+  partner_id: number;
+  ticket_id: number;
+  psa_ticket_id: number;
+  ticket_number: string;
+  /** linked | out-of-queue */
+  state: string;
+  /** JSON: the last synced state of both sides (see sync/tickets.ts Shadow). */
+  shadow: string;
+  synced_at: string;
+  last_error: string | null;
+}
+
+export interface NoteLinkRow {
+  id: Generated<number>;
+  partner_id: number;
+  note_id: number;
+  psa_note_id: number;
+  psa_ticket_id: number;
+}
+
+export interface SyncErrorRow {
+  id: Generated<number>;
+  partner_id: number;
+  /** The ordered lane: "ticket:<portal id>" or "psa:<Autotask ticket id>". */
+  lane: string;
+  ticket_id: number | null;
+  psa_ticket_id: number | null;
+  error: string;
+  code: string;
+  attempts: number;
+  /** 1 = parked (waits for a retry); 0 = will be retried at next_attempt_at. */
+  parked: number;
+  next_attempt_at: string | null;
+  first_at: string;
+  last_at: string;
+  resolved_at: string | null;
+}
+
+export interface SyncCursorRow {
+  partner_id: number;
+  stream: string;
+  value: string;
+  version: number;
+  updated_at: string;
+}
+
+export interface PsaWebhookRow {
+  id: Generated<number>;
+  partner_id: number;
+  /** Ticket | TicketNote */
+  entity: string;
+  psa_webhook_id: number;
+  secret_sealed: string;
+  created_at: string;
+}
+
+export interface MappingDriftRow {
+  id: Generated<number>;
+  partner_id: number;
+  kind: string;
+  psa_id: number;
+  message: string;
+  detected_at: string;
 }

@@ -7,7 +7,17 @@ import type { AutotaskEntity, QueryOptions } from "../psa/autotask/types.js";
  */
 export type AutotaskApi = Pick<
   AutotaskClient,
-  "get" | "query" | "createIdempotent" | "update" | "fieldInfo" | "udfInfo" | "thresholdInformation" | "stats"
+  | "get"
+  | "query"
+  | "createIdempotent"
+  | "createChild"
+  | "createChildIdempotent"
+  | "update"
+  | "delete"
+  | "fieldInfo"
+  | "udfInfo"
+  | "thresholdInformation"
+  | "stats"
 >;
 
 /** Reads every page of a query into one array. */

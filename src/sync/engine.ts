@@ -1,15 +1,19 @@
 import { Cron } from "croner";
 import type { Clock } from "../lib/clock.js";
+import type { SecretBox } from "../lib/crypto.js";
 import type { Logger } from "../lib/logger.js";
 import { type Actor, requirePartner, requirePermission, SYSTEM_ACTOR } from "../portal/access.js";
 import { notFound, PortalError } from "../portal/errors.js";
 import type { Portal } from "../portal/service.js";
+import type { IntegrationView } from "../portal/types.js";
 import type { Db } from "../store/db.js";
 import { AssetSync } from "./assets.js";
 import type { AutotaskApi } from "./autotask-api.js";
 import { fingerprint } from "./fingerprint.js";
 import { LinkStore } from "./links.js";
 import { type RunEvent, RunStore, type RunTrigger, type SyncRun, type SyncRunDetail } from "./runs.js";
+import { TicketFeed } from "./ticket-feed.js";
+import { TicketSync } from "./tickets.js";
 import { type ValidationResult, validateConfiguration } from "./validate.js";
 
 export interface PsaCredentials {
@@ -22,6 +26,13 @@ export interface PsaCredentials {
 export interface SyncEngineOptions {
   db: Db;
   portal: Portal;
+  box: SecretBox;
+  /** Base URL Autotask calls for webhooks (NOCBRIDGE_PUBLIC_URL, else the server's address once listening). */
+  publicUrl?: () => string | undefined;
+  /** Ticket poll interval per partner, ms (default 5 minutes). */
+  pollIntervalMs?: number;
+  /** Ticket sync retry tuning (tests shorten it). */
+  ticketRetry?: { maxAttempts?: number; baseMs?: number };
   clock: Clock;
   logger: Logger;
   /** Builds the Autotask client for one partner's credentials (one client per partner, reused). */
@@ -47,6 +58,11 @@ export interface AssetSyncStatus {
 export class SyncEngine {
   readonly runs: RunStore;
   readonly links: LinkStore;
+  readonly tickets: TicketSync;
+  readonly feed: TicketFeed;
+  readonly #lastPoll = new Map<number, number>();
+  readonly #setups = new Map<number, Promise<void>>();
+  #timer: NodeJS.Timeout | undefined;
   readonly #o: SyncEngineOptions;
   readonly #clients = new Map<number, { key: string; api: AutotaskApi }>();
   readonly #inflight = new Map<number, Promise<void>>();
@@ -58,6 +74,78 @@ export class SyncEngine {
     this.#o = o;
     this.runs = new RunStore(o.db, o.clock);
     this.links = new LinkStore(o.db, o.clock);
+    this.tickets = new TicketSync({
+      db: o.db,
+      portal: o.portal,
+      clock: o.clock,
+      logger: o.logger,
+      api: (partnerId) => this.#partnerApi(partnerId),
+      ...(o.ticketRetry?.maxAttempts ? { maxAttempts: o.ticketRetry.maxAttempts } : {}),
+      ...(o.ticketRetry?.baseMs !== undefined ? { retryBaseMs: o.ticketRetry.baseMs } : {}),
+    });
+    this.feed = new TicketFeed({
+      db: o.db,
+      portal: o.portal,
+      box: o.box,
+      clock: o.clock,
+      logger: o.logger,
+      tickets: this.tickets,
+      publicUrl: () => o.publicUrl?.(),
+    });
+  }
+
+  /** The partner's settings and (shared) Autotask client, or null without credentials. */
+  async #partnerApi(partnerId: number): Promise<{ api: AutotaskApi; view: IntegrationView } | null> {
+    const { view, secret } = await this.#o.portal.integrationForSync(partnerId);
+    const api = this.#api(partnerId, view.ticketing, secret);
+    return api ? { api, view } : null;
+  }
+
+  /** Resolves when the webhook set-up started by the last settings change is done. */
+  async ticketSetup(partnerId: number): Promise<void> {
+    await this.#setups.get(partnerId);
+  }
+
+  /** Webhook registration follows the ticketing switch; then a first poll and drain. */
+  async ticketingChanged(partnerId: number): Promise<void> {
+    const got = await this.#partnerApi(partnerId);
+    if (!got || !got.view.ticketing.enabled) {
+      await this.feed.unregister(partnerId, got?.api ?? null);
+      return;
+    }
+    await this.feed.register(partnerId, got.api, got.view);
+    await this.pollTickets(partnerId);
+  }
+
+  /** One poll cycle: mapping drift, then NOC-queue tickets into the inbox, then a drain. */
+  async pollTickets(partnerId: number): Promise<number> {
+    this.#lastPoll.set(partnerId, this.#o.clock.now().getTime());
+    const got = await this.#partnerApi(partnerId);
+    if (!got || !got.view.ticketing.enabled) return 0;
+    await this.feed
+      .checkDrift(partnerId, got.api)
+      .catch((e: unknown) => this.#o.logger.warn({ err: e, partnerId }, "mapping drift check failed"));
+    const n = await this.feed.poll(partnerId, got.api, got.view);
+    await this.tickets.notify(partnerId);
+    return n;
+  }
+
+  /** Every few seconds: partners due for a poll are polled; every ticketing partner's worker is woken for retries. */
+  async #tick(): Promise<void> {
+    const every = this.#o.pollIntervalMs ?? 5 * 60_000;
+    const rows = await this.#o.db.kysely
+      .selectFrom("partner_integrations")
+      .select("partner_id")
+      .where("ticketing_enabled", "=", 1)
+      .execute();
+    const now = this.#o.clock.now().getTime();
+    for (const { partner_id: id } of rows) {
+      if (now - (this.#lastPoll.get(id) ?? 0) >= every)
+        await this.pollTickets(id).catch((e: unknown) =>
+          this.#o.logger.warn({ err: e, partnerId: id }, "ticket poll failed"),
+        );
+      else void this.tickets.notify(id);
+    }
   }
 
   /**
@@ -74,6 +162,20 @@ export class SyncEngine {
         } catch (e) {
           this.#o.logger.error({ err: e, partnerId }, "asset schedule or onboarding sync did not start");
         }
+        if (this.#background) {
+          // Not awaited: saving settings never waits on Autotask. `ticketSetup()` lets a caller wait.
+          const setup = this.ticketingChanged(partnerId)
+            .catch((e: unknown) =>
+              this.#o.logger.error({ err: e, partnerId }, "ticket webhooks could not be set up"),
+            )
+            .finally(() => {
+              if (this.#setups.get(partnerId) === setup) this.#setups.delete(partnerId);
+            });
+          this.#setups.set(partnerId, setup);
+        }
+      },
+      ticketChanged: (partnerId) => {
+        if (this.#background) void this.tickets.notify(partnerId);
       },
     });
     if (!o.background) return;
@@ -88,6 +190,8 @@ export class SyncEngine {
   }
 
   async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#background = false;
     for (const c of this.#crons.values()) c.stop();
     this.#crons.clear();
     await Promise.allSettled([...this.#inflight.values()]);

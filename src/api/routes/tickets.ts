@@ -1,6 +1,9 @@
 import { Type } from "@sinclair/typebox";
 import type { FastifyPluginAsync } from "fastify";
+import { SYSTEM_ACTOR } from "../../portal/access.js";
 import type { Portal, TicketInput, TicketPatch as TicketPatchInput } from "../../portal/service.js";
+import type { TicketDetail } from "../../portal/types.js";
+import type { SyncEngine } from "../../sync/engine.js";
 import type { App } from "../app.js";
 import {
   IdParams,
@@ -14,9 +17,21 @@ import {
 } from "../schemas.js";
 
 export const ticketRoutes =
-  (portal: Portal): FastifyPluginAsync =>
+  (portal: Portal, sync?: SyncEngine): FastifyPluginAsync =>
   async (f) => {
     const app = f as unknown as App;
+    /** A ticket with its Autotask side (`psa`) and every device it involves (its own and its alerts'). */
+    const detail = async (t: TicketDetail) => {
+      const ids = [
+        ...new Set([...(t.deviceId !== null ? [t.deviceId] : []), ...t.alerts.map((a) => a.deviceId)]),
+      ];
+      const devices = [];
+      for (const id of ids) {
+        const d = await portal.getDevice(SYSTEM_ACTOR, id);
+        devices.push({ id: d.id, hostname: d.hostname, state: d.state, primary: id === t.deviceId });
+      }
+      return { ...t, devices, ...(sync ? { psa: await sync.tickets.view(t.id) } : {}) };
+    };
     const PartnerParams = IdParams("partnerId");
     const TicketParams = IdParams("ticketId");
 
@@ -26,7 +41,9 @@ export const ticketRoutes =
       async (req, reply) =>
         reply
           .code(201)
-          .send(await portal.createTicket(req.actor, req.params.partnerId, req.body as TicketInput)),
+          .send(
+            await detail(await portal.createTicket(req.actor, req.params.partnerId, req.body as TicketInput)),
+          ),
     );
     app.get(
       "/api/partners/:partnerId/tickets",
@@ -49,12 +66,13 @@ export const ticketRoutes =
     app.get(
       "/api/tickets/:ticketId",
       { schema: { tags: ["tickets"], params: TicketParams, response: { 200: Ticket } } },
-      async (req) => portal.getTicket(req.actor, req.params.ticketId),
+      async (req) => detail(await portal.getTicket(req.actor, req.params.ticketId)),
     );
     app.patch(
       "/api/tickets/:ticketId",
       { schema: { tags: ["tickets"], params: TicketParams, body: TicketPatch, response: { 200: Ticket } } },
-      async (req) => portal.updateTicket(req.actor, req.params.ticketId, req.body as TicketPatchInput),
+      async (req) =>
+        detail(await portal.updateTicket(req.actor, req.params.ticketId, req.body as TicketPatchInput)),
     );
     app.post(
       "/api/tickets/:ticketId/notes",

@@ -293,7 +293,9 @@ export function emptySeed(o: SeedOptions = {}): TenantData {
     udfs: {},
     rows: {
       Resources: [
-        resource(DEMO_IDS.apiResource, "NOC", "Integration", "noc-integration@example.com", true, "noc-api"),
+        // An API-only user is a resource whose username is the API username (how an integration
+        // finds its own resource id, e.g. for webhook ExcludedResources).
+        resource(DEMO_IDS.apiResource, "NOC", "Integration", apiUser(o).username, true, apiUser(o).username),
       ],
       // The root company (the MSP itself) has id 0 (api.md §5 [C: S1 test Companies.get(0)]).
       Companies: [company(0, "Emulated MSP", "0", 1, at, { ownerResourceID: DEMO_IDS.apiResource })],

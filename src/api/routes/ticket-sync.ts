@@ -1,0 +1,161 @@
+import { Type } from "@sinclair/typebox";
+import type { FastifyPluginAsync } from "fastify";
+import { type Actor, requirePartner, requirePermission } from "../../portal/access.js";
+import { notFound } from "../../portal/errors.js";
+import type { Portal } from "../../portal/service.js";
+import type { SyncEngine } from "../../sync/engine.js";
+import type { App } from "../app.js";
+import { IdParams } from "../schemas.js";
+
+/** Largest webhook body accepted (Autotask's payloads are a few kB). */
+const WEBHOOK_BODY_LIMIT = 256 * 1024;
+
+/** The Autotask webhook receiver: raw bytes in, signature checked before anything is parsed. */
+export const webhookRoutes =
+  (sync: SyncEngine): FastifyPluginAsync =>
+  async (f) => {
+    const app = f as unknown as App;
+    // Raw body for this plugin only: the HMAC covers the exact bytes Autotask sent (api.md §7.3).
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: WEBHOOK_BODY_LIMIT }, (_req, body, done) =>
+      done(null, body),
+    );
+    const Params = IdParams("partnerId");
+    app.post(
+      "/webhooks/autotask/:partnerId",
+      {
+        schema: {
+          tags: ["webhooks"],
+          summary: "Autotask webhook deliveries (X-Hook-Signature)",
+          params: Params,
+        },
+        bodyLimit: WEBHOOK_BODY_LIMIT,
+      },
+      async (req, reply) => {
+        const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+        const sig = req.headers["x-hook-signature"];
+        const r = await sync.feed.receive(req.params.partnerId, raw, Array.isArray(sig) ? sig[0] : sig);
+        if (r.status !== 200)
+          return reply.code(r.status).send({
+            statusCode: r.status,
+            error: r.status === 401 ? "Unauthorized" : "Bad Request",
+            code: "WEBHOOK",
+            message: r.error,
+          });
+        // Answer at once; the worker re-reads the ticket from Autotask.
+        void sync.tickets.notify(req.params.partnerId);
+        return { ok: true, duplicate: r.duplicate };
+      },
+    );
+    app.post(
+      "/webhooks/autotask/:partnerId/deactivated",
+      {
+        schema: { tags: ["webhooks"], summary: "Autotask's deactivation call", params: Params },
+        bodyLimit: WEBHOOK_BODY_LIMIT,
+      },
+      async (req) => {
+        req.log.warn(
+          { partnerId: req.params.partnerId },
+          "Autotask reports a webhook deactivated; polling continues",
+        );
+        return { ok: true };
+      },
+    );
+  };
+
+const SyncErrorView = Type.Object(
+  {
+    id: Type.Integer(),
+    ticketId: Type.Union([Type.Integer(), Type.Null()]),
+    psaTicketId: Type.Union([Type.Integer(), Type.Null()]),
+    error: Type.String(),
+    code: Type.String(),
+    attempts: Type.Integer(),
+    parked: Type.Boolean(),
+  },
+  { additionalProperties: true },
+);
+
+export const ticketSyncRoutes =
+  (portal: Portal, sync: SyncEngine): FastifyPluginAsync =>
+  async (f) => {
+    const app = f as unknown as App;
+    const PartnerParams = IdParams("partnerId");
+    const partner = async (actor: Actor, partnerId: number) => {
+      requirePartner(actor, partnerId);
+      await portal.getPartner(actor, partnerId);
+    };
+
+    app.get(
+      "/api/partners/:partnerId/sync/errors",
+      {
+        schema: {
+          tags: ["ticket sync"],
+          summary: "Tickets that keep failing (parked) or wait for a retry, with their error and attempts",
+          params: PartnerParams,
+          querystring: Type.Object({ all: Type.Optional(Type.Boolean()) }),
+          response: { 200: Type.Object({ items: Type.Array(SyncErrorView) }) },
+        },
+      },
+      async (req) => {
+        await partner(req.actor, req.params.partnerId);
+        return { items: await sync.tickets.errors(req.params.partnerId, req.query.all === true) };
+      },
+    );
+    app.post(
+      "/api/sync/errors/:errorId/retry",
+      { schema: { tags: ["ticket sync"], params: IdParams("errorId"), response: { 200: SyncErrorView } } },
+      async (req) => {
+        const row = await sync.tickets.error(req.params.errorId);
+        if (!row || (req.actor.partnerId !== null && req.actor.partnerId !== row.partnerId))
+          throw notFound("sync error");
+        requirePermission(req.actor, "data:write");
+        await sync.tickets.retry(req.params.errorId);
+        return (await sync.tickets.error(req.params.errorId)) ?? row;
+      },
+    );
+    app.get(
+      "/api/partners/:partnerId/mappings/drift",
+      {
+        schema: {
+          tags: ["mappings"],
+          summary:
+            "Mapped statuses/priorities renamed, deactivated or removed in Autotask (checked every poll)",
+          params: PartnerParams,
+        },
+      },
+      async (req) => {
+        await partner(req.actor, req.params.partnerId);
+        return { items: await sync.feed.drift(req.params.partnerId) };
+      },
+    );
+    app.post(
+      "/api/partners/:partnerId/sync/tickets/poll",
+      {
+        schema: {
+          tags: ["ticket sync"],
+          summary: "Poll Autotask's NOC queue now (the safety net runs every 5 minutes anyway)",
+          params: PartnerParams,
+        },
+      },
+      async (req) => {
+        await partner(req.actor, req.params.partnerId);
+        requirePermission(req.actor, "integration:write");
+        return { queued: await sync.pollTickets(req.params.partnerId) };
+      },
+    );
+    app.get(
+      "/api/partners/:partnerId/reports/ticket-devices",
+      {
+        schema: {
+          tags: ["reports"],
+          summary: "Per ticket, the devices and alerts associated with it (seed FAQ Q6)",
+          params: PartnerParams,
+        },
+      },
+      async (req) => {
+        await partner(req.actor, req.params.partnerId);
+        return { items: await sync.tickets.deviceReport(req.params.partnerId) };
+      },
+    );
+  };

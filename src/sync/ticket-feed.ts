@@ -1,0 +1,375 @@
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import type { Clock } from "../lib/clock.js";
+import type { SecretBox } from "../lib/crypto.js";
+import type { Logger } from "../lib/logger.js";
+import { SYSTEM_ACTOR } from "../portal/access.js";
+import type { Portal } from "../portal/service.js";
+import type { IntegrationView } from "../portal/types.js";
+import type { Ticket as AtTicket, AutotaskEntity, QueryCondition } from "../psa/autotask/types.js";
+import type { Db } from "../store/db.js";
+import { type AutotaskApi, queryAll } from "./autotask-api.js";
+import type { TicketSync } from "./tickets.js";
+
+/** Ticket fields the TicketWebhook subscribes to (issue 5, point 3). */
+export const TICKET_WEBHOOK_FIELDS = [
+  "status",
+  "priority",
+  "queueID",
+  "title",
+  "description",
+  "configurationItemID",
+];
+/** TicketNote fields; ticketID is sent always, so a note event names its ticket. */
+export const NOTE_WEBHOOK_FIELDS = ["title", "description", "publish"];
+
+export interface FeedDeps {
+  db: Db;
+  portal: Portal;
+  box: SecretBox;
+  clock: Clock;
+  logger: Logger;
+  tickets: TicketSync;
+  /** Base URL Autotask calls (NOCBRIDGE_PUBLIC_URL, else the server's listen address). */
+  publicUrl(): string | undefined;
+  /** Look-back added to the poll cursor, ms (default 2 minutes): rows with an equal timestamp are not missed. */
+  pollOverlapMs?: number;
+}
+
+export type ReceiveResult = { status: 200; duplicate: boolean } | { status: 400 | 401; error: string };
+
+/**
+ * How Autotask changes reach the inbox: webhooks (the fast path, registered per partner with a
+ * per-partner secret and our API user excluded) and polling (the safety net that catches what a
+ * webhook lost). Both only enqueue "look at ticket X"; processing re-reads the ticket from Autotask.
+ */
+export class TicketFeed {
+  readonly #d: FeedDeps;
+
+  constructor(deps: FeedDeps) {
+    this.#d = deps;
+  }
+
+  get #k() {
+    return this.#d.db.kysely;
+  }
+
+  // ---------------------------------------------------------------- webhooks: registration
+
+  /** Registers the partner's TicketWebhook and TicketNoteWebhook (idempotent: an existing registration is kept). */
+  async register(partnerId: number, api: AutotaskApi, view: IntegrationView): Promise<void> {
+    const base = this.#d.publicUrl();
+    if (!base) return;
+    const existing = await this.#k
+      .selectFrom("psa_webhooks")
+      .select("entity")
+      .where("partner_id", "=", partnerId)
+      .execute();
+    if (existing.length >= 2) return;
+    await this.unregister(partnerId, api);
+    // Autotask allows up to 64 characters; 32 random bytes in base64url are 43.
+    const secret = randomBytes(32).toString("base64url");
+    const url = `${base.replace(/\/+$/, "")}/webhooks/autotask/${partnerId}`;
+    const resourceId = await this.#ownResource(api, view.ticketing.username);
+    for (const [entity, root, fields, always] of [
+      ["Ticket", "TicketWebhooks", TICKET_WEBHOOK_FIELDS, [] as string[]],
+      ["TicketNote", "TicketNoteWebhooks", NOTE_WEBHOOK_FIELDS, ["ticketID"] as string[]],
+    ] as Array<[string, string, string[], string[]]>) {
+      const fieldIds = await this.#webhookFieldIds(api, `${root.slice(0, -1)}Fields`);
+      const id = await api.createIdempotent(
+        root,
+        {
+          name: `nocbridge ${entity === "Ticket" ? "tickets" : "ticket notes"} (partner ${partnerId})`,
+          webhookUrl: url,
+          deactivationUrl: `${url}/deactivated`,
+          secretKey: secret,
+          isActive: true,
+          isSubscribedToCreateEvents: true,
+          isSubscribedToUpdateEvents: true,
+          isSubscribedToDeleteEvents: false,
+          sendThresholdExceededNotification: false,
+        },
+        async () =>
+          (
+            await queryAll<AutotaskEntity>(api, root, {
+              filter: [{ op: "eq", field: "webhookUrl", value: url }],
+            })
+          )[0]?.id ?? null,
+      );
+      for (const name of [...fields, ...always]) {
+        const fieldID = fieldIds.get(name.toLowerCase());
+        if (fieldID === undefined) throw new Error(`Autotask offers no webhook field "${name}" on ${root}`);
+        await api.createChild(root, id, "Fields", {
+          webhookID: id,
+          fieldID,
+          isSubscribedField: !always.includes(name),
+          isDisplayAlwaysField: always.includes(name),
+        });
+      }
+      // Our own writes must not call us back (echo prevention, first layer: reliability.md §4).
+      if (resourceId !== null)
+        await api.createChild(root, id, "ExcludedResources", { webhookID: id, resourceID: resourceId });
+      await this.#k
+        .insertInto("psa_webhooks")
+        .values({
+          partner_id: partnerId,
+          entity,
+          psa_webhook_id: id,
+          secret_sealed: this.#d.box.encrypt(secret, partnerId, "webhook-secret"),
+          created_at: this.#d.clock.now().toISOString(),
+        })
+        .execute();
+    }
+  }
+
+  /** Removes the partner's webhooks from Autotask and forgets them (ticketing turned off). */
+  async unregister(partnerId: number, api: AutotaskApi | null): Promise<void> {
+    const rows = await this.#k
+      .selectFrom("psa_webhooks")
+      .selectAll()
+      .where("partner_id", "=", partnerId)
+      .execute();
+    for (const r of rows) {
+      try {
+        await api?.delete(r.entity === "Ticket" ? "TicketWebhooks" : "TicketNoteWebhooks", r.psa_webhook_id);
+      } catch (e) {
+        this.#d.logger.warn(
+          { partnerId, webhook: r.psa_webhook_id, err: e },
+          "could not delete an Autotask webhook",
+        );
+      }
+    }
+    await this.#k.deleteFrom("psa_webhooks").where("partner_id", "=", partnerId).execute();
+  }
+
+  async registered(partnerId: number): Promise<Array<{ entity: string; psaWebhookId: number }>> {
+    const rows = await this.#k
+      .selectFrom("psa_webhooks")
+      .select(["entity", "psa_webhook_id"])
+      .where("partner_id", "=", partnerId)
+      .execute();
+    return rows.map((r) => ({ entity: r.entity, psaWebhookId: r.psa_webhook_id }));
+  }
+
+  async #ownResource(api: AutotaskApi, username: string): Promise<number | null> {
+    const found = await queryAll<AutotaskEntity>(api, "Resources", {
+      filter: [
+        {
+          op: "or",
+          items: [
+            { op: "eq", field: "userName", value: username },
+            { op: "eq", field: "email", value: username },
+          ],
+        },
+      ],
+    });
+    return found[0]?.id ?? null;
+  }
+
+  /** Field name (lower case) → webhook field id, from the `fieldID` picklist (api.md §7.1). */
+  async #webhookFieldIds(api: AutotaskApi, entity: string): Promise<Map<string, number>> {
+    const info = await api.fieldInfo(entity);
+    const values = info.find((f) => f.name.toLowerCase() === "fieldid")?.picklistValues ?? [];
+    return new Map(values.map((v) => [v.label.toLowerCase(), Number(v.value)]));
+  }
+
+  // ---------------------------------------------------------------- webhooks: receiving
+
+  /**
+   * A delivery to POST /webhooks/autotask/:partnerId: the signature is checked over the exact bytes
+   * before anything is parsed (api.md §7.3: `X-Hook-Signature: sha1=<base64 HMAC-SHA1>`), then the
+   * event is stored in the inbox, deduplicated by Guid + Id + SequenceNumber. Nothing is stored for a
+   * bad signature or bad JSON.
+   */
+  async receive(partnerId: number, raw: Buffer, signature: string | undefined): Promise<ReceiveResult> {
+    if (!signature) return { status: 401, error: "missing X-Hook-Signature" };
+    const rows = await this.#k
+      .selectFrom("psa_webhooks")
+      .select("secret_sealed")
+      .where("partner_id", "=", partnerId)
+      .execute();
+    const given = Buffer.from(signature.replace(/^sha1=/i, "").trim(), "base64");
+    const ok = rows.some((r) => {
+      const expected = createHmac("sha1", this.#d.box.decrypt(r.secret_sealed, partnerId, "webhook-secret"))
+        .update(raw)
+        .digest();
+      return given.length === expected.length && timingSafeEqual(given, expected);
+    });
+    if (!ok) return { status: 401, error: "invalid X-Hook-Signature" };
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(raw.toString("utf8")) as Record<string, unknown>;
+      if (body === null || typeof body !== "object" || Array.isArray(body)) throw new Error("not an object");
+    } catch {
+      return { status: 400, error: "the body is not a JSON object" };
+    }
+    const id = Number(body.Id);
+    const entity = String(body.EntityType ?? "");
+    if (body.Action === "Deactivated") {
+      this.#d.logger.warn(
+        { partnerId, guid: body.Guid },
+        "Autotask deactivated a webhook; polling continues",
+      );
+      return { status: 200, duplicate: false };
+    }
+    if (!Number.isInteger(id) || (entity !== "Ticket" && entity !== "TicketNote"))
+      return { status: 400, error: "expected EntityType Ticket or TicketNote and an integer Id" };
+    const fields = (body.Fields ?? {}) as Record<string, unknown>;
+    const noteTicket = Number(fields.ticketID ?? fields.TicketID);
+    const inserted = await this.#d.tickets.enqueue(partnerId, {
+      source: "webhook",
+      dedupKey: `wh:${String(body.Guid)}:${id}:${String(body.SequenceNumber)}`,
+      entityType: entity,
+      psaId: id,
+      psaTicketId: entity === "Ticket" ? id : Number.isInteger(noteTicket) ? noteTicket : null,
+    });
+    return { status: 200, duplicate: !inserted };
+  }
+
+  // ---------------------------------------------------------------- polling
+
+  /**
+   * The safety net: NOC-queue tickets (and linked tickets, to see them leave the queue) with
+   * lastActivityDate at or after the cursor minus an overlap go to the inbox. The cursor is saved
+   * after the inbox rows it covers.
+   */
+  async poll(partnerId: number, api: AutotaskApi, view: IntegrationView): Promise<number> {
+    const now = this.#d.clock.now();
+    const cursor = await this.#k
+      .selectFrom("sync_cursors")
+      .selectAll()
+      .where("partner_id", "=", partnerId)
+      .where("stream", "=", "tickets")
+      .executeTakeFirst();
+    const from = cursor
+      ? new Date(Date.parse(cursor.value) - (this.#d.pollOverlapMs ?? 120_000))
+      : new Date(now.getTime() - 7 * 86_400_000);
+    const linked = await this.#k
+      .selectFrom("ticket_links")
+      .select("psa_ticket_id")
+      .where("partner_id", "=", partnerId)
+      .orderBy("synced_at", "desc")
+      .limit(400)
+      .execute();
+    const scope: QueryCondition =
+      linked.length > 0
+        ? {
+            op: "or",
+            items: [
+              { op: "eq", field: "queueID", value: view.ticketing.queueId },
+              { op: "in", field: "id", value: linked.map((l) => l.psa_ticket_id) },
+            ],
+          }
+        : { op: "eq", field: "queueID", value: view.ticketing.queueId };
+    const rows = await queryAll<AtTicket>(api, "Tickets", {
+      filter: [{ op: "gte", field: "lastActivityDate", value: from.toISOString() }, scope],
+      includeFields: ["id", "lastActivityDate"],
+    });
+    let newest = cursor?.value ?? from.toISOString();
+    for (const r of rows) {
+      const at = String(r.lastActivityDate ?? "");
+      await this.#d.tickets.enqueue(partnerId, {
+        source: "poll",
+        dedupKey: `poll:${r.id}:${at}`,
+        entityType: "Ticket",
+        psaId: r.id,
+        psaTicketId: r.id,
+      });
+      if (at > newest) newest = at;
+    }
+    const stamp = now.toISOString();
+    if (cursor) {
+      await this.#k
+        .updateTable("sync_cursors")
+        .set({ value: newest, version: cursor.version + 1, updated_at: stamp })
+        .where("partner_id", "=", partnerId)
+        .where("stream", "=", "tickets")
+        .where("version", "=", cursor.version)
+        .execute();
+    } else {
+      await this.#k
+        .insertInto("sync_cursors")
+        .values({ partner_id: partnerId, stream: "tickets", value: newest, version: 1, updated_at: stamp })
+        .execute();
+    }
+    return rows.length;
+  }
+
+  // ---------------------------------------------------------------- mapping drift
+
+  /**
+   * Compares the mapping tables with the live picklists: a mapped status or priority that Autotask
+   * renamed, deactivated or removed is recorded (and shown to the partner). Returns the findings.
+   */
+  async checkDrift(
+    partnerId: number,
+    api: AutotaskApi,
+  ): Promise<Array<{ kind: string; psaId: number; message: string }>> {
+    const fields = await api.fieldInfo("Tickets");
+    const pick = (n: string) => fields.find((f) => f.name.toLowerCase() === n)?.picklistValues ?? [];
+    const findings: Array<{ kind: string; psaId: number; message: string }> = [];
+    for (const [kind, picklist] of [
+      ["status-forward", pick("status")],
+      ["status-reverse", pick("status")],
+      ["priority", pick("priority")],
+    ] as const) {
+      for (const m of await this.#d.portal.getMappings(SYSTEM_ACTOR, partnerId, kind)) {
+        const v = picklist.find((p) => Number(p.value) === m.psaId);
+        const what = kind === "priority" ? "priority" : "status";
+        const label = m.psaLabel ? `"${m.psaLabel}" (${m.psaId})` : `${m.psaId}`;
+        if (!v)
+          findings.push({
+            kind,
+            psaId: m.psaId,
+            message: `Autotask ${what} ${label} used by the ${kind} table no longer exists`,
+          });
+        else if (!v.isActive)
+          findings.push({
+            kind,
+            psaId: m.psaId,
+            message: `Autotask ${what} ${label} used by the ${kind} table is inactive`,
+          });
+        else if (m.psaLabel && v.label !== m.psaLabel)
+          findings.push({
+            kind,
+            psaId: m.psaId,
+            message: `Autotask ${what} ${m.psaId} was renamed from "${m.psaLabel}" to "${v.label}" (${kind} table)`,
+          });
+      }
+    }
+    const at = this.#d.clock.now().toISOString();
+    await this.#k.transaction().execute(async (trx) => {
+      await trx.deleteFrom("mapping_drift").where("partner_id", "=", partnerId).execute();
+      if (findings.length > 0)
+        await trx
+          .insertInto("mapping_drift")
+          .values(
+            findings.map((f) => ({
+              partner_id: partnerId,
+              kind: f.kind,
+              psa_id: f.psaId,
+              message: f.message,
+              detected_at: at,
+            })),
+          )
+          .execute();
+    });
+    return findings;
+  }
+
+  async drift(
+    partnerId: number,
+  ): Promise<Array<{ kind: string; psaId: number; message: string; detectedAt: string }>> {
+    const rows = await this.#k
+      .selectFrom("mapping_drift")
+      .selectAll()
+      .where("partner_id", "=", partnerId)
+      .orderBy("id")
+      .execute();
+    return rows.map((r) => ({
+      kind: r.kind,
+      psaId: r.psa_id,
+      message: r.message,
+      detectedAt: r.detected_at,
+    }));
+  }
+}
