@@ -247,6 +247,7 @@ export class TicketFeed {
       .selectFrom("ticket_links")
       .select("psa_ticket_id")
       .where("partner_id", "=", partnerId)
+      .where("state", "!=", "creating")
       .orderBy("synced_at", "desc")
       .limit(400)
       .execute();

@@ -117,8 +117,21 @@ export class TicketSync {
     return this.#d.clock.now().toISOString();
   }
 
+  readonly #paused = new Set<number>();
+
+  /** Holds the partner's worker (events keep arriving in the outbox and inbox) until `resume`. */
+  pause(partnerId: number): void {
+    this.#paused.add(partnerId);
+  }
+
+  resume(partnerId: number): Promise<void> {
+    this.#paused.delete(partnerId);
+    return this.notify(partnerId);
+  }
+
   /** Wakes the partner's worker; returns when the drain it started (or joined) is done. */
   notify(partnerId: number): Promise<void> {
+    if (this.#paused.has(partnerId)) return Promise.resolve();
     const running = this.#running.get(partnerId);
     if (running) {
       this.#again.add(partnerId);
@@ -304,12 +317,34 @@ export class TicketSync {
       ...(await this.#toPsa(ctx, "deviceId", side.deviceId)),
     };
     if (body.configurationItemID === null) delete body.configurationItemID;
-    // Never a blind retry: after an ambiguous failure, find the ticket by its externalID first.
-    const id = await ctx.api.createIdempotent(
-      "Tickets",
-      body,
-      async () => (await this.#findByExternalId(ctx, ticket.id))?.id ?? null,
-    );
+    // A create that may already have happened (an earlier attempt failed, or the process died after
+    // sending) is looked up by externalID before it is sent again: the pending-create marker is
+    // written before the first POST (reliability.md §2).
+    const lookup = async () => (await this.#findByExternalId(ctx, ticket.id))?.id ?? null;
+    const marker = await this.#k
+      .selectFrom("ticket_links")
+      .select("id")
+      .where("partner_id", "=", ctx.partnerId)
+      .where("ticket_id", "=", ticket.id)
+      .where("state", "=", "creating")
+      .executeTakeFirst();
+    let id = marker ? await lookup() : null;
+    if (!marker) {
+      await this.#k
+        .insertInto("ticket_links")
+        .values({
+          partner_id: ctx.partnerId,
+          ticket_id: ticket.id,
+          psa_ticket_id: -ticket.id,
+          ticket_number: "",
+          state: "creating",
+          shadow: "{}",
+          synced_at: this.#now(),
+        })
+        .execute();
+    }
+    // Never a blind retry: after an ambiguous failure, createIdempotent looks the ticket up first.
+    id ??= await ctx.api.createIdempotent("Tickets", body, lookup);
     const at = await ctx.api.get<AtTicket>("Tickets", id);
     if (!at)
       throw new TicketSyncError("NOT_FOUND", `Autotask ticket ${id} vanished right after it was created`);
@@ -375,6 +410,12 @@ export class TicketSync {
       portalAt: ticket.updatedAt,
       psaAt: String(at.lastActivityDate ?? ""),
     };
+    await this.#k
+      .deleteFrom("ticket_links")
+      .where("partner_id", "=", ctx.partnerId)
+      .where("ticket_id", "=", ticket.id)
+      .where("state", "=", "creating")
+      .execute();
     await this.#k
       .insertInto("ticket_links")
       .values({
@@ -837,6 +878,7 @@ export class TicketSync {
       .selectFrom("ticket_links")
       .selectAll()
       .where("ticket_id", "=", ticketId)
+      .where("state", "!=", "creating")
       .executeTakeFirst();
     const open = await this.#k
       .selectFrom("sync_errors")
@@ -953,6 +995,7 @@ export class TicketSync {
     return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
+  /** The link of a portal ticket; a pending-create marker is not a link. */
   async #linkByTicket(partnerId: number, ticketId: number): Promise<Selectable<TicketLinkRow> | null> {
     return (
       (await this.#k
@@ -960,6 +1003,7 @@ export class TicketSync {
         .selectAll()
         .where("partner_id", "=", partnerId)
         .where("ticket_id", "=", ticketId)
+        .where("state", "!=", "creating")
         .executeTakeFirst()) ?? null
     );
   }

@@ -27,7 +27,12 @@ export interface TestEnv {
  */
 export async function openTestServices(
   kind: StoreKind,
-  opts: { clock?: Clock; autotask?: ServiceOptions["autotask"]; guard?: ServiceOptions["guard"] } = {},
+  opts: {
+    clock?: Clock;
+    autotask?: ServiceOptions["autotask"];
+    guard?: ServiceOptions["guard"];
+    ticketRetry?: ServiceOptions["ticketRetry"];
+  } = {},
 ): Promise<TestEnv> {
   const schema = `t_${randomBytes(6).toString("hex")}`;
   const config = loadConfig(
@@ -40,6 +45,7 @@ export async function openTestServices(
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.autotask ? { autotask: opts.autotask } : {}),
     ...(opts.guard ? { guard: opts.guard } : {}),
+    ...(opts.ticketRetry ? { ticketRetry: opts.ticketRetry } : {}),
     background: true,
   });
   return {
