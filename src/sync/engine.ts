@@ -203,7 +203,25 @@ export class SyncEngine {
     requirePartner(actor, partnerId);
     await this.#o.portal.getPartner(actor, partnerId);
     requirePermission(actor, "integration:write");
-    return this.#validate(partnerId, "all");
+    const result = await this.#validate(partnerId, "all");
+    // Mapping drift (a mapped status or priority renamed, deactivated or removed) is part of the checklist.
+    const got = await this.#partnerApi(partnerId);
+    if (result.checks[0]?.ok && got?.view.ticketing.enabled) {
+      const drift = await this.feed.checkDrift(partnerId, got.api);
+      const named = new Set(result.checks.filter((c) => !c.ok).map((c) => c.name));
+      for (const d of drift) {
+        const name = `drift:${d.kind}:${d.psaId}`;
+        if (named.has(`${d.kind === "priority" ? "priority" : "status"}:${d.psaId}`)) continue;
+        result.checks.push({
+          name,
+          ok: false,
+          message: d.message,
+          fix: `Update the ${d.kind} mapping row to the value Autotask has now.`,
+        });
+      }
+      result.ok = result.checks.every((c) => c.ok);
+    }
+    return result;
   }
 
   async requestAssetSync(actor: Actor, partnerId: number, dryRun: boolean): Promise<SyncRun> {

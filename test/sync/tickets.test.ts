@@ -43,6 +43,24 @@ async function until<T>(
   }
 }
 
+/**
+ * The client over real HTTP, except that while `refuse.close` is set a PATCH to status Complete (5)
+ * arrives without its status — as when an Autotask workflow rule or a required field stops a close.
+ */
+const refuse = { close: false };
+function refusingCloses(creds: Parameters<typeof fastClient>[0]): ReturnType<typeof fastClient> {
+  const api = fastClient(creds);
+  const update = api.update.bind(api);
+  api.update = async (entity, body, opts) => {
+    if (refuse.close && entity === "Tickets" && body.status === 5) {
+      const { status: _dropped, ...rest } = body;
+      return update(entity, rest, opts);
+    }
+    return update(entity, body, opts);
+  };
+  return api;
+}
+
 const device = (i: number, over: Partial<DeviceInput> = {}): DeviceInput => ({
   state: "managed",
   hostname: `TK-${i}`,
@@ -93,7 +111,10 @@ describe.each(STORES)("two-way ticket sync against the Autotask emulator on %s",
 
   beforeAll(async () => {
     at = await startTestEmulator();
-    env = await openTestServices(kind, { autotask: fastClient, ticketRetry: { maxAttempts: 3, baseMs: 10 } });
+    env = await openTestServices(kind, {
+      autotask: refusingCloses,
+      ticketRetry: { maxAttempts: 3, baseMs: 10 },
+    });
     app = await testApp(env);
     await app.listen({ port: 0, host: "127.0.0.1" });
     const addr = app.server.address();
@@ -536,6 +557,46 @@ describe.each(STORES)("two-way ticket sync against the Autotask emulator on %s",
     expect(Number(await count())).toBe(before + 1);
   });
 
+  it("confirms a close by reading the ticket back, and reports a close Autotask refused", async () => {
+    await portal().addMapping(SYSTEM_ACTOR, partnerId, "status-forward", {
+      portalId: 3,
+      psaId: 5,
+      psaLabel: "Complete",
+    });
+    const t = await newPortalTicket({ title: "Close me" });
+    await drain();
+    const atId = (await linkOf(t.id))!;
+    refuse.close = true;
+    try {
+      await portal().updateTicket(SYSTEM_ACTOR, t.id, { statusId: 3 });
+      await drain();
+      const v = await view(t.id);
+      expect(v.psa.state).toBe("error");
+      expect(v.psa.lastError).toContain(`Autotask did not close ticket ${atId}`);
+      expect((await atGet(atId)).status).toBe(29);
+    } finally {
+      refuse.close = false;
+    }
+    const err = (await tickets().errors(partnerId)).find((e) => e.ticketId === t.id)!;
+    expect(err).toMatchObject({ code: "CLOSE_REFUSED", parked: true });
+    await tickets().retry(err.id);
+    expect((await atGet(atId)).status).toBe(5);
+    expect((await view(t.id)).psa.state).toBe("synced");
+  });
+
+  it("applies several queued edits of one ticket in order, ending at the last one", async () => {
+    const t = await newPortalTicket({ title: "v0" });
+    await drain();
+    const atId = (await linkOf(t.id))!;
+    tickets().pause(partnerId);
+    for (const title of ["v1", "v2", "v3"]) await portal().updateTicket(SYSTEM_ACTOR, t.id, { title });
+    const w = await atWrites();
+    await tickets().resume(partnerId);
+    expect((await atGet(atId)).title).toBe("v3");
+    // The three queued events of one ticket are one lane: read the current state once, write once.
+    expect(await atWrites()).toBe(w + 1);
+  });
+
   it("shows the report of devices and alerts per ticket", async () => {
     const res = await app.inject({
       method: "GET",
@@ -567,5 +628,37 @@ describe.each(STORES)("two-way ticket sync against the Autotask emulator on %s",
     expect(
       msgs.some((m) => m.startsWith('Autotask status "Information" (29)') && m.endsWith("no longer exists")),
     ).toBe(true);
+    // …and the Validate checklist names them too.
+    const v = (
+      await app.inject({
+        method: "POST",
+        url: `/api/partners/${partnerId}/validate`,
+        headers: { authorization: `Bearer ${nocToken}` },
+      })
+    ).json();
+    expect(v.ok).toBe(false);
+    const failed = (v.checks as Array<{ ok: boolean; message: string }>)
+      .filter((c) => !c.ok)
+      .map((c) => c.message);
+    expect(failed).toContain(
+      'Autotask status 30 was renamed from "Assigned to NOC" to "Assigned to NOC (renamed)" (status-reverse table)',
+    );
+    expect(failed.some((m) => m.includes("Ticket status 29") && m.includes("does not exist"))).toBe(true);
+  });
+
+  it("removes its webhooks from Autotask when ticket integration is switched off", async () => {
+    const hooks = await env.services.sync.feed.registered(partnerId);
+    expect(hooks).toHaveLength(2);
+    const current = await portal().getIntegration(SYSTEM_ACTOR, partnerId);
+    await portal().putIntegration(SYSTEM_ACTOR, partnerId, {
+      ticketing: { ...current.ticketing, enabled: false, secret: "********" },
+      devices: current.devices,
+    });
+    await env.services.sync.ticketSetup(partnerId);
+    expect(await env.services.sync.feed.registered(partnerId)).toEqual([]);
+    for (const h of hooks) {
+      const root = h.entity === "Ticket" ? "TicketWebhooks" : "TicketNoteWebhooks";
+      expect((await at.api<{ item: unknown }>("GET", `${root}/${h.psaWebhookId}`)).item).toBeNull();
+    }
   });
 });
