@@ -70,6 +70,16 @@ describe("nocbridge demo", () => {
         await fetch(`${demo.server.url}/api/partners/${p}/validate`, { method: "POST", headers })
       ).json()) as { ok: boolean; checks: unknown[] };
       expect(v).toMatchObject({ ok: true });
+      // Switching ticketing on sent the demo's open tickets to Autotask.
+      await demo.services.sync.ticketSetup(p);
+      await demo.services.sync.tickets.idle(p);
+      const tickets = await demo.services.portal.listTickets(
+        (await import("../src/portal/access.js")).SYSTEM_ACTOR,
+        p,
+        {},
+      );
+      for (const t of tickets.items)
+        expect((await demo.services.sync.tickets.view(t.id)).state, t.title).toBe("synced");
     } finally {
       await demo.close();
     }

@@ -1,4 +1,5 @@
 import { Cron } from "croner";
+import type { Failpoint } from "../config.js";
 import type { Clock } from "../lib/clock.js";
 import type { SecretBox } from "../lib/crypto.js";
 import type { Logger } from "../lib/logger.js";
@@ -41,6 +42,8 @@ export interface SyncEngineOptions {
   guard?: { share: number; minimum: number };
   /** Parallel CI writes within a client. */
   concurrency?: number;
+  /** Testing only (NOCBRIDGE_FAILPOINT): where the ticket sync stops the process during a create. */
+  failpoint?: Failpoint;
 }
 
 export interface AssetSyncStatus {
@@ -82,6 +85,7 @@ export class SyncEngine {
       api: (partnerId) => this.#partnerApi(partnerId),
       ...(o.ticketRetry?.maxAttempts ? { maxAttempts: o.ticketRetry.maxAttempts } : {}),
       ...(o.ticketRetry?.baseMs !== undefined ? { retryBaseMs: o.ticketRetry.baseMs } : {}),
+      ...(o.failpoint ? { failpoint: o.failpoint } : {}),
     });
     this.feed = new TicketFeed({
       db: o.db,
@@ -113,7 +117,28 @@ export class SyncEngine {
       await this.feed.unregister(partnerId, got?.api ?? null);
       return;
     }
+    const firstTime = (await this.feed.registered(partnerId)).length === 0;
     await this.feed.register(partnerId, got.api, got.view);
+    if (firstTime && got.view.ticketing.nocMayEnterTickets) {
+      // Switching ticketing on: the partner's open portal tickets (not Closed, not yet linked) go across
+      // too, not only the ones created from now on.
+      const open = await this.#o.db.kysely
+        .selectFrom("tickets")
+        .select("id")
+        .where("partner_id", "=", partnerId)
+        .where("status_id", "!=", 3)
+        .where("id", "not in", (eb) =>
+          eb.selectFrom("ticket_links").select("ticket_id").where("partner_id", "=", partnerId),
+        )
+        .execute();
+      const at = this.#o.clock.now().toISOString();
+      for (const t of open) {
+        await this.#o.db.kysely
+          .insertInto("ticket_outbox")
+          .values({ partner_id: partnerId, ticket_id: t.id, kind: "ticket", created_at: at })
+          .execute();
+      }
+    }
     await this.pollTickets(partnerId);
   }
 
