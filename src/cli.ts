@@ -2,7 +2,7 @@
 import { Presets, SingleBar } from "cli-progress";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { type Config, ENV_DOC, loadConfig } from "./config.js";
-import { startDemo } from "./demo/run.js";
+import { DEMO_PASSWORD, startDemo } from "./demo/run.js";
 import { DEMO_PARTNER_NAME, seedDemo } from "./demo/seed.js";
 import { registerAutotaskEmulatorCommand } from "./emulators/autotask/index.js";
 import { createLogger } from "./lib/logger.js";
@@ -69,6 +69,7 @@ export function buildCli(): Command {
           "",
           `nocbridge demo is running at ${server.url}`,
           `  partner "${summary.partner.name}" (id ${p}): ${summary.clients} clients, ${summary.devices} devices, ${summary.tickets} tickets${summary.created ? " (just created)" : ""}`,
+          `  web UI: ${server.url}/  (sign in as noc / ${DEMO_PASSWORD}, or var-admin / ${DEMO_PASSWORD})`,
           `  NOC admin token: ${adminToken}`,
           `  Autotask emulator: ${emulator.baseUrl} (admin API ${emulator.url}/_emulator/state)`,
           "",
@@ -104,21 +105,34 @@ export function buildCli(): Command {
     .requiredOption("--name <name>", "display name")
     .addOption(new Option("--role <role>", "role").choices(ROLES).makeOptionMandatory())
     .addOption(new Option("--partner <id>", "partner the user belongs to").argParser(positiveInt))
+    .option("--username <username>", "sign-in name for the web UI")
+    .option("--password <password>", "web UI password (at least 8 characters)")
     .addOption(dbOption())
     .addOption(jsonOption())
-    .action(async (o: { name: string; role: Role; partner?: number; database?: string; json?: boolean }) =>
-      withServices(o, async (s) => {
-        const { user, token } = await s.portal.createUser(SYSTEM_ACTOR, {
-          name: o.name,
-          role: o.role,
-          partnerId: o.partner ?? null,
-        });
-        if (o.json) console.log(JSON.stringify({ id: user.id, token, user }));
-        else
-          console.log(
-            `created user ${user.id} (${user.role}${user.partnerId ? `, partner ${user.partnerId}` : ""})\ntoken: ${token}`,
-          );
-      }),
+    .action(
+      async (o: {
+        name: string;
+        role: Role;
+        partner?: number;
+        username?: string;
+        password?: string;
+        database?: string;
+        json?: boolean;
+      }) =>
+        withServices(o, async (s) => {
+          const { user, token } = await s.portal.createUser(SYSTEM_ACTOR, {
+            name: o.name,
+            role: o.role,
+            partnerId: o.partner ?? null,
+            ...(o.username ? { username: o.username } : {}),
+            ...(o.password ? { password: o.password } : {}),
+          });
+          if (o.json) console.log(JSON.stringify({ id: user.id, token, user }));
+          else
+            console.log(
+              `created user ${user.id} (${user.role}${user.partnerId ? `, partner ${user.partnerId}` : ""})\ntoken: ${token}`,
+            );
+        }),
     );
 
   const partners = program.command("partners").description("partners (VARs)");

@@ -14,7 +14,13 @@ export interface Config {
   logLevel: string;
   /** Base URL at which the PSA reaches this server (webhooks). */
   publicUrl: string | undefined;
+  /** Testing only (NOCBRIDGE_FAILPOINT): the process exits at this point of a ticket create. */
+  failpoint: Failpoint | undefined;
 }
+
+/** Where NOCBRIDGE_FAILPOINT stops the process: just before a ticket create is sent, or just after it returned. */
+export const FAILPOINTS = ["before-send", "after-send"] as const;
+export type Failpoint = (typeof FAILPOINTS)[number];
 
 export const ENV_DOC: Array<[name: string, meaning: string]> = [
   [
@@ -36,6 +42,10 @@ export const ENV_DOC: Array<[name: string, meaning: string]> = [
   [
     "NOCBRIDGE_PUBLIC_URL",
     "base URL the PSA uses to reach this server (webhooks). Default: the listen address",
+  ],
+  [
+    "NOCBRIDGE_FAILPOINT",
+    `testing only: ${FAILPOINTS.join(" or ")} — the process exits (code 137) just before a ticket create is sent to the PSA, or just after it returned and before its link is saved. Default: unset`,
   ],
 ];
 
@@ -59,6 +69,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (publicUrl !== undefined && !/^https?:\/\//.test(publicUrl)) {
     problems.push(`NOCBRIDGE_PUBLIC_URL must be an http(s) URL, got "${publicUrl}"`);
   }
+  const failpoint = env.NOCBRIDGE_FAILPOINT || undefined;
+  if (failpoint !== undefined && !(FAILPOINTS as readonly string[]).includes(failpoint))
+    problems.push(`NOCBRIDGE_FAILPOINT must be one of ${FAILPOINTS.join(", ")}, got "${failpoint}"`);
   let databaseUrl = overrides.databaseUrl ?? env.DATABASE_URL ?? join(dataDir, "nocbridge.sqlite");
   if (!isPostgresUrl(databaseUrl) && databaseUrl !== ":memory:") {
     databaseUrl = databaseUrl.replace(/^sqlite:(\/\/)?/, "");
@@ -74,6 +87,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     port,
     logLevel,
     publicUrl,
+    failpoint: failpoint as Failpoint | undefined,
     ...overrides,
   };
 }

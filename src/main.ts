@@ -75,6 +75,7 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
     ...(opts.ticketRetry ? { ticketRetry: opts.ticketRetry } : {}),
     autotask: opts.autotask ?? autotaskClientFor(logger),
     ...(opts.guard ? { guard: opts.guard } : {}),
+    ...(config.failpoint ? { failpoint: config.failpoint } : {}),
   });
   await sync.start({ background: opts.background === true });
   return {

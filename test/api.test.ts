@@ -288,6 +288,67 @@ describe.each(STORES)("REST API on %s", (kind) => {
     });
   });
 
+  describe("web sign-in", () => {
+    it("signs in with username and password, and signs out", async () => {
+      const created = await call(t.noc, "POST", "/api/users", {
+        name: "Pat",
+        role: "partner-admin",
+        partnerId: id.partnerA,
+        username: "pat",
+        password: "correct horse",
+      });
+      expect(created.status).toBe(201);
+      const row = await env.services.db.kysely
+        .selectFrom("users")
+        .selectAll()
+        .where("id", "=", created.body.id)
+        .executeTakeFirstOrThrow();
+      expect(row.password_hash).toMatch(/^scrypt\$/);
+      expect(row.password_hash).not.toContain("correct horse");
+      expect(
+        (await call("", "POST", "/api/session", { username: "pat", password: "wrong horse" })).status,
+      ).toBe(401);
+      expect(
+        (await call("", "POST", "/api/session", { username: "nobody", password: "correct horse" })).status,
+      ).toBe(401);
+      const s = await call("", "POST", "/api/session", { username: "pat", password: "correct horse" });
+      expect(s.status).toBe(200);
+      expect(s.body.user).toMatchObject({ role: "partner-admin", partnerId: id.partnerA });
+      expect((await ok(s.body.token, "GET", "/api/me")).name).toBe("Pat");
+      expect((await ok(s.body.token, "DELETE", "/api/session")).revoked).toBe(true);
+      expect((await call(s.body.token, "GET", "/api/me")).status).toBe(401);
+      // The user's API token is not a session and stays valid.
+      expect((await call(created.body.token, "GET", "/api/me")).status).toBe(200);
+    });
+
+    it("rejects a taken username, a short password, and a password without a username", async () => {
+      expect(
+        (
+          await call(t.noc, "POST", "/api/users", {
+            name: "x",
+            role: "technician",
+            username: "pat",
+            password: "12345678",
+          })
+        ).status,
+      ).toBe(409);
+      expect(
+        (
+          await call(t.noc, "POST", "/api/users", {
+            name: "x",
+            role: "technician",
+            username: "shorty",
+            password: "1234",
+          })
+        ).body.field,
+      ).toBe("password");
+      expect(
+        (await call(t.noc, "POST", "/api/users", { name: "x", role: "technician", password: "12345678" }))
+          .body.field,
+      ).toBe("username");
+    });
+  });
+
   describe("partners", () => {
     it("creates, lists (scoped), reads and patches partners", async () => {
       const created = await call(t.noc, "POST", "/api/partners", {
@@ -398,7 +459,11 @@ describe.each(STORES)("REST API on %s", (kind) => {
           cb();
         },
       });
-      const logged = await buildApp({ portal: env.services.portal, logger: createLogger("trace", sink) });
+      const logged = await buildApp({
+        portal: env.services.portal,
+        sync: env.services.sync,
+        logger: createLogger("trace", sink),
+      });
       try {
         const headers = { authorization: `Bearer ${t.adminA}` };
         const body = { ...INTEGRATION, ticketing: { ...INTEGRATION.ticketing, secret: "log-canary-9931" } };
@@ -421,9 +486,11 @@ describe.each(STORES)("REST API on %s", (kind) => {
             })
           ).json().secret,
         ).toBe("log-canary-9931");
+        // A token in the live log's query string (EventSource) is masked too.
+        await logged.inject({ method: "GET", url: `/api/sync-runs/999999/events?access_token=${t.adminA}` });
         expect(lines.length).toBeGreaterThan(0);
         expect(lines.join("")).not.toContain("log-canary-9931");
-        expect(lines.join("")).not.toContain(t.adminA);
+        expect(lines.filter((l) => l.includes(t.adminA)).join("")).toBe("");
       } finally {
         await logged.close();
         await ok(t.adminA, "PUT", `/api/partners/${id.partnerA}/integration`, INTEGRATION);

@@ -1,9 +1,13 @@
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import fastifyStatic from "@fastify/static";
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Ajv } from "ajv";
 import addFormats from "ajv-formats";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from "fastify";
-import type { Logger } from "../lib/logger.js";
+import { type Logger, redactUrl } from "../lib/logger.js";
 import type { Actor } from "../portal/access.js";
 import { PortalError } from "../portal/errors.js";
 import type { Portal } from "../portal/service.js";
@@ -23,6 +27,17 @@ export interface AppDeps {
   logger?: Logger;
   /** Largest accepted request body, bytes. */
   bodyLimit?: number;
+  /** The built web UI (dist/web); default: found next to this module, when it has been built. */
+  webRoot?: string | null;
+}
+
+/** dist/web, from the built server (dist/api) or from the sources (src/api), if it exists. */
+export function defaultWebRoot(): string | null {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const dir of [join(here, "..", "web"), join(here, "..", "..", "dist", "web")]) {
+    if (existsSync(join(dir, "index.html"))) return dir;
+  }
+  return null;
 }
 
 declare module "fastify" {
@@ -40,7 +55,9 @@ export type App = FastifyInstance<
 >;
 
 /** Paths that answer without a token. */
-const PUBLIC = new Set(["/healthz", "/openapi.json"]);
+const PUBLIC = new Set(["/healthz", "/openapi.json", "/api/session"]);
+/** EventSource cannot send headers: the live log accepts `?access_token=` instead. */
+const SSE_PATH = /^\/api\/sync-runs\/\d+\/events$/;
 
 /**
  * Builds the REST API without starting it (design.md §3.1): tests call `inject` or `listen` on it;
@@ -89,8 +106,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.decorateRequest("actor", null as unknown as Actor);
   app.addHook("onRequest", async (req, reply) => {
     const path = req.url.split("?")[0] ?? "";
-    if (PUBLIC.has(path) || !path.startsWith("/api/")) return;
-    const actor = await authenticate(deps.portal, req);
+    if (
+      !path.startsWith("/api/") ||
+      (PUBLIC.has(path) && !(path === "/api/session" && req.method === "DELETE"))
+    )
+      return;
+    const actor = await authenticate(deps.portal, req, SSE_PATH.test(path));
     if (!actor) {
       return reply.code(401).header("www-authenticate", "Bearer").send({
         statusCode: 401,
@@ -141,6 +162,23 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     });
   });
 
+  // The web UI: static files, and index.html for any other GET outside the API (client-side routes).
+  const webRoot = deps.webRoot === undefined ? defaultWebRoot() : deps.webRoot;
+  if (webRoot) await app.register(fastifyStatic, { root: webRoot, wildcard: false, index: "index.html" });
+  // Fastify's own 404 logs the raw URL, which may carry an access_token: answer without that.
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split("?")[0] ?? "";
+    if (webRoot && req.method === "GET" && !path.startsWith("/api/") && !path.startsWith("/webhooks/")) {
+      return reply.type("text/html").sendFile("index.html");
+    }
+    return reply.code(404).send({
+      statusCode: 404,
+      error: "Not Found",
+      code: "NOT_FOUND",
+      message: `no route ${req.method} ${redactUrl(path)}`,
+    });
+  });
+
   app.get("/healthz", { schema: { hide: true } }, async () => ({ ok: true }));
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
@@ -156,11 +194,19 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   return app;
 }
 
-async function authenticate(portal: Portal, req: FastifyRequest): Promise<Actor | null> {
+async function authenticate(
+  portal: Portal,
+  req: FastifyRequest,
+  queryTokenAllowed: boolean,
+): Promise<Actor | null> {
   const header = req.headers.authorization;
   const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  if (!m?.[1]) return null;
-  return portal.authenticate(m[1]);
+  const fromQuery = queryTokenAllowed
+    ? (req.query as Record<string, unknown> | undefined)?.access_token
+    : undefined;
+  const token = m?.[1] ?? (typeof fromQuery === "string" ? fromQuery : undefined);
+  if (!token) return null;
+  return portal.authenticate(token);
 }
 
 /** Turns Ajv's instance path (/ticketing/queueId, /0/hostname) into ticketing.queueId, [0].hostname. */

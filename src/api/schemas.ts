@@ -49,7 +49,20 @@ export const ErrorBody = Type.Object(
 
 export const Role = StringEnum(ROLES);
 export const UserCreate = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 200 }), role: Role, partnerId: Type.Optional(Nullable(Id)) },
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    role: Role,
+    partnerId: Type.Optional(Nullable(Id)),
+    username: Type.Optional(Type.String({ minLength: 2, maxLength: 100 })),
+    password: Type.Optional(Type.String({ minLength: 8, maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+export const SessionCreate = Type.Object(
+  {
+    username: Type.String({ minLength: 1, maxLength: 100 }),
+    password: Type.String({ minLength: 1, maxLength: 200 }),
+  },
   { additionalProperties: false },
 );
 export const User = Type.Object(

@@ -11,6 +11,9 @@ import { openServices, type Server, type Services, startServer } from "../main.j
 import { SYSTEM_ACTOR } from "../portal/access.js";
 import { type DemoSummary, seedDemo } from "./seed.js";
 
+/** Password of the demo's web UI users `noc` and `var-admin`. */
+export const DEMO_PASSWORD = "nocbridge-demo";
+
 export interface Demo {
   services: Services;
   server: Server;
@@ -40,6 +43,18 @@ export async function startDemo(config: Config, o: { emulatorPort: number; logge
     services = await openServices(config, { logger: o.logger, background: true });
     const summary = await seedDemo(services.portal, SYSTEM_ACTOR);
     const partnerId = summary.partner.id;
+    // Web UI sign-ins (printed at start): a NOC admin and the demo partner's admin.
+    for (const u of [
+      { username: "noc", name: "NOC admin", role: "noc-admin" as const },
+      { username: "var-admin", name: "Demo VAR admin", role: "partner-admin" as const, partnerId },
+    ]) {
+      const exists = await services.db.kysely
+        .selectFrom("users")
+        .select("id")
+        .where("username", "=", u.username)
+        .executeTakeFirst();
+      if (!exists) await services.portal.createUser(SYSTEM_ACTOR, { ...u, password: DEMO_PASSWORD });
+    }
     for (const c of (await services.portal.listClients(SYSTEM_ACTOR, partnerId, { limit: 500 })).items) {
       const company = COMPANIES[c.code];
       if (company !== undefined && c.psaCompanyId === null)

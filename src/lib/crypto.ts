@@ -1,4 +1,11 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  randomBytes,
+  scryptSync,
+  timingSafeEqual,
+} from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 
@@ -92,6 +99,37 @@ export function newToken(): string {
 /** Tokens are high-entropy, so a plain SHA-256 is the right stored form (no salt or slow hash needed). */
 export function hashToken(token: string): string {
   return createHash("sha256").update(token, "utf8").digest("hex");
+}
+
+/** scrypt parameters: N=2^15, r=8, p=1 (OWASP's minimum for scrypt), 32-byte key, 16-byte salt. */
+const SCRYPT = { N: 32768, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
+
+/** A password's stored form: `scrypt$N$r$p$<salt>$<hash>` (base64url). */
+export function hashPassword(password: string): string {
+  const salt = randomBytes(16);
+  const hash = scryptSync(password, salt, 32, SCRYPT);
+  return [
+    "scrypt",
+    SCRYPT.N,
+    SCRYPT.r,
+    SCRYPT.p,
+    salt.toString("base64url"),
+    hash.toString("base64url"),
+  ].join("$");
+}
+
+/** Checks a password against `hashPassword`'s output in constant time. */
+export function verifyPassword(password: string, stored: string): boolean {
+  const [kind, n, r, p, saltB64, hashB64] = stored.split("$");
+  if (kind !== "scrypt" || !saltB64 || !hashB64) return false;
+  const expected = Buffer.from(hashB64, "base64url");
+  const got = scryptSync(password, Buffer.from(saltB64, "base64url"), expected.length, {
+    N: Number(n),
+    r: Number(r),
+    p: Number(p),
+    maxmem: SCRYPT.maxmem,
+  });
+  return got.length === expected.length && timingSafeEqual(got, expected);
 }
 
 /** Constant-time string comparison. */

@@ -1,7 +1,7 @@
 import { Cron } from "croner";
 import type { Insertable, Kysely, SelectQueryBuilder, Transaction, Updateable } from "kysely";
 import type { Clock } from "../lib/clock.js";
-import { hashToken, newToken, type SecretBox } from "../lib/crypto.js";
+import { hashPassword, hashToken, newToken, type SecretBox, verifyPassword } from "../lib/crypto.js";
 import {
   bool,
   DEVICE_COLUMNS,
@@ -28,7 +28,7 @@ import {
   PORTAL_STATUS_IDS,
   type Role,
 } from "./catalog.js";
-import { invalid, notFound, PortalError } from "./errors.js";
+import { conflict, invalid, notFound, PortalError } from "./errors.js";
 import type {
   AuditEntry,
   Client,
@@ -97,6 +97,9 @@ export interface DeviceImportResult {
 }
 
 const MASK = "********";
+/** Compared against when a username does not exist, so a sign-in costs the same either way (made on first use). */
+let dummyPasswordHash: string | undefined;
+const dummyHash = () => (dummyPasswordHash ??= hashPassword("nocbridge-no-such-user"));
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 500;
 
@@ -136,14 +139,63 @@ export class Portal {
 
   /** The actor a bearer token belongs to, or null. */
   async authenticate(token: string): Promise<Actor | null> {
+    const hash = hashToken(token);
+    let row = await this.#k
+      .selectFrom("users")
+      .selectAll()
+      .where("token_hash", "=", hash)
+      .where("disabled", "=", 0)
+      .executeTakeFirst();
+    if (!row) {
+      // A web UI session token (from signIn), valid until it expires or is revoked.
+      row = await this.#k
+        .selectFrom("sessions")
+        .innerJoin("users", "users.id", "sessions.user_id")
+        .selectAll("users")
+        .where("sessions.token_hash", "=", hash)
+        .where("sessions.revoked_at", "is", null)
+        .where("sessions.expires_at", ">", this.#now())
+        .where("users.disabled", "=", 0)
+        .executeTakeFirst();
+    }
+    if (!row) return null;
+    return { userId: row.id, name: row.name, role: row.role as Role, partnerId: row.partner_id };
+  }
+
+  /** Username + password sign-in (the web UI): a new session token, valid for 12 hours. */
+  async signIn(username: string, password: string): Promise<{ token: string; user: User } | null> {
     const row = await this.#k
       .selectFrom("users")
       .selectAll()
-      .where("token_hash", "=", hashToken(token))
+      .where("username", "=", username)
       .where("disabled", "=", 0)
       .executeTakeFirst();
-    if (!row) return null;
-    return { userId: row.id, name: row.name, role: row.role as Role, partnerId: row.partner_id };
+    // The hash is computed even for an unknown user, so timing does not tell which usernames exist.
+    const ok = verifyPassword(password, row?.password_hash ?? dummyHash());
+    if (!row?.password_hash || !ok) return null;
+    const token = newToken();
+    const now = this.#clock.now();
+    await this.#k
+      .insertInto("sessions")
+      .values({
+        user_id: row.id,
+        token_hash: hashToken(token),
+        created_at: now.toISOString(),
+        expires_at: new Date(now.getTime() + 12 * 3600_000).toISOString(),
+      })
+      .execute();
+    return { token, user: toUser(row) };
+  }
+
+  /** Ends a session (sign-out). API tokens are not sessions and stay valid. */
+  async signOut(token: string): Promise<boolean> {
+    const r = await this.#k
+      .updateTable("sessions")
+      .set({ revoked_at: this.#now() })
+      .where("token_hash", "=", hashToken(token))
+      .where("revoked_at", "is", null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
   }
 
   /** Makes `token` the NOC admin's token (NOCBRIDGE_ADMIN_TOKEN), replacing the token set at the last start. */
@@ -177,9 +229,23 @@ export class Portal {
 
   async createUser(
     actor: Actor,
-    input: { name: string; role: Role; partnerId?: number | null },
+    input: { name: string; role: Role; partnerId?: number | null; username?: string; password?: string },
   ): Promise<{ user: User; token: string }> {
     requirePermission(actor, "user:create");
+    if (input.password !== undefined && input.username === undefined)
+      throw invalid("username", "a password needs a username to sign in with");
+    if (input.password !== undefined && input.password.length < 8)
+      throw invalid("password", "must be at least 8 characters");
+    if (input.username !== undefined) {
+      if (!/^[A-Za-z0-9._@-]{2,100}$/.test(input.username))
+        throw invalid("username", "2–100 letters, digits or . _ @ -");
+      const taken = await this.#k
+        .selectFrom("users")
+        .select("id")
+        .where("username", "=", input.username)
+        .executeTakeFirst();
+      if (taken) throw conflict(`username: "${input.username}" is taken`, "username");
+    }
     let partnerId = input.partnerId ?? null;
     if (actor.partnerId !== null) {
       // A partner admin creates users of its own partner only, never NOC-wide ones.
@@ -205,6 +271,8 @@ export class Portal {
           token_hash: hashToken(token),
           created_at: this.#now(),
           disabled: 0,
+          username: input.username ?? null,
+          password_hash: input.password === undefined ? null : hashPassword(input.password),
         })
         .returningAll()
         .executeTakeFirstOrThrow();

@@ -14,6 +14,7 @@ import { isPostgresUrl } from "../config.js";
 import * as m0001 from "./migrations/0001_init.js";
 import * as m0002 from "./migrations/0002_sync.js";
 import * as m0003 from "./migrations/0003_tickets.js";
+import * as m0004 from "./migrations/0004_sessions.js";
 import type { Database } from "./schema.js";
 
 export type Dialect = "sqlite" | "postgres";
@@ -76,6 +77,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     "0001_init": { up: (db) => m0001.up(db, dialect) },
     "0002_sync": { up: (db) => m0002.up(db, dialect) },
     "0003_tickets": { up: (db) => m0003.up(db, dialect) },
+    "0004_sessions": { up: (db) => m0004.up(db, dialect) },
   };
 }
 

@@ -27,6 +27,7 @@ export interface Database {
   sync_cursors: SyncCursorRow;
   psa_webhooks: PsaWebhookRow;
   mapping_drift: MappingDriftRow;
+  sessions: SessionRow;
 }
 
 export interface PartnerRow {
@@ -146,6 +147,19 @@ export interface UserRow {
   token_hash: string;
   created_at: string;
   disabled: number;
+  /** Sign-in name for the web UI (unique when set). */
+  username: string | null;
+  /** scrypt hash (lib/crypto.ts hashPassword), never the password. */
+  password_hash: string | null;
+}
+
+export interface SessionRow {
+  id: Generated<number>;
+  user_id: number;
+  token_hash: string;
+  created_at: string;
+  expires_at: string;
+  revoked_at: string | null;
 }
 
 export interface AuditRow {

@@ -7,15 +7,19 @@ import { type Actor, requirePartner, requirePermission, SYSTEM_ACTOR } from "../
 import { notFound, PortalError } from "../portal/errors.js";
 import type { Portal } from "../portal/service.js";
 import type { IntegrationView } from "../portal/types.js";
+import type { AutotaskEntity } from "../psa/autotask/types.js";
 import type { Db } from "../store/db.js";
 import { AssetSync } from "./assets.js";
-import type { AutotaskApi } from "./autotask-api.js";
+import { type AutotaskApi, queryAll } from "./autotask-api.js";
 import { fingerprint } from "./fingerprint.js";
 import { LinkStore } from "./links.js";
 import { type RunEvent, RunStore, type RunTrigger, type SyncRun, type SyncRunDetail } from "./runs.js";
 import { TicketFeed } from "./ticket-feed.js";
 import { TicketSync } from "./tickets.js";
 import { type ValidationResult, validateConfiguration } from "./validate.js";
+
+/** How often the ticket worker wakes up to poll partners that are due and retry waiting tickets, ms. */
+const TICK_MS = 5_000;
 
 export interface PsaCredentials {
   apiUrl: string;
@@ -66,6 +70,7 @@ export class SyncEngine {
   readonly #lastPoll = new Map<number, number>();
   readonly #setups = new Map<number, Promise<void>>();
   #timer: NodeJS.Timeout | undefined;
+  #ticking: Promise<void> | undefined;
   readonly #o: SyncEngineOptions;
   readonly #clients = new Map<number, { key: string; api: AutotaskApi }>();
   readonly #inflight = new Map<number, Promise<void>>();
@@ -105,6 +110,60 @@ export class SyncEngine {
     return api ? { api, view } : null;
   }
 
+  /**
+   * The live Autotask values the settings form and the mapping tables offer as pick-lists: queues,
+   * billing codes, products, configuration item types, ticket statuses and priorities.
+   */
+  async psaOptions(
+    actor: Actor,
+    partnerId: number,
+  ): Promise<Record<string, Array<{ id: number; label: string; isActive: boolean }>>> {
+    requirePartner(actor, partnerId);
+    await this.#o.portal.getPartner(actor, partnerId);
+    const got = await this.#partnerApi(partnerId);
+    if (!got)
+      throw new PortalError(
+        "CONFLICT",
+        409,
+        "the Autotask API username, secret and integration code are not all set",
+      );
+    const { api } = got;
+    try {
+      const fields = await api.fieldInfo("Tickets");
+      const pick = (name: string) =>
+        (fields.find((f) => f.name.toLowerCase() === name)?.picklistValues ?? []).map((v) => ({
+          id: Number(v.value),
+          label: v.label,
+          isActive: v.isActive,
+        }));
+      const rows = async (entity: string, label: string) =>
+        (
+          await queryAll<AutotaskEntity>(api, entity, {
+            filter: [{ op: "gte", field: "id", value: 0 }],
+            includeFields: ["id", label, "isActive"],
+          })
+        ).map((r) => ({
+          id: r.id,
+          label: String(r[label] ?? r.id),
+          isActive: r.isActive !== false,
+        }));
+      return {
+        queues: pick("queueid"),
+        statuses: pick("status"),
+        priorities: pick("priority"),
+        billingCodes: await rows("BillingCodes", "name"),
+        products: await rows("Products", "name"),
+        configurationItemTypes: await rows("ConfigurationItemTypes", "name"),
+      };
+    } catch (e) {
+      throw new PortalError(
+        "CONFLICT",
+        409,
+        `Autotask did not answer with these credentials: ${(e as Error).message}`,
+      );
+    }
+  }
+
   /** Resolves when the webhook set-up started by the last settings change is done. */
   async ticketSetup(partnerId: number): Promise<void> {
     await this.#setups.get(partnerId);
@@ -113,7 +172,7 @@ export class SyncEngine {
   /** Webhook registration follows the ticketing switch; then a first poll and drain. */
   async ticketingChanged(partnerId: number): Promise<void> {
     const got = await this.#partnerApi(partnerId);
-    if (!got || !got.view.ticketing.enabled) {
+    if (!got?.view.ticketing.enabled) {
       await this.feed.unregister(partnerId, got?.api ?? null);
       return;
     }
@@ -146,7 +205,7 @@ export class SyncEngine {
   async pollTickets(partnerId: number): Promise<number> {
     this.#lastPoll.set(partnerId, this.#o.clock.now().getTime());
     const got = await this.#partnerApi(partnerId);
-    if (!got || !got.view.ticketing.enabled) return 0;
+    if (!got?.view.ticketing.enabled) return 0;
     await this.feed
       .checkDrift(partnerId, got.api)
       .catch((e: unknown) => this.#o.logger.warn({ err: e, partnerId }, "mapping drift check failed"));
@@ -212,10 +271,26 @@ export class SyncEngine {
       .where("devices_enabled", "=", 1)
       .execute();
     for (const p of partners) await this.reschedule(p.partner_id);
+    // The ticket worker's heartbeat (#tick was never started before): without it, outbox rows left by
+    // a process that died between commit and send were only sent when the partner's next ticket change
+    // came, and lanes waiting for their backoff were never retried. The first beat runs at once, so a
+    // restarted server polls every ticketing partner and drains what the last process left.
+    const beat = () => {
+      this.#ticking ??= this.#tick()
+        .catch((e: unknown) => this.#o.logger.warn({ err: e }, "ticket sync tick failed"))
+        .finally(() => {
+          this.#ticking = undefined;
+        });
+    };
+    this.#timer = setInterval(beat, Math.min(TICK_MS, this.#o.pollIntervalMs ?? TICK_MS));
+    this.#timer.unref();
+    beat();
   }
 
   async stop(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#ticking;
     this.#background = false;
     for (const c of this.#crons.values()) c.stop();
     this.#crons.clear();

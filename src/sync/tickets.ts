@@ -1,4 +1,5 @@
 import type { Selectable } from "kysely";
+import type { Failpoint } from "../config.js";
 import type { Clock } from "../lib/clock.js";
 import type { Logger } from "../lib/logger.js";
 import { SYSTEM_ACTOR } from "../portal/access.js";
@@ -9,6 +10,7 @@ import type { Ticket as AtTicket, AutotaskEntity } from "../psa/autotask/types.j
 import { isPsaError } from "../psa/errors.js";
 import type { Db } from "../store/db.js";
 import type { SyncErrorRow, TicketLinkRow } from "../store/schema.js";
+import { pool } from "./assets.js";
 import { type AutotaskApi, queryAll } from "./autotask-api.js";
 
 /** The fields that cross, in each system's own values. */
@@ -70,6 +72,14 @@ export interface TicketSyncDeps {
   maxAttempts?: number;
   /** Backoff base for a failing ticket's retries, ms (default 1000; doubles per attempt). */
   retryBaseMs?: number;
+  /** Tickets reconciled side by side per partner (default 3, Autotask's threads per endpoint). */
+  concurrency?: number;
+  /**
+   * Testing only (NOCBRIDGE_FAILPOINT): the process exits (code 137, as if killed) right before a
+   * ticket create is sent, or right after it returned and before its link is saved — the crash
+   * points of reliability.md §1 and §12.4.
+   */
+  failpoint?: Failpoint;
 }
 
 /** Everything one drain needs for a partner: settings, client, mapping tables, company → client. */
@@ -159,19 +169,21 @@ export class TicketSync {
   /** Processes every ready outbox and inbox event of the partner, lane by lane. */
   async drain(partnerId: number): Promise<void> {
     const got = await this.#d.api(partnerId);
-    const ctx = got && got.view.ticketing.enabled ? await this.#context(partnerId, got.api, got.view) : null;
+    const ctx = got?.view.ticketing.enabled ? await this.#context(partnerId, got.api, got.view) : null;
     for (let round = 0; round < 1000; round++) {
+      if (ctx) await this.#resolveNoteTickets(ctx);
       const lanes = await this.#lanes(partnerId);
       if (lanes.length === 0) return;
       const blocked = await this.#blockedLanes(partnerId);
-      let progressed = false;
-      for (const lane of lanes) {
-        if (blocked.has(lane.key)) continue;
-        progressed = true;
+      const ready = lanes.filter((l) => !blocked.has(l.key));
+      if (ready.length === 0) return;
+      // Different tickets run side by side (as many as Autotask's 3 threads per endpoint); one
+      // ticket's events are one lane, so a ticket is never reconciled twice at once.
+      await pool(ready, this.#d.concurrency ?? 3, async (lane) => {
         if (!ctx) {
           // Ticketing is off: nothing crosses; the events are consumed so they do not pile up.
           await this.#done(lane);
-          continue;
+          return;
         }
         try {
           await this.reconcile(ctx, lane);
@@ -180,8 +192,36 @@ export class TicketSync {
         } catch (e) {
           await this.#failed(ctx, lane, e);
         }
+      });
+    }
+  }
+
+  /** A note event that did not name its ticket: ask Autotask which ticket the note belongs to. */
+  async #resolveNoteTickets(ctx: Ctx): Promise<void> {
+    const rows = await this.#k
+      .selectFrom("ticket_inbox")
+      .select(["id", "psa_id"])
+      .where("partner_id", "=", ctx.partnerId)
+      .where("processed_at", "is", null)
+      .where("psa_ticket_id", "is", null)
+      .execute();
+    for (const r of rows) {
+      const [note] = await queryAll<AutotaskEntity>(ctx.api, "TicketNotes", {
+        filter: [{ op: "eq", field: "id", value: r.psa_id }],
+      });
+      if (note && typeof note.ticketID === "number") {
+        await this.#k
+          .updateTable("ticket_inbox")
+          .set({ psa_ticket_id: note.ticketID })
+          .where("id", "=", r.id)
+          .execute();
+      } else {
+        await this.#k
+          .updateTable("ticket_inbox")
+          .set({ processed_at: this.#now() })
+          .where("id", "=", r.id)
+          .execute();
       }
-      if (!progressed) return;
     }
   }
 
@@ -214,28 +254,20 @@ export class TicketSync {
           .set({ state: "out-of-queue", synced_at: this.#now() })
           .where("id", "=", link.id)
           .execute();
-        await this.#d.portal.addNote(
-          SYSTEM_ACTOR,
-          link.ticket_id,
-          {
-            text: `Autotask ticket ${link.ticket_number} was moved out of the NOC queue; it no longer syncs.`,
-            published: false,
-          },
-          { origin: "psa", author: "nocbridge" },
+        await this.#systemNote(
+          ctx,
+          link,
+          `Autotask ticket ${link.ticket_number} was moved out of the NOC queue; it no longer syncs.`,
         );
       }
       return;
     }
     if (link.state === "out-of-queue") {
       await this.#k.updateTable("ticket_links").set({ state: "linked" }).where("id", "=", link.id).execute();
-      await this.#d.portal.addNote(
-        SYSTEM_ACTOR,
-        link.ticket_id,
-        {
-          text: `Autotask ticket ${link.ticket_number} is back in the NOC queue; sync resumed.`,
-          published: false,
-        },
-        { origin: "psa", author: "nocbridge" },
+      await this.#systemNote(
+        ctx,
+        link,
+        `Autotask ticket ${link.ticket_number} is back in the NOC queue; sync resumed.`,
       );
     }
 
@@ -272,14 +304,7 @@ export class TicketSync {
     let after = ticket;
     if (Object.keys(toPortal).length > 0)
       after = await this.#d.portal.updateTicket(SYSTEM_ACTOR, ticket.id, toPortal, { origin: "psa" });
-    for (const r of resolutions) {
-      await this.#d.portal.addNote(
-        SYSTEM_ACTOR,
-        ticket.id,
-        { text: `Sync conflict resolved — ${r}.`, published: false },
-        { origin: "psa", author: "nocbridge" },
-      );
-    }
+    for (const r of resolutions) await this.#systemNote(ctx, link, `Sync conflict resolved — ${r}.`);
     await this.#syncNotes(ctx, ticket.id, at.id, lane.pullNotes);
     const next: Shadow = {
       portal: portalSide(after),
@@ -291,6 +316,31 @@ export class TicketSync {
       .updateTable("ticket_links")
       .set({ shadow: JSON.stringify(next), synced_at: this.#now(), last_error: null, state: "linked" })
       .where("id", "=", link.id)
+      .execute();
+  }
+
+  /**
+   * An internal note of nocbridge's own on the portal ticket (a conflict resolved, the NOC queue left
+   * or re-entered). It is linked to a placeholder Autotask note id (minus its own id, as the
+   * pending-create marker does for tickets) so that #syncNotes never copies it to Autotask as if a
+   * portal user had written it: that copy was a second Autotask write for one edit (PATCH + log note
+   * when the portal won a conflict), found by test/sync/tickets-property.test.ts.
+   */
+  async #systemNote(ctx: Ctx, link: Selectable<TicketLinkRow>, text: string): Promise<void> {
+    const note = await this.#d.portal.addNote(
+      SYSTEM_ACTOR,
+      link.ticket_id,
+      { text, published: false },
+      { origin: "psa", author: "nocbridge" },
+    );
+    await this.#k
+      .insertInto("note_links")
+      .values({
+        partner_id: ctx.partnerId,
+        note_id: note.id,
+        psa_note_id: -note.id,
+        psa_ticket_id: link.psa_ticket_id,
+      })
       .execute();
   }
 
@@ -343,13 +393,24 @@ export class TicketSync {
         })
         .execute();
     }
-    // Never a blind retry: after an ambiguous failure, createIdempotent looks the ticket up first.
-    id ??= await ctx.api.createIdempotent("Tickets", body, lookup);
+    if (id === null) {
+      this.#failpoint("before-send");
+      // Never a blind retry: after an ambiguous failure, createIdempotent looks the ticket up first.
+      id = await ctx.api.createIdempotent("Tickets", body, lookup);
+      this.#failpoint("after-send");
+    }
     const at = await ctx.api.get<AtTicket>("Tickets", id);
     if (!at)
       throw new TicketSyncError("NOT_FOUND", `Autotask ticket ${id} vanished right after it was created`);
     await this.#saveNewLink(ctx, ticket, at);
     await this.#syncNotes(ctx, ticket.id, at.id, false);
+  }
+
+  /** Testing only: dies here, without cleanup, when NOCBRIDGE_FAILPOINT names this point. */
+  #failpoint(at: Failpoint): void {
+    if (this.#d.failpoint !== at) return;
+    process.stderr.write(`nocbridge: failpoint ${at} hit; exiting\n`);
+    process.exit(137);
   }
 
   /** Autotask → portal create, for a ticket put into the NOC queue. */
@@ -675,7 +736,7 @@ export class TicketSync {
         .execute(),
       this.#k
         .selectFrom("ticket_inbox")
-        .select(["id", "psa_ticket_id", "psa_id", "entity_type"])
+        .select(["id", "psa_ticket_id", "psa_id", "entity_type", "source"])
         .where("partner_id", "=", partnerId)
         .where("processed_at", "is", null)
         .orderBy("id")
@@ -694,29 +755,42 @@ export class TicketSync {
         .execute();
       for (const r of rows) linked.set(r.psa_ticket_id, r.ticket_id);
     }
-    const lanes = new Map<string, Lane & { first: number }>();
+    const lanes = new Map<string, Lane & { first: number; pollOnly: boolean }>();
     const lane = (ticketId: number | null, psaTicketId: number | null, order: number) => {
       const key = ticketId !== null ? `ticket:${ticketId}` : `psa:${psaTicketId}`;
       let l = lanes.get(key);
       if (!l) {
-        l = { key, ticketId, psaTicketId, outbox: [], inbox: [], pullNotes: false, first: order };
+        l = {
+          key,
+          ticketId,
+          psaTicketId,
+          outbox: [],
+          inbox: [],
+          pullNotes: false,
+          first: order,
+          pollOnly: true,
+        };
         lanes.set(key, l);
       }
       if (psaTicketId !== null) l.psaTicketId = psaTicketId;
       return l;
     };
-    for (const e of out) lane(e.ticket_id, null, e.id * 2).outbox.push(e.id);
-    for (const e of inb) {
-      if (e.psa_ticket_id === null) {
-        // A note event whose ticket was not known at receipt: nothing to order it by but itself.
-        lane(null, e.psa_id, e.id * 2 + 1).inbox.push(e.id);
-        continue;
-      }
-      const l = lane(linked.get(e.psa_ticket_id) ?? null, e.psa_ticket_id, e.id * 2 + 1);
-      l.inbox.push(e.id);
-      l.pullNotes = true;
+    for (const e of out) {
+      const l = lane(e.ticket_id, null, e.id);
+      l.outbox.push(e.id);
+      l.pollOnly = false;
     }
-    return [...lanes.values()].sort((a, b) => a.first - b.first);
+    for (const e of inb) {
+      if (e.psa_ticket_id === null) continue; // resolved first by #resolveNoteTickets
+      const l = lane(linked.get(e.psa_ticket_id) ?? null, e.psa_ticket_id, e.id);
+      l.inbox.push(e.id);
+      // A ticket webhook carries no note changes: notes are read for note events, polls and retries.
+      if (e.entity_type === "TicketNote" || e.source !== "webhook") l.pullNotes = true;
+      if (e.source !== "poll") l.pollOnly = false;
+    }
+    // Portal changes and webhook events go before tickets that only a poll brought up (the safety net
+    // must not delay the fast path).
+    return [...lanes.values()].sort((a, b) => Number(a.pollOnly) - Number(b.pollOnly) || a.first - b.first);
   }
 
   async #done(lane: Lane): Promise<void> {

@@ -192,6 +192,26 @@ describe.each(STORES)("two-way ticket sync against the Autotask emulator on %s",
     expect(fields.items).toHaveLength(6);
   });
 
+  it("offers the live Autotask pick-lists for the settings form and the mapping tables", async () => {
+    const res = await app.inject({
+      method: "GET",
+      url: `/api/partners/${partnerId}/psa/options`,
+      headers: { authorization: `Bearer ${nocToken}` },
+    });
+    expect(res.statusCode).toBe(200);
+    const o = res.json();
+    expect(o.queues).toContainEqual({ id: DEMO_IDS.nocQueue, label: "NOC", isActive: true });
+    expect(o.billingCodes).toContainEqual({
+      id: DEMO_IDS.remoteSupport,
+      label: "Remote Support",
+      isActive: true,
+    });
+    expect(o.products.map((p: { id: number }) => p.id)).toContain(DEMO_IDS.product);
+    expect(o.configurationItemTypes.map((p: { id: number }) => p.id)).toContain(DEMO_IDS.ciType);
+    expect(o.statuses).toContainEqual({ id: 30, label: "Assigned to NOC", isActive: true });
+    expect(o.priorities).toContainEqual({ id: 4, label: "Critical", isActive: true });
+  });
+
   it("portal → Autotask: NOC queue, allocation, company, the first alert's CI, mapped status and priority, externalID", async () => {
     const ci = (await env.services.sync.links.psaIds(partnerId, "device", [dev[1]!])).get(dev[1]!);
     expect(ci).toBeGreaterThan(0);
@@ -207,6 +227,17 @@ describe.each(STORES)("two-way ticket sync against the Autotask emulator on %s",
       state: "synced",
       ticketNumber: expect.stringMatching(/^T\d{8}\.\d{4}$/),
       lastError: null,
+    });
+    const list = (
+      await app.inject({
+        method: "GET",
+        url: `/api/partners/${partnerId}/tickets?limit=500`,
+        headers: { authorization: `Bearer ${nocToken}` },
+      })
+    ).json();
+    expect(list.items.find((x: { id: number }) => x.id === t.id).psa).toMatchObject({
+      state: "synced",
+      ticketId: v.psa.ticketId,
     });
     expect(v.devices.map((d: { id: number }) => d.id)).toEqual([dev[1], dev[2]]);
     const a = await atGet(v.psa.ticketId);

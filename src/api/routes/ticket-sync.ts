@@ -115,6 +115,18 @@ export const ticketSyncRoutes =
       },
     );
     app.get(
+      "/api/partners/:partnerId/psa/options",
+      {
+        schema: {
+          tags: ["integration"],
+          summary:
+            "Live Autotask pick-lists: queues, billing codes, products, CI types, statuses, priorities (409 without working credentials)",
+          params: PartnerParams,
+        },
+      },
+      async (req) => sync.psaOptions(req.actor, req.params.partnerId),
+    );
+    app.get(
       "/api/partners/:partnerId/mappings/drift",
       {
         schema: {

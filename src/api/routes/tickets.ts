@@ -61,7 +61,14 @@ export const ticketRoutes =
           response: { 200: PageOf(Ticket) },
         },
       },
-      async (req) => portal.listTickets(req.actor, req.params.partnerId, req.query),
+      async (req) => {
+        const page = await portal.listTickets(req.actor, req.params.partnerId, req.query);
+        if (!sync) return page;
+        // Each row carries its sync state (the list's "sync state" column) without a detail call per row.
+        const items = [];
+        for (const t of page.items) items.push({ ...t, psa: await sync.tickets.view(t.id) });
+        return { ...page, items };
+      },
     );
     app.get(
       "/api/tickets/:ticketId",
