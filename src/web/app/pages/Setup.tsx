@@ -1,0 +1,747 @@
+import { type FormEvent, useEffect, useRef, useState } from "react";
+import { usePartner } from "../App";
+import { ApiError, api, get, messageOf } from "../api";
+import { Banner, Check, errorFor, Field, type FieldError, Loading, PageHeader, Section } from "../components";
+import { formatDateTime } from "../format";
+import { useResource, useTitle } from "../hooks";
+import { fieldMessage, optionsWith, optionText } from "../pick";
+import { Link } from "../router";
+import { can, useMe } from "../session";
+import type { Client, Integration, Page, PsaOption, PsaOptions } from "../types";
+
+const DEFAULT_SCHEDULE = "0 2 10,25 * *";
+
+/** The form's state: ids as typed (text), the new secret ("" keeps the stored one). */
+interface Draft {
+  ticketingEnabled: boolean;
+  nocMayEnterTickets: boolean;
+  apiUrl: string;
+  username: string;
+  secret: string;
+  clearSecret: boolean;
+  integrationCode: string;
+  queueId: string;
+  queueName: string;
+  billingCodeId: string;
+  billingCodeName: string;
+  devicesEnabled: boolean;
+  productId: string;
+  configurationItemTypeId: string;
+  advanced: boolean;
+  schedule: string;
+}
+
+const idText = (n: number | null) => (n === null ? "" : String(n));
+
+function draftOf(i: Integration): Draft {
+  return {
+    ticketingEnabled: i.ticketing.enabled,
+    nocMayEnterTickets: i.ticketing.nocMayEnterTickets,
+    apiUrl: i.ticketing.apiUrl,
+    username: i.ticketing.username,
+    secret: "",
+    clearSecret: false,
+    integrationCode: i.ticketing.integrationCode,
+    queueId: idText(i.ticketing.queueId),
+    queueName: i.ticketing.queueName,
+    billingCodeId: idText(i.ticketing.billingCodeId),
+    billingCodeName: i.ticketing.billingCodeName,
+    devicesEnabled: i.devices.enabled,
+    productId: idText(i.devices.productId),
+    configurationItemTypeId: idText(i.devices.configurationItemTypeId),
+    advanced: i.devices.advanced,
+    schedule: i.devices.schedule === DEFAULT_SCHEDULE ? "" : i.devices.schedule,
+  };
+}
+
+/** "" → null; an integer → the number; anything else is sent as typed so the API names the field. */
+function idValue(s: string): number | string | null {
+  const t = s.trim();
+  if (t === "") return null;
+  return /^\d+$/.test(t) ? Number(t) : t;
+}
+
+function bodyOf(d: Draft) {
+  return {
+    ticketing: {
+      enabled: d.ticketingEnabled,
+      nocMayEnterTickets: d.nocMayEnterTickets,
+      system: "autotask",
+      apiUrl: d.apiUrl.trim(),
+      username: d.username.trim(),
+      ...(d.clearSecret ? { secret: null } : d.secret !== "" ? { secret: d.secret } : {}),
+      integrationCode: d.integrationCode.trim(),
+      queueId: idValue(d.queueId),
+      queueName: d.queueName,
+      billingCodeId: idValue(d.billingCodeId),
+      billingCodeName: d.billingCodeName,
+    },
+    devices: {
+      enabled: d.devicesEnabled,
+      productId: idValue(d.productId),
+      configurationItemTypeId: idValue(d.configurationItemTypeId),
+      advanced: d.advanced,
+      schedule: d.schedule.trim() === "" ? null : d.schedule.trim(),
+    },
+  };
+}
+
+/** Credentials complete enough to ask Autotask for its pick-lists. */
+const hasCredentials = (i: Integration) =>
+  i.ticketing.username !== "" && i.ticketing.secret !== "" && i.ticketing.integrationCode !== "";
+
+/**
+ * Setup → Partner details → "Service Center and Ticketing System Details" (the seed's Figure 9).
+ */
+export function Setup() {
+  const { partner } = usePartner();
+  const { me } = useMe();
+  useTitle(`Setup — ${partner.name}`);
+  const writable = can(me, "integration:write");
+  const integration = useResource(
+    () => get<Integration>(`/api/partners/${partner.id}/integration`),
+    [partner.id],
+  );
+  const [optionsKey, setOptionsKey] = useState(0);
+  const creds = integration.data ? hasCredentials(integration.data) : false;
+  const options = useResource(
+    () =>
+      creds && writable
+        ? get<PsaOptions>(`/api/partners/${partner.id}/psa/options`)
+        : Promise.resolve(undefined),
+    [partner.id, creds, writable, optionsKey],
+  );
+
+  return (
+    <>
+      <PageHeader title={partner.name}>
+        <span className="muted">Setup › Partner details</span>
+      </PageHeader>
+      {integration.error ? <Banner kind="error">{integration.error}</Banner> : null}
+      {!integration.data ? (
+        <Loading />
+      ) : (
+        <IntegrationForm
+          key={partner.id}
+          integration={integration.data}
+          writable={writable}
+          options={options.data}
+          optionsError={creds && writable ? options.error : undefined}
+          optionsLoading={creds && writable && options.loading}
+          onSaved={(i) => {
+            integration.setData(i);
+            setOptionsKey((k) => k + 1);
+          }}
+          onReloadOptions={() => setOptionsKey((k) => k + 1)}
+        />
+      )}
+      <ClientsSection />
+    </>
+  );
+}
+
+interface FormProps {
+  integration: Integration;
+  writable: boolean;
+  options: PsaOptions | undefined;
+  optionsError: string | undefined;
+  optionsLoading: boolean;
+  onSaved(i: Integration): void;
+  onReloadOptions(): void;
+}
+
+function IntegrationForm({
+  integration,
+  writable,
+  options,
+  optionsError,
+  optionsLoading,
+  onSaved,
+  onReloadOptions,
+}: FormProps) {
+  const { partner } = usePartner();
+  const { me } = useMe();
+  const [d, setD] = useState<Draft>(() => draftOf(integration));
+  const [err, setErr] = useState<FieldError | null>(null);
+  const [saved, setSaved] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const formRef = useRef<HTMLFormElement>(null);
+  const set = <K extends keyof Draft>(k: K, v: Draft[K]) => {
+    setD((x) => ({ ...x, [k]: v }));
+    setSaved(undefined);
+  };
+  const fe = (field: string) => errorFor(err, field);
+  const hasSecret = integration.ticketing.secret !== "";
+
+  useEffect(() => {
+    if (err?.field) formRef.current?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
+  }, [err]);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setErr(null);
+    setSaved(undefined);
+    try {
+      const wasOnboarded = integration.devices.enabled;
+      const i = await api<Integration>("PUT", `/api/partners/${partner.id}/integration`, bodyOf(d));
+      setSaved(
+        i.devices.enabled && !wasOnboarded
+          ? "Saved. Device integration is on: the onboarding asset sync has started (see Validate & sync)."
+          : "Saved.",
+      );
+      setD(draftOf(i));
+      onSaved(i);
+    } catch (x) {
+      if (x instanceof ApiError && x.field)
+        setErr({ field: x.field, message: fieldMessage(x.message, x.field) });
+      else setErr({ field: "", message: messageOf(x) });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const known = new Set(
+    [
+      "enabled",
+      "nocMayEnterTickets",
+      "system",
+      "apiUrl",
+      "username",
+      "secret",
+      "integrationCode",
+      "queueId",
+      "queueName",
+      "billingCodeId",
+      "billingCodeName",
+    ]
+      .map((f) => `ticketing.${f}`)
+      .concat(
+        ["enabled", "productId", "configurationItemTypeId", "advanced", "schedule"].map(
+          (f) => `devices.${f}`,
+        ),
+      ),
+  );
+  const off = !writable;
+
+  return (
+    <form ref={formRef} onSubmit={submit} noValidate aria-label="Service Center and Ticketing System Details">
+      <h2 className="form-title">Service Center and Ticketing System Details</h2>
+      {saved ? <Banner kind="success">{saved}</Banner> : null}
+      {err && !known.has(err.field) ? (
+        <Banner kind="error" title="Nothing was saved">
+          {err.message}
+        </Banner>
+      ) : err ? (
+        <Banner kind="error" title="Nothing was saved">
+          Correct the field marked below and save again.
+        </Banner>
+      ) : null}
+      {!writable ? (
+        <Banner kind="info">Your role can view these settings; a partner admin changes them.</Banner>
+      ) : null}
+
+      <Section
+        title="Ticketing System (ConnectWise/Autotask/Others) Information"
+        description="Setup to configure two-way ticket integration between Autotask PSA and the NOC portal."
+      >
+        <fieldset className="radio-row" disabled={off}>
+          <legend>Ticketing Module</legend>
+          <label>
+            <input
+              type="radio"
+              name="ticketing-module"
+              checked={d.ticketingEnabled}
+              onChange={() => set("ticketingEnabled", true)}
+            />
+            Yes
+          </label>
+          <label>
+            <input
+              type="radio"
+              name="ticketing-module"
+              checked={!d.ticketingEnabled}
+              onChange={() => set("ticketingEnabled", false)}
+            />
+            No
+          </label>
+        </fieldset>
+        <Check
+          label="Enable NOC to enter Tickets in VAR Ticketing System"
+          checked={d.nocMayEnterTickets}
+          onChange={(v) => set("nocMayEnterTickets", v)}
+          disabled={off}
+          error={fe("ticketing.nocMayEnterTickets")}
+        />
+        <div className="grid-form">
+          <Field label="Ticketing System Type" required>
+            {(a) => (
+              <select {...a} value="autotask" disabled={off} onChange={() => {}}>
+                <option value="autotask">Autotask</option>
+              </select>
+            )}
+          </Field>
+          <Field
+            label="Web Login URL (API URL)"
+            error={fe("ticketing.apiUrl")}
+            hint="The Autotask REST base, e.g. https://webservices5.autotask.net/ATServicesRest/. Empty: found by zone discovery from the username."
+          >
+            {(a) => (
+              <input
+                {...a}
+                type="url"
+                inputMode="url"
+                spellCheck={false}
+                value={d.apiUrl}
+                disabled={off}
+                onChange={(e) => set("apiUrl", e.target.value)}
+              />
+            )}
+          </Field>
+          <Field label="Company Username (API user)" required error={fe("ticketing.username")}>
+            {(a) => (
+              <input
+                {...a}
+                autoComplete="off"
+                spellCheck={false}
+                value={d.username}
+                disabled={off}
+                onChange={(e) => set("username", e.target.value)}
+              />
+            )}
+          </Field>
+          <SecretField
+            value={d.secret}
+            onChange={(v) => set("secret", v)}
+            clear={d.clearSecret}
+            onClear={(v) => set("clearSecret", v)}
+            hasSecret={hasSecret}
+            disabled={off}
+            mayView={can(me, "secret:read")}
+            error={fe("ticketing.secret")}
+          />
+          <Field
+            label="API Integration Code"
+            required
+            error={fe("ticketing.integrationCode")}
+            hint="The tracking identifier of the Autotask API user (Admin → Resources → API User)."
+          >
+            {(a) => (
+              <input
+                {...a}
+                autoComplete="off"
+                spellCheck={false}
+                value={d.integrationCode}
+                disabled={off}
+                onChange={(e) => set("integrationCode", e.target.value)}
+              />
+            )}
+          </Field>
+        </div>
+        <PickListNote
+          writable={writable}
+          hasCredentials={hasCredentials(integration)}
+          options={options}
+          error={optionsError}
+          loading={optionsLoading}
+          onReload={onReloadOptions}
+        />
+        <div className="grid-form">
+          <IdPicker
+            label="Queue Id"
+            options={options?.queues}
+            value={d.queueId}
+            disabled={off}
+            error={fe("ticketing.queueId")}
+            onPick={(id, label) => {
+              set("queueId", id);
+              if (label !== undefined) set("queueName", label);
+            }}
+          />
+          <Field label="Queue Name" error={fe("ticketing.queueName")}>
+            {(a) => (
+              <input
+                {...a}
+                value={d.queueName}
+                disabled={off}
+                onChange={(e) => set("queueName", e.target.value)}
+              />
+            )}
+          </Field>
+          <IdPicker
+            label="Allocation Id (billing code)"
+            options={options?.billingCodes}
+            value={d.billingCodeId}
+            disabled={off}
+            error={fe("ticketing.billingCodeId")}
+            onPick={(id, label) => {
+              set("billingCodeId", id);
+              if (label !== undefined) set("billingCodeName", label);
+            }}
+          />
+          <Field label="Allocation Name" error={fe("ticketing.billingCodeName")}>
+            {(a) => (
+              <input
+                {...a}
+                value={d.billingCodeName}
+                disabled={off}
+                onChange={(e) => set("billingCodeName", e.target.value)}
+              />
+            )}
+          </Field>
+        </div>
+      </Section>
+
+      <Section
+        title="Device Integration Details"
+        description="Setup to configure one-way asset integration between Autotask PSA and the NOC portal."
+      >
+        <Check
+          label="Enable Device Integration"
+          checked={d.devicesEnabled}
+          onChange={(v) => set("devicesEnabled", v)}
+          disabled={off}
+          error={fe("devices.enabled")}
+          hint={
+            integration.devices.enabled
+              ? undefined
+              : "The first time it is enabled, the onboarding sync sends every device to Autotask."
+          }
+        />
+        <div className="grid-form">
+          <IdPicker
+            label="Product"
+            options={options?.products}
+            value={d.productId}
+            disabled={off || !d.devicesEnabled}
+            error={fe("devices.productId")}
+            onPick={(id) => set("productId", id)}
+          />
+          <IdPicker
+            label="Configuration Item Type"
+            options={options?.configurationItemTypes}
+            value={d.configurationItemTypeId}
+            disabled={off || !d.devicesEnabled}
+            error={fe("devices.configurationItemTypeId")}
+            onPick={(id) => set("configurationItemTypeId", id)}
+          />
+        </div>
+        <Check
+          label="Advanced Device Integration"
+          checked={d.advanced}
+          onChange={(v) => set("advanced", v)}
+          disabled={off || !d.devicesEnabled}
+          error={fe("devices.advanced")}
+          hint="Also fills the 13 user-defined fields on each configuration item; create them in Autotask first."
+        />
+        <div className="grid-form">
+          <Field
+            label="Schedule"
+            error={fe("devices.schedule")}
+            hint={`Cron expression in ${partner.timeZone}. Empty: the 10th and 25th of each month at 02:00 (${DEFAULT_SCHEDULE}).`}
+          >
+            {(a) => (
+              <input
+                {...a}
+                spellCheck={false}
+                placeholder={DEFAULT_SCHEDULE}
+                value={d.schedule}
+                disabled={off || !d.devicesEnabled}
+                onChange={(e) => set("schedule", e.target.value)}
+              />
+            )}
+          </Field>
+        </div>
+      </Section>
+
+      {writable ? (
+        <div className="form-actions form-footer">
+          <button type="submit" className="primary" disabled={busy}>
+            {busy ? "Saving…" : "Save"}
+          </button>
+          <button
+            type="button"
+            disabled={busy}
+            onClick={() => {
+              setD(draftOf(integration));
+              setErr(null);
+              setSaved(undefined);
+            }}
+          >
+            Discard changes
+          </button>
+          <span className="muted small">
+            Last saved {formatDateTime(integration.updatedAt, partner.timeZone)}
+          </span>
+          <span className="spacer" />
+          <Link to={`/p/${partner.id}/mappings`}>Mapping tables</Link>
+          <Link to={`/p/${partner.id}/sync`}>Validate &amp; sync</Link>
+        </div>
+      ) : null}
+    </form>
+  );
+}
+
+function PickListNote(p: {
+  writable: boolean;
+  hasCredentials: boolean;
+  options: PsaOptions | undefined;
+  error: string | undefined;
+  loading: boolean;
+  onReload(): void;
+}) {
+  if (!p.writable) return null;
+  let text: string;
+  if (!p.hasCredentials)
+    text =
+      "Save the username, password and integration code: once they are valid, queues, allocations, products and configuration item types are offered from your Autotask.";
+  else if (p.loading) text = "Reading the pick-lists from Autotask…";
+  else if (p.error) text = `The pick-lists could not be read from Autotask: ${p.error}`;
+  else if (p.options)
+    text = "Queues, allocations, products and configuration item types are read from Autotask.";
+  else return null;
+  return (
+    <div className={`picklist-note${p.error ? " warn" : ""}`} aria-live="polite">
+      <span>{text}</span>
+      {p.hasCredentials && !p.loading ? (
+        <button type="button" className="link" onClick={p.onReload}>
+          Reload from Autotask
+        </button>
+      ) : null}
+    </div>
+  );
+}
+
+/** A live Autotask pick-list when there is one, else a number input. */
+function IdPicker({
+  label,
+  options,
+  value,
+  onPick,
+  disabled,
+  error,
+}: {
+  label: string;
+  options: PsaOption[] | undefined;
+  value: string;
+  onPick(id: string, label?: string): void;
+  disabled: boolean;
+  error: string | undefined;
+}) {
+  if (!options)
+    return (
+      <Field label={label} error={error}>
+        {(a) => (
+          <input
+            {...a}
+            inputMode="numeric"
+            value={value}
+            disabled={disabled}
+            onChange={(e) => onPick(e.target.value)}
+          />
+        )}
+      </Field>
+    );
+  const current = /^\d+$/.test(value) ? Number(value) : null;
+  const list = optionsWith(options, current);
+  return (
+    <Field label={label} error={error}>
+      {(a) => (
+        <select
+          {...a}
+          value={current === null ? "" : String(current)}
+          disabled={disabled}
+          onChange={(e) => {
+            const o = list.find((x) => String(x.id) === e.target.value);
+            onPick(e.target.value, o && o.id >= 0 && !o.label.startsWith("#") ? o.label : undefined);
+          }}
+        >
+          <option value="">— choose —</option>
+          {list.map((o) => (
+            <option key={o.id} value={o.id}>
+              {optionText(o)}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
+  );
+}
+
+/** The API secret: masked; "Click to view password" for partner and NOC admins (every view is audited). */
+function SecretField(p: {
+  value: string;
+  onChange(v: string): void;
+  clear: boolean;
+  onClear(v: boolean): void;
+  hasSecret: boolean;
+  disabled: boolean;
+  mayView: boolean;
+  error: string | undefined;
+}) {
+  const { partner } = usePartner();
+  const [shown, setShown] = useState<string | null>(null);
+  const [viewErr, setViewErr] = useState<string>();
+  const view = async () => {
+    setViewErr(undefined);
+    try {
+      const r = await get<{ secret: string | null }>(`/api/partners/${partner.id}/integration/secret`);
+      setShown(r.secret ?? "");
+    } catch (e) {
+      setViewErr(messageOf(e));
+    }
+  };
+  return (
+    <Field
+      label="Company Password (API secret)"
+      required
+      error={p.error}
+      hint={
+        <>
+          {p.hasSecret
+            ? p.clear
+              ? "The stored password will be removed when you save."
+              : "A password is stored. Leave this empty to keep it."
+            : "No password stored yet."}
+          {p.hasSecret && p.mayView ? (
+            <span className="secret-view">
+              {shown === null ? (
+                <button type="button" className="link" onClick={() => void view()}>
+                  Click to view password
+                </button>
+              ) : (
+                <>
+                  <code className="secret">{shown}</code>
+                  <button type="button" className="link" onClick={() => setShown(null)}>
+                    Hide
+                  </button>
+                </>
+              )}
+              <span className="muted small"> (each view is recorded in the audit log)</span>
+            </span>
+          ) : null}
+          {viewErr ? <span className="field-error">{viewErr}</span> : null}
+          {p.hasSecret && !p.disabled ? (
+            <label className="inline-check">
+              <input type="checkbox" checked={p.clear} onChange={(e) => p.onClear(e.target.checked)} /> Remove
+              the stored password
+            </label>
+          ) : null}
+        </>
+      }
+    >
+      {(a) => (
+        <input
+          {...a}
+          type="password"
+          autoComplete="new-password"
+          placeholder={p.hasSecret ? "•••••••• (stored)" : ""}
+          value={p.value}
+          disabled={p.disabled || p.clear}
+          onChange={(e) => p.onChange(e.target.value)}
+        />
+      )}
+    </Field>
+  );
+}
+
+/** Each client's Autotask company (validation and the sync need it). */
+function ClientsSection() {
+  const { partner } = usePartner();
+  const { me } = useMe();
+  const clients = useResource(
+    () => get<Page<Client>>(`/api/partners/${partner.id}/clients?limit=500`),
+    [partner.id],
+  );
+  const writable = can(me, "data:write") && can(me, "integration:write");
+  return (
+    <Section
+      title="Clients and their Autotask companies"
+      description="Devices and tickets of a client go to this company in Autotask."
+    >
+      {clients.error ? <Banner kind="error">{clients.error}</Banner> : null}
+      {!clients.data ? (
+        <Loading />
+      ) : clients.data.items.length === 0 ? (
+        <p className="muted">This partner has no clients yet.</p>
+      ) : (
+        <div className="table-wrap">
+          <table className="compact">
+            <thead>
+              <tr>
+                <th scope="col">Client</th>
+                <th scope="col">Name</th>
+                <th scope="col">Autotask company id</th>
+              </tr>
+            </thead>
+            <tbody>
+              {clients.data.items.map((c) => (
+                <ClientRow
+                  key={c.id}
+                  client={c}
+                  writable={writable}
+                  onSaved={() => void clients.reload(true)}
+                />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </Section>
+  );
+}
+
+function ClientRow({ client, writable, onSaved }: { client: Client; writable: boolean; onSaved(): void }) {
+  const [value, setValue] = useState(idText(client.psaCompanyId));
+  const [err, setErr] = useState<string>();
+  const [ok, setOk] = useState(false);
+  const dirty = value !== idText(client.psaCompanyId);
+  const save = async (e: FormEvent) => {
+    e.preventDefault();
+    setErr(undefined);
+    try {
+      await api("PATCH", `/api/clients/${client.id}`, { psaCompanyId: idValue(value) });
+      setOk(true);
+      onSaved();
+    } catch (x) {
+      setErr(x instanceof ApiError && x.field ? fieldMessage(x.message, x.field) : messageOf(x));
+    }
+  };
+  const id = `company-${client.id}`;
+  return (
+    <tr>
+      <td data-label="Client">{client.code}</td>
+      <td data-label="Name">{client.name}</td>
+      <td data-label="Autotask company id">
+        <form className="inline-form" onSubmit={save} noValidate>
+          <label htmlFor={id} className="sr-only">
+            Autotask company id of {client.code}
+          </label>
+          <input
+            id={id}
+            inputMode="numeric"
+            className="narrow"
+            value={value}
+            disabled={!writable}
+            aria-invalid={err ? true : undefined}
+            onChange={(e) => {
+              setValue(e.target.value);
+              setOk(false);
+            }}
+          />
+          {writable ? (
+            <button type="submit" disabled={!dirty} aria-label={`Save the company of ${client.code}`}>
+              Save
+            </button>
+          ) : null}
+          {ok && !dirty ? <span className="ok-text">Saved</span> : null}
+          {err ? (
+            <span className="field-error" role="alert">
+              {err}
+            </span>
+          ) : null}
+        </form>
+      </td>
+    </tr>
+  );
+}

@@ -1,0 +1,371 @@
+import { type FormEvent, useState } from "react";
+import { usePartner } from "../App";
+import { ApiError, api, get, messageOf } from "../api";
+import { loadCatalog } from "../catalog";
+import {
+  Badge,
+  Banner,
+  Check,
+  Field,
+  Loading,
+  PageHeader,
+  Section,
+  SYNC_STATE_TEXT,
+  syncTone,
+} from "../components";
+import { autotaskTicketUrl, autotaskWebUrl, formatDateTime } from "../format";
+import { useInterval, useResource, useTitle } from "../hooks";
+import { fieldMessage } from "../pick";
+import { Link } from "../router";
+import { can, useMe } from "../session";
+import type { Client, Integration, SyncError, TicketDetail } from "../types";
+
+/** One ticket: status, priority, devices, alerts, notes, and its Autotask side (number, sync state, retry). */
+export function TicketDetailPage({ ticketId }: { ticketId: number }) {
+  const { partner } = usePartner();
+  const { me } = useMe();
+  const ticket = useResource(() => get<TicketDetail>(`/api/tickets/${ticketId}`), [ticketId]);
+  const t = ticket.data;
+  useTitle(t ? `#${t.id} ${t.title}` : "Ticket");
+  // Autotask's side changes on its own (webhooks, polling): keep the page current.
+  useInterval(() => void ticket.reload(true), 3000);
+  const integration = useResource(
+    () => get<Integration>(`/api/partners/${partner.id}/integration`).catch(() => null),
+    [partner.id],
+  );
+  const client = useResource(
+    () => (t ? get<Client>(`/api/clients/${t.clientId}`) : Promise.resolve(null)),
+    [t?.clientId],
+  );
+  const writable = can(me, "data:write");
+
+  if (ticket.error && !t)
+    return (
+      <Banner kind="error" title="This ticket cannot be shown">
+        {ticket.error}
+      </Banner>
+    );
+  if (!t) return <Loading />;
+  const webUrl = autotaskWebUrl(integration.data?.ticketing.apiUrl ?? "");
+
+  return (
+    <>
+      <p className="crumbs">
+        <Link to={`/p/${partner.id}/tickets`}>← Tickets</Link>
+      </p>
+      <PageHeader
+        title={
+          <>
+            <span className="muted">#{t.id}</span> {t.title}
+          </>
+        }
+      />
+      <div className="two-col">
+        <div>
+          <Section title="Ticket">
+            <dl className="facts facts-rows">
+              <div>
+                <dt>Client</dt>
+                <dd>{client.data ? `${client.data.code} — ${client.data.name}` : `#${t.clientId}`}</dd>
+              </div>
+              <div>
+                <dt>Status</dt>
+                <dd data-testid="ticket-status">{t.status}</dd>
+              </div>
+              <div>
+                <dt>Priority</dt>
+                <dd data-testid="ticket-priority">{t.priority}</dd>
+              </div>
+              <div>
+                <dt>Devices</dt>
+                <dd>
+                  {t.devices.length === 0
+                    ? "—"
+                    : t.devices.map((d) => (
+                        <div key={d.id}>
+                          {d.hostname}{" "}
+                          <span className="muted small">
+                            ({d.state}
+                            {d.primary ? ", ticket's device" : ""})
+                          </span>
+                        </div>
+                      ))}
+                </dd>
+              </div>
+              <div>
+                <dt>Created</dt>
+                <dd>{formatDateTime(t.createdAt, partner.timeZone)}</dd>
+              </div>
+              <div>
+                <dt>Updated</dt>
+                <dd>{formatDateTime(t.updatedAt, partner.timeZone)}</dd>
+              </div>
+            </dl>
+            {t.description ? <p className="description">{t.description}</p> : null}
+            {writable ? (
+              <EditTicket
+                key={`${t.statusId}-${t.priorityId}`}
+                ticket={t}
+                onSaved={(x) => ticket.setData(x)}
+              />
+            ) : null}
+          </Section>
+          <Section title={`Alerts (${t.alerts.length})`}>
+            {t.alerts.length === 0 ? (
+              <p className="muted">No alerts.</p>
+            ) : (
+              <ul className="plain-list">
+                {t.alerts.map((a) => (
+                  <li key={a.id}>
+                    <strong>
+                      {t.devices.find((d) => d.id === a.deviceId)?.hostname ?? `device #${a.deviceId}`}
+                    </strong>
+                    : {a.message}{" "}
+                    <span className="muted small">{formatDateTime(a.createdAt, partner.timeZone)}</span>
+                  </li>
+                ))}
+              </ul>
+            )}
+          </Section>
+        </div>
+        <div>
+          <AutotaskSide
+            ticket={t}
+            webUrl={webUrl}
+            writable={writable}
+            onRetried={() => void ticket.reload(true)}
+          />
+          <Notes ticket={t} writable={writable} onAdded={() => void ticket.reload(true)} />
+        </div>
+      </div>
+    </>
+  );
+}
+
+function EditTicket({ ticket, onSaved }: { ticket: TicketDetail; onSaved(t: TicketDetail): void }) {
+  const catalog = useResource(loadCatalog, []);
+  const [statusId, setStatusId] = useState(String(ticket.statusId));
+  const [priorityId, setPriorityId] = useState(String(ticket.priorityId));
+  const [err, setErr] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const [saved, setSaved] = useState(false);
+  const dirty = statusId !== String(ticket.statusId) || priorityId !== String(ticket.priorityId);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setErr(undefined);
+    try {
+      const body: Record<string, number> = {};
+      if (statusId !== String(ticket.statusId)) body.statusId = Number(statusId);
+      if (priorityId !== String(ticket.priorityId)) body.priorityId = Number(priorityId);
+      const t = await api<TicketDetail>("PATCH", `/api/tickets/${ticket.id}`, body);
+      setSaved(true);
+      onSaved(t);
+    } catch (x) {
+      setErr(x instanceof ApiError && x.field ? fieldMessage(x.message, x.field) : messageOf(x));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form className="inline-edit" onSubmit={submit} noValidate aria-label="Change status or priority">
+      <Field label="Change status">
+        {(a) => (
+          <select
+            {...a}
+            value={statusId}
+            onChange={(e) => {
+              setStatusId(e.target.value);
+              setSaved(false);
+            }}
+          >
+            {catalog.data?.statuses.map((s) => (
+              <option key={s.id} value={s.id}>
+                {s.name}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+      <Field label="Change priority">
+        {(a) => (
+          <select
+            {...a}
+            value={priorityId}
+            onChange={(e) => {
+              setPriorityId(e.target.value);
+              setSaved(false);
+            }}
+          >
+            {catalog.data?.priorities.map((s) => (
+              <option key={s.id} value={s.id}>
+                {s.name}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+      <div className="form-actions">
+        <button type="submit" disabled={busy || !dirty}>
+          Save
+        </button>
+        {saved && !dirty ? <span className="ok-text">Saved</span> : null}
+      </div>
+      {err ? <Banner kind="error">{err}</Banner> : null}
+    </form>
+  );
+}
+
+function AutotaskSide({
+  ticket,
+  webUrl,
+  writable,
+  onRetried,
+}: {
+  ticket: TicketDetail;
+  webUrl: string | null;
+  writable: boolean;
+  onRetried(): void;
+}) {
+  const { partner } = usePartner();
+  const psa = ticket.psa;
+  const failing = psa?.state === "error" || Boolean(psa?.lastError);
+  const errors = useResource(
+    () =>
+      failing
+        ? get<{ items: SyncError[] }>(`/api/partners/${partner.id}/sync/errors`)
+        : Promise.resolve({ items: [] as SyncError[] }),
+    [partner.id, failing, psa?.lastError],
+  );
+  const syncError = errors.data?.items.find((e) => e.ticketId === ticket.id);
+  const [msg, setMsg] = useState<{ kind: "success" | "error"; text: string }>();
+  const retry = async (e: SyncError) => {
+    setMsg(undefined);
+    try {
+      await api("POST", `/api/sync/errors/${e.id}/retry`);
+      setMsg({ kind: "success", text: "Retry started." });
+      onRetried();
+      void errors.reload(true);
+    } catch (x) {
+      setMsg({ kind: "error", text: messageOf(x) });
+    }
+  };
+  if (!psa)
+    return (
+      <Section title="Autotask">
+        <p className="muted">Ticket sync is not running on this server.</p>
+      </Section>
+    );
+  const href = psa.ticketId !== null ? autotaskTicketUrl(webUrl, psa.ticketId) : null;
+  return (
+    <Section title="Autotask">
+      <dl className="facts facts-rows">
+        <div>
+          <dt>Autotask ticket</dt>
+          <dd data-testid="autotask-number">
+            {psa.ticketNumber ? (
+              href ? (
+                <a href={href} target="_blank" rel="noreferrer">
+                  {psa.ticketNumber}
+                </a>
+              ) : (
+                psa.ticketNumber
+              )
+            ) : (
+              "—"
+            )}
+          </dd>
+        </div>
+        <div>
+          <dt>Sync state</dt>
+          <dd data-testid="sync-state">
+            <Badge tone={syncTone(psa.state)}>{SYNC_STATE_TEXT[psa.state] ?? psa.state}</Badge>
+          </dd>
+        </div>
+        <div>
+          <dt>Last synced</dt>
+          <dd>{formatDateTime(psa.lastSyncedAt, partner.timeZone)}</dd>
+        </div>
+        {psa.lastError ? (
+          <div>
+            <dt>Last error</dt>
+            <dd className="error-text">{psa.lastError}</dd>
+          </div>
+        ) : null}
+      </dl>
+      {syncError ? (
+        <div className="retry">
+          <p className="small">
+            {syncError.parked ? "Parked" : "Waiting for a retry"} after {syncError.attempts} attempt
+            {syncError.attempts === 1 ? "" : "s"}.
+          </p>
+          {writable ? (
+            <button type="button" onClick={() => void retry(syncError)}>
+              Retry now
+            </button>
+          ) : null}
+        </div>
+      ) : null}
+      {msg ? <Banner kind={msg.kind}>{msg.text}</Banner> : null}
+    </Section>
+  );
+}
+
+function Notes({ ticket, writable, onAdded }: { ticket: TicketDetail; writable: boolean; onAdded(): void }) {
+  const { partner } = usePartner();
+  const [text, setText] = useState("");
+  const [published, setPublished] = useState(true);
+  const [err, setErr] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setErr(undefined);
+    try {
+      await api("POST", `/api/tickets/${ticket.id}/notes`, { text, published });
+      setText("");
+      onAdded();
+    } catch (x) {
+      setErr(x instanceof ApiError && x.field ? fieldMessage(x.message, x.field) : messageOf(x));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Section title={`Notes (${ticket.notes.length})`}>
+      {ticket.notes.length === 0 ? (
+        <p className="muted">No notes yet.</p>
+      ) : (
+        <ol className="notes">
+          {ticket.notes.map((n) => (
+            <li key={n.id} className={n.published ? "" : "internal"}>
+              <div className="note-head">
+                <Badge tone={n.published ? "ok" : "neutral"}>{n.published ? "Published" : "Internal"}</Badge>
+                <strong>{n.author}</strong>
+                <span className="muted small">{formatDateTime(n.createdAt, partner.timeZone)}</span>
+              </div>
+              <p className="note-text">{n.text}</p>
+            </li>
+          ))}
+        </ol>
+      )}
+      {writable ? (
+        <form onSubmit={submit} noValidate aria-label="Add a note">
+          <Field label="Add a note" error={err}>
+            {(a) => <textarea {...a} rows={3} value={text} onChange={(e) => setText(e.target.value)} />}
+          </Field>
+          <Check
+            label="Published (all Autotask users see it; otherwise internal only)"
+            checked={published}
+            onChange={setPublished}
+          />
+          <div className="form-actions">
+            <button type="submit" className="primary" disabled={busy || !text.trim()}>
+              Add note
+            </button>
+          </div>
+        </form>
+      ) : null}
+    </Section>
+  );
+}

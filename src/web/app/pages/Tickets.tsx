@@ -1,0 +1,320 @@
+import { type FormEvent, useState } from "react";
+import { usePartner } from "../App";
+import { ApiError, api, get, messageOf, qs } from "../api";
+import { loadCatalog } from "../catalog";
+import {
+  Badge,
+  Banner,
+  errorFor,
+  Field,
+  type FieldError,
+  Loading,
+  PageHeader,
+  Pager,
+  Section,
+  SYNC_STATE_TEXT,
+  syncTone,
+} from "../components";
+import { ago } from "../format";
+import { useInterval, useResource, useTitle } from "../hooks";
+import { fieldMessage } from "../pick";
+import { Link, navigate, useLocation } from "../router";
+import { can, useMe } from "../session";
+import type { Client, Device, Page, Ticket, TicketDetail } from "../types";
+
+const LIMIT = 25;
+
+/** Tickets of the partner, filtered by status, priority and client, with each ticket's sync state. */
+export function Tickets() {
+  const { partner } = usePartner();
+  const { me } = useMe();
+  useTitle(`Tickets — ${partner.name}`);
+  const { search } = useLocation();
+  const filters = {
+    statusId: search.get("statusId") ?? "",
+    priorityId: search.get("priorityId") ?? "",
+    clientId: search.get("clientId") ?? "",
+    offset: Number(search.get("offset") ?? 0) || 0,
+  };
+  const setFilter = (k: string, v: string | number) => {
+    const next = { ...filters, offset: 0, [k]: v };
+    navigate(`/p/${partner.id}/tickets${qs({ ...next, offset: next.offset || undefined })}`, {
+      replace: true,
+    });
+  };
+  const catalog = useResource(loadCatalog, []);
+  const clients = useResource(
+    () => get<Page<Client>>(`/api/partners/${partner.id}/clients?limit=500`),
+    [partner.id],
+  );
+  const key = JSON.stringify(filters);
+  const tickets = useResource(async () => {
+    const page = await get<Page<Ticket>>(
+      `/api/partners/${partner.id}/tickets${qs({ ...filters, limit: LIMIT, offset: filters.offset || undefined })}`,
+    );
+    // The list has no Autotask side: read it for the tickets on screen.
+    const details = await Promise.all(
+      page.items.map((t) => get<TicketDetail>(`/api/tickets/${t.id}`).catch(() => null)),
+    );
+    return { ...page, details: new Map(details.filter((d) => d !== null).map((d) => [d.id, d])) };
+  }, [partner.id, key]);
+  useInterval(() => void tickets.reload(true), 10_000);
+  const clientName = (id: number) => clients.data?.items.find((c) => c.id === id)?.code ?? `#${id}`;
+  const [creating, setCreating] = useState(false);
+
+  return (
+    <>
+      <PageHeader title="Tickets">
+        <span className="muted">{partner.name}</span>
+        {can(me, "data:write") && !creating ? (
+          <button type="button" className="primary" onClick={() => setCreating(true)}>
+            New ticket
+          </button>
+        ) : null}
+      </PageHeader>
+      {creating && clients.data ? (
+        <NewTicket clients={clients.data.items} onCancel={() => setCreating(false)} />
+      ) : null}
+      <Section title="Filter">
+        <div className="filters">
+          <Field label="Status">
+            {(a) => (
+              <select {...a} value={filters.statusId} onChange={(e) => setFilter("statusId", e.target.value)}>
+                <option value="">Any status</option>
+                {catalog.data?.statuses.map((s) => (
+                  <option key={s.id} value={s.id}>
+                    {s.name}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field label="Priority">
+            {(a) => (
+              <select
+                {...a}
+                value={filters.priorityId}
+                onChange={(e) => setFilter("priorityId", e.target.value)}
+              >
+                <option value="">Any priority</option>
+                {catalog.data?.priorities.map((s) => (
+                  <option key={s.id} value={s.id}>
+                    {s.name}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field label="Client">
+            {(a) => (
+              <select {...a} value={filters.clientId} onChange={(e) => setFilter("clientId", e.target.value)}>
+                <option value="">Any client</option>
+                {clients.data?.items.map((c) => (
+                  <option key={c.id} value={c.id}>
+                    {c.code} — {c.name}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+        </div>
+      </Section>
+      {tickets.error ? <Banner kind="error">{tickets.error}</Banner> : null}
+      {!tickets.data ? (
+        <Loading />
+      ) : tickets.data.items.length === 0 ? (
+        <p className="muted">No ticket matches.</p>
+      ) : (
+        <div className="table-wrap card">
+          <table className="tickets">
+            <thead>
+              <tr>
+                <th scope="col" className="num">
+                  #
+                </th>
+                <th scope="col">Title</th>
+                <th scope="col">Client</th>
+                <th scope="col">Status</th>
+                <th scope="col">Priority</th>
+                <th scope="col">Autotask</th>
+                <th scope="col">Sync</th>
+                <th scope="col">Updated</th>
+              </tr>
+            </thead>
+            <tbody>
+              {tickets.data.items.map((t) => {
+                const psa = tickets.data?.details.get(t.id)?.psa;
+                return (
+                  <tr key={t.id}>
+                    <td className="num" data-label="#">
+                      {t.id}
+                    </td>
+                    <td data-label="Title">
+                      <Link to={`/p/${partner.id}/tickets/${t.id}`}>{t.title}</Link>
+                    </td>
+                    <td data-label="Client">{clientName(t.clientId)}</td>
+                    <td data-label="Status">{t.status}</td>
+                    <td data-label="Priority">{t.priority}</td>
+                    <td data-label="Autotask">{psa?.ticketNumber ?? "—"}</td>
+                    <td data-label="Sync">
+                      {psa ? (
+                        <Badge tone={syncTone(psa.state)}>{SYNC_STATE_TEXT[psa.state] ?? psa.state}</Badge>
+                      ) : (
+                        "—"
+                      )}
+                    </td>
+                    <td data-label="Updated">{ago(t.updatedAt)}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+          <Pager
+            total={tickets.data.total}
+            limit={LIMIT}
+            offset={filters.offset}
+            onOffset={(o) => setFilter("offset", o)}
+          />
+        </div>
+      )}
+    </>
+  );
+}
+
+/** A portal ticket raised by the NOC (it goes to Autotask when the partner lets the NOC enter tickets). */
+function NewTicket({ clients, onCancel }: { clients: Client[]; onCancel(): void }) {
+  const { partner } = usePartner();
+  const catalog = useResource(loadCatalog, []);
+  const [clientId, setClientId] = useState(clients[0] ? String(clients[0].id) : "");
+  const [deviceId, setDeviceId] = useState("");
+  const [title, setTitle] = useState("");
+  const [description, setDescription] = useState("");
+  const [statusId, setStatusId] = useState("1");
+  const [priorityId, setPriorityId] = useState("10");
+  const [alert, setAlert] = useState("");
+  const [err, setErr] = useState<FieldError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const devices = useResource(
+    () =>
+      clientId
+        ? get<Page<Device>>(`/api/clients/${clientId}/devices?limit=500`)
+        : Promise.resolve({ items: [], total: 0, limit: 0, offset: 0 }),
+    [clientId],
+  );
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setErr(null);
+    try {
+      const t = await api<Ticket>("POST", `/api/partners/${partner.id}/tickets`, {
+        clientId: Number(clientId),
+        ...(deviceId ? { deviceId: Number(deviceId) } : {}),
+        title,
+        description,
+        statusId: Number(statusId),
+        priorityId: Number(priorityId),
+        ...(deviceId && alert.trim()
+          ? { alerts: [{ deviceId: Number(deviceId), message: alert.trim() }] }
+          : {}),
+      });
+      navigate(`/p/${partner.id}/tickets/${t.id}`);
+    } catch (x) {
+      setErr(
+        x instanceof ApiError && x.field
+          ? { field: x.field, message: fieldMessage(x.message, x.field) }
+          : { field: "", message: messageOf(x) },
+      );
+      setBusy(false);
+    }
+  };
+  const known = ["clientId", "deviceId", "title", "description", "statusId", "priorityId"];
+  const knownField = (f: string) => known.includes(f) || f.startsWith("alerts");
+
+  return (
+    <Section title="New ticket">
+      {clients.length === 0 ? <Banner kind="info">This partner has no clients yet.</Banner> : null}
+      <form className="grid-form" onSubmit={submit} noValidate>
+        <Field label="Client" required error={errorFor(err, "clientId")}>
+          {(a) => (
+            <select
+              {...a}
+              value={clientId}
+              onChange={(e) => {
+                setClientId(e.target.value);
+                setDeviceId("");
+              }}
+            >
+              {clients.map((c) => (
+                <option key={c.id} value={c.id}>
+                  {c.code} — {c.name}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field label="Device" error={errorFor(err, "deviceId")}>
+          {(a) => (
+            <select {...a} value={deviceId} onChange={(e) => setDeviceId(e.target.value)}>
+              <option value="">No device</option>
+              {devices.data?.items.map((d) => (
+                <option key={d.id} value={d.id}>
+                  {d.hostname} ({d.state})
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field
+          label="Alert"
+          error={err?.field.startsWith("alerts") ? err.message : undefined}
+          hint="The monitoring alert that raised the ticket (needs a device)."
+          className="span-2"
+        >
+          {(a) => (
+            <input {...a} value={alert} disabled={!deviceId} onChange={(e) => setAlert(e.target.value)} />
+          )}
+        </Field>
+        <Field label="Title" required error={errorFor(err, "title")} className="span-2">
+          {(a) => <input {...a} value={title} onChange={(e) => setTitle(e.target.value)} />}
+        </Field>
+        <Field label="Description" error={errorFor(err, "description")} className="span-2">
+          {(a) => (
+            <textarea {...a} rows={3} value={description} onChange={(e) => setDescription(e.target.value)} />
+          )}
+        </Field>
+        <Field label="Status" error={errorFor(err, "statusId")}>
+          {(a) => (
+            <select {...a} value={statusId} onChange={(e) => setStatusId(e.target.value)}>
+              {catalog.data?.statuses.map((s) => (
+                <option key={s.id} value={s.id}>
+                  {s.name}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field label="Priority" error={errorFor(err, "priorityId")}>
+          {(a) => (
+            <select {...a} value={priorityId} onChange={(e) => setPriorityId(e.target.value)}>
+              {catalog.data?.priorities.map((s) => (
+                <option key={s.id} value={s.id}>
+                  {s.name}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        {err && !knownField(err.field) ? <Banner kind="error">{err.message}</Banner> : null}
+        <div className="form-actions span-2">
+          <button type="submit" className="primary" disabled={busy || !clientId || !title.trim()}>
+            {busy ? "Creating…" : "Create ticket"}
+          </button>
+          <button type="button" onClick={onCancel}>
+            Cancel
+          </button>
+        </div>
+      </form>
+    </Section>
+  );
+}

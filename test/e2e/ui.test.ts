@@ -1,0 +1,528 @@
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type BrowserContext, type ConsoleMessage, chromium, type Locator, type Page } from "playwright-core";
+import { build } from "vite";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type App, buildApp } from "../../src/api/app.js";
+import { loadConfig } from "../../src/config.js";
+import { DEMO_IDS } from "../../src/emulators/autotask/index.js";
+import { createLogger } from "../../src/lib/logger.js";
+import { openServices, type Services } from "../../src/main.js";
+import { SYSTEM_ACTOR } from "../../src/portal/access.js";
+import type { DeviceInput } from "../../src/portal/service.js";
+import {
+  DEFAULT_CREDENTIALS,
+  fastClient,
+  startTestEmulator,
+  type TestEmulator,
+  tenant,
+} from "../helpers/autotask.js";
+import { TEST_MASTER_KEY } from "../helpers/services.js";
+
+/**
+ * The web UI end to end: the built UI served by a real server (in-process) against the Autotask
+ * emulator, driven in Debian's chromium by playwright-core. A partner admin configures a partner that
+ * has nothing set up, through the browser only; the emulator plays the partner's Autotask.
+ */
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const REPO = fileURLToPath(new URL("../../", import.meta.url));
+const SHOTS = join(REPO, "test-results", "screenshots");
+const DOCS_SHOTS = join(REPO, "docs", "screenshots");
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+const WAIT = 15_000;
+const PASSWORD = "correct horse battery";
+const TECHNICIAN_RESOURCE = 29682886; // Alex Morgan in the emulator's demo seed
+
+function devices(code: string, n: number): DeviceInput[] {
+  const states = ["managed", "managed", "managed", "discovered", "unmanaged"] as const;
+  return Array.from({ length: n }, (_, i) => ({
+    state: states[i % states.length] as DeviceInput["state"],
+    hostname: `${code}-${i === 0 ? "SRV" : "WS"}${String(i + 1).padStart(2, "0")}`,
+    deviceType: i === 0 ? "Server" : "Workstation",
+    ipAddress: `10.0.${code === "AT1" ? 1 : 2}.${10 + i}`,
+    make: "Dell",
+    model: i === 0 ? "PowerEdge R650" : "OptiPlex 7090",
+    operatingSystem: i === 0 ? "Windows Server 2022" : "Windows 11 Pro",
+    serialNumber: `${code}SN${1000 + i}`,
+    biosName: "Dell Inc.",
+    biosVersion: "2.7.1",
+  }));
+}
+
+/** Polls `read` until `ok` holds; fails with the last value seen. */
+async function until<T>(
+  what: string,
+  read: () => Promise<T>,
+  ok: (v: T) => boolean,
+  timeout = WAIT,
+): Promise<T> {
+  const end = Date.now() + timeout;
+  let last: T | undefined;
+  for (;;) {
+    try {
+      last = await read();
+      if (ok(last)) return last;
+    } catch {
+      /* not there yet */
+    }
+    if (Date.now() > end)
+      throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+/** A locator's text (textContent: innerText would depend on layout). */
+const text = async (l: Locator, timeout?: number) =>
+  (await l.textContent(timeout === undefined ? {} : { timeout })) ?? "";
+const textOf = (l: Locator) => text(l);
+const waitText = (what: string, l: Locator, re: RegExp, timeout = WAIT) =>
+  until(
+    what,
+    () => text(l, 1000),
+    (t) => re.test(t),
+    timeout,
+  );
+
+describe("web UI, end to end in chromium", () => {
+  let emulator: TestEmulator;
+  let services: Services;
+  let app: App;
+  let baseUrl: string;
+  let context: BrowserContext;
+  let page: Page;
+  let webRoot: string;
+  let profile: string;
+  let partnerId: number;
+  let technicianToken: string;
+  let nocToken: string;
+  const consoleErrors: string[] = [];
+  /** Errors the scenario provokes on purpose (a rejected save), each expected once. */
+  const expectedErrors: string[] = [];
+  let currentPage = "";
+
+  beforeAll(async () => {
+    webRoot = mkdtempSync(join(tmpdir(), "nb-ui-web-"));
+    profile = mkdtempSync(join(tmpdir(), "nb-ui-chromium-"));
+    // The UI as `npm run build:web` makes it (vitest sets NODE_ENV=test, which would bundle React's
+    // development build), into a temporary folder.
+    const nodeEnv = process.env.NODE_ENV;
+    process.env.NODE_ENV = "production";
+    try {
+      await build({
+        configFile: join(REPO, "src/web/vite.config.ts"),
+        mode: "production",
+        logLevel: "warn",
+        build: { outDir: webRoot, emptyOutDir: true },
+      });
+    } finally {
+      process.env.NODE_ENV = nodeEnv;
+    }
+
+    emulator = await startTestEmulator();
+    const config = loadConfig(
+      { NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: "silent" },
+      { databaseUrl: ":memory:", dataDir: join(profile, "data-unused"), host: "127.0.0.1", port: 0 },
+    );
+    services = await openServices(config, {
+      logger: createLogger("silent"),
+      autotask: fastClient,
+      background: true,
+    });
+    const portal = services.portal;
+    // The NOC side exists (partner, clients, devices, users); the integration is not set up at all.
+    const partner = await portal.createPartner(SYSTEM_ACTOR, { name: "Acme VAR", timeZone: "Asia/Kolkata" });
+    partnerId = partner.id;
+    for (const [code, name, n] of [
+      ["AT1", "Acme Dental Group", 8],
+      ["AT2", "Birch Logistics", 6],
+    ] as const) {
+      const c = await portal.createClient(SYSTEM_ACTOR, partnerId, { code, name });
+      await portal.importDevices(SYSTEM_ACTOR, c.id, devices(code, n));
+    }
+    await portal.createUser(SYSTEM_ACTOR, {
+      name: "Vera Admin",
+      role: "partner-admin",
+      partnerId,
+      username: "vera",
+      password: PASSWORD,
+    });
+    technicianToken = (
+      await portal.createUser(SYSTEM_ACTOR, { name: "Tom Tech", role: "technician", partnerId })
+    ).token;
+    nocToken = (await portal.createUser(SYSTEM_ACTOR, { name: "Nora NOC", role: "noc-admin" })).token;
+
+    app = await buildApp({ portal, sync: services.sync, webRoot });
+    await app.listen({ host: "127.0.0.1", port: 0 });
+    const addr = app.server.address();
+    baseUrl = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
+    services.setListeningUrl(baseUrl);
+
+    // The partner's Autotask lacks one user-defined field: Validate must say so.
+    await emulator.admin("DELETE", tenant("/udfs/ConfigurationItems/BIOS%20Name"));
+
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: DESKTOP,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.setDefaultTimeout(WAIT);
+    page.on("console", (m: ConsoleMessage) => {
+      if (m.type() !== "error") return;
+      const text = `${m.text()} @ ${m.location().url}`;
+      const i = expectedErrors.findIndex((e) => text.includes(e));
+      if (i >= 0) expectedErrors.splice(i, 1);
+      else consoleErrors.push(`[${currentPage}] ${text}`);
+    });
+    page.on("pageerror", (e) => consoleErrors.push(`[${currentPage}] page error: ${e.message}`));
+    mkdirSync(SHOTS, { recursive: true });
+  }, 60_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await app?.close();
+    await services?.close();
+    await emulator?.close();
+    for (const dir of [webRoot, profile]) if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const shot = async (name: string, phone = false) => {
+    if (phone) await page.setViewportSize(PHONE);
+    await page.evaluate("window.scrollTo(0, 0)");
+    await page.screenshot({ path: join(SHOTS, `${name}${phone ? "-phone" : ""}.png`), fullPage: true });
+    if (phone) await page.setViewportSize(DESKTOP);
+  };
+  const nav = (name: string) => page.getByRole("navigation", { name: "Main" }).getByRole("link", { name });
+  const go = async (name: string) => {
+    currentPage = name;
+    await nav(name).click();
+  };
+  const fieldError = (label: string) =>
+    page.locator(".field", { has: page.getByLabel(label, { exact: true }) }).locator(".field-error");
+  const integration = async () => {
+    const r = await fetch(`${baseUrl}/api/partners/${partnerId}/integration`, {
+      headers: { authorization: `Bearer ${nocToken}` },
+    });
+    return (await r.json()) as {
+      ticketing: { username: string; enabled: boolean };
+      devices: { enabled: boolean };
+    };
+  };
+
+  it("a partner admin configures the integration from nothing, validates, syncs, maps, and works tickets", async () => {
+    // ---- sign in with username and password
+    currentPage = "sign-in";
+    await page.goto(baseUrl);
+    await page.getByLabel("Username", { exact: true }).fill("vera");
+    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await shot("sign-in");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    currentPage = "setup";
+    await page.getByRole("heading", { name: "Service Center and Ticketing System Details" }).waitFor();
+    expect(new URL(page.url()).pathname).toBe(`/p/${partnerId}/setup`);
+    // Role-aware navigation: a partner admin sets up its own partner; no partner list.
+    expect(await nav("Setup").count()).toBe(1);
+    expect(await nav("Partners").count()).toBe(0);
+
+    // ---- clients → Autotask companies
+    for (const [code, company] of [
+      ["AT1", DEMO_IDS.companies.AT1],
+      ["AT2", DEMO_IDS.companies.AT2],
+    ] as const) {
+      await page.getByLabel(`Autotask company id of ${code}`).fill(String(company));
+      const row = page.locator("tr", { has: page.getByLabel(`Autotask company id of ${code}`) });
+      await row.getByRole("button", { name: `Save the company of ${code}` }).click();
+      await row.getByText("Saved").waitFor();
+    }
+
+    // ---- a save the API rejects shows the message at the field, and saves nothing
+    await page.getByLabel("Web Login URL").fill(emulator.emu.baseUrl);
+    await page.getByLabel("Company Username").fill(DEFAULT_CREDENTIALS.username);
+    await page.getByLabel("Company Password").fill(DEFAULT_CREDENTIALS.secret);
+    await page.getByLabel("API Integration Code").fill(DEFAULT_CREDENTIALS.integrationCode);
+    await page.getByRole("radio", { name: "Yes" }).check();
+    await page.getByLabel("Enable NOC to enter Tickets in VAR Ticketing System").check();
+    expectedErrors.push(`status of 400 (Bad Request) @ ${baseUrl}/api/partners/${partnerId}/integration`);
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await waitText("the queue id error", fieldError("Queue Id"), /NOC queue id is required/);
+    expect(await page.getByLabel("Queue Id", { exact: true }).getAttribute("aria-invalid")).toBe("true");
+    expect(await textOf(page.getByRole("alert").filter({ hasText: "Nothing was saved" }))).toContain(
+      "Nothing was saved",
+    );
+    expect((await integration()).ticketing.username).toBe("");
+    expect(expectedErrors).toEqual([]); // the rejected save was the one expected console error
+
+    // ---- credentials first (modules off): then the pick-lists come from the live Autotask
+    await page.getByRole("radio", { name: "No" }).check();
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await page.getByText("Saved.", { exact: true }).waitFor();
+    expect((await integration()).ticketing.username).toBe(DEFAULT_CREDENTIALS.username);
+    const queue = page.getByRole("combobox", { name: "Queue Id" });
+    await queue.waitFor();
+    await queue.selectOption(String(DEMO_IDS.nocQueue));
+    expect(await page.getByLabel("Queue Name").inputValue()).not.toBe("");
+    await page.getByRole("combobox", { name: "Allocation Id" }).selectOption(String(DEMO_IDS.remoteSupport));
+    await page.getByRole("radio", { name: "Yes" }).check();
+    await page.getByLabel("Enable Device Integration").check();
+    await page.getByRole("combobox", { name: "Product" }).selectOption(String(DEMO_IDS.product));
+    await page
+      .getByRole("combobox", { name: "Configuration Item Type" })
+      .selectOption(String(DEMO_IDS.ciType));
+    await page.getByLabel("Advanced Device Integration").check();
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await page.getByText(/Saved\. Device integration is on/).waitFor();
+    const saved = await integration();
+    expect(saved.ticketing.enabled).toBe(true);
+    expect(saved.devices.enabled).toBe(true);
+    await page.getByRole("button", { name: "Click to view password" }).click();
+    await waitText(
+      "the revealed secret",
+      page.locator("code.secret"),
+      new RegExp(DEFAULT_CREDENTIALS.secret),
+    );
+    await page.getByRole("button", { name: "Hide" }).click();
+    await shot("setup");
+    await shot("setup", true);
+
+    // ---- validate: a missing user-defined field fails with its fix; created in Autotask, it passes
+    await go("Validate & sync");
+    await page.getByRole("button", { name: "Validate", exact: true }).click();
+    const bios = page.getByRole("list", { name: "Failed checks" }).getByRole("listitem").filter({
+      hasText: 'User-defined field "BIOS Name" is missing',
+    });
+    await bios.waitFor();
+    expect(await textOf(bios.locator(".fix"))).toContain('Create the user-defined field "BIOS Name"');
+    await emulator.admin("POST", tenant("/udfs/ConfigurationItems"), { name: "BIOS Name" });
+    await page.getByRole("button", { name: "Validate", exact: true }).click();
+    await page.getByText("Configuration validation success: every check passed.").waitFor();
+    expect(await page.locator(".checklist li.bad").count()).toBe(0);
+
+    // ---- sync devices, the log streaming live to "Integration completed."
+    const log = page.getByTestId("sync-log");
+    await page.getByRole("button", { name: "Sync", exact: true }).click();
+    await waitText("the live log", log, /Integration completed\./, 30_000);
+    const lines = await log.locator("li").allTextContents();
+    expect(lines).toContain("Validating configuration...");
+    expect(lines).toContain("Configuration validation success.");
+    expect(lines).toContain("Creating/updating devices for client:AT1");
+    expect(lines).toContain("Successfully created/updated devices for client:AT2");
+    await waitText("Last Sync Status", page.getByTestId("last-sync-status"), /Success/);
+    expect(await textOf(page.getByTestId("last-sync-date"))).toMatch(/\d{2}:\d{2}/);
+    // The history lists the runs (the failed onboarding run, then this one) with counts and API calls.
+    const history = page.locator("table.history tbody tr");
+    await until(
+      "two runs in the history",
+      () => history.count(),
+      (n) => n >= 2,
+    );
+    await shot("sync");
+    await shot("sync", true);
+    // A dry run: the plan, nothing to change after the sync.
+    await page.getByRole("button", { name: "Dry run" }).click();
+    const plan = page.getByRole("region", { name: "Dry run plan" });
+    await plan.waitFor({ timeout: 30_000 });
+    expect(await textOf(plan)).toMatch(/\d+ unchanged/);
+    await shot("sync-dry-run");
+    await plan.getByRole("button", { name: "Close" }).click();
+    // Unmanaging 3 of AT1's 7 linked devices trips the mass-change guard: the run waits for approval.
+    const at1 = (await services.portal.listClients(SYSTEM_ACTOR, partnerId, { limit: 10 })).items[0]!;
+    for (const hostname of ["AT1-WS02", "AT1-WS03", "AT1-WS06"]) {
+      const [d] = (await services.portal.listDevices(SYSTEM_ACTOR, at1.id, { search: hostname })).items;
+      await services.portal.updateDevice(SYSTEM_ACTOR, d!.id, { state: "unmanaged" });
+    }
+    await page.getByRole("button", { name: "Sync", exact: true }).click();
+    const held = page.getByRole("status").filter({ hasText: "is waiting for approval" });
+    await held.waitFor({ timeout: 30_000 });
+    expect(await textOf(held)).toMatch(/deactivate/);
+    await shot("sync-held");
+    await held.getByRole("button", { name: "Approve and run" }).click();
+    await until(
+      "the approved run to finish",
+      () => log.locator("li").allTextContents(),
+      (l) => l.some((x) => x.startsWith("Approved by Vera Admin")) && l.includes("Integration completed."),
+      30_000,
+    );
+    await until(
+      "the approved run in the history",
+      () => history.first().textContent(),
+      (t) => /manual/.test(t ?? "") && /Success/.test(t ?? "") && !/dry run/.test(t ?? ""),
+    );
+    expect(await textOf(history.first().locator('td[data-label="Deactivated"]'))).toBe("3");
+
+    // ---- mapping tables: edit a row, add one and remove it; uncovered statuses are warned about
+    await go("Mappings");
+    const forward = page.locator("section#status-forward");
+    await forward.locator("table.mapping tbody tr").first().waitFor();
+    expect(await textOf(forward.locator(".banner-warning"))).toContain(
+      'No row for the portal status "Closed" (3)',
+    );
+    // Row 1 (New): Information → Assigned to NOC.
+    await forward.getByLabel("Autotask status of row 1").selectOption("30");
+    await forward.getByRole("button", { name: "Save table" }).click();
+    await forward.getByText("Table saved.").waitFor();
+    expect(await forward.getByLabel("Autotask status of row 1").inputValue()).toBe("30");
+    const stored = await fetch(`${baseUrl}/api/partners/${partnerId}/mappings/status-forward`, {
+      headers: { authorization: `Bearer ${nocToken}` },
+    }).then((r) => r.json() as Promise<{ rows: Array<{ portalStatusId: number; psaStatusId: number }> }>);
+    expect(stored.rows.find((r) => r.portalStatusId === 1)?.psaStatusId).toBe(30);
+    const rowsBefore = await forward.locator("table.mapping tbody tr").count();
+    await forward.getByLabel("Portal status of the new row").selectOption("3");
+    await forward.getByLabel("Autotask status of the new row").selectOption("5");
+    await forward.getByRole("button", { name: "add mapping" }).click();
+    await forward.getByText("Mapping added.").waitFor();
+    expect(await forward.locator("table.mapping tbody tr").count()).toBe(rowsBefore + 1);
+    expect(await textOf(forward.locator(".banner-warning"))).not.toContain('"Closed" (3)');
+    await forward.getByRole("button", { name: `Remove row ${rowsBefore + 1}` }).click();
+    await forward.getByText("Mapping removed.").waitFor();
+    expect(await forward.locator("table.mapping tbody tr").count()).toBe(rowsBefore);
+    await shot("mappings");
+
+    // ---- a new ticket goes to Autotask: its number appears, with the edited mapping's status
+    await go("Tickets");
+    await page.getByRole("button", { name: "New ticket" }).click();
+    const form = page.getByRole("region", { name: "New ticket" });
+    await form.getByLabel("Client").selectOption({ label: "AT1 — Acme Dental Group" });
+    await form.getByLabel("Device", { exact: true }).selectOption({ label: "AT1-SRV01 (managed)" });
+    await form.getByLabel("Alert", { exact: true }).fill("C: free space 8 % (threshold 10 %)");
+    await form.getByLabel("Title").fill("Disk C: above 90 % on AT1-SRV01");
+    await form.getByLabel("Description").fill("Free space fell below 10 % at 02:10.");
+    await form.getByLabel("Priority", { exact: true }).selectOption({ label: "P1" });
+    await form.getByRole("button", { name: "Create ticket" }).click();
+    currentPage = "ticket";
+    const number = page.getByTestId("autotask-number");
+    await waitText("the Autotask ticket number", number, /^T\d{8}\.\d{4}$/, 20_000);
+    await waitText("the sync state", page.getByTestId("sync-state"), /Synced/);
+    const link = await number.getByRole("link").getAttribute("href");
+    expect(link).toMatch(/\/Mvc\/ServiceDesk\/TicketDetail\.mvc\?workItemId=\d+$/);
+    const atId = Number(new URL(link as string).searchParams.get("workItemId"));
+    const atTicket = await emulator.api<{ item: { status: number; priority: number; queueID: number } }>(
+      "GET",
+      `Tickets/${atId}`,
+    );
+    expect(atTicket.item.status).toBe(30); // New → Assigned to NOC, the row edited above
+    expect(atTicket.item.priority).toBe(1); // P1 → High
+    expect(atTicket.item.queueID).toBe(DEMO_IDS.nocQueue);
+    expect(await textOf(page.getByRole("region", { name: "Alerts (1)" }))).toContain("C: free space 8 %");
+    // A published note.
+    await page.getByRole("textbox", { name: "Add a note" }).fill("Cleared 12 GB of temp files; watching.");
+    await page.getByRole("button", { name: "Add note" }).click();
+    await page
+      .locator(".notes li", { hasText: "Cleared 12 GB of temp files" })
+      .getByText("Published")
+      .waitFor();
+
+    // ---- a technician changes the status in Autotask: the portal ticket follows
+    const tech = await emulator.admin<{ username: string; secret: string; integrationCode: string }>(
+      "POST",
+      tenant("/actAs"),
+      { resourceId: TECHNICIAN_RESOURCE },
+    );
+    await emulator.api("PATCH", "Tickets", { id: atId, status: 28 }, tech); // Action Required
+    await waitText(
+      "the status from Autotask",
+      page.getByTestId("ticket-status"),
+      /Handed Over to MSP/,
+      20_000,
+    );
+    await shot("ticket");
+    await shot("ticket", true);
+
+    // ---- lists: tickets (with sync state), devices (with CI links), sync errors
+    await go("Tickets");
+    const ticketRow = page.locator("table.tickets tbody tr", { hasText: "Disk C: above 90 %" });
+    await waitText("the ticket's sync state in the list", ticketRow, /Synced/);
+    expect(await textOf(ticketRow)).toMatch(/T\d{8}\.\d{4}/);
+    await page.getByLabel("Status", { exact: true }).selectOption({ label: "New" });
+    await page.getByText("No ticket matches.").waitFor();
+    await page.getByLabel("Status", { exact: true }).selectOption({ label: "Handed Over to MSP" });
+    await ticketRow.waitFor();
+    await shot("tickets");
+
+    await go("Devices");
+    await page
+      .locator("table tbody tr", { hasText: "AT1-SRV01" })
+      .getByRole("link", { name: /CI \d+/ })
+      .waitFor();
+    expect(await page.getByText("Synced (active CI)").count()).toBeGreaterThan(0);
+    await page.getByLabel("State", { exact: true }).selectOption("unmanaged");
+    await waitText("unmanaged devices", page.locator("table tbody"), /No CI \(unmanaged\)/);
+    await shot("devices");
+
+    // A ticket in a status the forward table does not map is parked; a row and a retry fix it.
+    const parked = await services.portal.createTicket(SYSTEM_ACTOR, partnerId, {
+      clientId: (await services.portal.listClients(SYSTEM_ACTOR, partnerId, { limit: 10 })).items[0]!.id,
+      title: "Backup job failed twice",
+      statusId: 19, // Response due: no forward row
+      priorityId: 10,
+    });
+    await go("Sync errors");
+    const errRow = page.locator("tbody tr", { has: page.getByRole("link", { name: `#${parked.id}` }) });
+    await until(
+      "the parked ticket on the sync errors page",
+      async () => {
+        await page.reload();
+        await errRow.waitFor({ timeout: 2000 });
+        return true;
+      },
+      (v) => v,
+      20_000,
+    );
+    expect(await textOf(errRow)).toMatch(/Response due/);
+    await shot("sync-errors");
+    await go("Mappings");
+    await forward.getByLabel("Portal status of the new row").selectOption("19");
+    await forward.getByLabel("Autotask status of the new row").selectOption("29");
+    await forward.getByRole("button", { name: "add mapping" }).click();
+    await forward.getByText("Mapping added.").waitFor();
+    await go("Sync errors");
+    await errRow.getByRole("button", { name: "Retry" }).click();
+    await until(
+      "the retried ticket to sync",
+      async () => (await services.sync.tickets.view(parked.id)).state,
+      (s) => s === "synced",
+      20_000,
+    );
+    await page.reload();
+    await page.getByText("No sync errors. Every ticket is in step.").waitFor();
+
+    // ---- sign out; a technician (API token) sees tickets and devices only
+    await page.getByRole("button", { name: "Sign out" }).click();
+    currentPage = "sign-in (token)";
+    await page.getByRole("radio", { name: "API token" }).check();
+    await page.getByLabel("Your API token").fill(technicianToken);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    currentPage = "technician tickets";
+    await page.getByRole("heading", { name: "Tickets", exact: true }).waitFor();
+    const techNav = await page.getByRole("navigation", { name: "Main" }).getByRole("link").allTextContents();
+    expect(techNav).toEqual(["Tickets", "Devices", "Sync errors"]);
+
+    // ---- a NOC admin sees every partner
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("radio", { name: "API token" }).check();
+    await page.getByLabel("Your API token").fill(nocToken);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    currentPage = "partners";
+    await page.getByRole("heading", { name: "Partners", exact: true }).waitFor();
+    await page.getByRole("link", { name: "Acme VAR" }).waitFor();
+    await shot("partners");
+
+    mkdirSync(DOCS_SHOTS, { recursive: true });
+    copyFileSync(join(SHOTS, "setup.png"), join(DOCS_SHOTS, "settings.png"));
+    copyFileSync(join(SHOTS, "sync.png"), join(DOCS_SHOTS, "sync.png"));
+    expect(consoleErrors).toEqual([]);
+  }, 120_000);
+});
