@@ -12,7 +12,6 @@
  * without a cap V8 sizes its heap to the machine (24 GB here) and collects lazily, so RSS mostly
  * measures uncollected garbage. Run `npx tsx bench/assets.ts` to see the uncapped figure.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,6 +25,7 @@ import type { DeviceInput } from "../src/portal/service.js";
 import { AutotaskClient } from "../src/psa/autotask/client.js";
 import { createBody, desiredCi, PORTAL_ID_UDF } from "../src/psa/autotask/mapper.js";
 import { pool } from "../src/sync/assets.js";
+import { startEmulatorProcess } from "./emulator-process.js";
 
 const DEVICES = Number(process.env["BENCH_DEVICES"] ?? 10_000);
 const CLIENTS = Number(process.env["BENCH_CLIENTS"] ?? 20);
@@ -37,41 +37,9 @@ const sampler = setInterval(() => {
 }, 25);
 
 // ---- the emulator, in its own process, with the hourly threshold out of the way
-const emulator: ChildProcess = spawn(
-  process.execPath,
-  [
-    "--import",
-    "tsx",
-    join(import.meta.dirname, "..", "src", "cli.ts"),
-    "emulator",
-    "autotask",
-    "--port",
-    "0",
-    "--threshold",
-    "100000000",
-    "--no-webhooks",
-  ],
-  { stdio: ["ignore", "pipe", "inherit"] },
-);
-const emuUrl = await new Promise<string>((resolve, reject) => {
-  let out = "";
-  emulator.stdout?.on("data", (b) => {
-    out += String(b);
-    const m = /listening on (http:\/\/\S+)/.exec(out);
-    if (m?.[1]) resolve(m[1]);
-  });
-  emulator.on("exit", (code) => reject(new Error(`emulator exited ${code}`)));
-});
-const baseUrl = `${emuUrl}/ATServicesRest/`;
-const admin = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-  const res = await fetch(`${emuUrl}/_emulator${path}`, {
-    method,
-    headers: { "content-type": "application/json" },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-};
+const emulator = await startEmulatorProcess(["--threshold", "100000000", "--no-webhooks"]);
+const baseUrl = emulator.restBase;
+const admin = emulator.admin;
 const emuRequests = async () => (await admin<{ requests: number }>("GET", "/stats")).requests;
 
 const dir = mkdtempSync(join(tmpdir(), "nb-bench-"));
@@ -230,6 +198,6 @@ try {
 } finally {
   clearInterval(sampler);
   await services.close();
-  emulator.kill("SIGTERM");
+  emulator.stop();
   rmSync(dir, { recursive: true, force: true });
 }

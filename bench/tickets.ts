@@ -60,7 +60,6 @@
  * webhook queue is empty. A final read of all tickets on both sides (after the window) checks that
  * they converged; an edit that never crossed, a failed edit or a diverged ticket makes the exit code 1.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -73,6 +72,7 @@ import { openServices } from "../src/main.js";
 import { SYSTEM_ACTOR } from "../src/portal/access.js";
 import { AutotaskClient } from "../src/psa/autotask/client.js";
 import type { AutotaskApi } from "../src/sync/autotask-api.js";
+import { startEmulatorProcess } from "./emulator-process.js";
 
 const TICKETS = Number(process.env["BENCH_TICKETS"] ?? 200);
 const RATE = Number(process.env["BENCH_RATE"] ?? 20);
@@ -101,32 +101,12 @@ function pct(sorted: number[], p: number): number {
 // ---- the emulator, in its own process: webhooks on, time scale 1, default limits and threads
 const LATENCY_MS = process.env["BENCH_LATENCY_MS"];
 const POLL_AT_S = process.env["BENCH_POLL_AT_S"];
-const emuArgs = ["emulator", "autotask", "--port", "0", "--time-scale", "1"];
+const emuArgs = ["--time-scale", "1"];
 if (LATENCY_MS !== undefined) emuArgs.push("--fault-latency", LATENCY_MS);
-const emulator: ChildProcess = spawn(
-  process.execPath,
-  ["--import", "tsx", join(import.meta.dirname, "..", "src", "cli.ts"), ...emuArgs],
-  { stdio: ["ignore", "pipe", "inherit"] },
-);
-const emuUrl = await new Promise<string>((resolve, reject) => {
-  let out = "";
-  emulator.stdout?.on("data", (b) => {
-    out += String(b);
-    const m = /listening on (http:\/\/\S+)/.exec(out);
-    if (m?.[1]) resolve(m[1]);
-  });
-  emulator.on("exit", (code) => reject(new Error(`emulator exited ${code}`)));
-});
-const restBase = `${emuUrl}/ATServicesRest/`;
-const admin = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-  const res = await fetch(`${emuUrl}/_emulator${path}`, {
-    method,
-    headers: { "content-type": "application/json" },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-};
+const emulator = await startEmulatorProcess(emuArgs);
+const emuUrl = emulator.url;
+const restBase = emulator.restBase;
+const admin = emulator.admin;
 interface EmuStats {
   requests: number;
   byOperation: Record<string, number>;
@@ -578,7 +558,7 @@ try {
 } finally {
   await app.close();
   await services.close();
-  emulator.kill("SIGTERM");
+  emulator.stop();
   rmSync(dir, { recursive: true, force: true });
 }
 process.exitCode = exitCode;
