@@ -2,7 +2,14 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type BrowserContext, type ConsoleMessage, chromium, type Locator, type Page } from "playwright-core";
+import {
+  type BrowserContext,
+  type ConsoleMessage,
+  chromium,
+  type Locator,
+  type Page,
+  type Request,
+} from "playwright-core";
 import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type App, buildApp } from "../../src/api/app.js";
@@ -150,6 +157,13 @@ describe("web UI, end to end in chromium", () => {
       username: "vera",
       password: PASSWORD,
     });
+    await portal.createUser(SYSTEM_ACTOR, {
+      name: "Rita Reader",
+      role: "read-only",
+      partnerId,
+      username: "rita",
+      password: PASSWORD,
+    });
     technicianToken = (
       await portal.createUser(SYSTEM_ACTOR, { name: "Tom Tech", role: "technician", partnerId })
     ).token;
@@ -210,6 +224,15 @@ describe("web UI, end to end in chromium", () => {
   const go = async (name: string) => {
     currentPage = name;
     await nav(name).click();
+  };
+  /** Enabled buttons that would change something (a read-only user must see none). */
+  const WRITE_BUTTONS =
+    /^(Save\b.*|Sync|Dry run|Validate|Approve and run|Cancel the run|add mapping|Remove row \d+|New ticket|Create ticket|Add note|Retry( now)?|Click to view password)$/;
+  const writeControls = async () => {
+    const enabled: string[] = [];
+    for (const b of await page.getByRole("button", { name: WRITE_BUTTONS }).all())
+      if (await b.isEnabled()) enabled.push((await b.getAttribute("aria-label")) ?? (await textOf(b)).trim());
+    return enabled;
   };
   const fieldError = (label: string) =>
     page.locator(".field", { has: page.getByLabel(label, { exact: true }) }).locator(".field-error");
@@ -362,6 +385,46 @@ describe("web UI, end to end in chromium", () => {
       (t) => /manual/.test(t ?? "") && /Success/.test(t ?? "") && !/dry run/.test(t ?? ""),
     );
     expect(await textOf(history.first().locator('td[data-label="Deactivated"]'))).toBe("3");
+    // Tripped again (3 of AT2's 5 linked devices), the held run is cancelled: it fails as cancelled by
+    // the admin, and no configuration item is written.
+    const at2 = (await services.portal.listClients(SYSTEM_ACTOR, partnerId, { limit: 10 })).items[1]!;
+    for (const hostname of ["AT2-WS02", "AT2-WS03", "AT2-WS06"]) {
+      const [d] = (await services.portal.listDevices(SYSTEM_ACTOR, at2.id, { search: hostname })).items;
+      await services.portal.updateDevice(SYSTEM_ACTOR, d!.id, { state: "unmanaged" });
+    }
+    const ciWrites = async () => {
+      const { byOperation } = (await emulator.stats()) as unknown as { byOperation: Record<string, number> };
+      return {
+        update: byOperation["update ConfigurationItems"] ?? 0,
+        create: byOperation["create ConfigurationItems"] ?? 0,
+      };
+    };
+    const writesBefore = await ciWrites();
+    await page.getByRole("button", { name: "Sync", exact: true }).click();
+    await held.waitFor({ timeout: 30_000 });
+    const heldRunId = Number(/Run #(\d+)/.exec(await textOf(held))?.[1]);
+    expect(await textOf(held)).toMatch(/client:AT2 would deactivate 3 of 5/);
+    await held.getByRole("button", { name: "Cancel the run" }).click();
+    await page.getByText(`Run #${heldRunId} was cancelled; nothing was written.`).waitFor();
+    expect(await held.count()).toBe(0);
+    await until(
+      "the cancelled run in the history",
+      () => history.first().textContent(),
+      (t) =>
+        (t ?? "").startsWith(`#${heldRunId}`) &&
+        /Failed/.test(t ?? "") &&
+        /cancelled by Vera Admin/.test(t ?? ""),
+    );
+    expect(await log.locator("li").allTextContents()).toContain(
+      "Cancelled by Vera Admin; nothing was written.",
+    );
+    await history.first().getByRole("button", { name: "Log", exact: true }).click();
+    await page.locator("tr.log-row").getByText("Cancelled by Vera Admin; nothing was written.").waitFor();
+    const cancelled = await fetch(`${baseUrl}/api/sync-runs/${heldRunId}`, {
+      headers: { authorization: `Bearer ${nocToken}` },
+    }).then((r) => r.json() as Promise<{ status: string; error: string | null }>);
+    expect(cancelled).toMatchObject({ status: "failed", error: "cancelled by Vera Admin" });
+    expect(await ciWrites()).toEqual(writesBefore);
 
     // ---- mapping tables: edit a row, add one and remove it; uncovered statuses are warned about
     await go("Mappings");
@@ -483,12 +546,35 @@ describe("web UI, end to end in chromium", () => {
     );
     expect(await textOf(errRow)).toMatch(/Response due/);
     await shot("sync-errors");
+    // The ticket list's sync-state filter: the parked ticket is under "Error", not under "Synced". The
+    // list answer carries each ticket's Autotask side: the page reads no ticket one by one.
+    const detailReads: string[] = [];
+    const onRequest = (r: Request) => {
+      if (/^\/api\/tickets\/\d+$/.test(new URL(r.url()).pathname)) detailReads.push(r.url());
+    };
+    page.on("request", onRequest);
+    await go("Tickets");
+    const tickets = page.locator("table.tickets tbody");
+    const syncState = page.getByLabel("Sync state", { exact: true });
+    await syncState.selectOption({ label: "Error" });
+    await waitText("the parked ticket under Error", tickets, /Backup job failed twice/);
+    expect(await textOf(tickets)).not.toContain("Disk C: above 90 %");
+    expect(new URL(page.url()).searchParams.get("syncState")).toBe("error");
+    await syncState.selectOption({ label: "Synced" });
+    await waitText("the synced ticket under Synced", tickets, /Disk C: above 90 %/);
+    expect(await textOf(tickets)).not.toContain("Backup job failed twice");
+    await syncState.selectOption({ label: "Out of NOC queue" });
+    await page.getByText("No ticket matches.").waitFor();
+    page.off("request", onRequest);
+    expect(detailReads).toEqual([]);
     await go("Mappings");
     await forward.getByLabel("Portal status of the new row").selectOption("19");
     await forward.getByLabel("Autotask status of the new row").selectOption("29");
     await forward.getByRole("button", { name: "add mapping" }).click();
     await forward.getByText("Mapping added.").waitFor();
     await go("Sync errors");
+    await errRow.getByRole("button", { name: "Retry" }).waitFor();
+    expect(await writeControls()).toContain("Retry"); // what the read-only checks below look for
     await errRow.getByRole("button", { name: "Retry" }).click();
     await until(
       "the retried ticket to sync",
@@ -509,6 +595,76 @@ describe("web UI, end to end in chromium", () => {
     await page.getByRole("heading", { name: "Tickets", exact: true }).waitFor();
     const techNav = await page.getByRole("navigation", { name: "Main" }).getByRole("link").allTextContents();
     expect(techNav).toEqual(["Tickets", "Devices", "Sync errors"]);
+
+    // ---- a read-only user (password) sees the data, and no control that writes
+    // One more ticket the forward table cannot map ("Closed" has no row): parked, shown without Retry.
+    const printer = await services.portal.createTicket(SYSTEM_ACTOR, partnerId, {
+      clientId: at1.id,
+      title: "Printer offline at the front desk",
+      statusId: 3,
+      priorityId: 11,
+    });
+    await until(
+      "the second ticket to be parked",
+      async () => (await services.sync.tickets.view(printer.id)).state,
+      (s) => s === "error",
+      20_000,
+    );
+    await page.getByRole("button", { name: "Sign out" }).click();
+    currentPage = "sign-in (read-only)";
+    await page.getByLabel("Username", { exact: true }).fill("rita");
+    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    currentPage = "read-only tickets";
+    await page.getByRole("heading", { name: "Tickets", exact: true }).waitFor();
+    expect(await page.getByRole("navigation", { name: "Main" }).getByRole("link").allTextContents()).toEqual([
+      "Tickets",
+      "Devices",
+      "Sync errors",
+    ]);
+    expect(await textOf(page.locator(".who-role"))).toBe("Read-only");
+    await waitText("the tickets, read-only", tickets, /Disk C: above 90 %.*T\d{8}\.\d{4}/);
+    expect(await textOf(tickets)).toContain("Printer offline at the front desk");
+    expect(await writeControls()).toEqual([]);
+    await tickets.getByRole("link", { name: "Disk C: above 90 % on AT1-SRV01" }).click();
+    currentPage = "read-only ticket";
+    await waitText("the Autotask number, read-only", number, /^T\d{8}\.\d{4}$/);
+    await page.locator(".notes li", { hasText: "Cleared 12 GB of temp files" }).waitFor();
+    expect(await page.getByRole("textbox", { name: "Add a note" }).count()).toBe(0);
+    expect(await page.getByLabel("Change status").count()).toBe(0);
+    expect(await writeControls()).toEqual([]);
+    await go("Devices");
+    await page
+      .locator("table tbody tr", { hasText: "AT1-SRV01" })
+      .getByRole("link", { name: /CI \d+/ })
+      .waitFor();
+    expect(await writeControls()).toEqual([]);
+    await go("Sync errors");
+    const printerRow = page.locator("tbody tr", { has: page.getByRole("link", { name: `#${printer.id}` }) });
+    await waitText("the parked ticket, read-only", printerRow, /"Closed" \(3\)/);
+    expect(await writeControls()).toEqual([]);
+    await printerRow.getByRole("link", { name: `#${printer.id}` }).click();
+    currentPage = "read-only parked ticket";
+    await page.getByText(/^Parked after \d+ attempts?\.$/).waitFor();
+    expect(await textOf(page.getByTestId("sync-state"))).toBe("Error");
+    expect(await writeControls()).toEqual([]);
+    await shot("ticket-read-only");
+    // Outside its navigation, the settings open read-only by address; the sync page is not for the role.
+    currentPage = "read-only setup";
+    await page.goto(`${baseUrl}/p/${partnerId}/setup`);
+    await page.getByText("Your role can view these settings; a partner admin changes them.").waitFor();
+    expect(await page.getByLabel("Company Username").inputValue()).toBe(DEFAULT_CREDENTIALS.username);
+    expect(await page.getByLabel("Company Username").isDisabled()).toBe(true);
+    expect(await writeControls()).toEqual([]);
+    currentPage = "read-only mappings";
+    await page.goto(`${baseUrl}/p/${partnerId}/mappings`);
+    await waitText("the forward table, read-only", forward.locator("table.mapping tbody"), /Assigned to NOC/);
+    expect(await writeControls()).toEqual([]);
+    currentPage = "read-only sync";
+    await page.goto(`${baseUrl}/p/${partnerId}/sync`);
+    await page.getByText("Not available for your role").waitFor();
+    expect(await writeControls()).toEqual([]);
+    expect(consoleErrors).toEqual([]);
 
     // ---- a NOC admin sees every partner
     await page.getByRole("button", { name: "Sign out" }).click();

@@ -208,6 +208,8 @@ export interface Ticket {
   priority: string;
   createdAt: string;
   updatedAt: string;
+  /** The Autotask side (list and detail answers, when the sync engine runs). */
+  psa?: PsaTicket;
 }
 
 export interface Note {
@@ -232,7 +234,6 @@ export interface TicketDetail extends Ticket {
   alerts: Array<{ id: number; deviceId: number; message: string; createdAt: string }>;
   notes: Note[];
   devices: Array<{ id: number; hostname: string; state: DeviceState; primary: boolean }>;
-  psa?: PsaTicket;
 }
 
 export interface SyncError {

@@ -97,8 +97,13 @@ function useRunStream(onFinished: (runId: number, status: RunStatus) => void) {
     [stop],
   );
 
+  /** Shows a run's stored log and status in the log window when it is the one there (after a cancel). */
+  const show = useCallback((run: SyncRunDetail) => {
+    setLive((l) => (l && l.runId === run.id ? { ...l, lines: run.log, status: run.status } : l));
+  }, []);
+
   useEffect(() => stop, [stop]);
-  return { live, follow, clear: () => setLive(null) };
+  return { live, follow, show, clear: () => setLive(null) };
 }
 
 /** Validate and Sync devices (the seed's Figure 13). */
@@ -123,6 +128,7 @@ export function SyncPage() {
   const [validation, setValidation] = useState<Validation | null>(null);
   const [validating, setValidating] = useState(false);
   const [error, setError] = useState<string>();
+  const [notice, setNotice] = useState<string>();
   const [held, setHeld] = useState<SyncRunDetail | null>(null);
   const [plan, setPlan] = useState<SyncRunDetail | null>(null);
   const [starting, setStarting] = useState(false);
@@ -165,8 +171,11 @@ export function SyncPage() {
       return;
     }
     if (held?.id === h.id) return;
+    // The history may be older than a decision just taken (approve/cancel): only a run still held shows.
     get<SyncRunDetail>(`/api/sync-runs/${h.id}`)
-      .then(setHeld)
+      .then((run) => {
+        if (run.status === "awaiting-approval") setHeld(run);
+      })
       .catch(() => {});
   }, [history.data, held?.id]);
 
@@ -185,6 +194,7 @@ export function SyncPage() {
   const sync = async (dryRun: boolean) => {
     setStarting(true);
     setError(undefined);
+    setNotice(undefined);
     setPlan(null);
     try {
       const r = await api<{ runId: number }>(
@@ -202,10 +212,18 @@ export function SyncPage() {
 
   const decide = async (run: SyncRunDetail, action: "approve" | "cancel") => {
     setError(undefined);
+    setNotice(undefined);
     try {
       await api("POST", `/api/sync-runs/${run.id}/${action}`);
       setHeld(null);
       if (action === "approve") stream.follow(run.id, false);
+      else {
+        setNotice(`Run #${run.id} was cancelled; nothing was written.`);
+        // The log window may still show the held run: bring it up to date (status, the cancel line).
+        get<SyncRunDetail>(`/api/sync-runs/${run.id}`)
+          .then(stream.show)
+          .catch(() => {});
+      }
       refresh();
     } catch (e) {
       setError(messageOf(e));
@@ -291,6 +309,7 @@ export function SyncPage() {
             </dd>
           </div>
         </dl>
+        {notice ? <Banner kind="info">{notice}</Banner> : null}
         {held ? <HeldRun run={held} writable={writable} onDecide={decide} /> : null}
         <LogWindow live={stream.live} />
         {plan?.plan ? <PlanView run={plan} onClose={() => setPlan(null)} /> : null}
@@ -701,6 +720,9 @@ function HistoryRow({
         </td>
         <td data-label="Status">
           <Badge tone={runTone(r.status)}>{RUN_STATUS_TEXT[r.status] ?? r.status}</Badge>
+          {r.error && (r.status === "failed" || r.status === "partial") ? (
+            <div className="small muted run-error">{r.error}</div>
+          ) : null}
         </td>
         <td className="phone-only" data-label="Counts">
           {r.counts.created} created · {r.counts.updated} updated · {r.counts.deactivated} deactivated ·{" "}

@@ -20,11 +20,29 @@ import { useInterval, useResource, useTitle } from "../hooks";
 import { fieldMessage } from "../pick";
 import { Link, navigate, useLocation } from "../router";
 import { can, useMe } from "../session";
-import type { Client, Device, Page, Ticket, TicketDetail } from "../types";
+import type { Client, Device, Page, Ticket } from "../types";
 
 const LIMIT = 25;
+/** The sync-state filter reads the list in pages of this size (the API's maximum)… */
+const SCAN_PAGE = 500;
+/** …up to this many tickets, newest first. */
+const SCAN_MAX = 2000;
+const SYNC_STATES = ["synced", "pending", "error", "out-of-queue", "not-synced"];
 
-/** Tickets of the partner, filtered by status, priority and client, with each ticket's sync state. */
+interface TicketList {
+  items: Ticket[];
+  total: number;
+  /** Set when the sync-state filter looked at only the newest `searched` of `of` tickets. */
+  capped: { searched: number; of: number } | null;
+}
+
+/** A ticket's sync state; a list without an Autotask side (no sync engine) counts as not synced. */
+const syncStateOf = (t: Ticket) => t.psa?.state ?? "not-synced";
+
+/**
+ * Tickets of the partner, filtered by status, priority, client and sync state, with each ticket's
+ * Autotask number and sync state (the list's `psa` block).
+ */
 export function Tickets() {
   const { partner } = usePartner();
   const { me } = useMe();
@@ -34,6 +52,7 @@ export function Tickets() {
     statusId: search.get("statusId") ?? "",
     priorityId: search.get("priorityId") ?? "",
     clientId: search.get("clientId") ?? "",
+    syncState: search.get("syncState") ?? "",
     offset: Number(search.get("offset") ?? 0) || 0,
   };
   const setFilter = (k: string, v: string | number) => {
@@ -48,15 +67,33 @@ export function Tickets() {
     [partner.id],
   );
   const key = JSON.stringify(filters);
-  const tickets = useResource(async () => {
-    const page = await get<Page<Ticket>>(
-      `/api/partners/${partner.id}/tickets${qs({ ...filters, limit: LIMIT, offset: filters.offset || undefined })}`,
-    );
-    // The list has no Autotask side: read it for the tickets on screen.
-    const details = await Promise.all(
-      page.items.map((t) => get<TicketDetail>(`/api/tickets/${t.id}`).catch(() => null)),
-    );
-    return { ...page, details: new Map(details.filter((d) => d !== null).map((d) => [d.id, d])) };
+  const tickets = useResource(async (): Promise<TicketList> => {
+    const { syncState, offset, ...apiFilters } = filters;
+    const list = (q: { limit: number; offset: number }) =>
+      get<Page<Ticket>>(
+        `/api/partners/${partner.id}/tickets${qs({ ...apiFilters, limit: q.limit, offset: q.offset || undefined })}`,
+      );
+    if (!syncState) {
+      const page = await list({ limit: LIMIT, offset });
+      return { items: page.items, total: page.total, capped: null };
+    }
+    // The API filters by status, priority and client only: the sync state is matched here, over the
+    // newest SCAN_MAX tickets that pass the other filters, and the matches are paged on this side.
+    const matched = new Map<number, Ticket>(); // by id: a ticket created meanwhile shifts the pages
+    let searched = 0;
+    let of = 0;
+    while (searched < SCAN_MAX) {
+      const page = await list({ limit: SCAN_PAGE, offset: searched });
+      of = page.total;
+      searched += page.items.length;
+      for (const t of page.items) if (syncStateOf(t) === syncState) matched.set(t.id, t);
+      if (page.items.length < SCAN_PAGE || searched >= page.total) break;
+    }
+    return {
+      items: [...matched.values()].slice(offset, offset + LIMIT),
+      total: matched.size,
+      capped: searched < of ? { searched, of } : null,
+    };
   }, [partner.id, key]);
   useInterval(() => void tickets.reload(true), 10_000);
   const clientName = (id: number) => clients.data?.items.find((c) => c.id === id)?.code ?? `#${id}`;
@@ -117,7 +154,29 @@ export function Tickets() {
               </select>
             )}
           </Field>
+          <Field label="Sync state">
+            {(a) => (
+              <select
+                {...a}
+                value={filters.syncState}
+                onChange={(e) => setFilter("syncState", e.target.value)}
+              >
+                <option value="">Any sync state</option>
+                {SYNC_STATES.map((st) => (
+                  <option key={st} value={st}>
+                    {SYNC_STATE_TEXT[st]}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
         </div>
+        {tickets.data?.capped ? (
+          <p className="muted small">
+            The sync state was matched among the newest {tickets.data.capped.searched} of{" "}
+            {tickets.data.capped.of} tickets; narrow the other filters to search older ones.
+          </p>
+        ) : null}
       </Section>
       {tickets.error ? <Banner kind="error">{tickets.error}</Banner> : null}
       {!tickets.data ? (
@@ -143,7 +202,7 @@ export function Tickets() {
             </thead>
             <tbody>
               {tickets.data.items.map((t) => {
-                const psa = tickets.data?.details.get(t.id)?.psa;
+                const psa = t.psa;
                 return (
                   <tr key={t.id}>
                     <td className="num" data-label="#">
