@@ -1,0 +1,234 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FAILPOINTS, type Failpoint } from "../../src/config.js";
+import { DEMO_IDS } from "../../src/emulators/autotask/seed.js";
+import { DEFAULT_CREDENTIALS, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
+import { dropSchema, PG_URL, STORES, TEST_MASTER_KEY } from "../helpers/services.js";
+
+/**
+ * Crash consistency of the ticket outbox (reliability.md §1, §12.4): the real server runs as a child
+ * process and is made to die (NOCBRIDGE_FAILPOINT, exit code 137) right before a ticket create is
+ * sent to Autotask, or right after it returned and before the link was saved. Started again without
+ * the failpoint, it must finish the job by itself: the portal ticket ends synced, with exactly one
+ * Autotask ticket carrying its externalID.
+ */
+
+const CLI = ["--import", "tsx", join(import.meta.dirname, "..", "..", "src", "cli.ts")];
+const TOKEN = `nbt_${randomBytes(16).toString("hex")}`;
+
+interface Child {
+  proc: ChildProcess;
+  url: string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  output(): string;
+}
+
+/** `nocbridge serve --port 0`; resolves once it prints its URL. */
+async function serve(env: NodeJS.ProcessEnv): Promise<Child> {
+  const proc = spawn("node", [...CLI, "serve", "--port", "0"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  proc.stdout!.on("data", (b) => {
+    out += String(b);
+  });
+  proc.stderr!.on("data", (b) => {
+    out += String(b);
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.on("exit", (code, signal) => resolve({ code, signal })),
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}`)), 30_000);
+    proc.stdout!.on("data", () => {
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m?.[1]) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    void exited.then(({ code }) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with ${code} before listening:\n${out}`));
+    });
+  });
+  return { proc, url, exited, output: () => out };
+}
+
+async function until<T>(
+  fn: () => Promise<T | undefined | null | false>,
+  what: string,
+  ms = 30_000,
+): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function api<T = unknown>(base: string, method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${TOKEN}`,
+      ...(body !== undefined ? { "content-type": "application/json" } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+describe.each(STORES)("the ticket worker killed between commit and send, restarted (%s)", (kind) => {
+  let at: TestEmulator;
+  const dirs: string[] = [];
+  const schemas: string[] = [];
+  const children: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    at = await startTestEmulator();
+  });
+  afterAll(async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+    await at?.close();
+    for (const s of schemas) await dropSchema(s);
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  /** A fresh store for one scenario: a SQLite file in a temp dir, or a new PostgreSQL schema. */
+  async function freshEnv(
+    failpoint: Failpoint | null,
+  ): Promise<{ env: NodeJS.ProcessEnv; without(): NodeJS.ProcessEnv }> {
+    const dir = mkdtempSync(join(tmpdir(), "nb-crash-"));
+    dirs.push(dir);
+    let databaseUrl = join(dir, "nocbridge.sqlite");
+    if (kind === "postgres") {
+      const schema = `crash_${randomBytes(5).toString("hex")}`;
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`CREATE SCHEMA ${schema}`);
+      await c.end();
+      schemas.push(schema);
+      databaseUrl = `${PG_URL}?options=-c%20search_path%3D${schema}`;
+    }
+    const base: NodeJS.ProcessEnv = {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      NOCBRIDGE_DATA_DIR: dir,
+      NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY,
+      NOCBRIDGE_ADMIN_TOKEN: TOKEN,
+      LOG_LEVEL: "error",
+    };
+    delete base.NOCBRIDGE_FAILPOINT;
+    delete base.NOCBRIDGE_PUBLIC_URL;
+    return {
+      env: failpoint ? { ...base, NOCBRIDGE_FAILPOINT: failpoint } : base,
+      without: () => base,
+    };
+  }
+
+  const ops = async () => (await at.stats()) as unknown as { byOperation: Record<string, number> };
+  const creates = async () => (await ops()).byOperation["create Tickets"] ?? 0;
+  const byExternalId = async (ticketId: number) =>
+    (
+      await at.api<{ items: Array<{ id: number; externalID: string }> }>("POST", "Tickets/query", {
+        filter: [{ op: "eq", field: "externalID", value: String(ticketId) }],
+      })
+    ).items;
+
+  it.each(FAILPOINTS)(
+    "dies at %s, and after a restart the ticket is synced with exactly one Autotask ticket",
+    async (failpoint) => {
+      await at.admin("POST", "/reset"); // externalIDs restart at 1 in each fresh store
+      const { env, without } = await freshEnv(failpoint);
+
+      // 1. The server with the failpoint; a partner configured through the REST API.
+      const first = await serve(env);
+      children.push(first.proc);
+      const partner = await api<{ id: number }>(first.url, "POST", "/api/partners", { name: "Crash VAR" });
+      const client = await api<{ id: number }>(first.url, "POST", `/api/partners/${partner.id}/clients`, {
+        code: "AT1",
+        name: "Acme",
+        psaCompanyId: DEMO_IDS.companies.AT1,
+      });
+      await api(first.url, "PUT", `/api/partners/${partner.id}/integration`, {
+        ticketing: {
+          enabled: true,
+          nocMayEnterTickets: true,
+          apiUrl: at.emu.baseUrl,
+          username: DEFAULT_CREDENTIALS.username,
+          secret: DEFAULT_CREDENTIALS.secret,
+          integrationCode: DEFAULT_CREDENTIALS.integrationCode,
+          queueId: DEMO_IDS.nocQueue,
+          queueName: "NOC",
+          billingCodeId: DEMO_IDS.remoteSupport,
+          billingCodeName: "Remote Support",
+        },
+        devices: { enabled: false, productId: null, configurationItemTypeId: null, advanced: false },
+      });
+      // Switching ticketing on registers the webhooks, then polls: wait for that poll to be done.
+      await until(async () => ((await ops()).byOperation["query Tickets"] ?? 0) > 0, "the first poll");
+      expect(await creates()).toBe(0);
+
+      // 2. A portal ticket: committed with its outbox row, then the worker dies at the failpoint.
+      const ticket = await api<{ id: number }>(first.url, "POST", `/api/partners/${partner.id}/tickets`, {
+        clientId: client.id,
+        title: `Crash at ${failpoint}`,
+        description: "the worker dies here",
+        statusId: 1,
+        priorityId: 9,
+      });
+      const died = await Promise.race([
+        first.exited,
+        new Promise<null>((r) => setTimeout(() => r(null), 30_000)),
+      ]);
+      expect(died, first.output()).toEqual({ code: 137, signal: null });
+      expect(first.output()).toContain(`failpoint ${failpoint} hit`);
+      if (failpoint === "before-send") {
+        expect(await creates()).toBe(0);
+        expect(await byExternalId(ticket.id)).toHaveLength(0);
+      } else {
+        expect(await creates()).toBe(1);
+        expect(await byExternalId(ticket.id)).toHaveLength(1);
+      }
+
+      // 3. Started again without the failpoint: it picks the outbox row up by itself.
+      const second = await serve(without());
+      children.push(second.proc);
+      try {
+        const view = await until(async () => {
+          const t = await api<{ psa: { state: string; ticketId: number | null } }>(
+            second.url,
+            "GET",
+            `/api/tickets/${ticket.id}`,
+          );
+          return t.psa.state === "synced" ? t : null;
+        }, `portal ticket ${ticket.id} synced after the restart`);
+        const found = await byExternalId(ticket.id);
+        expect(found).toHaveLength(1);
+        expect(view.psa.ticketId).toBe(found[0]!.id);
+        // One create in all: before-send → only the restarted server sent it; after-send → never resent.
+        expect(await creates()).toBe(1);
+        const a = await at.api<{ item: Record<string, unknown> }>("GET", `Tickets/${found[0]!.id}`);
+        expect(a.item).toMatchObject({
+          title: `Crash at ${failpoint}`,
+          queueID: DEMO_IDS.nocQueue,
+          companyID: DEMO_IDS.companies.AT1,
+          status: 29,
+          priority: 1,
+        });
+      } finally {
+        second.proc.kill("SIGTERM");
+        await second.exited;
+      }
+    },
+    90_000,
+  );
+});
