@@ -67,7 +67,8 @@ export const tenant = (path: string) => `/tenants/${DEFAULT_TENANT_ID}${path}`;
 export function fastClient(creds: PsaCredentials): AutotaskApi {
   return new AutotaskClient({
     credentials: creds,
-    retry: { maxAttempts: 8, baseDelayMs: 2, maxDelayMs: 20, timeBudgetMs: 20_000 },
+    // Many quick attempts: fault tests inject 429s, thread-limit rejections and timeouts at high rates.
+    retry: { maxAttempts: 15, baseDelayMs: 2, maxDelayMs: 20, timeBudgetMs: 20_000 },
     requestTimeoutMs: 2_000,
   });
 }

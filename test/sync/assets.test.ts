@@ -491,11 +491,14 @@ describe.each(STORES)("asset sync against the Autotask emulator on %s", (kind) =
       seed: 7,
       shareTimeoutAfterApply: 0.2,
       share429: 0.15,
+      retryAfterSeconds: 0,
+      // 5 ms (nominal 5 s × time scale) keeps requests in flight long enough to meet the thread limit.
+      latencyMs: 5000,
       onlyMethods: ["POST"],
       onlyEntities: ["ConfigurationItems"],
     });
-    // A thread limit of 1 (as Autotask ratchets older integrations down, api.md §6) against our 3 workers.
-    await at.admin("PUT", "/limits", { maxThreads: 1 });
+    // A thread limit of 2 (Autotask ratchets older integrations below 3, api.md §6) against our 3 workers.
+    await at.admin("PUT", "/limits", { maxThreads: 2 });
     try {
       const run = await runManual();
       const cis = await cisOf(DEMO_IDS.companies.AT3);
@@ -511,6 +514,7 @@ describe.each(STORES)("asset sync against the Autotask emulator on %s", (kind) =
     } finally {
       await at.admin("PUT", "/faults", {
         shareTimeoutAfterApply: 0,
+        latencyMs: 0,
         share429: 0,
         onlyMethods: null,
         onlyEntities: null,
