@@ -179,7 +179,7 @@ export class TicketSync {
       if (ready.length === 0) return;
       // Different tickets run side by side (as many as Autotask's 3 threads per endpoint); one
       // ticket's events are one lane, so a ticket is never reconciled twice at once.
-      await pool(ready, this.#d.concurrency ?? 3, async (lane) => {
+      const run = async (lane: Lane) => {
         if (!ctx) {
           // Ticketing is off: nothing crosses; the events are consumed so they do not pile up.
           await this.#done(lane);
@@ -192,7 +192,20 @@ export class TicketSync {
         } catch (e) {
           await this.#failed(ctx, lane, e);
         }
-      });
+      };
+      // An Autotask ticket with no link yet may be one of ours whose create went out but whose link
+      // was not saved (the process died in between, or the create failed after it was applied): its
+      // lane ("psa:…") and the portal ticket's lane ("ticket:…") are then the same ticket. Run side by
+      // side, both linked it (a unique-constraint failure and a retry; had the portal lane linked it
+      // between the Autotask lane's checks, a copy of it as a new portal ticket). So the tickets the
+      // portal knows go first, and Autotask tickets without a link after them, when the links exist.
+      // Found by test/sync/tickets-crash.test.ts (after-send).
+      for (const known of [true, false])
+        await pool(
+          ready.filter((l) => (l.ticketId !== null) === known),
+          this.#d.concurrency ?? 3,
+          run,
+        );
     }
   }
 

@@ -676,9 +676,12 @@ describe("web UI, end to end in chromium", () => {
     await page.getByRole("link", { name: "Acme VAR" }).waitFor();
     await shot("partners");
 
-    mkdirSync(DOCS_SHOTS, { recursive: true });
-    copyFileSync(join(SHOTS, "setup.png"), join(DOCS_SHOTS, "settings.png"));
-    copyFileSync(join(SHOTS, "sync.png"), join(DOCS_SHOTS, "sync.png"));
+    // The README's two pictures are refreshed only on request, so a test run leaves the tree clean.
+    if (process.env.NOCBRIDGE_UPDATE_SCREENSHOTS === "1") {
+      mkdirSync(DOCS_SHOTS, { recursive: true });
+      copyFileSync(join(SHOTS, "setup.png"), join(DOCS_SHOTS, "settings.png"));
+      copyFileSync(join(SHOTS, "sync.png"), join(DOCS_SHOTS, "sync.png"));
+    }
     expect(consoleErrors).toEqual([]);
   }, 120_000);
 });

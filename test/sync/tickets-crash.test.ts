@@ -216,6 +216,20 @@ describe.each(STORES)("the ticket worker killed between commit and send, restart
         expect(view.psa.ticketId).toBe(found[0]!.id);
         // One create in all: before-send → only the restarted server sent it; after-send → never resent.
         expect(await creates()).toBe(1);
+        // One portal ticket (the Autotask ticket, seen by the restarted server's first poll, was not
+        // copied back), and the recovery went through cleanly: no sync error, not even a resolved one.
+        const listed = await api<{ items: Array<{ id: number }> }>(
+          second.url,
+          "GET",
+          `/api/partners/${partner.id}/tickets`,
+        );
+        expect(listed.items.map((t) => t.id)).toEqual([ticket.id]);
+        const errors = await api<{ items: Array<{ error: string }> }>(
+          second.url,
+          "GET",
+          `/api/partners/${partner.id}/sync/errors?all=true`,
+        );
+        expect(errors.items.map((e) => e.error)).toEqual([]);
         const a = await at.api<{ item: Record<string, unknown> }>("GET", `Tickets/${found[0]!.id}`);
         expect(a.item).toMatchObject({
           title: `Crash at ${failpoint}`,
