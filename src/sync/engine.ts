@@ -230,6 +230,15 @@ export class SyncEngine {
         );
       else void this.tickets.notify(id);
     }
+    // Partners without ticketing still get their outbox consumed (nothing crosses), so it does not pile up.
+    const idle = await this.#o.db.kysely
+      .selectFrom("ticket_outbox")
+      .select("partner_id")
+      .distinct()
+      .where("processed_at", "is", null)
+      .execute();
+    const enabled = new Set(rows.map((r) => r.partner_id));
+    for (const { partner_id: id } of idle) if (!enabled.has(id)) void this.tickets.notify(id);
   }
 
   /**
@@ -271,10 +280,9 @@ export class SyncEngine {
       .where("devices_enabled", "=", 1)
       .execute();
     for (const p of partners) await this.reschedule(p.partner_id);
-    // The ticket worker's heartbeat (#tick was never started before): without it, outbox rows left by
-    // a process that died between commit and send were only sent when the partner's next ticket change
-    // came, and lanes waiting for their backoff were never retried. The first beat runs at once, so a
-    // restarted server polls every ticketing partner and drains what the last process left.
+    // The ticket worker's heartbeat: it polls partners when due and retries lanes whose backoff has
+    // passed. The first beat runs at once, so a restarted server sends the outbox rows a process that
+    // died between commit and send left behind, without waiting for the partner's next change.
     const beat = () => {
       this.#ticking ??= this.#tick()
         .catch((e: unknown) => this.#o.logger.warn({ err: e }, "ticket sync tick failed"))
