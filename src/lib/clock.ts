@@ -4,8 +4,3 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => new Date() };
-
-/** ISO-8601 UTC timestamp of the clock's now. */
-export function isoNow(clock: Clock): string {
-  return clock.now().toISOString();
-}

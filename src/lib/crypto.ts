@@ -131,10 +131,3 @@ export function verifyPassword(password: string, stored: string): boolean {
   });
   return got.length === expected.length && timingSafeEqual(got, expected);
 }
-
-/** Constant-time string comparison. */
-export function safeEqual(a: string, b: string): boolean {
-  const ab = Buffer.from(a);
-  const bb = Buffer.from(b);
-  return ab.length === bb.length && timingSafeEqual(ab, bb);
-}

@@ -65,7 +65,6 @@ interface Work {
 
 export interface AssetSyncDeps {
   api: AutotaskApi;
-  partnerId: number;
   settings: CiSettings;
   links: Map<number, Link>;
   saveLink(deviceId: number, ciId: number, desired: DesiredCi): Promise<void>;

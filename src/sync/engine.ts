@@ -311,9 +311,9 @@ export class SyncEngine {
     requirePartner(actor, partnerId);
     await this.#o.portal.getPartner(actor, partnerId);
     requirePermission(actor, "integration:write");
-    const result = await this.#validate(partnerId, "all");
-    // Mapping drift (a mapped status or priority renamed, deactivated or removed) is part of the checklist.
     const got = await this.#partnerApi(partnerId);
+    const result = await this.#validate(partnerId, "all", got?.api ?? null);
+    // Mapping drift (a mapped status or priority renamed, deactivated or removed) is part of the checklist.
     if (result.checks[0]?.ok && got?.view.ticketing.enabled) {
       const drift = await this.feed.checkDrift(partnerId, got.api);
       const named = new Set(result.checks.filter((c) => !c.ok).map((c) => c.name));
@@ -492,7 +492,6 @@ export class SyncEngine {
 
     const sync = new AssetSync({
       api: api as AutotaskApi,
-      partnerId,
       settings,
       links,
       concurrency: this.#o.concurrency ?? 3,

@@ -9,6 +9,11 @@ import { FAILPOINTS, type Failpoint } from "../../src/config.js";
 import { DEMO_IDS } from "../../src/emulators/autotask/seed.js";
 import { DEFAULT_CREDENTIALS, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
 import { dropSchema, PG_URL, STORES, TEST_MASTER_KEY } from "../helpers/services.js";
+import { until } from "../helpers/wait.js";
+
+/** A restarting child server needs a longer deadline. */
+const untilServer = <T>(fn: () => Promise<T | undefined | null | false>, what: string) =>
+  until(fn, what, 30_000, 50);
 
 /**
  * Crash consistency of the ticket outbox (reliability.md §1, §12.4): the real server runs as a child
@@ -56,20 +61,6 @@ async function serve(env: NodeJS.ProcessEnv): Promise<Child> {
     });
   });
   return { proc, url, exited, output: () => out };
-}
-
-async function until<T>(
-  fn: () => Promise<T | undefined | null | false>,
-  what: string,
-  ms = 30_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function api<T = unknown>(base: string, method: string, path: string, body?: unknown): Promise<T> {
@@ -174,7 +165,7 @@ describe.each(STORES)("the ticket worker killed between commit and send, restart
         devices: { enabled: false, productId: null, configurationItemTypeId: null, advanced: false },
       });
       // Switching ticketing on registers the webhooks, then polls: wait for that poll to be done.
-      await until(async () => ((await ops()).byOperation["query Tickets"] ?? 0) > 0, "the first poll");
+      await untilServer(async () => ((await ops()).byOperation["query Tickets"] ?? 0) > 0, "the first poll");
       expect(await creates()).toBe(0);
 
       // 2. A portal ticket: committed with its outbox row, then the worker dies at the failpoint.
@@ -203,7 +194,7 @@ describe.each(STORES)("the ticket worker killed between commit and send, restart
       const second = await serve(without());
       children.push(second.proc);
       try {
-        const view = await until(async () => {
+        const view = await untilServer(async () => {
           const t = await api<{ psa: { state: string; ticketId: number | null } }>(
             second.url,
             "GET",

@@ -12,6 +12,7 @@ import {
   tenant,
 } from "../helpers/autotask.js";
 import { openTestServices, STORES, type TestEnv, testApp } from "../helpers/services.js";
+import { until } from "../helpers/wait.js";
 
 interface AtTicket {
   id: number;
@@ -27,21 +28,6 @@ interface AtTicket {
   externalID: string | null;
 }
 type Creds = { username: string; secret: string; integrationCode: string };
-
-/** Waits until `fn` returns a truthy value (events cross asynchronously: webhooks, the worker). */
-async function until<T>(
-  fn: () => Promise<T | undefined | null | false>,
-  what: string,
-  ms = 10_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /**
  * The client over real HTTP, except that while `refuse.close` is set a PATCH to status Complete (5)

@@ -65,9 +65,8 @@ export const ticketRoutes =
         const page = await portal.listTickets(req.actor, req.params.partnerId, req.query);
         if (!sync) return page;
         // Each row carries its sync state (the list's "sync state" column) without a detail call per row.
-        const items = [];
-        for (const t of page.items) items.push({ ...t, psa: await sync.tickets.view(t.id) });
-        return { ...page, items };
+        const views = await sync.tickets.views(page.items.map((t) => t.id));
+        return { ...page, items: page.items.map((t) => ({ ...t, psa: views.get(t.id) })) };
       },
     );
     app.get(

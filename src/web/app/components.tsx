@@ -240,3 +240,16 @@ export function Pager({
     </nav>
   );
 }
+
+/** The `<option>`s of a list of `{id, name}` (portal statuses, priorities …). */
+export function NamedOptions({ items }: { items: ReadonlyArray<{ id: number; name: string }> | undefined }) {
+  return (
+    <>
+      {items?.map((s) => (
+        <option key={s.id} value={s.id}>
+          {s.name}
+        </option>
+      ))}
+    </>
+  );
+}

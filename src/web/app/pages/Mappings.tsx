@@ -2,7 +2,7 @@ import { type FormEvent, useState } from "react";
 import { usePartner } from "../App";
 import { ApiError, api, get, messageOf } from "../api";
 import { loadCatalog } from "../catalog";
-import { Banner, Loading, PageHeader, Section } from "../components";
+import { Banner, Loading, NamedOptions, PageHeader, Section } from "../components";
 import { useResource, useTitle } from "../hooks";
 import { fieldMessage, optionsWith, optionText } from "../pick";
 import { Link } from "../router";
@@ -285,11 +285,7 @@ function MappingTable({
         </label>
         <select id={id} value={d.portal} disabled={busy} onChange={(e) => onChange(e.target.value)}>
           {i === null ? <option value="">— portal {what} —</option> : null}
-          {portalList.map((p) => (
-            <option key={p.id} value={p.id}>
-              {p.name}
-            </option>
-          ))}
+          <NamedOptions items={portalList} />
         </select>
       </>
     );

@@ -8,6 +8,7 @@ import {
   Check,
   Field,
   Loading,
+  NamedOptions,
   PageHeader,
   Section,
   SYNC_STATE_TEXT,
@@ -179,11 +180,7 @@ function EditTicket({ ticket, onSaved }: { ticket: TicketDetail; onSaved(t: Tick
               setSaved(false);
             }}
           >
-            {catalog.data?.statuses.map((s) => (
-              <option key={s.id} value={s.id}>
-                {s.name}
-              </option>
-            ))}
+            <NamedOptions items={catalog.data?.statuses} />
           </select>
         )}
       </Field>
@@ -197,11 +194,7 @@ function EditTicket({ ticket, onSaved }: { ticket: TicketDetail; onSaved(t: Tick
               setSaved(false);
             }}
           >
-            {catalog.data?.priorities.map((s) => (
-              <option key={s.id} value={s.id}>
-                {s.name}
-              </option>
-            ))}
+            <NamedOptions items={catalog.data?.priorities} />
           </select>
         )}
       </Field>

@@ -9,6 +9,7 @@ import {
   Field,
   type FieldError,
   Loading,
+  NamedOptions,
   PageHeader,
   Pager,
   Section,
@@ -118,11 +119,7 @@ export function Tickets() {
             {(a) => (
               <select {...a} value={filters.statusId} onChange={(e) => setFilter("statusId", e.target.value)}>
                 <option value="">Any status</option>
-                {catalog.data?.statuses.map((s) => (
-                  <option key={s.id} value={s.id}>
-                    {s.name}
-                  </option>
-                ))}
+                <NamedOptions items={catalog.data?.statuses} />
               </select>
             )}
           </Field>
@@ -134,11 +131,7 @@ export function Tickets() {
                 onChange={(e) => setFilter("priorityId", e.target.value)}
               >
                 <option value="">Any priority</option>
-                {catalog.data?.priorities.map((s) => (
-                  <option key={s.id} value={s.id}>
-                    {s.name}
-                  </option>
-                ))}
+                <NamedOptions items={catalog.data?.priorities} />
               </select>
             )}
           </Field>
@@ -345,22 +338,14 @@ function NewTicket({ clients, onCancel }: { clients: Client[]; onCancel(): void 
         <Field label="Status" error={errorFor(err, "statusId")}>
           {(a) => (
             <select {...a} value={statusId} onChange={(e) => setStatusId(e.target.value)}>
-              {catalog.data?.statuses.map((s) => (
-                <option key={s.id} value={s.id}>
-                  {s.name}
-                </option>
-              ))}
+              <NamedOptions items={catalog.data?.statuses} />
             </select>
           )}
         </Field>
         <Field label="Priority" error={errorFor(err, "priorityId")}>
           {(a) => (
             <select {...a} value={priorityId} onChange={(e) => setPriorityId(e.target.value)}>
-              {catalog.data?.priorities.map((s) => (
-                <option key={s.id} value={s.id}>
-                  {s.name}
-                </option>
-              ))}
+              <NamedOptions items={catalog.data?.priorities} />
             </select>
           )}
         </Field>
