@@ -969,14 +969,29 @@ export class TicketSync {
     const out = new Map<number, PsaTicketView>();
     if (ticketIds.length === 0) return out;
     const [links, open, pending] = await Promise.all([
-      this.#k.selectFrom("ticket_links").selectAll().where("ticket_id", "in", ticketIds).where("state", "!=", "creating").execute(),
+      this.#k
+        .selectFrom("ticket_links")
+        .selectAll()
+        .where("ticket_id", "in", ticketIds)
+        .where("state", "!=", "creating")
+        .execute(),
       this.#k
         .selectFrom("sync_errors")
         .select(["lane", "error", "parked"])
-        .where("lane", "in", ticketIds.map((id) => `ticket:${id}`))
+        .where(
+          "lane",
+          "in",
+          ticketIds.map((id) => `ticket:${id}`),
+        )
         .where("resolved_at", "is", null)
         .execute(),
-      this.#k.selectFrom("ticket_outbox").select("ticket_id").distinct().where("ticket_id", "in", ticketIds).where("processed_at", "is", null).execute(),
+      this.#k
+        .selectFrom("ticket_outbox")
+        .select("ticket_id")
+        .distinct()
+        .where("ticket_id", "in", ticketIds)
+        .where("processed_at", "is", null)
+        .execute(),
     ]);
     const linkOf = new Map(links.map((l) => [l.ticket_id, l]));
     const errorOf = new Map(open.map((e) => [Number(e.lane.slice("ticket:".length)), e]));
