@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import rateLimit from "@fastify/rate-limit";
 import fastifyStatic from "@fastify/static";
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
@@ -17,7 +18,7 @@ import { partnerRoutes } from "./routes/partners.js";
 import { syncRoutes } from "./routes/sync.js";
 import { ticketSyncRoutes, webhookRoutes } from "./routes/ticket-sync.js";
 import { ticketRoutes } from "./routes/tickets.js";
-import { userRoutes } from "./routes/users.js";
+import { type SignInLimits, userRoutes } from "./routes/users.js";
 import { ErrorBody } from "./schemas.js";
 
 export interface AppDeps {
@@ -29,6 +30,8 @@ export interface AppDeps {
   bodyLimit?: number;
   /** The built web UI (dist/web); default: found next to this module, when it has been built. */
   webRoot?: string | null;
+  /** Sign-in rate limits (default: routes/users.ts DEFAULT_SIGN_IN_LIMITS). */
+  signInLimits?: SignInLimits;
 }
 
 /** dist/web, from the built server (dist/api) or from the sources (src/api), if it exists. */
@@ -103,6 +106,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     },
   });
 
+  // Rate limits are per route (sign-in); none applies globally.
+  await app.register(rateLimit, { global: false });
+
   app.decorateRequest("actor", null as unknown as Actor);
   app.addHook("onRequest", async (req, reply) => {
     const path = req.url.split("?")[0] ?? "";
@@ -125,6 +131,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof PortalError) {
+      if (err.retryAfter !== undefined) reply.header("retry-after", String(err.retryAfter));
       return reply.code(err.status).send({
         statusCode: err.status,
         error: reasonOf(err.status),
@@ -182,7 +189,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.get("/healthz", { schema: { hide: true } }, async () => ({ ok: true }));
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
-  await app.register(userRoutes(deps.portal));
+  await app.register(userRoutes(deps.portal, deps.signInLimits));
   await app.register(partnerRoutes(deps.portal));
   await app.register(clientRoutes(deps.portal, deps.sync));
   await app.register(ticketRoutes(deps.portal, deps.sync));
@@ -240,6 +247,7 @@ function reasonOf(status: number): string {
       409: "Conflict",
       413: "Payload Too Large",
       415: "Unsupported Media Type",
+      429: "Too Many Requests",
     }[status] ?? "Internal Server Error"
   );
 }

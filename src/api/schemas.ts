@@ -55,7 +55,22 @@ export const UserCreate = Type.Object(
     partnerId: Type.Optional(Nullable(Id)),
     username: Type.Optional(Type.String({ minLength: 2, maxLength: 100 })),
     password: Type.Optional(Type.String({ minLength: 8, maxLength: 200 })),
+    expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
   },
+  { additionalProperties: false },
+);
+export const UserPatch = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    role: Type.Optional(Role),
+    username: Type.Optional(Type.String({ minLength: 2, maxLength: 100 })),
+    password: Type.Optional(Type.String({ minLength: 8, maxLength: 200 })),
+    disabled: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export const TokenRotate = Type.Object(
+  { expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })) },
   { additionalProperties: false },
 );
 export const SessionCreate = Type.Object(
@@ -72,6 +87,11 @@ export const User = Type.Object(
     role: Role,
     partnerId: Nullable(Type.Integer()),
     createdAt: Time,
+    username: Nullable(Type.String()),
+    hasPassword: Type.Boolean(),
+    disabled: Type.Boolean(),
+    tokenExpiresAt: Nullable(Time),
+    reserved: Type.Boolean(),
   },
   Open,
 );

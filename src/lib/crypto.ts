@@ -3,7 +3,8 @@ import {
   createDecipheriv,
   createHash,
   randomBytes,
-  scryptSync,
+  type ScryptOptions,
+  scrypt,
   timingSafeEqual,
 } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -104,30 +105,43 @@ export function hashToken(token: string): string {
 /** scrypt parameters: N=2^15, r=8, p=1 (OWASP's minimum for scrypt), 32-byte key, 16-byte salt. */
 const SCRYPT = { N: 32768, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
 
-/** A password's stored form: `scrypt$N$r$p$<salt>$<hash>` (base64url). */
-export function hashPassword(password: string): string {
-  const salt = randomBytes(16);
-  const hash = scryptSync(password, salt, 32, SCRYPT);
-  return [
-    "scrypt",
-    SCRYPT.N,
-    SCRYPT.r,
-    SCRYPT.p,
-    salt.toString("base64url"),
-    hash.toString("base64url"),
-  ].join("$");
+/** node:crypto's asynchronous scrypt: the work runs in libuv's thread pool, never on the event loop. */
+function scryptAsync(password: string, salt: Buffer, length: number, opts: ScryptOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    scrypt(password, salt, length, opts, (err, key) => (err ? reject(err) : resolve(key))),
+  );
 }
 
-/** Checks a password against `hashPassword`'s output in constant time. */
-export function verifyPassword(password: string, stored: string): boolean {
-  const [kind, n, r, p, saltB64, hashB64] = stored.split("$");
-  if (kind !== "scrypt" || !saltB64 || !hashB64) return false;
-  const expected = Buffer.from(hashB64, "base64url");
-  const got = scryptSync(password, Buffer.from(saltB64, "base64url"), expected.length, {
-    N: Number(n),
-    r: Number(r),
-    p: Number(p),
-    maxmem: SCRYPT.maxmem,
-  });
-  return got.length === expected.length && timingSafeEqual(got, expected);
-}
+/**
+ * Password hashing. An object, so tests can count the work done (an unknown username must cost the
+ * same scrypt as a known one).
+ */
+export const passwords = {
+  /** A password's stored form: `scrypt$N$r$p$<salt>$<hash>` (base64url). */
+  async hash(password: string): Promise<string> {
+    const salt = randomBytes(16);
+    const hash = await scryptAsync(password, salt, 32, SCRYPT);
+    return [
+      "scrypt",
+      SCRYPT.N,
+      SCRYPT.r,
+      SCRYPT.p,
+      salt.toString("base64url"),
+      hash.toString("base64url"),
+    ].join("$");
+  },
+
+  /** Checks a password against `hash`'s output in constant time. */
+  async verify(password: string, stored: string): Promise<boolean> {
+    const [kind, n, r, p, saltB64, hashB64] = stored.split("$");
+    if (kind !== "scrypt" || !saltB64 || !hashB64) return false;
+    const expected = Buffer.from(hashB64, "base64url");
+    const got = await scryptAsync(password, Buffer.from(saltB64, "base64url"), expected.length, {
+      N: Number(n),
+      r: Number(r),
+      p: Number(p),
+      maxmem: SCRYPT.maxmem,
+    });
+    return got.length === expected.length && timingSafeEqual(got, expected);
+  },
+};

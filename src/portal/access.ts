@@ -21,6 +21,7 @@ export type Permission =
   | "secret:read"
   | "mapping:write"
   | "user:create"
+  | "user:manage"
   | "audit:read";
 
 const PARTNER_ADMIN: Permission[] = [
@@ -31,6 +32,7 @@ const PARTNER_ADMIN: Permission[] = [
   "secret:read",
   "mapping:write",
   "user:create",
+  "user:manage",
   "audit:read",
 ];
 
@@ -50,6 +52,7 @@ const VERBS: Record<Permission, string> = {
   "secret:read": "view the PSA secret",
   "mapping:write": "change mapping tables",
   "user:create": "create users",
+  "user:manage": "manage users",
   "audit:read": "read the audit log",
 };
 

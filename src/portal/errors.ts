@@ -4,10 +4,12 @@
  */
 export class PortalError extends Error {
   constructor(
-    readonly code: "NOT_FOUND" | "FORBIDDEN" | "INVALID" | "CONFLICT" | "UNAUTHORIZED",
+    readonly code: "NOT_FOUND" | "FORBIDDEN" | "INVALID" | "CONFLICT" | "UNAUTHORIZED" | "RATE_LIMITED",
     readonly status: number,
     message: string,
     readonly field?: string,
+    /** Seconds the client should wait before trying again (sent as Retry-After). */
+    readonly retryAfter?: number,
   ) {
     super(message);
     this.name = "PortalError";
@@ -19,3 +21,5 @@ export const forbidden = (what: string) => new PortalError("FORBIDDEN", 403, `yo
 export const invalid = (field: string, message: string) =>
   new PortalError("INVALID", 400, `${field}: ${message}`, field);
 export const conflict = (message: string, field?: string) => new PortalError("CONFLICT", 409, message, field);
+export const tooManyRequests = (message: string, retryAfterSeconds: number) =>
+  new PortalError("RATE_LIMITED", 429, message, undefined, Math.max(1, Math.ceil(retryAfterSeconds)));

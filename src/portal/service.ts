@@ -1,7 +1,7 @@
 import { Cron } from "croner";
 import type { Insertable, Kysely, SelectQueryBuilder, Transaction, Updateable } from "kysely";
 import type { Clock } from "../lib/clock.js";
-import { hashPassword, hashToken, newToken, type SecretBox, verifyPassword } from "../lib/crypto.js";
+import type { SecretBox } from "../lib/crypto.js";
 import {
   bool,
   DEVICE_COLUMNS,
@@ -13,7 +13,6 @@ import {
   toNote,
   toPartner,
   toTicket,
-  toUser,
 } from "../store/convert.js";
 import type { Db } from "../store/db.js";
 import type { Database, DeviceRow, PartnerIntegrationRow } from "../store/schema.js";
@@ -26,9 +25,8 @@ import {
   type MappingKind,
   PORTAL_PRIORITY_IDS,
   PORTAL_STATUS_IDS,
-  type Role,
 } from "./catalog.js";
-import { conflict, invalid, notFound, PortalError } from "./errors.js";
+import { invalid, notFound, PortalError } from "./errors.js";
 import type {
   AuditEntry,
   Client,
@@ -44,6 +42,7 @@ import type {
   TicketDetail,
   User,
 } from "./types.js";
+import { type UserInput, Users } from "./users.js";
 
 type Q = Kysely<Database> | Transaction<Database>;
 
@@ -97,9 +96,6 @@ export interface DeviceImportResult {
 }
 
 const MASK = "********";
-/** Compared against when a username does not exist, so a sign-in costs the same either way (made on first use). */
-let dummyPasswordHash: string | undefined;
-const dummyHash = () => (dummyPasswordHash ??= hashPassword("nocbridge-no-such-user"));
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 500;
 
@@ -114,12 +110,15 @@ export class Portal {
   readonly #box: SecretBox;
   readonly #clock: Clock;
   readonly #hooks: PortalHooks;
+  /** Users, tokens, sessions and sign-in. */
+  readonly users: Users;
 
   constructor(db: Db, box: SecretBox, clock: Clock, hooks: PortalHooks = {}) {
     this.#db = db;
     this.#box = box;
     this.#clock = clock;
     this.#hooks = hooks;
+    this.users = new Users(db, clock);
   }
 
   /** Registers what happens after integration settings change (the sync engine's onboarding trigger). */
@@ -135,160 +134,36 @@ export class Portal {
     return this.#clock.now().toISOString();
   }
 
-  // ---------------------------------------------------------------- users and auth
+  // ---------------------------------------------------------------- users and auth (users.ts)
 
   /** The actor a bearer token belongs to, or null. */
-  async authenticate(token: string): Promise<Actor | null> {
-    const hash = hashToken(token);
-    let row = await this.#k
-      .selectFrom("users")
-      .selectAll()
-      .where("token_hash", "=", hash)
-      .where("disabled", "=", 0)
-      .executeTakeFirst();
-    if (!row) {
-      // A web UI session token (from signIn), valid until it expires or is revoked.
-      row = await this.#k
-        .selectFrom("sessions")
-        .innerJoin("users", "users.id", "sessions.user_id")
-        .selectAll("users")
-        .where("sessions.token_hash", "=", hash)
-        .where("sessions.revoked_at", "is", null)
-        .where("sessions.expires_at", ">", this.#now())
-        .where("users.disabled", "=", 0)
-        .executeTakeFirst();
-    }
-    if (!row) return null;
-    return { userId: row.id, name: row.name, role: row.role as Role, partnerId: row.partner_id };
+  authenticate(token: string): Promise<Actor | null> {
+    return this.users.authenticate(token);
   }
 
-  /** Username + password sign-in (the web UI): a new session token, valid for 12 hours. */
-  async signIn(username: string, password: string): Promise<{ token: string; user: User } | null> {
-    const row = await this.#k
-      .selectFrom("users")
-      .selectAll()
-      .where("username", "=", username)
-      .where("disabled", "=", 0)
-      .executeTakeFirst();
-    // The hash is computed even for an unknown user, so timing does not tell which usernames exist.
-    const ok = verifyPassword(password, row?.password_hash ?? dummyHash());
-    if (!row?.password_hash || !ok) return null;
-    const token = newToken();
-    const now = this.#clock.now();
-    await this.#k
-      .insertInto("sessions")
-      .values({
-        user_id: row.id,
-        token_hash: hashToken(token),
-        created_at: now.toISOString(),
-        expires_at: new Date(now.getTime() + 12 * 3600_000).toISOString(),
-      })
-      .execute();
-    return { token, user: toUser(row) };
+  /** Username + password sign-in (the web UI); null when refused, 429 while the username is locked. */
+  signIn(
+    username: string,
+    password: string,
+    from: { ip: string },
+  ): Promise<{ token: string; user: User } | null> {
+    return this.users.signIn(username, password, from);
   }
 
-  /** Ends a session (sign-out). API tokens are not sessions and stay valid. */
-  async signOut(token: string): Promise<boolean> {
-    const r = await this.#k
-      .updateTable("sessions")
-      .set({ revoked_at: this.#now() })
-      .where("token_hash", "=", hashToken(token))
-      .where("revoked_at", "is", null)
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) > 0;
+  signOut(token: string): Promise<boolean> {
+    return this.users.signOut(token);
   }
 
-  /** Makes `token` the NOC admin's token (NOCBRIDGE_ADMIN_TOKEN), replacing the token set at the last start. */
-  async ensureAdminToken(token: string): Promise<void> {
-    const hash = hashToken(token);
-    const existing = await this.#k
-      .selectFrom("users")
-      .select("id")
-      .where("name", "=", "noc-admin (env)")
-      .executeTakeFirst();
-    if (existing) {
-      await this.#k
-        .updateTable("users")
-        .set({ token_hash: hash, disabled: 0 })
-        .where("id", "=", existing.id)
-        .execute();
-    } else {
-      await this.#k
-        .insertInto("users")
-        .values({
-          name: "noc-admin (env)",
-          role: "noc-admin",
-          partner_id: null,
-          token_hash: hash,
-          created_at: this.#now(),
-          disabled: 0,
-        })
-        .execute();
-    }
+  ensureAdminToken(token: string): Promise<void> {
+    return this.users.ensureAdminToken(token);
   }
 
-  async createUser(
-    actor: Actor,
-    input: { name: string; role: Role; partnerId?: number | null; username?: string; password?: string },
-  ): Promise<{ user: User; token: string }> {
-    requirePermission(actor, "user:create");
-    if (input.password !== undefined && input.username === undefined)
-      throw invalid("username", "a password needs a username to sign in with");
-    if (input.password !== undefined && input.password.length < 8)
-      throw invalid("password", "must be at least 8 characters");
-    if (input.username !== undefined) {
-      if (!/^[A-Za-z0-9._@-]{2,100}$/.test(input.username))
-        throw invalid("username", "2–100 letters, digits or . _ @ -");
-      const taken = await this.#k
-        .selectFrom("users")
-        .select("id")
-        .where("username", "=", input.username)
-        .executeTakeFirst();
-      if (taken) throw conflict(`username: "${input.username}" is taken`, "username");
-    }
-    let partnerId = input.partnerId ?? null;
-    if (actor.partnerId !== null) {
-      // A partner admin creates users of its own partner only, never NOC-wide ones.
-      if (input.role === "noc-admin") throw invalid("role", "a partner admin may not create NOC admins");
-      if (partnerId !== null && partnerId !== actor.partnerId) throw notFound("partner");
-      partnerId = actor.partnerId;
-    }
-    if (input.role === "noc-admin" && partnerId !== null) {
-      throw invalid("partnerId", "a NOC admin is not tied to a partner; omit partnerId");
-    }
-    if (input.role === "partner-admin" && partnerId === null) {
-      throw invalid("partnerId", "a partner admin needs the partner it administers");
-    }
-    if (partnerId !== null) await this.#partnerRow(this.#k, partnerId, "partnerId");
-    const token = newToken();
-    return this.#k.transaction().execute(async (trx) => {
-      const row = await trx
-        .insertInto("users")
-        .values({
-          name: input.name,
-          role: input.role,
-          partner_id: partnerId,
-          token_hash: hashToken(token),
-          created_at: this.#now(),
-          disabled: 0,
-          username: input.username ?? null,
-          password_hash: input.password === undefined ? null : hashPassword(input.password),
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      await this.#audit(trx, actor, partnerId, "user.create", `user:${row.id}`, {
-        role: input.role,
-        name: input.name,
-      });
-      return { user: toUser(row), token };
-    });
+  createUser(actor: Actor, input: UserInput): Promise<{ user: User; token: string }> {
+    return this.users.create(actor, input);
   }
 
-  async listUsers(actor: Actor, page: PageQuery = {}): Promise<Page<User>> {
-    requirePermission(actor, "user:create");
-    let q = this.#k.selectFrom("users");
-    if (actor.partnerId !== null) q = q.where("partner_id", "=", actor.partnerId);
-    return this.#page(q.selectAll().orderBy("id"), q, page, toUser);
+  listUsers(actor: Actor, page: PageQuery & { partnerId?: number } = {}): Promise<Page<User>> {
+    return this.users.list(actor, page);
   }
 
   // ---------------------------------------------------------------- partners

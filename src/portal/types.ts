@@ -135,6 +135,15 @@ export interface User {
   role: Role;
   partnerId: number | null;
   createdAt: string;
+  /** Sign-in name for the web UI, or null when the user has only an API token. */
+  username: string | null;
+  /** Whether a password is set (the hash itself is never shown). */
+  hasPassword: boolean;
+  disabled: boolean;
+  /** When the API token stops working; null = never. */
+  tokenExpiresAt: string | null;
+  /** The environment's NOC admin (NOCBRIDGE_ADMIN_TOKEN): cannot be edited, disabled or deleted. */
+  reserved: boolean;
 }
 
 export interface AuditEntry {

@@ -130,6 +130,11 @@ export const toUser = (r: Selectable<UserRow>): User => ({
   role: r.role as Role,
   partnerId: r.partner_id,
   createdAt: r.created_at,
+  username: r.username,
+  hasPassword: r.password_hash !== null,
+  disabled: r.disabled !== 0,
+  tokenExpiresAt: r.token_expires_at,
+  reserved: r.system_role !== null,
 });
 
 export const toAudit = (r: Selectable<AuditRow>): AuditEntry => ({

@@ -28,6 +28,7 @@ export interface Database {
   psa_webhooks: PsaWebhookRow;
   mapping_drift: MappingDriftRow;
   sessions: SessionRow;
+  sign_in_failures: SignInFailureRow;
 }
 
 export interface PartnerRow {
@@ -149,8 +150,21 @@ export interface UserRow {
   disabled: number;
   /** Sign-in name for the web UI (unique when set). */
   username: string | null;
-  /** scrypt hash (lib/crypto.ts hashPassword), never the password. */
+  /** scrypt hash (lib/crypto.ts passwords.hash), never the password. */
   password_hash: string | null;
+  /** 'env-admin' for the NOC admin of NOCBRIDGE_ADMIN_TOKEN (reserved: never edited through the API); else null. */
+  system_role: string | null;
+  /** When the API token stops working (ISO time); null = never. */
+  token_expires_at: string | null;
+}
+
+/** Failed sign-ins per username (known or not), for the back-off; the row goes at a successful sign-in. */
+export interface SignInFailureRow {
+  username: string;
+  failures: number;
+  last_failure_at: string;
+  /** Sign-ins for this username are refused until then (ISO time). */
+  locked_until: string | null;
 }
 
 export interface SessionRow {

@@ -1,13 +1,34 @@
 import { Type } from "@sinclair/typebox";
 import type { FastifyPluginAsync } from "fastify";
+import { tooManyRequests } from "../../portal/errors.js";
 import type { Portal } from "../../portal/service.js";
 import type { App } from "../app.js";
-import { PageOf, PageQuery, SessionCreate, User, UserCreate, UserCreated } from "../schemas.js";
+import {
+  IdParams,
+  PageOf,
+  PageQuery,
+  SessionCreate,
+  TokenRotate,
+  User,
+  UserCreate,
+  UserCreated,
+  UserPatch,
+} from "../schemas.js";
+
+/** How many sign-in attempts one client address, and one username, may make per window (in this process). */
+export interface SignInLimits {
+  perIp: number;
+  perUsername: number;
+  windowSeconds: number;
+}
+
+export const DEFAULT_SIGN_IN_LIMITS: SignInLimits = { perIp: 30, perUsername: 10, windowSeconds: 60 };
 
 export const userRoutes =
-  (portal: Portal): FastifyPluginAsync =>
+  (portal: Portal, limits: SignInLimits = DEFAULT_SIGN_IN_LIMITS): FastifyPluginAsync =>
   async (f) => {
     const app = f as unknown as App;
+    const UserParams = IdParams("userId");
 
     app.post(
       "/api/users",
@@ -33,9 +54,76 @@ export const userRoutes =
 
     app.get(
       "/api/users",
-      { schema: { tags: ["users"], querystring: Type.Object(PageQuery), response: { 200: PageOf(User) } } },
+      {
+        schema: {
+          tags: ["users"],
+          summary: "Users the caller manages (`?partnerId=` narrows a NOC admin's list to one partner)",
+          querystring: Type.Object({ ...PageQuery, partnerId: Type.Optional(Type.Integer({ minimum: 1 })) }),
+          response: { 200: PageOf(User) },
+        },
+      },
       async (req) => portal.listUsers(req.actor, req.query),
     );
+
+    app.get(
+      "/api/users/:userId",
+      { schema: { tags: ["users"], params: UserParams, response: { 200: User } } },
+      async (req) => portal.users.get(req.actor, req.params.userId),
+    );
+
+    app.patch(
+      "/api/users/:userId",
+      {
+        schema: {
+          tags: ["users"],
+          summary:
+            "Change name, role, username or password, or disable/enable; disabling or a new password ends the user's sessions",
+          params: UserParams,
+          body: UserPatch,
+          response: { 200: User },
+        },
+      },
+      async (req) => portal.users.update(req.actor, req.params.userId, req.body),
+    );
+
+    app.delete(
+      "/api/users/:userId",
+      { schema: { tags: ["users"], summary: "Delete a user and its sessions", params: UserParams } },
+      async (req, reply) => {
+        await portal.users.remove(req.actor, req.params.userId);
+        return reply.code(204).send();
+      },
+    );
+
+    app.post(
+      "/api/users/:userId/token",
+      {
+        schema: {
+          tags: ["users"],
+          summary: "A new API token, shown once; the old one stops working at once",
+          params: UserParams,
+          body: TokenRotate,
+          response: { 200: UserCreated },
+        },
+      },
+      async (req) => {
+        const { user, token } = await portal.users.rotateToken(req.actor, req.params.userId, req.body ?? {});
+        return { id: user.id, token, user };
+      },
+    );
+
+    // Sign-in is limited per client address and per username in this process (429 with Retry-After);
+    // the back-off after failed passwords is kept in the database and shared by every process.
+    const byIp = app.createRateLimit({
+      max: limits.perIp,
+      timeWindow: limits.windowSeconds * 1000,
+      keyGenerator: (req) => `ip:${req.ip}`,
+    });
+    const byUsername = app.createRateLimit({
+      max: limits.perUsername,
+      timeWindow: limits.windowSeconds * 1000,
+      keyGenerator: (req) => `username:${(req.body as { username?: unknown } | undefined)?.username ?? ""}`,
+    });
 
     app.post(
       "/api/session",
@@ -47,9 +135,16 @@ export const userRoutes =
           body: SessionCreate,
           security: [],
         },
+        preHandler: async (req) => {
+          for (const limiter of [byIp, byUsername]) {
+            const r = await limiter(req);
+            if (!r.isAllowed && r.isExceeded)
+              throw tooManyRequests("too many sign-in attempts; try again later", r.ttlInSeconds);
+          }
+        },
       },
       async (req, reply) => {
-        const s = await portal.signIn(req.body.username, req.body.password);
+        const s = await portal.signIn(req.body.username, req.body.password, { ip: req.ip });
         if (!s)
           return reply.code(401).send({
             statusCode: 401,

@@ -1,0 +1,516 @@
+import { type Kysely, type Selectable, sql, type Transaction, type Updateable } from "kysely";
+import type { Clock } from "../lib/clock.js";
+import { hashToken, newToken, passwords } from "../lib/crypto.js";
+import { toUser } from "../store/convert.js";
+import type { Db } from "../store/db.js";
+import type { Database, UserRow } from "../store/schema.js";
+import { type Actor, requirePermission } from "./access.js";
+import type { Role } from "./catalog.js";
+import { conflict, forbidden, invalid, notFound, tooManyRequests } from "./errors.js";
+import type { Page, User } from "./types.js";
+
+type Q = Kysely<Database> | Transaction<Database>;
+
+/** The display name and system role of the NOC admin whose token comes from NOCBRIDGE_ADMIN_TOKEN. */
+export const ENV_ADMIN_NAME = "noc-admin (env)";
+const ENV_ADMIN_ROLE = "env-admin";
+
+/** Sign-in back-off: per username, counted in the database so every API process sharing it agrees. */
+export interface SignInPolicy {
+  /** Failures allowed before sign-in for the username is refused for a while. */
+  freeFailures: number;
+  /** The first refusal window; it doubles with every further failure. */
+  lockSeconds: number;
+  /** The longest refusal window. */
+  maxLockSeconds: number;
+  /** A username whose last failure is older than this starts counting again from zero. */
+  forgetAfterSeconds: number;
+}
+
+export const DEFAULT_SIGN_IN_POLICY: SignInPolicy = {
+  freeFailures: 5,
+  lockSeconds: 30,
+  maxLockSeconds: 3600,
+  forgetAfterSeconds: 24 * 3600,
+};
+
+/** How long a web UI session lasts. */
+const SESSION_HOURS = 12;
+const MAX_TOKEN_DAYS = 3650;
+
+export interface UserInput {
+  name: string;
+  role: Role;
+  partnerId?: number | null;
+  username?: string;
+  password?: string;
+  /** The API token stops working after this many days; omitted = never. */
+  expiresInDays?: number;
+}
+
+export interface UserPatch {
+  name?: string;
+  role?: Role;
+  username?: string;
+  password?: string;
+  disabled?: boolean;
+}
+
+/** Compared against when a username does not exist, so a sign-in costs the same either way (made on first use). */
+let dummyPasswordHash: Promise<string> | undefined;
+const dummyHash = () => {
+  dummyPasswordHash ??= passwords.hash("nocbridge-no-such-user");
+  return dummyPasswordHash;
+};
+
+/**
+ * Users, their API tokens, web UI sessions and sign-in. Partner admins manage their own partner's
+ * users; NOC admins manage everyone; another partner's user is "not found". The environment's NOC
+ * admin is found by its reserved system role, never by name, and cannot be changed through the API.
+ */
+export class Users {
+  readonly #db: Db;
+  readonly #clock: Clock;
+  readonly #policy: SignInPolicy;
+
+  constructor(db: Db, clock: Clock, policy: SignInPolicy = DEFAULT_SIGN_IN_POLICY) {
+    this.#db = db;
+    this.#clock = clock;
+    this.#policy = policy;
+  }
+
+  get #k(): Kysely<Database> {
+    return this.#db.kysely;
+  }
+
+  #now(): string {
+    return this.#clock.now().toISOString();
+  }
+
+  // ---------------------------------------------------------------- authentication
+
+  /** The actor a bearer token (API token or session token) belongs to, or null. Disabled users: null. */
+  async authenticate(token: string): Promise<Actor | null> {
+    const hash = hashToken(token);
+    const now = this.#now();
+    let row = await this.#k
+      .selectFrom("users")
+      .selectAll()
+      .where("token_hash", "=", hash)
+      .where("disabled", "=", 0)
+      .where((eb) => eb.or([eb("token_expires_at", "is", null), eb("token_expires_at", ">", now)]))
+      .executeTakeFirst();
+    if (!row) {
+      // A web UI session token (from signIn), valid until it expires or is revoked.
+      row = await this.#k
+        .selectFrom("sessions")
+        .innerJoin("users", "users.id", "sessions.user_id")
+        .selectAll("users")
+        .where("sessions.token_hash", "=", hash)
+        .where("sessions.revoked_at", "is", null)
+        .where("sessions.expires_at", ">", now)
+        .where("users.disabled", "=", 0)
+        .executeTakeFirst();
+    }
+    if (!row) return null;
+    return { userId: row.id, name: row.name, role: row.role as Role, partnerId: row.partner_id };
+  }
+
+  /**
+   * Username + password sign-in (the web UI): a new session token, or null for a wrong password, an
+   * unknown or disabled username. Every attempt costs one scrypt in the thread pool, known user or
+   * not. After `freeFailures` failures the username is refused (429) for a window that doubles with
+   * each further failure; failures are audited with the username and the client's address.
+   */
+  async signIn(
+    username: string,
+    password: string,
+    from: { ip: string },
+  ): Promise<{ token: string; user: User } | null> {
+    const now = this.#clock.now();
+    const failures = await this.#k
+      .selectFrom("sign_in_failures")
+      .select(["locked_until"])
+      .where("username", "=", username)
+      .executeTakeFirst();
+    const lockedMs = failures?.locked_until ? Date.parse(failures.locked_until) - now.getTime() : 0;
+    if (lockedMs > 0) {
+      await this.#auditFailure(null, username, from.ip, "locked");
+      throw tooManyRequests("too many failed sign-ins for this username; try again later", lockedMs / 1000);
+    }
+    const row = await this.#k
+      .selectFrom("users")
+      .selectAll()
+      .where("username", "=", username)
+      .where("disabled", "=", 0)
+      .executeTakeFirst();
+    // The hash is computed even for an unknown user, so the work (and timing) is the same.
+    const ok = await passwords.verify(password, row?.password_hash ?? (await dummyHash()));
+    if (!row?.password_hash || !ok) {
+      const lockedUntil = await this.#countFailure(username);
+      await this.#auditFailure(row ?? null, username, from.ip, row ? "wrong password" : "unknown user", {
+        ...(lockedUntil ? { lockedUntil } : {}),
+      });
+      return null;
+    }
+    const token = newToken();
+    await this.#k.transaction().execute(async (trx) => {
+      await trx.deleteFrom("sign_in_failures").where("username", "=", username).execute();
+      await trx
+        .insertInto("sessions")
+        .values({
+          user_id: row.id,
+          token_hash: hashToken(token),
+          created_at: now.toISOString(),
+          expires_at: new Date(now.getTime() + SESSION_HOURS * 3600_000).toISOString(),
+        })
+        .execute();
+    });
+    return { token, user: toUser(row) };
+  }
+
+  /** Counts one failure for the username (atomically); returns the end of the refusal window it starts, if any. */
+  async #countFailure(username: string): Promise<string | null> {
+    const p = this.#policy;
+    const now = this.#clock.now();
+    const forgetBefore = new Date(now.getTime() - p.forgetAfterSeconds * 1000).toISOString();
+    const counted = await this.#k
+      .insertInto("sign_in_failures")
+      .values({ username, failures: 1, last_failure_at: now.toISOString(), locked_until: null })
+      .onConflict((oc) =>
+        oc.column("username").doUpdateSet({
+          failures: sql<number>`CASE WHEN sign_in_failures.last_failure_at < ${forgetBefore} THEN 1 ELSE sign_in_failures.failures + 1 END`,
+          last_failure_at: now.toISOString(),
+        }),
+      )
+      .returning("failures")
+      .executeTakeFirstOrThrow();
+    // Rows of usernames nobody has tried for a day go, so guessed names do not pile up.
+    await this.#k
+      .deleteFrom("sign_in_failures")
+      .where("last_failure_at", "<", forgetBefore)
+      .where((eb) => eb.or([eb("locked_until", "is", null), eb("locked_until", "<", now.toISOString())]))
+      .execute();
+    const n = Number(counted.failures);
+    if (n < p.freeFailures) return null;
+    const seconds = Math.min(p.maxLockSeconds, p.lockSeconds * 2 ** Math.min(n - p.freeFailures, 30));
+    const until = new Date(now.getTime() + seconds * 1000).toISOString();
+    await this.#k
+      .updateTable("sign_in_failures")
+      .set({ locked_until: until })
+      .where("username", "=", username)
+      .execute();
+    return until;
+  }
+
+  async #auditFailure(
+    row: Selectable<UserRow> | null,
+    username: string,
+    ip: string,
+    reason: string,
+    extra: object = {},
+  ): Promise<void> {
+    await this.#k
+      .insertInto("audit_log")
+      .values({
+        partner_id: row?.partner_id ?? null,
+        actor_user_id: null,
+        actor_name: "anonymous",
+        action: "session.failed",
+        target: row ? `user:${row.id}` : "user:unknown",
+        detail: JSON.stringify({ username, ip, reason, ...extra }),
+        created_at: this.#now(),
+      })
+      .execute();
+  }
+
+  /** Ends a session (sign-out). API tokens are not sessions and stay valid. */
+  async signOut(token: string): Promise<boolean> {
+    const r = await this.#k
+      .updateTable("sessions")
+      .set({ revoked_at: this.#now() })
+      .where("token_hash", "=", hashToken(token))
+      .where("revoked_at", "is", null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /**
+   * Makes `token` the environment NOC admin's token (NOCBRIDGE_ADMIN_TOKEN), replacing the one set at
+   * the last start. The admin is the user with the reserved system role; one upsert, so processes
+   * starting together cannot make two.
+   */
+  async ensureAdminToken(token: string): Promise<void> {
+    const hash = hashToken(token);
+    await this.#k
+      .insertInto("users")
+      .values({
+        name: ENV_ADMIN_NAME,
+        role: "noc-admin",
+        partner_id: null,
+        token_hash: hash,
+        created_at: this.#now(),
+        disabled: 0,
+        system_role: ENV_ADMIN_ROLE,
+      })
+      .onConflict((oc) =>
+        oc
+          .column("system_role")
+          .doUpdateSet({ token_hash: hash, disabled: 0, token_expires_at: null, role: "noc-admin" }),
+      )
+      .execute();
+  }
+
+  // ---------------------------------------------------------------- management
+
+  async create(actor: Actor, input: UserInput): Promise<{ user: User; token: string }> {
+    requirePermission(actor, "user:create");
+    checkName(input.name);
+    if (input.password !== undefined && input.username === undefined)
+      throw invalid("username", "a password needs a username to sign in with");
+    checkPassword(input.password);
+    if (input.username !== undefined) await this.#checkUsername(input.username);
+    let partnerId = input.partnerId ?? null;
+    if (actor.partnerId !== null) {
+      // A partner admin creates users of its own partner only, never NOC-wide ones.
+      if (input.role === "noc-admin") throw invalid("role", "a partner admin may not create NOC admins");
+      if (partnerId !== null && partnerId !== actor.partnerId) throw notFound("partner");
+      partnerId = actor.partnerId;
+    }
+    checkRole(input.role, partnerId);
+    if (partnerId !== null) {
+      const p = await this.#k
+        .selectFrom("partners")
+        .select("id")
+        .where("id", "=", partnerId)
+        .executeTakeFirst();
+      if (!p) throw invalid("partnerId", `partner ${partnerId} does not exist`);
+    }
+    const tokenExpiresAt = this.#expiry(input.expiresInDays);
+    const passwordHash = input.password === undefined ? null : await passwords.hash(input.password);
+    const token = newToken();
+    return this.#k.transaction().execute(async (trx) => {
+      const row = await trx
+        .insertInto("users")
+        .values({
+          name: input.name,
+          role: input.role,
+          partner_id: partnerId,
+          token_hash: hashToken(token),
+          created_at: this.#now(),
+          disabled: 0,
+          username: input.username ?? null,
+          password_hash: passwordHash,
+          token_expires_at: tokenExpiresAt,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await this.#audit(trx, actor, partnerId, "user.create", row.id, {
+        role: input.role,
+        name: input.name,
+        ...(tokenExpiresAt ? { tokenExpiresAt } : {}),
+      });
+      return { user: toUser(row), token };
+    });
+  }
+
+  /** Users the actor manages: a partner admin its partner's, a NOC admin everyone's (or one partner's). */
+  async list(
+    actor: Actor,
+    q: { limit?: number; offset?: number; partnerId?: number } = {},
+  ): Promise<Page<User>> {
+    requirePermission(actor, "user:manage");
+    if (q.partnerId !== undefined && actor.partnerId !== null && q.partnerId !== actor.partnerId)
+      throw notFound("partner");
+    const partnerId = actor.partnerId ?? q.partnerId;
+    let base = this.#k.selectFrom("users");
+    if (partnerId !== undefined) base = base.where("partner_id", "=", partnerId);
+    const limit = Math.min(Math.max(q.limit ?? 50, 1), 500);
+    const offset = Math.max(q.offset ?? 0, 0);
+    const [rows, count] = await Promise.all([
+      base.selectAll().orderBy("id").limit(limit).offset(offset).execute(),
+      base.select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow(),
+    ]);
+    return { items: rows.map(toUser), total: Number(count.n), limit, offset };
+  }
+
+  async get(actor: Actor, userId: number): Promise<User> {
+    return toUser(await this.#managed(actor, userId));
+  }
+
+  /**
+   * Changes name, role, username, password or the disabled flag. Disabling a user or changing its
+   * password ends its sessions at once (its own password change keeps the caller's sessions).
+   */
+  async update(actor: Actor, userId: number, patch: UserPatch): Promise<User> {
+    const row = await this.#managed(actor, userId, true);
+    const self = actor.userId === row.id;
+    const set: Updateable<UserRow> = {};
+    const changed: Record<string, unknown> = {};
+    if (patch.name !== undefined && patch.name !== row.name) {
+      checkName(patch.name);
+      set.name = patch.name;
+      changed.name = patch.name;
+    }
+    if (patch.role !== undefined && patch.role !== row.role) {
+      if (self) throw invalid("role", "you cannot change your own role");
+      if (patch.role === "noc-admin" && actor.partnerId !== null)
+        throw invalid("role", "a partner admin may not make NOC admins");
+      checkRole(patch.role, row.partner_id, "role");
+      set.role = patch.role;
+      changed.role = patch.role;
+    }
+    if (patch.username !== undefined && patch.username !== row.username) {
+      await this.#checkUsername(patch.username);
+      set.username = patch.username;
+      changed.username = patch.username;
+    }
+    if (patch.password !== undefined) {
+      checkPassword(patch.password);
+      if ((set.username ?? row.username) === null)
+        throw invalid("username", "a password needs a username to sign in with");
+      set.password_hash = await passwords.hash(patch.password);
+    }
+    const disabled = patch.disabled === undefined ? undefined : patch.disabled ? 1 : 0;
+    if (disabled !== undefined && disabled !== row.disabled) {
+      if (self && disabled) throw invalid("disabled", "you cannot disable yourself");
+      set.disabled = disabled;
+    }
+    return this.#k.transaction().execute(async (trx) => {
+      if (Object.keys(set).length > 0)
+        await trx.updateTable("users").set(set).where("id", "=", row.id).execute();
+      if (set.disabled !== undefined)
+        await this.#audit(trx, actor, row.partner_id, set.disabled ? "user.disable" : "user.enable", row.id, {
+          name: row.name,
+        });
+      if (set.password_hash !== undefined)
+        await this.#audit(trx, actor, row.partner_id, "user.password.change", row.id, { name: row.name });
+      if (Object.keys(changed).length > 0)
+        await this.#audit(trx, actor, row.partner_id, "user.update", row.id, changed);
+      if (set.disabled === 1 || (set.password_hash !== undefined && !self))
+        await this.#endSessions(trx, row.id);
+      return toUser(
+        await trx.selectFrom("users").selectAll().where("id", "=", row.id).executeTakeFirstOrThrow(),
+      );
+    });
+  }
+
+  /** Deletes a user; its sessions go with it. */
+  async remove(actor: Actor, userId: number): Promise<void> {
+    const row = await this.#managed(actor, userId, true);
+    if (actor.userId === row.id) throw conflict("you cannot delete yourself");
+    await this.#k.transaction().execute(async (trx) => {
+      await trx.deleteFrom("sessions").where("user_id", "=", row.id).execute();
+      await trx.deleteFrom("users").where("id", "=", row.id).execute();
+      await this.#audit(trx, actor, row.partner_id, "user.delete", row.id, {
+        name: row.name,
+        role: row.role,
+        ...(row.username ? { username: row.username } : {}),
+      });
+    });
+  }
+
+  /** A new API token for the user (shown once); the old one stops working at once. */
+  async rotateToken(
+    actor: Actor,
+    userId: number,
+    opts: { expiresInDays?: number } = {},
+  ): Promise<{ user: User; token: string }> {
+    const row = await this.#managed(actor, userId, true);
+    const tokenExpiresAt = this.#expiry(opts.expiresInDays);
+    const token = newToken();
+    return this.#k.transaction().execute(async (trx) => {
+      await trx
+        .updateTable("users")
+        .set({ token_hash: hashToken(token), token_expires_at: tokenExpiresAt })
+        .where("id", "=", row.id)
+        .execute();
+      await this.#audit(trx, actor, row.partner_id, "user.token.rotate", row.id, {
+        name: row.name,
+        ...(tokenExpiresAt ? { tokenExpiresAt } : {}),
+      });
+      const updated = await trx
+        .selectFrom("users")
+        .selectAll()
+        .where("id", "=", row.id)
+        .executeTakeFirstOrThrow();
+      return { user: toUser(updated), token };
+    });
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  /**
+   * The user row if the actor may manage it: another partner's user is not found (404), a role
+   * without user management is forbidden (403); with `write`, the reserved admin is forbidden too.
+   */
+  async #managed(actor: Actor, userId: number, write = false): Promise<Selectable<UserRow>> {
+    const row = await this.#k.selectFrom("users").selectAll().where("id", "=", userId).executeTakeFirst();
+    if (!row || (actor.partnerId !== null && row.partner_id !== actor.partnerId)) throw notFound("user");
+    requirePermission(actor, "user:manage");
+    if (write && row.system_role !== null)
+      throw forbidden("change the environment's NOC admin (it is managed by NOCBRIDGE_ADMIN_TOKEN)");
+    return row;
+  }
+
+  async #checkUsername(username: string): Promise<void> {
+    if (!/^[A-Za-z0-9._@-]{2,100}$/.test(username))
+      throw invalid("username", "2–100 letters, digits or . _ @ -");
+    const taken = await this.#k
+      .selectFrom("users")
+      .select("id")
+      .where("username", "=", username)
+      .executeTakeFirst();
+    if (taken) throw conflict(`username: "${username}" is taken`, "username");
+  }
+
+  #expiry(days: number | undefined): string | null {
+    if (days === undefined) return null;
+    if (!Number.isInteger(days) || days < 1 || days > MAX_TOKEN_DAYS)
+      throw invalid("expiresInDays", `must be a whole number of days from 1 to ${MAX_TOKEN_DAYS}`);
+    return new Date(this.#clock.now().getTime() + days * 86_400_000).toISOString();
+  }
+
+  async #endSessions(q: Q, userId: number): Promise<void> {
+    await q
+      .updateTable("sessions")
+      .set({ revoked_at: this.#now() })
+      .where("user_id", "=", userId)
+      .where("revoked_at", "is", null)
+      .execute();
+  }
+
+  async #audit(q: Q, actor: Actor, partnerId: number | null, action: string, userId: number, detail: object) {
+    await q
+      .insertInto("audit_log")
+      .values({
+        partner_id: partnerId,
+        actor_user_id: actor.userId,
+        actor_name: actor.name,
+        action,
+        target: `user:${userId}`,
+        detail: JSON.stringify(detail),
+        created_at: this.#now(),
+      })
+      .execute();
+  }
+}
+
+/** Display names that would pass for the environment's NOC admin are refused. */
+function checkName(name: string): void {
+  const normal = name.trim().replace(/\s+/g, " ").toLowerCase();
+  if (normal === "") throw invalid("name", "must not be empty");
+  if (normal === ENV_ADMIN_NAME) throw invalid("name", `"${ENV_ADMIN_NAME}" is reserved`);
+}
+
+function checkPassword(password: string | undefined): void {
+  if (password !== undefined && password.length < 8)
+    throw invalid("password", "must be at least 8 characters");
+}
+
+function checkRole(role: Role, partnerId: number | null, field = "partnerId"): void {
+  if (role === "noc-admin" && partnerId !== null)
+    throw invalid(field, "a NOC admin is not tied to a partner; omit partnerId");
+  if (role === "partner-admin" && partnerId === null)
+    throw invalid(field, "a partner admin needs the partner it administers");
+}
