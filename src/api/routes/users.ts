@@ -47,6 +47,7 @@ export const userRoutes =
           ...(req.body.partnerId !== undefined ? { partnerId: req.body.partnerId } : {}),
           ...(req.body.username !== undefined ? { username: req.body.username } : {}),
           ...(req.body.password !== undefined ? { password: req.body.password } : {}),
+          ...(req.body.expiresInDays !== undefined ? { expiresInDays: req.body.expiresInDays } : {}),
         });
         return reply.code(201).send({ id: user.id, token, user });
       },
@@ -104,6 +105,10 @@ export const userRoutes =
           params: UserParams,
           body: TokenRotate,
           response: { 200: UserCreated },
+        },
+        // The body is optional: none means no expiry.
+        preValidation: async (req) => {
+          if (req.body === undefined || req.body === null) req.body = {};
         },
       },
       async (req) => {
