@@ -11,6 +11,7 @@ import { SyncPage } from "./pages/Sync";
 import { SyncErrors } from "./pages/SyncErrors";
 import { TicketDetailPage } from "./pages/TicketDetail";
 import { Tickets } from "./pages/Tickets";
+import { Users } from "./pages/Users";
 import { Link, match, navigate, useLocation } from "./router";
 import { can, ROLE_NAMES, type Session, useMe, useSession } from "./session";
 import type { Me, Page, Partner } from "./types";
@@ -42,6 +43,7 @@ const PARTNER_NAV: NavItem[] = [
   { section: "tickets", label: "Tickets", show: () => true },
   { section: "devices", label: "Devices", show: () => true },
   { section: "sync-errors", label: "Sync errors", show: () => true },
+  { section: "users", label: "Users", show: (me) => can(me, "users") },
 ];
 
 export function homeOf(me: Me): string {
@@ -102,6 +104,7 @@ function PartnerRoutes({ path }: { path: string }) {
     ["/p/:pid/tickets", () => <Tickets />, true],
     ["/p/:pid/devices", () => <Devices />, true],
     ["/p/:pid/sync-errors", () => <SyncErrors />, true],
+    ["/p/:pid/users", () => <Users />, can(me, "users")],
   ];
   for (const [pattern, render, allowed] of routes) {
     if (match(pattern, path)) return allowed ? render() : <NotAllowed />;

@@ -78,11 +78,17 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 }
 
 /** What each role may do in the UI (mirrors src/portal/access.ts; the API enforces it). */
-export type UiPermission = "integration:write" | "secret:read" | "mapping:write" | "data:write" | "partners";
+export type UiPermission =
+  | "integration:write"
+  | "secret:read"
+  | "mapping:write"
+  | "data:write"
+  | "partners"
+  | "users";
 
 const GRANTS: Record<Role, UiPermission[]> = {
-  "noc-admin": ["integration:write", "secret:read", "mapping:write", "data:write", "partners"],
-  "partner-admin": ["integration:write", "secret:read", "mapping:write", "data:write"],
+  "noc-admin": ["integration:write", "secret:read", "mapping:write", "data:write", "partners", "users"],
+  "partner-admin": ["integration:write", "secret:read", "mapping:write", "data:write", "users"],
   technician: ["data:write"],
   "read-only": [],
 };

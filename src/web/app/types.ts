@@ -9,6 +9,27 @@ export interface Me {
   partnerId: number | null;
 }
 
+export interface User {
+  id: number;
+  name: string;
+  role: Role;
+  partnerId: number | null;
+  createdAt: string;
+  username: string | null;
+  hasPassword: boolean;
+  disabled: boolean;
+  tokenExpiresAt: string | null;
+  /** The environment's NOC admin: not editable. */
+  reserved: boolean;
+}
+
+/** A new or re-issued API token, shown once. */
+export interface UserCreated {
+  id: number;
+  token: string;
+  user: User;
+}
+
 export interface Page<T> {
   items: T[];
   total: number;
