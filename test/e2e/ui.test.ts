@@ -684,4 +684,70 @@ describe("web UI, end to end in chromium", () => {
     }
     expect(consoleErrors).toEqual([]);
   }, 120_000);
+
+  it("a partner admin manages its users: create, new token shown once, disable, set password, delete", async () => {
+    const meStatus = async (token: string) =>
+      (await fetch(`${baseUrl}/api/me`, { headers: { authorization: `Bearer ${token}` } })).status;
+    await page.goto(baseUrl);
+    await page.evaluate("sessionStorage.clear()");
+    await page.goto(baseUrl);
+    currentPage = "sign-in (users)";
+    await page.getByLabel("Username", { exact: true }).fill("vera");
+    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await go("Users");
+    await page.getByRole("heading", { name: "Users of Acme VAR" }).waitFor();
+    const table = page.locator("table tbody");
+    await waitText("the partner's users", table, /Vera Admin \(you\).*Rita Reader.*Tom Tech/s);
+    // The signed-in admin cannot disable or delete itself.
+    expect(await page.getByRole("button", { name: "Delete Vera Admin" }).isDisabled()).toBe(true);
+
+    const form = page.getByRole("form", { name: "New user" });
+    await form.getByLabel(/^Name/).fill("Uma User");
+    await form.getByLabel("Username", { exact: true }).fill("uma");
+    await form.getByLabel("Password", { exact: true }).fill("uma-password-1");
+    await form.getByRole("button", { name: "Create user" }).click();
+    const shown = page.getByTestId("shown-token");
+    await shown.waitFor();
+    const first = await shown.inputValue();
+    expect(first).toMatch(/^nbt_/);
+    expect(await meStatus(first)).toBe(200);
+    await page.getByRole("button", { name: "Done" }).click();
+    await table.getByText("Uma User").waitFor();
+
+    await page.getByRole("button", { name: "Disable Uma User" }).click();
+    await page.getByRole("button", { name: "Enable Uma User" }).waitFor();
+    expect(await meStatus(first)).toBe(401);
+    await page.getByRole("button", { name: "Enable Uma User" }).click();
+    await page.getByRole("button", { name: "Disable Uma User" }).waitFor();
+    expect(await meStatus(first)).toBe(200);
+
+    await page.getByRole("button", { name: "New token for Uma User" }).click();
+    await page.getByLabel("Expires", { exact: true }).selectOption("30");
+    await page.getByRole("button", { name: "Create new token" }).click();
+    await shown.waitFor();
+    const second = await shown.inputValue();
+    expect(second).not.toBe(first);
+    expect(await meStatus(first)).toBe(401);
+    expect(await meStatus(second)).toBe(200);
+    await shot("users");
+    await page.getByRole("button", { name: "Done" }).click();
+
+    await page.getByRole("button", { name: "Set password of Uma User" }).click();
+    await page.getByLabel("New password").fill("uma-password-2");
+    await page.getByRole("button", { name: "Set password", exact: true }).click();
+    await page.getByLabel("New password").waitFor({ state: "detached" });
+    const signIn = await fetch(`${baseUrl}/api/session`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "uma", password: "uma-password-2" }),
+    });
+    expect(signIn.status).toBe(200);
+
+    await page.getByRole("button", { name: "Delete Uma User" }).click();
+    await page.getByRole("button", { name: "Yes, delete" }).click();
+    await table.getByText("Uma User").waitFor({ state: "detached" });
+    expect(await meStatus(second)).toBe(401);
+    expect(consoleErrors).toEqual([]);
+  }, 60_000);
 });
