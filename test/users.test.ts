@@ -1,9 +1,16 @@
+import { randomBytes } from "node:crypto";
+import { type Migration, Migrator } from "kysely";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { type App, buildApp } from "../src/api/app.js";
 import { passwords } from "../src/lib/crypto.js";
 import { SYSTEM_ACTOR } from "../src/portal/access.js";
 import { ENV_ADMIN_NAME } from "../src/portal/users.js";
-import { openTestServices, STORES, type TestEnv } from "./helpers/services.js";
+import { migrate, openDb } from "../src/store/db.js";
+import * as m0001 from "../src/store/migrations/0001_init.js";
+import * as m0002 from "../src/store/migrations/0002_sync.js";
+import * as m0003 from "../src/store/migrations/0003_tickets.js";
+import * as m0004 from "../src/store/migrations/0004_sessions.js";
+import { dropSchema, openTestServices, PG_URL, STORES, type TestEnv } from "./helpers/services.js";
 import { until } from "./helpers/wait.js";
 
 type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -277,6 +284,56 @@ describe.each(STORES)("users, tokens and sign-in on %s", (kind) => {
       const listed = await ok(t.noc, "GET", "/api/users?limit=500");
       // biome-ignore lint/suspicious/noExplicitAny: loosely-typed JSON
       expect(listed.items.find((u: any) => u.id === reserved[0]?.id)?.reserved).toBe(true);
+    });
+
+    it("is marked by the migration: the oldest NOC-wide NOC admin of that name, never a partner's look-alike", async () => {
+      const schema = `t_${randomBytes(6).toString("hex")}`;
+      const db = await openDb(kind === "postgres" ? { url: PG_URL, schema } : { url: ":memory:" });
+      try {
+        const dialect = db.dialect;
+        const before: Record<string, Migration> = {
+          "0001_init": { up: (k) => m0001.up(k, dialect) },
+          "0002_sync": { up: (k) => m0002.up(k, dialect) },
+          "0003_tickets": { up: (k) => m0003.up(k, dialect) },
+          "0004_sessions": { up: (k) => m0004.up(k, dialect) },
+        };
+        const old = await new Migrator({
+          db: db.kysely,
+          provider: { getMigrations: async () => before },
+          ...(db.schema ? { migrationTableSchema: db.schema } : {}),
+        }).migrateToLatest();
+        expect(old.error).toBeUndefined();
+        const now = new Date().toISOString();
+        const k = db.kysely;
+        const partner = await k
+          .insertInto("partners")
+          .values({ name: "P", time_zone: "UTC", created_at: now, updated_at: now })
+          .returning("id")
+          .executeTakeFirstOrThrow();
+        // biome-ignore lint/suspicious/noExplicitAny: the table as it was before 0005
+        const users = (k as any).insertInto("users");
+        const add = async (name: string, role: string, partnerId: number | null, hash: string) =>
+          (
+            await users
+              .values({ name, role, partner_id: partnerId, token_hash: hash, created_at: now, disabled: 0 })
+              .returning("id")
+              .executeTakeFirstOrThrow()
+          ).id as number;
+        const lookAlike = await add(ENV_ADMIN_NAME, "partner-admin", partner.id, "h1");
+        const real = await add(ENV_ADMIN_NAME, "noc-admin", null, "h2");
+        await add(ENV_ADMIN_NAME, "noc-admin", null, "h3");
+        expect(await migrate(db)).toEqual(["0005_identity"]);
+        const marked = await k
+          .selectFrom("users")
+          .select(["id"])
+          .where("system_role", "=", "env-admin")
+          .execute();
+        expect(marked.map((r) => r.id)).toEqual([real]);
+        expect(lookAlike).not.toBe(real);
+      } finally {
+        await db.close();
+        if (kind === "postgres") await dropSchema(schema);
+      }
     });
 
     it("refuses reserved names at user creation and rename (400 naming name)", async () => {
