@@ -199,6 +199,8 @@ export class Users {
       .updateTable("sign_in_failures")
       .set({ locked_until: until })
       .where("username", "=", username)
+      // A concurrent failure may have set a longer window already: never shorten it.
+      .where((eb) => eb.or([eb("locked_until", "is", null), eb("locked_until", "<", until)]))
       .execute();
     return until;
   }
