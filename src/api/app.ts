@@ -29,6 +29,8 @@ export interface AppDeps {
   bodyLimit?: number;
   /** The built web UI (dist/web); default: found next to this module, when it has been built. */
   webRoot?: string | null;
+  /** PEM certificate and key: the server answers https (NOCBRIDGE_TLS_CERT / NOCBRIDGE_TLS_KEY). */
+  https?: { cert: Buffer; key: Buffer };
 }
 
 /** dist/web, from the built server (dist/api) or from the sources (src/api), if it exists. */
@@ -64,10 +66,14 @@ const SSE_PATH = /^\/api\/sync-runs\/\d+\/events$/;
  * only main.ts listens for real.
  */
 export async function buildApp(deps: AppDeps): Promise<App> {
-  const app: App = Fastify({
+  const options = {
     ...(deps.logger ? { loggerInstance: deps.logger as FastifyBaseLogger } : {}),
     bodyLimit: deps.bodyLimit ?? 5 * 1024 * 1024,
-  }).withTypeProvider<TypeBoxTypeProvider>();
+  };
+  // With TLS the server is an https.Server; routes and hooks see the same request and reply API.
+  const app: App = (
+    deps.https ? (Fastify({ ...options, https: deps.https }) as unknown as FastifyInstance) : Fastify(options)
+  ).withTypeProvider<TypeBoxTypeProvider>();
 
   // Bodies are validated strictly (no type coercion, unknown properties rejected); query strings and
   // path parameters arrive as text, so those are coerced to the schema's types.
