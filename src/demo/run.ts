@@ -40,6 +40,13 @@ export async function startDemo(config: Config, o: { emulatorPort: number; logge
     allowHttpWebhooks: true,
     ...(config.databaseUrl === ":memory:" ? {} : { state: join(config.dataDir, "autotask-emulator.json") }),
   });
+  // The demo's API user may create webhooks (a state file from an older demo may lack the permission).
+  const apiUser = emulator.store.findUser(DEFAULT_CREDENTIALS.username)?.user;
+  if (apiUser && apiUser.canCreateWebhooks !== true) {
+    apiUser.canCreateWebhooks = true;
+    apiUser.maxWebhooks = Math.max(apiUser.maxWebhooks ?? 0, 10);
+    emulator.store.commit();
+  }
   let services: Services | undefined;
   try {
     services = await openServices(
