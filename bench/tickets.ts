@@ -101,7 +101,7 @@ function pct(sorted: number[], p: number): number {
 // ---- the emulator, in its own process: webhooks on, time scale 1, default limits and threads
 const LATENCY_MS = process.env["BENCH_LATENCY_MS"];
 const POLL_AT_S = process.env["BENCH_POLL_AT_S"];
-const emuArgs = ["--time-scale", "1"];
+const emuArgs = ["--time-scale", "1", "--allow-http-webhooks"];
 if (LATENCY_MS !== undefined) emuArgs.push("--fault-latency", LATENCY_MS);
 const emulator = await startEmulatorProcess(emuArgs);
 const emuUrl = emulator.url;
@@ -175,7 +175,10 @@ const observedClient = (creds: {
 };
 
 const dir = mkdtempSync(join(tmpdir(), "nb-bench-tickets-"));
-const config = loadConfig({ LOG_LEVEL: "silent" }, { dataDir: dir, databaseUrl: join(dir, "bench.sqlite") });
+const config = loadConfig(
+  { LOG_LEVEL: "silent", NOCBRIDGE_ALLOW_HTTP_WEBHOOKS: "1" },
+  { dataDir: dir, databaseUrl: join(dir, "bench.sqlite") },
+);
 const logger = createLogger("silent");
 const services = await openServices(config, { logger, background: true, autotask: observedClient });
 const { portal, sync } = services;

@@ -12,6 +12,7 @@ import { DEVICE_STATES, ROLES, type Role } from "./portal/catalog.js";
 import { PortalError } from "./portal/errors.js";
 import { migrate, openDb } from "./store/db.js";
 import type { SyncRunDetail } from "./sync/runs.js";
+import { publicUrlProblem } from "./sync/webhook-registration.js";
 
 /**
  * The `nocbridge` command. Commands run as the system operator (whoever can run this command can
@@ -40,6 +41,11 @@ export function buildCli(): Command {
       const services = await open(configFrom(o), "serve");
       const server = await startServer(services);
       console.log(`nocbridge listening on ${server.url}`);
+      const webhooks = publicUrlProblem(
+        services.config.publicUrl ?? server.url,
+        services.config.allowHttpWebhooks,
+      );
+      if (webhooks) console.log(`Autotask webhooks: polling only, because ${webhooks}.`);
       if (server.generatedAdminToken)
         console.log(`NOC admin token (this start only): ${server.generatedAdminToken}`);
       onSignal(async () => {

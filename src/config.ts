@@ -14,6 +14,11 @@ export interface Config {
   logLevel: string;
   /** Base URL at which the PSA reaches this server (webhooks). */
   publicUrl: string | undefined;
+  /** NOCBRIDGE_ALLOW_HTTP_WEBHOOKS=1: register webhooks at a URL that is not https on port 443. */
+  allowHttpWebhooks: boolean;
+  /** NOCBRIDGE_TLS_CERT / NOCBRIDGE_TLS_KEY: PEM files; `serve` terminates TLS itself when both are set. */
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
   /** Testing only (NOCBRIDGE_FAILPOINT): the process exits at this point of a ticket create. */
   failpoint: Failpoint | undefined;
 }
@@ -44,6 +49,15 @@ export const ENV_DOC: Array<[name: string, meaning: string]> = [
     "base URL the PSA uses to reach this server (webhooks). Default: the listen address",
   ],
   [
+    "NOCBRIDGE_ALLOW_HTTP_WEBHOOKS",
+    "1: register Autotask webhooks even when the public URL is not https on port 443 (Autotask delivers to 443 only; for local demos and tests). Default: unset — such a URL means polling only",
+  ],
+  [
+    "NOCBRIDGE_TLS_CERT",
+    "PEM certificate (chain) file: `serve` answers https itself. Needs NOCBRIDGE_TLS_KEY. Default: unset (plain http, e.g. behind a TLS-terminating reverse proxy)",
+  ],
+  ["NOCBRIDGE_TLS_KEY", "PEM private key file for NOCBRIDGE_TLS_CERT. Default: unset"],
+  [
     "NOCBRIDGE_FAILPOINT",
     `testing only: ${FAILPOINTS.join(" or ")} — the process exits (code 137) just before a ticket create is sent to the PSA, or just after it returned and before its link is saved. Default: unset`,
   ],
@@ -69,6 +83,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (publicUrl !== undefined && !/^https?:\/\//.test(publicUrl)) {
     problems.push(`NOCBRIDGE_PUBLIC_URL must be an http(s) URL, got "${publicUrl}"`);
   }
+  const allowHttpText = env.NOCBRIDGE_ALLOW_HTTP_WEBHOOKS ?? "";
+  if (!["", "0", "1"].includes(allowHttpText))
+    problems.push(`NOCBRIDGE_ALLOW_HTTP_WEBHOOKS must be 1 or 0, got "${allowHttpText}"`);
+  const tlsCert = env.NOCBRIDGE_TLS_CERT || undefined;
+  const tlsKey = env.NOCBRIDGE_TLS_KEY || undefined;
+  if ((tlsCert === undefined) !== (tlsKey === undefined))
+    problems.push("NOCBRIDGE_TLS_CERT and NOCBRIDGE_TLS_KEY must be set together (or neither)");
   const failpoint = env.NOCBRIDGE_FAILPOINT || undefined;
   if (failpoint !== undefined && !(FAILPOINTS as readonly string[]).includes(failpoint))
     problems.push(`NOCBRIDGE_FAILPOINT must be one of ${FAILPOINTS.join(", ")}, got "${failpoint}"`);
@@ -87,6 +108,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     port,
     logLevel,
     publicUrl,
+    allowHttpWebhooks: allowHttpText === "1",
+    tlsCert,
+    tlsKey,
     failpoint: failpoint as Failpoint | undefined,
     ...overrides,
   };

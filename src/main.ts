@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type App, buildApp } from "./api/app.js";
 import type { Config } from "./config.js";
@@ -71,6 +72,7 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
     clock,
     logger,
     publicUrl: () => config.publicUrl ?? urls.listening,
+    allowHttpWebhooks: config.allowHttpWebhooks,
     ...(opts.pollIntervalMs !== undefined ? { pollIntervalMs: opts.pollIntervalMs } : {}),
     ...(opts.ticketRetry ? { ticketRetry: opts.ticketRetry } : {}),
     autotask: opts.autotask ?? autotaskClientFor(logger),
@@ -113,12 +115,22 @@ export async function startServer(services: Services): Promise<Server> {
     generatedAdminToken = adminToken;
   }
   await portal.ensureAdminToken(adminToken);
-  const app = await buildApp({ portal, sync: services.sync, logger: services.logger });
+  // NOCBRIDGE_TLS_CERT and NOCBRIDGE_TLS_KEY (both or neither, checked in config.ts): serve https.
+  const https =
+    config.tlsCert && config.tlsKey
+      ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) }
+      : undefined;
+  const app = await buildApp({
+    portal,
+    sync: services.sync,
+    logger: services.logger,
+    ...(https ? { https } : {}),
+  });
   await app.listen({ host: config.host, port: config.port });
   const addr = app.server.address();
   const port = typeof addr === "object" && addr ? addr.port : config.port;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
-  const url = `http://${host}:${port}`;
+  const url = `${https ? "https" : "http"}://${host}:${port}`;
   services.setListeningUrl(url);
   return { app, url, generatedAdminToken, close: () => app.close() };
 }

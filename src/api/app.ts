@@ -32,6 +32,8 @@ export interface AppDeps {
   webRoot?: string | null;
   /** Sign-in rate limits (default: routes/users.ts DEFAULT_SIGN_IN_LIMITS). */
   signInLimits?: SignInLimits;
+  /** PEM certificate and key: the server answers https (NOCBRIDGE_TLS_CERT / NOCBRIDGE_TLS_KEY). */
+  https?: { cert: Buffer; key: Buffer };
 }
 
 /** dist/web, from the built server (dist/api) or from the sources (src/api), if it exists. */
@@ -67,10 +69,14 @@ const SSE_PATH = /^\/api\/sync-runs\/\d+\/events$/;
  * only main.ts listens for real.
  */
 export async function buildApp(deps: AppDeps): Promise<App> {
-  const app: App = Fastify({
+  const options = {
     ...(deps.logger ? { loggerInstance: deps.logger as FastifyBaseLogger } : {}),
     bodyLimit: deps.bodyLimit ?? 5 * 1024 * 1024,
-  }).withTypeProvider<TypeBoxTypeProvider>();
+  };
+  // With TLS the server is an https.Server; routes and hooks see the same request and reply API.
+  const app: App = (
+    deps.https ? (Fastify({ ...options, https: deps.https }) as unknown as FastifyInstance) : Fastify(options)
+  ).withTypeProvider<TypeBoxTypeProvider>();
 
   // Bodies are validated strictly (no type coercion, unknown properties rejected); query strings and
   // path parameters arrive as text, so those are coerced to the schema's types.

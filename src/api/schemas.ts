@@ -311,3 +311,16 @@ export const Audit = Type.Object(
   { id: Type.Integer(), action: Type.String(), actorName: Type.String(), createdAt: Time },
   Open,
 );
+
+// ---------------------------------------------------------------- webhook state
+
+/** A partner's Autotask webhooks: registered, or polling only and why (Setup and Sync pages). */
+export const WebhookState = Type.Object({
+  mode: StringEnum(["webhooks", "polling", "off"] as const),
+  reason: Nullable(Type.String()),
+  url: Nullable(Type.String()),
+  webhooks: Type.Array(Type.Object({ entity: Type.String(), psaWebhookId: Type.Integer() })),
+  unsubscribedFields: Type.Array(Type.String()),
+  pollIntervalMinutes: Type.Integer(),
+  checkedAt: Nullable(Type.String()),
+});

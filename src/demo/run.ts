@@ -36,11 +36,23 @@ export async function startDemo(config: Config, o: { emulatorPort: number; logge
     port: o.emulatorPort,
     host: "127.0.0.1",
     seed: "demo",
+    // The demo receives webhooks on http://127.0.0.1:<port>; a real tenant delivers to https:443 only.
+    allowHttpWebhooks: true,
     ...(config.databaseUrl === ":memory:" ? {} : { state: join(config.dataDir, "autotask-emulator.json") }),
   });
+  // The demo's API user may create webhooks (a state file from an older demo may lack the permission).
+  const apiUser = emulator.store.findUser(DEFAULT_CREDENTIALS.username)?.user;
+  if (apiUser && apiUser.canCreateWebhooks !== true) {
+    apiUser.canCreateWebhooks = true;
+    apiUser.maxWebhooks = Math.max(apiUser.maxWebhooks ?? 0, 10);
+    emulator.store.commit();
+  }
   let services: Services | undefined;
   try {
-    services = await openServices(config, { logger: o.logger, background: true });
+    services = await openServices(
+      { ...config, allowHttpWebhooks: true },
+      { logger: o.logger, background: true },
+    );
     const summary = await seedDemo(services.portal, SYSTEM_ACTOR);
     const partnerId = summary.partner.id;
     // Web UI sign-ins (printed at start): a NOC admin and the demo partner's admin.

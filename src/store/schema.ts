@@ -26,6 +26,7 @@ export interface Database {
   sync_errors: SyncErrorRow;
   sync_cursors: SyncCursorRow;
   psa_webhooks: PsaWebhookRow;
+  psa_webhook_status: PsaWebhookStatusRow;
   mapping_drift: MappingDriftRow;
   sessions: SessionRow;
   sign_in_failures: SignInFailureRow;
@@ -310,6 +311,19 @@ export interface PsaWebhookRow {
   psa_webhook_id: number;
   secret_sealed: string;
   created_at: string;
+}
+
+/** A partner's webhook state (migration 0009). */
+export interface PsaWebhookStatusRow {
+  partner_id: number;
+  /** webhooks | polling | off */
+  mode: string;
+  /** Why polling only; null otherwise. */
+  reason: string | null;
+  url: string | null;
+  /** JSON array of "Entity.field: why" for fields that could not be subscribed. */
+  unsubscribed_fields: string;
+  checked_at: string;
 }
 
 export interface MappingDriftRow {

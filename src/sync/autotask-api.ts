@@ -15,6 +15,7 @@ export type AutotaskApi = Pick<
   | "update"
   | "delete"
   | "fieldInfo"
+  | "entityInformation"
   | "udfInfo"
   | "thresholdInformation"
   | "stats"

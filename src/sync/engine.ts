@@ -13,10 +13,13 @@ import { AssetSync } from "./assets.js";
 import { type AutotaskApi, queryAll } from "./autotask-api.js";
 import { fingerprint } from "./fingerprint.js";
 import { LinkStore } from "./links.js";
+import { pushedOpenTickets } from "./open-tickets.js";
 import { type RunEvent, RunStore, type RunTrigger, type SyncRun, type SyncRunDetail } from "./runs.js";
 import { TicketFeed } from "./ticket-feed.js";
 import { TicketSync } from "./tickets.js";
 import { type ValidationResult, validateConfiguration } from "./validate.js";
+import { webhookChecks } from "./validate-webhooks.js";
+import { publicUrlProblem, type WebhookState } from "./webhook-registration.js";
 
 /** How often the ticket worker wakes up to poll partners that are due and retry waiting tickets, ms. */
 const TICK_MS = 5_000;
@@ -34,6 +37,8 @@ export interface SyncEngineOptions {
   box: SecretBox;
   /** Base URL Autotask calls for webhooks (NOCBRIDGE_PUBLIC_URL, else the server's address once listening). */
   publicUrl?: () => string | undefined;
+  /** NOCBRIDGE_ALLOW_HTTP_WEBHOOKS: register webhooks at a URL that is not https on port 443. */
+  allowHttpWebhooks?: boolean;
   /** Ticket poll interval per partner, ms (default 5 minutes). */
   pollIntervalMs?: number;
   /** Ticket sync retry tuning (tests shorten it). */
@@ -100,6 +105,8 @@ export class SyncEngine {
       logger: o.logger,
       tickets: this.tickets,
       publicUrl: () => o.publicUrl?.(),
+      allowHttpWebhooks: o.allowHttpWebhooks === true,
+      pollIntervalMinutes: Math.max(1, Math.round((o.pollIntervalMs ?? 5 * 60_000) / 60_000)),
     });
   }
 
@@ -169,36 +176,30 @@ export class SyncEngine {
     await this.#setups.get(partnerId);
   }
 
-  /** Webhook registration follows the ticketing switch; then a first poll and drain. */
+  /**
+   * Webhook registration follows the ticketing switch; then the first push of open tickets, a poll
+   * and a drain. The push never depends on the webhooks: a partner whose registration Autotask
+   * refused is polled, and its open tickets still go across.
+   */
   async ticketingChanged(partnerId: number): Promise<void> {
     const got = await this.#partnerApi(partnerId);
     if (!got?.view.ticketing.enabled) {
       await this.feed.unregister(partnerId, got?.api ?? null);
+      await pushedOpenTickets(this.#o.db, partnerId, this.#o.clock, false);
       return;
     }
-    const firstTime = (await this.feed.registered(partnerId)).length === 0;
     await this.feed.register(partnerId, got.api, got.view);
-    if (firstTime && got.view.ticketing.nocMayEnterTickets) {
-      // Switching ticketing on: the partner's open portal tickets (not Closed, not yet linked) go across
-      // too, not only the ones created from now on.
-      const open = await this.#o.db.kysely
-        .selectFrom("tickets")
-        .select("id")
-        .where("partner_id", "=", partnerId)
-        .where("status_id", "!=", 3)
-        .where("id", "not in", (eb) =>
-          eb.selectFrom("ticket_links").select("ticket_id").where("partner_id", "=", partnerId),
-        )
-        .execute();
-      const at = this.#o.clock.now().toISOString();
-      for (const t of open) {
-        await this.#o.db.kysely
-          .insertInto("ticket_outbox")
-          .values({ partner_id: partnerId, ticket_id: t.id, kind: "ticket", created_at: at })
-          .execute();
-      }
-    }
+    if (got.view.ticketing.nocMayEnterTickets)
+      await pushedOpenTickets(this.#o.db, partnerId, this.#o.clock, true);
     await this.pollTickets(partnerId);
+  }
+
+  /** The partner's webhook state: registered, or polling only and why (Setup and Sync pages). */
+  async webhookState(actor: Actor, partnerId: number): Promise<WebhookState> {
+    requirePartner(actor, partnerId);
+    await this.#o.portal.getPartner(actor, partnerId);
+    const { view } = await this.#o.portal.integrationForSync(partnerId);
+    return this.feed.registrar.state(partnerId, view.ticketing.enabled);
   }
 
   /** One poll cycle: mapping drift, then NOC-queue tickets into the inbox, then a drain. */
@@ -257,7 +258,10 @@ export class SyncEngine {
         }
         if (this.#background) {
           // Not awaited: saving settings never waits on Autotask. `ticketSetup()` lets a caller wait.
-          const setup = this.ticketingChanged(partnerId)
+          // One set-up at a time per partner: quick saves never register twice side by side.
+          const previous = this.#setups.get(partnerId) ?? Promise.resolve();
+          const setup = previous
+            .then(() => this.ticketingChanged(partnerId))
             .catch((e: unknown) =>
               this.#o.logger.error({ err: e, partnerId }, "ticket webhooks could not be set up"),
             )
@@ -327,6 +331,12 @@ export class SyncEngine {
           fix: `Update the ${d.kind} mapping row to the value Autotask has now.`,
         });
       }
+      result.ok = result.checks.every((c) => c.ok);
+    }
+    if (result.checks[0]?.ok && got?.view.ticketing.enabled) {
+      const state = await this.feed.registrar.state(partnerId, true);
+      const problem = publicUrlProblem(this.#o.publicUrl?.(), this.#o.allowHttpWebhooks === true);
+      result.checks.push(...(await webhookChecks(got.api, state, problem)));
       result.ok = result.checks.every((c) => c.ok);
     }
     return result;

@@ -1,26 +1,15 @@
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHmac, timingSafeEqual } from "node:crypto";
 import type { Clock } from "../lib/clock.js";
 import type { SecretBox } from "../lib/crypto.js";
 import type { Logger } from "../lib/logger.js";
 import { SYSTEM_ACTOR } from "../portal/access.js";
 import type { Portal } from "../portal/service.js";
 import type { IntegrationView } from "../portal/types.js";
-import type { Ticket as AtTicket, AutotaskEntity, QueryCondition } from "../psa/autotask/types.js";
+import type { Ticket as AtTicket, QueryCondition } from "../psa/autotask/types.js";
 import type { Db } from "../store/db.js";
 import { type AutotaskApi, queryAll } from "./autotask-api.js";
 import type { TicketSync } from "./tickets.js";
-
-/** Ticket fields the TicketWebhook subscribes to (issue 5, point 3). */
-export const TICKET_WEBHOOK_FIELDS = [
-  "status",
-  "priority",
-  "queueID",
-  "title",
-  "description",
-  "configurationItemID",
-];
-/** TicketNote fields; ticketID is sent always, so a note event names its ticket. */
-export const NOTE_WEBHOOK_FIELDS = ["title", "description", "publish"];
+import { WebhookRegistrar, type WebhookState } from "./webhook-registration.js";
 
 export interface FeedDeps {
   db: Db;
@@ -33,6 +22,10 @@ export interface FeedDeps {
   publicUrl(): string | undefined;
   /** Look-back added to the poll cursor, ms (default 2 minutes): rows with an equal timestamp are not missed. */
   pollOverlapMs?: number;
+  /** NOCBRIDGE_ALLOW_HTTP_WEBHOOKS: register webhooks at a URL that is not https on port 443. */
+  allowHttpWebhooks?: boolean;
+  /** The poll interval, minutes (shown with "Polling only"). */
+  pollIntervalMinutes?: number;
 }
 
 export type ReceiveResult = { status: 200; duplicate: boolean } | { status: 400 | 401; error: string };
@@ -44,9 +37,19 @@ export type ReceiveResult = { status: 200; duplicate: boolean } | { status: 400 
  */
 export class TicketFeed {
   readonly #d: FeedDeps;
+  readonly registrar: WebhookRegistrar;
 
   constructor(deps: FeedDeps) {
     this.#d = deps;
+    this.registrar = new WebhookRegistrar({
+      db: deps.db,
+      box: deps.box,
+      clock: deps.clock,
+      logger: deps.logger,
+      publicUrl: deps.publicUrl,
+      allowHttp: deps.allowHttpWebhooks === true,
+      ...(deps.pollIntervalMinutes !== undefined ? { pollIntervalMinutes: deps.pollIntervalMinutes } : {}),
+    });
   }
 
   get #k() {
@@ -55,90 +58,14 @@ export class TicketFeed {
 
   // ---------------------------------------------------------------- webhooks: registration
 
-  /** Registers the partner's TicketWebhook and TicketNoteWebhook (idempotent: an existing registration is kept). */
-  async register(partnerId: number, api: AutotaskApi, view: IntegrationView): Promise<void> {
-    const base = this.#d.publicUrl();
-    if (!base) return;
-    const existing = await this.#k
-      .selectFrom("psa_webhooks")
-      .select("entity")
-      .where("partner_id", "=", partnerId)
-      .execute();
-    if (existing.length >= 2) return;
-    await this.unregister(partnerId, api);
-    // Autotask allows up to 64 characters; 32 random bytes in base64url are 43.
-    const secret = randomBytes(32).toString("base64url");
-    const url = `${base.replace(/\/+$/, "")}/webhooks/autotask/${partnerId}`;
-    const resourceId = await this.#ownResource(api, view.ticketing.username);
-    for (const [entity, root, fields, always] of [
-      ["Ticket", "TicketWebhooks", TICKET_WEBHOOK_FIELDS, [] as string[]],
-      ["TicketNote", "TicketNoteWebhooks", NOTE_WEBHOOK_FIELDS, ["ticketID"] as string[]],
-    ] as Array<[string, string, string[], string[]]>) {
-      const fieldIds = await this.#webhookFieldIds(api, `${root.slice(0, -1)}Fields`);
-      const id = await api.createIdempotent(
-        root,
-        {
-          name: `nocbridge ${entity === "Ticket" ? "tickets" : "ticket notes"} (partner ${partnerId})`,
-          webhookUrl: url,
-          deactivationUrl: `${url}/deactivated`,
-          secretKey: secret,
-          isActive: true,
-          isSubscribedToCreateEvents: true,
-          isSubscribedToUpdateEvents: true,
-          isSubscribedToDeleteEvents: false,
-          sendThresholdExceededNotification: false,
-        },
-        async () =>
-          (
-            await queryAll<AutotaskEntity>(api, root, {
-              filter: [{ op: "eq", field: "webhookUrl", value: url }],
-            })
-          )[0]?.id ?? null,
-      );
-      for (const name of [...fields, ...always]) {
-        const fieldID = fieldIds.get(name.toLowerCase());
-        if (fieldID === undefined) throw new Error(`Autotask offers no webhook field "${name}" on ${root}`);
-        await api.createChild(root, id, "Fields", {
-          webhookID: id,
-          fieldID,
-          isSubscribedField: !always.includes(name),
-          isDisplayAlwaysField: always.includes(name),
-        });
-      }
-      // Our own writes must not call us back (echo prevention, first layer: reliability.md §4).
-      if (resourceId !== null)
-        await api.createChild(root, id, "ExcludedResources", { webhookID: id, resourceID: resourceId });
-      await this.#k
-        .insertInto("psa_webhooks")
-        .values({
-          partner_id: partnerId,
-          entity,
-          psa_webhook_id: id,
-          secret_sealed: this.#d.box.encrypt(secret, partnerId, "webhook-secret"),
-          created_at: this.#d.clock.now().toISOString(),
-        })
-        .execute();
-    }
+  /** Registers or repairs the partner's webhooks; a refusal is recorded as "polling only", never thrown. */
+  async register(partnerId: number, api: AutotaskApi, view: IntegrationView): Promise<WebhookState> {
+    return this.registrar.register(partnerId, api, view);
   }
 
   /** Removes the partner's webhooks from Autotask and forgets them (ticketing turned off). */
   async unregister(partnerId: number, api: AutotaskApi | null): Promise<void> {
-    const rows = await this.#k
-      .selectFrom("psa_webhooks")
-      .selectAll()
-      .where("partner_id", "=", partnerId)
-      .execute();
-    for (const r of rows) {
-      try {
-        await api?.delete(r.entity === "Ticket" ? "TicketWebhooks" : "TicketNoteWebhooks", r.psa_webhook_id);
-      } catch (e) {
-        this.#d.logger.warn(
-          { partnerId, webhook: r.psa_webhook_id, err: e },
-          "could not delete an Autotask webhook",
-        );
-      }
-    }
-    await this.#k.deleteFrom("psa_webhooks").where("partner_id", "=", partnerId).execute();
+    await this.registrar.unregister(partnerId, api);
   }
 
   async registered(partnerId: number): Promise<Array<{ entity: string; psaWebhookId: number }>> {
@@ -148,28 +75,6 @@ export class TicketFeed {
       .where("partner_id", "=", partnerId)
       .execute();
     return rows.map((r) => ({ entity: r.entity, psaWebhookId: r.psa_webhook_id }));
-  }
-
-  async #ownResource(api: AutotaskApi, username: string): Promise<number | null> {
-    const found = await queryAll<AutotaskEntity>(api, "Resources", {
-      filter: [
-        {
-          op: "or",
-          items: [
-            { op: "eq", field: "userName", value: username },
-            { op: "eq", field: "email", value: username },
-          ],
-        },
-      ],
-    });
-    return found[0]?.id ?? null;
-  }
-
-  /** Field name (lower case) → webhook field id, from the `fieldID` picklist (api.md §7.1). */
-  async #webhookFieldIds(api: AutotaskApi, entity: string): Promise<Map<string, number>> {
-    const info = await api.fieldInfo(entity);
-    const values = info.find((f) => f.name.toLowerCase() === "fieldid")?.picklistValues ?? [];
-    return new Map(values.map((v) => [v.label.toLowerCase(), Number(v.value)]));
   }
 
   // ---------------------------------------------------------------- webhooks: receiving

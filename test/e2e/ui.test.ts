@@ -131,7 +131,7 @@ describe("web UI, end to end in chromium", () => {
 
     emulator = await startTestEmulator();
     const config = loadConfig(
-      { NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: "silent" },
+      { NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: "silent", NOCBRIDGE_ALLOW_HTTP_WEBHOOKS: "1" },
       { databaseUrl: ":memory:", dataDir: join(profile, "data-unused"), host: "127.0.0.1", port: 0 },
     );
     services = await openServices(config, {
@@ -323,6 +323,13 @@ describe("web UI, end to end in chromium", () => {
 
     // ---- validate: a missing user-defined field fails with its fix; created in Autotask, it passes
     await go("Validate & sync");
+    // Saving registered the Autotask webhooks in the background; the page says so.
+    await waitText(
+      "the webhook state",
+      page.getByTestId("webhook-state"),
+      /Webhooks registered \(Ticket #\d+, TicketNote #\d+\)/,
+      15_000,
+    );
     await page.getByRole("button", { name: "Validate", exact: true }).click();
     const bios = page.getByRole("list", { name: "Failed checks" }).getByRole("listitem").filter({
       hasText: 'User-defined field "BIOS Name" is missing',

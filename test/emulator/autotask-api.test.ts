@@ -353,7 +353,7 @@ describe("webhook entities (api.md §7.1)", () => {
     const fieldId = Number(
       info
         .find((f: { name: string }) => f.name === "fieldID")
-        .picklistValues.find((v: { label: string }) => v.label === "status").value,
+        .picklistValues.find((v: { label: string }) => v.label === "Status").value,
     );
     const field = await t.api("POST", `TicketWebhooks/${id}/Fields`, {
       webhookID: id,

@@ -45,7 +45,8 @@ const SECRET = "a-secret-key-of-32-characters-ok";
 async function fieldId(entity: string, name: string): Promise<number> {
   const fields = (await t.api("GET", `${entity}/entityInformation/fields`)).body.fields;
   const pick = fields.find((f: { name: string }) => f.name === "fieldID").picklistValues;
-  return Number(pick.find((v: { label: string }) => v.label === name).value);
+  // Labels are display names, not always the REST names (docs/emulator.md): compare case-insensitively.
+  return Number(pick.find((v: { label: string }) => v.label.toLowerCase() === name.toLowerCase()).value);
 }
 
 describe("webhook delivery wiring", () => {

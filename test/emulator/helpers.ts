@@ -51,7 +51,13 @@ export function authHeaders(c: Credentials): Record<string, string> {
 
 /** Starts an emulator on a free port with short delays, webhooks off unless asked for. */
 export async function startTestEmulator(opts: StartAutotaskEmulatorOptions = {}): Promise<TestEmulator> {
-  const emu = await startAutotaskEmulator({ timeScale: 0.001, webhooks: false, ...opts });
+  // Test receivers listen on http://127.0.0.1:<port>, which a real tenant would refuse.
+  const emu = await startAutotaskEmulator({
+    timeScale: 0.001,
+    webhooks: false,
+    allowHttpWebhooks: true,
+    ...opts,
+  });
   const raw = async (method: string, url: string, body?: unknown, creds: Credentials = emu.credentials) => {
     const init: RequestInit = {
       method,

@@ -38,7 +38,7 @@ const receiver = createServer((req, res) => {
 beforeAll(async () => {
   await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
   receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
-  emulator = await startAutotaskEmulator({ seed: "demo", timeScale: 0.001 });
+  emulator = await startAutotaskEmulator({ seed: "demo", timeScale: 0.001, allowHttpWebhooks: true });
 });
 
 afterAll(async () => {

@@ -30,7 +30,13 @@ export interface TestEmulator {
 }
 
 export async function startTestEmulator(opts: StartAutotaskEmulatorOptions = {}): Promise<TestEmulator> {
-  const emu = await startAutotaskEmulator({ timeScale: 0.001, seed: "demo", ...opts });
+  // Test receivers listen on http://127.0.0.1:<port>, which a real tenant would refuse.
+  const emu = await startAutotaskEmulator({
+    timeScale: 0.001,
+    seed: "demo",
+    allowHttpWebhooks: true,
+    ...opts,
+  });
   const call = async <T>(
     url: string,
     method: string,

@@ -32,11 +32,20 @@ export async function openTestServices(
     autotask?: ServiceOptions["autotask"];
     guard?: ServiceOptions["guard"];
     ticketRetry?: ServiceOptions["ticketRetry"];
+    /** NOCBRIDGE_ALLOW_HTTP_WEBHOOKS (default on: test servers listen on http://127.0.0.1:<port>). */
+    allowHttpWebhooks?: boolean;
+    /** NOCBRIDGE_PUBLIC_URL. */
+    publicUrl?: string;
   } = {},
 ): Promise<TestEnv> {
   const schema = `t_${randomBytes(6).toString("hex")}`;
   const config = loadConfig(
-    { NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: "silent" },
+    {
+      NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY,
+      LOG_LEVEL: "silent",
+      NOCBRIDGE_ALLOW_HTTP_WEBHOOKS: opts.allowHttpWebhooks === false ? "0" : "1",
+      ...(opts.publicUrl ? { NOCBRIDGE_PUBLIC_URL: opts.publicUrl } : {}),
+    },
     { databaseUrl: kind === "postgres" ? PG_URL : ":memory:", dataDir: "data-test-unused" },
   );
   const services = await openServices(config, {

@@ -5,7 +5,7 @@ import { notFound } from "../../portal/errors.js";
 import type { Portal } from "../../portal/service.js";
 import type { SyncEngine } from "../../sync/engine.js";
 import type { App } from "../app.js";
-import { IdParams } from "../schemas.js";
+import { IdParams, WebhookState } from "../schemas.js";
 
 /** Largest webhook body accepted (Autotask's payloads are a few kB). */
 const WEBHOOK_BODY_LIMIT = 256 * 1024;
@@ -113,6 +113,19 @@ export const ticketSyncRoutes =
         await sync.tickets.retry(req.params.errorId);
         return (await sync.tickets.error(req.params.errorId)) ?? row;
       },
+    );
+    app.get(
+      "/api/partners/:partnerId/webhooks",
+      {
+        schema: {
+          tags: ["ticket sync"],
+          summary:
+            "The partner's Autotask webhooks: registered, or polling only and why, and fields Autotask would not subscribe",
+          params: PartnerParams,
+          response: { 200: WebhookState },
+        },
+      },
+      async (req) => sync.webhookState(req.actor, req.params.partnerId),
     );
     app.get(
       "/api/partners/:partnerId/psa/options",

@@ -35,6 +35,7 @@ export interface AutotaskEmulatorCliOptions {
   faultsJson?: Partial<FaultOptions>;
   randomSeed?: string;
   webhooks: boolean;
+  allowHttpWebhooks?: boolean;
 }
 
 const number =
@@ -93,6 +94,7 @@ export function startOptionsFromCli(o: AutotaskEmulatorCliOptions): StartAutotas
   set("deliveryReorder", o.webhookReorder);
   opts.faults = faults;
   if (!o.webhooks) opts.webhooks = false;
+  if (o.allowHttpWebhooks) opts.allowHttpWebhooks = true;
   return opts;
 }
 
@@ -173,6 +175,12 @@ export function registerAutotaskEmulatorCommand(program: Command): Command {
     )
     .addOption(new Option("--random-seed <seed>", "seed of the fault streams (replays a run)"))
     .addOption(new Option("--no-webhooks", "do not deliver webhook callouts"))
+    .addOption(
+      new Option(
+        "--allow-http-webhooks",
+        "accept webhook URLs that are not https on port 443 (a real tenant delivers to 443 only)",
+      ),
+    )
     .action(async (o: AutotaskEmulatorCliOptions) => {
       const emulator = await startAutotaskEmulator(startOptionsFromCli(o));
       const c = emulator.credentials;

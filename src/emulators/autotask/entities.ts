@@ -171,7 +171,7 @@ const tickets = entity(
     f("source", "integer", { pick: TENANT, wh: 116 }),
     f("serviceLevelAgreementID", "integer", { pick: TENANT }),
     f("dueDateTime", "datetime", { wh: 117 }),
-    f("createDate", "datetime", { ro: true }),
+    f("createDate", "datetime", { ro: true, wh: 122 }),
     f("creatorResourceID", "integer", { ro: true, ref: "Resource" }),
     // Not queryable per the Tickets help page (api.md §3.3 [C: S7]).
     f("creatorType", "integer", { ro: true, noQuery: true, pick: TENANT }),

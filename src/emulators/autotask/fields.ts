@@ -66,6 +66,25 @@ function pickInfo(p: PicklistValue): PicklistValueInfo {
   };
 }
 
+/**
+ * Labels of the `fieldID` picklist of {X}WebhookFields. They are not the REST field names: public
+ * set-up guides show PascalCase names and "TicketCreateDate" for the ticket's createDate; the
+ * others below are our choice of how far a label may drift (docs/emulator.md, "Webhook permissions,
+ * limits, field labels and HTTPS"), so that clients match labels robustly.
+ */
+const WEBHOOK_FIELD_LABELS: Record<string, Record<string, string>> = {
+  Ticket: {
+    createDate: "TicketCreateDate",
+    queueID: "Queue",
+    configurationItemID: "Configuration Item",
+  },
+  TicketNote: { ticketID: "Ticket" },
+};
+
+export function webhookFieldLabel(entityType: string, name: string): string {
+  return WEBHOOK_FIELD_LABELS[entityType]?.[name] ?? name.charAt(0).toUpperCase() + name.slice(1);
+}
+
 /** The values a picklist field offers in a tenant right now. */
 export function picklistValues(tenant: Tenant, def: EntityDef, fd: FieldDef): PicklistValue[] {
   const src = fd.picklist;
@@ -94,7 +113,7 @@ export function picklistValues(tenant: Tenant, def: EntityDef, fd: FieldDef): Pi
         .filter((f) => f.webhookFieldId !== null)
         .map((f, i) => ({
           value: f.webhookFieldId as number,
-          label: f.name,
+          label: webhookFieldLabel(src.entityType, f.name),
           isActive: true,
           isSystem: true,
           isDefaultValue: false,

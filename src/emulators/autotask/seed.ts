@@ -279,6 +279,9 @@ function apiUser(o: SeedOptions): ApiUser {
     secret: o.secret ?? DEFAULT_CREDENTIALS.secret,
     integrationCode: o.integrationCode ?? DEFAULT_CREDENTIALS.integrationCode,
     resourceId: DEMO_IDS.apiResource,
+    // Set up as our setup guide asks (the real default is no webhook permission; docs/emulator.md).
+    canCreateWebhooks: true,
+    maxWebhooks: 10,
   };
 }
 

@@ -44,6 +44,15 @@ import {
   type Tenant,
   type WriteContext,
 } from "./store.js";
+import {
+  checkWebhookCreate,
+  checkWebhookUpdate,
+  isWebhookRoot,
+  registerWebhookPolicyRoutes,
+  type WebhookPolicy,
+  webhookCreateAccess,
+  webhookCreated,
+} from "./webhook-policy.js";
 import { createWebhookEngine, type WebhookEngine, type WebhookEngineOptions } from "./webhooks.js";
 
 /** Options of the core: what it serves and how it is wired. */
@@ -78,6 +87,13 @@ export interface AutotaskEmulatorOptions {
   queryLimits?: Partial<QueryLimits>;
   /** Fastify request logging (default off). */
   logger?: boolean;
+  /**
+   * Accept webhook URLs that are not https on port 443 (default false: Autotask delivers to port 443
+   * only). Tests and the demo, whose receivers listen on http://127.0.0.1:<port>, turn it on.
+   */
+  allowHttpWebhooks?: boolean;
+  /** What an API user's maximum number of webhooks counts (webhook-policy.ts); default "live". */
+  webhookLimitCounts?: WebhookPolicy["limitCounts"];
 }
 
 export interface Behaviours {
@@ -313,6 +329,10 @@ export function buildAutotaskEmulator(options: AutotaskEmulatorOptions = {}): Au
   const registry = createRegistryView(store);
   const stats = new StatsCounter();
   const queryLimits: QueryLimits = { ...DEFAULT_QUERY_LIMITS, ...options.queryLimits };
+  const webhookPolicy: WebhookPolicy = {
+    allowHttp: options.allowHttpWebhooks === true,
+    limitCounts: options.webhookLimitCounts ?? "live",
+  };
   const fallbackThreshold = new PassThroughThreshold();
   const tenantId = [...store.tenants.keys()][0] ?? options.tenantId ?? DEFAULT_TENANT_ID;
   // The first API user of the first tenant: from the state file when one was loaded, else the seed's.
@@ -483,11 +503,18 @@ export function buildAutotaskEmulator(options: AutotaskEmulatorOptions = {}): Au
     if (segs.length === 1) {
       if (method === "POST") {
         if (!root.verbs.create || root.parent) throw notAllowed(method);
+        if (isWebhookRoot(root)) {
+          checkWebhookCreate(webhookPolicy, tenant, a.user, body());
+          const created = store.create(tenant, root, body(), writeContext(a));
+          webhookCreated(a.user);
+          return ok({ itemId: created["id"] });
+        }
         return ok({ itemId: store.create(tenant, root, body(), writeContext(a))["id"] });
       }
       if (method === "PATCH" || method === "PUT") {
         if (!root.verbs.update || root.parent) throw notAllowed(method);
         const mode = method === "PATCH" ? "patch" : "put";
+        if (isWebhookRoot(root)) checkWebhookUpdate(webhookPolicy, body());
         return ok({ itemId: store.update(tenant, root, body(), mode, writeContext(a))["id"] });
       }
       throw notAllowed(method);
@@ -524,7 +551,15 @@ export function buildAutotaskEmulator(options: AutotaskEmulatorOptions = {}): Au
       throw notFound(path);
     }
 
-    if (second === "entityinformation") return entityInfo(method, tenant, root, segs.slice(2), path);
+    if (second === "entityinformation") {
+      const r = entityInfo(method, tenant, root, segs.slice(2), path);
+      // The user's own create access to webhooks follows its security level ([U], webhook-policy.ts).
+      if (segs.length === 2 && isWebhookRoot(root) && !webhookCreateAccess(a.user)) {
+        const info = (r.body as { info: Record<string, unknown> }).info;
+        return ok({ info: { ...info, userAccessForCreate: "None" } });
+      }
+      return r;
+    }
 
     if (!isId(segs[1])) throw notFound(path);
     const id = Number(segs[1]);
@@ -717,6 +752,7 @@ export function buildAutotaskEmulator(options: AutotaskEmulatorOptions = {}): Au
     },
   };
 
+  registerWebhookPolicyRoutes(app, store, webhookPolicy);
   registerAdminRoutes(app, {
     store,
     stats,

@@ -71,6 +71,12 @@ export interface ApiUser {
   integrationCode: string;
   /** The resource the API user is; writes are attributed to it unless impersonating. */
   resourceId: number;
+  /** Security level "Can create WebHooks" (off unless granted; webhook-policy.ts). */
+  canCreateWebhooks?: boolean;
+  /** The security level's maximum number of webhooks (0 when not set). */
+  maxWebhooks?: number;
+  /** Webhooks this user ever created (the "lifetime" reading of the maximum). */
+  webhooksCreated?: number;
 }
 
 export interface ZoneData {

@@ -271,3 +271,14 @@ export interface SyncError {
   lastAt: string;
   resolvedAt: string | null;
 }
+
+/** GET /api/partners/:id/webhooks: Autotask webhooks registered, or polling only and why. */
+export interface WebhookState {
+  mode: "webhooks" | "polling" | "off";
+  reason: string | null;
+  url: string | null;
+  webhooks: Array<{ entity: string; psaWebhookId: number }>;
+  unsubscribedFields: string[];
+  pollIntervalMinutes: number;
+  checkedAt: string | null;
+}

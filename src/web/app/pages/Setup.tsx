@@ -8,6 +8,7 @@ import { fieldMessage, optionsWith, optionText } from "../pick";
 import { Link } from "../router";
 import { can, useMe } from "../session";
 import type { Client, Integration, Page, PsaOption, PsaOptions } from "../types";
+import { WebhookStatus } from "../webhooks";
 
 const DEFAULT_SCHEDULE = "0 2 10,25 * *";
 
@@ -118,6 +119,7 @@ export function Setup() {
         <span className="muted">Setup › Partner details</span>
       </PageHeader>
       {integration.error ? <Banner kind="error">{integration.error}</Banner> : null}
+      <WebhookStatus partnerId={partner.id} />
       {!integration.data ? (
         <Loading />
       ) : (

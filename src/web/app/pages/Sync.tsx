@@ -19,6 +19,7 @@ import type {
   SyncStatus,
   Validation,
 } from "../types";
+import { WebhookStatus } from "../webhooks";
 
 interface Live {
   runId: number;
@@ -240,6 +241,7 @@ export function SyncPage() {
       </PageHeader>
       {error ? <Banner kind="error">{error}</Banner> : null}
       {integration.error ? <Banner kind="error">{integration.error}</Banner> : null}
+      <WebhookStatus partnerId={pid} />
       <div className="two-col">
         {i ? <Summary integration={i} options={options.data} /> : <Loading />}
         <Section
