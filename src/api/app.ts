@@ -1,17 +1,19 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import helmet from "@fastify/helmet";
 import fastifyStatic from "@fastify/static";
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Ajv } from "ajv";
 import addFormats from "ajv-formats";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { type Logger, redactUrl } from "../lib/logger.js";
 import type { Actor } from "../portal/access.js";
 import { PortalError } from "../portal/errors.js";
 import type { Portal } from "../portal/service.js";
 import type { SyncEngine } from "../sync/engine.js";
+import { installGuards, isUiFallback } from "./guard.js";
 import { clientRoutes } from "./routes/clients.js";
 import { partnerRoutes } from "./routes/partners.js";
 import { syncRoutes } from "./routes/sync.js";
@@ -53,11 +55,6 @@ export type App = FastifyInstance<
   import("fastify").FastifyBaseLogger,
   TypeBoxTypeProvider
 >;
-
-/** Paths that answer without a token. */
-const PUBLIC = new Set(["/healthz", "/openapi.json", "/api/session"]);
-/** EventSource cannot send headers: the live log accepts `?access_token=` instead. */
-const SSE_PATH = /^\/api\/sync-runs\/\d+\/events$/;
 
 /**
  * Builds the REST API without starting it (design.md §3.1): tests call `inject` or `listen` on it;
@@ -103,25 +100,27 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     },
   });
 
-  app.decorateRequest("actor", null as unknown as Actor);
-  app.addHook("onRequest", async (req, reply) => {
-    const path = req.url.split("?")[0] ?? "";
-    if (
-      !path.startsWith("/api/") ||
-      (PUBLIC.has(path) && !(path === "/api/session" && req.method === "DELETE"))
-    )
-      return;
-    const actor = await authenticate(deps.portal, req, SSE_PATH.test(path));
-    if (!actor) {
-      return reply.code(401).header("www-authenticate", "Bearer").send({
-        statusCode: 401,
-        error: "Unauthorized",
-        code: "UNAUTHORIZED",
-        message: "a valid token is required: Authorization: Bearer <token>",
-      });
-    }
-    req.actor = actor;
+  // Security headers on every answer, registered first so they are on early answers (401) too.
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        // The built UI loads its script and stylesheet from files and sets styles only through the
+        // DOM (React style props), so nothing inline is allowed.
+        defaultSrc: ["'self'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        objectSrc: ["'none'"],
+      },
+    },
+    frameguard: { action: "deny" },
+    referrerPolicy: { policy: "no-referrer" },
   });
+
+  app.decorateRequest("actor", null as unknown as Actor);
+  const webRoot = deps.webRoot === undefined ? defaultWebRoot() : deps.webRoot;
+  installGuards(app, deps.portal, webRoot !== null);
 
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof PortalError) {
@@ -152,23 +151,33 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         ...(field ? { field } : {}),
       });
     }
-    const status = e.statusCode && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500;
+    // Only Fastify's own client errors (bad JSON, wrong content type, body too large) keep their code
+    // and message; anything else, a database error above all, is answered without its code or text.
+    const known = typeof e.code === "string" && e.code.startsWith("FST_");
+    const status = known && e.statusCode && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500;
     if (status === 500) req.log.error({ err }, "unhandled error");
     return reply.code(status).send({
       statusCode: status,
       error: reasonOf(status),
-      code: e.code ?? (status === 500 ? "INTERNAL" : "BAD_REQUEST"),
+      code: status === 500 ? "INTERNAL" : (e.code as string),
       message: status === 500 ? "internal error" : e.message,
     });
   });
 
   // The web UI: static files, and index.html for any other GET outside the API (client-side routes).
-  const webRoot = deps.webRoot === undefined ? defaultWebRoot() : deps.webRoot;
-  if (webRoot) await app.register(fastifyStatic, { root: webRoot, wildcard: false, index: "index.html" });
+  if (webRoot) {
+    // The UI's files are public: every route the static plugin adds is marked so while it registers.
+    let registeringUi = true;
+    app.addHook("onRoute", (route) => {
+      if (registeringUi) route.config = { ...(route.config ?? {}), public: true };
+    });
+    await app.register(fastifyStatic, { root: webRoot, wildcard: false, index: "index.html" });
+    registeringUi = false;
+  }
   // Fastify's own 404 logs the raw URL, which may carry an access_token: answer without that.
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split("?")[0] ?? "";
-    if (webRoot && req.method === "GET" && !path.startsWith("/api/") && !path.startsWith("/webhooks/")) {
+    if (webRoot && isUiFallback(req)) {
       return reply.type("text/html").sendFile("index.html");
     }
     return reply.code(404).send({
@@ -179,8 +188,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     });
   });
 
-  app.get("/healthz", { schema: { hide: true } }, async () => ({ ok: true }));
-  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  app.get("/healthz", { schema: { hide: true }, config: { public: true } }, async () => ({ ok: true }));
+  app.get("/openapi.json", { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
 
   await app.register(userRoutes(deps.portal));
   await app.register(partnerRoutes(deps.portal));
@@ -192,21 +201,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     await app.register(webhookRoutes(deps.sync));
   }
   return app;
-}
-
-async function authenticate(
-  portal: Portal,
-  req: FastifyRequest,
-  queryTokenAllowed: boolean,
-): Promise<Actor | null> {
-  const header = req.headers.authorization;
-  const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  const fromQuery = queryTokenAllowed
-    ? (req.query as Record<string, unknown> | undefined)?.access_token
-    : undefined;
-  const token = m?.[1] ?? (typeof fromQuery === "string" ? fromQuery : undefined);
-  if (!token) return null;
-  return portal.authenticate(token);
 }
 
 /** Turns Ajv's instance path (/ticketing/queueId, /0/hostname) into ticketing.queueId, [0].hostname. */

@@ -18,6 +18,7 @@ export const userRoutes =
           body: UserCreate,
           response: { 201: UserCreated },
         },
+        config: { permission: "user:create" },
       },
       async (req, reply) => {
         const { user, token } = await portal.createUser(req.actor, {
@@ -47,6 +48,7 @@ export const userRoutes =
           body: SessionCreate,
           security: [],
         },
+        config: { public: true },
       },
       async (req, reply) => {
         const s = await portal.signIn(req.body.username, req.body.password);
