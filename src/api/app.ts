@@ -7,7 +7,7 @@ import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Ajv } from "ajv";
 import addFormats from "ajv-formats";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from "fastify";
 import { type Logger, redactUrl } from "../lib/logger.js";
 import type { Actor } from "../portal/access.js";
 import { PortalError } from "../portal/errors.js";
@@ -31,6 +31,8 @@ export interface AppDeps {
   bodyLimit?: number;
   /** The built web UI (dist/web); default: found next to this module, when it has been built. */
   webRoot?: string | null;
+  /** Told of every route as it is registered (tests walk them all). */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 /** dist/web, from the built server (dist/api) or from the sources (src/api), if it exists. */
@@ -65,6 +67,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     ...(deps.logger ? { loggerInstance: deps.logger as FastifyBaseLogger } : {}),
     bodyLimit: deps.bodyLimit ?? 5 * 1024 * 1024,
   }).withTypeProvider<TypeBoxTypeProvider>();
+  const onRoute = deps.onRoute;
+  if (onRoute) app.addHook("onRoute", (route) => onRoute(route as RouteOptions));
 
   // Bodies are validated strictly (no type coercion, unknown properties rejected); query strings and
   // path parameters arrive as text, so those are coerced to the schema's types.
