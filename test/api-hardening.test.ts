@@ -143,7 +143,7 @@ describe.each(STORES)("API hardening on %s", (kind) => {
             const res = await app.inject({
               method: m,
               url: u,
-              payload: m === "GET" || m === "HEAD" ? undefined : {},
+              ...(m === "GET" || m === "HEAD" ? {} : { payload: {} }),
             });
             expect(res.statusCode, `${m} ${u}`).toBe(401);
           }
@@ -291,6 +291,7 @@ describe.each(STORES)("API hardening on %s", (kind) => {
         ['{"Guid":"g5","EntityType":"Ticket","SequenceNumber":1}', "Id"],
         ['{"Guid":"g6","EntityType":"TicketNote","Id":5,"Fields":{"ticketID":1e300}}', "Fields.ticketID"],
         ['{"Guid":"g7","EntityType":"Contact","Id":5}', "EntityType"],
+        ['{"Guid":"g\\u0000","EntityType":"Ticket","Id":5,"SequenceNumber":1}', "Guid"],
       ] as const) {
         const r = await send(payload);
         expect(r.status, payload).toBe(400);

@@ -2,6 +2,7 @@ import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Clock } from "../lib/clock.js";
 import type { SecretBox } from "../lib/crypto.js";
 import type { Logger } from "../lib/logger.js";
+import { nulField } from "../lib/nul.js";
 import { SYSTEM_ACTOR } from "../portal/access.js";
 import type { Portal } from "../portal/service.js";
 import type { IntegrationView } from "../portal/types.js";
@@ -219,6 +220,9 @@ export class TicketFeed {
     } catch {
       return { status: 400, error: "the body is not a JSON object" };
     }
+    // PostgreSQL cannot store U+0000 in text, and SQLite would keep it: refuse it in any field.
+    const nul = nulField(body, "");
+    if (nul !== null) return { status: 400, error: `${nul}: must not contain a NUL character`, field: nul };
     const entity = String(body.EntityType ?? "");
     if (body.Action === "Deactivated") {
       this.#d.logger.warn(
