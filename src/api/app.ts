@@ -155,16 +155,21 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         ...(field ? { field } : {}),
       });
     }
-    // Only Fastify's own client errors (bad JSON, wrong content type, body too large) keep their code
-    // and message; anything else, a database error above all, is answered without its code or text.
-    const known = typeof e.code === "string" && e.code.startsWith("FST_");
-    const status = known && e.statusCode && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500;
+    // A client error keeps its status; only Fastify's own (bad JSON, wrong content type, body too
+    // large) keep their code and message. Anything else, a database error above all, is answered
+    // without its code or text.
+    const status = e.statusCode && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500;
+    const known = status !== 500 && typeof e.code === "string" && e.code.startsWith("FST_");
     if (status === 500) req.log.error({ err }, "unhandled error");
     return reply.code(status).send({
       statusCode: status,
       error: reasonOf(status),
-      code: status === 500 ? "INTERNAL" : (e.code as string),
-      message: status === 500 ? "internal error" : e.message,
+      code: known
+        ? (e.code as string)
+        : status === 500
+          ? "INTERNAL"
+          : reasonOf(status).toUpperCase().replace(/ /g, "_"),
+      message: known ? e.message : status === 500 ? "internal error" : reasonOf(status),
     });
   });
 
@@ -178,7 +183,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     await app.register(fastifyStatic, { root: webRoot, wildcard: false, index: "index.html" });
     registeringUi = false;
   }
-  // Fastify's own 404 logs the raw URL, which may carry an access_token: answer without that.
+  // Fastify's own 404 logs the raw URL, which may carry a credential: answer without that.
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split("?")[0] ?? "";
     if (webRoot && isUiFallback(req)) {
@@ -238,6 +243,6 @@ function reasonOf(status: number): string {
       409: "Conflict",
       413: "Payload Too Large",
       415: "Unsupported Media Type",
-    }[status] ?? "Internal Server Error"
+    }[status] ?? (status >= 400 && status < 500 ? "Bad Request" : "Internal Server Error")
   );
 }
