@@ -2,17 +2,19 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import rateLimit from "@fastify/rate-limit";
+import helmet from "@fastify/helmet";
 import fastifyStatic from "@fastify/static";
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Ajv } from "ajv";
 import addFormats from "ajv-formats";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from "fastify";
 import { type Logger, redactUrl } from "../lib/logger.js";
 import type { Actor } from "../portal/access.js";
 import { PortalError } from "../portal/errors.js";
 import type { Portal } from "../portal/service.js";
 import type { SyncEngine } from "../sync/engine.js";
+import { installGuards, isUiFallback } from "./guard.js";
 import { clientRoutes } from "./routes/clients.js";
 import { partnerRoutes } from "./routes/partners.js";
 import { syncRoutes } from "./routes/sync.js";
@@ -34,6 +36,8 @@ export interface AppDeps {
   signInLimits?: SignInLimits;
   /** PEM certificate and key: the server answers https (NOCBRIDGE_TLS_CERT / NOCBRIDGE_TLS_KEY). */
   https?: { cert: Buffer; key: Buffer };
+  /** Told of every route as it is registered (tests walk them all). */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 /** dist/web, from the built server (dist/api) or from the sources (src/api), if it exists. */
@@ -59,11 +63,6 @@ export type App = FastifyInstance<
   TypeBoxTypeProvider
 >;
 
-/** Paths that answer without a token. */
-const PUBLIC = new Set(["/healthz", "/openapi.json", "/api/session"]);
-/** EventSource cannot send headers: the live log accepts `?access_token=` instead. */
-const SSE_PATH = /^\/api\/sync-runs\/\d+\/events$/;
-
 /**
  * Builds the REST API without starting it (design.md §3.1): tests call `inject` or `listen` on it;
  * only main.ts listens for real.
@@ -77,6 +76,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const app: App = (
     deps.https ? (Fastify({ ...options, https: deps.https }) as unknown as FastifyInstance) : Fastify(options)
   ).withTypeProvider<TypeBoxTypeProvider>();
+  const onRoute = deps.onRoute;
+  if (onRoute) app.addHook("onRoute", (route) => onRoute(route as RouteOptions));
 
   // Bodies are validated strictly (no type coercion, unknown properties rejected); query strings and
   // path parameters arrive as text, so those are coerced to the schema's types.
@@ -115,25 +116,27 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // Rate limits are per route (sign-in); none applies globally.
   await app.register(rateLimit, { global: false });
 
-  app.decorateRequest("actor", null as unknown as Actor);
-  app.addHook("onRequest", async (req, reply) => {
-    const path = req.url.split("?")[0] ?? "";
-    if (
-      !path.startsWith("/api/") ||
-      (PUBLIC.has(path) && !(path === "/api/session" && req.method === "DELETE"))
-    )
-      return;
-    const actor = await authenticate(deps.portal, req, SSE_PATH.test(path));
-    if (!actor) {
-      return reply.code(401).header("www-authenticate", "Bearer").send({
-        statusCode: 401,
-        error: "Unauthorized",
-        code: "UNAUTHORIZED",
-        message: "a valid token is required: Authorization: Bearer <token>",
-      });
-    }
-    req.actor = actor;
+  // Security headers on every answer, registered first so they are on early answers (401) too.
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        // The built UI loads its script and stylesheet from files and sets styles only through the
+        // DOM (React style props), so nothing inline is allowed.
+        defaultSrc: ["'self'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        objectSrc: ["'none'"],
+      },
+    },
+    frameguard: { action: "deny" },
+    referrerPolicy: { policy: "no-referrer" },
   });
+
+  app.decorateRequest("actor", null as unknown as Actor);
+  const webRoot = deps.webRoot === undefined ? defaultWebRoot() : deps.webRoot;
+  installGuards(app, deps.portal, webRoot !== null);
 
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof PortalError) {
@@ -165,23 +168,38 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         ...(field ? { field } : {}),
       });
     }
+    // A client error keeps its status; only Fastify's own (bad JSON, wrong content type, body too
+    // large) keep their code and message. Anything else, a database error above all, is answered
+    // without its code or text.
     const status = e.statusCode && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500;
+    const known = status !== 500 && typeof e.code === "string" && e.code.startsWith("FST_");
     if (status === 500) req.log.error({ err }, "unhandled error");
     return reply.code(status).send({
       statusCode: status,
       error: reasonOf(status),
-      code: e.code ?? (status === 500 ? "INTERNAL" : "BAD_REQUEST"),
-      message: status === 500 ? "internal error" : e.message,
+      code: known
+        ? (e.code as string)
+        : status === 500
+          ? "INTERNAL"
+          : reasonOf(status).toUpperCase().replace(/ /g, "_"),
+      message: known ? e.message : status === 500 ? "internal error" : reasonOf(status),
     });
   });
 
   // The web UI: static files, and index.html for any other GET outside the API (client-side routes).
-  const webRoot = deps.webRoot === undefined ? defaultWebRoot() : deps.webRoot;
-  if (webRoot) await app.register(fastifyStatic, { root: webRoot, wildcard: false, index: "index.html" });
-  // Fastify's own 404 logs the raw URL, which may carry an access_token: answer without that.
+  if (webRoot) {
+    // The UI's files are public: every route the static plugin adds is marked so while it registers.
+    let registeringUi = true;
+    app.addHook("onRoute", (route) => {
+      if (registeringUi) route.config = { ...(route.config ?? {}), public: true };
+    });
+    await app.register(fastifyStatic, { root: webRoot, wildcard: false, index: "index.html" });
+    registeringUi = false;
+  }
+  // Fastify's own 404 logs the raw URL, which may carry a credential: answer without that.
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split("?")[0] ?? "";
-    if (webRoot && req.method === "GET" && !path.startsWith("/api/") && !path.startsWith("/webhooks/")) {
+    if (webRoot && isUiFallback(req)) {
       return reply.type("text/html").sendFile("index.html");
     }
     return reply.code(404).send({
@@ -192,8 +210,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     });
   });
 
-  app.get("/healthz", { schema: { hide: true } }, async () => ({ ok: true }));
-  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  app.get("/healthz", { schema: { hide: true }, config: { public: true } }, async () => ({ ok: true }));
+  app.get("/openapi.json", { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
 
   await app.register(userRoutes(deps.portal, deps.signInLimits));
   await app.register(partnerRoutes(deps.portal));
@@ -205,21 +223,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     await app.register(webhookRoutes(deps.sync));
   }
   return app;
-}
-
-async function authenticate(
-  portal: Portal,
-  req: FastifyRequest,
-  queryTokenAllowed: boolean,
-): Promise<Actor | null> {
-  const header = req.headers.authorization;
-  const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  const fromQuery = queryTokenAllowed
-    ? (req.query as Record<string, unknown> | undefined)?.access_token
-    : undefined;
-  const token = m?.[1] ?? (typeof fromQuery === "string" ? fromQuery : undefined);
-  if (!token) return null;
-  return portal.authenticate(token);
 }
 
 /** Turns Ajv's instance path (/ticketing/queueId, /0/hostname) into ticketing.queueId, [0].hostname. */
@@ -254,6 +257,6 @@ function reasonOf(status: number): string {
       413: "Payload Too Large",
       415: "Unsupported Media Type",
       429: "Too Many Requests",
-    }[status] ?? "Internal Server Error"
+    }[status] ?? (status >= 400 && status < 500 ? "Bad Request" : "Internal Server Error")
   );
 }

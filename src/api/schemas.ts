@@ -10,7 +10,14 @@ import {
 /** JSON schemas of the REST API (TypeBox → JSON Schema → Ajv validation and the OpenAPI document). */
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
-const Id = Type.Integer({ minimum: 1 });
+/** Largest integer the stores keep in an integer column (PostgreSQL `integer` is 32-bit). */
+export const INT_MAX = 2_147_483_647;
+/** A whole number a column can hold: larger ones are a 400 naming the field, never a database error. */
+export const Int = (opts: { minimum?: number; description?: string } = {}) =>
+  Type.Integer({ minimum: -INT_MAX - 1, maximum: INT_MAX, ...opts });
+/** Largest page offset accepted. */
+export const OFFSET_MAX = 1_000_000_000;
+export const Id = Int({ minimum: 1 });
 const Str = (max = 255) => Type.String({ maxLength: max });
 const Time = Type.String({ format: "date-time" });
 const Open = { additionalProperties: true };
@@ -23,7 +30,7 @@ export const IdParams = <K extends string>(name: K) => Type.Object({ [name]: Id 
 
 export const PageQuery = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: OFFSET_MAX, default: 0 })),
 };
 
 export const PageOf = <T extends TSchema>(item: T) =>
@@ -119,15 +126,15 @@ const TicketingFields = {
   apiUrl: Str(500),
   username: Str(200),
   integrationCode: Str(200),
-  queueId: Nullable(Type.Integer({ minimum: 0 })),
+  queueId: Nullable(Int({ minimum: 0 })),
   queueName: Str(200),
-  billingCodeId: Nullable(Type.Integer({ minimum: 0 })),
+  billingCodeId: Nullable(Int({ minimum: 0 })),
   billingCodeName: Str(200),
 };
 const DeviceFields = {
   enabled: Type.Boolean(),
-  productId: Nullable(Type.Integer({ minimum: 0 })),
-  configurationItemTypeId: Nullable(Type.Integer({ minimum: 0 })),
+  productId: Nullable(Int({ minimum: 0 })),
+  configurationItemTypeId: Nullable(Int({ minimum: 0 })),
   advanced: Type.Boolean(),
 };
 
@@ -167,17 +174,17 @@ export const MappingKind = StringEnum(MAPPING_KINDS);
 const PsaLabel = Type.Optional(Str(200));
 export const MappingRowIn = {
   "status-forward": Type.Object(
-    { portalStatusId: Type.Integer(), psaStatusId: Type.Integer({ minimum: 0 }), psaStatusName: PsaLabel },
+    { portalStatusId: Int(), psaStatusId: Int({ minimum: 0 }), psaStatusName: PsaLabel },
     { additionalProperties: false },
   ),
   "status-reverse": Type.Object(
-    { psaStatusId: Type.Integer({ minimum: 0 }), portalStatusId: Type.Integer(), psaStatusName: PsaLabel },
+    { psaStatusId: Int({ minimum: 0 }), portalStatusId: Int(), psaStatusName: PsaLabel },
     { additionalProperties: false },
   ),
   priority: Type.Object(
     {
-      psaPriorityId: Type.Integer({ minimum: 0 }),
-      portalPriorityId: Type.Integer(),
+      psaPriorityId: Int({ minimum: 0 }),
+      portalPriorityId: Int(),
       psaPriorityName: PsaLabel,
     },
     { additionalProperties: false },
@@ -192,7 +199,7 @@ export const ClientCreate = Type.Object(
   {
     code: Type.String({ minLength: 1, maxLength: 50 }),
     name: Type.String({ minLength: 1, maxLength: 200 }),
-    psaCompanyId: Type.Optional(Nullable(Type.Integer({ minimum: 0 }))),
+    psaCompanyId: Type.Optional(Nullable(Int({ minimum: 0 }))),
   },
   { additionalProperties: false },
 );
@@ -245,10 +252,10 @@ export const DeviceImportResult = Type.Object({
 
 // ---------------------------------------------------------------- tickets and notes
 
-export const StatusId = Type.Integer({
+export const StatusId = Int({
   description: PORTAL_STATUSES.map((s) => `${s.id} ${s.name}`).join(", "),
 });
-export const PriorityId = Type.Integer({
+export const PriorityId = Int({
   description: PORTAL_PRIORITIES.map((p) => `${p.id} ${p.name}`).join(", "),
 });
 export const TicketCreate = Type.Object(

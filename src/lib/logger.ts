@@ -21,9 +21,39 @@ export const REDACT_PATHS = [
   "headers.secret",
 ];
 
-/** A URL with any `access_token=` query value masked (the live log's EventSource carries its token there). */
+/** Query parameters whose values are credentials, by their decoded, lower-cased name. */
+const SECRET_PARAMS = new Set(["access_token", "token", "ticket", "secret", "password"]);
+
+/**
+ * A URL with the value of every credential-bearing query parameter masked. Names are compared after
+ * percent-decoding (`access%5Ftoken` is `access_token`), since that is how the server reads them.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&]access_token=)[^&#]*/gi, "$1********");
+  const q = url.indexOf("?");
+  if (q < 0) return url;
+  const hash = url.indexOf("#", q);
+  const query = url.slice(q + 1, hash < 0 ? undefined : hash);
+  const masked = query
+    .split("&")
+    .map((pair) => {
+      const eq = pair.indexOf("=");
+      const name = decodeLoosely(eq < 0 ? pair : pair.slice(0, eq));
+      return SECRET_PARAMS.has(name.trim().toLowerCase())
+        ? `${pair.slice(0, eq < 0 ? undefined : eq)}=********`
+        : pair;
+    })
+    .join("&");
+  return `${url.slice(0, q + 1)}${masked}${hash < 0 ? "" : url.slice(hash)}`;
+}
+
+/** Percent-decoding that never throws: a malformed escape is left as it is. */
+function decodeLoosely(s: string): string {
+  const plus = s.replace(/\+/g, " ");
+  try {
+    return decodeURIComponent(plus);
+  } catch {
+    return plus.replace(/%([0-9a-f]{2})/gi, (_m, h: string) => String.fromCharCode(Number.parseInt(h, 16)));
+  }
 }
 
 /** Requests are logged by method, URL (token masked), host and remote address — never their headers. */

@@ -1,5 +1,13 @@
 import { Cron } from "croner";
-import type { Insertable, Kysely, SelectQueryBuilder, Transaction, Updateable } from "kysely";
+import {
+  type Insertable,
+  type Kysely,
+  type SelectQueryBuilder,
+  type SqlBool,
+  sql,
+  type Transaction,
+  type Updateable,
+} from "kysely";
 import type { Clock } from "../lib/clock.js";
 import type { SecretBox } from "../lib/crypto.js";
 import {
@@ -15,6 +23,7 @@ import {
   toTicket,
 } from "../store/convert.js";
 import type { Db } from "../store/db.js";
+import { escapeLike } from "../store/like.js";
 import type { Database, DeviceRow, PartnerIntegrationRow } from "../store/schema.js";
 import { type Actor, requirePartner, requirePermission, SYSTEM_ACTOR } from "./access.js";
 import {
@@ -618,11 +627,12 @@ export class Portal {
     let q = this.#k.selectFrom("devices").where("client_id", "=", clientId);
     if (filter.state) q = q.where("state", "=", filter.state);
     if (filter.search) {
-      const s = `%${filter.search.toLowerCase()}%`;
+      // The search text is matched literally: its % and _ are escaped (ESCAPE works alike on both stores).
+      const s = `%${escapeLike(filter.search.toLowerCase())}%`;
       q = q.where((eb) =>
         eb.or([
-          eb(eb.fn("lower", ["hostname"]), "like", s),
-          eb(eb.fn("lower", ["serial_number"]), "like", s),
+          sql<SqlBool>`lower(hostname) like ${s} escape '!'`,
+          sql<SqlBool>`lower(serial_number) like ${s} escape '!'`,
         ]),
       );
     }

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import SqliteDatabase from "better-sqlite3";
 import {
@@ -17,6 +17,7 @@ import * as m0003 from "./migrations/0003_tickets.js";
 import * as m0004 from "./migrations/0004_sessions.js";
 import * as m0005 from "./migrations/0005_identity.js";
 import * as m0009 from "./migrations/0009_webhooks.js";
+import * as m0010 from "./migrations/0010_stream_tickets.js";
 import type { Database } from "./schema.js";
 
 export type Dialect = "sqlite" | "postgres";
@@ -64,13 +65,27 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
     }
     return { kysely, dialect: "postgres", schema, close: () => kysely.destroy() };
   }
-  if (opts.url !== ":memory:") mkdirSync(dirname(opts.url), { recursive: true });
+  if (opts.url !== ":memory:") prepareSqliteFile(opts.url);
   const sqlite = new SqliteDatabase(opts.url);
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("foreign_keys = ON");
   sqlite.pragma("busy_timeout = 5000");
   const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   return { kysely, dialect: "sqlite", close: () => kysely.destroy() };
+}
+
+/**
+ * The database holds sealed secrets and token hashes: only its owner may read it. A directory this
+ * creates is 0700; the file is created 0600 before SQLite opens it (SQLite gives its -wal and -shm
+ * files the mode of the database file), and an existing file and its companions are narrowed to 0600.
+ * An existing directory's mode is left alone (it may be shared, like the working directory).
+ */
+function prepareSqliteFile(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, "a", 0o600));
+  for (const f of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+    if (existsSync(f)) chmodSync(f, 0o600);
+  }
 }
 
 /** The migrations in order. Append-only: a landed migration is never edited. */
@@ -82,6 +97,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     "0004_sessions": { up: (db) => m0004.up(db, dialect) },
     "0005_identity": { up: (db) => m0005.up(db, dialect) },
     "0009_webhooks": { up: (db) => m0009.up(db, dialect) },
+    "0010_stream_tickets": { up: (db) => m0010.up(db, dialect) },
   };
 }
 

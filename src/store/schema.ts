@@ -30,6 +30,7 @@ export interface Database {
   mapping_drift: MappingDriftRow;
   sessions: SessionRow;
   sign_in_failures: SignInFailureRow;
+  stream_tickets: StreamTicketRow;
 }
 
 export interface PartnerRow {
@@ -175,6 +176,16 @@ export interface SessionRow {
   created_at: string;
   expires_at: string;
   revoked_at: string | null;
+}
+
+/** A single-use ticket for the live log stream of one run (migration 0010). */
+export interface StreamTicketRow {
+  /** SHA-256 of the ticket, never the ticket. */
+  ticket_hash: string;
+  user_id: number;
+  run_id: number;
+  created_at: string;
+  expires_at: string;
 }
 
 export interface AuditRow {

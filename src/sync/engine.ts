@@ -15,6 +15,7 @@ import { fingerprint } from "./fingerprint.js";
 import { LinkStore } from "./links.js";
 import { pushedOpenTickets } from "./open-tickets.js";
 import { type RunEvent, RunStore, type RunTrigger, type SyncRun, type SyncRunDetail } from "./runs.js";
+import { StreamTickets } from "./stream-tickets.js";
 import { TicketFeed } from "./ticket-feed.js";
 import { TicketSync } from "./tickets.js";
 import { type ValidationResult, validateConfiguration } from "./validate.js";
@@ -72,6 +73,8 @@ export class SyncEngine {
   readonly links: LinkStore;
   readonly tickets: TicketSync;
   readonly feed: TicketFeed;
+  /** Single-use tickets for following a run's live log. */
+  readonly streamTickets: StreamTickets;
   readonly #lastPoll = new Map<number, number>();
   readonly #setups = new Map<number, Promise<void>>();
   #timer: NodeJS.Timeout | undefined;
@@ -87,6 +90,7 @@ export class SyncEngine {
     this.#o = o;
     this.runs = new RunStore(o.db, o.clock);
     this.links = new LinkStore(o.db, o.clock);
+    this.streamTickets = new StreamTickets(o.db, o.clock);
     this.tickets = new TicketSync({
       db: o.db,
       portal: o.portal,

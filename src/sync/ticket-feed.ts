@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import type { Clock } from "../lib/clock.js";
 import type { SecretBox } from "../lib/crypto.js";
 import type { Logger } from "../lib/logger.js";
+import { nulField } from "../lib/nul.js";
 import { SYSTEM_ACTOR } from "../portal/access.js";
 import type { Portal } from "../portal/service.js";
 import type { IntegrationView } from "../portal/types.js";
@@ -28,7 +29,24 @@ export interface FeedDeps {
   pollIntervalMinutes?: number;
 }
 
-export type ReceiveResult = { status: 200; duplicate: boolean } | { status: 400 | 401; error: string };
+export type ReceiveResult =
+  | { status: 200; duplicate: boolean }
+  | { status: 400 | 401; error: string; field?: string };
+
+/** Largest id the inbox stores (a 32-bit integer column). */
+const MAX_ID = 2_147_483_647;
+const ID_RULE = `must be a whole number from 1 to ${MAX_ID}`;
+
+/** An Autotask id from a webhook payload (a JSON number or a numeric string), or null when it is not one. */
+function webhookId(value: unknown): number | null {
+  const n =
+    typeof value === "number"
+      ? value
+      : typeof value === "string" && /^\d+$/.test(value)
+        ? Number(value)
+        : NaN;
+  return Number.isSafeInteger(n) && n >= 1 && n <= MAX_ID ? n : null;
+}
 
 /**
  * How Autotask changes reach the inbox: webhooks (the fast path, registered per partner with a
@@ -107,7 +125,9 @@ export class TicketFeed {
     } catch {
       return { status: 400, error: "the body is not a JSON object" };
     }
-    const id = Number(body.Id);
+    // PostgreSQL cannot store U+0000 in text, and SQLite would keep it: refuse it in any field.
+    const nul = nulField(body, "");
+    if (nul !== null) return { status: 400, error: `${nul}: must not contain a NUL character`, field: nul };
     const entity = String(body.EntityType ?? "");
     if (body.Action === "Deactivated") {
       this.#d.logger.warn(
@@ -116,16 +136,22 @@ export class TicketFeed {
       );
       return { status: 200, duplicate: false };
     }
-    if (!Number.isInteger(id) || (entity !== "Ticket" && entity !== "TicketNote"))
-      return { status: 400, error: "expected EntityType Ticket or TicketNote and an integer Id" };
+    if (entity !== "Ticket" && entity !== "TicketNote")
+      return { status: 400, error: "EntityType: expected Ticket or TicketNote", field: "EntityType" };
+    const id = webhookId(body.Id);
+    if (id === null) return { status: 400, error: `Id: ${ID_RULE}`, field: "Id" };
     const fields = (body.Fields ?? {}) as Record<string, unknown>;
-    const noteTicket = Number(fields.ticketID ?? fields.TicketID);
+    const ticketKey = "ticketID" in fields ? "ticketID" : "TicketID";
+    const rawTicket = fields[ticketKey];
+    const noteTicket = rawTicket === undefined || rawTicket === null ? null : webhookId(rawTicket);
+    if (entity === "TicketNote" && rawTicket !== undefined && rawTicket !== null && noteTicket === null)
+      return { status: 400, error: `Fields.${ticketKey}: ${ID_RULE}`, field: `Fields.${ticketKey}` };
     const inserted = await this.#d.tickets.enqueue(partnerId, {
       source: "webhook",
       dedupKey: `wh:${String(body.Guid)}:${id}:${String(body.SequenceNumber)}`,
       entityType: entity,
       psaId: id,
-      psaTicketId: entity === "Ticket" ? id : Number.isInteger(noteTicket) ? noteTicket : null,
+      psaTicketId: entity === "Ticket" ? id : noteTicket,
     });
     return { status: 200, duplicate: !inserted };
   }

@@ -46,7 +46,10 @@ export const clientRoutes =
 
     app.post(
       "/api/partners/:partnerId/clients",
-      { schema: { tags: ["clients"], params: PartnerParams, body: ClientCreate, response: { 201: Client } } },
+      {
+        schema: { tags: ["clients"], params: PartnerParams, body: ClientCreate, response: { 201: Client } },
+        config: { permission: "data:write" },
+      },
       async (req, reply) =>
         reply.code(201).send(await portal.createClient(req.actor, req.params.partnerId, req.body)),
     );

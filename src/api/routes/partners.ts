@@ -12,6 +12,7 @@ import type { MappingEntry } from "../../portal/types.js";
 import type { App } from "../app.js";
 import {
   Audit,
+  Id,
   IdParams,
   Integration,
   IntegrationPut,
@@ -45,7 +46,10 @@ export const partnerRoutes =
 
     app.post(
       "/api/partners",
-      { schema: { tags: ["partners"], body: PartnerCreate, response: { 201: Partner } } },
+      {
+        schema: { tags: ["partners"], body: PartnerCreate, response: { 201: Partner } },
+        config: { permission: "partner:create" },
+      },
       async (req, reply) => reply.code(201).send(await portal.createPartner(req.actor, req.body)),
     );
     app.get(
@@ -68,6 +72,7 @@ export const partnerRoutes =
       "/api/partners/:partnerId",
       {
         schema: { tags: ["partners"], params: PartnerParams, body: PartnerPatch, response: { 200: Partner } },
+        config: { permission: "partner:update" },
       },
       async (req) => portal.updatePartner(req.actor, req.params.partnerId, req.body),
     );
@@ -89,6 +94,7 @@ export const partnerRoutes =
           body: IntegrationPut,
           response: { 200: Integration },
         },
+        config: { permission: "integration:write" },
       },
       async (req) => {
         const { ticketing: t, devices: d } = req.body;
@@ -124,6 +130,7 @@ export const partnerRoutes =
           params: PartnerParams,
           response: { 200: SecretView },
         },
+        config: { permission: "secret:read" },
       },
       async (req, reply) => {
         reply.header("cache-control", "no-store");
@@ -153,6 +160,7 @@ export const partnerRoutes =
             ]),
             response: { 200: MappingTable },
           },
+          config: { permission: "mapping:write" },
         },
         async (req) => {
           const rows = (Array.isArray(req.body) ? req.body : req.body.rows) as Array<Record<string, unknown>>;
@@ -177,6 +185,7 @@ export const partnerRoutes =
             body: Row,
             response: { 201: MappingTable },
           },
+          config: { permission: "mapping:write" },
         },
         async (req, reply) =>
           reply
@@ -199,12 +208,10 @@ export const partnerRoutes =
           schema: {
             tags: ["mappings"],
             summary: "Remove one row",
-            params: Type.Object({
-              partnerId: Type.Integer({ minimum: 1 }),
-              rowId: Type.Integer({ minimum: 1 }),
-            }),
+            params: Type.Object({ partnerId: Id, rowId: Id }),
             response: { 200: MappingTable },
           },
+          config: { permission: "mapping:write" },
         },
         async (req) =>
           table(kind, await portal.removeMapping(req.actor, req.params.partnerId, kind, req.params.rowId)),

@@ -50,6 +50,7 @@ export const syncRoutes =
           params: PartnerParams,
           response: { 200: Validation },
         },
+        config: { permission: "integration:write" },
       },
       async (req) => sync.validate(req.actor, req.params.partnerId),
     );
@@ -65,6 +66,7 @@ export const syncRoutes =
           querystring: Type.Object({ dryRun: Type.Optional(Type.Boolean()) }),
           response: { 202: Type.Object({ runId: Type.Integer(), status: Type.String() }) },
         },
+        config: { permission: "integration:write" },
       },
       async (req, reply) => {
         const run = await sync.requestAssetSync(req.actor, req.params.partnerId, req.query.dryRun === true);
@@ -130,13 +132,43 @@ export const syncRoutes =
       async (req) => sync.cancel(req.actor, req.params.runId),
     );
 
+    app.post(
+      "/api/sync-runs/:runId/stream-ticket",
+      {
+        schema: {
+          tags: ["sync"],
+          summary:
+            "A ticket for following the run's live log: valid once, for one minute, as ?ticket= of GET /api/sync-runs/:runId/events",
+          params: RunParams,
+          response: { 200: Type.Object({ ticket: Type.String(), expiresAt: Type.String() }) },
+        },
+      },
+      async (req, reply) => {
+        const run = await sync.getRun(req.actor, req.params.runId);
+        reply.header("cache-control", "no-store");
+        return sync.streamTickets.issue(req.actor, run.id);
+      },
+    );
+
     app.get(
       "/api/sync-runs/:runId/events",
       {
         schema: {
           tags: ["sync"],
-          summary: "Server-sent events: the run's log lines as they happen, then its final status",
+          summary:
+            "Server-sent events: the run's log lines as they happen, then its final status. EventSource cannot send headers: pass ?ticket= from POST /api/sync-runs/:runId/stream-ticket",
           params: RunParams,
+          querystring: Type.Object({ ticket: Type.Optional(Type.String({ maxLength: 200 })) }),
+        },
+        config: {
+          // Without an Authorization header, a stream ticket for this run authenticates (once).
+          authenticate: async (req) => {
+            const ticket = (req.query as Record<string, unknown> | undefined)?.ticket;
+            const runId = Number((req.params as Record<string, unknown> | undefined)?.runId);
+            return typeof ticket === "string" && Number.isSafeInteger(runId)
+              ? sync.streamTickets.redeem(ticket, runId)
+              : null;
+          },
         },
       },
       async (req, reply) => {

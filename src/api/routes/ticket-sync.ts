@@ -28,7 +28,10 @@ export const webhookRoutes =
           tags: ["webhooks"],
           summary: "Autotask webhook deliveries (X-Hook-Signature)",
           params: Params,
+          security: [],
         },
+        // Autotask authenticates with the X-Hook-Signature HMAC, checked by the handler.
+        config: { public: true },
         bodyLimit: WEBHOOK_BODY_LIMIT,
       },
       async (req, reply) => {
@@ -41,6 +44,7 @@ export const webhookRoutes =
             error: r.status === 401 ? "Unauthorized" : "Bad Request",
             code: "WEBHOOK",
             message: r.error,
+            ...("field" in r && r.field ? { field: r.field } : {}),
           });
         // Answer at once; the worker re-reads the ticket from Autotask.
         void sync.tickets.notify(req.params.partnerId);
@@ -50,7 +54,8 @@ export const webhookRoutes =
     app.post(
       "/webhooks/autotask/:partnerId/deactivated",
       {
-        schema: { tags: ["webhooks"], summary: "Autotask's deactivation call", params: Params },
+        schema: { tags: ["webhooks"], summary: "Autotask's deactivation call", params: Params, security: [] },
+        config: { public: true },
         bodyLimit: WEBHOOK_BODY_LIMIT,
       },
       async (req) => {
@@ -162,6 +167,7 @@ export const ticketSyncRoutes =
           summary: "Poll Autotask's NOC queue now (the safety net runs every 5 minutes anyway)",
           params: PartnerParams,
         },
+        config: { permission: "integration:write" },
       },
       async (req) => {
         await partner(req.actor, req.params.partnerId);

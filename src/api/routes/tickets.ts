@@ -7,6 +7,7 @@ import type { SyncEngine } from "../../sync/engine.js";
 import type { App } from "../app.js";
 import {
   IdParams,
+  Int,
   Note,
   NoteCreate,
   PageOf,
@@ -37,7 +38,10 @@ export const ticketRoutes =
 
     app.post(
       "/api/partners/:partnerId/tickets",
-      { schema: { tags: ["tickets"], params: PartnerParams, body: TicketCreate, response: { 201: Ticket } } },
+      {
+        schema: { tags: ["tickets"], params: PartnerParams, body: TicketCreate, response: { 201: Ticket } },
+        config: { permission: "data:write" },
+      },
       async (req, reply) =>
         reply
           .code(201)
@@ -53,10 +57,10 @@ export const ticketRoutes =
           params: PartnerParams,
           querystring: Type.Object({
             ...PageQuery,
-            statusId: Type.Optional(Type.Integer()),
-            priorityId: Type.Optional(Type.Integer()),
-            clientId: Type.Optional(Type.Integer()),
-            deviceId: Type.Optional(Type.Integer()),
+            statusId: Type.Optional(Int()),
+            priorityId: Type.Optional(Int()),
+            clientId: Type.Optional(Int()),
+            deviceId: Type.Optional(Int()),
           }),
           response: { 200: PageOf(Ticket) },
         },

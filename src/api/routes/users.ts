@@ -39,6 +39,7 @@ export const userRoutes =
           body: UserCreate,
           response: { 201: UserCreated },
         },
+        config: { permission: "user:create" },
       },
       async (req, reply) => {
         const { user, token } = await portal.createUser(req.actor, {
@@ -147,6 +148,7 @@ export const userRoutes =
               throw tooManyRequests("too many sign-in attempts; try again later", r.ttlInSeconds);
           }
         },
+        config: { public: true },
       },
       async (req, reply) => {
         const s = await portal.signIn(req.body.username, req.body.password, { ip: req.ip });

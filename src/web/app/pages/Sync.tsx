@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { usePartner } from "../App";
-import { api, get, messageOf, tokenStore } from "../api";
+import { api, get, messageOf } from "../api";
 import { Badge, Banner, Loading, PageHeader, runTone, Section } from "../components";
 import { duration, formatDateTime, RUN_STATUS_TEXT } from "../format";
 import { useResource, useTitle } from "../hooks";
@@ -30,18 +30,22 @@ interface Live {
 }
 
 /**
- * Follows a run's log as it is written: server-sent events from GET /api/sync-runs/:id/events
- * (EventSource cannot send headers, so the token goes in `access_token`). When the stream breaks, the
- * run is read until it finishes.
+ * Follows a run's log as it is written: server-sent events from GET /api/sync-runs/:id/events.
+ * EventSource cannot send headers, and a token in a URL would be logged, so a single-use stream
+ * ticket is asked for first and only that goes in the URL. When the stream breaks (or no ticket can
+ * be had), the run is read until it finishes.
  */
 function useRunStream(onFinished: (runId: number, status: RunStatus) => void) {
   const [live, setLive] = useState<Live | null>(null);
   const es = useRef<EventSource | null>(null);
   const poll = useRef<number | null>(null);
+  /** Bumped by every follow and stop, so a ticket that arrives late opens nothing. */
+  const generation = useRef(0);
   const done = useRef(onFinished);
   done.current = onFinished;
 
   const stop = useCallback(() => {
+    generation.current += 1;
     es.current?.close();
     es.current = null;
     if (poll.current !== null) window.clearTimeout(poll.current);
@@ -51,35 +55,12 @@ function useRunStream(onFinished: (runId: number, status: RunStatus) => void) {
   const follow = useCallback(
     (runId: number, dryRun: boolean) => {
       stop();
+      const mine = generation.current;
       setLive({ runId, dryRun, lines: [], progress: null, status: "running" });
-      const token = tokenStore.get() ?? "";
-      const source = new EventSource(
-        `/api/sync-runs/${runId}/events?access_token=${encodeURIComponent(token)}`,
-      );
-      es.current = source;
-      let finished = false;
-      source.addEventListener("line", (e) => {
-        const { text } = JSON.parse((e as MessageEvent<string>).data) as { text: string };
-        setLive((l) => (l && l.runId === runId ? { ...l, lines: [...l.lines, text] } : l));
-      });
-      source.addEventListener("progress", (e) => {
-        const p = JSON.parse((e as MessageEvent<string>).data) as { done: number; total: number };
-        setLive((l) => (l && l.runId === runId ? { ...l, progress: p } : l));
-      });
-      source.addEventListener("status", (e) => {
-        const { status } = JSON.parse((e as MessageEvent<string>).data) as { status: RunStatus };
-        finished = true;
-        source.close();
-        if (es.current === source) es.current = null;
-        setLive((l) => (l && l.runId === runId ? { ...l, status } : l));
-        done.current(runId, status);
-      });
-      source.onerror = () => {
-        if (finished) return;
-        // The stream broke (server restart, proxy): read the run until it has finished.
-        source.close();
-        if (es.current === source) es.current = null;
+      // Reads the run until it has finished (the stream broke: server restart, proxy).
+      const readUntilDone = () => {
         const tick = async () => {
+          if (generation.current !== mine) return;
           try {
             const run = await get<SyncRunDetail>(`/api/sync-runs/${runId}`);
             setLive((l) => (l && l.runId === runId ? { ...l, lines: run.log, status: run.status } : l));
@@ -90,10 +71,47 @@ function useRunStream(onFinished: (runId: number, status: RunStatus) => void) {
           } catch {
             /* try again */
           }
-          poll.current = window.setTimeout(() => void tick(), 2000);
+          if (generation.current === mine) poll.current = window.setTimeout(() => void tick(), 2000);
         };
         void tick();
       };
+      const open = async () => {
+        let ticket: string;
+        try {
+          ticket = (await api<{ ticket: string }>("POST", `/api/sync-runs/${runId}/stream-ticket`)).ticket;
+        } catch {
+          readUntilDone();
+          return;
+        }
+        if (generation.current !== mine) return;
+        const source = new EventSource(`/api/sync-runs/${runId}/events?ticket=${encodeURIComponent(ticket)}`);
+        es.current = source;
+        let finished = false;
+        source.addEventListener("line", (e) => {
+          const { text } = JSON.parse((e as MessageEvent<string>).data) as { text: string };
+          setLive((l) => (l && l.runId === runId ? { ...l, lines: [...l.lines, text] } : l));
+        });
+        source.addEventListener("progress", (e) => {
+          const p = JSON.parse((e as MessageEvent<string>).data) as { done: number; total: number };
+          setLive((l) => (l && l.runId === runId ? { ...l, progress: p } : l));
+        });
+        source.addEventListener("status", (e) => {
+          const { status } = JSON.parse((e as MessageEvent<string>).data) as { status: RunStatus };
+          finished = true;
+          source.close();
+          if (es.current === source) es.current = null;
+          setLive((l) => (l && l.runId === runId ? { ...l, status } : l));
+          done.current(runId, status);
+        });
+        source.onerror = () => {
+          if (finished) return;
+          // A ticket is good once: rather than let EventSource reconnect with it, read the run.
+          source.close();
+          if (es.current === source) es.current = null;
+          readUntilDone();
+        };
+      };
+      void open();
     },
     [stop],
   );
