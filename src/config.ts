@@ -14,6 +14,8 @@ export interface Config {
   logLevel: string;
   /** Base URL at which the PSA reaches this server (webhooks). */
   publicUrl: string | undefined;
+  /** Processed ticket inbox/outbox rows and resolved sync errors older than this many days are deleted. */
+  retentionDays: number;
   /** Testing only (NOCBRIDGE_FAILPOINT): the process exits at this point of a ticket create. */
   failpoint: Failpoint | undefined;
 }
@@ -44,6 +46,10 @@ export const ENV_DOC: Array<[name: string, meaning: string]> = [
     "base URL the PSA uses to reach this server (webhooks). Default: the listen address",
   ],
   [
+    "NOCBRIDGE_RETENTION_DAYS",
+    "days processed ticket inbox/outbox rows and resolved sync errors are kept (pruned hourly; unprocessed rows never). Default: 30",
+  ],
+  [
     "NOCBRIDGE_FAILPOINT",
     `testing only: ${FAILPOINTS.join(" or ")} — the process exits (code 137) just before a ticket create is sent to the PSA, or just after it returned and before its link is saved. Default: unset`,
   ],
@@ -69,6 +75,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (publicUrl !== undefined && !/^https?:\/\//.test(publicUrl)) {
     problems.push(`NOCBRIDGE_PUBLIC_URL must be an http(s) URL, got "${publicUrl}"`);
   }
+  const retentionText = env.NOCBRIDGE_RETENTION_DAYS ?? "30";
+  const retentionDays = Number(retentionText);
+  if (!/^\d+$/.test(retentionText.trim()) || retentionDays < 1 || retentionDays > 3650)
+    problems.push(
+      `NOCBRIDGE_RETENTION_DAYS must be a whole number of days from 1 to 3650, got "${retentionText}"`,
+    );
   const failpoint = env.NOCBRIDGE_FAILPOINT || undefined;
   if (failpoint !== undefined && !(FAILPOINTS as readonly string[]).includes(failpoint))
     problems.push(`NOCBRIDGE_FAILPOINT must be one of ${FAILPOINTS.join(", ")}, got "${failpoint}"`);
@@ -87,6 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     port,
     logLevel,
     publicUrl,
+    retentionDays,
     failpoint: failpoint as Failpoint | undefined,
     ...overrides,
   };

@@ -11,6 +11,7 @@ import { type Logger, redactUrl } from "../lib/logger.js";
 import type { Actor } from "../portal/access.js";
 import { PortalError } from "../portal/errors.js";
 import type { Portal } from "../portal/service.js";
+import { isDbUnavailable } from "../store/availability.js";
 import type { SyncEngine } from "../sync/engine.js";
 import { clientRoutes } from "./routes/clients.js";
 import { partnerRoutes } from "./routes/partners.js";
@@ -55,7 +56,14 @@ export type App = FastifyInstance<
 >;
 
 /** Paths that answer without a token. */
-const PUBLIC = new Set(["/healthz", "/openapi.json", "/api/session"]);
+const PUBLIC = new Set(["/healthz", "/readyz", "/openapi.json", "/api/session"]);
+/** The answer while the database cannot be reached: the client may retry after a pause. */
+const DB_UNAVAILABLE = {
+  statusCode: 503,
+  error: "database unavailable",
+  code: "DB_UNAVAILABLE",
+  message: "the database cannot be reached; try again shortly",
+};
 /** EventSource cannot send headers: the live log accepts `?access_token=` instead. */
 const SSE_PATH = /^\/api\/sync-runs\/\d+\/events$/;
 
@@ -152,6 +160,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         ...(field ? { field } : {}),
       });
     }
+    if (isDbUnavailable(err)) {
+      req.log.warn({ err }, "database unavailable");
+      return reply.code(503).header("retry-after", "5").send(DB_UNAVAILABLE);
+    }
     const status = e.statusCode && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500;
     if (status === 500) req.log.error({ err }, "unhandled error");
     return reply.code(status).send({
@@ -180,6 +192,22 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   app.get("/healthz", { schema: { hide: true } }, async () => ({ ok: true }));
+  // Readiness, unlike liveness: 200 only while the database answers.
+  app.get("/readyz", { schema: { hide: true } }, async (req, reply) => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error("timeout"), { code: "ETIMEDOUT" })), 2_000);
+    });
+    try {
+      await Promise.race([deps.portal.ping(), timeout]);
+      return { ok: true };
+    } catch (err) {
+      req.log.warn({ err }, "readiness check failed");
+      return reply.code(503).header("retry-after", "5").send(DB_UNAVAILABLE);
+    } finally {
+      clearTimeout(timer);
+    }
+  });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(userRoutes(deps.portal));
@@ -239,6 +267,7 @@ function reasonOf(status: number): string {
       404: "Not Found",
       409: "Conflict",
       413: "Payload Too Large",
+      503: "Service Unavailable",
       415: "Unsupported Media Type",
     }[status] ?? "Internal Server Error"
   );

@@ -4,7 +4,7 @@
  */
 export class PortalError extends Error {
   constructor(
-    readonly code: "NOT_FOUND" | "FORBIDDEN" | "INVALID" | "CONFLICT" | "UNAUTHORIZED",
+    readonly code: "NOT_FOUND" | "FORBIDDEN" | "INVALID" | "CONFLICT" | "UNAUTHORIZED" | "TOO_LARGE",
     readonly status: number,
     message: string,
     readonly field?: string,

@@ -1,5 +1,6 @@
 import { Type } from "@sinclair/typebox";
 import type { FastifyPluginAsync } from "fastify";
+import { IMPORT_MAX_ROWS, importTooLarge } from "../../portal/device-import.js";
 import type { DeviceInput, Portal } from "../../portal/service.js";
 import type { SyncEngine } from "../../sync/engine.js";
 import type { App } from "../app.js";
@@ -114,6 +115,11 @@ export const clientRoutes =
           params: ClientParams,
           body: DeviceImport,
           response: { 200: DeviceImportResult },
+        },
+        // Before the schema walks every row: a feed over the per-request maximum is refused outright.
+        preValidation: async (req) => {
+          if (Array.isArray(req.body) && req.body.length > IMPORT_MAX_ROWS)
+            throw importTooLarge(req.body.length);
         },
       },
       async (req) => portal.importDevices(req.actor, req.params.clientId, req.body as DeviceInput[]),
