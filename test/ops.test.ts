@@ -152,12 +152,17 @@ describe.each(STORES)("operations on %s", (kind) => {
       expect(new Set(ids).size).toBe(n);
 
       // Again, one device changed, one new, and the new one named twice (created once, then updated).
-      const again = rows.map((r, i) => (i === 300 ? { ...r, model: "Changed" } : r));
+      const changedAt = IMPORT_BATCH_ROWS + 7;
+      const again = rows.map((r, i) => (i === changedAt ? { ...r, model: "Changed" } : r));
       again.push(device(90_000), device(90_000, { model: "Second" }));
       const second = await call("POST", url(), again);
       expect(second.status).toBe(200);
       expect(second.body).toMatchObject({ created: 1, updated: 2, unchanged: n - 1 });
-      expect(second.body.items[300]).toEqual({ index: 300, id: ids[300], action: "updated" });
+      expect(second.body.items[changedAt]).toEqual({
+        index: changedAt,
+        id: ids[changedAt],
+        action: "updated",
+      });
       const [created, updated] = second.body.items.slice(n);
       expect(created.action).toBe("created");
       expect(updated).toEqual({ index: n + 1, id: created.id, action: "updated" });

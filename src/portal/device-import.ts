@@ -6,7 +6,7 @@ import { PortalError } from "./errors.js";
 /** The most devices one import request may carry; a larger feed is split across requests. */
 export const IMPORT_MAX_ROWS = 5_000;
 /** Rows written per statement batch; between batches the event loop serves other requests. */
-export const IMPORT_BATCH_ROWS = 250;
+export const IMPORT_BATCH_ROWS = 100;
 
 /** 413 for a feed longer than one request may carry. */
 export const importTooLarge = (rows: number) =>
@@ -88,6 +88,7 @@ export async function writeDeviceBatches(
     // New devices go in one statement; a second row for a key already pending flushes it first, so
     // a feed that names one device twice creates it once and then updates it, in feed order.
     let pending: Array<{ index: number; key: string; cols: Updateable<DeviceRow> }> = [];
+    const pendingKeys = new Set<string>();
     const flush = async () => {
       if (pending.length === 0) return;
       const inserted = await trx
@@ -115,14 +116,16 @@ export async function writeDeviceBatches(
         result.items.push({ index: p.index, id, action: "created" });
       }
       pending = [];
+      pendingKeys.clear();
     };
     for (const [offset, cols] of batch.entries()) {
       const index = start + offset;
       const key = keyOf(cols.hostname, cols.serial_number);
-      if (pending.some((p) => p.key === key)) await flush();
+      if (pendingKeys.has(key)) await flush();
       const existing = known.get(key);
       if (!existing) {
         pending.push({ index, key, cols });
+        pendingKeys.add(key);
         continue;
       }
       const changed = Object.entries(cols).some(([k, v]) => existing[k] !== v);
