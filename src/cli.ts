@@ -6,7 +6,7 @@ import { DEMO_PASSWORD, startDemo } from "./demo/run.js";
 import { DEMO_PARTNER_NAME, seedDemo } from "./demo/seed.js";
 import { registerAutotaskEmulatorCommand } from "./emulators/autotask/index.js";
 import { createLogger } from "./lib/logger.js";
-import { openServices, type Services, startServer } from "./main.js";
+import { openServices, type Services, StartupError, startServer } from "./main.js";
 import { SYSTEM_ACTOR } from "./portal/access.js";
 import { DEVICE_STATES, ROLES, type Role } from "./portal/catalog.js";
 import { PortalError } from "./portal/errors.js";
@@ -39,7 +39,10 @@ export function buildCli(): Command {
     .addOption(dbOption())
     .action(async (o: { port?: number; host?: string; database?: string }) => {
       const services = await open(configFrom(o), "serve");
-      const server = await startServer(services);
+      const server = await startServer(services).catch(async (e: unknown) => {
+        await services.close().catch(() => {});
+        throw e instanceof StartupError ? e : new StartupError("starting the server", e);
+      });
       console.log(`nocbridge listening on ${server.url}`);
       const webhooks = publicUrlProblem(
         services.config.publicUrl ?? server.url,
@@ -67,6 +70,8 @@ export function buildCli(): Command {
       const demo = await startDemo(config, {
         emulatorPort: o.emulatorPort,
         logger: createLogger(config.logLevel, process.stderr),
+      }).catch((e: unknown) => {
+        throw e instanceof StartupError ? e : new StartupError("starting the demo", e);
       });
       const { server, summary, adminToken, emulator } = demo;
       const p = summary.partner.id;
@@ -421,6 +426,11 @@ if (isMain) {
   buildCli()
     .parseAsync(process.argv)
     .catch((e: unknown) => {
+      if (e instanceof StartupError) {
+        // One line, and the process ends: a server that failed to start must not linger unlistening.
+        process.stderr.write(`nocbridge: ${e.message}\n`, () => process.exit(1));
+        return;
+      }
       if (e instanceof PortalError) console.error(`error: ${e.message}`);
       else console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
       process.exitCode = 1;

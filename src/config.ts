@@ -19,6 +19,8 @@ export interface Config {
   /** NOCBRIDGE_TLS_CERT / NOCBRIDGE_TLS_KEY: PEM files; `serve` terminates TLS itself when both are set. */
   tlsCert: string | undefined;
   tlsKey: string | undefined;
+  /** Processed ticket inbox/outbox rows and resolved sync errors older than this many days are deleted. */
+  retentionDays: number;
   /** Testing only (NOCBRIDGE_FAILPOINT): the process exits at this point of a ticket create. */
   failpoint: Failpoint | undefined;
 }
@@ -58,6 +60,10 @@ export const ENV_DOC: Array<[name: string, meaning: string]> = [
   ],
   ["NOCBRIDGE_TLS_KEY", "PEM private key file for NOCBRIDGE_TLS_CERT. Default: unset"],
   [
+    "NOCBRIDGE_RETENTION_DAYS",
+    "days processed ticket inbox/outbox rows and resolved sync errors are kept (pruned hourly; unprocessed rows never). Default: 30",
+  ],
+  [
     "NOCBRIDGE_FAILPOINT",
     `testing only: ${FAILPOINTS.join(" or ")} — the process exits (code 137) just before a ticket create is sent to the PSA, or just after it returned and before its link is saved. Default: unset`,
   ],
@@ -90,6 +96,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const tlsKey = env.NOCBRIDGE_TLS_KEY || undefined;
   if ((tlsCert === undefined) !== (tlsKey === undefined))
     problems.push("NOCBRIDGE_TLS_CERT and NOCBRIDGE_TLS_KEY must be set together (or neither)");
+  const retentionText = env.NOCBRIDGE_RETENTION_DAYS ?? "30";
+  const retentionDays = Number(retentionText);
+  if (!/^\d+$/.test(retentionText.trim()) || retentionDays < 1 || retentionDays > 3650)
+    problems.push(
+      `NOCBRIDGE_RETENTION_DAYS must be a whole number of days from 1 to 3650, got "${retentionText}"`,
+    );
   const failpoint = env.NOCBRIDGE_FAILPOINT || undefined;
   if (failpoint !== undefined && !(FAILPOINTS as readonly string[]).includes(failpoint))
     problems.push(`NOCBRIDGE_FAILPOINT must be one of ${FAILPOINTS.join(", ")}, got "${failpoint}"`);
@@ -111,6 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     allowHttpWebhooks: allowHttpText === "1",
     tlsCert,
     tlsKey,
+    retentionDays,
     failpoint: failpoint as Failpoint | undefined,
     ...overrides,
   };

@@ -54,11 +54,17 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
       ? parseMasterKey(config.masterKey)
       : loadOrCreateKeyFile(join(config.dataDir, "master.key")),
   );
-  const db = await openDb({ url: config.databaseUrl, ...(opts.schema ? { schema: opts.schema } : {}) });
+  const db = await step("opening the database", () =>
+    openDb({
+      url: config.databaseUrl,
+      ...(opts.schema ? { schema: opts.schema } : {}),
+      onConnectionError: (err) => logger.warn({ err }, "database connection lost; reconnecting on next use"),
+    }),
+  );
   try {
-    await migrate(db);
+    await step("migrating the database", () => migrate(db));
   } catch (e) {
-    await db.close();
+    await db.close().catch(() => {});
     throw e;
   }
   const clock = opts.clock ?? systemClock;
@@ -77,9 +83,16 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
     ...(opts.ticketRetry ? { ticketRetry: opts.ticketRetry } : {}),
     autotask: opts.autotask ?? autotaskClientFor(logger),
     ...(opts.guard ? { guard: opts.guard } : {}),
+    retentionDays: config.retentionDays,
     ...(config.failpoint ? { failpoint: config.failpoint } : {}),
   });
-  await sync.start({ background: opts.background === true });
+  try {
+    await step("starting the sync engine", () => sync.start({ background: opts.background === true }));
+  } catch (e) {
+    await sync.stop().catch(() => {});
+    await db.close().catch(() => {});
+    throw e;
+  }
   return {
     config,
     db,
@@ -114,7 +127,7 @@ export async function startServer(services: Services): Promise<Server> {
     adminToken = newToken();
     generatedAdminToken = adminToken;
   }
-  await portal.ensureAdminToken(adminToken);
+  await step("setting the admin token", () => portal.ensureAdminToken(adminToken));
   // NOCBRIDGE_TLS_CERT and NOCBRIDGE_TLS_KEY (both or neither, checked in config.ts): serve https.
   const https =
     config.tlsCert && config.tlsKey
@@ -126,11 +139,40 @@ export async function startServer(services: Services): Promise<Server> {
     logger: services.logger,
     ...(https ? { https } : {}),
   });
-  await app.listen({ host: config.host, port: config.port });
+  await step(`listening on ${config.host}:${config.port}`, () =>
+    app.listen({ host: config.host, port: config.port }),
+  );
   const addr = app.server.address();
   const port = typeof addr === "object" && addr ? addr.port : config.port;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   const url = `${https ? "https" : "http"}://${host}:${port}`;
   services.setListeningUrl(url);
   return { app, url, generatedAdminToken, close: () => app.close() };
+}
+
+/** A start-up step that failed: `what` names the step, the message says why. */
+export class StartupError extends Error {
+  constructor(
+    readonly what: string,
+    readonly reason: unknown,
+  ) {
+    super(`${what}: ${reasonText(reason)}`);
+    this.name = "StartupError";
+  }
+}
+
+async function step<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw e instanceof StartupError ? e : new StartupError(what, e);
+  }
+}
+
+/** One line: the error's message, or its code when it has none (node's AggregateError for ECONNREFUSED). */
+function reasonText(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const first = e instanceof AggregateError ? (e.errors[0] as Error | undefined) : undefined;
+  const text = e.message || first?.message || (e as { code?: string }).code || e.name;
+  return text.split("\n")[0] as string;
 }

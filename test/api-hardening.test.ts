@@ -33,6 +33,8 @@ const PUBLIC_ROUTES = [
   "HEAD /healthz",
   "GET /openapi.json",
   "HEAD /openapi.json",
+  "GET /readyz",
+  "HEAD /readyz",
   "POST /api/session",
   "POST /webhooks/autotask/:partnerId",
   "POST /webhooks/autotask/:partnerId/deactivated",

@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import rateLimit from "@fastify/rate-limit";
 import helmet from "@fastify/helmet";
+import rateLimit from "@fastify/rate-limit";
 import fastifyStatic from "@fastify/static";
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
@@ -13,6 +13,7 @@ import { type Logger, redactUrl } from "../lib/logger.js";
 import type { Actor } from "../portal/access.js";
 import { PortalError } from "../portal/errors.js";
 import type { Portal } from "../portal/service.js";
+import { isDbUnavailable } from "../store/availability.js";
 import type { SyncEngine } from "../sync/engine.js";
 import { installGuards, isUiFallback } from "./guard.js";
 import { clientRoutes } from "./routes/clients.js";
@@ -63,6 +64,13 @@ export type App = FastifyInstance<
   TypeBoxTypeProvider
 >;
 
+/** The answer while the database cannot be reached: the client may retry after a pause. */
+const DB_UNAVAILABLE = {
+  statusCode: 503,
+  error: "database unavailable",
+  code: "DB_UNAVAILABLE",
+  message: "the database cannot be reached; try again shortly",
+};
 /**
  * Builds the REST API without starting it (design.md §3.1): tests call `inject` or `listen` on it;
  * only main.ts listens for real.
@@ -168,6 +176,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         ...(field ? { field } : {}),
       });
     }
+    if (isDbUnavailable(err)) {
+      req.log.warn({ err }, "database unavailable");
+      return reply.code(503).header("retry-after", "5").send(DB_UNAVAILABLE);
+    }
     // A client error keeps its status; only Fastify's own (bad JSON, wrong content type, body too
     // large) keep their code and message. Anything else, a database error above all, is answered
     // without its code or text.
@@ -211,6 +223,22 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   app.get("/healthz", { schema: { hide: true }, config: { public: true } }, async () => ({ ok: true }));
+  // Readiness, unlike liveness: 200 only while the database answers.
+  app.get("/readyz", { schema: { hide: true }, config: { public: true } }, async (req, reply) => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error("timeout"), { code: "ETIMEDOUT" })), 2_000);
+    });
+    try {
+      await Promise.race([deps.portal.ping(), timeout]);
+      return { ok: true };
+    } catch (err) {
+      req.log.warn({ err }, "readiness check failed");
+      return reply.code(503).header("retry-after", "5").send(DB_UNAVAILABLE);
+    } finally {
+      clearTimeout(timer);
+    }
+  });
   app.get("/openapi.json", { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
 
   await app.register(userRoutes(deps.portal, deps.signInLimits));
@@ -255,6 +283,7 @@ function reasonOf(status: number): string {
       404: "Not Found",
       409: "Conflict",
       413: "Payload Too Large",
+      503: "Service Unavailable",
       415: "Unsupported Media Type",
       429: "Too Many Requests",
     }[status] ?? (status >= 400 && status < 500 ? "Bad Request" : "Internal Server Error")

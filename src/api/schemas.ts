@@ -6,6 +6,7 @@ import {
   PORTAL_STATUSES,
   ROLES,
 } from "../portal/catalog.js";
+import { IMPORT_MAX_ROWS } from "../portal/device-import.js";
 
 /** JSON schemas of the REST API (TypeBox → JSON Schema → Ajv validation and the OpenAPI document). */
 
@@ -238,7 +239,7 @@ export const DeviceCreate = Type.Object(
   { additionalProperties: false },
 );
 export const DevicePatch = Type.Partial(DeviceCreate, { additionalProperties: false });
-export const DeviceImport = Type.Array(DeviceCreate, { maxItems: 10_000 });
+export const DeviceImport = Type.Array(DeviceCreate, { maxItems: IMPORT_MAX_ROWS });
 export const Device = Type.Object(
   { id: Type.Integer(), clientId: Type.Integer(), state: DeviceState, hostname: Type.String() },
   Open,

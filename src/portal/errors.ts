@@ -4,7 +4,14 @@
  */
 export class PortalError extends Error {
   constructor(
-    readonly code: "NOT_FOUND" | "FORBIDDEN" | "INVALID" | "CONFLICT" | "UNAUTHORIZED" | "RATE_LIMITED",
+    readonly code:
+      | "NOT_FOUND"
+      | "FORBIDDEN"
+      | "INVALID"
+      | "CONFLICT"
+      | "UNAUTHORIZED"
+      | "RATE_LIMITED"
+      | "TOO_LARGE",
     readonly status: number,
     message: string,
     readonly field?: string,

@@ -1,4 +1,3 @@
-import { Cron } from "croner";
 import {
   type Insertable,
   type Kysely,
@@ -35,7 +34,9 @@ import {
   PORTAL_PRIORITY_IDS,
   PORTAL_STATUS_IDS,
 } from "./catalog.js";
+import { IMPORT_MAX_ROWS, importTooLarge, writeDeviceBatches } from "./device-import.js";
 import { invalid, notFound, PortalError } from "./errors.js";
+import { scheduleProblem } from "./schedule.js";
 import type {
   AuditEntry,
   Client,
@@ -137,6 +138,11 @@ export class Portal {
 
   get #k(): Kysely<Database> {
     return this.#db.kysely;
+  }
+
+  /** Resolves when the store answers a trivial query (readiness). */
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.#k);
   }
 
   #now(): string {
@@ -658,61 +664,19 @@ export class Portal {
 
   /**
    * Upserts a discovery feed: each device is matched by hostname + serial number within the client.
-   * The whole array is checked first and written in one transaction: one bad entry rejects the import
-   * (naming its index and field) and nothing is written.
+   * The whole array is checked first and written in one transaction (in batches that let the server
+   * breathe): one bad entry rejects the import (naming its index and field) and nothing is written.
    */
   async importDevices(actor: Actor, clientId: number, inputs: DeviceInput[]): Promise<DeviceImportResult> {
     const client = await this.#clientRow(actor, clientId);
     requirePermission(actor, "data:write");
+    if (inputs.length > IMPORT_MAX_ROWS) throw importTooLarge(inputs.length);
     inputs.forEach((d, i) => {
       checkDevice(d, `[${i}].`);
     });
-    return this.#k.transaction().execute(async (trx) => {
-      const result: DeviceImportResult = { created: 0, updated: 0, unchanged: 0, items: [] };
-      const now = this.#now();
-      for (const [index, input] of inputs.entries()) {
-        const serial = input.serialNumber ?? "";
-        const existing = await trx
-          .selectFrom("devices")
-          .selectAll()
-          .where("client_id", "=", clientId)
-          .where("hostname", "=", input.hostname)
-          .where("serial_number", "=", serial)
-          .orderBy("id")
-          .executeTakeFirst();
-        const cols = { ...deviceColumns(input), state: input.state };
-        if (!existing) {
-          const row = await trx
-            .insertInto("devices")
-            .values({
-              ...cols,
-              partner_id: client.partner_id,
-              client_id: clientId,
-              created_at: now,
-              updated_at: now,
-            } as Insertable<DeviceRow>)
-            .returning("id")
-            .executeTakeFirstOrThrow();
-          result.created++;
-          result.items.push({ index, id: row.id, action: "created" });
-          continue;
-        }
-        const changed = Object.entries(cols).some(([k, v]) => existing[k as keyof typeof existing] !== v);
-        if (!changed) {
-          result.unchanged++;
-          result.items.push({ index, id: existing.id, action: "unchanged" });
-          continue;
-        }
-        await trx
-          .updateTable("devices")
-          .set({ ...cols, updated_at: now })
-          .where("id", "=", existing.id)
-          .execute();
-        result.updated++;
-        result.items.push({ index, id: existing.id, action: "updated" });
-      }
-      return result;
-    });
+    const rows = inputs.map((input) => ({ ...deviceColumns(input), state: input.state }));
+    const target = { partnerId: client.partner_id, clientId, now: this.#now() };
+    return this.#k.transaction().execute((trx) => writeDeviceBatches(trx, target, rows));
   }
 
   async #deviceRow(actor: Actor, deviceId: number, field?: string) {
@@ -1113,11 +1077,8 @@ export function checkTimeZone(tz: string): void {
 }
 
 function checkCron(field: string, expr: string): void {
-  try {
-    new Cron(expr, { paused: true });
-  } catch (e) {
-    throw invalid(field, `"${expr}" is not a cron expression (${(e as Error).message})`);
-  }
+  const problem = scheduleProblem(expr);
+  if (problem) throw invalid(field, problem);
 }
 
 function isHttpUrl(s: string): boolean {

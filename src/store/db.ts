@@ -36,14 +36,26 @@ export interface OpenOptions {
   url: string;
   /** PostgreSQL only: a schema to create (if missing) and use as search_path (tests use one per file). */
   schema?: string;
+  /**
+   * PostgreSQL only: told when a pooled connection breaks (the server restarted or went away). The
+   * pool drops that connection and opens a new one for the next query. Default: one line on stderr.
+   */
+  onConnectionError?: (err: Error) => void;
 }
+
+/** How long a query waits for a pooled connection before failing (and the API answering 503), ms. */
+const CONNECT_TIMEOUT_MS = 5_000;
 
 /** Opens SQLite (WAL, foreign keys on) or a PostgreSQL pool, by the form of the URL. */
 export async function openDb(opts: OpenOptions): Promise<Db> {
   if (isPostgresUrl(opts.url)) {
     if (opts.schema !== undefined) {
       if (!/^[a-z_][a-z0-9_]*$/.test(opts.schema)) throw new Error(`invalid schema name "${opts.schema}"`);
-      const admin = new pg.Client({ connectionString: opts.url });
+      const admin = new pg.Client({
+        connectionString: opts.url,
+        connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      });
+      admin.on("error", () => {}); // a failure surfaces through the query below
       await admin.connect();
       try {
         await admin.query(`CREATE SCHEMA IF NOT EXISTS ${opts.schema}`);
@@ -54,7 +66,18 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
     const pool = new pg.Pool({
       connectionString: opts.url,
       max: 10,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       ...(opts.schema !== undefined ? { options: `-c search_path=${opts.schema}` } : {}),
+    });
+    // Without listeners, a connection broken by a database restart raises an 'error' event that ends
+    // the process: idle connections report through the pool, ones checked out (a transaction between
+    // two statements) through the client itself.
+    const lost =
+      opts.onConnectionError ??
+      ((err: Error) => process.stderr.write(`nocbridge: database connection lost: ${err.message}\n`));
+    pool.on("error", (err) => lost(err));
+    pool.on("connect", (client) => {
+      client.on("error", () => {}); // reported by the pool (idle) or by the failing query (checked out)
     });
     const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     const { rows } = await pool.query<{ schema: string }>("select current_schema() as schema");

@@ -70,6 +70,8 @@ export interface AssetSyncDeps {
   saveLink(deviceId: number, ciId: number, desired: DesiredCi): Promise<void>;
   log(text: string, level?: "info" | "warn" | "error"): Promise<void>;
   progress(done: number, total: number): void;
+  /** The counts so far, after every device (the run saves them as it goes). */
+  counted?(counts: RunCounts): void;
   /** Parallel writes; the client keeps the per-endpoint limit of 3 whatever this is. */
   concurrency?: number;
 }
@@ -255,6 +257,7 @@ export class AssetSync {
       const before = counts.failed;
       await pool(this.#work[i] ?? [], this.#d.concurrency ?? 3, async (w) => {
         await this.#apply(w, counts);
+        this.#d.counted?.(counts);
         this.#d.progress(++done, total);
       });
       const failed = counts.failed - before;
@@ -269,6 +272,7 @@ export class AssetSync {
       await this.#d.log("Deactivating configuration items of devices no longer in the portal");
       await pool(this.#orphanWork, this.#d.concurrency ?? 3, async (w) => {
         await this.#apply(w, counts);
+        this.#d.counted?.(counts);
         this.#d.progress(++done, total);
       });
     }

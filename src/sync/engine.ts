@@ -4,16 +4,21 @@ import type { Clock } from "../lib/clock.js";
 import type { SecretBox } from "../lib/crypto.js";
 import type { Logger } from "../lib/logger.js";
 import { type Actor, requirePartner, requirePermission, SYSTEM_ACTOR } from "../portal/access.js";
+import { DEFAULT_ASSET_SCHEDULE } from "../portal/catalog.js";
 import { notFound, PortalError } from "../portal/errors.js";
+import { scheduleProblem } from "../portal/schedule.js";
 import type { Portal } from "../portal/service.js";
 import type { IntegrationView } from "../portal/types.js";
 import type { AutotaskEntity } from "../psa/autotask/types.js";
+import { isDbUnavailable } from "../store/availability.js";
 import type { Db } from "../store/db.js";
 import { AssetSync } from "./assets.js";
 import { type AutotaskApi, queryAll } from "./autotask-api.js";
 import { fingerprint } from "./fingerprint.js";
 import { LinkStore } from "./links.js";
 import { pushedOpenTickets } from "./open-tickets.js";
+import { OutageWatch } from "./outage.js";
+import { pruneProcessed } from "./retention.js";
 import { type RunEvent, RunStore, type RunTrigger, type SyncRun, type SyncRunDetail } from "./runs.js";
 import { StreamTickets } from "./stream-tickets.js";
 import { TicketFeed } from "./ticket-feed.js";
@@ -24,6 +29,8 @@ import { publicUrlProblem, type WebhookState } from "./webhook-registration.js";
 
 /** How often the ticket worker wakes up to poll partners that are due and retry waiting tickets, ms. */
 const TICK_MS = 5_000;
+/** How often processed sync rows older than the retention period are deleted, ms. */
+const RETENTION_MS = 60 * 60_000;
 
 export interface PsaCredentials {
   apiUrl: string;
@@ -54,6 +61,8 @@ export interface SyncEngineOptions {
   concurrency?: number;
   /** Testing only (NOCBRIDGE_FAILPOINT): where the ticket sync stops the process during a create. */
   failpoint?: Failpoint;
+  /** Days processed inbox/outbox rows and resolved sync errors are kept (default 30). */
+  retentionDays?: number;
 }
 
 export interface AssetSyncStatus {
@@ -85,9 +94,16 @@ export class SyncEngine {
   readonly #crons = new Map<number, Cron>();
   readonly #starting = new Map<number, Promise<SyncRun>>();
   #background = false;
+  #retention: NodeJS.Timeout | undefined;
+  readonly #outage: OutageWatch;
+  /** Runs the database went away under: marked failed and started again once it answers. */
+  readonly #unfinished = new Map<number, { partnerId: number; dryRun: boolean; message: string }>();
+  /** Partners whose scheduled run could not start while the database was away. */
+  readonly #missed = new Set<number>();
 
   constructor(o: SyncEngineOptions) {
     this.#o = o;
+    this.#outage = new OutageWatch(o.logger);
     this.runs = new RunStore(o.db, o.clock);
     this.links = new LinkStore(o.db, o.clock);
     this.streamTickets = new StreamTickets(o.db, o.clock);
@@ -291,9 +307,16 @@ export class SyncEngine {
     // The ticket worker's heartbeat: it polls partners when due and retries lanes whose backoff has
     // passed. The first beat runs at once, so a restarted server sends the outbox rows a process that
     // died between commit and send left behind, without waiting for the partner's next change.
+    // A beat that fails because the database is away is logged once; the next beat simply tries again.
     const beat = () => {
       this.#ticking ??= this.#tick()
-        .catch((e: unknown) => this.#o.logger.warn({ err: e }, "ticket sync tick failed"))
+        .then(() => {
+          this.#outage.succeeded();
+          if (this.#unfinished.size > 0 || this.#missed.size > 0) return this.#resume();
+        })
+        .catch((e: unknown) => {
+          this.#outage.failed(e, "ticket sync tick failed");
+        })
         .finally(() => {
           this.#ticking = undefined;
         });
@@ -301,11 +324,38 @@ export class SyncEngine {
     this.#timer = setInterval(beat, Math.min(TICK_MS, this.#o.pollIntervalMs ?? TICK_MS));
     this.#timer.unref();
     beat();
+    const prune = () => {
+      pruneProcessed(this.#o.db, this.#o.clock, this.#o.retentionDays ?? 30)
+        .then((n) => {
+          if (n.inbox + n.outbox + n.errors > 0) this.#o.logger.info(n, "pruned processed sync rows");
+        })
+        .catch((e: unknown) => {
+          this.#outage.failed(e, "pruning processed sync rows failed");
+        });
+    };
+    this.#retention = setInterval(prune, RETENTION_MS);
+    this.#retention.unref();
+    prune();
+  }
+
+  /** After an outage: runs it cut short are closed and started again, missed schedules run now. */
+  async #resume(): Promise<void> {
+    for (const [runId, r] of this.#unfinished) {
+      await this.runs.update(runId, { status: "failed", error: r.message, finished: true });
+      this.#unfinished.delete(runId);
+      if (!r.dryRun) this.#missed.add(r.partnerId);
+    }
+    for (const partnerId of this.#missed) {
+      this.#missed.delete(partnerId);
+      await this.startAssetRun(partnerId, "schedule", { dryRun: false });
+    }
   }
 
   async stop(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
+    if (this.#retention) clearInterval(this.#retention);
+    this.#retention = undefined;
     await this.#ticking;
     this.#background = false;
     for (const c of this.#crons.values()) c.stop();
@@ -451,13 +501,16 @@ export class SyncEngine {
   #launch(partnerId: number, runId: number, o: { dryRun: boolean; approved: boolean }): void {
     const p = this.#execute(partnerId, runId, o)
       .catch(async (e: unknown) => {
+        const message = isDbUnavailable(e)
+          ? "the database became unavailable during the run"
+          : (e as Error).message;
         this.#o.logger.error({ err: e, runId }, "asset sync failed");
-        await this.runs
-          .line(runId, `Synchronization error: ${(e as Error).message}`, "error")
-          .catch(() => {});
-        await this.runs
-          .update(runId, { status: "failed", error: (e as Error).message, finished: true })
-          .catch(() => {});
+        await this.runs.line(runId, `Synchronization error: ${message}`, "error").catch(() => {});
+        await this.runs.update(runId, { status: "failed", error: message, finished: true }).catch(() => {
+          // The database is away: close the run (and start it again) once it answers.
+          this.#unfinished.set(runId, { partnerId, dryRun: o.dryRun, message });
+        });
+        if (isDbUnavailable(e) && !o.dryRun && !this.#unfinished.has(runId)) this.#missed.add(partnerId);
       })
       .finally(() => this.#inflight.delete(runId));
     this.#inflight.set(runId, p);
@@ -504,6 +557,7 @@ export class SyncEngine {
     const existing = await portal.existingDeviceIds(partnerId, [...links.keys()]);
     const orphans = [...links.values()].filter((l) => !existing.has(l.portalId));
 
+    const counter = this.runs.counter(runId);
     const sync = new AssetSync({
       api: api as AutotaskApi,
       settings,
@@ -520,6 +574,7 @@ export class SyncEngine {
         ),
       log: (text, level) => line(text, level),
       progress: (done, total) => this.runs.progress(runId, done, total),
+      counted: (counts) => counter.push(counts),
     });
     const plan = await sync.plan(withDevices, orphans);
     const summary = summarise(plan);
@@ -540,7 +595,7 @@ export class SyncEngine {
       await this.runs.update(runId, { status: "awaiting-approval", plan, apiCalls: calls() });
       return;
     }
-    const counts = await sync.execute(plan);
+    const counts = await sync.execute(plan).finally(() => counter.flush());
     await line(sync.halted ? "Integration stopped before completion." : "Integration completed.");
     await this.runs.update(runId, {
       status: counts.failed > 0 || sync.halted ? "partial" : "succeeded",
@@ -617,10 +672,16 @@ export class SyncEngine {
     if (!this.#background) return;
     const { view, timeZone } = await this.#o.portal.integrationForSync(partnerId);
     if (!view.devices.enabled) return;
-    const cron = new Cron(view.devices.schedule, { timezone: timeZone, protect: true }, () => {
-      this.startAssetRun(partnerId, "schedule", { dryRun: false }).catch((e: unknown) =>
-        this.#o.logger.error({ err: e, partnerId }, "scheduled sync did not start"),
-      );
+    // A schedule saved before the once-an-hour rule existed falls back to the default.
+    const problem = scheduleProblem(view.devices.schedule);
+    if (problem) this.#o.logger.warn({ partnerId, problem }, "asset schedule refused; using the default");
+    const pattern = problem ? DEFAULT_ASSET_SCHEDULE : view.devices.schedule;
+    const cron = new Cron(pattern, { timezone: timeZone, protect: true }, () => {
+      this.startAssetRun(partnerId, "schedule", { dryRun: false }).catch((e: unknown) => {
+        if (isDbUnavailable(e))
+          this.#missed.add(partnerId); // runs when the database is back
+        else this.#o.logger.error({ err: e, partnerId }, "scheduled sync did not start");
+      });
     });
     this.#crons.set(partnerId, cron);
   }

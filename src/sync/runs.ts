@@ -136,6 +136,39 @@ export class RunStore {
     if (patch.status) this.#emit({ type: "status", runId, status: patch.status });
   }
 
+  /**
+   * Saves a run's counts as it goes, so a run cut short (a crash, a kill, a lost database) shows
+   * what it did. Writes never overlap: while one is in flight the latest counts wait for the next.
+   * Failures are left to the final update (the run goes on whatever happens here).
+   */
+  counter(runId: number): { push(counts: RunCounts): void; flush(): Promise<void> } {
+    let latest: RunCounts | null = null;
+    let writing: Promise<void> | null = null;
+    const drain = async (): Promise<void> => {
+      while (latest) {
+        const counts = latest;
+        latest = null;
+        await this.#db.kysely
+          .updateTable("sync_runs")
+          .set({ counts: JSON.stringify(counts) })
+          .where("id", "=", runId)
+          .execute()
+          .catch(() => {});
+      }
+    };
+    return {
+      push(counts) {
+        latest = { ...counts };
+        writing ??= drain().finally(() => {
+          writing = null;
+        });
+      },
+      async flush() {
+        while (writing) await writing;
+      },
+    };
+  }
+
   async get(runId: number): Promise<SyncRunDetail | null> {
     const row = await this.#db.kysely
       .selectFrom("sync_runs")

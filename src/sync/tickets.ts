@@ -8,6 +8,7 @@ import type { Portal, TicketPatch } from "../portal/service.js";
 import type { IntegrationView, MappingEntry, TicketDetail } from "../portal/types.js";
 import type { Ticket as AtTicket, AutotaskEntity } from "../psa/autotask/types.js";
 import { isPsaError } from "../psa/errors.js";
+import { isDbUnavailable } from "../store/availability.js";
 import type { Db } from "../store/db.js";
 import type { SyncErrorRow, TicketLinkRow } from "../store/schema.js";
 import { pool } from "./assets.js";
@@ -839,6 +840,8 @@ export class TicketSync {
   }
 
   async #failed(ctx: Ctx, lane: Lane, e: unknown): Promise<void> {
+    // The database being away is nobody's fault: no attempt is counted, the next beat retries the lane.
+    if (isDbUnavailable(e)) throw e;
     const message = e instanceof Error ? e.message : String(e);
     const code = e instanceof TicketSyncError ? e.code : isPsaError(e) ? e.code : "ERROR";
     // Mapping and data errors do not heal by themselves; a PSA error that is not retryable neither.

@@ -1,8 +1,10 @@
 import { Type } from "@sinclair/typebox";
 import type { FastifyPluginAsync } from "fastify";
+import { IMPORT_MAX_ROWS, importTooLarge } from "../../portal/device-import.js";
 import type { DeviceInput, Portal } from "../../portal/service.js";
 import type { SyncEngine } from "../../sync/engine.js";
 import type { App } from "../app.js";
+import { chunkedArrayBody } from "../import-validation.js";
 import {
   Client,
   ClientCreate,
@@ -22,6 +24,7 @@ export const clientRoutes =
   (portal: Portal, sync?: SyncEngine): FastifyPluginAsync =>
   async (f) => {
     const app = f as unknown as App;
+    const importRows = chunkedArrayBody(DeviceCreate);
     /** Adds the linked Autotask CI id (`psaCiId`, null when not synced) to devices. */
     const withCi = async <D extends { id: number; partnerId: number }>(
       devices: D[],
@@ -118,8 +121,18 @@ export const clientRoutes =
           body: DeviceImport,
           response: { 200: DeviceImportResult },
         },
+        // Before any row is looked at: a feed over the per-request maximum is refused outright.
+        preValidation: async (req) => {
+          if (Array.isArray(req.body) && req.body.length > IMPORT_MAX_ROWS)
+            throw importTooLarge(req.body.length);
+        },
+        // The rows are checked in chunks (a 5,000-row feed in one go would stall other requests).
+        validatorCompiler: importRows.validatorCompiler,
       },
-      async (req) => portal.importDevices(req.actor, req.params.clientId, req.body as DeviceInput[]),
+      async (req) => {
+        await importRows.check(req.body as unknown[]);
+        return portal.importDevices(req.actor, req.params.clientId, req.body as DeviceInput[]);
+      },
     );
     app.get(
       "/api/devices/:deviceId",
