@@ -506,7 +506,13 @@ async function oneRun(h: Harness, setup: Setup, cmds: Iterable<Cmd>): Promise<vo
     const { itemId } = await at.api<{ itemId: number }>(
       "POST",
       "Tickets",
-      { companyID: DEMO_IDS.companies.AT1, queueID: DEMO_IDS.nocQueue, description: "", ...t },
+      {
+        companyID: DEMO_IDS.companies.AT1,
+        queueID: DEMO_IDS.nocQueue,
+        description: "",
+        issueType: DEMO_IDS.issueType, subIssueType: DEMO_IDS.subIssueType,
+        ...t,
+      },
       h.tech,
     );
     state.counts.techWrites++;

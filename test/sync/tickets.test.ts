@@ -307,6 +307,7 @@ describe.each(STORES)("two-way ticket sync against the Autotask emulator on %s",
       status: 1,
       priority: 2,
       queueID: 29682833,
+      issueType: DEMO_IDS.issueType, subIssueType: DEMO_IDS.subIssueType,
     });
     const { itemId } = (await asTech("POST", "Tickets", {
       companyID: DEMO_IDS.companies.AT1,
@@ -316,6 +317,7 @@ describe.each(STORES)("two-way ticket sync against the Autotask emulator on %s",
       priority: 4,
       queueID: DEMO_IDS.nocQueue,
       configurationItemID: ci,
+      issueType: DEMO_IDS.issueType, subIssueType: DEMO_IDS.subIssueType,
     })) as { itemId: number };
     const found = await until(
       async () =>
@@ -359,6 +361,7 @@ describe.each(STORES)("two-way ticket sync against the Autotask emulator on %s",
       status: 30,
       priority: 2,
       queueID: DEMO_IDS.nocQueue,
+      issueType: DEMO_IDS.issueType, subIssueType: DEMO_IDS.subIssueType,
     })) as { itemId: number };
     await env.services.sync.pollTickets(partnerId);
     const res = await app.inject({
