@@ -15,6 +15,7 @@ import * as m0001 from "./migrations/0001_init.js";
 import * as m0002 from "./migrations/0002_sync.js";
 import * as m0003 from "./migrations/0003_tickets.js";
 import * as m0004 from "./migrations/0004_sessions.js";
+import * as m0008 from "./migrations/0008_ticket_defaults.js";
 import type { Database } from "./schema.js";
 
 export type Dialect = "sqlite" | "postgres";
@@ -78,6 +79,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     "0002_sync": { up: (db) => m0002.up(db, dialect) },
     "0003_tickets": { up: (db) => m0003.up(db, dialect) },
     "0004_sessions": { up: (db) => m0004.up(db, dialect) },
+    "0008_ticket_defaults": { up: (db) => m0008.up(db, dialect) },
   };
 }
 

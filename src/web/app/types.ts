@@ -228,6 +228,8 @@ export interface PsaTicket {
   state: string;
   lastSyncedAt: string | null;
   lastError: string | null;
+  /** A condition that does not stop the sync (a portal status with no forward row). */
+  warning: string | null;
 }
 
 export interface TicketDetail extends Ticket {
