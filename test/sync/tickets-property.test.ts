@@ -722,6 +722,8 @@ async function harness(kind: StoreKind): Promise<Harness> {
       queueName: "NOC",
       billingCodeId: DEMO_IDS.remoteSupport,
       billingCodeName: "Remote Support",
+      issueTypeId: DEMO_IDS.issueType,
+      subIssueTypeId: DEMO_IDS.subIssueType,
     },
     devices: { enabled: false, productId: null, configurationItemTypeId: null, advanced: false },
   });
