@@ -71,7 +71,10 @@ export function ticketDefaults(current: PartnerIntegrationRow, t: IntegrationInp
       `must be a whole number of hours from 0 to ${MAX_DUE_DATE_OFFSET_HOURS}, or null`,
     );
   if (v.subIssueTypeId !== null && v.issueTypeId === null)
-    throw invalid("ticketing.subIssueTypeId", "a sub-issue type needs its issue type (ticketing.issueTypeId)");
+    throw invalid(
+      "ticketing.subIssueTypeId",
+      "a sub-issue type needs its issue type (ticketing.issueTypeId)",
+    );
   return {
     ticket_category_id: v.ticketCategoryId,
     ticket_type_id: v.ticketTypeId,

@@ -322,7 +322,8 @@ describe("writes", () => {
         status: 1,
         priority: 2,
         queueID: DEMO_IDS.nocQueue,
-        issueType: DEMO_IDS.issueType, subIssueType: DEMO_IDS.subIssueType,
+        issueType: DEMO_IDS.issueType,
+        subIssueType: DEMO_IDS.subIssueType,
       },
       { impersonationResourceId: tech },
     );

@@ -309,7 +309,8 @@ describe.each(STORES)("two-way ticket sync against the Autotask emulator on %s",
       status: 1,
       priority: 2,
       queueID: 29682833,
-      issueType: DEMO_IDS.issueType, subIssueType: DEMO_IDS.subIssueType,
+      issueType: DEMO_IDS.issueType,
+      subIssueType: DEMO_IDS.subIssueType,
     });
     const { itemId } = (await asTech("POST", "Tickets", {
       companyID: DEMO_IDS.companies.AT1,
@@ -319,7 +320,8 @@ describe.each(STORES)("two-way ticket sync against the Autotask emulator on %s",
       priority: 4,
       queueID: DEMO_IDS.nocQueue,
       configurationItemID: ci,
-      issueType: DEMO_IDS.issueType, subIssueType: DEMO_IDS.subIssueType,
+      issueType: DEMO_IDS.issueType,
+      subIssueType: DEMO_IDS.subIssueType,
     })) as { itemId: number };
     const found = await until(
       async () =>
@@ -363,7 +365,8 @@ describe.each(STORES)("two-way ticket sync against the Autotask emulator on %s",
       status: 30,
       priority: 2,
       queueID: DEMO_IDS.nocQueue,
-      issueType: DEMO_IDS.issueType, subIssueType: DEMO_IDS.subIssueType,
+      issueType: DEMO_IDS.issueType,
+      subIssueType: DEMO_IDS.subIssueType,
     })) as { itemId: number };
     await env.services.sync.pollTickets(partnerId);
     const res = await app.inject({
@@ -423,7 +426,10 @@ describe.each(STORES)("two-way ticket sync against the Autotask emulator on %s",
     await drain();
     const after = await view(t.id);
     expect(after.psa).toMatchObject({ state: "synced", warning: null });
-    expect(await atGet(after.psa.ticketId)).toMatchObject({ status: 8, title: "Response due ticket (edited)" });
+    expect(await atGet(after.psa.ticketId)).toMatchObject({
+      status: 8,
+      title: "Response due ticket (edited)",
+    });
   });
 
   it("one edit causes one write on the other side, and our own writes coming back are not re-applied", async () => {

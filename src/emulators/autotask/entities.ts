@@ -169,7 +169,12 @@ const tickets = entity(
     f("ticketType", "integer", { pick: TENANT, wh: 115, defaultFromPicklist: true }),
     // Values are the TicketCategories rows; the global default category is the picklist default.
     f("ticketCategory", "integer", {
-      pick: { kind: "entity", entity: "TicketCategories", labelField: "name", defaultField: "isGlobalDefault" },
+      pick: {
+        kind: "entity",
+        entity: "TicketCategories",
+        labelField: "name",
+        defaultField: "isGlobalDefault",
+      },
       defaultFromPicklist: true,
     }),
     f("source", "integer", { pick: TENANT, wh: 116 }),
