@@ -36,6 +36,14 @@ export interface Ticketing {
   queueName: string;
   billingCodeId: number | null;
   billingCodeName: string;
+  ticketCategoryId: number | null;
+  ticketTypeId: number | null;
+  issueTypeId: number | null;
+  subIssueTypeId: number | null;
+  sourceId: number | null;
+  dueDateOffsetHours: number | null;
+  /** Autotask publish of internal notes: 2 Internal Project Team, 4 Internal & Co-Managed. */
+  internalNotePublish: 2 | 4;
 }
 
 export interface DeviceIntegration {
@@ -65,6 +73,12 @@ export interface PsaOptions {
   configurationItemTypes: PsaOption[];
   statuses: PsaOption[];
   priorities: PsaOption[];
+  ticketCategories: PsaOption[];
+  ticketTypes: PsaOption[];
+  issueTypes: PsaOption[];
+  /** Each with the issue type it belongs to (null: any). */
+  subIssueTypes: Array<PsaOption & { parentId: number | null }>;
+  sources: PsaOption[];
 }
 
 export interface Named {
@@ -105,6 +119,8 @@ export interface Check {
   ok: boolean;
   message: string;
   fix?: string;
+  /** Passed, but worth acting on (a status no mapping row covers). */
+  warning?: boolean;
 }
 
 export interface Validation {
