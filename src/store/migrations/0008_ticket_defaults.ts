@@ -22,7 +22,14 @@ export async function up(db: Kysely<unknown>, _dialect: Dialect): Promise<void> 
     .addColumn("internal_note_publish", "integer", (c) => c.notNull().defaultTo(2))
     .execute();
   await db.schema.alterTable("ticket_links").addColumn("warning", "text").execute();
-  // Portal Closed (3) → Autotask Complete (5, a system status every tenant has), last in the table.
+  await addClosedRows(db);
+}
+
+/**
+ * Portal Closed (3) → Autotask Complete (5, a system status every tenant has), last in the forward
+ * table of every partner that has no row for portal Closed. Idempotent.
+ */
+export async function addClosedRows(db: Kysely<unknown>): Promise<void> {
   await sql`
     insert into mappings (partner_id, kind, portal_id, psa_id, psa_label, position)
     select p.id, 'status-forward', 3, 5, 'Complete',
