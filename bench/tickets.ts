@@ -285,6 +285,8 @@ try {
       queueName: "NOC",
       billingCodeId: DEMO_IDS.remoteSupport,
       billingCodeName: "Remote Support",
+      issueTypeId: DEMO_IDS.issueType,
+      subIssueTypeId: DEMO_IDS.subIssueType,
     },
     devices: {
       enabled: false,

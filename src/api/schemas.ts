@@ -132,6 +132,19 @@ const TicketingFields = {
   billingCodeId: Nullable(Int({ minimum: 0 })),
   billingCodeName: Str(200),
 };
+/** Ticket defaults every Autotask create carries (null = not sent), and the internal notes' publish. */
+const TicketDefaultFields = {
+  ticketCategoryId: Nullable(Type.Integer({ minimum: 0 })),
+  ticketTypeId: Nullable(Type.Integer({ minimum: 0 })),
+  issueTypeId: Nullable(Type.Integer({ minimum: 0 })),
+  subIssueTypeId: Nullable(Type.Integer({ minimum: 0 })),
+  // Autotask's system sources have negative ids (Insourced -2, Client Portal -1).
+  sourceId: Nullable(Type.Integer()),
+  dueDateOffsetHours: Nullable(Type.Integer({ minimum: 0, maximum: 8760 })),
+  internalNotePublish: Type.Union([Type.Literal(2), Type.Literal(4)], {
+    description: "Autotask publish of internal notes: 2 Internal Project Team, 4 Internal & Co-Managed",
+  }),
+};
 const DeviceFields = {
   enabled: Type.Boolean(),
   productId: Nullable(Int({ minimum: 0 })),
@@ -149,6 +162,14 @@ export const IntegrationPut = Type.Object(
         queueName: Type.Optional(Str(200)),
         billingCodeName: Type.Optional(Str(200)),
         secret: Type.Optional(Nullable(Str(500))),
+        // Each ticket default omitted keeps the stored value.
+        ticketCategoryId: Type.Optional(TicketDefaultFields.ticketCategoryId),
+        ticketTypeId: Type.Optional(TicketDefaultFields.ticketTypeId),
+        issueTypeId: Type.Optional(TicketDefaultFields.issueTypeId),
+        subIssueTypeId: Type.Optional(TicketDefaultFields.subIssueTypeId),
+        sourceId: Type.Optional(TicketDefaultFields.sourceId),
+        dueDateOffsetHours: Type.Optional(TicketDefaultFields.dueDateOffsetHours),
+        internalNotePublish: Type.Optional(TicketDefaultFields.internalNotePublish),
       },
       { additionalProperties: false },
     ),
@@ -162,6 +183,7 @@ export const IntegrationPut = Type.Object(
 export const Integration = Type.Object({
   ticketing: Type.Object({
     ...TicketingFields,
+    ...TicketDefaultFields,
     secret: Type.String({ description: '"********" when a secret is stored, else ""' }),
   }),
   devices: Type.Object({ ...DeviceFields, schedule: Type.String() }),

@@ -87,6 +87,12 @@ export async function startDemo(config: Config, o: { emulatorPort: number; logge
         queueName: "NOC",
         billingCodeId: DEMO_IDS.remoteSupport,
         billingCodeName: "Remote Support",
+        // What the demo tenant's default category ("NOC Monitoring") requires, and a due date.
+        ticketCategoryId: DEMO_IDS.categories.nocMonitoring,
+        issueTypeId: DEMO_IDS.issueType,
+        subIssueTypeId: DEMO_IDS.subIssueType,
+        sourceId: 6, // Monitoring Alert
+        dueDateOffsetHours: 24,
       },
       devices: {
         enabled: true,

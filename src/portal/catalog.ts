@@ -45,7 +45,11 @@ export function portalPriorityName(id: number): string | undefined {
 /** A default mapping row: portal id, PSA id, PSA label. */
 export type DefaultRow = readonly [portalId: number, psaId: number, psaLabel: string];
 
-/** Figure 10: portal → Autotask. "Response due" and "Closed" are not in the seed's forward table. */
+/**
+ * Figure 10: portal → Autotask, plus Closed → Complete (not in the seed's figure: without it a ticket
+ * the NOC closes never completes in Autotask). "Response due" has no row: a ticket in it keeps its
+ * Autotask status (see sync/status-gap.ts).
+ */
 const FORWARD: DefaultRow[] = [
   [1, 29, "Information"],
   [18, 29, "Information"],
@@ -55,6 +59,7 @@ const FORWARD: DefaultRow[] = [
   [12, 29, "Information"],
   [16, 29, "Information"],
   [9, 28, "Action Required"],
+  [3, 5, "Complete"],
 ];
 
 /** Figure 11: Autotask → portal. */

@@ -37,6 +37,7 @@ import {
 import { IMPORT_MAX_ROWS, importTooLarge, writeDeviceBatches } from "./device-import.js";
 import { invalid, notFound, PortalError } from "./errors.js";
 import { scheduleProblem } from "./schedule.js";
+import { ticketDefaults, ticketDefaultsView } from "./ticket-defaults.js";
 import type {
   AuditEntry,
   Client,
@@ -319,6 +320,7 @@ export class Portal {
           "the configuration item type id is required when device integration is enabled",
         );
     }
+    const defaults = ticketDefaults(current, t);
     const schedule =
       d.schedule === undefined || d.schedule === null || d.schedule.trim() === "" ? null : d.schedule.trim();
     if (schedule !== null) checkCron("devices.schedule", schedule);
@@ -339,6 +341,7 @@ export class Portal {
           queue_name: t.queueName,
           billing_code_id: t.billingCodeId,
           billing_code_name: t.billingCodeName,
+          ...defaults,
           devices_enabled: bool(d.enabled),
           product_id: d.productId,
           configuration_item_type_id: d.configurationItemTypeId,
@@ -955,6 +958,13 @@ function defaultIntegration(partnerId: number, now: string): PartnerIntegrationR
     schedule: null,
     updated_at: now,
     devices_onboarded_at: null,
+    ticket_category_id: null,
+    ticket_type_id: null,
+    issue_type_id: null,
+    sub_issue_type_id: null,
+    source_id: null,
+    due_date_offset_hours: null,
+    internal_note_publish: 2,
   };
 }
 
@@ -972,6 +982,7 @@ function toIntegrationView(r: PartnerIntegrationRow): IntegrationView {
       queueName: r.queue_name,
       billingCodeId: r.billing_code_id,
       billingCodeName: r.billing_code_name,
+      ...ticketDefaultsView(r),
     },
     devices: {
       enabled: r.devices_enabled === 1,

@@ -22,7 +22,32 @@ export interface TicketingSettings {
   queueName: string;
   billingCodeId: number | null;
   billingCodeName: string;
+  /** Defaults every Autotask ticket create carries (null = not sent: Autotask's own default applies). */
+  ticketCategoryId: number | null;
+  ticketTypeId: number | null;
+  issueTypeId: number | null;
+  subIssueTypeId: number | null;
+  sourceId: number | null;
+  /** dueDateTime = the create time plus this many hours; null = not sent. */
+  dueDateOffsetHours: number | null;
+  /** Autotask `publish` of internal notes: 2 Internal Project Team, 4 Internal & Co-Managed. */
+  internalNotePublish: InternalNotePublish;
 }
+
+export const INTERNAL_NOTE_PUBLISH = [2, 4] as const;
+export type InternalNotePublish = (typeof INTERNAL_NOTE_PUBLISH)[number];
+
+/** The ticket defaults of the settings; in a PUT each one omitted keeps the stored value. */
+export const TICKET_DEFAULT_KEYS = [
+  "ticketCategoryId",
+  "ticketTypeId",
+  "issueTypeId",
+  "subIssueTypeId",
+  "sourceId",
+  "dueDateOffsetHours",
+  "internalNotePublish",
+] as const;
+export type TicketDefaultKey = (typeof TICKET_DEFAULT_KEYS)[number];
 
 export interface DeviceSettings {
   enabled: boolean;
@@ -42,7 +67,8 @@ export interface IntegrationView {
 
 /** What a PUT carries: `secret` omitted or "********" keeps the stored one; null or "" clears it. */
 export interface IntegrationInput {
-  ticketing: Omit<TicketingSettings, "system"> & { system?: "autotask"; secret?: string | null };
+  ticketing: Omit<TicketingSettings, "system" | TicketDefaultKey> &
+    Partial<Pick<TicketingSettings, TicketDefaultKey>> & { system?: "autotask"; secret?: string | null };
   devices: Omit<DeviceSettings, "schedule"> & { schedule?: string | null };
 }
 

@@ -16,6 +16,7 @@ import * as m0002 from "./migrations/0002_sync.js";
 import * as m0003 from "./migrations/0003_tickets.js";
 import * as m0004 from "./migrations/0004_sessions.js";
 import * as m0005 from "./migrations/0005_identity.js";
+import * as m0008 from "./migrations/0008_ticket_defaults.js";
 import * as m0009 from "./migrations/0009_webhooks.js";
 import * as m0010 from "./migrations/0010_stream_tickets.js";
 import type { Database } from "./schema.js";
@@ -119,6 +120,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     "0003_tickets": { up: (db) => m0003.up(db, dialect) },
     "0004_sessions": { up: (db) => m0004.up(db, dialect) },
     "0005_identity": { up: (db) => m0005.up(db, dialect) },
+    "0008_ticket_defaults": { up: (db) => m0008.up(db, dialect) },
     "0009_webhooks": { up: (db) => m0009.up(db, dialect) },
     "0010_stream_tickets": { up: (db) => m0010.up(db, dialect) },
   };

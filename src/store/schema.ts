@@ -64,6 +64,16 @@ export interface PartnerIntegrationRow {
   updated_at: string;
   /** When device integration was first enabled (the onboarding sync's trigger). */
   devices_onboarded_at: string | null;
+  /** Ticket defaults sent with every Autotask create (null = not sent). */
+  ticket_category_id: number | null;
+  ticket_type_id: number | null;
+  issue_type_id: number | null;
+  sub_issue_type_id: number | null;
+  source_id: number | null;
+  /** dueDateTime = create time + this many hours (null = not sent). */
+  due_date_offset_hours: number | null;
+  /** Autotask `publish` for internal notes: 2 (Internal Project Team) or 4 (Internal & Co-Managed). */
+  internal_note_publish: number;
 }
 
 export interface ClientRow {
@@ -278,6 +288,8 @@ export interface TicketLinkRow {
   shadow: string;
   synced_at: string;
   last_error: string | null;
+  /** A condition that does not stop the sync (a portal status with no forward row). */
+  warning: Generated<string | null>;
 }
 
 export interface NoteLinkRow {

@@ -24,6 +24,7 @@ import { StreamTickets } from "./stream-tickets.js";
 import { TicketFeed } from "./ticket-feed.js";
 import { TicketSync } from "./tickets.js";
 import { type ValidationResult, validateConfiguration } from "./validate.js";
+import { WORK_TYPE_USE_TYPE } from "./validate-tickets.js";
 import { webhookChecks } from "./validate-webhooks.js";
 import { publicUrlProblem, type WebhookState } from "./webhook-registration.js";
 
@@ -163,22 +164,39 @@ export class SyncEngine {
           label: v.label,
           isActive: v.isActive,
         }));
-      const rows = async (entity: string, label: string) =>
+      const rows = async (entity: string, label: string, keep = (_r: AutotaskEntity) => true) =>
         (
           await queryAll<AutotaskEntity>(api, entity, {
             filter: [{ op: "gte", field: "id", value: 0 }],
-            includeFields: ["id", label, "isActive"],
+            includeFields: ["id", label, "isActive", ...(entity === "BillingCodes" ? ["useType"] : [])],
           })
-        ).map((r) => ({
-          id: r.id,
-          label: String(r[label] ?? r.id),
-          isActive: r.isActive !== false,
-        }));
+        )
+          .filter(keep)
+          .map((r) => ({
+            id: r.id,
+            label: String(r[label] ?? r.id),
+            isActive: r.isActive !== false,
+          }));
+      // Sub-issue types carry their issue type, so the form can offer only the chosen one's.
+      const subIssueTypes = (
+        fields.find((f) => f.name.toLowerCase() === "subissuetype")?.picklistValues ?? []
+      ).map((v) => ({
+        id: Number(v.value),
+        label: v.label,
+        isActive: v.isActive,
+        parentId: v.parentValue ? Number(v.parentValue) : null,
+      }));
       return {
         queues: pick("queueid"),
         statuses: pick("status"),
         priorities: pick("priority"),
-        billingCodes: await rows("BillingCodes", "name"),
+        // Only work types can be a ticket's billing code.
+        billingCodes: await rows("BillingCodes", "name", (r) => Number(r["useType"]) === WORK_TYPE_USE_TYPE),
+        ticketCategories: pick("ticketcategory"),
+        ticketTypes: pick("tickettype"),
+        issueTypes: pick("issuetype"),
+        subIssueTypes,
+        sources: pick("source"),
         products: await rows("Products", "name"),
         configurationItemTypes: await rows("ConfigurationItemTypes", "name"),
       };
@@ -637,9 +655,26 @@ export class SyncEngine {
           ...rev.map((m) => ({ table: "reverse", psaId: m.psaId, psaLabel: m.psaLabel })),
         ],
         priorities: pri.map((m) => ({ psaId: m.psaId, psaLabel: m.psaLabel })),
+        coverage: {
+          forwardPortalIds: fwd.map((m) => m.portalId),
+          reversePsaIds: rev.map((m) => m.psaId),
+          priorityPsaIds: pri.map((m) => m.psaId),
+        },
       },
       scope,
+      refusals: await this.#openTicketErrors(partnerId),
     });
+  }
+
+  /** Errors of tickets still parked or waiting (a create Autotask refused names the field it wants). */
+  async #openTicketErrors(partnerId: number): Promise<string[]> {
+    const rows = await this.#o.db.kysely
+      .selectFrom("sync_errors")
+      .select("error")
+      .where("partner_id", "=", partnerId)
+      .where("resolved_at", "is", null)
+      .execute();
+    return rows.map((r) => r.error);
   }
 
   /** The partner's client, reused while the credentials stay the same (its budget tracking lives there). */

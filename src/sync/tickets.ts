@@ -13,6 +13,8 @@ import type { Db } from "../store/db.js";
 import type { SyncErrorRow, TicketLinkRow } from "../store/schema.js";
 import { pool } from "./assets.js";
 import { type AutotaskApi, queryAll } from "./autotask-api.js";
+import { forwardStatus, PORTAL_NEW, statusGapWarning } from "./status-gap.js";
+import { createDefaults, publishedFrom, publishOf } from "./ticket-defaults.js";
 
 /** The fields that cross, in each system's own values. */
 interface PortalSide {
@@ -292,11 +294,23 @@ export class TicketSync {
     const toPsa: Partial<PsaSide> = {};
     const toPortal: TicketPatch = {};
     const resolutions: string[] = [];
+    const warnings: string[] = [];
+    let statusGap = false;
     for (const [pf, af] of PAIRS) {
       const portalChanged = portalNow[pf] !== shadow.portal[pf];
       const psaChanged = psaNow[af] !== shadow.psa[af];
       if (!portalChanged && !psaChanged) continue;
       let winner: "portal" | "psa" = portalChanged ? "portal" : "psa";
+      // A portal status with no forward row: Autotask's status stays, everything else goes on.
+      const gap =
+        pf === "statusId" &&
+        portalChanged &&
+        forwardStatus(ctx.maps["status-forward"], portalNow.statusId) === null;
+      if (gap && !psaChanged) {
+        warnings.push(statusGapWarning(portalNow.statusId));
+        statusGap = true;
+        continue;
+      }
       if (portalChanged && psaChanged) {
         // Edited on both sides since the last sync: the later edit by source timestamp wins.
         winner = Date.parse(ticket.updatedAt) >= Date.parse(at.lastActivityDate as string) ? "portal" : "psa";
@@ -305,7 +319,10 @@ export class TicketSync {
           `${pf}: portal ${JSON.stringify(describePortal(pf, portalNow[pf]))} (${ticket.updatedAt}) vs Autotask ${JSON.stringify(psaNow[af])} (${at.lastActivityDate}); kept the ${winner === "portal" ? "portal" : "Autotask"} value, the later edit`,
         );
       }
-      if (winner === "portal") Object.assign(toPsa, await this.#toPsa(ctx, pf, portalNow[pf]));
+      if (gap && winner === "portal") {
+        warnings.push(statusGapWarning(portalNow.statusId));
+        statusGap = true;
+      } else if (winner === "portal") Object.assign(toPsa, await this.#toPsa(ctx, pf, portalNow[pf]));
       else Object.assign(toPortal, await this.#toPortal(ctx, af, psaNow[af], ticket));
     }
 
@@ -321,14 +338,21 @@ export class TicketSync {
     for (const r of resolutions) await this.#systemNote(ctx, link, `Sync conflict resolved — ${r}.`);
     await this.#syncNotes(ctx, ticket.id, at.id, lane.pullNotes);
     const next: Shadow = {
-      portal: portalSide(after),
+      // An unsynced status stays "changed" against the shadow, so it crosses once a row covers it.
+      portal: statusGap ? { ...portalSide(after), statusId: shadow.portal.statusId } : portalSide(after),
       psa: psaAfter,
       portalAt: after.updatedAt,
       psaAt: String(at.lastActivityDate ?? ""),
     };
     await this.#k
       .updateTable("ticket_links")
-      .set({ shadow: JSON.stringify(next), synced_at: this.#now(), last_error: null, state: "linked" })
+      .set({
+        shadow: JSON.stringify(next),
+        synced_at: this.#now(),
+        last_error: null,
+        state: "linked",
+        warning: warnings.length > 0 ? warnings.join("; ") : null,
+      })
       .where("id", "=", link.id)
       .execute();
   }
@@ -369,14 +393,18 @@ export class TicketSync {
         `client ${ticket.clientId} is not mapped to an Autotask company`,
       );
     const side = portalSide(ticket);
+    // A status with no forward row is created as portal New would be, with a warning on the ticket.
+    const gap = forwardStatus(ctx.maps["status-forward"], side.statusId) === null;
+    const sentStatus = gap ? PORTAL_NEW : side.statusId;
     const body: Record<string, unknown> = {
+      ...createDefaults(t, this.#d.clock.now()),
       companyID,
       queueID: t.queueId,
       billingCodeID: t.billingCodeId,
       title: side.title,
       description: side.description,
       externalID: String(ticket.id),
-      ...(await this.#toPsa(ctx, "statusId", side.statusId)),
+      ...(await this.#toPsa(ctx, "statusId", sentStatus)),
       ...(await this.#toPsa(ctx, "priorityId", side.priorityId)),
       ...(await this.#toPsa(ctx, "deviceId", side.deviceId)),
     };
@@ -416,7 +444,12 @@ export class TicketSync {
     const at = await ctx.api.get<AtTicket>("Tickets", id);
     if (!at)
       throw new TicketSyncError("NOT_FOUND", `Autotask ticket ${id} vanished right after it was created`);
-    await this.#saveNewLink(ctx, ticket, at);
+    await this.#saveNewLink(
+      ctx,
+      ticket,
+      at,
+      gap ? { statusId: sentStatus, warning: statusGapWarning(side.statusId) } : undefined,
+    );
     await this.#syncNotes(ctx, ticket.id, at.id, false);
   }
 
@@ -478,9 +511,14 @@ export class TicketSync {
     await this.#syncNotes(ctx, ticket.id, at.id, true);
   }
 
-  async #saveNewLink(ctx: Ctx, ticket: TicketDetail, at: AtTicket): Promise<void> {
+  async #saveNewLink(
+    ctx: Ctx,
+    ticket: TicketDetail,
+    at: AtTicket,
+    gap?: { statusId: number; warning: string },
+  ): Promise<void> {
     const shadow: Shadow = {
-      portal: portalSide(ticket),
+      portal: gap ? { ...portalSide(ticket), statusId: gap.statusId } : portalSide(ticket),
       psa: psaSide(at),
       portalAt: ticket.updatedAt,
       psaAt: String(at.lastActivityDate ?? ""),
@@ -501,6 +539,7 @@ export class TicketSync {
         state: "linked",
         shadow: JSON.stringify(shadow),
         synced_at: this.#now(),
+        warning: gap?.warning ?? null,
       })
       .execute();
   }
@@ -523,7 +562,7 @@ export class TicketSync {
         title: NOTE_TITLE,
         description: n.text,
         noteType: 1,
-        publish: n.published ? 1 : 2,
+        publish: publishOf(n.published, ctx.view.ticketing),
       };
       const psaNoteId = await ctx.api.createChildIdempotent(
         "Tickets",
@@ -563,7 +602,7 @@ export class TicketSync {
       const note = await this.#d.portal.addNote(
         SYSTEM_ACTOR,
         ticketId,
-        { text: text || "(empty note)", published: Number(pn.publish) === 1 },
+        { text: text || "(empty note)", published: publishedFrom(pn.publish) },
         { origin: "psa", author: `Autotask resource ${pn.creatorResourceID ?? "?"}` },
       );
       await this.#k
@@ -1018,6 +1057,7 @@ export class TicketSync {
         state,
         lastSyncedAt: link?.synced_at ?? null,
         lastError: err?.error ?? link?.last_error ?? null,
+        warning: link?.warning ?? null,
       });
     }
     return out;
@@ -1151,6 +1191,8 @@ export interface PsaTicketView {
   state: string;
   lastSyncedAt: string | null;
   lastError: string | null;
+  /** A condition that does not stop the sync (a portal status with no forward row). */
+  warning: string | null;
 }
 
 function toErrorView(r: Selectable<SyncErrorRow>): SyncErrorView {

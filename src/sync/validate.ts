@@ -2,6 +2,13 @@ import type { IntegrationView } from "../portal/types.js";
 import { CI_UDFS } from "../psa/autotask/mapper.js";
 import type { AutotaskEntity, FieldInfo } from "../psa/autotask/types.js";
 import { type AutotaskApi, queryAll } from "./autotask-api.js";
+import {
+  checkCategoryRequirements,
+  checkCoverage,
+  checkDefaultValues,
+  checkWorkType,
+  type MappingCoverage,
+} from "./validate-tickets.js";
 
 /** One line of the validation checklist. `fix` says what to create or change in Autotask. */
 export interface Check {
@@ -9,6 +16,8 @@ export interface Check {
   ok: boolean;
   message: string;
   fix?: string;
+  /** Passed, but worth acting on (a status no mapping row covers). */
+  warning?: boolean;
 }
 
 export interface ValidationResult {
@@ -26,6 +35,8 @@ export interface ClientForValidation {
 export interface MappingForValidation {
   statuses: Array<{ table: string; psaId: number; psaLabel: string }>;
   priorities: Array<{ psaId: number; psaLabel: string }>;
+  /** What the tables cover, for the coverage warnings (left out: no coverage checks). */
+  coverage?: MappingCoverage;
 }
 
 export interface ValidateInput {
@@ -37,6 +48,8 @@ export interface ValidateInput {
   mappings: MappingForValidation;
   /** assets: what an asset sync needs; all: every enabled module (the Validate button). */
   scope: "assets" | "all";
+  /** Texts of the ticket creates Autotask refused and that are still open (a required field named). */
+  refusals?: string[];
 }
 
 const ADMIN_CI = "Admin → Products and Services → Products → Configuration Items";
@@ -160,17 +173,11 @@ export async function validateConfiguration(input: ValidateInput): Promise<Valid
             fix: `Create the queue "NOC" under ${ADMIN_TICKETS} → Queues (seed §4.1) and enter its id as the Queue Id.`,
           },
     );
-    checks.push(
-      await checkRecord(
-        api,
-        "BillingCodes",
-        t.billingCodeId,
-        "billing-code",
-        "Allocation (billing code)",
-        "name",
-        `Create or activate the work type (e.g. "Remote Support") under Admin → Features & Settings → Finance, Accounting & Invoicing → Billing Codes, and enter its id as the Allocation Id.`,
-      ),
-    );
+    checks.push(await checkWorkType(api, t));
+    if (ticketFields) {
+      checks.push(...checkDefaultValues(ticketFields, t));
+      checks.push(...(await checkCategoryRequirements(api, ticketFields, t, input.refusals ?? [])));
+    }
     const statuses = picklist("status");
     for (const s of uniqueBy(input.mappings.statuses, (x) => x.psaId)) {
       const v = statuses.find((x) => Number(x.value) === s.psaId);
@@ -210,13 +217,15 @@ export async function validateConfiguration(input: ValidateInput): Promise<Valid
             },
       );
     }
+    if (ticketFields && input.mappings.coverage)
+      checks.push(...checkCoverage(ticketFields, input.mappings.coverage));
   }
   return { ok: checks.every((c) => c.ok), checks };
 }
 
 async function checkRecord(
   api: AutotaskApi,
-  entity: "Products" | "ConfigurationItemTypes" | "BillingCodes",
+  entity: "Products" | "ConfigurationItemTypes",
   id: number | null,
   name: string,
   what: string,

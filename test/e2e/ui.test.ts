@@ -299,6 +299,11 @@ describe("web UI, end to end in chromium", () => {
     await queue.selectOption(String(DEMO_IDS.nocQueue));
     expect(await page.getByLabel("Queue Name").inputValue()).not.toBe("");
     await page.getByRole("combobox", { name: "Allocation Id" }).selectOption(String(DEMO_IDS.remoteSupport));
+    // What the demo tenant's default ticket category requires; sub-issue types follow the issue type.
+    await page
+      .getByRole("combobox", { name: "Issue Type", exact: true })
+      .selectOption(String(DEMO_IDS.issueType));
+    await page.getByRole("combobox", { name: "Sub-Issue Type" }).selectOption(String(DEMO_IDS.subIssueType));
     await page.getByRole("radio", { name: "Yes" }).check();
     await page.getByLabel("Enable Device Integration").check();
     await page.getByRole("combobox", { name: "Product" }).selectOption(String(DEMO_IDS.product));
@@ -438,7 +443,7 @@ describe("web UI, end to end in chromium", () => {
     const forward = page.locator("section#status-forward");
     await forward.locator("table.mapping tbody tr").first().waitFor();
     expect(await textOf(forward.locator(".banner-warning"))).toContain(
-      'No row for the portal status "Closed" (3)',
+      'No row for the portal status "Response due" (19)',
     );
     // Row 1 (New): Information → Assigned to NOC.
     await forward.getByLabel("Autotask status of row 1").selectOption("30");
@@ -450,12 +455,13 @@ describe("web UI, end to end in chromium", () => {
     }).then((r) => r.json() as Promise<{ rows: Array<{ portalStatusId: number; psaStatusId: number }> }>);
     expect(stored.rows.find((r) => r.portalStatusId === 1)?.psaStatusId).toBe(30);
     const rowsBefore = await forward.locator("table.mapping tbody tr").count();
-    await forward.getByLabel("Portal status of the new row").selectOption("3");
-    await forward.getByLabel("Autotask status of the new row").selectOption("5");
+    await forward.getByLabel("Portal status of the new row").selectOption("19");
+    await forward.getByLabel("Autotask status of the new row").selectOption("29");
     await forward.getByRole("button", { name: "add mapping" }).click();
     await forward.getByText("Mapping added.").waitFor();
     expect(await forward.locator("table.mapping tbody tr").count()).toBe(rowsBefore + 1);
-    expect(await textOf(forward.locator(".banner-warning"))).not.toContain('"Closed" (3)');
+    // Every portal status has a row now: the warning is gone.
+    await forward.locator(".banner-warning").waitFor({ state: "detached" });
     await forward.getByRole("button", { name: `Remove row ${rowsBefore + 1}` }).click();
     await forward.getByText("Mapping removed.").waitFor();
     expect(await forward.locator("table.mapping tbody tr").count()).toBe(rowsBefore);
@@ -532,11 +538,15 @@ describe("web UI, end to end in chromium", () => {
     await waitText("unmanaged devices", page.locator("table tbody"), /No CI \(unmanaged\)/);
     await shot("devices");
 
-    // A ticket in a status the forward table does not map is parked; a row and a retry fix it.
+    // A ticket of a client mapped to no Autotask company is parked; mapping it and a retry fix it.
+    const unmapped = await services.portal.createClient(SYSTEM_ACTOR, partnerId, {
+      code: "AT7",
+      name: "Granite Dental",
+    });
     const parked = await services.portal.createTicket(SYSTEM_ACTOR, partnerId, {
-      clientId: (await services.portal.listClients(SYSTEM_ACTOR, partnerId, { limit: 10 })).items[0]!.id,
+      clientId: unmapped.id,
       title: "Backup job failed twice",
-      statusId: 19, // Response due: no forward row
+      statusId: 19, // Response due: no forward row either (that alone only warns)
       priorityId: 10,
     });
     await go("Sync errors");
@@ -551,7 +561,7 @@ describe("web UI, end to end in chromium", () => {
       (v) => v,
       20_000,
     );
-    expect(await textOf(errRow)).toMatch(/Response due/);
+    expect(await textOf(errRow)).toMatch(/not mapped to an Autotask company/);
     await shot("sync-errors");
     // The ticket list's sync-state filter: the parked ticket is under "Error", not under "Synced". The
     // list answer carries each ticket's Autotask side: the page reads no ticket one by one.
@@ -579,6 +589,7 @@ describe("web UI, end to end in chromium", () => {
     await forward.getByLabel("Autotask status of the new row").selectOption("29");
     await forward.getByRole("button", { name: "add mapping" }).click();
     await forward.getByText("Mapping added.").waitFor();
+    await services.portal.updateClient(SYSTEM_ACTOR, unmapped.id, { psaCompanyId: DEMO_IDS.companies.AT3 });
     await go("Sync errors");
     await errRow.getByRole("button", { name: "Retry" }).waitFor();
     expect(await writeControls()).toContain("Retry"); // what the read-only checks below look for
@@ -604,9 +615,13 @@ describe("web UI, end to end in chromium", () => {
     expect(techNav).toEqual(["Tickets", "Devices", "Sync errors"]);
 
     // ---- a read-only user (password) sees the data, and no control that writes
-    // One more ticket the forward table cannot map ("Closed" has no row): parked, shown without Retry.
+    // One more ticket of a client mapped to no company: parked, shown without Retry.
+    const unmapped2 = await services.portal.createClient(SYSTEM_ACTOR, partnerId, {
+      code: "AT8",
+      name: "Harbor Vets",
+    });
     const printer = await services.portal.createTicket(SYSTEM_ACTOR, partnerId, {
-      clientId: at1.id,
+      clientId: unmapped2.id,
       title: "Printer offline at the front desk",
       statusId: 3,
       priorityId: 11,
@@ -648,7 +663,7 @@ describe("web UI, end to end in chromium", () => {
     expect(await writeControls()).toEqual([]);
     await go("Sync errors");
     const printerRow = page.locator("tbody tr", { has: page.getByRole("link", { name: `#${printer.id}` }) });
-    await waitText("the parked ticket, read-only", printerRow, /"Closed" \(3\)/);
+    await waitText("the parked ticket, read-only", printerRow, /not mapped to an Autotask company/);
     expect(await writeControls()).toEqual([]);
     await printerRow.getByRole("link", { name: `#${printer.id}` }).click();
     currentPage = "read-only parked ticket";

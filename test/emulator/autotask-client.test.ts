@@ -47,6 +47,8 @@ describe("@apigrate/autotask-restapi against the emulator", () => {
         status,
         priority,
         queueID: DEMO_IDS.nocQueue,
+        issueType: DEMO_IDS.issueType,
+        subIssueType: DEMO_IDS.subIssueType,
       });
       ids.push(itemId);
     }
@@ -123,6 +125,8 @@ describe("@apigrate/autotask-restapi against the emulator", () => {
       status: 1,
       priority: 1,
       queueID: DEMO_IDS.nocQueue,
+      issueType: DEMO_IDS.issueType,
+      subIssueType: DEMO_IDS.subIssueType,
     });
     const { itemId } = await at.TicketNotes.create(ticketId, {
       ticketID: ticketId,

@@ -97,6 +97,8 @@ export function newTicket(over: Record<string, unknown> = {}): Record<string, un
     status: 1,
     priority: 2,
     queueID: NOC_QUEUE,
+    // "Standard" requires nothing more; the demo's default category needs issue types.
+    ticketCategory: 3,
     ...over,
   };
 }

@@ -128,6 +128,8 @@ describe("webhooks end to end (api.md §7)", () => {
       priority: 2,
       companyID: DEMO_IDS.companies.AT1,
       queueID: DEMO_IDS.nocQueue,
+      issueType: DEMO_IDS.issueType,
+      subIssueType: DEMO_IDS.subIssueType,
     });
     expect(createdTicket.status).toBe(200);
     const ticketId = createdTicket.json["itemId"] as number;

@@ -316,7 +316,15 @@ describe("writes", () => {
     const tech = DEMO_IDS.technicians[0];
     const ticketId = await client.create(
       "Tickets",
-      { companyID: AT2, title: "Disk C: almost full", status: 1, priority: 2, queueID: DEMO_IDS.nocQueue },
+      {
+        companyID: AT2,
+        title: "Disk C: almost full",
+        status: 1,
+        priority: 2,
+        queueID: DEMO_IDS.nocQueue,
+        issueType: DEMO_IDS.issueType,
+        subIssueType: DEMO_IDS.subIssueType,
+      },
       { impersonationResourceId: tech },
     );
     expect(await client.get("Tickets", ticketId)).toMatchObject({ creatorResourceID: tech });

@@ -67,6 +67,8 @@ describe.each(STORES)("asset sync against the Autotask emulator on %s", (kind) =
       queueName: "NOC",
       billingCodeId: DEMO_IDS.remoteSupport,
       billingCodeName: "Remote Support",
+      issueTypeId: DEMO_IDS.issueType,
+      subIssueTypeId: DEMO_IDS.subIssueType,
     },
     devices: {
       enabled: over.enabled ?? true,

@@ -162,6 +162,8 @@ describe.each(STORES)("the ticket worker killed between commit and send, restart
           queueName: "NOC",
           billingCodeId: DEMO_IDS.remoteSupport,
           billingCodeName: "Remote Support",
+          issueTypeId: DEMO_IDS.issueType,
+          subIssueTypeId: DEMO_IDS.subIssueType,
         },
         devices: { enabled: false, productId: null, configurationItemTypeId: null, advanced: false },
       });

@@ -506,7 +506,14 @@ async function oneRun(h: Harness, setup: Setup, cmds: Iterable<Cmd>): Promise<vo
     const { itemId } = await at.api<{ itemId: number }>(
       "POST",
       "Tickets",
-      { companyID: DEMO_IDS.companies.AT1, queueID: DEMO_IDS.nocQueue, description: "", ...t },
+      {
+        companyID: DEMO_IDS.companies.AT1,
+        queueID: DEMO_IDS.nocQueue,
+        description: "",
+        issueType: DEMO_IDS.issueType,
+        subIssueType: DEMO_IDS.subIssueType,
+        ...t,
+      },
       h.tech,
     );
     state.counts.techWrites++;
@@ -716,6 +723,8 @@ async function harness(kind: StoreKind): Promise<Harness> {
       queueName: "NOC",
       billingCodeId: DEMO_IDS.remoteSupport,
       billingCodeName: "Remote Support",
+      issueTypeId: DEMO_IDS.issueType,
+      subIssueTypeId: DEMO_IDS.subIssueType,
     },
     devices: { enabled: false, productId: null, configurationItemTypeId: null, advanced: false },
   });

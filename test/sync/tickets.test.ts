@@ -139,6 +139,8 @@ describe.each(STORES)("two-way ticket sync against the Autotask emulator on %s",
         queueName: "NOC",
         billingCodeId: DEMO_IDS.remoteSupport,
         billingCodeName: "Remote Support",
+        issueTypeId: DEMO_IDS.issueType,
+        subIssueTypeId: DEMO_IDS.subIssueType,
       },
       devices: {
         enabled: true,
@@ -307,6 +309,8 @@ describe.each(STORES)("two-way ticket sync against the Autotask emulator on %s",
       status: 1,
       priority: 2,
       queueID: 29682833,
+      issueType: DEMO_IDS.issueType,
+      subIssueType: DEMO_IDS.subIssueType,
     });
     const { itemId } = (await asTech("POST", "Tickets", {
       companyID: DEMO_IDS.companies.AT1,
@@ -316,6 +320,8 @@ describe.each(STORES)("two-way ticket sync against the Autotask emulator on %s",
       priority: 4,
       queueID: DEMO_IDS.nocQueue,
       configurationItemID: ci,
+      issueType: DEMO_IDS.issueType,
+      subIssueType: DEMO_IDS.subIssueType,
     })) as { itemId: number };
     const found = await until(
       async () =>
@@ -359,6 +365,8 @@ describe.each(STORES)("two-way ticket sync against the Autotask emulator on %s",
       status: 30,
       priority: 2,
       queueID: DEMO_IDS.nocQueue,
+      issueType: DEMO_IDS.issueType,
+      subIssueType: DEMO_IDS.subIssueType,
     })) as { itemId: number };
     await env.services.sync.pollTickets(partnerId);
     const res = await app.inject({
@@ -399,26 +407,29 @@ describe.each(STORES)("two-way ticket sync against the Autotask emulator on %s",
     expect(found).toBeDefined();
   });
 
-  it("a status with no mapping row is an error naming it, never guessed", async () => {
+  it("a status with no forward row leaves Autotask's status and warns; it is never guessed, and crosses once a row covers it", async () => {
     const t = await newPortalTicket({ title: "Response due ticket", statusId: 19 });
     await drain();
     const v = await view(t.id);
-    expect(v.psa.state).toBe("error");
-    expect(v.psa.lastError).toContain(
+    expect(v.psa.state).toBe("synced");
+    expect(v.psa.warning).toContain(
       'portal status "Response due" (19) has no row in the forward status mapping table',
     );
-    expect(await atWrites()).toBeGreaterThan(0);
-    // Adding the row and retrying sends it.
+    // Created as portal New would be (New → Information).
+    expect((await atGet(v.psa.ticketId)).status).toBe(29);
     await portal().addMapping(SYSTEM_ACTOR, partnerId, "status-forward", {
       portalId: 19,
       psaId: 8,
       psaLabel: "In Progress",
     });
-    const [e] = await tickets().errors(partnerId);
-    await tickets().retry(e!.id);
+    await portal().updateTicket(SYSTEM_ACTOR, t.id, { title: "Response due ticket (edited)" });
+    await drain();
     const after = await view(t.id);
-    expect(after.psa.state).toBe("synced");
-    expect((await atGet(after.psa.ticketId)).status).toBe(8);
+    expect(after.psa).toMatchObject({ state: "synced", warning: null });
+    expect(await atGet(after.psa.ticketId)).toMatchObject({
+      status: 8,
+      title: "Response due ticket (edited)",
+    });
   });
 
   it("one edit causes one write on the other side, and our own writes coming back are not re-applied", async () => {
@@ -575,11 +586,7 @@ describe.each(STORES)("two-way ticket sync against the Autotask emulator on %s",
   });
 
   it("confirms a close by reading the ticket back, and reports a close Autotask refused", async () => {
-    await portal().addMapping(SYSTEM_ACTOR, partnerId, "status-forward", {
-      portalId: 3,
-      psaId: 5,
-      psaLabel: "Complete",
-    });
+    // Closed → Complete is a default forward row.
     const t = await newPortalTicket({ title: "Close me" });
     await drain();
     const atId = (await linkOf(t.id))!;

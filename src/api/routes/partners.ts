@@ -110,6 +110,15 @@ export const partnerRoutes =
             billingCodeId: t.billingCodeId,
             billingCodeName: t.billingCodeName ?? "",
             ...(t.secret !== undefined ? { secret: t.secret } : {}),
+            ...definedOnly({
+              ticketCategoryId: t.ticketCategoryId,
+              ticketTypeId: t.ticketTypeId,
+              issueTypeId: t.issueTypeId,
+              subIssueTypeId: t.subIssueTypeId,
+              sourceId: t.sourceId,
+              dueDateOffsetHours: t.dueDateOffsetHours,
+              internalNotePublish: t.internalNotePublish,
+            }),
           },
           devices: {
             enabled: d.enabled,
@@ -256,5 +265,12 @@ function table(kind: MappingKind, entries: MappingEntry[]) {
       [n.psa]: e.psaId,
       [n.psaLabel]: e.psaLabel,
     })),
+  };
+}
+
+/** The keys whose value is not undefined (exactOptionalPropertyTypes: an omitted setting stays omitted). */
+function definedOnly<T extends Record<string, unknown>>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
   };
 }

@@ -10,6 +10,7 @@ const Check = Type.Object({
   ok: Type.Boolean(),
   message: Type.String(),
   fix: Type.Optional(Type.String()),
+  warning: Type.Optional(Type.Boolean()),
 });
 const Validation = Type.Object({ ok: Type.Boolean(), checks: Type.Array(Check) });
 const Counts = Type.Object({

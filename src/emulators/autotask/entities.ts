@@ -16,7 +16,7 @@ export type PicklistSource =
   /** Tenant admin data (statuses, priorities, queues, …), keyed `${entity}.${field}`. */
   | { kind: "tenant" }
   /** Rows of another entity (ConfigurationItems.configurationItemType → ConfigurationItemTypes). */
-  | { kind: "entity"; entity: string; labelField: string }
+  | { kind: "entity"; entity: string; labelField: string; defaultField?: string }
   /** The webhook field ids of an entity type ({Entity}WebhookFields.fieldID, api.md §7.1). */
   | { kind: "webhookFields"; entityType: WebhookEntityType }
   /** The tenant's UDF definitions of an entity ({Entity}WebhookUdfFields.udfFieldID). */
@@ -167,7 +167,16 @@ const tickets = entity(
     f("issueType", "integer", { pick: TENANT, wh: 113 }),
     f("subIssueType", "integer", { pick: TENANT, parent: "issueType", wh: 114 }),
     f("ticketType", "integer", { pick: TENANT, wh: 115, defaultFromPicklist: true }),
-    f("ticketCategory", "integer", { pick: TENANT, defaultFromPicklist: true }),
+    // Values are the TicketCategories rows; the global default category is the picklist default.
+    f("ticketCategory", "integer", {
+      pick: {
+        kind: "entity",
+        entity: "TicketCategories",
+        labelField: "name",
+        defaultField: "isGlobalDefault",
+      },
+      defaultFromPicklist: true,
+    }),
     f("source", "integer", { pick: TENANT, wh: 116 }),
     f("serviceLevelAgreementID", "integer", { pick: TENANT }),
     f("dueDateTime", "datetime", { wh: 117 }),
@@ -418,6 +427,45 @@ const billingCodes = entity(
   { singular: "BillingCode", verbs: {}, idBase: 29682800 },
 );
 
+// Ticket categories and their field defaults are read-only through REST (the PowerShell module's
+// Get-AtwsTicketCategory / Get-AtwsTicketCategoryFieldDefaults offer no New-/Set- counterparts).
+const ticketCategories = entity(
+  "TicketCategories",
+  [
+    id(),
+    f("name", "string", { len: 30, ro: true }),
+    f("nickname", "string", { len: 3, ro: true }),
+    f("isActive", "boolean", { ro: true }),
+    f("isGlobalDefault", "boolean", { ro: true }),
+    f("isApiOnly", "boolean", { ro: true }),
+    f("displayColorRGB", "integer", { ro: true }),
+  ],
+  { singular: "TicketCategory", verbs: {}, idBase: 100 },
+);
+
+const ticketCategoryFieldDefaults = entity(
+  "TicketCategoryFieldDefaults",
+  [
+    id(),
+    f("ticketCategoryID", "integer", { ro: true, ref: "TicketCategory" }),
+    f("issueTypeID", "integer", { ro: true }),
+    f("subIssueTypeID", "integer", { ro: true }),
+    f("queueID", "integer", { ro: true }),
+    f("sourceID", "integer", { ro: true }),
+    f("ticketTypeID", "integer", { ro: true }),
+    f("status", "integer", { ro: true }),
+    f("priority", "integer", { ro: true }),
+    f("serviceLevelAgreementID", "integer", { ro: true }),
+    f("workTypeID", "integer", { ro: true, ref: "BillingCode" }),
+    f("estimatedHours", "decimal", { ro: true }),
+    f("purchaseOrderNumber", "string", { len: 50, ro: true }),
+    f("title", "string", { len: 255, ro: true }),
+    f("description", "string", { len: 8000, ro: true }),
+    f("resolution", "string", { len: 32000, ro: true }),
+  ],
+  { singular: "TicketCategoryFieldDefault", verbs: {}, idBase: 1 },
+);
+
 const timeEntries = entity(
   "TimeEntries",
   [
@@ -581,6 +629,8 @@ export const ENTITIES: readonly EntityDef[] = [
   companies,
   resources,
   billingCodes,
+  ticketCategories,
+  ticketCategoryFieldDefaults,
   tickets,
   ticketNotes,
   configurationItems,

@@ -101,7 +101,7 @@ export function picklistValues(tenant: Tenant, def: EntityDef, fd: FieldDef): Pi
           label: String(row[src.labelField] ?? ""),
           isActive: row["isActive"] !== false,
           isSystem: false,
-          isDefaultValue: false,
+          isDefaultValue: src.defaultField !== undefined && row[src.defaultField] === true,
           sortOrder: i,
           parentValue: null,
         };

@@ -42,6 +42,12 @@ export const DEMO_IDS = {
   remoteSupport: 78955512,
   product: 232486923,
   ciType: 2,
+  /** Internal time code: a billing code that is not a work type. */
+  internalTime: 29682803,
+  categories: { standard: 3, nocMonitoring: 101, change: 102 },
+  /** Issue type "Monitoring Alert" and its sub-issue type "Availability". */
+  issueType: 4,
+  subIssueType: 16,
 } as const;
 
 /** Ticket statuses of the seed document's mapping tables (Figures 10 and 11). */
@@ -150,7 +156,6 @@ function basePicklists(): Record<string, PicklistValue[]> {
       ],
       { system: [1, 2, 3, 4, 5], default: 1 },
     ),
-    "Tickets.ticketCategory": pick([[3, "Standard"]], { default: 3 }),
     "Tickets.source": pick(
       [
         [-2, "Insourced"],
@@ -174,13 +179,14 @@ function basePicklists(): Record<string, PicklistValue[]> {
       ],
       { system: [1, 2, 3] },
     ),
-    // Values of `publish` are [U] (api.md §5): 1 = all users, 2 = internal only.
+    // The "Publish To" choices of ticket notes (docs/emulator.md, note visibility).
     "TicketNotes.publish": pick(
       [
         [1, "All Autotask Users"],
-        [2, "Internal Only"],
+        [2, "Internal Project Team"],
+        [4, "Internal & Co-Managed"],
       ],
-      { system: [1, 2] },
+      { system: [1, 2, 4] },
     ),
     "ConfigurationItems.configurationItemCategoryID": pick([[1, "Standard"]], { default: 1, system: [1] }),
     "ConfigurationItems.lastActivityPersonType": personTypes,
@@ -215,7 +221,8 @@ function basePicklists(): Record<string, PicklistValue[]> {
       [1, "Full"],
       [2, "API User"],
     ]),
-    // billingCodeType values from the django-autotask fixture (api.md §5 [C: S6]); useType [U].
+    // billingCodeType values from the django-autotask fixture (api.md §5 [C: S6]); useType values from
+    // the BillingCodes entity help page (docs/emulator.md, work types).
     "BillingCodes.billingCodeType": pick(
       [
         [0, "Normal"],
@@ -224,10 +231,16 @@ function basePicklists(): Record<string, PicklistValue[]> {
       ],
       { system: [0, 1, 2] },
     ),
-    "BillingCodes.useType": pick([
-      [1, "Work Type"],
-      [2, "Material Code"],
-    ]),
+    "BillingCodes.useType": pick(
+      [
+        [1, "Work Type"],
+        [2, "Expense Category"],
+        [3, "Internal Time"],
+        [4, "Material"],
+        [5, "Service"],
+      ],
+      { system: [1, 2, 3, 4, 5] },
+    ),
     "TimeEntries.timeEntryType": pick([
       [2, "Ticket"],
       [6, "Task"],
@@ -273,6 +286,10 @@ function company(id: number, name: string, number: string, type: number, at: str
   };
 }
 
+function category(id: number, name: string, nickname: string, isGlobalDefault: boolean): Row {
+  return { id, name, nickname, isActive: true, isGlobalDefault, isApiOnly: false, displayColorRGB: 0 };
+}
+
 function apiUser(o: SeedOptions): ApiUser {
   return {
     username: o.username ?? DEFAULT_CREDENTIALS.username,
@@ -302,6 +319,8 @@ export function emptySeed(o: SeedOptions = {}): TenantData {
       ],
       // The root company (the MSP itself) has id 0 (api.md §5 [C: S1 test Companies.get(0)]).
       Companies: [company(0, "Emulated MSP", "0", 1, at, { ownerResourceID: DEMO_IDS.apiResource })],
+      // Every tenant has the system "Standard" category; it requires nothing beyond the entity's fields.
+      TicketCategories: [category(DEMO_IDS.categories.standard, "Standard", "STD", true)],
     },
   };
 }
@@ -367,8 +386,8 @@ export function demoSeed(o: SeedOptions = {}): TenantData {
     [78955513, "Onsite Support", 1, 0],
     [78955514, "After Hours Support", 1, 0],
     [29682801, "Project Work", 1, 0],
-    [29682802, "Non-Taxable Products", 2, 0],
-    [29682803, "Internal Administration", 1, 2],
+    [29682802, "Non-Taxable Products", 4, 0],
+    [DEMO_IDS.internalTime, "Internal Administration", 3, 2],
   ].map(([id, name, useType, billingCodeType]) => ({
     id,
     name,
@@ -403,6 +422,23 @@ export function demoSeed(o: SeedOptions = {}): TenantData {
       productBillingCodeID: 29682802,
     },
   ];
+  // Ticket categories as partners run them: the global default "NOC Monitoring" makes issue type and
+  // sub-issue type required (a create without them is refused) and defaults source and ticket type;
+  // "Change" makes the due date required; "Standard" requires nothing.
+  const cats = DEMO_IDS.categories;
+  base.rows["TicketCategories"] = [
+    category(cats.standard, "Standard", "STD", false),
+    category(cats.nocMonitoring, "NOC Monitoring", "NOC", true),
+    category(cats.change, "Change", "CHG", false),
+  ];
+  base.rows["TicketCategoryFieldDefaults"] = [
+    { id: 1, ticketCategoryID: cats.nocMonitoring, sourceID: 6, ticketTypeID: 5, queueID: DEMO_IDS.nocQueue },
+    { id: 2, ticketCategoryID: cats.change, ticketTypeID: 4 },
+  ];
+  base.ticketCategoryRules = {
+    [cats.nocMonitoring]: ["issueType", "subIssueType"],
+    [cats.change]: ["dueDateTime"],
+  };
   base.udfs["ConfigurationItems"] = NOC_CI_UDFS.map((name, i) => textUdf(29683001 + i, name, i + 1));
   base.nextUdfId = 29683001 + NOC_CI_UDFS.length;
   return base;

@@ -19,7 +19,9 @@ import {
   referencedEntity,
   webhookEntityFor,
 } from "./entities.js";
+import { picklistValues } from "./fields.js";
 import type { ChangeListener, EntityChange, Row, WebhookEntityType } from "./hooks.js";
+import { applyCategoryDefaults, checkCategoryRequired, checkWorkType } from "./ticket-rules.js";
 
 /** An error answered as `{"errors":[message]}` with this HTTP status (api.md §3.6). */
 export class ApiError extends Error {
@@ -101,6 +103,8 @@ export interface TenantData {
   /** `YYYYMMDD` → last ticket number sequence of that day. */
   ticketSeq?: Record<string, number>;
   nextUdfId?: number;
+  /** Ticket category id → Tickets fields the category makes required (an admin setting). */
+  ticketCategoryRules?: Record<string, string[]>;
 }
 
 export interface StateFile {
@@ -223,8 +227,10 @@ export class Tenant {
   nextIds: Record<string, number>;
   ticketSeq: Record<string, number>;
   nextUdfId: number;
+  ticketCategoryRules: Record<string, string[]>;
 
   constructor(data: TenantData) {
+    this.ticketCategoryRules = structuredClone(data.ticketCategoryRules ?? {});
     this.id = data.id;
     this.zone = { ...data.zone };
     this.apiUsers = data.apiUsers.map((u) => ({ ...u }));
@@ -327,6 +333,7 @@ export class Tenant {
       nextIds: { ...this.nextIds },
       ticketSeq: { ...this.ticketSeq },
       nextUdfId: this.nextUdfId,
+      ticketCategoryRules: structuredClone(this.ticketCategoryRules),
     };
   }
 }
@@ -501,18 +508,25 @@ export class EmulatorStore {
     const row = tenant.complete(def, {});
     const supplied = this.applyFields(def, row, input, "create", null);
     this.applyParent(def, row, input, parentId, supplied);
-    for (const fd of def.fields) {
-      if (fd.defaultFromPicklist && row[fd.name] === null) {
-        const dflt = tenant.picklist(def.name, fd.name).find((p) => p.isDefaultValue && p.isActive);
-        if (dflt) {
-          row[fd.name] = dflt.value;
-          supplied.add(fd.name);
-        }
+    const fillDefault = (fd: FieldDef) => {
+      if (!fd.defaultFromPicklist || row[fd.name] !== null) return;
+      const dflt = picklistValues(tenant, def, fd).find((p) => p.isDefaultValue && p.isActive);
+      if (dflt) {
+        row[fd.name] = dflt.value;
+        supplied.add(fd.name);
       }
+    };
+    if (def.name === "Tickets") {
+      // The category first (the global default when none is given), then its defaults, which come
+      // before the picklists' own defaults.
+      fillDefault(def.byLowerName.get("ticketcategory") as FieldDef);
+      applyCategoryDefaults(tenant, row, supplied);
     }
+    for (const fd of def.fields) fillDefault(fd);
     const udfs = this.applyUdfs(tenant, def, row, input, "create");
     this.validate(tenant, def, row, supplied, null);
     this.validateUdfs(tenant, def, row, udfs);
+    if (def.name === "Tickets") checkCategoryRequired(tenant, row);
     row["id"] = tenant.nextId(def.name);
     this.maintain(tenant, def, row, null, ctx);
     tenant.table(def.name).put(row);
@@ -710,6 +724,7 @@ export class EmulatorStore {
     }
     const rule = def.validate?.(row);
     if (rule) throw invalid(rule);
+    if (def.name === "Tickets") checkWorkType(tenant, row, before);
   }
 
   private checkPicklist(tenant: Tenant, def: EntityDef, fd: FieldDef, v: number, row: Row): void {

@@ -57,6 +57,14 @@ export interface Ticketing {
   queueName: string;
   billingCodeId: number | null;
   billingCodeName: string;
+  ticketCategoryId: number | null;
+  ticketTypeId: number | null;
+  issueTypeId: number | null;
+  subIssueTypeId: number | null;
+  sourceId: number | null;
+  dueDateOffsetHours: number | null;
+  /** Autotask publish of internal notes: 2 Internal Project Team, 4 Internal & Co-Managed. */
+  internalNotePublish: 2 | 4;
 }
 
 export interface DeviceIntegration {
@@ -86,6 +94,12 @@ export interface PsaOptions {
   configurationItemTypes: PsaOption[];
   statuses: PsaOption[];
   priorities: PsaOption[];
+  ticketCategories: PsaOption[];
+  ticketTypes: PsaOption[];
+  issueTypes: PsaOption[];
+  /** Each with the issue type it belongs to (null: any). */
+  subIssueTypes: Array<PsaOption & { parentId: number | null }>;
+  sources: PsaOption[];
 }
 
 export interface Named {
@@ -126,6 +140,8 @@ export interface Check {
   ok: boolean;
   message: string;
   fix?: string;
+  /** Passed, but worth acting on (a status no mapping row covers). */
+  warning?: boolean;
 }
 
 export interface Validation {
@@ -249,6 +265,8 @@ export interface PsaTicket {
   state: string;
   lastSyncedAt: string | null;
   lastError: string | null;
+  /** A condition that does not stop the sync (a portal status with no forward row). */
+  warning: string | null;
 }
 
 export interface TicketDetail extends Ticket {

@@ -246,7 +246,9 @@ function MappingTable({
     for (const p of portalList)
       if (!portalIds.has(p.id))
         warnings.push(
-          `No row for the portal ${what} "${p.name}" (${p.id}): a portal ticket with this ${what} cannot be sent to Autotask.`,
+          spec.kind === "status-forward"
+            ? `No row for the portal status "${p.name}" (${p.id}): a portal ticket in this status keeps its Autotask status (the ticket shows a warning).`
+            : `No row for the portal ${what} "${p.name}" (${p.id}): a portal ticket with this ${what} cannot be sent to Autotask.`,
         );
   if (spec.kind !== "status-forward" && psaList)
     for (const o of psaList)

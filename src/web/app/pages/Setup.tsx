@@ -9,11 +9,18 @@ import { Link } from "../router";
 import { can, useMe } from "../session";
 import type { Client, Integration, Page, PsaOption, PsaOptions } from "../types";
 import { WebhookStatus } from "../webhooks";
+import {
+  TICKET_DEFAULT_FIELDS,
+  type TicketDefaultsDraft,
+  TicketDefaultsFields,
+  ticketDefaultsBody,
+  ticketDefaultsDraft,
+} from "./TicketDefaults";
 
 const DEFAULT_SCHEDULE = "0 2 10,25 * *";
 
 /** The form's state: ids as typed (text), the new secret ("" keeps the stored one). */
-interface Draft {
+interface Draft extends TicketDefaultsDraft {
   ticketingEnabled: boolean;
   nocMayEnterTickets: boolean;
   apiUrl: string;
@@ -47,6 +54,7 @@ function draftOf(i: Integration): Draft {
     queueName: i.ticketing.queueName,
     billingCodeId: idText(i.ticketing.billingCodeId),
     billingCodeName: i.ticketing.billingCodeName,
+    ...ticketDefaultsDraft(i),
     devicesEnabled: i.devices.enabled,
     productId: idText(i.devices.productId),
     configurationItemTypeId: idText(i.devices.configurationItemTypeId),
@@ -76,6 +84,7 @@ function bodyOf(d: Draft) {
       queueName: d.queueName,
       billingCodeId: idValue(d.billingCodeId),
       billingCodeName: d.billingCodeName,
+      ...ticketDefaultsBody(d),
     },
     devices: {
       enabled: d.devicesEnabled,
@@ -218,6 +227,7 @@ function IntegrationForm({
       "billingCodeName",
     ]
       .map((f) => `ticketing.${f}`)
+      .concat(TICKET_DEFAULT_FIELDS)
       .concat(
         ["enabled", "productId", "configurationItemTypeId", "advanced", "schedule"].map(
           (f) => `devices.${f}`,
@@ -371,7 +381,7 @@ function IntegrationForm({
             )}
           </Field>
           <IdPicker
-            label="Allocation Id (billing code)"
+            label="Allocation Id (work type)"
             options={options?.billingCodes}
             value={d.billingCodeId}
             disabled={off}
@@ -392,6 +402,7 @@ function IntegrationForm({
             )}
           </Field>
         </div>
+        <TicketDefaultsFields d={d} set={set} options={options} disabled={off} fe={fe} />
       </Section>
 
       <Section

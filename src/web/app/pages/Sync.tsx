@@ -417,14 +417,14 @@ function Summary({ integration: i, options }: { integration: Integration; option
 
 function CheckItem({ c }: { c: Validation["checks"][number] }) {
   return (
-    <li className={c.ok ? "ok" : "bad"}>
+    <li className={c.ok ? (c.warning ? "warn" : "ok") : "bad"}>
       <span className="mark" aria-hidden="true">
-        {c.ok ? "✓" : "✗"}
+        {c.ok ? (c.warning ? "!" : "✓") : "✗"}
       </span>
       <div>
-        <span className="sr-only">{c.ok ? "Passed: " : "Failed: "}</span>
+        <span className="sr-only">{c.ok ? (c.warning ? "Warning: " : "Passed: ") : "Failed: "}</span>
         <span className="check-msg">{c.message}</span>
-        {!c.ok && c.fix ? (
+        {(!c.ok || c.warning) && c.fix ? (
           <div className="fix">
             <strong>How to fix:</strong> {c.fix}
           </div>
@@ -437,7 +437,8 @@ function CheckItem({ c }: { c: Validation["checks"][number] }) {
 /** The checklist: failed checks with their fix first; the passed ones folded. */
 function Checklist({ validation }: { validation: Validation }) {
   const failed = validation.checks.filter((c) => !c.ok);
-  const passed = validation.checks.filter((c) => c.ok);
+  const warned = validation.checks.filter((c) => c.ok && c.warning);
+  const passed = validation.checks.filter((c) => c.ok && !c.warning);
   return (
     <div aria-live="polite">
       {validation.ok ? (
@@ -451,6 +452,13 @@ function Checklist({ validation }: { validation: Validation }) {
       {failed.length > 0 ? (
         <ul className="checklist" aria-label="Failed checks">
           {failed.map((c) => (
+            <CheckItem key={c.name} c={c} />
+          ))}
+        </ul>
+      ) : null}
+      {warned.length > 0 ? (
+        <ul className="checklist" aria-label="Warnings">
+          {warned.map((c) => (
             <CheckItem key={c.name} c={c} />
           ))}
         </ul>

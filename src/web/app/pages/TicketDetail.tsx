@@ -285,6 +285,12 @@ function AutotaskSide({
             <dd className="error-text">{psa.lastError}</dd>
           </div>
         ) : null}
+        {psa.warning ? (
+          <div>
+            <dt>Warning</dt>
+            <dd className="warning-text">{psa.warning}</dd>
+          </div>
+        ) : null}
       </dl>
       {syncError ? (
         <div className="retry">
