@@ -80,7 +80,10 @@ describe("classify", () => {
     expect(read).toMatchObject({ code: "SERVER", retryable: true, ambiguous: false });
     const write = classify(503, "<html>Service Unavailable</html>", undefined, { write: true });
     expect(write).toMatchObject({ code: "SERVER", retryable: true, ambiguous: true });
-    expect(write.errors).toEqual(["<html>Service Unavailable</html>"]);
+    // An upstream body that is not the vendor's error shape is never quoted.
+    expect(write.errors).toEqual([]);
+    expect(write.message).not.toContain("html");
+    expect(write.message).toContain("HTTP 503");
   });
 
   it("says what was expected and what came, with the vendor's errors", () => {
@@ -88,7 +91,7 @@ describe("classify", () => {
       operation: "POST ConfigurationItems",
     });
     expect(e.message).toBe(
-      'POST ConfigurationItems: expected a valid request, got HTTP 500 "Missing Required Field: productID."',
+      'POST ConfigurationItems: expected a valid request, got HTTP 500: "Missing Required Field: productID."',
     );
     expect(e.errors).toEqual(["Missing Required Field: productID."]);
     expect(e.operation).toBe("POST ConfigurationItems");
@@ -99,11 +102,12 @@ describe("classify", () => {
 });
 
 describe("vendorErrors", () => {
-  it("accepts string arrays, {message} objects and plain text", () => {
+  it("accepts string arrays, {message} objects and ASP.NET's Message; nothing else", () => {
     expect(vendorErrors({ errors: ["a", "b"] })).toEqual(["a", "b"]);
     expect(vendorErrors({ errors: [{ message: "m", field: "f", code: 1 }] })).toEqual(["m"]);
     expect(vendorErrors({ Message: "asp.net" })).toEqual(["asp.net"]);
-    expect(vendorErrors("  text ")).toEqual(["text"]);
+    expect(vendorErrors("  text ")).toEqual([]);
+    expect(vendorErrors({ error: "other shape" })).toEqual([]);
     expect(vendorErrors(undefined)).toEqual([]);
     expect(vendorErrors(42)).toEqual([]);
   });

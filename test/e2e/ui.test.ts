@@ -134,6 +134,7 @@ describe("web UI, end to end in chromium", () => {
       { NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: "silent" },
       { databaseUrl: ":memory:", dataDir: join(profile, "data-unused"), host: "127.0.0.1", port: 0 },
     );
+    config.psaUrls = config.psaUrls.withOrigins(emulator.emu.url);
     services = await openServices(config, {
       logger: createLogger("silent"),
       autotask: fastClient,

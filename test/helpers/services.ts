@@ -32,6 +32,8 @@ export async function openTestServices(
     autotask?: ServiceOptions["autotask"];
     guard?: ServiceOptions["guard"];
     ticketRetry?: ServiceOptions["ticketRetry"];
+    /** Origins added to the PSA URL allow-list as exact entries (the test's emulators). */
+    psaOrigins?: string[];
   } = {},
 ): Promise<TestEnv> {
   const schema = `t_${randomBytes(6).toString("hex")}`;
@@ -39,6 +41,7 @@ export async function openTestServices(
     { NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: "silent" },
     { databaseUrl: kind === "postgres" ? PG_URL : ":memory:", dataDir: "data-test-unused" },
   );
+  if (opts.psaOrigins) config.psaUrls = config.psaUrls.withOrigins(...opts.psaOrigins);
   const services = await openServices(config, {
     logger: createLogger("silent"),
     ...(kind === "postgres" ? { schema } : {}),

@@ -103,7 +103,10 @@ describe.each(STORES)("asset sync against the Autotask emulator on %s", (kind) =
   let lastClient: ReturnType<typeof fastClient> | undefined;
   beforeAll(async () => {
     at = await startTestEmulator();
-    env = await openTestServices(kind, { autotask: (c) => (lastClient = fastClient(c)) });
+    env = await openTestServices(kind, {
+      autotask: (c, urls) => (lastClient = fastClient(c, urls)),
+      psaOrigins: [at.emu.url],
+    });
     app = await testApp(env);
     const portal = env.services.portal;
     const p = await portal.createPartner(SYSTEM_ACTOR, { name: "Sync VAR", timeZone: "Asia/Kolkata" });

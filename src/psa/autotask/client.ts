@@ -24,6 +24,8 @@ import {
   systemNow,
   withRetries,
 } from "../http.js";
+import { guardedFetch } from "../transport.js";
+import { PsaUrlPolicy } from "../url-policy.js";
 import {
   ALL_RECORDS,
   type AutotaskEntity,
@@ -93,6 +95,14 @@ export interface AutotaskClientOptions {
   retry?: Partial<RetryPolicy>;
   /** Timeout of one HTTP exchange (default 60 s). */
   requestTimeoutMs?: number;
+  /**
+   * Where requests may go (the operator's NOCBRIDGE_PSA_URL_ALLOWLIST); default: Autotask's hosts
+   * only. The configured URL, every zone discovery answer and every request URL are checked.
+   */
+  urlPolicy?: PsaUrlPolicy;
+  /** Largest answer read, in bytes (default 16 MiB); a larger one is an error. */
+  maxResponseBytes?: number;
+  /** Transport; default: node:http under `urlPolicy` (internal addresses refused when connecting). */
   fetch?: FetchFn;
   sleep?: Sleep;
   now?: Now;
@@ -232,7 +242,13 @@ function checkId(id: number, what: string): number {
 }
 
 function badResponse(operation: string, expected: string, body: unknown, write: boolean): PsaError {
-  const got = body === undefined ? "an empty body" : JSON.stringify(body).slice(0, 300);
+  // The body itself is never quoted: only what kind of answer it was.
+  const got =
+    body === undefined
+      ? "an empty body"
+      : typeof body === "string"
+        ? "a body that is not JSON"
+        : `JSON of another shape (${Array.isArray(body) ? "an array" : typeof body === "object" && body ? `keys ${Object.keys(body).slice(0, 5).map(sanitizeKey).join(", ")}` : typeof body})`;
   return new PsaError({
     code: "BAD_RESPONSE",
     retryable: !write,
@@ -242,6 +258,8 @@ function badResponse(operation: string, expected: string, body: unknown, write: 
     message: `${operation}: expected ${expected}, got ${got}`,
   });
 }
+
+const sanitizeKey = (k: string) => JSON.stringify(k.replace(/[^\w.-]/g, "").slice(0, 40));
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === "object" && !Array.isArray(v);
@@ -261,6 +279,8 @@ export class AutotaskClient {
   private readonly policy: RetryPolicy;
   private readonly budgetOpts: BudgetOptions | null;
   private readonly timeoutMs: number;
+  private readonly urlPolicy: PsaUrlPolicy;
+  private readonly maxResponseBytes: number | undefined;
   private readonly fetchFn: FetchFn;
   private readonly sleep: Sleep;
   private readonly now: Now;
@@ -322,7 +342,9 @@ export class AutotaskClient {
       }
     }
     this.timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    this.fetchFn = options.fetch ?? ((input, init) => fetch(input, init));
+    this.urlPolicy = options.urlPolicy ?? PsaUrlPolicy.default;
+    this.maxResponseBytes = options.maxResponseBytes;
+    this.fetchFn = options.fetch ?? guardedFetch(this.urlPolicy);
     this.sleep = options.sleep ?? realSleep;
     this.now = options.now ?? systemNow;
     this.random = options.random ?? Math.random;
@@ -792,7 +814,10 @@ export class AutotaskClient {
     if (!call.skipBudget) await this.budgetGate();
     const zone = await this.currentZone();
     let answer = await this.exchange(call, zone);
-    if (answer.status === 401) {
+    // A tenant moved to another zone answers 401 there, or 500 "unknown user" (see docs/autotask-errors.md).
+    const unknownUser =
+      answer.status >= 500 && classify(answer.status, answer.body, answer.headers).code === "AUTH";
+    if (answer.status === 401 || unknownUser) {
       const moved = await this.rediscover(zone);
       if (moved) answer = await this.exchange(call, moved);
     }
@@ -845,11 +870,13 @@ export class AutotaskClient {
       this.counters.requests++;
       const statKey = `${call.method} ${call.endpoint}`;
       this.counters.byEndpoint[statKey] = (this.counters.byEndpoint[statKey] ?? 0) + 1;
+      this.checkUrl(url, this.operation(call));
       if (this.budget) this.budget.sentSince++;
       return await fetchWithTimeout(this.fetchFn, url, init, {
         timeoutMs: this.timeoutMs,
         operation: this.operation(call),
         write: call.write,
+        ...(this.maxResponseBytes !== undefined ? { maxResponseBytes: this.maxResponseBytes } : {}),
       });
     } catch (e) {
       if (isPsaError(e)) {
@@ -859,6 +886,19 @@ export class AutotaskClient {
       throw e;
     } finally {
       release();
+    }
+  }
+
+  /** Refuses a URL outside the allow-list before anything is sent (whatever the transport). */
+  private checkUrl(url: string, operation: string): void {
+    const why = this.urlPolicy.refusal(url);
+    if (why !== null) {
+      throw new PsaError({
+        code: "URL_NOT_ALLOWED",
+        retryable: false,
+        operation,
+        message: `${operation}: expected a PSA URL on the allow-list, got one that ${why}`,
+      });
     }
   }
 
@@ -932,6 +972,7 @@ export class AutotaskClient {
   private async discover(host: string): Promise<Zone> {
     const operation = "GET ZoneInformation";
     const url = `${host}V1.0/ZoneInformation?user=${encodeURIComponent(this.creds.username)}`;
+    this.checkUrl(url, operation);
     const body = await withRetries(
       async () => {
         this.counters.zoneDiscoveries++;
@@ -939,7 +980,12 @@ export class AutotaskClient {
           this.fetchFn,
           url,
           { method: "GET", headers: { Accept: "application/json" } },
-          { timeoutMs: this.timeoutMs, operation, write: false },
+          {
+            timeoutMs: this.timeoutMs,
+            operation,
+            write: false,
+            ...(this.maxResponseBytes !== undefined ? { maxResponseBytes: this.maxResponseBytes } : {}),
+          },
         );
         if (answer.status < 200 || answer.status >= 300) {
           // An unknown username is a 500 "Zone information could not be determined" → ZONE, not retried.
@@ -965,7 +1011,16 @@ export class AutotaskClient {
         code: "ZONE",
         retryable: false,
         operation,
-        message: `${operation}: expected {"url": "<zone REST base>"}, got ${JSON.stringify(body)?.slice(0, 300)}`,
+        message: `${operation}: expected {"url": "<zone REST base>"}, got an answer without it`,
+      });
+    }
+    const why = this.urlPolicy.refusal(info.url);
+    if (why !== null) {
+      throw new PsaError({
+        code: "URL_NOT_ALLOWED",
+        retryable: false,
+        operation,
+        message: `${operation}: expected a zone URL on the allow-list of PSA URLs, got one that ${why}`,
       });
     }
     return { base: restBase(info.url) };
