@@ -39,6 +39,7 @@ export interface ServiceOptions {
   background?: boolean;
   pollIntervalMs?: number;
   ticketRetry?: SyncEngineOptions["ticketRetry"];
+  liveReadTtlMs?: SyncEngineOptions["liveReadTtlMs"];
 }
 
 /** The production Autotask client for a partner's credentials, calling only where `urlPolicy` allows. */
@@ -80,6 +81,7 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
     publicUrl: () => config.publicUrl ?? urls.listening,
     ...(opts.pollIntervalMs !== undefined ? { pollIntervalMs: opts.pollIntervalMs } : {}),
     ...(opts.ticketRetry ? { ticketRetry: opts.ticketRetry } : {}),
+    ...(opts.liveReadTtlMs !== undefined ? { liveReadTtlMs: opts.liveReadTtlMs } : {}),
     autotask: opts.autotask
       ? (creds) => (opts.autotask as NonNullable<ServiceOptions["autotask"]>)(creds, config.psaUrls)
       : autotaskClientFor(logger, config.psaUrls),

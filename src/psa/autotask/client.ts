@@ -8,6 +8,8 @@
  * zone, limiter, budget and statistics and nothing is shared between instances. Credentials are only
  * ever put in request headers — never in messages, errors or logs.
  */
+
+import { BUDGET_SHARES, budgetFigures, currentBudgetLane } from "../budget.js";
 import { classify, isPsaError, PsaError } from "../errors.js";
 import {
   ConcurrencyLimiter,
@@ -57,10 +59,12 @@ export interface AutotaskCredentials {
 }
 
 export interface BudgetOptions {
-  /** Usage share of the hourly threshold from which requests are delayed (default 0.5). */
+  /** Usage share of the hourly threshold from which requests are delayed (default BUDGET_SHARES.slowdown). */
   slowdownShare: number;
-  /** Usage share from which new requests are refused with BUDGET_EXHAUSTED (default 0.8). */
+  /** Usage share from which new requests are refused with BUDGET_EXHAUSTED (default BUDGET_SHARES.reads). */
   stopShare: number;
+  /** The same for ticket traffic (`asTicketTraffic`), which keeps the rest (default BUDGET_SHARES.tickets). */
+  ticketStopShare: number;
   /** Delay per request just below `stopShare`; it grows linearly from 0 at `slowdownShare` (default 1000). */
   slowdownMaxDelayMs: number;
   /** Re-read ThresholdInformation after this many of our own requests or this much time. */
@@ -68,8 +72,9 @@ export interface BudgetOptions {
 }
 
 export const DEFAULT_BUDGET: Readonly<BudgetOptions> = Object.freeze({
-  slowdownShare: 0.5,
-  stopShare: 0.8,
+  slowdownShare: BUDGET_SHARES.slowdown,
+  stopShare: BUDGET_SHARES.reads,
+  ticketStopShare: BUDGET_SHARES.tickets,
   slowdownMaxDelayMs: 1000,
   refreshEvery: Object.freeze({ requests: 2000, ms: 5 * 60_000 }),
 });
@@ -333,6 +338,7 @@ export class AutotaskClient {
       this.budgetOpts = {
         slowdownShare: b.slowdownShare ?? DEFAULT_BUDGET.slowdownShare,
         stopShare: b.stopShare ?? DEFAULT_BUDGET.stopShare,
+        ticketStopShare: Math.max(b.stopShare ?? 0, b.ticketStopShare ?? DEFAULT_BUDGET.ticketStopShare),
         slowdownMaxDelayMs: b.slowdownMaxDelayMs ?? DEFAULT_BUDGET.slowdownMaxDelayMs,
         refreshEvery: { ...DEFAULT_BUDGET.refreshEvery, ...b.refreshEvery },
       };
@@ -1066,27 +1072,32 @@ export class AutotaskClient {
     if (!this.budget || stale(this.budget)) await this.refreshBudget();
     let b = this.budget as BudgetState | null;
     if (!b) return;
+    const tickets = currentBudgetLane() === "tickets";
+    const stopShare = tickets ? opts.ticketStopShare : opts.stopShare;
     let share = this.usageShare(b);
-    if (share >= opts.stopShare && b.sentSince > 0) {
+    if (share >= stopShare && b.sentSince > 0) {
       // Our own count only grows; the window also forgets old requests. Confirm before refusing.
       await this.refreshBudget();
       b = this.budget as BudgetState | null;
       if (!b) return;
       share = this.usageShare(b);
     }
-    if (share >= opts.stopShare) {
+    if (share >= stopShare) {
       const used = b.info.currentTimeframeRequestCount + b.sentSince;
+      const figures = budgetFigures(used, b.info.externalRequestThreshold, b.info.requestThresholdTimeframe);
+      const pct = Math.round(stopShare * 100);
       throw new PsaError({
         code: "BUDGET_EXHAUSTED",
         retryable: false,
-        message:
-          `expected hourly API usage below ${Math.round(opts.stopShare * 100)} % of the threshold, ` +
-          `got ${used} of ${b.info.externalRequestThreshold} requests in the last ${b.info.requestThresholdTimeframe} minutes; ` +
-          "the rest is left for ticket traffic",
+        // When to look again: the usage view is re-read then (the hour's window moves on meanwhile).
+        retryAfterMs: opts.refreshEvery.ms,
+        message: tickets
+          ? `${figures}; ticket sync waits at ${pct} % and goes on by itself as the hour's window moves on`
+          : `${figures}; asset syncs and live reads stop at ${pct} % to keep the rest for ticket sync`,
       });
     }
     if (share > opts.slowdownShare) {
-      const span = Math.max(1e-9, opts.stopShare - opts.slowdownShare);
+      const span = Math.max(1e-9, stopShare - opts.slowdownShare);
       const delay = Math.round(opts.slowdownMaxDelayMs * Math.min(1, (share - opts.slowdownShare) / span));
       if (delay > 0) {
         this.counters.throttledMs += delay;
