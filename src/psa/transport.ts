@@ -36,28 +36,33 @@ function refused(message: string): PsaError {
   return new PsaError({ code: "URL_NOT_ALLOWED", retryable: false, message });
 }
 
-/** dns.lookup that refuses hosts resolving to internal addresses (any of them: no partial answers). */
-export const guardedLookup: LookupFunction = (hostname, options, callback) => {
-  dnsLookup(
-    hostname,
-    { ...(options as LookupOneOptions), all: true } as LookupAllOptions,
-    (err, addresses) => {
-      if (err) {
-        callback(err, "", 0);
-        return;
-      }
-      const list = addresses as LookupAddress[];
-      const bad = list.find((a) => isInternalAddress(a.address));
-      if (bad || list.length === 0) {
-        callback(new InternalAddressError(hostname, bad?.address ?? "none") as NodeJS.ErrnoException, "", 0);
-        return;
-      }
-      if ((options as { all?: boolean }).all)
-        (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, list);
-      else callback(null, (list[0] as LookupAddress).address, (list[0] as LookupAddress).family);
-    },
-  );
-};
+/** dns.lookup (or `resolve`) that refuses hosts resolving to internal addresses (any of them: no partial answers). */
+export function guardedLookup(resolve: typeof dnsLookup = dnsLookup): LookupFunction {
+  return (hostname, options, callback) => guardedResolve(resolve, hostname, options, callback);
+}
+
+function guardedResolve(
+  resolve: typeof dnsLookup,
+  hostname: string,
+  options: unknown,
+  callback: Parameters<LookupFunction>[2],
+): void {
+  resolve(hostname, { ...(options as LookupOneOptions), all: true } as LookupAllOptions, (err, addresses) => {
+    if (err) {
+      callback(err, "", 0);
+      return;
+    }
+    const list = addresses as LookupAddress[];
+    const bad = list.find((a) => isInternalAddress(a.address));
+    if (bad || list.length === 0) {
+      callback(new InternalAddressError(hostname, bad?.address ?? "none") as NodeJS.ErrnoException, "", 0);
+      return;
+    }
+    if ((options as { all?: boolean }).all)
+      (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, list);
+    else callback(null, (list[0] as LookupAddress).address, (list[0] as LookupAddress).family);
+  });
+}
 
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
@@ -74,7 +79,8 @@ function toHeaders(res: IncomingMessage): Headers {
  * A FetchFn for PSA calls under `policy`. Requests to URLs outside the allow-list, or to internal
  * addresses the allow-list does not name exactly, fail with URL_NOT_ALLOWED before anything is sent.
  */
-export function guardedFetch(policy: PsaUrlPolicy): FetchFn {
+export function guardedFetch(policy: PsaUrlPolicy, opts: { lookup?: typeof dnsLookup } = {}): FetchFn {
+  const lookup = guardedLookup(opts.lookup);
   return (input, init = {}) =>
     new Promise<Response>((resolve, reject) => {
       const why = policy.refusal(input);
@@ -100,7 +106,8 @@ export function guardedFetch(policy: PsaUrlPolicy): FetchFn {
       const req = (https ? httpsRequest : httpRequest)(u, {
         method: init.method ?? "GET",
         headers,
-        ...(exact ? {} : { lookup: guardedLookup }),
+        // An exact-origin entry may be internal: resolved as usual (or by the given resolver).
+        ...(exact ? (opts.lookup ? { lookup: opts.lookup as unknown as LookupFunction } : {}) : { lookup }),
         ...(init.signal ? { signal: init.signal } : {}),
       });
       req.on("error", (e) => {
