@@ -9,6 +9,7 @@ import type { Portal } from "../portal/service.js";
 import type { IntegrationView } from "../portal/types.js";
 import type { AutotaskEntity } from "../psa/autotask/types.js";
 import { asTicketTraffic } from "../psa/budget.js";
+import { isPsaError } from "../psa/errors.js";
 import type { Db } from "../store/db.js";
 import { AssetSync } from "./assets.js";
 import { type AutotaskApi, queryAll } from "./autotask-api.js";
@@ -171,6 +172,8 @@ export class SyncEngine {
         configurationItemTypes: await rows("ConfigurationItemTypes", "name"),
       };
     } catch (e) {
+      // A spent hourly budget is the cause as it stands (with its figures), not the credentials.
+      if (isPsaError(e) && e.code === "BUDGET_EXHAUSTED") throw new PortalError("CONFLICT", 409, e.message);
       throw new PortalError(
         "CONFLICT",
         409,
