@@ -43,7 +43,11 @@ const admin = emulator.admin;
 const emuRequests = async () => (await admin<{ requests: number }>("GET", "/stats")).requests;
 
 const dir = mkdtempSync(join(tmpdir(), "nb-bench-"));
-const config = loadConfig({ LOG_LEVEL: "silent" }, { dataDir: dir, databaseUrl: join(dir, "bench.sqlite") });
+// The emulator's origin is an exact entry of the PSA URL allow-list.
+const config = loadConfig(
+  { LOG_LEVEL: "silent", NOCBRIDGE_PSA_URL_ALLOWLIST: new URL(baseUrl).origin },
+  { dataDir: dir, databaseUrl: join(dir, "bench.sqlite") },
+);
 const services = await openServices(config, { logger: createLogger("silent") });
 const { portal, sync } = services;
 
@@ -160,6 +164,7 @@ try {
   // ---- 3. the naive strategy: for every device, look its CI up, then write all its fields
   const naiveClient = new AutotaskClient({
     credentials: { apiUrl: baseUrl, ...DEFAULT_CREDENTIALS },
+    urlPolicy: config.psaUrls,
     budget: false,
   });
   const current = (await Promise.all(clientIds.map((id) => portal.devicesForSync(id)))).flat();

@@ -71,6 +71,7 @@ import { createLogger } from "../src/lib/logger.js";
 import { openServices } from "../src/main.js";
 import { SYSTEM_ACTOR } from "../src/portal/access.js";
 import { AutotaskClient } from "../src/psa/autotask/client.js";
+import type { PsaUrlPolicy } from "../src/psa/url-policy.js";
 import type { AutotaskApi } from "../src/sync/autotask-api.js";
 import { startEmulatorProcess } from "./emulator-process.js";
 
@@ -145,13 +146,16 @@ const counts = { psaTicketWrites: 0, portalWrites: 0, portalNotes: 0, portalCrea
 
 /** nocbridge's Autotask client, with `update` observed (the sync's only way to change a ticket). */
 const clients: AutotaskClient[] = [];
-const observedClient = (creds: {
-  apiUrl: string;
-  username: string;
-  secret: string;
-  integrationCode: string;
-}): AutotaskApi => {
-  const client = new AutotaskClient({ credentials: creds });
+const observedClient = (
+  creds: {
+    apiUrl: string;
+    username: string;
+    secret: string;
+    integrationCode: string;
+  },
+  urlPolicy: PsaUrlPolicy,
+): AutotaskApi => {
+  const client = new AutotaskClient({ credentials: creds, urlPolicy });
   clients.push(client);
   const update = client.update.bind(client);
   client.update = async (entity, body, opts) => {
@@ -175,8 +179,9 @@ const observedClient = (creds: {
 };
 
 const dir = mkdtempSync(join(tmpdir(), "nb-bench-tickets-"));
+// The emulator's origin is an exact entry of the PSA URL allow-list.
 const config = loadConfig(
-  { LOG_LEVEL: "silent", NOCBRIDGE_ALLOW_HTTP_WEBHOOKS: "1" },
+  { LOG_LEVEL: "silent", NOCBRIDGE_ALLOW_HTTP_WEBHOOKS: "1", NOCBRIDGE_PSA_URL_ALLOWLIST: emuUrl },
   { dataDir: dir, databaseUrl: join(dir, "bench.sqlite") },
 );
 const logger = createLogger("silent");

@@ -1,4 +1,5 @@
 import { isAbsolute, join, resolve } from "node:path";
+import { DEFAULT_PSA_URL_ALLOWLIST, PsaUrlPolicy } from "./psa/url-policy.js";
 
 /** Everything nocbridge reads from the environment. This module is the only reader of process.env. */
 export interface Config {
@@ -21,6 +22,8 @@ export interface Config {
   tlsKey: string | undefined;
   /** Processed ticket inbox/outbox rows and resolved sync errors older than this many days are deleted. */
   retentionDays: number;
+  /** Where PSA calls may go (NOCBRIDGE_PSA_URL_ALLOWLIST). */
+  psaUrls: PsaUrlPolicy;
   /** Testing only (NOCBRIDGE_FAILPOINT): the process exits at this point of a ticket create. */
   failpoint: Failpoint | undefined;
 }
@@ -64,6 +67,10 @@ export const ENV_DOC: Array<[name: string, meaning: string]> = [
     "days processed ticket inbox/outbox rows and resolved sync errors are kept (pruned hourly; unprocessed rows never). Default: 30",
   ],
   [
+    "NOCBRIDGE_PSA_URL_ALLOWLIST",
+    `comma-separated PSA base URLs the server may call: host patterns with a scheme (https://*.autotask.net) or exact origins (http://127.0.0.1:8081); only an exact origin may be a loopback or private address. Default: ${DEFAULT_PSA_URL_ALLOWLIST}`,
+  ],
+  [
     "NOCBRIDGE_FAILPOINT",
     `testing only: ${FAILPOINTS.join(" or ")} — the process exits (code 137) just before a ticket create is sent to the PSA, or just after it returned and before its link is saved. Default: unset`,
   ],
@@ -105,6 +112,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const failpoint = env.NOCBRIDGE_FAILPOINT || undefined;
   if (failpoint !== undefined && !(FAILPOINTS as readonly string[]).includes(failpoint))
     problems.push(`NOCBRIDGE_FAILPOINT must be one of ${FAILPOINTS.join(", ")}, got "${failpoint}"`);
+  let psaUrls = PsaUrlPolicy.default;
+  try {
+    psaUrls = PsaUrlPolicy.parse(env.NOCBRIDGE_PSA_URL_ALLOWLIST ?? DEFAULT_PSA_URL_ALLOWLIST);
+  } catch (e) {
+    problems.push(`NOCBRIDGE_PSA_URL_ALLOWLIST: ${(e as Error).message}`);
+  }
   let databaseUrl = overrides.databaseUrl ?? env.DATABASE_URL ?? join(dataDir, "nocbridge.sqlite");
   if (!isPostgresUrl(databaseUrl) && databaseUrl !== ":memory:") {
     databaseUrl = databaseUrl.replace(/^sqlite:(\/\/)?/, "");
@@ -124,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     tlsCert,
     tlsKey,
     retentionDays,
+    psaUrls,
     failpoint: failpoint as Failpoint | undefined,
     ...overrides,
   };

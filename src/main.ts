@@ -7,6 +7,7 @@ import { loadOrCreateKeyFile, newToken, parseMasterKey, SecretBox } from "./lib/
 import { createLogger, type Logger } from "./lib/logger.js";
 import { Portal } from "./portal/service.js";
 import { AutotaskClient } from "./psa/autotask/client.js";
+import type { PsaUrlPolicy } from "./psa/url-policy.js";
 import { type Db, migrate, openDb } from "./store/db.js";
 import type { AutotaskApi } from "./sync/autotask-api.js";
 import { type PsaCredentials, SyncEngine, type SyncEngineOptions } from "./sync/engine.js";
@@ -29,19 +30,26 @@ export interface ServiceOptions {
   logger?: Logger;
   /** PostgreSQL: the schema to use (tests use one per file). */
   schema?: string;
-  /** Builds a partner's Autotask client (tests pass one with fast retries). */
-  autotask?: (creds: PsaCredentials) => AutotaskApi;
+  /**
+   * Builds a partner's Autotask client (tests pass one with fast retries). It is given the
+   * configured URL policy, which it must apply.
+   */
+  autotask?: (creds: PsaCredentials, urlPolicy: PsaUrlPolicy) => AutotaskApi;
   guard?: SyncEngineOptions["guard"];
   /** A long-running server: schedules asset syncs and recovers interrupted runs (not for one-off commands). */
   background?: boolean;
   pollIntervalMs?: number;
   ticketRetry?: SyncEngineOptions["ticketRetry"];
+  liveReadTtlMs?: SyncEngineOptions["liveReadTtlMs"];
 }
 
-/** The production Autotask client for a partner's credentials. */
-export function autotaskClientFor(logger: Logger): (creds: PsaCredentials) => AutotaskApi {
+/** The production Autotask client for a partner's credentials, calling only where `urlPolicy` allows. */
+export function autotaskClientFor(
+  logger: Logger,
+  urlPolicy: PsaUrlPolicy,
+): (creds: PsaCredentials) => AutotaskApi {
   return (creds) => {
-    const client: AutotaskApi = new AutotaskClient({ credentials: creds, logger });
+    const client: AutotaskApi = new AutotaskClient({ credentials: creds, logger, urlPolicy });
     return client;
   };
 }
@@ -68,7 +76,7 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
     throw e;
   }
   const clock = opts.clock ?? systemClock;
-  const portal = new Portal(db, box, clock);
+  const portal = new Portal(db, box, clock, { psaUrlRefusal: (url) => config.psaUrls.refusal(url) });
   // Where Autotask sends webhooks: NOCBRIDGE_PUBLIC_URL, else the address the server listens on.
   const urls = { listening: undefined as string | undefined };
   const sync = new SyncEngine({
@@ -81,7 +89,10 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
     allowHttpWebhooks: config.allowHttpWebhooks,
     ...(opts.pollIntervalMs !== undefined ? { pollIntervalMs: opts.pollIntervalMs } : {}),
     ...(opts.ticketRetry ? { ticketRetry: opts.ticketRetry } : {}),
-    autotask: opts.autotask ?? autotaskClientFor(logger),
+    ...(opts.liveReadTtlMs !== undefined ? { liveReadTtlMs: opts.liveReadTtlMs } : {}),
+    autotask: opts.autotask
+      ? (creds) => (opts.autotask as NonNullable<ServiceOptions["autotask"]>)(creds, config.psaUrls)
+      : autotaskClientFor(logger, config.psaUrls),
     ...(opts.guard ? { guard: opts.guard } : {}),
     retentionDays: config.retentionDays,
     ...(config.failpoint ? { failpoint: config.failpoint } : {}),

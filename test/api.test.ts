@@ -59,7 +59,7 @@ describe.each(STORES)("REST API on %s", (kind) => {
   };
 
   beforeAll(async () => {
-    env = await openTestServices(kind);
+    env = await openTestServices(kind, { psaOrigins: ["http://127.0.0.1:9"] });
     app = await testApp(env);
     const portal = env.services.portal;
     t.noc = (await portal.createUser(SYSTEM_ACTOR, { name: "Nora NOC", role: "noc-admin" })).token;

@@ -49,10 +49,13 @@ export async function startDemo(config: Config, o: { emulatorPort: number; logge
   }
   let services: Services | undefined;
   try {
-    services = await openServices(
-      { ...config, allowHttpWebhooks: true },
-      { logger: o.logger, background: true },
-    );
+    // The demo's own emulator is allowed in addition to the operator's list (an exact origin).
+    const demoConfig = {
+      ...config,
+      allowHttpWebhooks: true,
+      psaUrls: config.psaUrls.withOrigins(emulator.url),
+    };
+    services = await openServices(demoConfig, { logger: o.logger, background: true });
     const summary = await seedDemo(services.portal, SYSTEM_ACTOR);
     const partnerId = summary.partner.id;
     // Web UI sign-ins (printed at start): a NOC admin and the demo partner's admin.

@@ -9,6 +9,7 @@ import {
 } from "kysely";
 import type { Clock } from "../lib/clock.js";
 import type { SecretBox } from "../lib/crypto.js";
+import { PsaUrlPolicy } from "../psa/url-policy.js";
 import {
   bool,
   DEVICE_COLUMNS,
@@ -69,6 +70,11 @@ export interface PortalHooks {
   ticketChanged?(partnerId: number, ticketId: number): void;
   /** Called after integration settings were saved; `onboarding` is true the first time device integration is enabled. */
   integrationSaved?(partnerId: number, view: IntegrationView, onboarding: boolean): Promise<void>;
+  /**
+   * Why a PSA base URL may not be stored (the operator's allow-list), or null when it may. Without
+   * it, only Autotask's own hosts are accepted.
+   */
+  psaUrlRefusal?(url: string): string | null;
 }
 
 export interface PageQuery {
@@ -281,6 +287,10 @@ export class Portal {
 
     if (t.apiUrl !== "" && !isHttpUrl(t.apiUrl))
       throw invalid("ticketing.apiUrl", "must be an http(s) URL, or empty for Autotask zone discovery");
+    if (t.apiUrl.trim() !== "") {
+      const why = (this.#hooks.psaUrlRefusal ?? defaultPsaUrlRefusal)(t.apiUrl.trim());
+      if (why !== null) throw invalid("ticketing.apiUrl", why);
+    }
     if (t.enabled || d.enabled) {
       // Both modules talk to Autotask with the same API user, so either one needs the credentials.
       if (t.username.trim() === "")
@@ -1091,6 +1101,8 @@ function checkCron(field: string, expr: string): void {
   const problem = scheduleProblem(expr);
   if (problem) throw invalid(field, problem);
 }
+
+const defaultPsaUrlRefusal = (url: string) => PsaUrlPolicy.default.refusal(url);
 
 function isHttpUrl(s: string): boolean {
   try {

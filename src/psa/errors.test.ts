@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { classify, classifyNetworkError, parseRetryAfter, vendorErrors } from "./errors.js";
+import {
+  classify,
+  classifyNetworkError,
+  parseRetryAfter,
+  sanitizeVendorText,
+  vendorErrors,
+} from "./errors.js";
 
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
 const errors = (...e: string[]) => ({ errors: e });
@@ -80,7 +86,10 @@ describe("classify", () => {
     expect(read).toMatchObject({ code: "SERVER", retryable: true, ambiguous: false });
     const write = classify(503, "<html>Service Unavailable</html>", undefined, { write: true });
     expect(write).toMatchObject({ code: "SERVER", retryable: true, ambiguous: true });
-    expect(write.errors).toEqual(["<html>Service Unavailable</html>"]);
+    // An upstream body that is not the vendor's error shape is never quoted.
+    expect(write.errors).toEqual([]);
+    expect(write.message).not.toContain("html");
+    expect(write.message).toContain("HTTP 503");
   });
 
   it("says what was expected and what came, with the vendor's errors", () => {
@@ -88,7 +97,7 @@ describe("classify", () => {
       operation: "POST ConfigurationItems",
     });
     expect(e.message).toBe(
-      'POST ConfigurationItems: expected a valid request, got HTTP 500 "Missing Required Field: productID."',
+      'POST ConfigurationItems: expected a valid request, got HTTP 500: "Missing Required Field: productID."',
     );
     expect(e.errors).toEqual(["Missing Required Field: productID."]);
     expect(e.operation).toBe("POST ConfigurationItems");
@@ -99,11 +108,12 @@ describe("classify", () => {
 });
 
 describe("vendorErrors", () => {
-  it("accepts string arrays, {message} objects and plain text", () => {
+  it("accepts string arrays, {message} objects and ASP.NET's Message; nothing else", () => {
     expect(vendorErrors({ errors: ["a", "b"] })).toEqual(["a", "b"]);
     expect(vendorErrors({ errors: [{ message: "m", field: "f", code: 1 }] })).toEqual(["m"]);
     expect(vendorErrors({ Message: "asp.net" })).toEqual(["asp.net"]);
-    expect(vendorErrors("  text ")).toEqual(["text"]);
+    expect(vendorErrors("  text ")).toEqual([]);
+    expect(vendorErrors({ error: "other shape" })).toEqual([]);
     expect(vendorErrors(undefined)).toEqual([]);
     expect(vendorErrors(42)).toEqual([]);
   });
@@ -149,5 +159,66 @@ describe("classifyNetworkError", () => {
     });
     expect(e).toMatchObject({ code: "TIMEOUT", retryable: true, ambiguous: true });
     expect(e.message).toBe("POST Tickets: expected an answer within 250 ms, got none");
+  });
+});
+
+describe("final and transient 5xx by the shape of the answer", () => {
+  it("a 500 in Autotask's errors shape is final, whatever its wording, unless it reads as a server fault", () => {
+    for (const text of [
+      "When assigning a Resource, you must assign both a assignedResourceID and assignedResourceRoleID.",
+      "Reference value on field: companyID does not exist or is invalid.",
+      "Some rule nobody listed.",
+    ]) {
+      const e = classify(500, errors(text), undefined, { write: true });
+      expect(e, text).toMatchObject({ code: "INVALID_REQUEST", retryable: false, ambiguous: false });
+    }
+    for (const text of [
+      "An unexpected error has occurred.",
+      "Timeout expired.",
+      "Transaction deadlock, try again",
+    ]) {
+      expect(classify(500, errors(text), undefined, { write: true }), text).toMatchObject({
+        code: "SERVER",
+        retryable: true,
+        ambiguous: true,
+      });
+    }
+  });
+
+  it("ASP.NET's {Message} is final on 404/405 and a server fault on 500", () => {
+    expect(
+      classify(404, { Message: "No HTTP resource was found that matches the request URI 'x'." }),
+    ).toMatchObject({
+      code: "NOT_FOUND",
+      retryable: false,
+    });
+    expect(
+      classify(405, { Message: "The requested resource does not support http method 'GET'." }),
+    ).toMatchObject({
+      code: "METHOD_NOT_ALLOWED",
+      retryable: false,
+    });
+    expect(classify(500, { Message: "An error has occurred." })).toMatchObject({
+      code: "SERVER",
+      retryable: true,
+    });
+  });
+
+  it("an unknown API user on a normal call (500) is AUTH, not a validation refusal", () => {
+    expect(classify(500, errors("Unauthorized: the API user is unknown."))).toMatchObject({
+      code: "AUTH",
+      retryable: false,
+    });
+    expect(classify(500, errors("User-defined field 'X' does not exist for Tickets.")).code).toBe(
+      "INVALID_REQUEST",
+    );
+  });
+
+  it("sanitises vendor messages: control characters stripped, each one truncated", () => {
+    expect(sanitizeVendorText("bad\u0000\u001b[31m value\r\n\u202eevil")).toBe("bad [31m value evil");
+    const long = sanitizeVendorText("x".repeat(5000));
+    expect(long.length).toBe(300);
+    const e = classify(500, errors(`Missing Required Field: ${"y".repeat(1000)}`));
+    expect(e.message.length).toBeLessThan(450);
   });
 });

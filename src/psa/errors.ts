@@ -33,7 +33,13 @@ export type PsaErrorCode =
   /** No answer within the request timeout. */
   | "TIMEOUT"
   /** A 2xx whose body is not what the contract describes. */
-  | "BAD_RESPONSE";
+  | "BAD_RESPONSE"
+  /** The URL (or the address it resolves to) is not allowed by the operator's allow-list of PSA URLs. */
+  | "URL_NOT_ALLOWED"
+  /** The PSA answered with a redirect; PSA calls follow none. */
+  | "REDIRECT"
+  /** The answer was larger than the response size cap; reading stopped there. */
+  | "TOO_LARGE";
 
 export interface PsaErrorInit {
   code: PsaErrorCode;
@@ -55,7 +61,11 @@ export class PsaError extends Error {
   readonly retryable: boolean;
   /** True when a write may have been applied although it failed (timeout, network, 5xx after send). */
   readonly ambiguous: boolean;
-  /** The vendor's `errors` array (api.md §3.6), or the raw text when the body was not JSON. */
+  /**
+   * The vendor's messages, sanitised (control characters removed, each truncated): only when the body
+   * had the vendor's error shape (`{"errors": [...]}`, or ASP.NET's `{"Message": ...}`); otherwise
+   * empty — an upstream body is never quoted.
+   */
   readonly errors: string[];
   /** What Retry-After asked for, in ms (also set on BUDGET_EXHAUSTED when known). */
   readonly retryAfterMs: number | undefined;
@@ -105,29 +115,61 @@ export function parseRetryAfter(value: string | null | undefined, nowMs: number)
   return Math.max(0, at - nowMs);
 }
 
+/** Longest vendor message kept, and how many are kept. */
+export const VENDOR_MESSAGE_MAX = 300;
+const VENDOR_MESSAGES_MAX = 10;
+
+/** One vendor message made safe to show: control characters stripped, whitespace collapsed, truncated. */
+export function sanitizeVendorText(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping them is the point
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069]/g, " ");
+  const one = clean.replace(/\s+/g, " ").trim();
+  return one.length > VENDOR_MESSAGE_MAX ? `${one.slice(0, VENDOR_MESSAGE_MAX - 1)}…` : one;
+}
+
+/** The shape of an error body: Autotask's `errors` array, ASP.NET's `Message`, or neither. */
+export type ErrorShape = "errors" | "message" | "none";
+
+export function errorShape(body: unknown): ErrorShape {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) return "none";
+  const o = body as Record<string, unknown>;
+  const raw = o["errors"] ?? o["Errors"];
+  if (Array.isArray(raw) && raw.length > 0) return "errors";
+  const m = o["Message"] ?? o["message"];
+  if (typeof m === "string" && m.trim() !== "") return "message";
+  return "none";
+}
+
 /**
- * The `errors` of an Autotask error body: an array of strings (api.md §3.6); objects with a
- * `message` are accepted defensively, as n8n and go-autotask do. Non-JSON bodies give their text.
+ * The vendor's messages of an error body, sanitised: the `errors` array of strings (objects with a
+ * `message` are accepted defensively, as n8n and go-autotask do), or ASP.NET's `Message`. Any other
+ * body — HTML, plain text, an unknown JSON shape — gives none: upstream bodies are never quoted.
  */
 export function vendorErrors(body: unknown): string[] {
-  if (typeof body === "string") return body.trim() === "" ? [] : [body.trim().slice(0, 2000)];
-  if (body === null || typeof body !== "object") return [];
-  const raw = (body as Record<string, unknown>)["errors"] ?? (body as Record<string, unknown>)["Errors"];
-  if (Array.isArray(raw)) {
-    return raw
-      .map((e) => {
-        if (typeof e === "string") return e;
-        if (e && typeof e === "object") {
-          const m = (e as Record<string, unknown>)["message"] ?? (e as Record<string, unknown>)["Message"];
-          if (typeof m === "string") return m;
-        }
-        return JSON.stringify(e);
-      })
-      .filter((s) => s !== "");
-  }
-  const message =
-    (body as Record<string, unknown>)["message"] ?? (body as Record<string, unknown>)["Message"];
-  return typeof message === "string" ? [message] : [];
+  const shape = errorShape(body);
+  if (shape === "none") return [];
+  const o = body as Record<string, unknown>;
+  if (shape === "message") return [sanitizeVendorText(String(o["Message"] ?? o["message"]))];
+  const raw = (o["errors"] ?? o["Errors"]) as unknown[];
+  return raw
+    .map((e) => {
+      if (typeof e === "string") return e;
+      if (e && typeof e === "object") {
+        const m = (e as Record<string, unknown>)["message"] ?? (e as Record<string, unknown>)["Message"];
+        if (typeof m === "string") return m;
+      }
+      return "";
+    })
+    .map(sanitizeVendorText)
+    .filter((s) => s !== "")
+    .slice(0, VENDOR_MESSAGES_MAX);
+}
+
+/** Text used only to recognise well-known refusals (never shown): vendor messages, else the body's start. */
+function matchText(body: unknown): string {
+  const vendor = vendorErrors(body);
+  if (vendor.length > 0) return vendor.join(" ");
+  return typeof body === "string" ? body.slice(0, 2000) : "";
 }
 
 /**
@@ -151,14 +193,26 @@ const IMPERSONATION_TEXT = /does not have the adequate permissions/i;
 const NO_MATCH_TEXT = /no matching records found/i;
 
 /**
- * Autotask answers validation and business-rule failures with HTTP 500 (api.md §3.6: a company without
- * CompanyName → 500 [C: S1 test]). Such a 500 means "refused, nothing applied": retrying it cannot
- * help and it is not ambiguous. These patterns are the wording of those refusals (missing/invalid
- * fields, unknown references, read-only fields, query errors); any other 5xx is treated as a
- * transient server fault.
+ * Autotask answers validation and business-rule failures with HTTP 500 and its `errors` array (a
+ * company without CompanyName, a reference to a missing or inactive record, a required field left
+ * out). Such a 500 means "refused, nothing applied": retrying cannot help and it is not ambiguous. A 500
+ * in that shape is therefore final unless its text reads like a server fault (TRANSIENT_TEXT); a 5xx
+ * without that shape (HTML, plain text, ASP.NET's generic `{"Message":"An error has occurred."}`) is a
+ * transient server fault, unless its text is one of the refusals below.
  */
 const VALIDATION_TEXT =
-  /missing required field|invalid value for field|is not a valid|does not exist|does not reference|cannot be changed|unable to find|is not queryable|not queryable|exceeds the maximum length|does not match|is required|is used by|already exists|must be|not valid|is read-?only|not allowed|does not support/i;
+  /missing required field|invalid value for field|is not a valid|does not exist|does not reference|cannot be changed|unable to find|is not queryable|not queryable|exceeds the maximum length|does not match|is required|is used by|already exists|must be|not valid|is read-?only|not allowed|does not support|reference value on field/i;
+
+/** Texts of server faults that may pass: never final, whatever the shape. */
+const TRANSIENT_TEXT =
+  /unexpected error|an error has occurred|timed? ?out|deadlock|try again|temporar|unavailable|too busy|database/i;
+
+/**
+ * An unknown API username on a normal call is answered with HTTP 500, not 401 (apigrate's maintainer,
+ * see docs/autotask-errors.md); the text is not documented, so it is recognised loosely.
+ */
+const UNKNOWN_USER_TEXT =
+  /\b(api ?user|user ?name|user)( was| is)? (not found|unknown)|unknown (api )?user|invalid (api )?user ?name|unauthori[sz]ed|authentication failed|not authenticated/i;
 
 export interface ClassifyContext {
   /** "PATCH ConfigurationItems" etc., named in the message. */
@@ -171,8 +225,10 @@ export interface ClassifyContext {
 
 /**
  * Classifies a non-2xx HTTP answer. 4xx are never retryable except 429 and the thread-limit text;
- * 5xx are retryable unless their text says they are a business refusal; a retryable 5xx on a write is
- * ambiguous (the server may have applied it before failing).
+ * a 500 in Autotask's `errors` shape is final unless it reads as a server fault; other 5xx are
+ * retryable unless their text is a known refusal; a retryable 5xx on a write is ambiguous (the server
+ * may have applied it before failing). The message quotes the vendor's sanitised messages only, never
+ * a body of another shape.
  */
 export function classify(
   status: number,
@@ -181,9 +237,15 @@ export function classify(
   ctx: ClassifyContext = {},
 ): PsaError {
   const errors = vendorErrors(body);
-  const text = errors.join(" ");
+  const shape = errorShape(body);
+  const text = matchText(body);
   const op = ctx.operation ? `${ctx.operation}: ` : "";
-  const came = `got HTTP ${status}${text ? ` "${text.slice(0, 500)}"` : " with no error text"}`;
+  const came =
+    errors.length > 0
+      ? `got HTTP ${status}: ${errors.map((e) => JSON.stringify(e)).join("; ")}`
+      : body === undefined
+        ? `got HTTP ${status} with no error text`
+        : `got HTTP ${status} (its body is not Autotask's error format and is not shown)`;
   const retryAfterMs = parseRetryAfter(header(headers, "retry-after"), ctx.nowMs ?? Date.now());
   const base = { status, errors, retryAfterMs, operation: ctx.operation };
   const make = (code: PsaErrorCode, expected: string, retryable: boolean, ambiguous = false) =>
@@ -209,7 +271,12 @@ export function classify(
   if (status >= 400 && status < 500) return make("INVALID_REQUEST", "a valid request", false);
   if (status >= 500) {
     if (NO_MATCH_TEXT.test(text)) return make("NOT_FOUND", "an existing record", false);
-    if (VALIDATION_TEXT.test(text)) return make("INVALID_REQUEST", "a valid request", false);
+    if (shape !== "none" && UNKNOWN_USER_TEXT.test(text)) {
+      return make("AUTH", "the API username to be known to Autotask", false);
+    }
+    if (TRANSIENT_TEXT.test(text)) return make("SERVER", "a successful answer", true, ctx.write === true);
+    if (shape === "errors" || (shape === "message" && VALIDATION_TEXT.test(text)))
+      return make("INVALID_REQUEST", "a valid request", false);
     return make("SERVER", "a successful answer", true, ctx.write === true);
   }
   return make("BAD_RESPONSE", "a 2xx answer", false, ctx.write === true);

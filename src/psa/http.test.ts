@@ -250,3 +250,52 @@ describe("fetchWithTimeout", () => {
     expect(empty).toMatchObject({ status: 204, body: undefined, json: true });
   });
 });
+
+describe("fetchWithTimeout: redirects and the size cap", () => {
+  const opts = { timeoutMs: 1000, operation: "GET Companies/1", write: false };
+
+  it("follows no redirect and names the target host", async () => {
+    let asked: RequestInit | undefined;
+    const redirect = async (_url: string, init?: RequestInit) => {
+      asked = init;
+      return new Response(null, { status: 307, headers: { Location: "https://metadata.internal:8443/x" } });
+    };
+    await expect(fetchWithTimeout(redirect, "https://a.autotask.net/", {}, opts)).rejects.toMatchObject({
+      code: "REDIRECT",
+      status: 307,
+      retryable: false,
+      message: expect.stringContaining("metadata.internal:8443"),
+    });
+    expect(asked?.redirect).toBe("manual");
+  });
+
+  it("stops reading past the cap and cancels the stream", async () => {
+    let pulled = 0;
+    let cancelled = false;
+    const chunk = new Uint8Array(64 * 1024);
+    const endless = async () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          pull(c) {
+            pulled += chunk.byteLength;
+            c.enqueue(chunk);
+          },
+          cancel() {
+            cancelled = true;
+          },
+        }),
+      );
+    const cap = 256 * 1024;
+    await expect(
+      fetchWithTimeout(endless, "https://a.autotask.net/", {}, { ...opts, maxResponseBytes: cap }),
+    ).rejects.toMatchObject({ code: "TOO_LARGE", retryable: false });
+    expect(cancelled).toBe(true);
+    // Read no further than the cap plus the chunk that crossed it (and what the stream queued ahead).
+    expect(pulled).toBeLessThanOrEqual(cap + 2 * chunk.byteLength);
+    const declared = async () =>
+      new Response("x".repeat(10), { headers: { "Content-Length": String(cap + 1) } });
+    await expect(
+      fetchWithTimeout(declared, "https://a.autotask.net/", {}, { ...opts, maxResponseBytes: cap }),
+    ).rejects.toMatchObject({ code: "TOO_LARGE" });
+  });
+});

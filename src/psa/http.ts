@@ -4,7 +4,7 @@
  * per-request timeout. Nothing here is vendor-specific and nothing is global: each connector
  * instance owns its limiter and its clock.
  */
-import { classifyNetworkError, isPsaError, type PsaError } from "./errors.js";
+import { classifyNetworkError, isPsaError, PsaError } from "./errors.js";
 
 /** Epoch ms. */
 export type Now = () => number;
@@ -202,17 +202,69 @@ export interface HttpAnswer {
   json: boolean;
 }
 
+/** Largest answer read from a PSA (16 MiB); a larger one is an error and reading stops there. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+
+export interface ExchangeOptions {
+  timeoutMs: number;
+  operation: string;
+  write: boolean;
+  /** Response size cap in bytes (default DEFAULT_MAX_RESPONSE_BYTES). */
+  maxResponseBytes?: number;
+}
+
+function hostOf(location: string, base: string): string {
+  try {
+    return new URL(location, base).host || "an unnamed host";
+  } catch {
+    return "an unparsable location";
+  }
+}
+
+/** Reads the body up to `cap` bytes; past it, cancels the stream (the connection closes) and throws. */
+async function readCapped(res: Response, cap: number, opts: ExchangeOptions): Promise<string> {
+  if (!res.body) return "";
+  const declared = Number(res.headers.get("content-length") ?? Number.NaN);
+  const tooLarge = () =>
+    new PsaError({
+      code: "TOO_LARGE",
+      retryable: false,
+      ambiguous: opts.write,
+      operation: opts.operation,
+      message: `${opts.operation}: expected an answer of at most ${cap} bytes, got a larger one; reading stopped`,
+    });
+  if (Number.isFinite(declared) && declared > cap) {
+    await res.body.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > cap) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, total).toString("utf8");
+}
+
 /**
  * One HTTP exchange with a timeout covering the whole answer (headers and body): a server that
- * applies a write and then never answers (api.md §6's 5-minute execution limit; the emulator's
- * timeout-after-apply fault) must not hang the caller. Connection failures and timeouts are thrown
- * as classified PsaErrors (NETWORK/TIMEOUT, ambiguous for writes).
+ * applies a write and then never answers (the 5-minute execution limit; the emulator's
+ * timeout-after-apply fault) must not hang the caller. Redirects are not followed (a 3xx is a
+ * REDIRECT error naming the target host) and the body is read up to a size cap. Connection failures
+ * and timeouts are thrown as classified PsaErrors (NETWORK/TIMEOUT, ambiguous for writes).
  */
 export async function fetchWithTimeout(
   fetchFn: FetchFn,
   url: string,
   init: RequestInit,
-  opts: { timeoutMs: number; operation: string; write: boolean },
+  opts: ExchangeOptions,
 ): Promise<HttpAnswer> {
   const controller = new AbortController();
   let timedOut = false;
@@ -221,8 +273,21 @@ export async function fetchWithTimeout(
     controller.abort(new DOMException("request timed out", "TimeoutError"));
   }, opts.timeoutMs);
   try {
-    const res = await fetchFn(url, { ...init, signal: controller.signal });
-    const text = await res.text();
+    const res = await fetchFn(url, { ...init, redirect: "manual", signal: controller.signal });
+    if (res.status >= 300 && res.status < 400) {
+      await res.body?.cancel().catch(() => undefined);
+      const location = res.headers.get("location");
+      throw new PsaError({
+        code: "REDIRECT",
+        status: res.status,
+        retryable: false,
+        operation: opts.operation,
+        message: `${opts.operation}: expected a direct answer, got a redirect (HTTP ${res.status}) to ${
+          location ? hostOf(location, url) : "no location"
+        }; redirects are not followed`,
+      });
+    }
+    const text = await readCapped(res, opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES, opts);
     let body: unknown;
     let json = true;
     if (text !== "") {
@@ -235,6 +300,7 @@ export async function fetchWithTimeout(
     }
     return { status: res.status, headers: res.headers, body, json };
   } catch (err) {
+    if (isPsaError(err)) throw err;
     throw classifyNetworkError(err, {
       operation: opts.operation,
       write: opts.write,

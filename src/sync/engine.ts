@@ -10,12 +10,15 @@ import { scheduleProblem } from "../portal/schedule.js";
 import type { Portal } from "../portal/service.js";
 import type { IntegrationView } from "../portal/types.js";
 import type { AutotaskEntity } from "../psa/autotask/types.js";
+import { asTicketTraffic } from "../psa/budget.js";
+import { isPsaError } from "../psa/errors.js";
 import { isDbUnavailable } from "../store/availability.js";
 import type { Db } from "../store/db.js";
 import { AssetSync } from "./assets.js";
 import { type AutotaskApi, queryAll } from "./autotask-api.js";
 import { fingerprint } from "./fingerprint.js";
 import { LinkStore } from "./links.js";
+import { identity, LIVE_READ_TTL_MS, LiveReadCache, VALIDATE_TTL_MS } from "./live-cache.js";
 import { pushedOpenTickets } from "./open-tickets.js";
 import { OutageWatch } from "./outage.js";
 import { pruneProcessed } from "./retention.js";
@@ -60,6 +63,8 @@ export interface SyncEngineOptions {
   guard?: { share: number; minimum: number };
   /** Parallel CI writes within a client. */
   concurrency?: number;
+  /** Longest reuse of live PSA reads (pick-lists, Validate), ms; 0 = none (browser tests). */
+  liveReadTtlMs?: number;
   /** Testing only (NOCBRIDGE_FAILPOINT): where the ticket sync stops the process during a create. */
   failpoint?: Failpoint;
   /** Days processed inbox/outbox rows and resolved sync errors are kept (default 30). */
@@ -90,6 +95,7 @@ export class SyncEngine {
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> | undefined;
   readonly #o: SyncEngineOptions;
+  readonly #live: LiveReadCache;
   readonly #clients = new Map<number, { key: string; api: AutotaskApi }>();
   readonly #inflight = new Map<number, Promise<void>>();
   readonly #crons = new Map<number, Cron>();
@@ -105,6 +111,7 @@ export class SyncEngine {
   constructor(o: SyncEngineOptions) {
     this.#o = o;
     this.#outage = new OutageWatch(o.logger);
+    this.#live = new LiveReadCache(() => o.clock.now().getTime(), o.liveReadTtlMs ?? LIVE_READ_TTL_MS);
     this.runs = new RunStore(o.db, o.clock);
     this.links = new LinkStore(o.db, o.clock);
     this.streamTickets = new StreamTickets(o.db, o.clock);
@@ -148,7 +155,16 @@ export class SyncEngine {
   ): Promise<Record<string, Array<{ id: number; label: string; isActive: boolean }>>> {
     requirePartner(actor, partnerId);
     await this.#o.portal.getPartner(actor, partnerId);
+    // A live read spends the partner's API budget: only roles that may change the settings, and cached.
+    requirePermission(actor, "integration:write");
     const got = await this.#partnerApi(partnerId);
+    if (!got) return this.#psaOptions(null);
+    return this.#live.get(`options:${partnerId}`, identity(got.api), () => this.#psaOptions(got));
+  }
+
+  async #psaOptions(
+    got: { api: AutotaskApi } | null,
+  ): Promise<Record<string, Array<{ id: number; label: string; isActive: boolean }>>> {
     if (!got)
       throw new PortalError(
         "CONFLICT",
@@ -201,6 +217,8 @@ export class SyncEngine {
         configurationItemTypes: await rows("ConfigurationItemTypes", "name"),
       };
     } catch (e) {
+      // A spent hourly budget is the cause as it stands (with its figures), not the credentials.
+      if (isPsaError(e) && e.code === "BUDGET_EXHAUSTED") throw new PortalError("CONFLICT", 409, e.message);
       throw new PortalError(
         "CONFLICT",
         409,
@@ -241,7 +259,11 @@ export class SyncEngine {
   }
 
   /** One poll cycle: mapping drift, then NOC-queue tickets into the inbox, then a drain. */
-  async pollTickets(partnerId: number): Promise<number> {
+  pollTickets(partnerId: number): Promise<number> {
+    return asTicketTraffic(() => this.#pollTickets(partnerId));
+  }
+
+  async #pollTickets(partnerId: number): Promise<number> {
     this.#lastPoll.set(partnerId, this.#o.clock.now().getTime());
     const got = await this.#partnerApi(partnerId);
     if (!got?.view.ticketing.enabled) return 0;
@@ -388,9 +410,34 @@ export class SyncEngine {
     await this.#o.portal.getPartner(actor, partnerId);
     requirePermission(actor, "integration:write");
     const got = await this.#partnerApi(partnerId);
+    if (!got) return this.#validateAll(partnerId, null);
+    // Cached while the client and every input of the checklist stay the same (repeated clicks).
+    const { portal } = this.#o;
+    const inputs = fingerprint({
+      view: got.view,
+      clients: await portal.clientsForSync(partnerId),
+      mappings: await Promise.all(
+        (["status-forward", "status-reverse", "priority"] as const).map((t) =>
+          portal.getMappings(SYSTEM_ACTOR, partnerId, t),
+        ),
+      ),
+    });
+    return this.#live.get(
+      `validate:${partnerId}`,
+      `${identity(got.api)}:${inputs}`,
+      () => this.#validateAll(partnerId, got),
+      VALIDATE_TTL_MS,
+    );
+  }
+
+  async #validateAll(
+    partnerId: number,
+    got: { api: AutotaskApi; view: IntegrationView } | null,
+  ): Promise<ValidationResult> {
     const result = await this.#validate(partnerId, "all", got?.api ?? null);
     // Mapping drift (a mapped status or priority renamed, deactivated or removed) is part of the checklist.
-    if (result.checks[0]?.ok && got?.view.ticketing.enabled) {
+    const budgetSpent = result.checks.some((c) => c.name === "budget");
+    if (result.checks[0]?.ok && !budgetSpent && got?.view.ticketing.enabled) {
       const drift = await this.feed.checkDrift(partnerId, got.api);
       const named = new Set(result.checks.filter((c) => !c.ok).map((c) => c.name));
       for (const d of drift) {

@@ -7,7 +7,8 @@ import { type MappingKind, portalPriorityName, portalStatusName } from "../porta
 import type { Portal, TicketPatch } from "../portal/service.js";
 import type { IntegrationView, MappingEntry, TicketDetail } from "../portal/types.js";
 import type { Ticket as AtTicket, AutotaskEntity } from "../psa/autotask/types.js";
-import { isPsaError } from "../psa/errors.js";
+import { asTicketTraffic, BUDGET_WAIT_MS } from "../psa/budget.js";
+import { isPsaError, type PsaError } from "../psa/errors.js";
 import { isDbUnavailable } from "../store/availability.js";
 import type { Db } from "../store/db.js";
 import type { SyncErrorRow, TicketLinkRow } from "../store/schema.js";
@@ -154,7 +155,8 @@ export class TicketSync {
       do {
         this.#again.delete(partnerId);
         try {
-          await this.drain(partnerId);
+          // Ticket traffic may use the share of the hourly budget kept for it.
+          await asTicketTraffic(() => this.drain(partnerId));
         } catch (e) {
           this.#d.logger.error({ err: e, partnerId }, "ticket sync drain failed");
         }
@@ -881,10 +883,13 @@ export class TicketSync {
   async #failed(ctx: Ctx, lane: Lane, e: unknown): Promise<void> {
     // The database being away is nobody's fault: no attempt is counted, the next beat retries the lane.
     if (isDbUnavailable(e)) throw e;
-    const message = e instanceof Error ? e.message : String(e);
+    const message = failureText(e);
     const code = e instanceof TicketSyncError ? e.code : isPsaError(e) ? e.code : "ERROR";
+    // The hourly API budget spent is a wait, not an error: the lane is tried again when the window
+    // has moved on, without using up its attempts.
+    const waiting = isPsaError(e) && e.code === "BUDGET_EXHAUSTED";
     // Mapping and data errors do not heal by themselves; a PSA error that is not retryable neither.
-    const permanent = e instanceof TicketSyncError || (isPsaError(e) && !e.retryable);
+    const permanent = !waiting && (e instanceof TicketSyncError || (isPsaError(e) && !e.retryable));
     const now = this.#now();
     const open = await this.#k
       .selectFrom("sync_errors")
@@ -893,9 +898,11 @@ export class TicketSync {
       .where("lane", "=", lane.key)
       .where("resolved_at", "is", null)
       .executeTakeFirst();
-    const attempts = (open?.attempts ?? 0) + 1;
-    const parked = permanent || attempts >= (this.#d.maxAttempts ?? 5);
-    const delay = (this.#d.retryBaseMs ?? 1000) * 2 ** (attempts - 1);
+    const attempts = (open?.attempts ?? 0) + (waiting ? 0 : 1);
+    const parked = !waiting && (permanent || attempts >= (this.#d.maxAttempts ?? 5));
+    const delay = waiting
+      ? ((e as PsaError).retryAfterMs ?? BUDGET_WAIT_MS)
+      : (this.#d.retryBaseMs ?? 1000) * 2 ** (attempts - 1);
     const next = parked ? null : new Date(this.#d.clock.now().getTime() + delay).toISOString();
     if (open) {
       await this.#k
@@ -1230,6 +1237,18 @@ export function psaSide(at: AtTicket): PsaSide {
     priority: Number(at.priority),
     configurationItemID: (at.configurationItemID as number | null | undefined) ?? null,
   };
+}
+
+/**
+ * The text kept with a failed lane. A final refusal by Autotask (its own validation message, already
+ * sanitised and truncated by the connector) gets a fix the partner can act on.
+ */
+function failureText(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  if (isPsaError(e) && e.code === "INVALID_REQUEST" && e.errors.length > 0) {
+    return `Autotask refused it: ${e.errors.join(" ")} Fix: correct what Autotask names — in the ticket, in the partner's ticketing settings or mapping tables, or in Autotask (an inactive or missing record) — then retry it from Sync errors.`;
+  }
+  return message;
 }
 
 function describePortal(field: keyof PortalSide, v: unknown): unknown {

@@ -1,6 +1,8 @@
 import type { IntegrationView } from "../portal/types.js";
 import { CI_UDFS } from "../psa/autotask/mapper.js";
 import type { AutotaskEntity, FieldInfo } from "../psa/autotask/types.js";
+import { BUDGET_SHARES, budgetFigures } from "../psa/budget.js";
+import { isPsaError, type PsaError } from "../psa/errors.js";
 import { type AutotaskApi, queryAll } from "./autotask-api.js";
 import {
   checkCategoryRequirements,
@@ -62,8 +64,35 @@ const ADMIN_TICKETS = "Admin → Features & Settings → Service Desk (Tickets)"
  * the seed's words.
  */
 export async function validateConfiguration(input: ValidateInput): Promise<ValidationResult> {
-  const { api, settings } = input;
   const checks: Check[] = [];
+  try {
+    return await runChecks(input, checks);
+  } catch (e) {
+    // The hourly budget ran out part-way: that, not what the unread checks would say, is the finding.
+    if (!isBudgetStop(e)) throw e;
+    checks.push(budgetCheck(e.message));
+    return { ok: false, checks };
+  }
+}
+
+const isBudgetStop = (e: unknown): e is PsaError => isPsaError(e) && e.code === "BUDGET_EXHAUSTED";
+
+/** Lets a spent budget through the per-check error handling, to the top. */
+function passBudgetStop(e: unknown): void {
+  if (isBudgetStop(e)) throw e;
+}
+
+function budgetCheck(message: string): Check {
+  return {
+    name: "budget",
+    ok: false,
+    message: `${message}. The remaining checks were not run.`,
+    fix: "Wait until usage drops (Autotask counts the last 60 minutes), then validate again; if it stays high, find the other integrations using this Autotask tenant's API (Admin → Extensions & Integrations → Other Extensions & Tools → API usage).",
+  };
+}
+
+async function runChecks(input: ValidateInput, checks: Check[]): Promise<ValidationResult> {
+  const { api, settings } = input;
   const t = settings.ticketing;
   const d = settings.devices;
   const wantAssets = d.enabled || input.scope === "assets";
@@ -80,11 +109,25 @@ export async function validateConfiguration(input: ValidateInput): Promise<Valid
   }
   try {
     const th = await api.thresholdInformation();
+    const figures = budgetFigures(
+      th.currentTimeframeRequestCount,
+      th.externalRequestThreshold,
+      th.requestThresholdTimeframe,
+    );
     checks.push({
       name: "credentials",
       ok: true,
-      message: `Connected to Autotask as ${t.username} (${th.currentTimeframeRequestCount} of ${th.externalRequestThreshold} requests used this hour).`,
+      message: `Connected to Autotask as ${t.username} (${figures}).`,
     });
+    const share = th.currentTimeframeRequestCount / Math.max(1, th.externalRequestThreshold);
+    if (share >= BUDGET_SHARES.reads) {
+      checks.push(
+        budgetCheck(
+          `${figures}; live reads stop at ${Math.round(BUDGET_SHARES.reads * 100)} % to keep the rest for ticket sync`,
+        ),
+      );
+      return { ok: false, checks };
+    }
   } catch (e) {
     checks.push({
       name: "credentials",
@@ -124,6 +167,7 @@ export async function validateConfiguration(input: ValidateInput): Promise<Valid
       try {
         udfs = await api.udfInfo("ConfigurationItems");
       } catch (e) {
+        passBudgetStop(e);
         failed = (e as Error).message;
       }
       const names = new Set(udfs.map((u) => u.name.toLowerCase()));
@@ -154,6 +198,7 @@ export async function validateConfiguration(input: ValidateInput): Promise<Valid
     try {
       ticketFields = await api.fieldInfo("Tickets");
     } catch (e) {
+      passBudgetStop(e);
       fieldError = (e as Error).message;
     }
     const picklist = (name: string) =>
@@ -241,6 +286,7 @@ async function checkRecord(
       return { name, ok: false, message: `${what} "${label}" (${id}) is inactive.`, fix };
     return { name, ok: true, message: `${what} "${label}" (${id}) exists and is active.` };
   } catch (e) {
+    passBudgetStop(e);
     return {
       name,
       ok: false,
@@ -274,6 +320,7 @@ async function checkCompanies(api: AutotaskApi, clients: ClientForValidation[]):
       });
     }
   } catch (e) {
+    passBudgetStop(e);
     return [
       {
         name: "companies",

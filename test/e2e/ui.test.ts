@@ -134,9 +134,12 @@ describe("web UI, end to end in chromium", () => {
       { NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: "silent", NOCBRIDGE_ALLOW_HTTP_WEBHOOKS: "1" },
       { databaseUrl: ":memory:", dataDir: join(profile, "data-unused"), host: "127.0.0.1", port: 0 },
     );
+    config.psaUrls = config.psaUrls.withOrigins(emulator.emu.url);
     services = await openServices(config, {
       logger: createLogger("silent"),
       autotask: fastClient,
+      // The test fixes things in Autotask and clicks Validate again at once.
+      liveReadTtlMs: 0,
       background: true,
     });
     const portal = services.portal;

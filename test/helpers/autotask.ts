@@ -5,6 +5,7 @@ import type {
   StartAutotaskEmulatorOptions,
 } from "../../src/emulators/autotask/server.js";
 import { AutotaskClient } from "../../src/psa/autotask/client.js";
+import { PsaUrlPolicy } from "../../src/psa/url-policy.js";
 import type { AutotaskApi } from "../../src/sync/autotask-api.js";
 import type { PsaCredentials } from "../../src/sync/engine.js";
 
@@ -69,10 +70,18 @@ export async function startTestEmulator(opts: StartAutotaskEmulatorOptions = {})
 /** Tenant-scoped admin path. */
 export const tenant = (path: string) => `/tenants/${DEFAULT_TENANT_ID}${path}`;
 
-/** An Autotask client with test-sized retry delays, as the sync engine's factory. */
-export function fastClient(creds: PsaCredentials): AutotaskApi {
+/**
+ * An Autotask client with test-sized retry delays, as the sync engine's factory: it applies the URL
+ * policy the engine gives it; called directly, it allows the origin its credentials name (the emulator).
+ */
+export function fastClient(creds: PsaCredentials, urlPolicy?: PsaUrlPolicy): AutotaskApi {
   return new AutotaskClient({
     credentials: creds,
+    urlPolicy:
+      urlPolicy ??
+      (creds.apiUrl === ""
+        ? PsaUrlPolicy.default
+        : PsaUrlPolicy.default.withOrigins(new URL(creds.apiUrl).origin)),
     // Many quick attempts: fault tests inject 429s, thread-limit rejections and timeouts at high rates.
     retry: { maxAttempts: 15, baseDelayMs: 2, maxDelayMs: 20, timeBudgetMs: 20_000 },
     requestTimeoutMs: 2_000,

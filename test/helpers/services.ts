@@ -36,6 +36,8 @@ export async function openTestServices(
     allowHttpWebhooks?: boolean;
     /** NOCBRIDGE_PUBLIC_URL. */
     publicUrl?: string;
+    /** Origins added to the PSA URL allow-list as exact entries (the test's emulators). */
+    psaOrigins?: string[];
   } = {},
 ): Promise<TestEnv> {
   const schema = `t_${randomBytes(6).toString("hex")}`;
@@ -48,6 +50,7 @@ export async function openTestServices(
     },
     { databaseUrl: kind === "postgres" ? PG_URL : ":memory:", dataDir: "data-test-unused" },
   );
+  if (opts.psaOrigins) config.psaUrls = config.psaUrls.withOrigins(...opts.psaOrigins);
   const services = await openServices(config, {
     logger: createLogger("silent"),
     ...(kind === "postgres" ? { schema } : {}),

@@ -7,6 +7,7 @@ import { DEMO_IDS, NOC_CI_UDFS, type RunningAutotaskEmulator } from "../../src/e
 import { AutotaskClient, queryBody, restBase } from "../../src/psa/autotask/client.js";
 import type { Company, ConfigurationItem, TicketNote } from "../../src/psa/autotask/types.js";
 import { PsaError } from "../../src/psa/errors.js";
+import { PsaUrlPolicy } from "../../src/psa/url-policy.js";
 import {
   admin,
   clientFor,
@@ -134,6 +135,7 @@ describe("zone moves", () => {
       const client = new AutotaskClient({
         credentials: { apiUrl: "", ...oldZone.credentials },
         zoneDiscoveryUrl: discovery.url,
+        urlPolicy: PsaUrlPolicy.default.withOrigins(oldZone.url, newZone.url, new URL(discovery.url).origin),
         budget: false,
         ...fastTime(),
       });
@@ -368,6 +370,7 @@ describe("writes", () => {
 
     const badCode = new AutotaskClient({
       credentials: { apiUrl: emu.baseUrl, ...emu.credentials, integrationCode: "WRONG" },
+      urlPolicy: PsaUrlPolicy.default.withOrigins(emu.url),
       budget: false,
       ...fastTime(),
     });

@@ -6,6 +6,7 @@ import {
   startAutotaskEmulator,
 } from "../../src/emulators/autotask/index.js";
 import { AutotaskClient, type AutotaskClientOptions } from "../../src/psa/autotask/client.js";
+import { PsaUrlPolicy } from "../../src/psa/url-policy.js";
 
 /** Starts the emulator in-process on a free port: demo seed, tiny delays, no webhook delivery. */
 export function startEmulator(opts: StartAutotaskEmulatorOptions = {}): Promise<RunningAutotaskEmulator> {
@@ -82,6 +83,7 @@ export function clientFor(
   const time = fastTime();
   const client = new AutotaskClient({
     credentials: { apiUrl: emu.baseUrl, ...emu.credentials },
+    urlPolicy: PsaUrlPolicy.default.withOrigins(emu.url),
     retry: { maxAttempts: 8, baseDelayMs: 50, maxDelayMs: 2000, timeBudgetMs: 120_000 },
     requestTimeoutMs: 5000,
     now: time.now,

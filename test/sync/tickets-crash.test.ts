@@ -117,6 +117,7 @@ describe.each(STORES)("the ticket worker killed between commit and send, restart
       NOCBRIDGE_ADMIN_TOKEN: TOKEN,
       LOG_LEVEL: "error",
       NOCBRIDGE_ALLOW_HTTP_WEBHOOKS: "1",
+      NOCBRIDGE_PSA_URL_ALLOWLIST: `https://*.autotask.net,${at.emu.url}`,
     };
     delete base.NOCBRIDGE_FAILPOINT;
     delete base.NOCBRIDGE_PUBLIC_URL;

@@ -696,6 +696,7 @@ async function harness(kind: StoreKind): Promise<Harness> {
     clock,
     autotask: countingClient,
     ticketRetry: { maxAttempts: 3, baseMs: 1 },
+    psaOrigins: [at.emu.url],
   });
   const app = await testApp(env);
   await app.listen({ port: 0, host: "127.0.0.1" });

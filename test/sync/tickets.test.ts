@@ -100,6 +100,7 @@ describe.each(STORES)("two-way ticket sync against the Autotask emulator on %s",
     env = await openTestServices(kind, {
       autotask: refusingCloses,
       ticketRetry: { maxAttempts: 3, baseMs: 10 },
+      psaOrigins: [at.emu.url],
     });
     app = await testApp(env);
     await app.listen({ port: 0, host: "127.0.0.1" });

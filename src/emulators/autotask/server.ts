@@ -37,6 +37,7 @@ import { DEFAULT_CREDENTIALS, DEFAULT_TENANT_ID, type SeedName, seedTenant } fro
 import {
   ApiError,
   type ApiUser,
+  aspNetError,
   EmulatorStore,
   invalid,
   type StateFile,
@@ -225,10 +226,13 @@ function rowJson(row: Row): string {
 }
 
 /** 405 with the ASP.NET wording (api.md §3.5 [U]). */
+/** The emulator's text for an unknown API username on a normal call (the real text is not documented). */
+export const UNKNOWN_USER_MESSAGE = "Unauthorized: the API user is unknown.";
+
 const notAllowed = (method: string) =>
-  new ApiError(405, `The requested resource does not support http method '${method}'.`);
+  aspNetError(405, `The requested resource does not support http method '${method}'.`);
 const notFound = (path: string) =>
-  new ApiError(404, `No HTTP resource was found that matches the request URI '${path}'.`);
+  aspNetError(404, `No HTTP resource was found that matches the request URI '${path}'.`);
 
 function parseJson(text: unknown): unknown {
   if (text === undefined || text === null || text === "") return undefined;
@@ -375,7 +379,7 @@ export function buildAutotaskEmulator(options: AutotaskEmulatorOptions = {}): Au
   const restBase = (req: FastifyRequest) => `${origin(req)}/ATServicesRest/`;
 
   const sendError = (reply: FastifyReply, err: unknown) => {
-    if (err instanceof ApiError) return reply.code(err.status).send({ errors: err.errors });
+    if (err instanceof ApiError) return reply.code(err.status).send(err.body());
     app.log.error(err);
     return reply.code(500).send({ errors: ["An unexpected error has occurred."] });
   };
@@ -407,7 +411,9 @@ export function buildAutotaskEmulator(options: AutotaskEmulatorOptions = {}): Au
     const secret = header("secret");
     const code = header("apiintegrationcode");
     const found = username ? store.findUser(username) : undefined;
-    // Wrong or missing credentials: 401 (api.md §2 [C: S7]); the body is [U].
+    // An unknown username is answered 500, not 401; a known user with a wrong secret 401
+    // (docs/autotask-errors.md). The 500's text is not documented.
+    if (username && !found) throw new ApiError(500, UNKNOWN_USER_MESSAGE);
     if (!found || secret !== found.user.secret) {
       throw new ApiError(401, "Authentication failed: the UserName or Secret is not valid.");
     }
@@ -502,7 +508,10 @@ export function buildAutotaskEmulator(options: AutotaskEmulatorOptions = {}): Au
 
     if (segs.length === 1) {
       if (method === "POST") {
-        if (!root.verbs.create || root.parent) throw notAllowed(method);
+        // A child entity is created through its parent's URL only; its root answers 404
+        // (POST /TicketNotes, docs/autotask-errors.md).
+        if (root.parent) throw notFound(path);
+        if (!root.verbs.create) throw notAllowed(method);
         if (isWebhookRoot(root)) {
           checkWebhookCreate(webhookPolicy, tenant, a.user, body());
           const created = store.create(tenant, root, body(), writeContext(a));
@@ -682,7 +691,7 @@ export function buildAutotaskEmulator(options: AutotaskEmulatorOptions = {}): Au
         if (!(err instanceof ApiError)) app.log.error(err);
         result =
           err instanceof ApiError
-            ? { status: err.status, body: { errors: err.errors } }
+            ? { status: err.status, body: err.body() }
             : { status: 500, body: { errors: ["An unexpected error has occurred."] } };
       }
       const fault = admission?.afterApply;
@@ -719,9 +728,7 @@ export function buildAutotaskEmulator(options: AutotaskEmulatorOptions = {}): Au
   });
 
   app.setNotFoundHandler((req, reply) => {
-    reply
-      .code(404)
-      .send({ errors: [`No HTTP resource was found that matches the request URI '${req.url}'.`] });
+    reply.code(404).send(notFound(req.url).body());
   });
   app.setErrorHandler((err, _req, reply) => sendError(reply, err));
 

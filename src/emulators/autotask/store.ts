@@ -27,11 +27,25 @@ import { applyCategoryDefaults, checkCategoryRequired, checkWorkType } from "./t
 export class ApiError extends Error {
   readonly status: number;
   readonly errors: string[];
+  /** ASP.NET's own answers (unknown routes, unsupported methods) are `{"Message": …}`, not `{"errors": […]}`. */
+  aspNet = false;
   constructor(status: number, ...errors: string[]) {
     super(errors.join(" "));
     this.status = status;
     this.errors = errors;
   }
+
+  /** The answer's body in the shape the real API uses for this error. */
+  body(): Record<string, unknown> {
+    return this.aspNet ? { Message: this.errors.join(" ") } : { errors: this.errors };
+  }
+}
+
+/** An error answered in ASP.NET's `{"Message": …}` shape. */
+export function aspNetError(status: number, message: string): ApiError {
+  const e = new ApiError(status, message);
+  e.aspNet = true;
+  return e;
 }
 
 /** Validation and business-rule failures are HTTP 500 on the real API (api.md §3.6 [C: S1]). */
@@ -757,8 +771,13 @@ export class EmulatorStore {
   private checkReference(tenant: Tenant, fd: FieldDef, v: number): void {
     const target = referencedEntity(fd);
     if (!target || target.singleton) return;
-    if (!tenant.table(target.name).get(v)) {
+    const row = tenant.table(target.name).get(v);
+    if (!row) {
       throw invalid(`Value does not reference an existing entity for ${fd.name}.`);
+    }
+    // A reference to a record that exists but is inactive (docs/autotask-errors.md).
+    if (row["isActive"] === false) {
+      throw invalid(`Reference value on field: ${fd.name} does not exist or is invalid.`);
     }
   }
 

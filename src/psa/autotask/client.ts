@@ -8,6 +8,8 @@
  * zone, limiter, budget and statistics and nothing is shared between instances. Credentials are only
  * ever put in request headers — never in messages, errors or logs.
  */
+
+import { BUDGET_SHARES, budgetFigures, currentBudgetLane } from "../budget.js";
 import { classify, isPsaError, PsaError } from "../errors.js";
 import {
   ConcurrencyLimiter,
@@ -24,6 +26,8 @@ import {
   systemNow,
   withRetries,
 } from "../http.js";
+import { guardedFetch } from "../transport.js";
+import { PsaUrlPolicy } from "../url-policy.js";
 import {
   ALL_RECORDS,
   type AutotaskEntity,
@@ -55,10 +59,12 @@ export interface AutotaskCredentials {
 }
 
 export interface BudgetOptions {
-  /** Usage share of the hourly threshold from which requests are delayed (default 0.5). */
+  /** Usage share of the hourly threshold from which requests are delayed (default BUDGET_SHARES.slowdown). */
   slowdownShare: number;
-  /** Usage share from which new requests are refused with BUDGET_EXHAUSTED (default 0.8). */
+  /** Usage share from which new requests are refused with BUDGET_EXHAUSTED (default BUDGET_SHARES.reads). */
   stopShare: number;
+  /** The same for ticket traffic (`asTicketTraffic`), which keeps the rest (default BUDGET_SHARES.tickets). */
+  ticketStopShare: number;
   /** Delay per request just below `stopShare`; it grows linearly from 0 at `slowdownShare` (default 1000). */
   slowdownMaxDelayMs: number;
   /** Re-read ThresholdInformation after this many of our own requests or this much time. */
@@ -66,8 +72,9 @@ export interface BudgetOptions {
 }
 
 export const DEFAULT_BUDGET: Readonly<BudgetOptions> = Object.freeze({
-  slowdownShare: 0.5,
-  stopShare: 0.8,
+  slowdownShare: BUDGET_SHARES.slowdown,
+  stopShare: BUDGET_SHARES.reads,
+  ticketStopShare: BUDGET_SHARES.tickets,
   slowdownMaxDelayMs: 1000,
   refreshEvery: Object.freeze({ requests: 2000, ms: 5 * 60_000 }),
 });
@@ -93,6 +100,14 @@ export interface AutotaskClientOptions {
   retry?: Partial<RetryPolicy>;
   /** Timeout of one HTTP exchange (default 60 s). */
   requestTimeoutMs?: number;
+  /**
+   * Where requests may go (the operator's NOCBRIDGE_PSA_URL_ALLOWLIST); default: Autotask's hosts
+   * only. The configured URL, every zone discovery answer and every request URL are checked.
+   */
+  urlPolicy?: PsaUrlPolicy;
+  /** Largest answer read, in bytes (default 16 MiB); a larger one is an error. */
+  maxResponseBytes?: number;
+  /** Transport; default: node:http under `urlPolicy` (internal addresses refused when connecting). */
   fetch?: FetchFn;
   sleep?: Sleep;
   now?: Now;
@@ -232,7 +247,13 @@ function checkId(id: number, what: string): number {
 }
 
 function badResponse(operation: string, expected: string, body: unknown, write: boolean): PsaError {
-  const got = body === undefined ? "an empty body" : JSON.stringify(body).slice(0, 300);
+  // The body itself is never quoted: only what kind of answer it was.
+  const got =
+    body === undefined
+      ? "an empty body"
+      : typeof body === "string"
+        ? "a body that is not JSON"
+        : `JSON of another shape (${Array.isArray(body) ? "an array" : typeof body === "object" && body ? `keys ${Object.keys(body).slice(0, 5).map(sanitizeKey).join(", ")}` : typeof body})`;
   return new PsaError({
     code: "BAD_RESPONSE",
     retryable: !write,
@@ -242,6 +263,8 @@ function badResponse(operation: string, expected: string, body: unknown, write: 
     message: `${operation}: expected ${expected}, got ${got}`,
   });
 }
+
+const sanitizeKey = (k: string) => JSON.stringify(k.replace(/[^\w.-]/g, "").slice(0, 40));
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === "object" && !Array.isArray(v);
@@ -261,6 +284,8 @@ export class AutotaskClient {
   private readonly policy: RetryPolicy;
   private readonly budgetOpts: BudgetOptions | null;
   private readonly timeoutMs: number;
+  private readonly urlPolicy: PsaUrlPolicy;
+  private readonly maxResponseBytes: number | undefined;
   private readonly fetchFn: FetchFn;
   private readonly sleep: Sleep;
   private readonly now: Now;
@@ -313,6 +338,7 @@ export class AutotaskClient {
       this.budgetOpts = {
         slowdownShare: b.slowdownShare ?? DEFAULT_BUDGET.slowdownShare,
         stopShare: b.stopShare ?? DEFAULT_BUDGET.stopShare,
+        ticketStopShare: Math.max(b.stopShare ?? 0, b.ticketStopShare ?? DEFAULT_BUDGET.ticketStopShare),
         slowdownMaxDelayMs: b.slowdownMaxDelayMs ?? DEFAULT_BUDGET.slowdownMaxDelayMs,
         refreshEvery: { ...DEFAULT_BUDGET.refreshEvery, ...b.refreshEvery },
       };
@@ -322,7 +348,9 @@ export class AutotaskClient {
       }
     }
     this.timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    this.fetchFn = options.fetch ?? ((input, init) => fetch(input, init));
+    this.urlPolicy = options.urlPolicy ?? PsaUrlPolicy.default;
+    this.maxResponseBytes = options.maxResponseBytes;
+    this.fetchFn = options.fetch ?? guardedFetch(this.urlPolicy);
     this.sleep = options.sleep ?? realSleep;
     this.now = options.now ?? systemNow;
     this.random = options.random ?? Math.random;
@@ -792,7 +820,10 @@ export class AutotaskClient {
     if (!call.skipBudget) await this.budgetGate();
     const zone = await this.currentZone();
     let answer = await this.exchange(call, zone);
-    if (answer.status === 401) {
+    // A tenant moved to another zone answers 401 there, or 500 "unknown user" (see docs/autotask-errors.md).
+    const unknownUser =
+      answer.status >= 500 && classify(answer.status, answer.body, answer.headers).code === "AUTH";
+    if (answer.status === 401 || unknownUser) {
       const moved = await this.rediscover(zone);
       if (moved) answer = await this.exchange(call, moved);
     }
@@ -845,11 +876,13 @@ export class AutotaskClient {
       this.counters.requests++;
       const statKey = `${call.method} ${call.endpoint}`;
       this.counters.byEndpoint[statKey] = (this.counters.byEndpoint[statKey] ?? 0) + 1;
+      this.checkUrl(url, this.operation(call));
       if (this.budget) this.budget.sentSince++;
       return await fetchWithTimeout(this.fetchFn, url, init, {
         timeoutMs: this.timeoutMs,
         operation: this.operation(call),
         write: call.write,
+        ...(this.maxResponseBytes !== undefined ? { maxResponseBytes: this.maxResponseBytes } : {}),
       });
     } catch (e) {
       if (isPsaError(e)) {
@@ -859,6 +892,19 @@ export class AutotaskClient {
       throw e;
     } finally {
       release();
+    }
+  }
+
+  /** Refuses a URL outside the allow-list before anything is sent (whatever the transport). */
+  private checkUrl(url: string, operation: string): void {
+    const why = this.urlPolicy.refusal(url);
+    if (why !== null) {
+      throw new PsaError({
+        code: "URL_NOT_ALLOWED",
+        retryable: false,
+        operation,
+        message: `${operation}: expected a PSA URL on the allow-list, got one that ${why}`,
+      });
     }
   }
 
@@ -932,6 +978,7 @@ export class AutotaskClient {
   private async discover(host: string): Promise<Zone> {
     const operation = "GET ZoneInformation";
     const url = `${host}V1.0/ZoneInformation?user=${encodeURIComponent(this.creds.username)}`;
+    this.checkUrl(url, operation);
     const body = await withRetries(
       async () => {
         this.counters.zoneDiscoveries++;
@@ -939,7 +986,12 @@ export class AutotaskClient {
           this.fetchFn,
           url,
           { method: "GET", headers: { Accept: "application/json" } },
-          { timeoutMs: this.timeoutMs, operation, write: false },
+          {
+            timeoutMs: this.timeoutMs,
+            operation,
+            write: false,
+            ...(this.maxResponseBytes !== undefined ? { maxResponseBytes: this.maxResponseBytes } : {}),
+          },
         );
         if (answer.status < 200 || answer.status >= 300) {
           // An unknown username is a 500 "Zone information could not be determined" → ZONE, not retried.
@@ -965,7 +1017,16 @@ export class AutotaskClient {
         code: "ZONE",
         retryable: false,
         operation,
-        message: `${operation}: expected {"url": "<zone REST base>"}, got ${JSON.stringify(body)?.slice(0, 300)}`,
+        message: `${operation}: expected {"url": "<zone REST base>"}, got an answer without it`,
+      });
+    }
+    const why = this.urlPolicy.refusal(info.url);
+    if (why !== null) {
+      throw new PsaError({
+        code: "URL_NOT_ALLOWED",
+        retryable: false,
+        operation,
+        message: `${operation}: expected a zone URL on the allow-list of PSA URLs, got one that ${why}`,
       });
     }
     return { base: restBase(info.url) };
@@ -1011,27 +1072,32 @@ export class AutotaskClient {
     if (!this.budget || stale(this.budget)) await this.refreshBudget();
     let b = this.budget as BudgetState | null;
     if (!b) return;
+    const tickets = currentBudgetLane() === "tickets";
+    const stopShare = tickets ? opts.ticketStopShare : opts.stopShare;
     let share = this.usageShare(b);
-    if (share >= opts.stopShare && b.sentSince > 0) {
+    if (share >= stopShare && b.sentSince > 0) {
       // Our own count only grows; the window also forgets old requests. Confirm before refusing.
       await this.refreshBudget();
       b = this.budget as BudgetState | null;
       if (!b) return;
       share = this.usageShare(b);
     }
-    if (share >= opts.stopShare) {
+    if (share >= stopShare) {
       const used = b.info.currentTimeframeRequestCount + b.sentSince;
+      const figures = budgetFigures(used, b.info.externalRequestThreshold, b.info.requestThresholdTimeframe);
+      const pct = Math.round(stopShare * 100);
       throw new PsaError({
         code: "BUDGET_EXHAUSTED",
         retryable: false,
-        message:
-          `expected hourly API usage below ${Math.round(opts.stopShare * 100)} % of the threshold, ` +
-          `got ${used} of ${b.info.externalRequestThreshold} requests in the last ${b.info.requestThresholdTimeframe} minutes; ` +
-          "the rest is left for ticket traffic",
+        // When to look again: the usage view is re-read then (the hour's window moves on meanwhile).
+        retryAfterMs: opts.refreshEvery.ms,
+        message: tickets
+          ? `${figures}; ticket sync waits at ${pct} % and goes on by itself as the hour's window moves on`
+          : `${figures}; asset syncs and live reads stop at ${pct} % to keep the rest for ticket sync`,
       });
     }
     if (share > opts.slowdownShare) {
-      const span = Math.max(1e-9, opts.stopShare - opts.slowdownShare);
+      const span = Math.max(1e-9, stopShare - opts.slowdownShare);
       const delay = Math.round(opts.slowdownMaxDelayMs * Math.min(1, (share - opts.slowdownShare) / span));
       if (delay > 0) {
         this.counters.throttledMs += delay;

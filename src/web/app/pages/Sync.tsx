@@ -439,10 +439,14 @@ function Checklist({ validation }: { validation: Validation }) {
   const failed = validation.checks.filter((c) => !c.ok);
   const warned = validation.checks.filter((c) => c.ok && c.warning);
   const passed = validation.checks.filter((c) => c.ok && !c.warning);
+  // A spent hourly API budget is the cause, not something to create in Autotask.
+  const budget = failed.find((c) => c.name === "budget");
   return (
     <div aria-live="polite">
       {validation.ok ? (
         <Banner kind="success">Configuration validation success: every check passed.</Banner>
+      ) : budget ? (
+        <Banner kind="error">{budget.message}</Banner>
       ) : (
         <Banner kind="error">
           {failed.length} check{failed.length === 1 ? "" : "s"} failed. Fix{" "}
