@@ -163,7 +163,6 @@ export async function startConnectWiseEmulator(
   const app = Fastify({
     https: { key: tls.key, cert: tls.cert },
     logger: false,
-    ignoreDuplicateSlashes: true,
   }) as unknown as FastifyInstance;
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "string", bodyLimit: 10 * 1024 * 1024 }, (_req, body, done) =>
