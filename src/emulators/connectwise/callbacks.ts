@@ -24,7 +24,7 @@ export interface ChangeEvent {
 }
 
 export interface CallbackOptions {
-  /** Multiplies retry delays, the POST timeout and the disable window (tests use a small value). */
+  /** Multiplies retry delays and the disable window (tests use a small value); not the POST timeout. */
   timeScale: number;
   retryDelaysMs: number[];
   timeoutMs: number;
@@ -109,7 +109,7 @@ function matches(entry: Rec, ev: ChangeEvent): boolean {
 export class CallbackEngine {
   private o: CallbackOptions;
   private readonly pending = new Set<Promise<void>>();
-  private readonly held = new Map<string, () => void>();
+  private readonly held = new Map<string, () => Promise<void>>();
   private readonly log: DeliveryRecord[] = [];
   private readonly failingSince = new Map<string, number>();
   private stats_: CallbackStats = CallbackEngine.zero();
@@ -212,12 +212,14 @@ export class CallbackEngine {
     this.log.push(rec);
     if (this.log.length > 500) this.log.shift();
     const entryKey = `${ev.tenant.companyId}/${entry.id}`;
-    const send = () => {
-      this.track(this.deliver(rec, body, signature, entryKey, entry, ev.tenant));
+    const send = (): Promise<void> => {
+      const first = this.deliver(rec, body, signature, entryKey, entry, ev.tenant);
+      this.track(first);
       if (d.duplicate) {
         this.stats_.duplicated++;
         this.track(this.deliver({ ...rec, attempts: [] }, body, signature, entryKey, entry, ev.tenant));
       }
+      return first;
     };
     const start = () => {
       const prior = this.held.get(entryKey);
@@ -226,10 +228,11 @@ export class CallbackEngine {
         this.held.set(entryKey, send);
         return;
       }
-      send();
+      const sent = send();
       if (prior) {
         this.held.delete(entryKey);
-        prior();
+        // The held message goes out after this one has been answered: a deterministic swap.
+        this.track(sent.then(() => prior()));
       }
     };
     if (d.delayMs > 0) {
@@ -260,10 +263,7 @@ export class CallbackEngine {
         method: "POST",
         headers: { "content-type": "application/json", "x-content-signature": signature },
         body,
-        signal: AbortSignal.any([
-          AbortSignal.timeout(this.o.timeoutMs * this.o.timeScale),
-          this.abort.signal,
-        ]),
+        signal: AbortSignal.any([AbortSignal.timeout(this.o.timeoutMs), this.abort.signal]),
         redirect: "manual",
       });
       await res.arrayBuffer().catch(() => undefined);
@@ -313,7 +313,7 @@ export class CallbackEngine {
     for (;;) {
       for (const [k, send] of this.held) {
         this.held.delete(k);
-        send();
+        this.track(send());
       }
       if (this.pending.size === 0) return;
       await Promise.all([...this.pending]);
