@@ -202,6 +202,19 @@ describe("delivery", () => {
     expect(received).toHaveLength(7);
   });
 
+  it("sets an entry inactive once it has failed for the disable window", async () => {
+    const cb = await register();
+    await cw.admin("PUT", "callbacks", { disableAfterMs: 0 });
+    answers = [500];
+    await newTicket("fails", await technician());
+    await flush();
+    await cw.admin("PUT", "callbacks", { disableAfterMs: 3 * 24 * 3600 * 1000 });
+    expect((await cw.api("GET", `system/callbacks/${cb.id}`)).body.inactiveFlag).toBe(true);
+    await newTicket("not sent", await technician());
+    await flush();
+    expect(received).toHaveLength(1);
+  });
+
   it("drops, duplicates and reorders messages on demand", async () => {
     await register();
     const tech = await technician();
