@@ -121,7 +121,10 @@ describe("delivery", () => {
     expect(JSON.parse(msg.body.Entity)).toMatchObject({ id: t.id, summary: "Disk full" });
     const keyUrl: string = msg.body.Metadata.key_url;
     expect(keyUrl.startsWith(`${cw.emu.url}/`)).toBe(true);
-    const key = await cw.raw("GET", keyUrl, undefined, { clientId: cw.emu.credentials.clientId });
+    expect((await cw.raw("GET", keyUrl, undefined, { clientId: cw.emu.credentials.clientId })).status).toBe(
+      401,
+    );
+    const key = await cw.raw("GET", keyUrl, undefined, cw.emu.headers());
     expect(key.status).toBe(200);
     const k = createHash("sha256").update(key.body.signing_key, "utf8").digest();
     const expected = createHmac("sha256", k).update(msg.raw, "utf8").digest();
@@ -138,7 +141,14 @@ describe("delivery", () => {
     await flush();
     const oldUrl: string = received[0]?.body.Metadata.key_url;
     await cw.admin("POST", "tenants/nocbridge/signingKey/rotate");
-    expect((await cw.raw("GET", oldUrl, undefined, {})).status).toBe(404);
+    expect((await cw.raw("GET", oldUrl)).status).toBe(404);
+    await cw.admin("PUT", "options", { keyUrlRequiresAuth: false });
+    const fresh = oldUrl.replace(
+      /id=[^&]+$/,
+      `id=${(await cw.admin("GET", "tenants/nocbridge")).body.signingKeyId}`,
+    );
+    expect((await cw.raw("GET", fresh, undefined, {})).status).toBe(200);
+    await cw.admin("PUT", "options", { keyUrlRequiresAuth: true });
   });
 
   it("reports updates, note writes as ticket updates, and deletes without Entity", async () => {

@@ -180,7 +180,7 @@ describe("connectwise-rest against the emulator", () => {
     const listed: Any[] = await cwm.SystemAPI.getSystemCallbacks();
     expect(listed.map((x) => x.id)).toEqual([cb.id]);
     const patched: Any = await cwm.SystemAPI.patchSystemCallbacksById(cb.id, [
-      { op: "replace", path: "inactiveFlag", value: true },
+      { op: "replace", path: "inactiveFlag", value: true as Any },
     ]);
     expect(patched.inactiveFlag).toBe(true);
     const put: Any = await cwm.SystemAPI.putSystemCallbacksById(cb.id, {

@@ -293,6 +293,11 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: AdminContext): vo
         throw bad("authFailureStatus must be 401 or 404.");
       ctx.apiOptions.authFailureStatus = b["authFailureStatus"];
     }
+    if (b["keyUrlRequiresAuth"] !== undefined) {
+      if (typeof b["keyUrlRequiresAuth"] !== "boolean")
+        throw bad("keyUrlRequiresAuth must be true or false.");
+      ctx.apiOptions.keyUrlRequiresAuth = b["keyUrlRequiresAuth"];
+    }
     if (b["forwardOnlyLinkOnLastPage"] !== undefined) {
       if (typeof b["forwardOnlyLinkOnLastPage"] !== "boolean")
         throw bad("forwardOnlyLinkOnLastPage must be true or false.");

@@ -23,6 +23,8 @@ export interface ApiOptions {
   authFailureStatus: 401 | 404;
   /** Forward-only pages carry a Link to the next pageId even when shorter than pageSize. */
   forwardOnlyLinkOnLastPage: boolean;
+  /** The callbacks' key_url needs the same Basic auth and clientId as the API (of the key's tenant). */
+  keyUrlRequiresAuth: boolean;
 }
 
 export interface ApiContext {

@@ -157,7 +157,12 @@ export async function startConnectWiseEmulator(
     () => origin,
     now,
   );
-  const apiOptions: ApiOptions = { authFailureStatus: 401, forwardOnlyLinkOnLastPage: true, ...o.api };
+  const apiOptions: ApiOptions = {
+    authFailureStatus: 401,
+    forwardOnlyLinkOnLastPage: true,
+    keyUrlRequiresAuth: true,
+    ...o.api,
+  };
   const api = new Api({ store, now, callbacks, options: apiOptions });
 
   const app = Fastify({
@@ -215,6 +220,11 @@ export async function startConnectWiseEmulator(
         const t = store.tenant(selfUrl.searchParams.get("companyName") ?? "");
         if (!t || selfUrl.searchParams.get("id") !== t.signingKeyId)
           throw new CwError(404, { code: "NotFound", message: "Callback key not found" });
+        if (apiOptions.keyUrlRequiresAuth) {
+          const caller = authenticate({ store, now, options: apiOptions }, req.headers);
+          if (caller.tenant !== t)
+            throw new CwError(404, { code: "NotFound", message: "Callback key not found" });
+        }
         return send(reply, 200, { signing_key: t.signingKey });
       }
       const m = /^\/([^/]+)\/apis\/3\.0\/(.+?)\/?$/i.exec(path);
