@@ -176,6 +176,39 @@ describe("records", () => {
     expect(ok.body.company).toMatchObject({ id: 3, name: "Birch Logistics" });
   });
 
+  it("creates a status on a board, which tickets on that board can use, and filters by nested objects", async () => {
+    const st = await cw.api("POST", "service/boards/2/statuses", { name: "Escalated", sortOrder: 9 });
+    expect(st.status).toBe(201);
+    expect(st.body.board).toEqual({ id: 2, name: "Help Desk" });
+    const t = await cw.api("POST", "service/tickets", {
+      summary: "desk",
+      board: { id: 2 },
+      status: { id: st.body.id },
+      company: { id: 2 },
+    });
+    expect(t.status).toBe(201);
+    const moved = await cw.api("PATCH", `service/tickets/${t.body.id}`, [
+      { op: "replace", path: "board", value: { id: 1 } },
+    ]);
+    expect(moved.status).toBe(400);
+    expect(moved.body.errors[0].field).toBe("status");
+    const both = await cw.api("PATCH", `service/tickets/${t.body.id}`, [
+      { op: "replace", path: "board", value: { id: 1 } },
+      { op: "replace", path: "status", value: { id: 2 } },
+    ]);
+    expect(both.body.status.name).toBe("In Progress");
+    const active = await cw.api(
+      "GET",
+      `company/companies/count?conditions=${encodeURIComponent('status/name = "Active"')}`,
+    );
+    expect(active.body.count).toBe(3);
+    const tabs = await cw.api("POST", `service/tickets/${t.body.id}/notes`, {
+      text: "a\tb\fc\r\nd",
+      detailDescriptionFlag: true,
+    });
+    expect(tabs.body.text).toBe("a\tbc d");
+  });
+
   it("answers 404 in the record shape and for unknown routes", async () => {
     const r = await cw.api("GET", "service/tickets/4242");
     expect(r.status).toBe(404);

@@ -16,8 +16,8 @@ export interface WriteContext {
   now: Date;
 }
 
-/** The API turns \r and \n into single spaces (they are not supported in JSON strings). */
-const clean = (s: string) => s.replace(/\r\n|\r|\n/g, " ");
+/** The API turns \r and \n into single spaces and drops \b and \f (not supported in JSON strings). */
+const clean = (s: string) => s.replace(/\r\n|\r|\n/g, " ").replace(/[\b\f]/g, "");
 
 function isObj(v: unknown): v is Body {
   return v !== null && typeof v === "object" && !Array.isArray(v);

@@ -385,7 +385,8 @@ export function typerOf(def: ResourceDef): FieldTyper {
         return s === "sort" ? "number" : "string";
       return undefined;
     }
-    if (spec.k === "ro" && spec.kind === "any") return second === undefined ? undefined : "any";
+    if ((spec.k === "ro" && spec.kind === "any") || spec.k === "objects")
+      return second === undefined ? undefined : "any";
     if (spec.k === "strings") return path.length === 1 ? "string" : undefined;
     return path.length === 1 ? kindOf(spec) : undefined;
   };
