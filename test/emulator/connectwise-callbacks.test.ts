@@ -296,6 +296,20 @@ describe("request faults and throttling", () => {
     expect((await cw.admin("GET", "stats")).body.afterApply).toEqual({ timeout: 1, error500: 1 });
   });
 
+  it("replays the same faults from the same seed", async () => {
+    const run = async () => {
+      await cw.admin("PUT", "faults", { seed: "replay-7", share429: 0.5 });
+      const statuses: number[] = [];
+      for (let i = 0; i < 12; i++) statuses.push((await cw.api("GET", "service/boards")).status);
+      return statuses;
+    };
+    const first = await run();
+    expect(first).toContain(429);
+    expect(first).toContain(200);
+    expect(await run()).toEqual(first);
+    await cw.admin("PUT", "faults", { share429: 0 });
+  });
+
   it("rejects unknown or out-of-range knobs", async () => {
     expect((await cw.admin("PUT", "faults", { share429: 2 })).status).toBe(400);
     expect((await cw.admin("PUT", "faults", { bogus: 1 })).status).toBe(400);
