@@ -21,6 +21,8 @@ export interface AdminContext {
   now: () => Date;
   /** The first tenant as the emulator started with it. */
   seedFirst: () => TenantData;
+  /** Puts API, fault and callback options back to what the emulator started with. */
+  restoreOptions: () => void;
   credentials: { companyId: string; publicKey: string; privateKey: string; clientId: string };
 }
 
@@ -117,7 +119,10 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: AdminContext): vo
 
   // ---- tenants and seeds -----------------------------------------------------------------------
 
-  /** Back to the start: only the first tenant, freshly seeded (or with `seed`), stats and deliveries cleared. */
+  /**
+   * Back to the start: only the first tenant, freshly seeded (or with `seed`), stats and deliveries
+   * cleared, API/fault/callback options as started (the fault streams restart from their seed).
+   */
   route("POST", "/reset", (req) => {
     const b = parseBody(req);
     store.clear();
@@ -134,7 +139,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: AdminContext): vo
     store.add(data);
     ctx.stats.reset();
     ctx.callbacks.reset();
-    ctx.faults.reset();
+    ctx.restoreOptions();
     return store.tenants().map(summary);
   });
   /** Reseeds one tenant, keeping its keys. */

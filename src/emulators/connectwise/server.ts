@@ -193,7 +193,27 @@ export async function startConnectWiseEmulator(
     return reply.type("application/json; charset=utf-8").send(JSON.stringify(body));
   };
 
-  registerAdminRoutes(app, { store, stats, faults, callbacks, apiOptions, now, seedFirst, credentials });
+  const startOptions = {
+    api: { ...apiOptions },
+    faults: faults.snapshot(),
+    callbacks: callbacks.snapshot().options,
+  };
+  const restoreOptions = () => {
+    Object.assign(apiOptions, startOptions.api);
+    faults.configure(startOptions.faults);
+    callbacks.configure(startOptions.callbacks);
+  };
+  registerAdminRoutes(app, {
+    store,
+    stats,
+    faults,
+    callbacks,
+    apiOptions,
+    now,
+    seedFirst,
+    credentials,
+    restoreOptions,
+  });
 
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
     const selfUrl = new URL(req.url, `https://${req.headers.host ?? "127.0.0.1"}`);
