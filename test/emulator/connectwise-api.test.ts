@@ -64,6 +64,18 @@ describe("discovery and auth", () => {
     await cw.admin("PUT", "options", { authFailureStatus: 401 });
   });
 
+  it("reset puts the API options back", async () => {
+    const { companyId, publicKey, clientId } = cw.emu.credentials;
+    await cw.admin("PUT", "options", { authFailureStatus: 404 });
+    await cw.admin("POST", "reset");
+    const r = await cw.api("GET", "service/boards", undefined, {
+      authorization: cw.basic(companyId, publicKey, "x"),
+      clientId,
+    });
+    expect(r.status).toBe(401);
+    expect((await cw.admin("PUT", "options", { authFailureStatus: 500 })).status).toBe(400);
+  });
+
   it("requires the clientId header and a known clientId", async () => {
     const { authorization } = cw.emu.headers();
     const missing = await cw.api("GET", "service/tickets", undefined, {
