@@ -175,7 +175,15 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: AdminContext): vo
     );
     return { ...summary(t), publicKey: t.apiKeys[0]?.publicKey, privateKey: t.apiKeys[0]?.privateKey };
   });
-  route("GET", "/tenants/:tenant", (_req, p) => tenantOf(p).toData());
+  /** The tenant's data; private keys and the signing key are not echoed. */
+  route("GET", "/tenants/:tenant", (_req, p) => {
+    const d = tenantOf(p).toData();
+    return {
+      ...d,
+      signingKey: "(hidden)",
+      apiKeys: d.apiKeys.map((k) => ({ publicKey: k.publicKey, memberId: k.memberId })),
+    };
+  });
   route("DELETE", "/tenants/:tenant", (_req, p) => {
     const t = tenantOf(p);
     store.remove(t.companyId);
