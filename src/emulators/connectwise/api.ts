@@ -166,11 +166,8 @@ export class Api {
     if (m === "PUT") return this.write(def, existing, this.objectBody(req.body), caller, req);
     if (m === "PATCH") {
       const { body, nestedPath } = applyPatch(def, writableBody(def, existing), req.body);
-      if (
-        nestedPath &&
-        body !== undefined &&
-        JSON.stringify(body) === JSON.stringify(writableBody(def, existing))
-      )
+      // Only paths inside references: nothing applied, yet 200 (the "false 200").
+      if (nestedPath && JSON.stringify(body) === JSON.stringify(writableBody(def, existing)))
         return { status: 200, body: this.view(existing) };
       return this.write(def, existing, body, caller, req);
     }
@@ -244,7 +241,7 @@ export class Api {
       const parent = t.get(def.parent.table, parentId) as Rec;
       rec[def.parent.field] = def.parent.asId ? parentId : { id: parentId, name: parent["name"] };
     }
-    applyRules(ctx, def, rec, undefined, body);
+    applyRules(ctx, def, rec, undefined);
     rec.id = t.nextId(def.table);
     stampRecord(ctx, rec, undefined);
     t.put(def.table, rec);
@@ -267,7 +264,7 @@ export class Api {
       const ctx = this.wctx(caller);
       const note = buildRecord(ctx, notes, { text, [flag]: true }, undefined, 0);
       note["ticketId"] = ticket.id;
-      applyRules(ctx, notes, note, undefined, {});
+      applyRules(ctx, notes, note, undefined);
       note.id = caller.tenant.nextId("notes");
       stampRecord(ctx, note, undefined);
       caller.tenant.put("notes", note);
@@ -284,7 +281,7 @@ export class Api {
     const ctx = this.wctx(caller);
     const rec = buildRecord(ctx, def, body, existing, existing.id);
     if (def.parent) rec[def.parent.field] = existing[def.parent.field];
-    applyRules(ctx, def, rec, existing, body);
+    applyRules(ctx, def, rec, existing);
     stampRecord(ctx, rec, existing);
     caller.tenant.put(def.table, rec);
     this.changed(def, "updated", rec, caller);

@@ -279,13 +279,7 @@ function patchProblem(def: ResourceDef, op: unknown): string | undefined {
 }
 
 /** Rules between fields of tickets, notes and time entries; runs after buildRecord. */
-export function applyRules(
-  ctx: WriteContext,
-  def: ResourceDef,
-  rec: Rec,
-  base: Rec | undefined,
-  body: Body,
-): void {
+export function applyRules(ctx: WriteContext, def: ResourceDef, rec: Rec, base: Rec | undefined): void {
   const t = ctx.tenant;
   const errors: ValidationError[] = [];
   const err = (field: string, msg: string) =>
@@ -391,7 +385,6 @@ export function applyRules(
     rec["connectWiseID"] = base?.["connectWiseID"] ?? crypto.randomUUID();
     if (!rec["payloadVersion"]) rec["payloadVersion"] = "3.0.0";
   }
-  void body;
   if (errors.length > 0) throw invalidObject(def.resource, errors);
 }
 
