@@ -5,6 +5,7 @@ import { type Config, ENV_DOC, loadConfig } from "./config.js";
 import { DEMO_PASSWORD, startDemo } from "./demo/run.js";
 import { DEMO_PARTNER_NAME, seedDemo } from "./demo/seed.js";
 import { registerAutotaskEmulatorCommand } from "./emulators/autotask/index.js";
+import { registerConnectWiseEmulatorCommand } from "./emulators/connectwise/index.js";
 import { createLogger } from "./lib/logger.js";
 import { openServices, type Services, StartupError, startServer } from "./main.js";
 import { SYSTEM_ACTOR } from "./portal/access.js";
@@ -280,6 +281,7 @@ export function buildCli(): Command {
     );
 
   registerAutotaskEmulatorCommand(program);
+  registerConnectWiseEmulatorCommand(program);
 
   const seed = program.command("seed").description("load sample data");
   seed
