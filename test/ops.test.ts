@@ -307,7 +307,7 @@ describe.each(STORES)("an asset run cut short saves its counts as it goes (%s)",
         },
       });
     };
-    env = await openTestServices(kind, { autotask });
+    env = await openTestServices(kind, { autotask, psaOrigins: [at.emu.url] });
   });
   afterAll(async () => {
     release();

@@ -322,7 +322,7 @@ describe.each(STORES)("users, tokens and sign-in on %s", (kind) => {
         const lookAlike = await add(ENV_ADMIN_NAME, "partner-admin", partner.id, "h1");
         const real = await add(ENV_ADMIN_NAME, "noc-admin", null, "h2");
         await add(ENV_ADMIN_NAME, "noc-admin", null, "h3");
-        expect(await migrate(db)).toEqual(["0005_identity"]);
+        expect((await migrate(db))[0]).toBe("0005_identity");
         const marked = await k
           .selectFrom("users")
           .select(["id"])

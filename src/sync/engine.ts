@@ -452,7 +452,8 @@ export class SyncEngine {
       }
       result.ok = result.checks.every((c) => c.ok);
     }
-    if (result.checks[0]?.ok && got?.view.ticketing.enabled) {
+    // A spent budget stops the checklist: the webhook checks would spend more of it.
+    if (result.checks[0]?.ok && !budgetSpent && got?.view.ticketing.enabled) {
       const state = await this.feed.registrar.state(partnerId, true);
       const problem = publicUrlProblem(this.#o.publicUrl?.(), this.#o.allowHttpWebhooks === true);
       result.checks.push(...(await webhookChecks(got.api, state, problem)));

@@ -44,6 +44,9 @@ describe.each(STORES)("PSA calls through the API (%s)", (kind) => {
     queueName: "NOC",
     billingCodeId: DEMO_IDS.remoteSupport,
     billingCodeName: "Remote Support",
+    // The demo tenant's default ticket category requires issue and sub-issue type.
+    issueTypeId: DEMO_IDS.issueType,
+    subIssueTypeId: DEMO_IDS.subIssueType,
   });
   const devicesOff = {
     enabled: false,

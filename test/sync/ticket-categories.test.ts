@@ -100,7 +100,11 @@ describe.each(STORES)("ticket defaults, work types, note visibility and status g
 
   beforeAll(async () => {
     at = await startTestEmulator();
-    env = await openTestServices(kind, { autotask: fastClient, ticketRetry: { maxAttempts: 2, baseMs: 10 } });
+    env = await openTestServices(kind, {
+      autotask: fastClient,
+      ticketRetry: { maxAttempts: 2, baseMs: 10 },
+      psaOrigins: [at.emu.url],
+    });
     app = await testApp(env);
     await app.listen({ port: 0, host: "127.0.0.1" });
     const addr = app.server.address();

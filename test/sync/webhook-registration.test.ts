@@ -56,6 +56,9 @@ const ticketing = (apiUrl: string) => ({
   queueName: "NOC",
   billingCodeId: DEMO_IDS.remoteSupport,
   billingCodeName: "Remote Support",
+  // The demo tenant's default ticket category requires issue and sub-issue type.
+  issueTypeId: DEMO_IDS.issueType,
+  subIssueTypeId: DEMO_IDS.subIssueType,
 });
 const noDevices = {
   enabled: false,
@@ -129,6 +132,7 @@ describe.each(STORES)("webhook registration against the Autotask emulator on %s"
     at = await startTestEmulator();
     env = await openTestServices(kind, {
       autotask: hidingAField,
+      psaOrigins: [at.emu.url],
       ticketRetry: { maxAttempts: 3, baseMs: 10 },
     });
     ({ app, base } = await listening(env));
@@ -251,6 +255,8 @@ describe.each(STORES)("webhook registration against the Autotask emulator on %s"
         priority: 2,
         queueID: DEMO_IDS.nocQueue,
         companyID: DEMO_IDS.companies.AT1,
+        issueType: DEMO_IDS.issueType,
+        subIssueType: DEMO_IDS.subIssueType,
       },
       tech,
     );
@@ -324,7 +330,11 @@ describe.each(STORES)("webhook registration against the Autotask emulator on %s"
     let strictToken = "";
 
     beforeAll(async () => {
-      strict = await openTestServices(kind, { autotask: fastClient, allowHttpWebhooks: false });
+      strict = await openTestServices(kind, {
+        autotask: fastClient,
+        allowHttpWebhooks: false,
+        psaOrigins: [at.emu.url],
+      });
       ({ app: strictApp } = await listening(strict));
       strictToken = (
         await strict.services.portal.createUser(SYSTEM_ACTOR, { name: "NOC", role: "noc-admin" })

@@ -86,9 +86,11 @@ export function Mappings() {
   const creds = i
     ? i.ticketing.username !== "" && i.ticketing.secret !== "" && i.ticketing.integrationCode !== ""
     : false;
+  // Live pick-lists are read only by roles that may change settings (they spend the partner's API budget).
+  const live = creds && can(me, "integration:write");
   const options = useResource(
-    () => (creds ? get<PsaOptions>(`/api/partners/${partner.id}/psa/options`) : Promise.resolve(undefined)),
-    [partner.id, creds],
+    () => (live ? get<PsaOptions>(`/api/partners/${partner.id}/psa/options`) : Promise.resolve(undefined)),
+    [partner.id, live],
   );
   const drift = useResource(
     () => get<{ items: DriftItem[] }>(`/api/partners/${partner.id}/mappings/drift`),
