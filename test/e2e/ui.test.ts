@@ -713,10 +713,14 @@ describe("web UI, end to end in chromium", () => {
   it("a partner admin manages its users: create, new token shown once, disable, set password, delete", async () => {
     const meStatus = async (token: string) =>
       (await fetch(`${baseUrl}/api/me`, { headers: { authorization: `Bearer ${token}` } })).status;
-    await page.goto(baseUrl);
-    await page.evaluate("sessionStorage.clear()");
-    await page.goto(baseUrl);
+    // Start signed out: the previous test leaves a NOC admin signed in.
+    await page.goto(baseUrl, { waitUntil: "load" });
+    const signInButton = page.getByRole("button", { name: "Sign in" });
+    const signOutButton = page.getByRole("button", { name: "Sign out" });
+    await signInButton.or(signOutButton).first().waitFor();
+    if (await signOutButton.isVisible()) await signOutButton.click();
     currentPage = "sign-in (users)";
+    await signInButton.waitFor();
     await page.getByLabel("Username", { exact: true }).fill("vera");
     await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
     await page.getByRole("button", { name: "Sign in" }).click();
