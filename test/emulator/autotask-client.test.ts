@@ -1,5 +1,5 @@
 /**
- * The public npm client @apigrate/autotask-restapi pointed at the emulator (api.md §9): the emulator
+ * The public npm client @apigrate/autotask-restapi pointed at the emulator (docs/autotask.md, The public npm client): the emulator
  * must look like Autotask to a client we did not write.
  */
 import { AutotaskApiError, AutotaskRestApi, FilterOperators } from "@apigrate/autotask-restapi";

@@ -19,7 +19,7 @@ import {
 import { openTestServices, STORES, type StoreKind, type TestEnv, testApp } from "../helpers/services.js";
 
 /**
- * Model-based property test of the two-way ticket sync (issue 5; reliability.md §4, §12.2): random
+ * Model-based property test of the two-way ticket sync (docs/reliability.md, Echo prevention; How this is tested): random
  * interleavings of edits and notes on both sides, worker drains, webhook flushes, polls, request
  * faults on Autotask writes (429, 500, timeout after apply) and delivery faults (webhooks dropped,
  * duplicated, delayed, reordered). The worker is paused, so the interleaving is the generator's. Each
