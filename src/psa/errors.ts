@@ -2,7 +2,8 @@
  * Errors of the PSA connectors, classified once at the HTTP boundary :
  * every failure has a stable `code`, a message that says what was expected and what came, and a retry
  * class — `retryable` (worth trying again after a backoff) and `ambiguous` (a write whose outcome is
- * unknown: it may have been applied, so it must not be repeated blindly — docs/reliability.md, Idempotent creates).
+ * unknown: it may have been applied, so it must not be repeated blindly — docs/reliability.md, Idempotent
+ * creates).
  *
  * Everything here is pure: `classify` looks only at the status, body and headers it is given.
  */
@@ -16,13 +17,19 @@ export type PsaErrorCode =
   | "ZONE"
   /** 404, or Autotask's "No matching records found" (a 500, docs/autotask.md, Writes). */
   | "NOT_FOUND"
-  /** Other 4xx, and the 500s Autotask uses for validation and business-rule failures (docs/autotask.md, Errors). */
+  /**
+   * Other 4xx, and the 500s Autotask uses for validation and business-rule failures (docs/autotask.md,
+   * Errors).
+   */
   | "INVALID_REQUEST"
   /** 405 "The requested resource does not support http method …" (docs/autotask.md, Writes). */
   | "METHOD_NOT_ALLOWED"
   /** 429: the hourly request threshold (or another rate limit) was hit. */
   | "RATE_LIMITED"
-  /** "Thread Threshold Exceeded": more concurrent requests on one endpoint than allowed (docs/autotask.md, Thresholds and limits). */
+  /**
+   * "Thread Threshold Exceeded": more concurrent requests on one endpoint than allowed (docs/autotask.md,
+   * Thresholds and limits).
+   */
   | "THREAD_LIMIT"
   /** Our own refusal: the share of the hourly budget this connection may use is spent. */
   | "BUDGET_EXHAUSTED"
@@ -102,8 +109,8 @@ function header(headers: HeaderSource, name: string): string | undefined {
 
 /**
  * Retry-After as ms: delta-seconds or an HTTP-date (RFC 9110 §10.2.3). Autotask documents no
- * rate-limit headers (docs/autotask.md, Thresholds and limits — unconfirmed), but clients honour the header when it is sent and the emulator
- * sends it, so we do too. Invalid or negative values are ignored.
+ * rate-limit headers (docs/autotask.md, Thresholds and limits — unconfirmed), but clients honour the header
+ * when it is sent and the emulator sends it, so we do too. Invalid or negative values are ignored.
  */
 export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | undefined {
   if (value === null || value === undefined) return undefined;
@@ -175,8 +182,8 @@ function matchText(body: unknown): string {
 /**
  * The thread-limit rejection text seen in production: "Thread Threshold Exceeded — The Autotask API
  * thread threshold of 3 threads has been exceeded." (internal code Itgenatr005). It "may arrive with a
- * non-429 HTTP status", so it is recognised by its text whatever the status (docs/autotask.md, Thresholds and limits;
- * n8n-nodes-autotask's retry handler).
+ * non-429 HTTP status", so it is recognised by its text whatever the status (docs/autotask.md, Thresholds and
+ * limits; n8n-nodes-autotask's retry handler).
  */
 const THREAD_LIMIT_TEXT = /thread threshold (of \d+ threads has been )?exceeded|itgenatr005/i;
 
@@ -186,10 +193,15 @@ const INTEGRATION_CODE_TEXT = /integration\s*code is invalid/i;
 /** Unknown username at zone discovery — HTTP 500 (docs/autotask.md, Zone discovery). */
 const ZONE_TEXT = /zone information could not be determined/i;
 
-/** Impersonation refused; n8n recognises this text (docs/autotask.md, Authentication); its status is unconfirmed. */
+/**
+ * Impersonation refused; n8n recognises this text (docs/autotask.md, Authentication); its status is
+ * unconfirmed.
+ */
 const IMPERSONATION_TEXT = /does not have the adequate permissions/i;
 
-/** Deleting/updating a record that is gone: HTTP 500 "No matching records found" (docs/autotask.md, Writes). */
+/**
+ * Deleting/updating a record that is gone: HTTP 500 "No matching records found" (docs/autotask.md, Writes).
+ */
 const NO_MATCH_TEXT = /no matching records found/i;
 
 /**

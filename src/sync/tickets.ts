@@ -34,9 +34,9 @@ interface PsaSide {
 }
 
 /**
- * The last synced state of a linked pair (Exalate's "replica", docs/reliability.md, Echo prevention): a side whose
- * value differs from its shadow was edited there since the last sync; a side equal to its shadow
- * is unchanged — which is also how our own writes coming back are recognised and ignored.
+ * The last synced state of a linked pair (Exalate's "replica", docs/reliability.md, Echo prevention): a side
+ * whose value differs from its shadow was edited there since the last sync; a side equal to its shadow is
+ * unchanged — which is also how our own writes coming back are recognised and ignored.
  */
 export interface Shadow {
   portal: PortalSide;

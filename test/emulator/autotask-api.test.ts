@@ -349,7 +349,8 @@ describe("webhook entities (docs/autotask.md, Registration)", () => {
     });
     expect(hook.webhookGUID).toMatch(/^[0-9a-f-]{36}$/);
 
-    // Field ids come from the fieldID picklist of TicketWebhookFields (docs/autotask.md, Registration step 2).
+    // Field ids come from the fieldID picklist of TicketWebhookFields (docs/autotask.md, Registration step
+    // 2).
     const info = (await t.api("GET", "TicketWebhookFields/entityInformation/fields")).body.fields;
     const fieldId = Number(
       info

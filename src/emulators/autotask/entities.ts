@@ -4,8 +4,9 @@
  * store, the query engine and the entityInformation endpoints all read these tables, so a field's
  * flags in `entityInformation/fields` and the checks applied on write are one and the same.
  *
- * Field names are the wire (camelCase) names of the 2020 Swagger models (docs/autotask.md, Entities and fields used); only the fields
- * the integration and its tests need are modelled, plus the ones the payload files show.
+ * Field names are the wire (camelCase) names of the 2020 Swagger models (docs/autotask.md, Entities and
+ * fields used); only the fields the integration and its tests need are modelled, plus the ones the payload
+ * files show.
  */
 import type { WebhookEntityType } from "./hooks.js";
 
@@ -17,7 +18,9 @@ export type PicklistSource =
   | { kind: "tenant" }
   /** Rows of another entity (ConfigurationItems.configurationItemType → ConfigurationItemTypes). */
   | { kind: "entity"; entity: string; labelField: string; defaultField?: string }
-  /** The webhook field ids of an entity type ({Entity}WebhookFields.fieldID, docs/autotask.md, Registration). */
+  /**
+   * The webhook field ids of an entity type ({Entity}WebhookFields.fieldID, docs/autotask.md, Registration).
+   */
   | { kind: "webhookFields"; entityType: WebhookEntityType }
   /** The tenant's UDF definitions of an entity ({Entity}WebhookUdfFields.udfFieldID). */
   | { kind: "udfs"; entity: string };
@@ -28,7 +31,10 @@ export interface FieldDef {
   /** Maximum string length (0 for non-strings), as FieldInfo.length reports it. */
   length: number;
   isRequired: boolean;
-  /** Read-only fields are maintained by the emulator; values sent by clients are ignored (docs/autotask.md, Writes). */
+  /**
+   * Read-only fields are maintained by the emulator; values sent by clients are ignored (docs/autotask.md,
+   * Writes).
+   */
   isReadOnly: boolean;
   isQueryable: boolean;
   /** Singular entity name the field references ("Company"), "" if none. */
@@ -36,11 +42,19 @@ export interface FieldDef {
   picklist: PicklistSource | null;
   /** Name of the parent picklist field (FieldInfo.picklistParentValueField), "" if none. */
   picklistParentValueField: string;
-  /** Internal webhook field id (docs/autotask.md, Registration `fieldID`); non-null ⇔ isSupportedWebhookField. */
+  /**
+   * Internal webhook field id (docs/autotask.md, Registration `fieldID`); non-null ⇔ isSupportedWebhookField.
+   */
   webhookFieldId: number | null;
-  /** Writable on create, never changed afterwards (ConfigurationItems.companyID, docs/autotask.md, Entities and fields used). */
+  /**
+   * Writable on create, never changed afterwards (ConfigurationItems.companyID, docs/autotask.md, Entities
+   * and fields used).
+   */
   createOnly: boolean;
-  /** On create, an omitted value takes the picklist's default (configurationItemCategoryID, docs/autotask.md, Entities and fields used). */
+  /**
+   * On create, an omitted value takes the picklist's default (configurationItemCategoryID, docs/autotask.md,
+   * Entities and fields used).
+   */
   defaultFromPicklist: boolean;
 }
 
@@ -68,7 +82,10 @@ export interface EntityDef {
   fields: FieldDef[];
   byLowerName: Map<string, FieldDef>;
   verbs: Verbs;
-  /** Child entities are created and updated only through their parent URL (docs/autotask.md, Entities and URLs). */
+  /**
+   * Child entities are created and updated only through their parent URL (docs/autotask.md, Entities and
+   * URLs).
+   */
   parent: ParentLink | null;
   hasUserDefinedFields: boolean;
   supportsWebhookCallouts: boolean;
@@ -213,8 +230,9 @@ const tickets = entity(
     udfs: true,
     webhookEntityType: "Ticket",
     idBase: 7000,
-    // Tickets need a queue or a resource+role pair (docs/autotask.md, Entities and fields used — unconfirmed); the message is the one the real
-    // API gives for a resource without a role (docs/autotask-errors.md).
+    // Tickets need a queue or a resource+role pair (docs/autotask.md, Entities and fields used —
+    // unconfirmed); the message is the one the real API gives for a resource without a role
+    // (docs/autotask-errors.md).
     validate: (row) => {
       if (isSet(row["assignedResourceID"]) !== isSet(row["assignedResourceRoleID"])) {
         return "When assigning a Resource, you must assign both a assignedResourceID and assignedResourceRoleID.";
@@ -498,7 +516,8 @@ const timeEntries = entity(
     singular: "TimeEntry",
     verbs: { create: true, update: true, delete: true },
     idBase: 4000,
-    // One of ticketID/taskID, and either a start/end pair or dateWorked+hoursWorked (docs/autotask.md, Entities and fields used — unconfirmed).
+    // One of ticketID/taskID, and either a start/end pair or dateWorked+hoursWorked (docs/autotask.md,
+    // Entities and fields used — unconfirmed).
     validate: (row) => {
       if (isSet(row["ticketID"]) === isSet(row["taskID"])) {
         return "A time entry needs exactly one of ticketID or taskID.";
@@ -639,7 +658,8 @@ export const ENTITIES: readonly EntityDef[] = [
   timeEntries,
   thresholdInformation,
   ...webhookEntities("Ticket", 1, true),
-  // TicketNoteWebhooks have Fields and ExcludedResources but no UdfFields (docs/autotask.md, Entities and URLs).
+  // TicketNoteWebhooks have Fields and ExcludedResources but no UdfFields (docs/autotask.md, Entities and
+  // URLs).
   ...webhookEntities("TicketNote", 1, false),
   ...webhookEntities("ConfigurationItem", 1, true),
   webhookEventErrorLogs,
@@ -647,7 +667,10 @@ export const ENTITIES: readonly EntityDef[] = [
 
 const byLower = new Map(ENTITIES.map((e) => [e.name.toLowerCase(), e]));
 
-/** Looks an entity up by its URL name, case-insensitively (docs/autotask.md, Zone discovery: clients vary the casing). */
+/**
+ * Looks an entity up by its URL name, case-insensitively (docs/autotask.md, Zone discovery: clients vary the
+ * casing).
+ */
 export function entityByName(name: string): EntityDef | undefined {
   return byLower.get(name.toLowerCase());
 }
@@ -689,7 +712,9 @@ export function webhookEntityFor(type: WebhookEntityType): EntityDef {
   return entityDef(`${type}Webhooks`);
 }
 
-/** Field name of a webhook field id (docs/autotask.md, Registration: ids come from the `fieldID` picklist). */
+/**
+ * Field name of a webhook field id (docs/autotask.md, Registration: ids come from the `fieldID` picklist).
+ */
 export function webhookFieldName(type: WebhookEntityType, fieldId: number): string | undefined {
   return entityForWebhookType(type).fields.find((fd) => fd.webhookFieldId === fieldId)?.name;
 }

@@ -1,7 +1,7 @@
 /**
- * The query engine of `E/query`, `E/query/count` and `E/query/next` (docs/autotask.md, Queries; Paging and counts): the 13
- * operators plus nested and/or, `udf: true` filters, IncludeFields, MaxRecords ≤ 500, case-insensitive
- * keys and field names, results in ascending id order, and id cursors for paging.
+ * The query engine of `E/query`, `E/query/count` and `E/query/next` (docs/autotask.md, Queries; Paging and
+ * counts): the 13 operators plus nested and/or, `udf: true` filters, IncludeFields, MaxRecords ≤ 500,
+ * case-insensitive keys and field names, results in ascending id order, and id cursors for paging.
  *
  * A filter compiles once into a predicate. Top-level conditions are AND-ed, so an `eq`/`in` on an
  * indexable field narrows the scan to that index's ids and `id gt/gte/lt/lte` bounds it; every
@@ -45,7 +45,10 @@ const OP_BY_LOWER = new Map<string, Operator | "and" | "or">([
   ["or", "or"],
 ]);
 
-/** Query syntax errors: 400 (docs/autotask.md, Errors — unconfirmed); unknown fields and bad values are 500 like other validation. */
+/**
+ * Query syntax errors: 400 (docs/autotask.md, Errors — unconfirmed); unknown fields and bad values are 500
+ * like other validation.
+ */
 const syntax = (message: string) => new ApiError(400, message);
 
 type Predicate = (row: Row) => boolean;

@@ -221,8 +221,8 @@ function basePicklists(): Record<string, PicklistValue[]> {
       [1, "Full"],
       [2, "API User"],
     ]),
-    // billingCodeType values from the django-autotask fixture (docs/autotask.md, Entities and fields used); useType values from
-    // the BillingCodes entity help page (docs/emulator.md, work types).
+    // billingCodeType values from the django-autotask fixture (docs/autotask.md, Entities and fields used);
+    // useType values from the BillingCodes entity help page (docs/emulator.md, work types).
     "BillingCodes.billingCodeType": pick(
       [
         [0, "Normal"],

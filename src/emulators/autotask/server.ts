@@ -190,7 +190,10 @@ export interface AutotaskEmulator {
 export interface RunningAutotaskEmulator extends AutotaskEmulator {
   /** Origin, e.g. "http://127.0.0.1:40123". */
   readonly url: string;
-  /** The REST base clients use: `${url}/ATServicesRest/` (docs/autotask.md, The public npm client: with the trailing slash). */
+  /**
+   * The REST base clients use: `${url}/ATServicesRest/` (docs/autotask.md, The public npm client: with the
+   * trailing slash).
+   */
   readonly baseUrl: string;
   readonly port: number;
 }
@@ -364,7 +367,8 @@ export function buildAutotaskEmulator(options: AutotaskEmulatorOptions = {}): Au
     // several ways (docs/autotask.md, Zone discovery; Authentication).
     routerOptions: { caseSensitive: false },
     bodyLimit: 50 * 1024 * 1024,
-    // Paging URLs carry the whole search JSON (docs/autotask.md, Paging and counts), which can exceed the default 16 KB.
+    // Paging URLs carry the whole search JSON (docs/autotask.md, Paging and counts), which can exceed the
+    // default 16 KB.
     http: { maxHeaderSize: 256 * 1024 },
     forceCloseConnections: true,
   });
@@ -384,7 +388,7 @@ export function buildAutotaskEmulator(options: AutotaskEmulatorOptions = {}): Au
     return reply.code(500).send({ errors: ["An unexpected error has occurred."] });
   };
 
-  // ---- zone discovery and versions (docs/autotask.md, Zone discovery): no auth, no gate, not counted ----------------
+  // ---- zone discovery and versions (docs/autotask.md, Zone discovery): no auth, no gate, not counted ------
 
   app.get("/ATServicesRest/V1.0/ZoneInformation", async (req, reply) => {
     const user = (req.query as Record<string, unknown>)["user"];
@@ -402,7 +406,8 @@ export function buildAutotaskEmulator(options: AutotaskEmulatorOptions = {}): Au
   // ---- the Autotask API ------------------------------------------------------------------------
 
   const authenticate = (req: FastifyRequest): Authenticated => {
-    // Node lower-cases header names, so ApiIntegrationcode, APIIntegrationcode … all arrive alike (docs/autotask.md, Authentication).
+    // Node lower-cases header names, so ApiIntegrationcode, APIIntegrationcode … all arrive alike
+    // (docs/autotask.md, Authentication).
     const header = (name: string) => {
       const v = req.headers[name];
       return Array.isArray(v) ? v[0] : v;
@@ -425,7 +430,8 @@ export function buildAutotaskEmulator(options: AutotaskEmulatorOptions = {}): Au
       const id = Number(imp);
       const res = Number.isInteger(id) ? found.tenant.table("Resources").get(id) : undefined;
       if (!res || res["isActive"] === false) {
-        // n8n recognises impersonation failures by this text (docs/autotask.md, Authentication); the status is unconfirmed.
+        // n8n recognises impersonation failures by this text (docs/autotask.md, Authentication); the status
+        // is unconfirmed.
         throw invalid(`Resource ${imp} does not have the adequate permissions to be impersonated.`);
       }
       personId = id;
@@ -452,7 +458,8 @@ export function buildAutotaskEmulator(options: AutotaskEmulatorOptions = {}): Au
     if (pageSize !== undefined) q.pageSize = pageSize;
     const page = runPage(tenant.table(def.name), q, cursor);
     if (q.includeFields && !q.includeFields.includes("id") && (page.hasNext || page.hasPrev)) {
-      // "When a result set has >500 rows and IncludeFields is used, id must be among the fields" (docs/autotask.md, Queries).
+      // "When a result set has >500 rows and IncludeFields is used, id must be among the fields"
+      // (docs/autotask.md, Queries).
       throw invalid("IncludeFields must include id when the query returns more than one page.");
     }
     const link = (dir: "next" | "prev", paging: Record<string, number>) =>
@@ -541,7 +548,8 @@ export function buildAutotaskEmulator(options: AutotaskEmulatorOptions = {}): Au
         return ok({ queryCount: countQuery(tenant.table(root.name), q) });
       }
       if (third === "next" || third === "prev") {
-        // The cursor lives in `paging`, so POST with or without a body and GET all work (docs/autotask.md, Paging and counts).
+        // The cursor lives in `paging`, so POST with or without a body and GET all work (docs/autotask.md,
+        // Paging and counts).
         const paging = jsonParam(params, "paging") as Record<string, unknown> | undefined;
         const lastId = Number(paging?.["lastId"]);
         const firstId = Number(paging?.["firstId"]);
@@ -696,7 +704,8 @@ export function buildAutotaskEmulator(options: AutotaskEmulatorOptions = {}): Au
       }
       const fault = admission?.afterApply;
       if (fault?.kind === "timeout") {
-        // The write is applied; the client never hears back (the ambiguous create: docs/reliability.md, Idempotent creates).
+        // The write is applied; the client never hears back (the ambiguous create: docs/reliability.md,
+        // Idempotent creates).
         stats.afterApply("timeout");
         reply.hijack();
         const socket = req.raw.socket;

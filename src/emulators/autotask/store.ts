@@ -1,8 +1,8 @@
 /**
  * Tenant state of the emulator: API users, picklists, UDF definitions and the rows of every entity,
- * with the write rules of the contract (docs/autotask.md, Writes; Entities and fields used): required and read-only fields, type checks,
- * picklist and reference checks, maintained fields (createDate, lastActivityDate, ticketNumber, …),
- * PATCH merge vs PUT replace, UDFs as [{name, value}].
+ * with the write rules of the contract (docs/autotask.md, Writes; Entities and fields used): required and
+ * read-only fields, type checks, picklist and reference checks, maintained fields (createDate,
+ * lastActivityDate, ticketNumber, …), PATCH merge vs PUT replace, UDFs as [{name, value}].
  *
  * Rows are immutable once stored (a write replaces the object), so readers may serialise them
  * without copying. Each table keeps its ids sorted and builds per-field hash indexes on first use,
@@ -52,7 +52,9 @@ export function aspNetError(status: number, message: string): ApiError {
 export const invalid = (message: string) => new ApiError(500, message);
 
 export interface PicklistValue {
-  /** Records carry the integer; FieldInfo shows it as a string (docs/autotask.md, Field information and UDFs). */
+  /**
+   * Records carry the integer; FieldInfo shows it as a string (docs/autotask.md, Field information and UDFs).
+   */
   value: number;
   label: string;
   isActive: boolean;
@@ -80,10 +82,16 @@ export interface UdfDefinition {
 }
 
 export interface ApiUser {
-  /** UserName header (e-mail form); unique across the emulator, as zone lookup needs (docs/autotask.md, Zone discovery). */
+  /**
+   * UserName header (e-mail form); unique across the emulator, as zone lookup needs (docs/autotask.md, Zone
+   * discovery).
+   */
   username: string;
   secret: string;
-  /** The API tracking identifier this user is set up with (ApiIntegrationCode header, docs/autotask.md, Authentication). */
+  /**
+   * The API tracking identifier this user is set up with (ApiIntegrationCode header, docs/autotask.md,
+   * Authentication).
+   */
   integrationCode: string;
   /** The resource the API user is; writes are attributed to it unless impersonating. */
   resourceId: number;
@@ -362,7 +370,9 @@ const PERSON_RESOURCE = 1;
 
 const isSet = (v: unknown) => v !== null && v !== undefined;
 
-/** Converts a JSON value to the field's type, as the real API's deserialiser would (docs/autotask.md, Writes). */
+/**
+ * Converts a JSON value to the field's type, as the real API's deserialiser would (docs/autotask.md, Writes).
+ */
 export function coerce(fd: { name: string; dataType: string; length: number }, v: unknown): unknown {
   if (v === null || v === undefined) return null;
   const bad = () =>
@@ -409,7 +419,10 @@ export function coerce(fd: { name: string; dataType: string; length: number }, v
   }
 }
 
-/** Case-insensitive view of a JSON body's keys (field names are case-insensitive, docs/autotask.md, Queries; Writes). */
+/**
+ * Case-insensitive view of a JSON body's keys (field names are case-insensitive, docs/autotask.md, Queries;
+ * Writes).
+ */
 function lowerKeys(body: Record<string, unknown>): Map<string, unknown> {
   const m = new Map<string, unknown>();
   for (const [k, v] of Object.entries(body)) m.set(k.toLowerCase(), v);
@@ -640,7 +653,8 @@ export class EmulatorStore {
     for (const fd of def.fields) {
       const key = fd.name.toLowerCase();
       if (!input.has(key) || fd.name === "id") continue;
-      // Read-only fields in a body are ignored, not rejected (docs/autotask.md, Writes: clients send whole rows back).
+      // Read-only fields in a body are ignored, not rejected (docs/autotask.md, Writes: clients send whole
+      // rows back).
       if (fd.isReadOnly) continue;
       const value = coerce(fd, input.get(key));
       if (fd.createOnly && before && mode !== "create") {
@@ -672,7 +686,10 @@ export class EmulatorStore {
     supplied.add(field);
   }
 
-  /** Applies `userDefinedFields: [{name, value}]`; PATCH merges by name, PUT replaces (docs/autotask.md, Field information and UDFs). */
+  /**
+   * Applies `userDefinedFields: [{name, value}]`; PATCH merges by name, PUT replaces (docs/autotask.md, Field
+   * information and UDFs).
+   */
   private applyUdfs(
     tenant: Tenant,
     def: EntityDef,
@@ -708,7 +725,8 @@ export class EmulatorStore {
         if (!udf) throw invalid(`User-defined field '${name}' does not exist for ${def.name}.`);
         const value = coerce({ name: udf.name, dataType: udf.dataType, length: udf.length }, p?.get("value"));
         const slot = current.find((c) => c.name === udf.name);
-        // UDF values are strings on the wire whatever the UDF type (docs/autotask.md, Field information and UDFs).
+        // UDF values are strings on the wire whatever the UDF type (docs/autotask.md, Field information and
+        // UDFs).
         if (slot) slot.value = value === null ? null : String(value);
         supplied.add(udf.name);
       }
@@ -880,7 +898,10 @@ export class EmulatorStore {
     }
   }
 
-  /** `T{yyyymmdd}.{nnnn}`, numbered per day (docs/autotask.md, Entities and fields used: format `T20120604.0002`). */
+  /**
+   * `T{yyyymmdd}.{nnnn}`, numbered per day (docs/autotask.md, Entities and fields used: format
+   * `T20120604.0002`).
+   */
   private ticketNumber(tenant: Tenant, now: Date): string {
     const day = now.toISOString().slice(0, 10).replaceAll("-", "");
     const seq = (tenant.ticketSeq[day] ?? 0) + 1;

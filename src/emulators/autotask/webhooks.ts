@@ -83,7 +83,9 @@ export function serializeWebhookBody(payload: unknown, escaping: JsonEscaping = 
   return Buffer.from(escaping === "aspnet" ? aspNetEscapeJson(json) : json, "utf8");
 }
 
-/** `sha1=<base64 HMAC-SHA1(secretKey, body bytes)>`, the X-Hook-Signature value (docs/autotask.md, Signature). */
+/**
+ * `sha1=<base64 HMAC-SHA1(secretKey, body bytes)>`, the X-Hook-Signature value (docs/autotask.md, Signature).
+ */
 export function signHookBody(secretKey: string, body: Uint8Array | string): string {
   return `sha1=${createHmac("sha1", Buffer.from(secretKey, "utf8")).update(body).digest("base64")}`;
 }
@@ -165,10 +167,10 @@ function subscribedTo(webhook: Row, action: EntityChange["action"]): boolean {
 }
 
 /**
- * Fields of the delivery: subscribed fields that changed, plus display-always fields (docs/autotask.md, Delivery payload).
- * On Create `changedFields` holds every non-null field, on Delete none, so a Delete carries the
- * display-always fields only, read from the row as it was before the delete.
- * Returns null when an Update touched no subscribed field or UDF (no callout).
+ * Fields of the delivery: subscribed fields that changed, plus display-always fields (docs/autotask.md,
+ * Delivery payload). On Create `changedFields` holds every non-null field, on Delete none, so a Delete
+ * carries the display-always fields only, read from the row as it was before the delete. Returns null when an
+ * Update touched no subscribed field or UDF (no callout).
  */
 export function buildFields(
   registry: WebhookRegistryView,
@@ -257,7 +259,10 @@ export interface WebhookEngineOptions {
   escaping?: JsonEscaping;
   /** Where UDFs go in Fields; see UdfStyle. Default "array". */
   udfStyle?: UdfStyle;
-  /** Sign the Deactivated call like a delivery (docs/autotask.md, Retries and deactivation: unconfirmed); default true. */
+  /**
+   * Sign the Deactivated call like a delivery (docs/autotask.md, Retries and deactivation: unconfirmed);
+   * default true.
+   */
   signDeactivation?: boolean;
   /** Told about unexpected internal errors (never about receiver failures). */
   onError?: (err: unknown) => void;
@@ -328,7 +333,8 @@ export interface WebhookEngine extends ChangeListener {
   configure(partial: Partial<Tunables>): Tunables;
   /**
    * The core should call this when a webhook is deactivated or deleted through the API, so that
-   * its deactivationUrl is called (docs/autotask.md, Retries and deactivation) and its queued events are discarded.
+   * its deactivationUrl is called (docs/autotask.md, Retries and deactivation) and its queued events are
+   * discarded.
    */
   webhookDeactivated(tenantId: string, entityType: WebhookEntityType, webhook: Row): void;
   /** Forgets sequence numbers, failure counts and queued events (admin reset). */
@@ -472,7 +478,10 @@ export function createWebhookEngine(opts: WebhookEngineOptions): WebhookEngine {
     return r !== null && truthy(r.webhook["isActive"]);
   };
 
-  /** One POST with the per-attempt timeout (docs/autotask.md, Retries and deactivation: 10 s). A 2xx is success. */
+  /**
+   * One POST with the per-attempt timeout (docs/autotask.md, Retries and deactivation: 10 s). A 2xx is
+   * success.
+   */
   const attempt = async (url: string, body: Buffer, signature: string | null): Promise<AttemptResult> => {
     stats.attempts++;
     const timeout = Math.max(ms(t.attemptTimeoutMs), t.minAttemptTimeoutMs);
@@ -500,9 +509,9 @@ export function createWebhookEngine(opts: WebhookEngineOptions): WebhookEngine {
   const sleep = (delay: number): Promise<void> => clock.sleep(delay, closer.signal);
 
   /**
-   * Delivers one event with Autotask's retry rule (docs/autotask.md, Retries and deactivation): attempts start 30 s apart
-   * (counted from the previous attempt's start, so a 10 s timeout does not stretch the schedule), at
-   * most 5 of them, none later than 2 minutes after the first: 0, 30, 60, 90, 120 s.
+   * Delivers one event with Autotask's retry rule (docs/autotask.md, Retries and deactivation): attempts
+   * start 30 s apart (counted from the previous attempt's start, so a 10 s timeout does not stretch the
+   * schedule), at most 5 of them, none later than 2 minutes after the first: 0, 30, 60, 90, 120 s.
    */
   const deliverWithRetries = async (s: WebhookState, job: Job): Promise<EventResult> => {
     const first = now();
@@ -530,8 +539,9 @@ export function createWebhookEngine(opts: WebhookEngineOptions): WebhookEngine {
   });
 
   /**
-   * Calls deactivationUrl once (docs/autotask.md, Retries and deactivation: "deactivationUrl is called"; body unconfirmed: the delivery
-   * envelope with Action "Deactivated", Id = the webhook id, Fields {}). No retries.
+   * Calls deactivationUrl once (docs/autotask.md, Retries and deactivation: "deactivationUrl is called"; body
+   * unconfirmed: the delivery envelope with Action "Deactivated", Id = the webhook id, Fields {}). No
+   * retries.
    */
   const callDeactivationUrl = (s: WebhookState, webhook: Row): void => {
     const url = webhook["deactivationUrl"];
@@ -561,7 +571,8 @@ export function createWebhookEngine(opts: WebhookEngineOptions): WebhookEngine {
 
   const failEvent = (s: WebhookState, job: Job, error: string, attempts: number): void => {
     stats.failedEvents++;
-    // docs/autotask.md, Retries and deactivation: after the last attempt the payload is dropped and an error-log entry written.
+    // docs/autotask.md, Retries and deactivation: after the last attempt the payload is dropped and an
+    // error-log entry written.
     try {
       registry.addErrorLog(s.tenantId, {
         errorMessage: `Webhook callout failed after ${attempts} attempt(s): ${error}`,
@@ -573,7 +584,8 @@ export function createWebhookEngine(opts: WebhookEngineOptions): WebhookEngine {
       onError(err);
     }
     s.consecutiveFailures++;
-    // docs/autotask.md, Retries and deactivation: 25 consecutive failed events disable the callout and call deactivationUrl.
+    // docs/autotask.md, Retries and deactivation: 25 consecutive failed events disable the callout and call
+    // deactivationUrl.
     if (s.consecutiveFailures >= t.deactivateAfterFailedEvents) {
       const reg = currentRegistration(s);
       // If the core reacts to this by calling webhookDeactivated, ignore that echo (one call only).
@@ -634,7 +646,9 @@ export function createWebhookEngine(opts: WebhookEngineOptions): WebhookEngine {
     hold.abort();
   };
 
-  /** One loop per webhook: events go out one at a time, in order (docs/autotask.md, Retries and deactivation). */
+  /**
+   * One loop per webhook: events go out one at a time, in order (docs/autotask.md, Retries and deactivation).
+   */
   const run = async (s: WebhookState): Promise<void> => {
     s.running = true;
     busy++;

@@ -1,7 +1,8 @@
 /**
  * Wire types of the Autotask REST API (ATServicesRest/V1.0) that nocbridge reads and writes. Field
- * names are the camelCase wire forms of docs/autotask.md, Entities and fields used; only the fields the sync uses are spelled out, the
- * index signature keeps the rest. Nullable where Autotask returns null for an unset value.
+ * names are the camelCase wire forms of docs/autotask.md, Entities and fields used; only the fields the sync
+ * uses are spelled out, the index signature keeps the rest. Nullable where Autotask returns null for an unset
+ * value.
  */
 
 /** Entities the client addresses by name (the first path segment after V1.0/). */
@@ -21,7 +22,10 @@ export type EntityName =
   | "TicketNoteWebhooks"
   | (string & {});
 
-/** A UDF value on a record: name = the UDF's display name, value a string or null (docs/autotask.md, Field information and UDFs). */
+/**
+ * A UDF value on a record: name = the UDF's display name, value a string or null (docs/autotask.md, Field
+ * information and UDFs).
+ */
 export interface UserDefinedField {
   name: string;
   value: string | null;
@@ -44,7 +48,10 @@ export interface Company extends AutotaskEntity {
   userDefinedFields?: UserDefinedField[];
 }
 
-/** UI: Device / Asset / Configuration Item; SOAP: InstalledProduct (docs/autotask.md, Entities and fields used; SOAP-era names). */
+/**
+ * UI: Device / Asset / Configuration Item; SOAP: InstalledProduct (docs/autotask.md, Entities and fields
+ * used; SOAP-era names).
+ */
 export interface ConfigurationItem extends AutotaskEntity {
   /** Cannot be changed after create (docs/autotask.md, Entities and fields used). */
   companyID: number;
@@ -138,7 +145,7 @@ export interface Resource extends AutotaskEntity {
   isActive: boolean;
 }
 
-// ---- entityInformation (docs/autotask.md, Field information and UDFs) -----------------------------------------------------------
+// ---- entityInformation (docs/autotask.md, Field information and UDFs) -------------------------------------
 
 export interface EntityInformation {
   name: string;
@@ -154,7 +161,10 @@ export interface EntityInformation {
   supportsWebhookCallouts: boolean;
 }
 
-/** A picklist value: `value` is a string on this endpoint even for integer fields (docs/autotask.md, Field information and UDFs). */
+/**
+ * A picklist value: `value` is a string on this endpoint even for integer fields (docs/autotask.md, Field
+ * information and UDFs).
+ */
 export interface PicklistValue {
   value: string;
   label: string;
@@ -199,7 +209,7 @@ export interface ZoneInformation {
   ci?: number;
 }
 
-// ---- queries (docs/autotask.md, Queries) -------------------------------------------------------------------
+// ---- queries (docs/autotask.md, Queries) ------------------------------------------------------------------
 
 export type FilterOperator =
   | "eq"
