@@ -1,5 +1,5 @@
 /**
- * Two-way ticket sync under steady load (issue 5's benchmark): BENCH_TICKETS linked tickets, edits
+ * Two-way ticket sync under steady load: BENCH_TICKETS linked tickets, edits
  * alternating between the portal and Autotask at BENCH_RATE edits per second for BENCH_SECONDS, against
  * the Autotask emulator in its own process with webhooks on, real timing (time scale 1) and the real
  * limits (10,000 requests/hour, 3 threads per endpoint). Prints human lines, then one JSON object:

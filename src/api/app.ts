@@ -72,7 +72,7 @@ const DB_UNAVAILABLE = {
   message: "the database cannot be reached; try again shortly",
 };
 /**
- * Builds the REST API without starting it (design.md §3.1): tests call `inject` or `listen` on it;
+ * Builds the REST API without starting it: tests call `inject` or `listen` on it;
  * only main.ts listens for real.
  */
 export async function buildApp(deps: AppDeps): Promise<App> {

@@ -13,8 +13,8 @@ import { dirname } from "node:path";
 /**
  * Encryption of PSA secrets at rest: AES-256-GCM with a random 96-bit IV per encryption and the owner
  * (partner) id bound in as associated data, so a ciphertext copied to another partner's row does not
- * decrypt (reliability.md §10). The master key never enters the database; each ciphertext names the
- * key it was made with (a short key id) so a rotated key can be told apart.
+ * decrypt (docs/reliability.md, Credential encryption). The master key never enters the database; each
+ * ciphertext names the key it was made with (a short key id) so a rotated key can be told apart.
  */
 export class SecretBox {
   readonly keyId: string;

@@ -1,8 +1,9 @@
 /**
- * Errors of the PSA connectors, classified once at the HTTP boundary (design.md §3 convention 4):
+ * Errors of the PSA connectors, classified once at the HTTP boundary :
  * every failure has a stable `code`, a message that says what was expected and what came, and a retry
  * class — `retryable` (worth trying again after a backoff) and `ambiguous` (a write whose outcome is
- * unknown: it may have been applied, so it must not be repeated blindly — reliability.md §2).
+ * unknown: it may have been applied, so it must not be repeated blindly — docs/reliability.md, Idempotent
+ * creates).
  *
  * Everything here is pure: `classify` looks only at the status, body and headers it is given.
  */
@@ -10,19 +11,25 @@
 export type PsaErrorCode =
   /** 401/403, unknown user, or an impersonation the tenant refuses. */
   | "AUTH"
-  /** Autotask's "IntegrationCode is invalid." (a 500, api.md §2). */
+  /** Autotask's "IntegrationCode is invalid." (a 500, docs/autotask.md, Authentication). */
   | "INTEGRATION_CODE"
-  /** Zone discovery failed ("Zone information could not be determined", api.md §1). */
+  /** Zone discovery failed ("Zone information could not be determined", docs/autotask.md, Zone discovery). */
   | "ZONE"
-  /** 404, or Autotask's "No matching records found" (a 500, api.md §3.5). */
+  /** 404, or Autotask's "No matching records found" (a 500, docs/autotask.md, Writes). */
   | "NOT_FOUND"
-  /** Other 4xx, and the 500s Autotask uses for validation and business-rule failures (api.md §3.6). */
+  /**
+   * Other 4xx, and the 500s Autotask uses for validation and business-rule failures (docs/autotask.md,
+   * Errors).
+   */
   | "INVALID_REQUEST"
-  /** 405 "The requested resource does not support http method …" (api.md §3.5). */
+  /** 405 "The requested resource does not support http method …" (docs/autotask.md, Writes). */
   | "METHOD_NOT_ALLOWED"
   /** 429: the hourly request threshold (or another rate limit) was hit. */
   | "RATE_LIMITED"
-  /** "Thread Threshold Exceeded": more concurrent requests on one endpoint than allowed (api.md §6). */
+  /**
+   * "Thread Threshold Exceeded": more concurrent requests on one endpoint than allowed (docs/autotask.md,
+   * Thresholds and limits).
+   */
   | "THREAD_LIMIT"
   /** Our own refusal: the share of the hourly budget this connection may use is spent. */
   | "BUDGET_EXHAUSTED"
@@ -102,8 +109,8 @@ function header(headers: HeaderSource, name: string): string | undefined {
 
 /**
  * Retry-After as ms: delta-seconds or an HTTP-date (RFC 9110 §10.2.3). Autotask documents no
- * rate-limit headers (api.md §6 [U]), but clients honour the header when it is sent and the emulator
- * sends it, so we do too. Invalid or negative values are ignored.
+ * rate-limit headers (docs/autotask.md, Thresholds and limits — unconfirmed), but clients honour the header
+ * when it is sent and the emulator sends it, so we do too. Invalid or negative values are ignored.
  */
 export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | undefined {
   if (value === null || value === undefined) return undefined;
@@ -175,21 +182,26 @@ function matchText(body: unknown): string {
 /**
  * The thread-limit rejection text seen in production: "Thread Threshold Exceeded — The Autotask API
  * thread threshold of 3 threads has been exceeded." (internal code Itgenatr005). It "may arrive with a
- * non-429 HTTP status", so it is recognised by its text whatever the status (api.md §6 [C: S4 n8n
- * PR #107, retryHandler.ts]; Autotask help General/ThreadLimiting.htm).
+ * non-429 HTTP status", so it is recognised by its text whatever the status (docs/autotask.md, Thresholds and
+ * limits; n8n-nodes-autotask's retry handler).
  */
 const THREAD_LIMIT_TEXT = /thread threshold (of \d+ threads has been )?exceeded|itgenatr005/i;
 
-/** "IntegrationCode is invalid." — answered with HTTP 500 (api.md §2 [C: S1 README + tests]). */
+/** "IntegrationCode is invalid." — answered with HTTP 500 (docs/autotask.md, Authentication). */
 const INTEGRATION_CODE_TEXT = /integration\s*code is invalid/i;
 
-/** Unknown username at zone discovery — HTTP 500 (api.md §1 [C: S1 README]). */
+/** Unknown username at zone discovery — HTTP 500 (docs/autotask.md, Zone discovery). */
 const ZONE_TEXT = /zone information could not be determined/i;
 
-/** Impersonation refused; n8n recognises this text (api.md §2 [C: S4]); its status is [U]. */
+/**
+ * Impersonation refused; n8n recognises this text (docs/autotask.md, Authentication); its status is
+ * unconfirmed.
+ */
 const IMPERSONATION_TEXT = /does not have the adequate permissions/i;
 
-/** Deleting/updating a record that is gone: HTTP 500 "No matching records found" (api.md §3.5 [C: S4]). */
+/**
+ * Deleting/updating a record that is gone: HTTP 500 "No matching records found" (docs/autotask.md, Writes).
+ */
 const NO_MATCH_TEXT = /no matching records found/i;
 
 /**

@@ -39,8 +39,8 @@ export const realSleep: Sleep = (ms, signal) =>
 
 /**
  * A counting semaphore per key (FIFO). Used with key = endpoint so that no more than `max` requests
- * run at once on one endpoint (Autotask's thread limit, api.md §6). Records the highest concurrency
- * it ever let through per key, so tests can assert the cap held.
+ * run at once on one endpoint (Autotask's thread limit, docs/autotask.md, Thresholds and limits). Records the
+ * highest concurrency it ever let through per key, so tests can assert the cap held.
  */
 export class ConcurrencyLimiter {
   private readonly running = new Map<string, number>();
@@ -131,8 +131,9 @@ export const DEFAULT_RETRY: Readonly<RetryPolicy> = Object.freeze({
 });
 
 /**
- * Full jitter (reliability.md §6): uniform in [0, min(maxDelay, base·2^(retry−1))), where `retry`
- * counts from 1 for the first retry. Without jitter, clients that failed together retry together.
+ * Full jitter (docs/reliability.md, Retries and backoff): uniform in [0, min(maxDelay, base·2^(retry−1))),
+ * where `retry` counts from 1 for the first retry. Without jitter, clients that failed together retry
+ * together.
  */
 export function fullJitterDelay(
   retry: number,

@@ -333,7 +333,8 @@ export class AssetSync {
       }
     } catch (e) {
       if (isPsaError(e) && e.code === "BUDGET_EXHAUSTED") {
-        // Not this device's fault: stop writing and leave room for ticket traffic (issue 4, point 1).
+        // Not this device's fault: stop writing and leave room for ticket traffic (docs/reliability.md,
+        // Rate-limit awareness).
         if (!this.#halted) {
           this.#halted = e.message;
           await this.#d.log(

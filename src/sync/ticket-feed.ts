@@ -99,9 +99,9 @@ export class TicketFeed {
 
   /**
    * A delivery to POST /webhooks/autotask/:partnerId: the signature is checked over the exact bytes
-   * before anything is parsed (api.md §7.3: `X-Hook-Signature: sha1=<base64 HMAC-SHA1>`), then the
-   * event is stored in the inbox, deduplicated by Guid + Id + SequenceNumber. Nothing is stored for a
-   * bad signature or bad JSON.
+   * before anything is parsed (docs/autotask.md, Signature: `X-Hook-Signature: sha1=<base64 HMAC-SHA1>`),
+   * then the event is stored in the inbox, deduplicated by Guid + Id + SequenceNumber. Nothing is stored for
+   * a bad signature or bad JSON.
    */
   async receive(partnerId: number, raw: Buffer, signature: string | undefined): Promise<ReceiveResult> {
     if (!signature) return { status: 401, error: "missing X-Hook-Signature" };

@@ -34,9 +34,9 @@ interface PsaSide {
 }
 
 /**
- * The last synced state of a linked pair (Exalate's "replica", reliability.md §4): a side whose
- * value differs from its shadow was edited there since the last sync; a side equal to its shadow
- * is unchanged — which is also how our own writes coming back are recognised and ignored.
+ * The last synced state of a linked pair (Exalate's "replica", docs/reliability.md, Echo prevention): a side
+ * whose value differs from its shadow was edited there since the last sync; a side equal to its shadow is
+ * unchanged — which is also how our own writes coming back are recognised and ignored.
  */
 export interface Shadow {
   portal: PortalSide;
@@ -81,7 +81,7 @@ export interface TicketSyncDeps {
   /**
    * Testing only (NOCBRIDGE_FAILPOINT): the process exits (code 137, as if killed) right before a
    * ticket create is sent, or right after it returned and before its link is saved — the crash
-   * points of reliability.md §1 and §12.4.
+   * points of docs/reliability.md, Outbox and inbox.
    */
   failpoint?: Failpoint;
 }
@@ -413,7 +413,7 @@ export class TicketSync {
     if (body.configurationItemID === null) delete body.configurationItemID;
     // A create that may already have happened (an earlier attempt failed, or the process died after
     // sending) is looked up by externalID before it is sent again: the pending-create marker is
-    // written before the first POST (reliability.md §2).
+    // written before the first POST (docs/reliability.md, Idempotent creates).
     const lookup = async () => (await this.#findByExternalId(ctx, ticket.id))?.id ?? null;
     const marker = await this.#k
       .selectFrom("ticket_links")

@@ -1,4 +1,7 @@
-/** The parts of @apigrate/autotask-restapi@2 (plain JavaScript, no types) the tests use; see api.md §9. */
+/**
+ * The parts of @apigrate/autotask-restapi@2 (plain JavaScript, no types) the tests use; see docs/autotask.md,
+ * The public npm client.
+ */
 declare module "@apigrate/autotask-restapi" {
   type Json = Record<string, unknown>;
   interface EntityHandle {

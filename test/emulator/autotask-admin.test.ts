@@ -1,5 +1,5 @@
 /**
- * The /_emulator admin API (issue 3 point 9) and the wiring of the behaviours through the gate:
+ * The /_emulator admin API and the wiring of the behaviours through the gate:
  * limits and faults set at run time, rejections and after-apply faults counted in the stats.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";

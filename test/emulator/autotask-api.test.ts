@@ -1,5 +1,5 @@
 /**
- * Contract tests of the Autotask emulator over real HTTP (api.md §1–§5): zone discovery, auth,
+ * Contract tests of the Autotask emulator over real HTTP (docs/autotask.md): zone discovery, auth,
  * entities and their rules, queries and paging, entityInformation.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,7 +16,7 @@ afterAll(async () => {
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
-describe("zone discovery and versions (api.md §1)", () => {
+describe("zone discovery and versions (docs/autotask.md, Zone discovery)", () => {
   it("answers ZoneInformation without auth, with any path casing, pointing back at itself", async () => {
     const user = encodeURIComponent(t.emu.credentials.username.toUpperCase());
     for (const path of ["/ATServicesRest/V1.0/ZoneInformation", "/atservicesrest/v1.0/zoneInformation"]) {
@@ -45,7 +45,7 @@ describe("zone discovery and versions (api.md §1)", () => {
   });
 });
 
-describe("authentication (api.md §2)", () => {
+describe("authentication (docs/autotask.md, Authentication)", () => {
   const wrong = (over: Partial<Credentials>): Credentials => ({ ...t.emu.credentials, ...over });
 
   it("accepts the headers in any casing", async () => {
@@ -148,7 +148,7 @@ describe("authentication (api.md §2)", () => {
   });
 });
 
-describe("entities and write rules (api.md §3, §5)", () => {
+describe("entities and write rules (docs/autotask.md, Entities and URLs; Entities and fields used)", () => {
   it("returns the root company 0, {item: null} for a missing id and 404 for an unknown entity", async () => {
     const root = await t.api("GET", "Companies/0");
     expect(root.body.item).toMatchObject({ id: 0, userDefinedFields: [] });
@@ -326,7 +326,7 @@ describe("entities and write rules (api.md §3, §5)", () => {
   });
 });
 
-describe("webhook entities (api.md §7.1)", () => {
+describe("webhook entities (docs/autotask.md, Registration)", () => {
   it("registers a webhook with fields, UDF fields and excluded resources", async () => {
     const created = await t.api("POST", "TicketWebhooks", {
       IsActive: true,
@@ -349,7 +349,8 @@ describe("webhook entities (api.md §7.1)", () => {
     });
     expect(hook.webhookGUID).toMatch(/^[0-9a-f-]{36}$/);
 
-    // Field ids come from the fieldID picklist of TicketWebhookFields (api.md §7.1 step 2).
+    // Field ids come from the fieldID picklist of TicketWebhookFields (docs/autotask.md, Registration step
+    // 2).
     const info = (await t.api("GET", "TicketWebhookFields/entityInformation/fields")).body.fields;
     const fieldId = Number(
       info
@@ -392,7 +393,7 @@ describe("webhook entities (api.md §7.1)", () => {
       ).status,
     ).toBe(200);
 
-    // TicketNoteWebhooks have no UdfFields child (api.md §3.1).
+    // TicketNoteWebhooks have no UdfFields child (docs/autotask.md, Entities and URLs).
     const ciHook = await t.api("POST", "ConfigurationItemWebhooks", {
       name: "CI",
       webhookUrl: "http://127.0.0.1:9/ci",
@@ -432,7 +433,7 @@ describe("webhook entities (api.md §7.1)", () => {
   });
 });
 
-describe("queries and paging (api.md §3.3–§3.4)", () => {
+describe("queries and paging (docs/autotask.md, Queries; Paging and counts)", () => {
   let company: number;
   let ciIds: number[];
   beforeAll(async () => {
@@ -537,14 +538,14 @@ describe("queries and paging (api.md §3.3–§3.4)", () => {
     });
     expect(unknown.status).toBe(500);
     expect(unknown.body.errors[0]).toMatch(/ipAddress/);
-    // More than one page with IncludeFields but without id (api.md §3.3).
+    // More than one page with IncludeFields but without id (docs/autotask.md, Queries).
     expect(
       (await t.api("POST", "ConfigurationItems/query", { ...all, IncludeFields: ["referenceTitle"] })).status,
     ).toBe(500);
   });
 });
 
-describe("entityInformation (api.md §4)", () => {
+describe("entityInformation (docs/autotask.md, Field information and UDFs)", () => {
   const KEYS = [
     "dataType",
     "isPickList",

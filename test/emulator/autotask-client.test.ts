@@ -1,6 +1,6 @@
 /**
- * The public npm client @apigrate/autotask-restapi pointed at the emulator (api.md §9): the emulator
- * must look like Autotask to a client we did not write.
+ * The public npm client @apigrate/autotask-restapi pointed at the emulator (docs/autotask.md, The public npm
+ * client): the emulator must look like Autotask to a client we did not write.
  */
 import { AutotaskApiError, AutotaskRestApi, FilterOperators } from "@apigrate/autotask-restapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

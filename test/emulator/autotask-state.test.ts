@@ -1,4 +1,4 @@
-/** State persistence (issue 3 point 10): `--state <file>` is loaded at start and saved after writes. */
+/** State persistence: `--state <file>` is loaded at start and saved after writes. */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

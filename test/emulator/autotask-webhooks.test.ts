@@ -1,7 +1,8 @@
 /**
  * Webhooks end to end through the core's wiring: a change made over the API reaches the webhook
- * engine, which delivers a signed callout (api.md §7.2–§7.3); excluded resources cause no callout;
- * deactivating a webhook through the API calls its deactivationUrl (api.md §7.4).
+ * engine, which delivers a signed callout (docs/autotask.md, Delivery payload; Signature); excluded resources
+ * cause no callout; deactivating a webhook through the API calls its deactivationUrl (docs/autotask.md,
+ * Retries and deactivation).
  */
 import { createHmac } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";

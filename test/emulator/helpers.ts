@@ -45,7 +45,7 @@ async function reply(res: Response): Promise<Reply> {
 }
 
 export function authHeaders(c: Credentials): Record<string, string> {
-  // The spelling @apigrate/autotask-restapi uses (api.md §9).
+  // The spelling @apigrate/autotask-restapi uses (docs/autotask.md, The public npm client).
   return { ApiIntegrationcode: c.integrationCode, UserName: c.username, Secret: c.secret };
 }
 

@@ -1,7 +1,7 @@
 /**
  * End to end through the emulator's HTTP API: register a TicketWebhook with a subscribed field and an
- * excluded resource (api.md §7.1), change a ticket, and receive a delivery signed over its exact
- * bytes (api.md §7.2–7.3) on a real local receiver.
+ * excluded resource (docs/autotask.md, Registration), change a ticket, and receive a delivery signed over its
+ * exact bytes (docs/autotask.md, Delivery payload; Signature) on a real local receiver.
  */
 import { createHmac } from "node:crypto";
 import { createServer, type IncomingHttpHeaders } from "node:http";
@@ -68,7 +68,10 @@ async function api(
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
-/** The webhook field id of a ticket field, from the `fieldID` picklist (api.md §7.1 step 2). */
+/**
+ * The webhook field id of a ticket field, from the `fieldID` picklist (docs/autotask.md, Registration step
+ * 2).
+ */
 async function webhookFieldId(name: string): Promise<number> {
   const { json } = await api("GET", "TicketWebhookFields/entityInformation/fields");
   const fields = json["fields"] as { name: string; picklistValues?: { value: string; label: string }[] }[];
@@ -78,7 +81,7 @@ async function webhookFieldId(name: string): Promise<number> {
   return Number(entry.value);
 }
 
-describe("webhooks end to end (api.md §7)", () => {
+describe("webhooks end to end (docs/autotask.md, Webhooks)", () => {
   it("delivers a signed callout for a ticket change by a non-excluded resource", async () => {
     const created = await api("POST", "TicketWebhooks", {
       IsActive: true,

@@ -1,8 +1,9 @@
 /**
- * The Autotask client under the emulator's limits and injected faults (api.md §6, reliability.md
- * §2/§6/§9): 429s and thread-limit rejections are retried with backoff while never more than 3
- * requests run per endpoint; creates whose outcome is unknown are looked up, not repeated; the hourly
- * budget slows the client down and then stops it before Autotask would.
+ * The Autotask client under the emulator's limits and injected faults (docs/autotask.md, Thresholds and
+ * limits; docs/reliability.md, Idempotent creates, Retries and backoff, Rate-limit awareness): 429s and
+ * thread-limit rejections are retried with backoff while never more than 3 requests run per endpoint; creates
+ * whose outcome is unknown are looked up, not repeated; the hourly budget slows the client down and then
+ * stops it before Autotask would.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DEMO_IDS, type RunningAutotaskEmulator } from "../../src/emulators/autotask/index.js";

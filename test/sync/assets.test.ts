@@ -502,7 +502,8 @@ describe.each(STORES)("asset sync against the Autotask emulator on %s", (kind) =
       onlyMethods: ["POST"],
       onlyEntities: ["ConfigurationItems"],
     });
-    // A thread limit of 2 (Autotask ratchets older integrations below 3, api.md §6) against our 3 workers.
+    // A thread limit of 2 (Autotask ratchets older integrations below 3, docs/autotask.md, Thresholds and
+    // limits) against our 3 workers.
     await at.admin("PUT", "/limits", { maxThreads: 2 });
     try {
       const run = await runManual();

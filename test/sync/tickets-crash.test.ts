@@ -16,10 +16,10 @@ const untilServer = <T>(fn: () => Promise<T | undefined | null | false>, what: s
   until(fn, what, 30_000, 50);
 
 /**
- * Crash consistency of the ticket outbox (reliability.md §1, §12.4): the real server runs as a child
- * process and is made to die (NOCBRIDGE_FAILPOINT, exit code 137) right before a ticket create is
- * sent to Autotask, or right after it returned and before the link was saved. Started again without
- * the failpoint, it must finish the job by itself: the portal ticket ends synced, with exactly one
+ * Crash consistency of the ticket outbox (docs/reliability.md, Outbox and inbox; How this is tested): the
+ * real server runs as a child process and is made to die (NOCBRIDGE_FAILPOINT, exit code 137) right before a
+ * ticket create is sent to Autotask, or right after it returned and before the link was saved. Started again
+ * without the failpoint, it must finish the job by itself: the portal ticket ends synced, with exactly one
  * Autotask ticket carrying its externalID.
  */
 

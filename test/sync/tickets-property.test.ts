@@ -19,11 +19,11 @@ import {
 import { openTestServices, STORES, type StoreKind, type TestEnv, testApp } from "../helpers/services.js";
 
 /**
- * Model-based property test of the two-way ticket sync (issue 5; reliability.md §4, §12.2): random
- * interleavings of edits and notes on both sides, worker drains, webhook flushes, polls, request
- * faults on Autotask writes (429, 500, timeout after apply) and delivery faults (webhooks dropped,
- * duplicated, delayed, reordered). The worker is paused, so the interleaving is the generator's. Each
- * run then settles (faults off, flush, poll, drains, parked errors retried) and must end:
+ * Model-based property test of the two-way ticket sync (docs/reliability.md, Echo prevention; How this is
+ * tested): random interleavings of edits and notes on both sides, worker drains, webhook flushes, polls,
+ * request faults on Autotask writes (429, 500, timeout after apply) and delivery faults (webhooks dropped,
+ * duplicated, delayed, reordered). The worker is paused, so the interleaving is the generator's. Each run
+ * then settles (faults off, flush, poll, drains, parked errors retried) and must end:
  *  (a) converged: every linked pair agrees on title, description, status and priority (see `agree`),
  *      and its last synced state (shadow) is what both sides hold;
  *  (b) with one Autotask ticket per portal ticket (externalID unique) and one portal ticket per

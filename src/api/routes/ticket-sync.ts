@@ -15,7 +15,8 @@ export const webhookRoutes =
   (sync: SyncEngine): FastifyPluginAsync =>
   async (f) => {
     const app = f as unknown as App;
-    // Raw body for this plugin only: the HMAC covers the exact bytes Autotask sent (api.md §7.3).
+    // Raw body for this plugin only: the HMAC covers the exact bytes Autotask sent (docs/autotask.md,
+    // Signature).
     app.removeAllContentTypeParsers();
     app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: WEBHOOK_BODY_LIMIT }, (_req, body, done) =>
       done(null, body),

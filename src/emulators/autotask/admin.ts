@@ -1,5 +1,5 @@
 /**
- * The admin API under /_emulator/ (issue 3 point 9): tenant admin data that the Autotask API cannot
+ * The admin API under /_emulator/: tenant admin data that the Autotask API cannot
  * create (UDF definitions, queues, statuses, priorities, any picklist, resources, API users), whole
  * state read/load/reset, seeds, faults and limits of the behaviours, and request statistics.
  * It has no Autotask auth: the CLI binds to 127.0.0.1 by default.
@@ -370,7 +370,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: AdminContext): vo
 
   const resourcesDef = entityByName("Resources") as EntityDef;
 
-  /** Resources cannot be created through the API (api.md §3.1); the admin API can. */
+  /** Resources cannot be created through the API (docs/autotask.md, Entities and URLs); the admin API can. */
   route("POST", "/tenants/:tenant/resources", (req, p) => {
     const tenant = tenantOf(p);
     const b = parseBody(req);

@@ -4,8 +4,9 @@
  * store, the query engine and the entityInformation endpoints all read these tables, so a field's
  * flags in `entityInformation/fields` and the checks applied on write are one and the same.
  *
- * Field names are the wire (camelCase) names of the 2020 Swagger models (api.md §5); only the fields
- * the integration and its tests need are modelled, plus the ones the payload files show.
+ * Field names are the wire (camelCase) names of the 2020 Swagger models (docs/autotask.md, Entities and
+ * fields used); only the fields the integration and its tests need are modelled, plus the ones the payload
+ * files show.
  */
 import type { WebhookEntityType } from "./hooks.js";
 
@@ -17,7 +18,9 @@ export type PicklistSource =
   | { kind: "tenant" }
   /** Rows of another entity (ConfigurationItems.configurationItemType → ConfigurationItemTypes). */
   | { kind: "entity"; entity: string; labelField: string; defaultField?: string }
-  /** The webhook field ids of an entity type ({Entity}WebhookFields.fieldID, api.md §7.1). */
+  /**
+   * The webhook field ids of an entity type ({Entity}WebhookFields.fieldID, docs/autotask.md, Registration).
+   */
   | { kind: "webhookFields"; entityType: WebhookEntityType }
   /** The tenant's UDF definitions of an entity ({Entity}WebhookUdfFields.udfFieldID). */
   | { kind: "udfs"; entity: string };
@@ -28,7 +31,10 @@ export interface FieldDef {
   /** Maximum string length (0 for non-strings), as FieldInfo.length reports it. */
   length: number;
   isRequired: boolean;
-  /** Read-only fields are maintained by the emulator; values sent by clients are ignored (api.md §3.5). */
+  /**
+   * Read-only fields are maintained by the emulator; values sent by clients are ignored (docs/autotask.md,
+   * Writes).
+   */
   isReadOnly: boolean;
   isQueryable: boolean;
   /** Singular entity name the field references ("Company"), "" if none. */
@@ -36,11 +42,19 @@ export interface FieldDef {
   picklist: PicklistSource | null;
   /** Name of the parent picklist field (FieldInfo.picklistParentValueField), "" if none. */
   picklistParentValueField: string;
-  /** Internal webhook field id (api.md §7.1 `fieldID`); non-null ⇔ isSupportedWebhookField. */
+  /**
+   * Internal webhook field id (docs/autotask.md, Registration `fieldID`); non-null ⇔ isSupportedWebhookField.
+   */
   webhookFieldId: number | null;
-  /** Writable on create, never changed afterwards (ConfigurationItems.companyID, api.md §5 [C: S7]). */
+  /**
+   * Writable on create, never changed afterwards (ConfigurationItems.companyID, docs/autotask.md, Entities
+   * and fields used).
+   */
   createOnly: boolean;
-  /** On create, an omitted value takes the picklist's default (configurationItemCategoryID, api.md §5). */
+  /**
+   * On create, an omitted value takes the picklist's default (configurationItemCategoryID, docs/autotask.md,
+   * Entities and fields used).
+   */
   defaultFromPicklist: boolean;
 }
 
@@ -68,7 +82,10 @@ export interface EntityDef {
   fields: FieldDef[];
   byLowerName: Map<string, FieldDef>;
   verbs: Verbs;
-  /** Child entities are created and updated only through their parent URL (api.md §3.1). */
+  /**
+   * Child entities are created and updated only through their parent URL (docs/autotask.md, Entities and
+   * URLs).
+   */
   parent: ParentLink | null;
   hasUserDefinedFields: boolean;
   supportsWebhookCallouts: boolean;
@@ -182,7 +199,7 @@ const tickets = entity(
     f("dueDateTime", "datetime", { wh: 117 }),
     f("createDate", "datetime", { ro: true, wh: 122 }),
     f("creatorResourceID", "integer", { ro: true, ref: "Resource" }),
-    // Not queryable per the Tickets help page (api.md §3.3 [C: S7]).
+    // Not queryable per the Tickets help page (docs/autotask.md, Queries).
     f("creatorType", "integer", { ro: true, noQuery: true, pick: TENANT }),
     f("lastActivityDate", "datetime", { ro: true, wh: 118 }),
     f("lastActivityResourceID", "integer", { ro: true, ref: "Resource" }),
@@ -213,8 +230,9 @@ const tickets = entity(
     udfs: true,
     webhookEntityType: "Ticket",
     idBase: 7000,
-    // Tickets need a queue or a resource+role pair (api.md §5 [U]); the message is the one the real
-    // API gives for a resource without a role (WYRE-AI/msp-claude-plugins issue #32).
+    // Tickets need a queue or a resource+role pair (docs/autotask.md, Entities and fields used —
+    // unconfirmed); the message is the one the real API gives for a resource without a role
+    // (docs/autotask-errors.md).
     validate: (row) => {
       if (isSet(row["assignedResourceID"]) !== isSet(row["assignedResourceRoleID"])) {
         return "When assigning a Resource, you must assign both a assignedResourceID and assignedResourceRoleID.";
@@ -400,7 +418,7 @@ const resources = entity(
     f("payrollType", "integer"),
     f("internalCost", "decimal"),
   ],
-  // No POST: resources are created in the UI only (api.md §3.1 [C: S3]).
+  // No POST: resources are created in the UI only (docs/autotask.md, Entities and URLs).
   { singular: "Resource", verbs: { update: true }, idBase: 29682900 },
 );
 
@@ -423,7 +441,7 @@ const billingCodes = entity(
     f("afterHoursWorkType", "integer", { ro: true }),
     f("isExcludedFromNewContracts", "boolean", { ro: true }),
   ],
-  // Read-only through REST: query/get only (api.md §3.1 [C: S3]).
+  // Read-only through REST: query/get only (docs/autotask.md, Entities and URLs).
   { singular: "BillingCode", verbs: {}, idBase: 29682800 },
 );
 
@@ -498,7 +516,8 @@ const timeEntries = entity(
     singular: "TimeEntry",
     verbs: { create: true, update: true, delete: true },
     idBase: 4000,
-    // One of ticketID/taskID, and either a start/end pair or dateWorked+hoursWorked (api.md §5 [U]).
+    // One of ticketID/taskID, and either a start/end pair or dateWorked+hoursWorked (docs/autotask.md,
+    // Entities and fields used — unconfirmed).
     validate: (row) => {
       if (isSet(row["ticketID"]) === isSet(row["taskID"])) {
         return "A time entry needs exactly one of ticketID or taskID.";
@@ -522,7 +541,7 @@ const thresholdInformation = entity(
   { singular: "ThresholdInformation", verbs: { query: false }, idBase: 1, singleton: true },
 );
 
-/** The fields of every {X}Webhooks entity (api.md §7.1). */
+/** The fields of every {X}Webhooks entity (docs/autotask.md, Registration). */
 function webhookFields(): FieldDef[] {
   return [
     id(),
@@ -575,7 +594,7 @@ function webhookEntities(prefix: WebhookEntityType, idBase: number, withUdfs: bo
       ],
       {
         singular: `${prefix}WebhookExcludedResource`,
-        // No PUT/PATCH on excluded resources (api.md §3.1 table).
+        // No PUT/PATCH on excluded resources (docs/autotask.md, Entities and URLs table).
         verbs: { create: true, delete: true },
         parent: { entity: parent, segment: "ExcludedResources", field: "webhookID" },
         idBase: 1,
@@ -620,7 +639,7 @@ const webhookEventErrorLogs = entity(
     f("ticketNoteWebhookID", "integer", { ro: true }),
     f("configurationItemWebhookID", "integer", { ro: true }),
   ],
-  // Query, get and delete only (api.md §3.1 table).
+  // Query, get and delete only (docs/autotask.md, Entities and URLs table).
   { singular: "WebhookEventErrorLog", verbs: { delete: true }, idBase: 1 },
 );
 
@@ -639,7 +658,8 @@ export const ENTITIES: readonly EntityDef[] = [
   timeEntries,
   thresholdInformation,
   ...webhookEntities("Ticket", 1, true),
-  // TicketNoteWebhooks have Fields and ExcludedResources but no UdfFields (api.md §3.1).
+  // TicketNoteWebhooks have Fields and ExcludedResources but no UdfFields (docs/autotask.md, Entities and
+  // URLs).
   ...webhookEntities("TicketNote", 1, false),
   ...webhookEntities("ConfigurationItem", 1, true),
   webhookEventErrorLogs,
@@ -647,7 +667,10 @@ export const ENTITIES: readonly EntityDef[] = [
 
 const byLower = new Map(ENTITIES.map((e) => [e.name.toLowerCase(), e]));
 
-/** Looks an entity up by its URL name, case-insensitively (api.md §1: clients vary the casing). */
+/**
+ * Looks an entity up by its URL name, case-insensitively (docs/autotask.md, Zone discovery: clients vary the
+ * casing).
+ */
 export function entityByName(name: string): EntityDef | undefined {
   return byLower.get(name.toLowerCase());
 }
@@ -689,7 +712,9 @@ export function webhookEntityFor(type: WebhookEntityType): EntityDef {
   return entityDef(`${type}Webhooks`);
 }
 
-/** Field name of a webhook field id (api.md §7.1: ids come from the `fieldID` picklist). */
+/**
+ * Field name of a webhook field id (docs/autotask.md, Registration: ids come from the `fieldID` picklist).
+ */
 export function webhookFieldName(type: WebhookEntityType, fieldId: number): string | undefined {
   return entityForWebhookType(type).fields.find((fd) => fd.webhookFieldId === fieldId)?.name;
 }

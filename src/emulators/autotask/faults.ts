@@ -1,5 +1,5 @@
 /**
- * Injected faults (issue 3 point 8): the failures a real Autotask tenant produces now and then, on
+ * Injected faults: the failures a real Autotask tenant produces now and then, on
  * demand and reproducibly. Request faults are drawn by the gate for each admitted request; webhook
  * delivery faults are drawn by the webhook engine for each event. Each kind draws from its own seeded
  * stream, so the same seed and the same sequence of requests (or of events) give the same faults, and

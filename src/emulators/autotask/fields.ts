@@ -1,12 +1,12 @@
 /**
  * `E/entityInformation`, `E/entityInformation/fields` and `E/entityInformation/userDefinedFields`
- * (api.md §4): built from the entity definitions and the tenant's picklists and UDFs, so what a
- * client reads here is exactly what the write checks enforce.
+ * (docs/autotask.md, Field information and UDFs): built from the entity definitions and the tenant's
+ * picklists and UDFs, so what a client reads here is exactly what the write checks enforce.
  */
 import { ENTITIES, type EntityDef, type FieldDef } from "./entities.js";
 import type { PicklistValue, Tenant, UdfDefinition } from "./store.js";
 
-/** One FieldInfo, with every key of the contract (api.md §4 table). */
+/** One FieldInfo, with every key of the contract (docs/autotask.md, Field information and UDFs table). */
 export interface FieldInfo {
   name: string;
   dataType: string;
@@ -22,7 +22,10 @@ export interface FieldInfo {
   isSupportedWebhookField: boolean;
 }
 
-/** Picklist values are strings on this endpoint even for integer fields (api.md §4 [C: S1, S6, S2]). */
+/**
+ * Picklist values are strings on this endpoint even for integer fields (docs/autotask.md, Field information
+ * and UDFs).
+ */
 export interface PicklistValueInfo {
   value: string;
   label: string;
@@ -33,7 +36,10 @@ export interface PicklistValueInfo {
   isSystem: boolean;
 }
 
-/** `{"info": {...}}`; userAccessFor* wire values are [U] (api.md §4): "All" or "None". */
+/**
+ * `{"info": {...}}`; userAccessFor* wire values are unconfirmed (docs/autotask.md, Field information and
+ * UDFs): "All" or "None".
+ */
 export function entityInformation(def: EntityDef) {
   const access = (allowed: boolean) => (allowed ? "All" : "None");
   const canCreate = def.verbs.create;
@@ -147,7 +153,8 @@ export function fieldInfo(tenant: Tenant, def: EntityDef, fd: FieldDef): FieldIn
     referenceEntityType: fd.referenceEntityType,
     isPickList,
     picklistValues: isPickList ? picklistValues(tenant, def, fd).map(pickInfo) : null,
-    // The contract's example names the parent in PascalCase: subIssueType → "IssueType" (api.md §4).
+    // The contract's example names the parent in PascalCase: subIssueType → "IssueType" (docs/autotask.md,
+    // Field information and UDFs).
     picklistParentValueField: fd.picklistParentValueField
       ? fd.picklistParentValueField.charAt(0).toUpperCase() + fd.picklistParentValueField.slice(1)
       : "",
@@ -173,12 +180,16 @@ export function udfInfo(def: EntityDef, u: UdfDefinition): FieldInfo {
     isPickList: false,
     picklistValues: null,
     picklistParentValueField: "",
-    // UDFs of webhook entities can be subscribed through {X}WebhookUdfFields (api.md §7.1).
+    // UDFs of webhook entities can be subscribed through {X}WebhookUdfFields (docs/autotask.md,
+    // Registration).
     isSupportedWebhookField: def.supportsWebhookCallouts,
   };
 }
 
-/** `{"fields": [...]}` with the UDF's display name as `name` (api.md §4). Inactive UDFs are left out. */
+/**
+ * `{"fields": [...]}` with the UDF's display name as `name` (docs/autotask.md, Field information and UDFs).
+ * Inactive UDFs are left out.
+ */
 export function userDefinedFields(tenant: Tenant, def: EntityDef) {
   if (!def.hasUserDefinedFields) return { fields: [] };
   return {

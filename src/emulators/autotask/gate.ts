@@ -2,7 +2,7 @@
  * The RequestGate (hooks.ts) the core calls around every Autotask API request: the limits first
  * (threshold, then thread slot), then injected faults, then the added latency while the request holds
  * its thread slot — as on the real server, where a slowed request still occupies one of the three
- * threads (api.md §6).
+ * threads (docs/autotask.md, Thresholds and limits).
  */
 import type { Faults, RequestFaultDecision } from "./faults.js";
 import type { Admission, RequestGate, RequestInfo } from "./hooks.js";

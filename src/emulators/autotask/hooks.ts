@@ -22,7 +22,8 @@ export interface RequestInfo {
   /**
    * Canonical entity name: the first path segment after V1.0/ with the contract's spelling
    * ("Tickets", "ConfigurationItems", "TicketWebhooks", "ThresholdInformation", …). Child URLs count
-   * against their parent (`TicketWebhooks/12/Fields` → "TicketWebhooks"), as api.md §6 says.
+   * against their parent (`TicketWebhooks/12/Fields` → "TicketWebhooks"), as docs/autotask.md, Thresholds and
+   * limits says.
    */
   entity: string;
   /** `${method} ${entity}`, the key used by /_emulator/stats byEndpoint. */

@@ -101,7 +101,7 @@ describe("createLimits — rolling request window", () => {
   });
 });
 
-describe("createLimits — usage-based latency (api.md §6)", () => {
+describe("createLimits — usage-based latency (docs/autotask.md, Thresholds and limits)", () => {
   it("adds 0.5 s from 50 % and 1 s from 75 % of the threshold, scaled by timeScale", () => {
     const limits = createLimits({ requestThreshold: 8 }, createVirtualClock(0));
     const latencies: number[] = [];
@@ -134,7 +134,7 @@ describe("createLimits — usage-based latency (api.md §6)", () => {
   });
 });
 
-describe("createLimits — thread limit (api.md §6)", () => {
+describe("createLimits — thread limit (docs/autotask.md, Thresholds and limits)", () => {
   it("rejects the 4th concurrent request per integration code and endpoint; release frees the slot", () => {
     const limits = createLimits();
     const held = [limits.admit(req()), limits.admit(req()), limits.admit(req())];

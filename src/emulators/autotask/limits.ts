@@ -1,7 +1,8 @@
 /**
- * Autotask's request limits (api.md §6): the per-database hourly request threshold with its
- * usage-based latency, and the per-(integration, endpoint) thread limit. The gate (gate.ts) asks
- * `admit` once per request; everything here is synchronous so that check-and-count cannot race.
+ * Autotask's request limits (docs/autotask.md, Thresholds and limits): the per-database hourly request
+ * threshold with its usage-based latency, and the per-(integration, endpoint) thread limit. The gate
+ * (gate.ts) asks `admit` once per request; everything here is synchronous so that check-and-count cannot
+ * race.
  */
 import type { Rejection, RequestInfo } from "./hooks.js";
 import { type EmulatorClock, scaled, systemClock } from "./timing.js";
@@ -14,20 +15,29 @@ export interface LatencyTier {
 }
 
 export interface LimitsOptions {
-  /** Requests per rolling window per tenant. api.md §6 [C]: 10,000 per 60 minutes by default. */
+  /**
+   * Requests per rolling window per tenant. docs/autotask.md, Thresholds and limits: 10,000 per 60 minutes by
+   * default.
+   */
   requestThreshold: number;
   /** Rolling window length in ms (60 minutes); ThresholdInformation reports it in minutes. */
   windowMs: number;
   /**
-   * Usage-based latency. api.md §6 [C, bucket boundaries from secondary sources]: 50–74.99 % → +0.5 s,
-   * ≥ 75 % → +1 s. Sorted by atShare on configure; the highest tier reached applies.
+   * Usage-based latency. docs/autotask.md, Thresholds and limits (bucket edges from third-party pages):
+   * 50–74.99 % → +0.5 s, ≥ 75 % → +1 s. Sorted by atShare on configure; the highest tier reached applies.
    */
   latencyTiers: LatencyTier[];
   /** Send Retry-After (seconds until the window drops below the threshold) on a threshold 429. [U] */
   thresholdRetryAfter: boolean;
-  /** Concurrent requests per (tenant, integration code, endpoint). api.md §6 [C]: 3 since 2023.1. */
+  /**
+   * Concurrent requests per (tenant, integration code, endpoint). docs/autotask.md, Thresholds and limits: 3
+   * since 2023.1.
+   */
   maxThreads: number;
-  /** Status of the thread-limit rejection. api.md §6 [U]: real status unknown; 429 since clients retry it. */
+  /**
+   * Status of the thread-limit rejection. docs/autotask.md, Thresholds and limits — unconfirmed: real status
+   * unknown; 429 since clients retry it.
+   */
   threadStatus: number;
   /** Retry-After seconds on a thread-limit rejection; null sends none (not documented). [U] */
   threadRetryAfterSeconds: number | null;
@@ -82,12 +92,18 @@ export interface Limits {
   reset(): void;
 }
 
-/** The production text of the thread-limit rejection (api.md §6 [C: S4]), with the configured count. */
+/**
+ * The production text of the thread-limit rejection (docs/autotask.md, Thresholds and limits), with the
+ * configured count.
+ */
 export function threadLimitMessage(maxThreads: number): string {
   return `Thread Threshold Exceeded — The Autotask API thread threshold of ${maxThreads} threads has been exceeded.`;
 }
 
-/** Our own wording: the real body text of the threshold rejection is not public (api.md §6 [U]). */
+/**
+ * Our own wording: the real body text of the threshold rejection is not public (docs/autotask.md, Thresholds
+ * and limits — unconfirmed).
+ */
 export function thresholdMessage(threshold: number, windowMinutes: number): string {
   return `Request rejected: the API request threshold of ${threshold} requests per ${windowMinutes} minutes has been exceeded for this database. Requests are refused until the rolling window drops below the threshold.`;
 }
@@ -185,9 +201,9 @@ function merge(base: LimitsOptions, partial: Partial<LimitsOptions>): LimitsOpti
 /**
  * Creates the limits of one emulator (all tenants).
  *
- * Counting rule (api.md §6 says over-threshold requests "are refused until the rolling window drops
- * below the limit"): only requests that pass both the threshold and the thread check are counted.
- * Refused requests are not, otherwise a client retrying a 429 would keep the window full forever.
+ * Counting rule (docs/autotask.md, Thresholds and limits says over-threshold requests "are refused until the
+ * rolling window drops below the limit"): only requests that pass both the threshold and the thread check are
+ * counted. Refused requests are not, otherwise a client retrying a 429 would keep the window full forever.
  * Requests that an injected fault then fails are counted (they reached the server).
  */
 export function createLimits(opts: Partial<LimitsOptions> = {}, clock: EmulatorClock = systemClock): Limits {
@@ -235,8 +251,9 @@ export function createLimits(opts: Partial<LimitsOptions> = {}, clock: EmulatorC
         };
       }
 
-      // Thread limit: per API tracking identifier (integration code) and endpoint, api.md §6 [C: S7
-      // ThreadLimiting]. Keyed by tenant too, since each Autotask database enforces its own limit.
+      // Thread limit: per API tracking identifier (integration code) and endpoint, as the
+      // Autotask thread-limiting page says (docs/autotask.md, Thresholds and limits). Keyed by tenant too,
+      // since each Autotask database enforces its own limit.
       const key = `${req.tenantId}|${req.integrationCode}|${req.entity}`;
       const running = threads.get(key) ?? 0;
       if (running >= options.maxThreads) {

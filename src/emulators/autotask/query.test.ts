@@ -125,7 +125,7 @@ describe("query engine", () => {
       /like/,
     );
     expect(() => compileQuery(tenant, CI, { filter: [] })).toThrow(/at least one condition/);
-    // creatorType is not queryable on Tickets (api.md §3.3).
+    // creatorType is not queryable on Tickets (docs/autotask.md, Queries).
     expect(() =>
       compileQuery(tenant, TICKETS, { filter: [{ op: "eq", field: "creatorType", value: 1 }] }),
     ).toThrow(/not queryable/);

@@ -1,7 +1,7 @@
 /**
- * The query engine of `E/query`, `E/query/count` and `E/query/next` (api.md §3.3–§3.4): the 13
- * operators plus nested and/or, `udf: true` filters, IncludeFields, MaxRecords ≤ 500, case-insensitive
- * keys and field names, results in ascending id order, and id cursors for paging.
+ * The query engine of `E/query`, `E/query/count` and `E/query/next` (docs/autotask.md, Queries; Paging and
+ * counts): the 13 operators plus nested and/or, `udf: true` filters, IncludeFields, MaxRecords ≤ 500,
+ * case-insensitive keys and field names, results in ascending id order, and id cursors for paging.
  *
  * A filter compiles once into a predicate. Top-level conditions are AND-ed, so an `eq`/`in` on an
  * indexable field narrows the scan to that index's ids and `id gt/gte/lt/lte` bounds it; every
@@ -11,11 +11,11 @@ import type { EntityDef, FieldDef } from "./entities.js";
 import type { Row } from "./hooks.js";
 import { ApiError, indexKey, invalid, type Table, type Tenant, type UdfDefinition } from "./store.js";
 
-/** Page size limit (api.md §3.4 [C: S4, S5, S7]). */
+/** Page size limit (docs/autotask.md, Paging and counts). */
 export const MAX_PAGE_SIZE = 500;
 
 export interface QueryLimits {
-  /** "Queries are limited to 500 or fewer 'OR' conditions" (api.md §3.3 [C: S7]). */
+  /** "Queries are limited to 500 or fewer 'OR' conditions" (docs/autotask.md, Queries). */
   maxOrConditions: number;
   /** "You can only query by one user-defined field at a time" (UserDefinedFieldDefinitions help page). */
   maxUdfConditions: number;
@@ -45,7 +45,10 @@ const OP_BY_LOWER = new Map<string, Operator | "and" | "or">([
   ["or", "or"],
 ]);
 
-/** Query syntax errors: 400 (api.md §3.6 [U]); unknown fields and bad values are 500 like other validation. */
+/**
+ * Query syntax errors: 400 (docs/autotask.md, Errors — unconfirmed); unknown fields and bad values are 500
+ * like other validation.
+ */
 const syntax = (message: string) => new ApiError(400, message);
 
 type Predicate = (row: Row) => boolean;
@@ -172,7 +175,7 @@ function compileLeaf(c: Compiler, leaf: Leaf): Predicate {
   } else {
     const fd = c.def.byLowerName.get(leaf.field.toLowerCase());
     if (!fd) throw invalid(`Unable to find ${leaf.field} in the ${c.def.name} entity.`);
-    // Some fields are not queryable (Tickets creatorType, lastActivityPersonType: api.md §3.3 [C: S7]).
+    // Some fields are not queryable (Tickets creatorType, lastActivityPersonType: docs/autotask.md, Queries).
     if (!fd.isQueryable) throw invalid(`The field ${fd.name} of ${c.def.name} is not queryable.`);
     const name = fd.name;
     get = (row) => row[name];
@@ -271,7 +274,7 @@ export function compileQuery(
 ): CompiledQuery {
   const top = lowerKeyed(body ?? {}, "The query");
   const filter = top.get("filter");
-  // A query needs at least one condition; clients send `id gte 0` for "all" (api.md §3.3 [C: S1]).
+  // A query needs at least one condition; clients send `id gte 0` for "all" (docs/autotask.md, Queries).
   if (!Array.isArray(filter) || filter.length === 0) {
     throw syntax(
       "The query needs a filter with at least one condition (use {op: 'gte', field: 'id', value: 0} for all).",
@@ -446,7 +449,7 @@ export function countQuery(table: Table, q: CompiledQuery): number {
   return n;
 }
 
-/** A row reduced to IncludeFields (api.md §3.3). */
+/** A row reduced to IncludeFields (docs/autotask.md, Queries). */
 export function project(row: Row, fields: string[] | null): Row {
   if (!fields) return row;
   const out: Row = {};

@@ -25,8 +25,9 @@ export function createRegistryView(store: EmulatorStore): WebhookRegistryView {
       const table = tenant?.table(webhookEntityFor(entityType).name);
       const row = table?.get(webhookId);
       if (!table || !row || row["isActive"] === false) return;
-      // The engine deactivates after 25 failed events and calls deactivationUrl itself (api.md §7.4),
-      // so this write does not go through the store's "deactivated through the API" path.
+      // The engine deactivates after 25 failed events and calls deactivationUrl itself (docs/autotask.md,
+      // Retries and deactivation), so this write does not go through the store's "deactivated through the
+      // API" path.
       table.put({ ...row, isActive: false });
       store.commit();
     },

@@ -25,7 +25,7 @@ export interface SeedOptions {
 export const DEFAULT_CREDENTIALS = {
   username: "nocbridge-api@example.com",
   secret: "emulator-secret",
-  // 27 characters, the length of a real tracking identifier (api.md §2 [S8]).
+  // 27 characters, the length of a real tracking identifier (docs/autotask.md, Authentication).
   integrationCode: "NOCBRIDGEEMULATORTRACKING01",
 } as const;
 
@@ -221,8 +221,8 @@ function basePicklists(): Record<string, PicklistValue[]> {
       [1, "Full"],
       [2, "API User"],
     ]),
-    // billingCodeType values from the django-autotask fixture (api.md §5 [C: S6]); useType values from
-    // the BillingCodes entity help page (docs/emulator.md, work types).
+    // billingCodeType values from the django-autotask fixture (docs/autotask.md, Entities and fields used);
+    // useType values from the BillingCodes entity help page (docs/emulator.md, work types).
     "BillingCodes.billingCodeType": pick(
       [
         [0, "Normal"],
@@ -317,7 +317,7 @@ export function emptySeed(o: SeedOptions = {}): TenantData {
         // finds its own resource id, e.g. for webhook ExcludedResources).
         resource(DEMO_IDS.apiResource, "NOC", "Integration", apiUser(o).username, true, apiUser(o).username),
       ],
-      // The root company (the MSP itself) has id 0 (api.md §5 [C: S1 test Companies.get(0)]).
+      // The root company (the MSP itself) has id 0 (docs/autotask.md, Entities and fields used).
       Companies: [company(0, "Emulated MSP", "0", 1, at, { ownerResourceID: DEMO_IDS.apiResource })],
       // Every tenant has the system "Standard" category; it requires nothing beyond the entity's fields.
       TicketCategories: [category(DEMO_IDS.categories.standard, "Standard", "STD", true)],

@@ -1,7 +1,7 @@
 /**
- * The emulated Autotask REST API over HTTP (api.md §1–§5): zone discovery, auth headers, CRUD on the
+ * The emulated Autotask REST API over HTTP (docs/autotask.md): zone discovery, auth headers, CRUD on the
  * entities of entities.ts, queries and paging, entityInformation; plus the /_emulator admin API
- * (admin.ts). `buildAutotaskEmulator` returns an unstarted Fastify app (design.md §3.1);
+ * (admin.ts). `buildAutotaskEmulator` returns an unstarted Fastify app;
  * `startAutotaskEmulator` listens and wires the behaviours (thresholds, faults, webhook delivery:
  * limits.ts, faults.ts, webhooks.ts) through the seam of hooks.ts.
  */
@@ -190,7 +190,10 @@ export interface AutotaskEmulator {
 export interface RunningAutotaskEmulator extends AutotaskEmulator {
   /** Origin, e.g. "http://127.0.0.1:40123". */
   readonly url: string;
-  /** The REST base clients use: `${url}/ATServicesRest/` (api.md §9: with the trailing slash). */
+  /**
+   * The REST base clients use: `${url}/ATServicesRest/` (docs/autotask.md, The public npm client: with the
+   * trailing slash).
+   */
   readonly baseUrl: string;
   readonly port: number;
 }
@@ -225,7 +228,7 @@ function rowJson(row: Row): string {
   return text;
 }
 
-/** 405 with the ASP.NET wording (api.md §3.5 [U]). */
+/** 405 with the ASP.NET wording (docs/autotask.md, Writes — unconfirmed). */
 /** The emulator's text for an unknown API username on a normal call (the real text is not documented). */
 export const UNKNOWN_USER_MESSAGE = "Unauthorized: the API user is unknown.";
 
@@ -361,10 +364,11 @@ export function buildAutotaskEmulator(options: AutotaskEmulatorOptions = {}): Au
   const app = Fastify({
     logger: options.logger ?? false,
     // Paths are matched case-insensitively: clients spell ATServicesRest, V1.0 and entity names in
-    // several ways (api.md §1, §2).
+    // several ways (docs/autotask.md, Zone discovery; Authentication).
     routerOptions: { caseSensitive: false },
     bodyLimit: 50 * 1024 * 1024,
-    // Paging URLs carry the whole search JSON (api.md §3.4), which can exceed the default 16 KB.
+    // Paging URLs carry the whole search JSON (docs/autotask.md, Paging and counts), which can exceed the
+    // default 16 KB.
     http: { maxHeaderSize: 256 * 1024 },
     forceCloseConnections: true,
   });
@@ -384,7 +388,7 @@ export function buildAutotaskEmulator(options: AutotaskEmulatorOptions = {}): Au
     return reply.code(500).send({ errors: ["An unexpected error has occurred."] });
   };
 
-  // ---- zone discovery and versions (api.md §1): no auth, no gate, not counted ----------------
+  // ---- zone discovery and versions (docs/autotask.md, Zone discovery): no auth, no gate, not counted ------
 
   app.get("/ATServicesRest/V1.0/ZoneInformation", async (req, reply) => {
     const user = (req.query as Record<string, unknown>)["user"];
@@ -402,7 +406,8 @@ export function buildAutotaskEmulator(options: AutotaskEmulatorOptions = {}): Au
   // ---- the Autotask API ------------------------------------------------------------------------
 
   const authenticate = (req: FastifyRequest): Authenticated => {
-    // Node lower-cases header names, so ApiIntegrationcode, APIIntegrationcode … all arrive alike (api.md §2).
+    // Node lower-cases header names, so ApiIntegrationcode, APIIntegrationcode … all arrive alike
+    // (docs/autotask.md, Authentication).
     const header = (name: string) => {
       const v = req.headers[name];
       return Array.isArray(v) ? v[0] : v;
@@ -417,7 +422,7 @@ export function buildAutotaskEmulator(options: AutotaskEmulatorOptions = {}): Au
     if (!found || secret !== found.user.secret) {
       throw new ApiError(401, "Authentication failed: the UserName or Secret is not valid.");
     }
-    // A bad integration code is a 500 with this text (api.md §2 [C: S1]).
+    // A bad integration code is a 500 with this text (docs/autotask.md, Authentication).
     if (code !== found.user.integrationCode) throw new ApiError(500, "IntegrationCode is invalid.");
     let personId = found.user.resourceId;
     const imp = header("impersonationresourceid");
@@ -425,7 +430,8 @@ export function buildAutotaskEmulator(options: AutotaskEmulatorOptions = {}): Au
       const id = Number(imp);
       const res = Number.isInteger(id) ? found.tenant.table("Resources").get(id) : undefined;
       if (!res || res["isActive"] === false) {
-        // n8n recognises impersonation failures by this text (api.md §2 [C: S4]); the status is [U].
+        // n8n recognises impersonation failures by this text (docs/autotask.md, Authentication); the status
+        // is unconfirmed.
         throw invalid(`Resource ${imp} does not have the adequate permissions to be impersonated.`);
       }
       personId = id;
@@ -439,7 +445,7 @@ export function buildAutotaskEmulator(options: AutotaskEmulatorOptions = {}): Au
     now: store.clock(),
   });
 
-  /** One page of results with its pageDetails (api.md §3.4). */
+  /** One page of results with its pageDetails (docs/autotask.md, Paging and counts). */
   const queryPage = (
     req: FastifyRequest,
     tenant: Tenant,
@@ -452,7 +458,8 @@ export function buildAutotaskEmulator(options: AutotaskEmulatorOptions = {}): Au
     if (pageSize !== undefined) q.pageSize = pageSize;
     const page = runPage(tenant.table(def.name), q, cursor);
     if (q.includeFields && !q.includeFields.includes("id") && (page.hasNext || page.hasPrev)) {
-      // "When a result set has >500 rows and IncludeFields is used, id must be among the fields" (api.md §3.3 [C: S7]).
+      // "When a result set has >500 rows and IncludeFields is used, id must be among the fields"
+      // (docs/autotask.md, Queries).
       throw invalid("IncludeFields must include id when the query returns more than one page.");
     }
     const link = (dir: "next" | "prev", paging: Record<string, number>) =>
@@ -499,7 +506,7 @@ export function buildAutotaskEmulator(options: AutotaskEmulatorOptions = {}): Au
     const path = req.url.split("?")[0] ?? req.url;
 
     if (root.singleton) {
-      // ThresholdInformation: GET only (api.md §5).
+      // ThresholdInformation: GET only (docs/autotask.md, Entities and fields used).
       if (segs.length !== 1) throw notFound(path);
       if (method !== "GET") throw notAllowed(method);
       const now = store.clock().getTime();
@@ -541,7 +548,8 @@ export function buildAutotaskEmulator(options: AutotaskEmulatorOptions = {}): Au
         return ok({ queryCount: countQuery(tenant.table(root.name), q) });
       }
       if (third === "next" || third === "prev") {
-        // The cursor lives in `paging`, so POST with or without a body and GET all work (api.md §3.4).
+        // The cursor lives in `paging`, so POST with or without a body and GET all work (docs/autotask.md,
+        // Paging and counts).
         const paging = jsonParam(params, "paging") as Record<string, unknown> | undefined;
         const lastId = Number(paging?.["lastId"]);
         const firstId = Number(paging?.["firstId"]);
@@ -585,7 +593,7 @@ export function buildAutotaskEmulator(options: AutotaskEmulatorOptions = {}): Au
       throw notAllowed(method);
     }
 
-    // Child URLs: P/{parentId}/C[/{id}] (api.md §3.1).
+    // Child URLs: P/{parentId}/C[/{id}] (docs/autotask.md, Entities and URLs).
     const child = childEntity(root, segs[2] as string);
     if (!child?.parent) throw notFound(path);
     const parentField = child.parent.field;
@@ -696,7 +704,8 @@ export function buildAutotaskEmulator(options: AutotaskEmulatorOptions = {}): Au
       }
       const fault = admission?.afterApply;
       if (fault?.kind === "timeout") {
-        // The write is applied; the client never hears back (the ambiguous create, issue 3 point 8).
+        // The write is applied; the client never hears back (the ambiguous create: docs/reliability.md,
+        // Idempotent creates).
         stats.afterApply("timeout");
         reply.hijack();
         const socket = req.raw.socket;

@@ -118,7 +118,7 @@ describe("store write rules", () => {
       },
       ctx(),
     );
-    expect(ci["configurationItemCategoryID"]).toBe(1); // the category picklist's default (api.md §5)
+    expect(ci["configurationItemCategoryID"]).toBe(1); // the category picklist's default (docs/autotask.md)
     expect(() => store.update(tenant, CIS, { id: ci["id"], companyID: 175 }, "patch", ctx())).toThrow(
       /companyID/,
     );

@@ -1,8 +1,8 @@
 /**
  * Tenant state of the emulator: API users, picklists, UDF definitions and the rows of every entity,
- * with the write rules of the contract (api.md §3.5, §5): required and read-only fields, type checks,
- * picklist and reference checks, maintained fields (createDate, lastActivityDate, ticketNumber, …),
- * PATCH merge vs PUT replace, UDFs as [{name, value}].
+ * with the write rules of the contract (docs/autotask.md, Writes; Entities and fields used): required and
+ * read-only fields, type checks, picklist and reference checks, maintained fields (createDate,
+ * lastActivityDate, ticketNumber, …), PATCH merge vs PUT replace, UDFs as [{name, value}].
  *
  * Rows are immutable once stored (a write replaces the object), so readers may serialise them
  * without copying. Each table keeps its ids sorted and builds per-field hash indexes on first use,
@@ -23,7 +23,7 @@ import { picklistValues } from "./fields.js";
 import type { ChangeListener, EntityChange, Row, WebhookEntityType } from "./hooks.js";
 import { applyCategoryDefaults, checkCategoryRequired, checkWorkType } from "./ticket-rules.js";
 
-/** An error answered as `{"errors":[message]}` with this HTTP status (api.md §3.6). */
+/** An error answered as `{"errors":[message]}` with this HTTP status (docs/autotask.md, Errors). */
 export class ApiError extends Error {
   readonly status: number;
   readonly errors: string[];
@@ -48,11 +48,13 @@ export function aspNetError(status: number, message: string): ApiError {
   return e;
 }
 
-/** Validation and business-rule failures are HTTP 500 on the real API (api.md §3.6 [C: S1]). */
+/** Validation and business-rule failures are HTTP 500 on the real API (docs/autotask.md, Errors). */
 export const invalid = (message: string) => new ApiError(500, message);
 
 export interface PicklistValue {
-  /** Records carry the integer; FieldInfo shows it as a string (api.md §4). */
+  /**
+   * Records carry the integer; FieldInfo shows it as a string (docs/autotask.md, Field information and UDFs).
+   */
   value: number;
   label: string;
   isActive: boolean;
@@ -80,10 +82,16 @@ export interface UdfDefinition {
 }
 
 export interface ApiUser {
-  /** UserName header (e-mail form); unique across the emulator, as zone lookup needs (api.md §1). */
+  /**
+   * UserName header (e-mail form); unique across the emulator, as zone lookup needs (docs/autotask.md, Zone
+   * discovery).
+   */
   username: string;
   secret: string;
-  /** The API tracking identifier this user is set up with (ApiIntegrationCode header, api.md §2). */
+  /**
+   * The API tracking identifier this user is set up with (ApiIntegrationCode header, docs/autotask.md,
+   * Authentication).
+   */
   integrationCode: string;
   /** The resource the API user is; writes are attributed to it unless impersonating. */
   resourceId: number;
@@ -97,7 +105,7 @@ export interface ApiUser {
 
 export interface ZoneData {
   zoneName: string;
-  /** Autotask's `ci` database identifier (api.md §1). */
+  /** Autotask's `ci` database identifier (docs/autotask.md, Zone discovery). */
   ci: number;
 }
 
@@ -172,7 +180,7 @@ function sortedRemove(arr: number[], x: number): void {
 /** Rows of one entity in one tenant. */
 export class Table {
   readonly rows = new Map<number, Row>();
-  /** Ids in ascending order: the stable order of query results (api.md §3.4). */
+  /** Ids in ascending order: the stable order of query results (docs/autotask.md, Paging and counts). */
   readonly ids: number[] = [];
   private readonly indexes = new Map<string, Map<IndexKey, number[]>>();
 
@@ -352,7 +360,7 @@ export class Tenant {
   }
 }
 
-/** ISO-8601 UTC with milliseconds and `Z`, the format of the payload files (api.md §10). */
+/** ISO-8601 UTC with milliseconds and `Z`, the format of the public clients' sample payloads. */
 export const timestamp = (d: Date) => d.toISOString();
 
 /** The status value Autotask reserves for "Complete" (seed document: Complete 5). */
@@ -362,7 +370,9 @@ const PERSON_RESOURCE = 1;
 
 const isSet = (v: unknown) => v !== null && v !== undefined;
 
-/** Converts a JSON value to the field's type, as the real API's deserialiser would (api.md §3.5). */
+/**
+ * Converts a JSON value to the field's type, as the real API's deserialiser would (docs/autotask.md, Writes).
+ */
 export function coerce(fd: { name: string; dataType: string; length: number }, v: unknown): unknown {
   if (v === null || v === undefined) return null;
   const bad = () =>
@@ -392,7 +402,7 @@ export function coerce(fd: { name: string; dataType: string; length: number }, v
     case "datetime": {
       if (v === "") return null;
       if (typeof v !== "string") throw bad();
-      // A time without an offset is UTC: "all times UTC" (api.md §5 [C: S7]).
+      // A time without an offset is UTC: "all times UTC" (docs/autotask.md, Entities and fields used).
       const text = /[zZ]|[+-]\d\d:?\d\d$/.test(v) || !v.includes("T") ? v : `${v}Z`;
       const t = Date.parse(/^\d{4}-\d\d-\d\d$/.test(text) ? `${text}T00:00:00Z` : text);
       if (Number.isNaN(t)) throw bad();
@@ -409,7 +419,10 @@ export function coerce(fd: { name: string; dataType: string; length: number }, v
   }
 }
 
-/** Case-insensitive view of a JSON body's keys (field names are case-insensitive, api.md §3.3/§3.5). */
+/**
+ * Case-insensitive view of a JSON body's keys (field names are case-insensitive, docs/autotask.md, Queries;
+ * Writes).
+ */
 function lowerKeys(body: Record<string, unknown>): Map<string, unknown> {
   const m = new Map<string, unknown>();
   for (const [k, v] of Object.entries(body)) m.set(k.toLowerCase(), v);
@@ -433,7 +446,7 @@ export class EmulatorStore {
   onCommit: (() => void) | undefined;
   /**
    * Called when an active webhook is made inactive or deleted through the API, so that its
-   * deactivationUrl is called (api.md §7.4 [C: S7 SOAP_WebhookEntity]).
+   * deactivationUrl is called (docs/autotask.md, Retries and deactivation).
    */
   onWebhookDeactivated: ((tenantId: string, entityType: WebhookEntityType, webhook: Row) => void) | undefined;
 
@@ -548,7 +561,7 @@ export class EmulatorStore {
     return row;
   }
 
-  /** PATCH (partial) or PUT (full replace: omitted writable fields become null, api.md §3.5). */
+  /** PATCH (partial) or PUT (full replace: omitted writable fields become null, docs/autotask.md, Writes). */
   update(
     tenant: Tenant,
     def: EntityDef,
@@ -585,7 +598,7 @@ export class EmulatorStore {
     const table = tenant.table(def.name);
     const before = table.get(id);
     if (!before || (parentId !== undefined && def.parent && before[def.parent.field] !== parentId)) {
-      // What n8n saw when deleting a webhook that was already gone (api.md §3.5 [C: S4]).
+      // What n8n saw when deleting a webhook that was already gone (docs/autotask.md, Writes).
       throw invalid("No matching records found.");
     }
     if (def.name === "ConfigurationItemTypes") {
@@ -640,7 +653,8 @@ export class EmulatorStore {
     for (const fd of def.fields) {
       const key = fd.name.toLowerCase();
       if (!input.has(key) || fd.name === "id") continue;
-      // Read-only fields in a body are ignored, not rejected (api.md §3.5: clients send whole rows back).
+      // Read-only fields in a body are ignored, not rejected (docs/autotask.md, Writes: clients send whole
+      // rows back).
       if (fd.isReadOnly) continue;
       const value = coerce(fd, input.get(key));
       if (fd.createOnly && before && mode !== "create") {
@@ -672,7 +686,10 @@ export class EmulatorStore {
     supplied.add(field);
   }
 
-  /** Applies `userDefinedFields: [{name, value}]`; PATCH merges by name, PUT replaces (api.md §4). */
+  /**
+   * Applies `userDefinedFields: [{name, value}]`; PATCH merges by name, PUT replaces (docs/autotask.md, Field
+   * information and UDFs).
+   */
   private applyUdfs(
     tenant: Tenant,
     def: EntityDef,
@@ -708,7 +725,8 @@ export class EmulatorStore {
         if (!udf) throw invalid(`User-defined field '${name}' does not exist for ${def.name}.`);
         const value = coerce({ name: udf.name, dataType: udf.dataType, length: udf.length }, p?.get("value"));
         const slot = current.find((c) => c.name === udf.name);
-        // UDF values are strings on the wire whatever the UDF type (api.md §4 [C: S2]).
+        // UDF values are strings on the wire whatever the UDF type (docs/autotask.md, Field information and
+        // UDFs).
         if (slot) slot.value = value === null ? null : String(value);
         supplied.add(udf.name);
       }
@@ -764,7 +782,7 @@ export class EmulatorStore {
     } else {
       ok = tenant.udfDefs(src.entity).some((u) => u.id === v);
     }
-    // The real API's wording for a value outside a picklist (WYRE-AI/autotask-mcp issue #46).
+    // The real API's wording for a value outside a picklist (docs/autotask-errors.md).
     if (!ok) throw invalid(`Value does not reference an existing entity for ${fd.name}.`);
   }
 
@@ -880,7 +898,10 @@ export class EmulatorStore {
     }
   }
 
-  /** `T{yyyymmdd}.{nnnn}`, numbered per day (api.md §5: format `T20120604.0002`). */
+  /**
+   * `T{yyyymmdd}.{nnnn}`, numbered per day (docs/autotask.md, Entities and fields used: format
+   * `T20120604.0002`).
+   */
   private ticketNumber(tenant: Tenant, now: Date): string {
     const day = now.toISOString().slice(0, 10).replaceAll("-", "");
     const seq = (tenant.ticketSeq[day] ?? 0) + 1;
@@ -909,7 +930,7 @@ export class EmulatorStore {
     this.commit();
   }
 
-  /** isReady = at least one subscribed standard or UDF field (api.md §7.1 [C: S8]). */
+  /** isReady = at least one subscribed standard or UDF field (docs/autotask.md, Registration). */
   refreshWebhookReady(tenant: Tenant, webhookDef: EntityDef, webhookId: number): void {
     const table = tenant.table(webhookDef.name);
     const hook = table.get(webhookId);

@@ -118,7 +118,7 @@ export function createVirtualClock(startEpochMs = Date.UTC(2026, 0, 1)): Virtual
   };
 }
 
-/** Scales a nominal delay (ms, as api.md states it) by a time scale; never negative. */
+/** Scales a nominal delay (ms, as docs/autotask.md states it) by a time scale; never negative. */
 export function scaled(ms: number, timeScale: number): number {
   return Math.max(0, ms * timeScale);
 }

@@ -220,7 +220,7 @@ const SECRET = "0123456789abcdef0123456789abcdef";
 // Signature and serialisation
 // ------------------------------------------------------------------------------------------
 
-describe("signature helpers (api.md §7.3)", () => {
+describe("signature helpers (docs/autotask.md, Signature)", () => {
   it("signs sha1=<base64 HMAC-SHA1> and verifies in constant time", () => {
     const body = Buffer.from('{"a":1}');
     const expected = `sha1=${createHmac("sha1", SECRET).update(body).digest("base64")}`;
@@ -268,7 +268,7 @@ describe("signature helpers (api.md §7.3)", () => {
 // Delivery
 // ------------------------------------------------------------------------------------------
 
-describe("webhook engine — what is delivered (api.md §7.2)", () => {
+describe("webhook engine — what is delivered (docs/autotask.md, Delivery payload)", () => {
   it("POSTs a signed payload whose signature verifies over the exact bytes received", async () => {
     const { registry, engine, rx } = await setup();
     registry.add({
@@ -448,7 +448,7 @@ describe("webhook engine — what is delivered (api.md §7.2)", () => {
   });
 });
 
-describe("webhook engine — retries, error log, deactivation (api.md §7.4)", () => {
+describe("webhook engine — retries, error log, deactivation (docs/autotask.md, Retries and deactivation)", () => {
   it("retries 30 s after a failed attempt and stops at the first 2xx", async () => {
     const { clock, registry, engine, rx } = await setup({
       responder: (_h, res, n) => {
@@ -617,7 +617,7 @@ describe("webhook engine — retries, error log, deactivation (api.md §7.4)", (
   });
 });
 
-describe("webhook engine — ordering (api.md §7.4)", () => {
+describe("webhook engine — ordering (docs/autotask.md, Retries and deactivation)", () => {
   it("sends one event at a time per webhook, in order", async () => {
     const inFlight = new Map<string, number>();
     let maxInFlight = 0;

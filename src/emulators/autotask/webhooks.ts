@@ -1,5 +1,5 @@
 /**
- * Webhook delivery (issue 3 point 6; api.md §7): turns each committed EntityChange into signed
+ * Webhook delivery (docs/autotask.md, Webhooks): turns each committed EntityChange into signed
  * callouts to the tenant's registered webhooks, with Autotask's retry, error-log, ordering and
  * deactivation rules, plus injected delivery faults (faults.ts). Registrations are read through the
  * core's WebhookRegistryView; nothing here touches the store directly.
@@ -17,7 +17,7 @@ import type {
 import { type EmulatorClock, scaled, systemClock } from "./timing.js";
 
 // ---------------------------------------------------------------------------------------------
-// Serialisation and signature (api.md §7.3)
+// Serialisation and signature (docs/autotask.md, Signature)
 // ---------------------------------------------------------------------------------------------
 
 /** How the delivery body is serialised. */
@@ -38,7 +38,7 @@ function hex4(code: number): string {
 
 /**
  * Re-escapes the string literals of a JSON text the way Autotask's (ASP.NET) serialiser does,
- * api.md §7.3 [C: S4 signature.ts]: `& < > ' \` +` and `"` as `\uXXXX` (upper-case hex), every
+ * docs/autotask.md, Signature: `& < > ' \` +` and `"` as `\uXXXX` (upper-case hex), every
  * non-ASCII UTF-16 unit as `\uXXXX` (astral characters become a surrogate pair of escapes). Other
  * escapes JSON.stringify produced (`\\`, `\n`, `\u001F`, …) are kept. Only string literals are
  * touched — a `+` in a number such as `1e+21` is structural. The result parses to the same value.
@@ -83,14 +83,16 @@ export function serializeWebhookBody(payload: unknown, escaping: JsonEscaping = 
   return Buffer.from(escaping === "aspnet" ? aspNetEscapeJson(json) : json, "utf8");
 }
 
-/** `sha1=<base64 HMAC-SHA1(secretKey, body bytes)>`, the X-Hook-Signature value (api.md §7.3 [C]). */
+/**
+ * `sha1=<base64 HMAC-SHA1(secretKey, body bytes)>`, the X-Hook-Signature value (docs/autotask.md, Signature).
+ */
 export function signHookBody(secretKey: string, body: Uint8Array | string): string {
   return `sha1=${createHmac("sha1", Buffer.from(secretKey, "utf8")).update(body).digest("base64")}`;
 }
 
 /**
  * Checks an X-Hook-Signature header against the raw body bytes as received, in constant time
- * (reliability.md §8). Accepts the header with or without the `sha1=` prefix.
+ * (docs/reliability.md, Signature verification). Accepts the header with or without the `sha1=` prefix.
  */
 export function verifyHookSignature(
   secretKey: string,
@@ -110,7 +112,7 @@ export function verifyHookSignature(
 // Payload
 // ---------------------------------------------------------------------------------------------
 
-/** A delivery body (api.md §7.2 [C: S4, S8]); key order as in the payload example. */
+/** A delivery body (docs/autotask.md, Delivery payload); key order as in the payload example. */
 export interface WebhookPayload {
   Action: "Create" | "Update" | "Delete" | "Deactivated";
   Guid: string;
@@ -123,7 +125,7 @@ export interface WebhookPayload {
 }
 
 /**
- * Where subscribed UDFs go in `Fields` — api.md §7.2 leaves it open [U]:
+ * Where subscribed UDFs go in `Fields` — docs/autotask.md, Delivery payload leaves it open (unconfirmed):
  * - "array" (default): `Fields.userDefinedFields = [{name, value}]`, the shape of the entity row, so
  *   a UDF named like a standard field cannot collide with it;
  * - "flat": one key per UDF name next to the standard fields.
@@ -165,10 +167,10 @@ function subscribedTo(webhook: Row, action: EntityChange["action"]): boolean {
 }
 
 /**
- * Fields of the delivery: subscribed fields that changed, plus display-always fields (api.md §7.2).
- * On Create `changedFields` holds every non-null field, on Delete none, so a Delete carries the
- * display-always fields only, read from the row as it was before the delete.
- * Returns null when an Update touched no subscribed field or UDF (no callout).
+ * Fields of the delivery: subscribed fields that changed, plus display-always fields (docs/autotask.md,
+ * Delivery payload). On Create `changedFields` holds every non-null field, on Delete none, so a Delete
+ * carries the display-always fields only, read from the row as it was before the delete. Returns null when an
+ * Update touched no subscribed field or UDF (no callout).
  */
 export function buildFields(
   registry: WebhookRegistryView,
@@ -213,7 +215,7 @@ export function buildFields(
   return fields;
 }
 
-/** A webhook is ready once it has at least one subscribed field or UDF (api.md §7.1 [C: S8]). */
+/** A webhook is ready once it has at least one subscribed field or UDF (docs/autotask.md, Registration). */
 export function isReady(reg: WebhookRegistration): boolean {
   return (
     reg.fields.some((f) => truthy(f["isSubscribedField"])) ||
@@ -235,7 +237,7 @@ export interface WebhookEngineOptions {
   fetch?: typeof fetch;
   /** Retry waits and delivery delays use it; the per-attempt timeout is always real time. */
   clock?: EmulatorClock;
-  /** Per-attempt timeout, nominal ms. api.md §7.4 [C]: 10 s. */
+  /** Per-attempt timeout, nominal ms. docs/autotask.md, Retries and deactivation: 10 s. */
   attemptTimeoutMs?: number;
   /**
    * Floor of the scaled per-attempt timeout, real ms (default 1000). With timeScale 0.001 the 10 s
@@ -253,11 +255,14 @@ export interface WebhookEngineOptions {
   deactivateAfterFailedEvents?: number;
   /** How long a reorder-faulted event waits for a follower before it goes out anyway, nominal ms. */
   reorderHoldMs?: number;
-  /** Body serialisation; "aspnet" (default) reproduces Autotask's escaping (api.md §7.3). */
+  /** Body serialisation; "aspnet" (default) reproduces Autotask's escaping (docs/autotask.md, Signature). */
   escaping?: JsonEscaping;
   /** Where UDFs go in Fields; see UdfStyle. Default "array". */
   udfStyle?: UdfStyle;
-  /** Sign the Deactivated call like a delivery (api.md §7.4: unknown [U]); default true. */
+  /**
+   * Sign the Deactivated call like a delivery (docs/autotask.md, Retries and deactivation: unconfirmed);
+   * default true.
+   */
   signDeactivation?: boolean;
   /** Told about unexpected internal errors (never about receiver failures). */
   onError?: (err: unknown) => void;
@@ -328,7 +333,8 @@ export interface WebhookEngine extends ChangeListener {
   configure(partial: Partial<Tunables>): Tunables;
   /**
    * The core should call this when a webhook is deactivated or deleted through the API, so that
-   * its deactivationUrl is called (api.md §7.4 [C]) and its queued events are discarded.
+   * its deactivationUrl is called (docs/autotask.md, Retries and deactivation) and its queued events are
+   * discarded.
    */
   webhookDeactivated(tenantId: string, entityType: WebhookEntityType, webhook: Row): void;
   /** Forgets sequence numbers, failure counts and queued events (admin reset). */
@@ -472,7 +478,10 @@ export function createWebhookEngine(opts: WebhookEngineOptions): WebhookEngine {
     return r !== null && truthy(r.webhook["isActive"]);
   };
 
-  /** One POST with the per-attempt timeout (api.md §7.4 [C]: 10 s). A 2xx is success. */
+  /**
+   * One POST with the per-attempt timeout (docs/autotask.md, Retries and deactivation: 10 s). A 2xx is
+   * success.
+   */
   const attempt = async (url: string, body: Buffer, signature: string | null): Promise<AttemptResult> => {
     stats.attempts++;
     const timeout = Math.max(ms(t.attemptTimeoutMs), t.minAttemptTimeoutMs);
@@ -500,9 +509,9 @@ export function createWebhookEngine(opts: WebhookEngineOptions): WebhookEngine {
   const sleep = (delay: number): Promise<void> => clock.sleep(delay, closer.signal);
 
   /**
-   * Delivers one event with Autotask's retry rule (api.md §7.4 [C]): attempts start 30 s apart
-   * (counted from the previous attempt's start, so a 10 s timeout does not stretch the schedule), at
-   * most 5 of them, none later than 2 minutes after the first: 0, 30, 60, 90, 120 s.
+   * Delivers one event with Autotask's retry rule (docs/autotask.md, Retries and deactivation): attempts
+   * start 30 s apart (counted from the previous attempt's start, so a 10 s timeout does not stretch the
+   * schedule), at most 5 of them, none later than 2 minutes after the first: 0, 30, 60, 90, 120 s.
    */
   const deliverWithRetries = async (s: WebhookState, job: Job): Promise<EventResult> => {
     const first = now();
@@ -530,8 +539,9 @@ export function createWebhookEngine(opts: WebhookEngineOptions): WebhookEngine {
   });
 
   /**
-   * Calls deactivationUrl once (api.md §7.4 [C]: "deactivationUrl is called"; body [U]: the delivery
-   * envelope with Action "Deactivated", Id = the webhook id, Fields {}). No retries.
+   * Calls deactivationUrl once (docs/autotask.md, Retries and deactivation: "deactivationUrl is called"; body
+   * unconfirmed: the delivery envelope with Action "Deactivated", Id = the webhook id, Fields {}). No
+   * retries.
    */
   const callDeactivationUrl = (s: WebhookState, webhook: Row): void => {
     const url = webhook["deactivationUrl"];
@@ -561,7 +571,8 @@ export function createWebhookEngine(opts: WebhookEngineOptions): WebhookEngine {
 
   const failEvent = (s: WebhookState, job: Job, error: string, attempts: number): void => {
     stats.failedEvents++;
-    // api.md §7.4 [C]: after the last attempt the payload is dropped and an error-log entry written.
+    // docs/autotask.md, Retries and deactivation: after the last attempt the payload is dropped and an
+    // error-log entry written.
     try {
       registry.addErrorLog(s.tenantId, {
         errorMessage: `Webhook callout failed after ${attempts} attempt(s): ${error}`,
@@ -573,7 +584,8 @@ export function createWebhookEngine(opts: WebhookEngineOptions): WebhookEngine {
       onError(err);
     }
     s.consecutiveFailures++;
-    // api.md §7.4 [C]: 25 consecutive failed events disable the callout and call deactivationUrl.
+    // docs/autotask.md, Retries and deactivation: 25 consecutive failed events disable the callout and call
+    // deactivationUrl.
     if (s.consecutiveFailures >= t.deactivateAfterFailedEvents) {
       const reg = currentRegistration(s);
       // If the core reacts to this by calling webhookDeactivated, ignore that echo (one call only).
@@ -634,7 +646,9 @@ export function createWebhookEngine(opts: WebhookEngineOptions): WebhookEngine {
     hold.abort();
   };
 
-  /** One loop per webhook: events go out one at a time, in order (api.md §7.4 [C]). */
+  /**
+   * One loop per webhook: events go out one at a time, in order (docs/autotask.md, Retries and deactivation).
+   */
   const run = async (s: WebhookState): Promise<void> => {
     s.running = true;
     busy++;
@@ -684,7 +698,7 @@ export function createWebhookEngine(opts: WebhookEngineOptions): WebhookEngine {
       const webhookId = num(w["id"]);
       if (webhookId === undefined || !truthy(w["isActive"])) continue;
       if (!subscribedTo(w, change.action) || !isReady(reg)) continue;
-      // Excluded resources: no callout for changes made by them (api.md §7.1 step 4 [C]).
+      // Excluded resources: no callout for changes made by them (docs/autotask.md, Registration).
       if (reg.excludedResources.some((r) => num(r["resourceID"]) === change.personId)) continue;
       const url = w["webhookUrl"];
       if (typeof url !== "string" || url.length === 0) continue;

@@ -1,8 +1,8 @@
 /**
  * Low-level client of the Autotask PSA REST API (ATServicesRest/V1.0), contract in
- * shared/autotask/api.md: zone discovery, auth headers, CRUD, queries with paging, count,
+ * docs/autotask.md: zone discovery, auth headers, CRUD, queries with paging, count,
  * entityInformation, ThresholdInformation — paced to the vendor's limits and retried by the rules of
- * design.md §3.4 and reliability.md §2/§6/§9.
+ * docs/reliability.md (Idempotent creates; Retries and backoff; Rate-limit awareness).
  *
  * One instance per partner connection (one API user + integration code); it holds that connection's
  * zone, limiter, budget and statistics and nothing is shared between instances. Credentials are only
@@ -45,16 +45,16 @@ export interface AutotaskCredentials {
   /**
    * The zone's REST base, e.g. "https://webservices5.autotask.net/ATServicesRest/" (a missing
    * "ATServicesRest/" or trailing slash is added). Used directly, without discovery. It also serves as
-   * the discovery host after a 401 (any zone host answers ZoneInformation, api.md §1), so a tenant
-   * moved to another zone is followed. "" = discover the zone at `zoneDiscoveryUrl`.
+   * the discovery host after a 401 (any zone host answers ZoneInformation, docs/autotask.md, Zone discovery),
+   * so a tenant moved to another zone is followed. "" = discover the zone at `zoneDiscoveryUrl`.
    */
   apiUrl: string;
   /** The API-only user's username (email form). */
   username: string;
   secret: string;
-  /** The API tracking identifier ("integration code", api.md §2). */
+  /** The API tracking identifier ("integration code", docs/autotask.md, Authentication). */
   integrationCode: string;
-  /** Resource to attribute creates/updates to (api.md §2); sent on writes only. */
+  /** Resource to attribute creates/updates to (docs/autotask.md, Authentication); sent on writes only. */
   impersonationResourceId?: number | undefined;
 }
 
@@ -89,7 +89,10 @@ export interface AutotaskClientOptions {
   credentials: AutotaskCredentials;
   /** Where to ask for the zone when `credentials.apiUrl` is "" (default: Autotask's global host). */
   zoneDiscoveryUrl?: string;
-  /** Concurrent requests per endpoint; Autotask allows 3 per integration and endpoint (api.md §6). */
+  /**
+   * Concurrent requests per endpoint; Autotask allows 3 per integration and endpoint (docs/autotask.md,
+   * Thresholds and limits).
+   */
   maxConcurrentPerEndpoint?: number;
   /** Hourly-budget pacing; `false` turns it off (no ThresholdInformation calls). */
   budget?:
@@ -115,7 +118,7 @@ export interface AutotaskClientOptions {
   logger?: ClientLogger;
 }
 
-/** Default discovery host (apigrate's default, api.md §1 [C: S1]). */
+/** Default discovery host (apigrate's default, docs/autotask.md, Zone discovery). */
 export const DEFAULT_ZONE_DISCOVERY_URL = "https://webservices.autotask.net/ATServicesRest/";
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 export const DEFAULT_MAX_CONCURRENT_PER_ENDPOINT = 3;
@@ -168,11 +171,15 @@ interface Call {
   path: string;
   /** Absolute URL (pageDetails.nextPageUrl), already checked to be on the zone's origin. */
   url?: string;
-  /** Limiter and statistics key: the first path segment after V1.0/ (api.md §6). */
+  /**
+   * Limiter and statistics key: the first path segment after V1.0/ (docs/autotask.md, Thresholds and limits).
+   */
   endpoint: string;
   body?: unknown;
   write: boolean;
-  /** False for creates: an ambiguous failure is never retried here (reliability.md §2). */
+  /**
+   * False for creates: an ambiguous failure is never retried here (docs/reliability.md, Idempotent creates).
+   */
   blindRetry: boolean;
   impersonate?: number | null | undefined;
   /** ThresholdInformation reads bypass the budget gate (they are how the budget is known). */
@@ -199,7 +206,8 @@ const ROUTE_MISS = /no http resource was found/i;
 
 /**
  * Normalises a REST base to "scheme://host[:port]/…/ATServicesRest/": adds the segment when a bare
- * host is given, strips a trailing "V1.0", adds the trailing slash apigrate relies on (api.md §1, §9).
+ * host is given, strips a trailing "V1.0", adds the trailing slash apigrate relies on (docs/autotask.md, Zone
+ * discovery; The public npm client).
  */
 export function restBase(url: string): string {
   let u: URL;
@@ -269,7 +277,10 @@ const sanitizeKey = (k: string) => JSON.stringify(k.replace(/[^\w.-]/g, "").slic
 const isObject = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === "object" && !Array.isArray(v);
 
-/** Reads a key case-insensitively (the Swagger models are PascalCase, the wire camelCase, api.md §3.4). */
+/**
+ * Reads a key case-insensitively (the Swagger models are PascalCase, the wire camelCase, docs/autotask.md,
+ * Paging and counts).
+ */
 function prop(obj: Record<string, unknown>, key: string): unknown {
   if (key in obj) return obj[key];
   const lower = key.toLowerCase();
@@ -359,7 +370,10 @@ export class AutotaskClient {
 
   // ---- reads -------------------------------------------------------------------------------
 
-  /** `GET E/{id}` → the record, or null when there is none (`{"item": null}` or a 404, api.md §3.2). */
+  /**
+   * `GET E/{id}` → the record, or null when there is none (`{"item": null}` or a 404, docs/autotask.md,
+   * Reading records).
+   */
   async get<T extends AutotaskEntity = AutotaskEntity>(entity: EntityName, id: number): Promise<T | null> {
     checkEntity(entity);
     checkId(id, "id");
@@ -375,15 +389,16 @@ export class AutotaskClient {
         throw badResponse(`GET ${entity}/${id}`, `{"item": …}`, body, false);
       return (body["item"] as T | null) ?? null;
     } catch (e) {
-      // apigrate maps 404 to null (api.md §3.2); a route miss is a wrong entity name, not a missing record.
+      // apigrate maps 404 to null (docs/autotask.md, Reading records); a route miss is a wrong entity name,
+      // not a missing record.
       if (isPsaError(e) && e.status === 404 && !ROUTE_MISS.test(e.errors.join(" "))) return null;
       throw e;
     }
   }
 
   /**
-   * `POST E/query`, then each `pageDetails.nextPageUrl` with the same body (api.md §3.4), one page
-   * (≤ 500 records) per iteration.
+   * `POST E/query`, then each `pageDetails.nextPageUrl` with the same body (docs/autotask.md, Paging and
+   * counts), one page (≤ 500 records) per iteration.
    */
   async *query<T extends AutotaskEntity = AutotaskEntity>(
     entity: EntityName,
@@ -435,7 +450,7 @@ export class AutotaskClient {
     return all;
   }
 
-  /** `POST E/query/count` → `{"queryCount": n}` (api.md §3.4). */
+  /** `POST E/query/count` → `{"queryCount": n}` (docs/autotask.md, Paging and counts). */
   async count(entity: EntityName, filter: QueryFilter = ALL_RECORDS): Promise<number> {
     checkEntity(entity);
     const body = await this.send({
@@ -452,7 +467,7 @@ export class AutotaskClient {
     return n;
   }
 
-  /** `GET E/entityInformation` → info (api.md §4). */
+  /** `GET E/entityInformation` → info (docs/autotask.md, Field information and UDFs). */
   async entityInformation(entity: EntityName): Promise<EntityInformation> {
     const body = await this.readInfo(entity, "entityInformation");
     const info = isObject(body) ? prop(body, "info") : undefined;
@@ -460,19 +475,25 @@ export class AutotaskClient {
     return info as unknown as EntityInformation;
   }
 
-  /** `GET E/entityInformation/fields` → FieldInfo[] with picklist values (api.md §4). */
+  /**
+   * `GET E/entityInformation/fields` → FieldInfo[] with picklist values (docs/autotask.md, Field information
+   * and UDFs).
+   */
   async fieldInfo(entity: EntityName): Promise<FieldInfo[]> {
     return this.fieldList(entity, "entityInformation/fields");
   }
 
-  /** `GET E/entityInformation/userDefinedFields` → the UDFs (name = display name, api.md §4). */
+  /**
+   * `GET E/entityInformation/userDefinedFields` → the UDFs (name = display name, docs/autotask.md, Field
+   * information and UDFs).
+   */
   async udfInfo(entity: EntityName): Promise<UdfInfo[]> {
     return this.fieldList(entity, "entityInformation/userDefinedFields");
   }
 
   /**
-   * `GET ThresholdInformation` (api.md §5): the database's hourly threshold and current usage. The call
-   * itself counts toward usage; it also refreshes the client's budget view.
+   * `GET ThresholdInformation` (docs/autotask.md, Entities and fields used): the database's hourly threshold
+   * and current usage. The call itself counts toward usage; it also refreshes the client's budget view.
    */
   async thresholdInformation(): Promise<ThresholdInformation> {
     const info = parseThreshold(
@@ -510,7 +531,10 @@ export class AutotaskClient {
     });
   }
 
-  /** `POST P/{parentId}/C` (e.g. Tickets/100/Notes); the parent id field should be in the body too (api.md §3.5). */
+  /**
+   * `POST P/{parentId}/C` (e.g. Tickets/100/Notes); the parent id field should be in the body too
+   * (docs/autotask.md, Writes).
+   */
   async createChild(
     parent: EntityName,
     parentId: number,
@@ -533,8 +557,8 @@ export class AutotaskClient {
   /**
    * A create that is safe to repeat: after an ambiguous failure it calls `lookup` (e.g. find the CI
    * by its "Partner Portal Device Id" UDF, or the ticket by externalID) and returns the id found;
-   * only when the lookup finds nothing is the create tried again (reliability.md §2 (c)). Before each
-   * lookup it waits a backoff delay, so a write still being applied has time to land.
+   * only when the lookup finds nothing is the create tried again (docs/reliability.md, Idempotent creates).
+   * Before each lookup it waits a backoff delay, so a write still being applied has time to land.
    */
   async createIdempotent(
     entity: EntityName,
@@ -557,7 +581,10 @@ export class AutotaskClient {
     return this.idempotent(() => this.createChild(parent, parentId, child, body, opts), lookup);
   }
 
-  /** `PATCH E` with `{id, …changed fields}` → the id (api.md §3.5). Retried: it sets absolute values. */
+  /**
+   * `PATCH E` with `{id, …changed fields}` → the id (docs/autotask.md, Writes). Retried: it sets absolute
+   * values.
+   */
   async update(
     entity: EntityName,
     body: Record<string, unknown> & { id: number },
@@ -603,7 +630,7 @@ export class AutotaskClient {
     );
   }
 
-  /** `PUT E`: full replace — writable fields left out become null (api.md §3.5). */
+  /** `PUT E`: full replace — writable fields left out become null (docs/autotask.md, Writes). */
   async replace(
     entity: EntityName,
     body: Record<string, unknown> & { id: number },
@@ -720,7 +747,8 @@ export class AutotaskClient {
 
   private async writeForId(call: Call, fallbackId?: number): Promise<number> {
     const body = await this.send(call);
-    // Create → {"itemId": n} (api.md §3.5 [C]); PATCH/PUT bodies are [U]: n8n accepts itemId or id.
+    // Create → {"itemId": n} (docs/autotask.md, Writes); PATCH/PUT bodies are unconfirmed: n8n accepts itemId
+    // or id.
     const id = isObject(body) ? (prop(body, "itemId") ?? prop(body, "id")) : undefined;
     if (typeof id === "number" && Number.isSafeInteger(id)) return id;
     if (fallbackId !== undefined && (body === undefined || isObject(body))) return fallbackId;
@@ -815,7 +843,10 @@ export class AutotaskClient {
     );
   }
 
-  /** One attempt: budget gate, zone, the exchange, and one re-discovery after a 401 (api.md §2). */
+  /**
+   * One attempt: budget gate, zone, the exchange, and one re-discovery after a 401 (docs/autotask.md,
+   * Authentication).
+   */
   private async attempt(call: Call): Promise<unknown> {
     if (!call.skipBudget) await this.budgetGate();
     const zone = await this.currentZone();
@@ -921,7 +952,7 @@ export class AutotaskClient {
     return u.origin === origin ? u.href : `${origin}${u.pathname}${u.search}`;
   }
 
-  // ---- zone discovery (api.md §1) ----------------------------------------------------------------
+  // ---- zone discovery (docs/autotask.md, Zone discovery) ----------------------------------------
 
   private async currentZone(): Promise<Zone> {
     if (this.zone) return this.zone;
@@ -1032,7 +1063,7 @@ export class AutotaskClient {
     return { base: restBase(info.url) };
   }
 
-  // ---- hourly budget (api.md §6, reliability.md §9) ------------------------------------------------
+  // ---- hourly budget (docs/autotask.md, Thresholds and limits; docs/reliability.md, Rate-limit awareness) ----
 
   private usageShare(b: BudgetState): number {
     const threshold = Math.max(1, b.info.externalRequestThreshold);
@@ -1062,7 +1093,8 @@ export class AutotaskClient {
    * Before each request: keep the usage view fresh (ThresholdInformation at start, then every
    * `refreshEvery`), add a growing delay past `slowdownShare`, and refuse past `stopShare` — leaving
    * the rest of the tenant's hourly allowance to ticket traffic and other integrations. Autotask itself
-   * slows every request by 0.5–1 s past 50 % usage and refuses at 100 % (api.md §6).
+   * slows every request by 0.5–1 s past 50 % usage and refuses at 100 % (docs/autotask.md, Thresholds and
+   * limits).
    */
   private async budgetGate(): Promise<void> {
     const opts = this.budgetOpts;
@@ -1127,7 +1159,10 @@ function parseThreshold(body: unknown): ThresholdInformation {
   };
 }
 
-/** The query body of api.md §3.3; `id` is added to IncludeFields (required once results span pages). */
+/**
+ * The query body of docs/autotask.md, Queries; `id` is added to IncludeFields (required once results span
+ * pages).
+ */
 export function queryBody(options: QueryOptions): Record<string, unknown> {
   const body: Record<string, unknown> = {
     filter: options.filter && options.filter.length > 0 ? options.filter : ALL_RECORDS,

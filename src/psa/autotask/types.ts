@@ -1,7 +1,8 @@
 /**
  * Wire types of the Autotask REST API (ATServicesRest/V1.0) that nocbridge reads and writes. Field
- * names are the camelCase wire forms of api.md §5; only the fields the sync uses are spelled out, the
- * index signature keeps the rest. Nullable where Autotask returns null for an unset value.
+ * names are the camelCase wire forms of docs/autotask.md, Entities and fields used; only the fields the sync
+ * uses are spelled out, the index signature keeps the rest. Nullable where Autotask returns null for an unset
+ * value.
  */
 
 /** Entities the client addresses by name (the first path segment after V1.0/). */
@@ -21,7 +22,10 @@ export type EntityName =
   | "TicketNoteWebhooks"
   | (string & {});
 
-/** A UDF value on a record: name = the UDF's display name, value a string or null (api.md §4). */
+/**
+ * A UDF value on a record: name = the UDF's display name, value a string or null (docs/autotask.md, Field
+ * information and UDFs).
+ */
 export interface UserDefinedField {
   name: string;
   value: string | null;
@@ -44,9 +48,12 @@ export interface Company extends AutotaskEntity {
   userDefinedFields?: UserDefinedField[];
 }
 
-/** UI: Device / Asset / Configuration Item; SOAP: InstalledProduct (api.md §5, §8). */
+/**
+ * UI: Device / Asset / Configuration Item; SOAP: InstalledProduct (docs/autotask.md, Entities and fields
+ * used; SOAP-era names).
+ */
 export interface ConfigurationItem extends AutotaskEntity {
-  /** Cannot be changed after create (api.md §5 [C: S7]). */
+  /** Cannot be changed after create (docs/autotask.md, Entities and fields used). */
   companyID: number;
   productID: number;
   isActive: boolean;
@@ -93,7 +100,7 @@ export interface Ticket extends AutotaskEntity {
   configurationItemID?: number | null;
   assignedResourceID?: number | null;
   assignedResourceRoleID?: number | null;
-  /** REST name of the SOAP AllocationCodeID / work type (api.md §5). */
+  /** REST name of the SOAP AllocationCodeID / work type (docs/autotask.md, Entities and fields used). */
   billingCodeID?: number | null;
   issueType?: number | null;
   subIssueType?: number | null;
@@ -114,14 +121,14 @@ export interface TicketNote extends AutotaskEntity {
   title: string;
   description: string;
   noteType: number;
-  /** 1 = all users, 2 = internal only (values [U], api.md §5). */
+  /** 1 = all users, 2 = internal only (values unconfirmed; docs/autotask.md, Entities and fields used). */
   publish: number;
   createDateTime?: string;
   lastActivityDate?: string;
   creatorResourceID?: number | null;
 }
 
-/** SOAP: AllocationCode. Read-only through REST (api.md §3.1). */
+/** SOAP: AllocationCode. Read-only through REST (docs/autotask.md, Entities and URLs). */
 export interface BillingCode extends AutotaskEntity {
   name: string;
   description?: string | null;
@@ -138,7 +145,7 @@ export interface Resource extends AutotaskEntity {
   isActive: boolean;
 }
 
-// ---- entityInformation (api.md §4) -----------------------------------------------------------
+// ---- entityInformation (docs/autotask.md, Field information and UDFs) -------------------------------------
 
 export interface EntityInformation {
   name: string;
@@ -154,7 +161,10 @@ export interface EntityInformation {
   supportsWebhookCallouts: boolean;
 }
 
-/** A picklist value: `value` is a string on this endpoint even for integer fields (api.md §4). */
+/**
+ * A picklist value: `value` is a string on this endpoint even for integer fields (docs/autotask.md, Field
+ * information and UDFs).
+ */
 export interface PicklistValue {
   value: string;
   label: string;
@@ -186,7 +196,7 @@ export type UdfInfo = FieldInfo;
 
 export interface ThresholdInformation {
   externalRequestThreshold: number;
-  /** Minutes (api.md §5). */
+  /** Minutes (docs/autotask.md, Entities and fields used). */
   requestThresholdTimeframe: number;
   currentTimeframeRequestCount: number;
 }
@@ -199,7 +209,7 @@ export interface ZoneInformation {
   ci?: number;
 }
 
-// ---- queries (api.md §3.3) -------------------------------------------------------------------
+// ---- queries (docs/autotask.md, Queries) ------------------------------------------------------------------
 
 export type FilterOperator =
   | "eq"
@@ -238,7 +248,7 @@ export type QueryCondition = FieldCondition | GroupCondition;
 export type QueryFilter = QueryCondition[];
 
 export interface QueryOptions {
-  /** Default: every record (`id gte 0`, the idiom of api.md §3.3 — a query needs a filter). */
+  /** Default: every record (`id gte 0`, the idiom of docs/autotask.md, Queries — a query needs a filter). */
   filter?: QueryFilter;
   /** Only these fields are returned; `id` is added when missing (required once a result has >1 page). */
   includeFields?: readonly string[];

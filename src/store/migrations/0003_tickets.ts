@@ -13,7 +13,8 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
           .addColumn("id", "integer", (c) => c.primaryKey().generatedByDefaultAsIdentity())
       : db.schema.createTable(t).addColumn("id", "integer", (c) => c.primaryKey().autoIncrement());
 
-  // Written in the same transaction as the portal change it announces (reliability.md §1).
+  // Written in the same transaction as the portal change it announces (docs/reliability.md, Outbox and
+  // inbox).
   await id("ticket_outbox")
     .addColumn("partner_id", "integer", (c) => c.notNull().references("partners.id").onDelete("cascade"))
     .addColumn("ticket_id", "integer", (c) => c.notNull())
