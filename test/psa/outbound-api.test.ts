@@ -6,6 +6,7 @@ import { DEMO_IDS } from "../../src/emulators/autotask/seed.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
 import { AutotaskClient } from "../../src/psa/autotask/client.js";
 import type { PsaUrlPolicy } from "../../src/psa/url-policy.js";
+import { releaseBudgetParked } from "../../src/store/migrations/0011_budget_waits.js";
 import type { AutotaskApi } from "../../src/sync/autotask-api.js";
 import type { PsaCredentials } from "../../src/sync/engine.js";
 import { DEFAULT_CREDENTIALS, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
@@ -231,5 +232,48 @@ describe.each(STORES)("PSA calls through the API (%s)", (kind) => {
     } finally {
       await at.admin("PUT", "/limits", { requestThreshold: 1_000_000 });
     }
+  });
+
+  it("releases a ticket an earlier version parked for a spent budget (migration 0011_budget_waits)", async () => {
+    const k = env.services.db.kysely;
+    // As the earlier version left it: the budget was spent (here Autotask itself refuses), the ticket
+    // parked as final with BUDGET_EXHAUSTED.
+    await at.admin("PUT", "/limits", { requestThreshold: 1 });
+    let ticketId = 0;
+    try {
+      ticketId = (
+        await env.services.portal.createTicket(SYSTEM_ACTOR, partnerId, {
+          clientId: clientB,
+          title: "Parked by an earlier version",
+          description: "d",
+          statusId: 1,
+          priorityId: 9,
+        })
+      ).id;
+      await until(async () => {
+        await env.services.sync.tickets.notify(partnerId);
+        return (await env.services.sync.tickets.errors(partnerId)).find((e) => e.ticketId === ticketId);
+      }, "the budget wait");
+    } finally {
+      await at.admin("PUT", "/limits", { requestThreshold: 1_000_000 });
+    }
+    await k
+      .updateTable("sync_errors")
+      .set({ parked: 1, attempts: 1, next_attempt_at: null, code: "BUDGET_EXHAUSTED" })
+      .where("ticket_id", "=", ticketId)
+      .where("resolved_at", "is", null)
+      .execute();
+    await env.services.sync.tickets.notify(partnerId);
+    expect((await env.services.sync.tickets.view(ticketId)).ticketId ?? null).toBeNull();
+    const creates = (await ops())["create Tickets"] ?? 0;
+
+    expect(await releaseBudgetParked(k as never)).toBe(1);
+    expect(await releaseBudgetParked(k as never)).toBe(0); // idempotent
+    const linked = await until(async () => {
+      await env.services.sync.tickets.notify(partnerId);
+      return (await env.services.sync.tickets.view(ticketId)).ticketId;
+    }, "the released ticket sent");
+    expect(linked).toBeGreaterThan(0);
+    expect((await ops())["create Tickets"] ?? 0).toBe(creates + 1);
   });
 });
