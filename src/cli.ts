@@ -2,10 +2,9 @@
 import { Presets, SingleBar } from "cli-progress";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { type Config, ENV_DOC, loadConfig } from "./config.js";
-import { DEMO_PASSWORD, startDemo } from "./demo/run.js";
 import { DEMO_PARTNER_NAME, seedDemo } from "./demo/seed.js";
-import { registerAutotaskEmulatorCommand } from "./emulators/autotask/index.js";
-import { registerConnectWiseEmulatorCommand } from "./emulators/connectwise/index.js";
+import { registerAutotaskEmulatorCommand } from "./emulators/autotask/cli.js";
+import { registerConnectWiseEmulatorCommand } from "./emulators/connectwise/cli.js";
 import { createLogger } from "./lib/logger.js";
 import { openServices, type Services, StartupError, startServer } from "./main.js";
 import { SYSTEM_ACTOR } from "./portal/access.js";
@@ -68,6 +67,8 @@ export function buildCli(): Command {
     .addOption(dbOption())
     .action(async (o: { port?: number; emulatorPort: number; database?: string }) => {
       const config = configFrom(o);
+      // Loaded only for the demo: it brings the Autotask emulator, which other commands do not need.
+      const { DEMO_PASSWORD, startDemo } = await import("./demo/run.js");
       const demo = await startDemo(config, {
         emulatorPort: o.emulatorPort,
         logger: createLogger(config.logLevel, process.stderr),

@@ -9,7 +9,7 @@ import { scheduleProblem } from "../src/portal/schedule.js";
 import type { DeviceInput } from "../src/portal/service.js";
 import type { AutotaskApi } from "../src/sync/autotask-api.js";
 import { pruneProcessed } from "../src/sync/retention.js";
-import { DEFAULT_CREDENTIALS, fastClient, startTestEmulator, type TestEmulator } from "./helpers/autotask.js";
+import { demoTicketing, fastClient, startTestEmulator, type TestEmulator } from "./helpers/autotask.js";
 import { openTestServices, STORES, snapshot, type TestEnv, testApp } from "./helpers/services.js";
 import { until } from "./helpers/wait.js";
 
@@ -327,18 +327,7 @@ describe.each(STORES)("an asset run cut short saves its counts as it goes (%s)",
     ).id;
     for (let i = 0; i < 20; i++) await portal.createDevice(SYSTEM_ACTOR, clientId, device(i));
     await portal.putIntegration(SYSTEM_ACTOR, partnerId, {
-      ticketing: {
-        enabled: false,
-        nocMayEnterTickets: false,
-        apiUrl: at.emu.baseUrl,
-        username: DEFAULT_CREDENTIALS.username,
-        secret: DEFAULT_CREDENTIALS.secret,
-        integrationCode: DEFAULT_CREDENTIALS.integrationCode,
-        queueId: DEMO_IDS.nocQueue,
-        queueName: "NOC",
-        billingCodeId: DEMO_IDS.remoteSupport,
-        billingCodeName: "Remote Support",
-      },
+      ticketing: demoTicketing(at.emu.baseUrl, { enabled: false, nocMayEnterTickets: false }),
       devices: {
         enabled: true,
         productId: DEMO_IDS.product,

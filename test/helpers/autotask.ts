@@ -1,5 +1,5 @@
 import { startAutotaskEmulator } from "../../src/emulators/autotask/index.js";
-import { DEFAULT_CREDENTIALS, DEFAULT_TENANT_ID } from "../../src/emulators/autotask/seed.js";
+import { DEFAULT_CREDENTIALS, DEFAULT_TENANT_ID, DEMO_IDS } from "../../src/emulators/autotask/seed.js";
 import type {
   RunningAutotaskEmulator,
   StartAutotaskEmulatorOptions,
@@ -10,6 +10,31 @@ import type { AutotaskApi } from "../../src/sync/autotask-api.js";
 import type { PsaCredentials } from "../../src/sync/engine.js";
 
 export { DEFAULT_CREDENTIALS };
+
+/**
+ * The ticketing settings of a partner wired to the emulator's demo tenant: its credentials, the NOC
+ * queue, the "Remote Support" work type, and the issue and sub-issue type its default ticket
+ * category requires.
+ */
+export function demoTicketing(
+  apiUrl: string,
+  over: { enabled?: boolean; nocMayEnterTickets?: boolean } = {},
+) {
+  return {
+    enabled: over.enabled ?? true,
+    nocMayEnterTickets: over.nocMayEnterTickets ?? true,
+    apiUrl,
+    username: DEFAULT_CREDENTIALS.username,
+    secret: DEFAULT_CREDENTIALS.secret,
+    integrationCode: DEFAULT_CREDENTIALS.integrationCode,
+    queueId: DEMO_IDS.nocQueue,
+    queueName: "NOC",
+    billingCodeId: DEMO_IDS.remoteSupport,
+    billingCodeName: "Remote Support",
+    issueTypeId: DEMO_IDS.issueType,
+    subIssueTypeId: DEMO_IDS.subIssueType,
+  };
+}
 
 /** The Autotask emulator on a free port, with an admin helper. Delays are scaled down for tests. */
 export interface TestEmulator {

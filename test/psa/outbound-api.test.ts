@@ -9,7 +9,7 @@ import type { PsaUrlPolicy } from "../../src/psa/url-policy.js";
 import { releaseBudgetParked } from "../../src/store/migrations/0011_budget_waits.js";
 import type { AutotaskApi } from "../../src/sync/autotask-api.js";
 import type { PsaCredentials } from "../../src/sync/engine.js";
-import { DEFAULT_CREDENTIALS, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
+import { demoTicketing, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
 import { openTestServices, STORES, snapshot, type TestEnv, testApp } from "../helpers/services.js";
 import { until } from "../helpers/wait.js";
 
@@ -34,21 +34,6 @@ describe.each(STORES)("PSA calls through the API (%s)", (kind) => {
   let clientB = 0;
   const tokens: Record<string, string> = {};
 
-  const ticketing = (apiUrl: string) => ({
-    enabled: true,
-    nocMayEnterTickets: true,
-    apiUrl,
-    username: DEFAULT_CREDENTIALS.username,
-    secret: DEFAULT_CREDENTIALS.secret,
-    integrationCode: DEFAULT_CREDENTIALS.integrationCode,
-    queueId: DEMO_IDS.nocQueue,
-    queueName: "NOC",
-    billingCodeId: DEMO_IDS.remoteSupport,
-    billingCodeName: "Remote Support",
-    // The demo tenant's default ticket category requires issue and sub-issue type.
-    issueTypeId: DEMO_IDS.issueType,
-    subIssueTypeId: DEMO_IDS.subIssueType,
-  });
   const devicesOff = {
     enabled: false,
     productId: null,
@@ -97,7 +82,7 @@ describe.each(STORES)("PSA calls through the API (%s)", (kind) => {
     for (const role of ["partner-admin", "technician", "read-only"] as const)
       tokens[role] = (await portal.createUser(SYSTEM_ACTOR, { name: role, role, partnerId })).token;
     await portal.putIntegration(SYSTEM_ACTOR, partnerId, {
-      ticketing: ticketing(at.emu.baseUrl),
+      ticketing: demoTicketing(at.emu.baseUrl),
       devices: devicesOff,
     });
     await env.services.sync.ticketSetup(partnerId);
@@ -117,7 +102,7 @@ describe.each(STORES)("PSA calls through the API (%s)", (kind) => {
       "http://127.0.0.1:1/ATServicesRest/",
     ]) {
       const res = await call("PUT", `/api/partners/${partnerId}/integration`, "partner-admin", {
-        ticketing: ticketing(apiUrl),
+        ticketing: demoTicketing(apiUrl),
         devices: devicesOff,
       });
       expect(res.statusCode, apiUrl).toBe(400);
@@ -173,7 +158,7 @@ describe.each(STORES)("PSA calls through the API (%s)", (kind) => {
   it("never quotes an upstream HTML body in an API error", async () => {
     const other = (await env.services.portal.createPartner(SYSTEM_ACTOR, { name: "HTML VAR" })).id;
     await env.services.portal.putIntegration(SYSTEM_ACTOR, other, {
-      ticketing: { ...ticketing(`${htmlOrigin}/ATServicesRest/`), enabled: false },
+      ticketing: { ...demoTicketing(`${htmlOrigin}/ATServicesRest/`), enabled: false },
       devices: devicesOff,
     });
     const noc = (await env.services.portal.createUser(SYSTEM_ACTOR, { name: "noc", role: "noc-admin" }))

@@ -8,6 +8,7 @@ import { nextRuns } from "../../src/sync/engine.js";
 import type { SyncRunDetail } from "../../src/sync/runs.js";
 import {
   DEFAULT_CREDENTIALS,
+  demoTicketing,
   fastClient,
   startTestEmulator,
   type TestEmulator,
@@ -56,20 +57,7 @@ describe.each(STORES)("asset sync against the Autotask emulator on %s", (kind) =
   const deviceIds: number[] = [];
 
   const integration = (over: { advanced?: boolean; enabled?: boolean } = {}) => ({
-    ticketing: {
-      enabled: false,
-      nocMayEnterTickets: false,
-      apiUrl: at.emu.baseUrl,
-      username: DEFAULT_CREDENTIALS.username,
-      secret: DEFAULT_CREDENTIALS.secret,
-      integrationCode: DEFAULT_CREDENTIALS.integrationCode,
-      queueId: DEMO_IDS.nocQueue,
-      queueName: "NOC",
-      billingCodeId: DEMO_IDS.remoteSupport,
-      billingCodeName: "Remote Support",
-      issueTypeId: DEMO_IDS.issueType,
-      subIssueTypeId: DEMO_IDS.subIssueType,
-    },
+    ticketing: demoTicketing(at.emu.baseUrl, { enabled: false, nocMayEnterTickets: false }),
     devices: {
       enabled: over.enabled ?? true,
       productId: DEMO_IDS.product,

@@ -7,7 +7,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FAILPOINTS, type Failpoint } from "../../src/config.js";
 import { DEMO_IDS } from "../../src/emulators/autotask/seed.js";
-import { DEFAULT_CREDENTIALS, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
+import { demoTicketing, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
 import { dropSchema, PG_URL, STORES, TEST_MASTER_KEY } from "../helpers/services.js";
 import { until } from "../helpers/wait.js";
 
@@ -152,20 +152,7 @@ describe.each(STORES)("the ticket worker killed between commit and send, restart
         psaCompanyId: DEMO_IDS.companies.AT1,
       });
       await api(first.url, "PUT", `/api/partners/${partner.id}/integration`, {
-        ticketing: {
-          enabled: true,
-          nocMayEnterTickets: true,
-          apiUrl: at.emu.baseUrl,
-          username: DEFAULT_CREDENTIALS.username,
-          secret: DEFAULT_CREDENTIALS.secret,
-          integrationCode: DEFAULT_CREDENTIALS.integrationCode,
-          queueId: DEMO_IDS.nocQueue,
-          queueName: "NOC",
-          billingCodeId: DEMO_IDS.remoteSupport,
-          billingCodeName: "Remote Support",
-          issueTypeId: DEMO_IDS.issueType,
-          subIssueTypeId: DEMO_IDS.subIssueType,
-        },
+        ticketing: demoTicketing(at.emu.baseUrl),
         devices: { enabled: false, productId: null, configurationItemTypeId: null, advanced: false },
       });
       // Switching ticketing on registers the webhooks, then polls: wait for that poll to be done.

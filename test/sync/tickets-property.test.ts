@@ -10,7 +10,7 @@ import type { AutotaskApi } from "../../src/sync/autotask-api.js";
 import type { PsaCredentials } from "../../src/sync/engine.js";
 import { portalSide, psaSide, type Shadow } from "../../src/sync/tickets.js";
 import {
-  DEFAULT_CREDENTIALS,
+  demoTicketing,
   fastClient,
   startTestEmulator,
   type TestEmulator,
@@ -713,20 +713,7 @@ async function harness(kind: StoreKind): Promise<Harness> {
     })
   ).id;
   await portal.putIntegration(SYSTEM_ACTOR, partnerId, {
-    ticketing: {
-      enabled: true,
-      nocMayEnterTickets: true,
-      apiUrl: at.emu.baseUrl,
-      username: DEFAULT_CREDENTIALS.username,
-      secret: DEFAULT_CREDENTIALS.secret,
-      integrationCode: DEFAULT_CREDENTIALS.integrationCode,
-      queueId: DEMO_IDS.nocQueue,
-      queueName: "NOC",
-      billingCodeId: DEMO_IDS.remoteSupport,
-      billingCodeName: "Remote Support",
-      issueTypeId: DEMO_IDS.issueType,
-      subIssueTypeId: DEMO_IDS.subIssueType,
-    },
+    ticketing: demoTicketing(at.emu.baseUrl),
     devices: { enabled: false, productId: null, configurationItemTypeId: null, advanced: false },
   });
   await env.services.sync.ticketSetup(partnerId);

@@ -5,7 +5,7 @@ import { DEMO_IDS } from "../../src/emulators/autotask/seed.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
 import type { DeviceInput } from "../../src/portal/service.js";
 import {
-  DEFAULT_CREDENTIALS,
+  demoTicketing,
   fastClient,
   startTestEmulator,
   type TestEmulator,
@@ -129,20 +129,7 @@ describe.each(STORES)("two-way ticket sync against the Autotask emulator on %s",
     for (let i = 0; i < 3; i++) dev.push((await portal().createDevice(SYSTEM_ACTOR, clientA, device(i))).id);
     dev.push((await portal().createDevice(SYSTEM_ACTOR, clientB, device(9))).id);
     await portal().putIntegration(SYSTEM_ACTOR, partnerId, {
-      ticketing: {
-        enabled: true,
-        nocMayEnterTickets: true,
-        apiUrl: at.emu.baseUrl,
-        username: DEFAULT_CREDENTIALS.username,
-        secret: DEFAULT_CREDENTIALS.secret,
-        integrationCode: DEFAULT_CREDENTIALS.integrationCode,
-        queueId: DEMO_IDS.nocQueue,
-        queueName: "NOC",
-        billingCodeId: DEMO_IDS.remoteSupport,
-        billingCodeName: "Remote Support",
-        issueTypeId: DEMO_IDS.issueType,
-        subIssueTypeId: DEMO_IDS.subIssueType,
-      },
+      ticketing: demoTicketing(at.emu.baseUrl),
       devices: {
         enabled: true,
         productId: DEMO_IDS.product,

@@ -4,6 +4,7 @@ import { DEMO_IDS } from "../../src/emulators/autotask/seed.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
 import {
   DEFAULT_CREDENTIALS,
+  demoTicketing,
   fastClient,
   startTestEmulator,
   type TestEmulator,
@@ -45,21 +46,6 @@ interface Hook {
 
 const USER = `/api-users/${encodeURIComponent(DEFAULT_CREDENTIALS.username)}`;
 
-const ticketing = (apiUrl: string) => ({
-  enabled: true,
-  nocMayEnterTickets: true,
-  apiUrl,
-  username: DEFAULT_CREDENTIALS.username,
-  secret: DEFAULT_CREDENTIALS.secret,
-  integrationCode: DEFAULT_CREDENTIALS.integrationCode,
-  queueId: DEMO_IDS.nocQueue,
-  queueName: "NOC",
-  billingCodeId: DEMO_IDS.remoteSupport,
-  billingCodeName: "Remote Support",
-  // The demo tenant's default ticket category requires issue and sub-issue type.
-  issueTypeId: DEMO_IDS.issueType,
-  subIssueTypeId: DEMO_IDS.subIssueType,
-});
 const noDevices = {
   enabled: false,
   productId: null,
@@ -88,7 +74,7 @@ describe.each(STORES)("webhook registration against the Autotask emulator on %s"
   const portal = () => env.services.portal;
   const save = async (partnerId: number) => {
     await portal().putIntegration(SYSTEM_ACTOR, partnerId, {
-      ticketing: ticketing(at.emu.baseUrl),
+      ticketing: demoTicketing(at.emu.baseUrl),
       devices: noDevices,
     });
     await env.services.sync.ticketSetup(partnerId);
@@ -313,7 +299,7 @@ describe.each(STORES)("webhook registration against the Autotask emulator on %s"
 
   it("switching ticketing off removes the webhooks; on again registers them again", async () => {
     await portal().putIntegration(SYSTEM_ACTOR, first, {
-      ticketing: { ...ticketing(at.emu.baseUrl), enabled: false },
+      ticketing: { ...demoTicketing(at.emu.baseUrl), enabled: false },
       devices: noDevices,
     });
     await env.services.sync.ticketSetup(first);
@@ -349,7 +335,7 @@ describe.each(STORES)("webhook registration against the Autotask emulator on %s"
       const p = await strict.services.portal.createPartner(SYSTEM_ACTOR, { name: "Plain-http VAR" });
       const before = (await at.stats()) as unknown as { byOperation: Record<string, number> };
       await strict.services.portal.putIntegration(SYSTEM_ACTOR, p.id, {
-        ticketing: ticketing(at.emu.baseUrl),
+        ticketing: demoTicketing(at.emu.baseUrl),
         devices: noDevices,
       });
       await strict.services.sync.ticketSetup(p.id);

@@ -6,7 +6,7 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import type { FaultOptions } from "./faults.js";
 import type { LimitsOptions } from "./limits.js";
 import { DEFAULT_CREDENTIALS, DEFAULT_TENANT_ID, SEED_NAMES, type SeedName } from "./seed.js";
-import { type StartAutotaskEmulatorOptions, startAutotaskEmulator } from "./server.js";
+import type { StartAutotaskEmulatorOptions } from "./server.js";
 
 export interface AutotaskEmulatorCliOptions {
   port: number;
@@ -182,6 +182,8 @@ export function registerAutotaskEmulatorCommand(program: Command): Command {
       ),
     )
     .action(async (o: AutotaskEmulatorCliOptions) => {
+      // The server is loaded only when this command runs, so other commands start faster.
+      const { startAutotaskEmulator } = await import("./server.js");
       const emulator = await startAutotaskEmulator(startOptionsFromCli(o));
       const c = emulator.credentials;
       const faults = emulator.behaviours.faults?.snapshot().options.seed;

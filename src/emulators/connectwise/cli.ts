@@ -5,7 +5,7 @@
  */
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { DEFAULT_CLIENT_ID, DEFAULT_COMPANY_ID, DEFAULT_KEYS, SEED_NAMES, type SeedName } from "./seed.js";
-import { type StartConnectWiseEmulatorOptions, startConnectWiseEmulator } from "./server.js";
+import type { StartConnectWiseEmulatorOptions } from "./server.js";
 
 export interface ConnectWiseEmulatorCliOptions {
   port: number;
@@ -138,6 +138,8 @@ export function registerConnectWiseEmulatorCommand(program: Command): Command {
     .addOption(new Option("--random-seed <seed>", "seed of the fault streams (replays a run)"))
     .addOption(new Option("--no-callbacks", "do not deliver callbacks"))
     .action(async (o: ConnectWiseEmulatorCliOptions) => {
+      // The server is loaded only when this command runs, so other commands start faster.
+      const { startConnectWiseEmulator } = await import("./server.js");
       const emu = await startConnectWiseEmulator(connectWiseStartOptions(o));
       const c = emu.credentials;
       console.log(
