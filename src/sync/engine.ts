@@ -217,8 +217,9 @@ export class SyncEngine {
         configurationItemTypes: await rows("ConfigurationItemTypes", "name"),
       };
     } catch (e) {
-      // A spent hourly budget is the cause as it stands (with its figures), not the credentials.
-      if (isPsaError(e) && e.code === "BUDGET_EXHAUSTED") throw new PortalError("CONFLICT", 409, e.message);
+      // A spent hourly budget is the cause as it stands (with its figures), not the credentials: the
+      // API's error map answers it 503 with Retry-After.
+      if (isPsaError(e) && e.code === "BUDGET_EXHAUSTED") throw e;
       throw new PortalError(
         "CONFLICT",
         409,
