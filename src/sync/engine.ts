@@ -1,5 +1,4 @@
 import { Cron } from "croner";
-import type { Failpoint } from "../config.js";
 import type { Clock } from "../lib/clock.js";
 import type { SecretBox } from "../lib/crypto.js";
 import type { Logger } from "../lib/logger.js";
@@ -16,6 +15,7 @@ import { isDbUnavailable } from "../store/availability.js";
 import type { Db } from "../store/db.js";
 import { AssetSync } from "./assets.js";
 import { type AutotaskApi, queryAll } from "./autotask-api.js";
+import type { Failpoint } from "./failpoint.js";
 import { fingerprint } from "./fingerprint.js";
 import { LinkStore } from "./links.js";
 import { identity, LIVE_READ_TTL_MS, LiveReadCache, VALIDATE_TTL_MS } from "./live-cache.js";
