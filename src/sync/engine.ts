@@ -290,6 +290,7 @@ export class SyncEngine {
         await this.pollTickets(id).catch((e: unknown) =>
           this.#o.logger.warn({ err: e, partnerId: id }, "ticket poll failed"),
         );
+      // Fire and forget: notify never rejects (its worker logs a failed drain and carries on).
       else void this.tickets.notify(id);
     }
     // Partners without ticketing still get their outbox consumed (nothing crosses), so it does not pile up.
@@ -300,6 +301,7 @@ export class SyncEngine {
       .where("processed_at", "is", null)
       .execute();
     const enabled = new Set(rows.map((r) => r.partner_id));
+    // Fire and forget, as above: notify never rejects.
     for (const { partner_id: id } of idle) if (!enabled.has(id)) void this.tickets.notify(id);
   }
 
@@ -333,6 +335,7 @@ export class SyncEngine {
         }
       },
       ticketChanged: (partnerId) => {
+        // Fire and forget: notify never rejects (its worker logs a failed drain).
         if (this.#background) void this.tickets.notify(partnerId);
       },
     });
