@@ -12,7 +12,7 @@ import type { PsaUrlPolicy } from "../src/psa/url-policy.js";
 import type { AutotaskApi } from "../src/sync/autotask-api.js";
 import type { PsaCredentials } from "../src/sync/engine.js";
 import { TicketSyncError } from "../src/sync/tickets.js";
-import { DEFAULT_CREDENTIALS } from "./helpers/autotask.js";
+import { DEFAULT_CREDENTIALS, startTestEmulator, type TestEmulator } from "./helpers/autotask.js";
 import { openTestServices, STORES, type TestEnv, testApp } from "./helpers/services.js";
 
 const psa = (code: PsaErrorCode, extra: Partial<ConstructorParameters<typeof PsaError>[0]> = {}) =>
@@ -216,5 +216,78 @@ describe.each(STORES)("a PSA failure through the API is not a 500 (%s)", (kind) 
     expect(res.statusCode).toBe(409);
     expect(res.json()).toMatchObject({ code: "CONFLICT" });
     expect(res.json().message).toMatch(/^Autotask did not answer with these credentials/);
+  });
+});
+
+describe.each(STORES)("a spent API budget through the API (%s)", (kind) => {
+  let at: TestEmulator;
+  let env: TestEnv;
+  let app: App;
+  let partnerId = 0;
+  let token = "";
+
+  beforeAll(async () => {
+    at = await startTestEmulator();
+    env = await openTestServices(kind, {
+      autotask: (creds: PsaCredentials, urlPolicy: PsaUrlPolicy): AutotaskApi =>
+        new AutotaskClient({
+          credentials: creds,
+          urlPolicy,
+          retry: { maxAttempts: 2, baseDelayMs: 2, maxDelayMs: 5, timeBudgetMs: 2_000 },
+          requestTimeoutMs: 2_000,
+          budget: { refreshEvery: { ms: 1 } },
+        }),
+      psaOrigins: [at.emu.url],
+    });
+    app = await testApp(env);
+    const portal = env.services.portal;
+    partnerId = (await portal.createPartner(SYSTEM_ACTOR, { name: "Budget VAR" })).id;
+    token = (await portal.createUser(SYSTEM_ACTOR, { name: "admin", role: "partner-admin", partnerId }))
+      .token;
+    await portal.putIntegration(SYSTEM_ACTOR, partnerId, {
+      ticketing: {
+        enabled: false,
+        nocMayEnterTickets: true,
+        apiUrl: at.emu.baseUrl,
+        username: DEFAULT_CREDENTIALS.username,
+        secret: DEFAULT_CREDENTIALS.secret,
+        integrationCode: DEFAULT_CREDENTIALS.integrationCode,
+        queueId: DEMO_IDS.nocQueue,
+        queueName: "NOC",
+        billingCodeId: DEMO_IDS.remoteSupport,
+        billingCodeName: "Remote Support",
+        issueTypeId: DEMO_IDS.issueType,
+        subIssueTypeId: DEMO_IDS.subIssueType,
+      },
+      devices: {
+        enabled: false,
+        productId: null,
+        configurationItemTypeId: null,
+        advanced: false,
+        schedule: null,
+      },
+    });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await env?.close();
+    await at?.close();
+  });
+
+  it("answers the live pick-lists with 503 and Retry-After once this connection's share is spent", async () => {
+    for (let i = 0; i < 50; i++) await at.api("GET", `Companies/${DEMO_IDS.companies.AT1}`);
+    const used = (await at.api<{ currentTimeframeRequestCount: number }>("GET", "ThresholdInformation"))
+      .currentTimeframeRequestCount;
+    // About 90 % used: past the share of ordinary traffic, short of Autotask's own refusal.
+    await at.admin("PUT", "/limits", { requestThreshold: Math.floor((used + 1) / 0.9) });
+    const res = await app.inject({
+      method: "GET",
+      url: `/api/partners/${partnerId}/psa/options`,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toMatchObject({ statusCode: 503, code: "PSA_BUDGET_EXHAUSTED" });
+    expect(res.json().message).toMatch(/^Autotask: .*API budget/);
+    expect(Number(res.headers["retry-after"])).toBeGreaterThan(0);
   });
 });
