@@ -1,5 +1,11 @@
 import { isAbsolute, join, resolve } from "node:path";
+import { isPostgresUrl } from "./lib/database-url.js";
 import { DEFAULT_PSA_URL_ALLOWLIST, PsaUrlPolicy } from "./psa/url-policy.js";
+import { FAILPOINTS, type Failpoint } from "./sync/failpoint.js";
+
+// Kept here too for callers of the configuration module; each lives with the layer that uses it.
+export { isPostgresUrl } from "./lib/database-url.js";
+export { FAILPOINTS, type Failpoint } from "./sync/failpoint.js";
 
 /** Everything nocbridge reads from the environment. This module is the only reader of process.env. */
 export interface Config {
@@ -27,10 +33,6 @@ export interface Config {
   /** Testing only (NOCBRIDGE_FAILPOINT): the process exits at this point of a ticket create. */
   failpoint: Failpoint | undefined;
 }
-
-/** Where NOCBRIDGE_FAILPOINT stops the process: just before a ticket create is sent, or just after it returned. */
-export const FAILPOINTS = ["before-send", "after-send"] as const;
-export type Failpoint = (typeof FAILPOINTS)[number];
 
 export const ENV_DOC: Array<[name: string, meaning: string]> = [
   [
@@ -141,8 +143,4 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     failpoint: failpoint as Failpoint | undefined,
     ...overrides,
   };
-}
-
-export function isPostgresUrl(url: string): boolean {
-  return /^postgres(ql)?:\/\//.test(url);
 }

@@ -11,10 +11,9 @@ import addFormats from "ajv-formats";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from "fastify";
 import { type Logger, redactUrl } from "../lib/logger.js";
 import type { Actor } from "../portal/access.js";
-import { PortalError } from "../portal/errors.js";
 import type { Portal } from "../portal/service.js";
-import { isDbUnavailable } from "../store/availability.js";
 import type { SyncEngine } from "../sync/engine.js";
+import { DB_UNAVAILABLE, toHttpError } from "./errors.js";
 import { installGuards, isUiFallback } from "./guard.js";
 import { clientRoutes } from "./routes/clients.js";
 import { partnerRoutes } from "./routes/partners.js";
@@ -64,13 +63,6 @@ export type App = FastifyInstance<
   TypeBoxTypeProvider
 >;
 
-/** The answer while the database cannot be reached: the client may retry after a pause. */
-const DB_UNAVAILABLE = {
-  statusCode: 503,
-  error: "database unavailable",
-  code: "DB_UNAVAILABLE",
-  message: "the database cannot be reached; try again shortly",
-};
 /**
  * Builds the REST API without starting it: tests call `inject` or `listen` on it;
  * only main.ts listens for real.
@@ -146,56 +138,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const webRoot = deps.webRoot === undefined ? defaultWebRoot() : deps.webRoot;
   installGuards(app, deps.portal, webRoot !== null);
 
+  // Every error family becomes its answer in one place (errors.ts).
   app.setErrorHandler((err, req, reply) => {
-    if (err instanceof PortalError) {
-      if (err.retryAfter !== undefined) reply.header("retry-after", String(err.retryAfter));
-      return reply.code(err.status).send({
-        statusCode: err.status,
-        error: reasonOf(err.status),
-        code: err.code,
-        message: err.message,
-        ...(err.field ? { field: err.field } : {}),
-      });
-    }
-    const e = err as {
-      validation?: Array<{ instancePath: string; message?: string; params?: Record<string, unknown> }>;
-      validationContext?: string;
-      statusCode?: number;
-      code?: string;
-      message: string;
-    };
-    if (e.validation) {
-      const v = e.validation[0];
-      const field = fieldOf(v?.instancePath ?? "", v?.params);
-      const message = `${field || e.validationContext || "request"}: ${describe(v)}`;
-      return reply.code(400).send({
-        statusCode: 400,
-        error: "Bad Request",
-        code: "INVALID",
-        message,
-        ...(field ? { field } : {}),
-      });
-    }
-    if (isDbUnavailable(err)) {
-      req.log.warn({ err }, "database unavailable");
-      return reply.code(503).header("retry-after", "5").send(DB_UNAVAILABLE);
-    }
-    // A client error keeps its status; only Fastify's own (bad JSON, wrong content type, body too
-    // large) keep their code and message. Anything else, a database error above all, is answered
-    // without its code or text.
-    const status = e.statusCode && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500;
-    const known = status !== 500 && typeof e.code === "string" && e.code.startsWith("FST_");
-    if (status === 500) req.log.error({ err }, "unhandled error");
-    return reply.code(status).send({
-      statusCode: status,
-      error: reasonOf(status),
-      code: known
-        ? (e.code as string)
-        : status === 500
-          ? "INTERNAL"
-          : reasonOf(status).toUpperCase().replace(/ /g, "_"),
-      message: known ? e.message : status === 500 ? "internal error" : reasonOf(status),
-    });
+    const http = toHttpError(err);
+    if (http.log === "error") req.log.error({ err }, "unhandled error");
+    else if (http.log === "warn") req.log.warn({ err }, "database unavailable");
+    return reply
+      .code(http.status)
+      .headers(http.headers ?? {})
+      .send(http.body);
   });
 
   // The web UI: static files, and index.html for any other GET outside the API (client-side routes).
@@ -251,41 +202,4 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     await app.register(webhookRoutes(deps.sync));
   }
   return app;
-}
-
-/** Turns Ajv's instance path (/ticketing/queueId, /0/hostname) into ticketing.queueId, [0].hostname. */
-function fieldOf(instancePath: string, params?: Record<string, unknown>): string {
-  const parts = instancePath.split("/").filter(Boolean);
-  const extra = (params?.missingProperty ?? params?.additionalProperty) as string | undefined;
-  if (extra) parts.push(extra);
-  return parts
-    .map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`))
-    .join("")
-    .replace(/^\./, "");
-}
-
-function describe(
-  v: { message?: string; keyword?: string; params?: Record<string, unknown> } | undefined,
-): string {
-  if (!v) return "invalid";
-  if (v.params?.additionalProperty) return "is not a known field";
-  if (v.params?.missingProperty) return "is required";
-  if (v.params?.allowedValues) return `must be one of ${(v.params.allowedValues as unknown[]).join(", ")}`;
-  return v.message ?? "invalid";
-}
-
-function reasonOf(status: number): string {
-  return (
-    {
-      400: "Bad Request",
-      401: "Unauthorized",
-      403: "Forbidden",
-      404: "Not Found",
-      409: "Conflict",
-      413: "Payload Too Large",
-      503: "Service Unavailable",
-      415: "Unsupported Media Type",
-      429: "Too Many Requests",
-    }[status] ?? (status >= 400 && status < 500 ? "Bad Request" : "Internal Server Error")
-  );
 }

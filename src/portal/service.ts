@@ -10,18 +10,6 @@ import {
 import type { Clock } from "../lib/clock.js";
 import type { SecretBox } from "../lib/crypto.js";
 import { PsaUrlPolicy } from "../psa/url-policy.js";
-import {
-  bool,
-  DEVICE_COLUMNS,
-  toAlert,
-  toAudit,
-  toClient,
-  toDevice,
-  toMapping,
-  toNote,
-  toPartner,
-  toTicket,
-} from "../store/convert.js";
 import type { Db } from "../store/db.js";
 import { escapeLike } from "../store/like.js";
 import type { Database, DeviceRow, PartnerIntegrationRow } from "../store/schema.js";
@@ -35,6 +23,18 @@ import {
   PORTAL_PRIORITY_IDS,
   PORTAL_STATUS_IDS,
 } from "./catalog.js";
+import {
+  bool,
+  DEVICE_COLUMNS,
+  toAlert,
+  toAudit,
+  toClient,
+  toDevice,
+  toMapping,
+  toNote,
+  toPartner,
+  toTicket,
+} from "./convert.js";
 import { IMPORT_MAX_ROWS, importTooLarge, writeDeviceBatches } from "./device-import.js";
 import { invalid, notFound, PortalError } from "./errors.js";
 import { scheduleProblem } from "./schedule.js";

@@ -1,9 +1,9 @@
 import { type Selectable, sql } from "kysely";
 import type { Clock } from "../lib/clock.js";
 import { hashToken, newToken, passwords } from "../lib/crypto.js";
-import { toUser } from "../store/convert.js";
 import type { Db } from "../store/db.js";
 import type { UserRow } from "../store/schema.js";
+import { toUser } from "./convert.js";
 import { tooManyRequests } from "./errors.js";
 import type { User } from "./types.js";
 

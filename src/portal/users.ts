@@ -1,11 +1,11 @@
 import type { Kysely, Selectable, Transaction, Updateable } from "kysely";
 import type { Clock } from "../lib/clock.js";
 import { hashToken, newToken, passwords } from "../lib/crypto.js";
-import { toUser } from "../store/convert.js";
 import type { Db } from "../store/db.js";
 import type { Database, UserRow } from "../store/schema.js";
 import { type Actor, requirePermission } from "./access.js";
 import type { Role } from "./catalog.js";
+import { toUser } from "./convert.js";
 import { conflict, forbidden, invalid, notFound } from "./errors.js";
 import { DEFAULT_SIGN_IN_POLICY, type SignInPolicy, SignIns } from "./sign-in.js";
 import type { Page, User } from "./types.js";

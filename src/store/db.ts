@@ -10,7 +10,7 @@ import {
   SqliteDialect,
 } from "kysely";
 import pg from "pg";
-import { isPostgresUrl } from "../config.js";
+import { isPostgresUrl } from "../lib/database-url.js";
 import * as m0001 from "./migrations/0001_init.js";
 import * as m0002 from "./migrations/0002_sync.js";
 import * as m0003 from "./migrations/0003_tickets.js";

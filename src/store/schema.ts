@@ -3,7 +3,7 @@ import type { Generated } from "kysely";
 /**
  * Row types of the nocbridge database (snake_case, as stored). Booleans are stored as 0/1 integers and
  * times as ISO-8601 UTC text on both SQLite and PostgreSQL, so the same code reads both; converters to
- * domain objects live in store/convert.ts.
+ * domain objects live in portal/convert.ts.
  */
 export interface Database {
   partners: PartnerRow;

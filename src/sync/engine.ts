@@ -1,5 +1,4 @@
 import { Cron } from "croner";
-import type { Failpoint } from "../config.js";
 import type { Clock } from "../lib/clock.js";
 import type { SecretBox } from "../lib/crypto.js";
 import type { Logger } from "../lib/logger.js";
@@ -16,6 +15,7 @@ import { isDbUnavailable } from "../store/availability.js";
 import type { Db } from "../store/db.js";
 import { AssetSync } from "./assets.js";
 import { type AutotaskApi, queryAll } from "./autotask-api.js";
+import type { Failpoint } from "./failpoint.js";
 import { fingerprint } from "./fingerprint.js";
 import { LinkStore } from "./links.js";
 import { identity, LIVE_READ_TTL_MS, LiveReadCache, VALIDATE_TTL_MS } from "./live-cache.js";
@@ -217,8 +217,9 @@ export class SyncEngine {
         configurationItemTypes: await rows("ConfigurationItemTypes", "name"),
       };
     } catch (e) {
-      // A spent hourly budget is the cause as it stands (with its figures), not the credentials.
-      if (isPsaError(e) && e.code === "BUDGET_EXHAUSTED") throw new PortalError("CONFLICT", 409, e.message);
+      // A spent hourly budget is the cause as it stands (with its figures), not the credentials: the
+      // API's error map answers it 503 with Retry-After.
+      if (isPsaError(e) && e.code === "BUDGET_EXHAUSTED") throw e;
       throw new PortalError(
         "CONFLICT",
         409,
@@ -289,6 +290,7 @@ export class SyncEngine {
         await this.pollTickets(id).catch((e: unknown) =>
           this.#o.logger.warn({ err: e, partnerId: id }, "ticket poll failed"),
         );
+      // Fire and forget: notify never rejects (its worker logs a failed drain and carries on).
       else void this.tickets.notify(id);
     }
     // Partners without ticketing still get their outbox consumed (nothing crosses), so it does not pile up.
@@ -299,6 +301,7 @@ export class SyncEngine {
       .where("processed_at", "is", null)
       .execute();
     const enabled = new Set(rows.map((r) => r.partner_id));
+    // Fire and forget, as above: notify never rejects.
     for (const { partner_id: id } of idle) if (!enabled.has(id)) void this.tickets.notify(id);
   }
 
@@ -332,6 +335,7 @@ export class SyncEngine {
         }
       },
       ticketChanged: (partnerId) => {
+        // Fire and forget: notify never rejects (its worker logs a failed drain).
         if (this.#background) void this.tickets.notify(partnerId);
       },
     });

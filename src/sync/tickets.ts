@@ -1,5 +1,4 @@
 import type { Selectable } from "kysely";
-import type { Failpoint } from "../config.js";
 import type { Clock } from "../lib/clock.js";
 import type { Logger } from "../lib/logger.js";
 import { SYSTEM_ACTOR } from "../portal/access.js";
@@ -14,6 +13,7 @@ import type { Db } from "../store/db.js";
 import type { SyncErrorRow, TicketLinkRow } from "../store/schema.js";
 import { pool } from "./assets.js";
 import { type AutotaskApi, queryAll } from "./autotask-api.js";
+import type { Failpoint } from "./failpoint.js";
 import { forwardStatus, PORTAL_NEW, statusGapWarning } from "./status-gap.js";
 import { createDefaults, publishedFrom, publishOf } from "./ticket-defaults.js";
 

@@ -689,6 +689,7 @@ export function createWebhookEngine(opts: WebhookEngineOptions): WebhookEngine {
     s.items.push(job);
     stats.events++;
     s.wake?.();
+    // Fire and forget: the loop catches every delivery failure itself and never rejects.
     if (!s.running) void run(s);
   };
 

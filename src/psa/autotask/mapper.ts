@@ -1,4 +1,26 @@
-import type { Device } from "../../portal/types.js";
+/**
+ * What the mapper reads of a portal device (the portal's device record has these and more): declared
+ * here so the PSA layer needs nothing from the portal.
+ */
+export interface CiSource {
+  id: number;
+  hostname: string;
+  deviceType: string;
+  ipAddress: string;
+  gateway: string;
+  make: string;
+  model: string;
+  operatingSystem: string;
+  ram: string;
+  biosName: string;
+  biosVersion: string;
+  driveInfo: string;
+  lastLoggedUser: string;
+  serialNumber: string;
+  warrantyEndDate: string | null;
+  /** managed, discovered or unmanaged. */
+  state: string;
+}
 
 /**
  * Portal device → Autotask Configuration Item, as pure functions (no I/O). The seed's Table 1 names
@@ -20,7 +42,7 @@ export const CI_UDFS = [
   ["RAM", "ram"],
   ["Last Logged User", "lastLoggedUser"],
   ["Partner Portal Device Id", "id"],
-] as const satisfies ReadonlyArray<readonly [string, keyof Device]>;
+] as const satisfies ReadonlyArray<readonly [string, keyof CiSource]>;
 
 export const PORTAL_ID_UDF = "Partner Portal Device Id";
 
@@ -50,7 +72,7 @@ export interface CiSettings {
 }
 
 /** managed → active; discovered and unmanaged → inactive (seed FAQ Q3, Q4). */
-export function desiredCi(device: Device, settings: CiSettings): DesiredCi {
+export function desiredCi(device: CiSource, settings: CiSettings): DesiredCi {
   const udfs: DesiredCi["udfs"] = {};
   if (settings.advanced) {
     for (const [name, attr] of CI_UDFS) {

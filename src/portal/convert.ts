@@ -1,17 +1,4 @@
 import type { Selectable } from "kysely";
-import type { DeviceState, MappingKind, Role } from "../portal/catalog.js";
-import { portalPriorityName, portalStatusName } from "../portal/catalog.js";
-import type {
-  Alert,
-  AuditEntry,
-  Client,
-  Device,
-  MappingEntry,
-  Note,
-  Partner,
-  Ticket,
-  User,
-} from "../portal/types.js";
 import type {
   AuditRow,
   ClientRow,
@@ -22,7 +9,20 @@ import type {
   TicketNoteRow,
   TicketRow,
   UserRow,
-} from "./schema.js";
+} from "../store/schema.js";
+import type { DeviceState, MappingKind, Role } from "./catalog.js";
+import { portalPriorityName, portalStatusName } from "./catalog.js";
+import type {
+  Alert,
+  AuditEntry,
+  Client,
+  Device,
+  MappingEntry,
+  Note,
+  Partner,
+  Ticket,
+  User,
+} from "./types.js";
 
 /** Row (snake_case) ↔ domain (camelCase) converters. The only place that knows both shapes. */
 
