@@ -14,6 +14,7 @@ import type { PsaCredentials } from "../src/sync/engine.js";
 import { TicketSyncError } from "../src/sync/tickets.js";
 import { DEFAULT_CREDENTIALS, startTestEmulator, type TestEmulator } from "./helpers/autotask.js";
 import { openTestServices, STORES, type TestEnv, testApp } from "./helpers/services.js";
+import { until } from "./helpers/wait.js";
 
 const psa = (code: PsaErrorCode, extra: Partial<ConstructorParameters<typeof PsaError>[0]> = {}) =>
   new PsaError({ code, message: `GET Tickets: expected something, got ${code}`, retryable: false, ...extra });
@@ -216,6 +217,29 @@ describe.each(STORES)("a PSA failure through the API is not a 500 (%s)", (kind) 
     expect(res.statusCode).toBe(409);
     expect(res.json()).toMatchObject({ code: "CONFLICT" });
     expect(res.json().message).toMatch(/^Autotask did not answer with these credentials/);
+  });
+
+  it("counts an unreachable PSA as a ticket's failed attempt, not as a database outage", async () => {
+    const clientId = (
+      await env.services.portal.createClient(SYSTEM_ACTOR, partnerId, {
+        code: "AT1",
+        name: "Acme",
+        psaCompanyId: DEMO_IDS.companies.AT1,
+      })
+    ).id;
+    const t = await env.services.portal.createTicket(SYSTEM_ACTOR, partnerId, {
+      clientId,
+      title: "PSA away",
+      description: "d",
+      statusId: 1,
+      priorityId: 9,
+    });
+    const err = await until(async () => {
+      await env.services.sync.tickets.notify(partnerId);
+      return (await env.services.sync.tickets.errors(partnerId)).find((e) => e.ticketId === t.id);
+    }, "the ticket's sync error");
+    expect(err.attempts).toBeGreaterThanOrEqual(1);
+    expect(err.code).toBe("NETWORK");
   });
 });
 

@@ -11,7 +11,6 @@ import type { IntegrationView } from "../portal/types.js";
 import type { AutotaskEntity } from "../psa/autotask/types.js";
 import { asTicketTraffic } from "../psa/budget.js";
 import { isPsaError } from "../psa/errors.js";
-import { isDbUnavailable } from "../store/availability.js";
 import type { Db } from "../store/db.js";
 import { AssetSync } from "./assets.js";
 import { type AutotaskApi, queryAll } from "./autotask-api.js";
@@ -20,7 +19,7 @@ import { fingerprint } from "./fingerprint.js";
 import { LinkStore } from "./links.js";
 import { identity, LIVE_READ_TTL_MS, LiveReadCache, VALIDATE_TTL_MS } from "./live-cache.js";
 import { pushedOpenTickets } from "./open-tickets.js";
-import { OutageWatch } from "./outage.js";
+import { isDbOutage, OutageWatch } from "./outage.js";
 import { pruneProcessed } from "./retention.js";
 import { type RunEvent, RunStore, type RunTrigger, type SyncRun, type SyncRunDetail } from "./runs.js";
 import { StreamTickets } from "./stream-tickets.js";
@@ -571,7 +570,7 @@ export class SyncEngine {
   #launch(partnerId: number, runId: number, o: { dryRun: boolean; approved: boolean }): void {
     const p = this.#execute(partnerId, runId, o)
       .catch(async (e: unknown) => {
-        const message = isDbUnavailable(e)
+        const message = isDbOutage(e)
           ? "the database became unavailable during the run"
           : (e as Error).message;
         this.#o.logger.error({ err: e, runId }, "asset sync failed");
@@ -580,7 +579,7 @@ export class SyncEngine {
           // The database is away: close the run (and start it again) once it answers.
           this.#unfinished.set(runId, { partnerId, dryRun: o.dryRun, message });
         });
-        if (isDbUnavailable(e) && !o.dryRun && !this.#unfinished.has(runId)) this.#missed.add(partnerId);
+        if (isDbOutage(e) && !o.dryRun && !this.#unfinished.has(runId)) this.#missed.add(partnerId);
       })
       .finally(() => this.#inflight.delete(runId));
     this.#inflight.set(runId, p);
@@ -765,7 +764,7 @@ export class SyncEngine {
     const pattern = problem ? DEFAULT_ASSET_SCHEDULE : view.devices.schedule;
     const cron = new Cron(pattern, { timezone: timeZone, protect: true }, () => {
       this.startAssetRun(partnerId, "schedule", { dryRun: false }).catch((e: unknown) => {
-        if (isDbUnavailable(e))
+        if (isDbOutage(e))
           this.#missed.add(partnerId); // runs when the database is back
         else this.#o.logger.error({ err: e, partnerId }, "scheduled sync did not start");
       });

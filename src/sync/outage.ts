@@ -1,5 +1,15 @@
 import type { Logger } from "../lib/logger.js";
+import { isPsaError } from "../psa/errors.js";
 import { isDbUnavailable } from "../store/availability.js";
+
+/**
+ * Whether background work failed because the database is unreachable. A PSA call that could not
+ * connect carries the same socket codes in its cause chain (ECONNREFUSED, ECONNRESET), but it is the
+ * PSA that is away: that is a sync failure of its own, counted and reported, not a database outage.
+ */
+export function isDbOutage(err: unknown): boolean {
+  return !isPsaError(err) && isDbUnavailable(err);
+}
 
 /**
  * Tracks whether background work is seeing a database outage, so that an outage is logged once
@@ -19,7 +29,7 @@ export class OutageWatch {
 
   /** Reports a failure of background work; true when it was the database being unreachable. */
   failed(err: unknown, what: string): boolean {
-    if (!isDbUnavailable(err)) {
+    if (!isDbOutage(err)) {
       this.#logger.warn({ err }, what);
       return false;
     }

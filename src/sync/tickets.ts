@@ -8,12 +8,12 @@ import type { IntegrationView, MappingEntry, TicketDetail } from "../portal/type
 import type { Ticket as AtTicket, AutotaskEntity } from "../psa/autotask/types.js";
 import { asTicketTraffic, BUDGET_WAIT_MS } from "../psa/budget.js";
 import { isPsaError, type PsaError } from "../psa/errors.js";
-import { isDbUnavailable } from "../store/availability.js";
 import type { Db } from "../store/db.js";
 import type { SyncErrorRow, TicketLinkRow } from "../store/schema.js";
 import { pool } from "./assets.js";
 import { type AutotaskApi, queryAll } from "./autotask-api.js";
 import type { Failpoint } from "./failpoint.js";
+import { isDbOutage } from "./outage.js";
 import { forwardStatus, PORTAL_NEW, statusGapWarning } from "./status-gap.js";
 import { createDefaults, publishedFrom, publishOf } from "./ticket-defaults.js";
 
@@ -882,7 +882,7 @@ export class TicketSync {
 
   async #failed(ctx: Ctx, lane: Lane, e: unknown): Promise<void> {
     // The database being away is nobody's fault: no attempt is counted, the next beat retries the lane.
-    if (isDbUnavailable(e)) throw e;
+    if (isDbOutage(e)) throw e;
     const message = failureText(e);
     const code = e instanceof TicketSyncError ? e.code : isPsaError(e) ? e.code : "ERROR";
     // The hourly API budget spent is a wait, not an error: the lane is tried again when the window
