@@ -9,6 +9,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { dropSchema, PG_URL, STORES, TEST_MASTER_KEY } from "./helpers/services.js";
 
 const run = promisify(execFile);
+// Each test runs several CLI processes, each compiling the sources with tsx: give them room on a
+// busy machine (a time-out is a bound, not a measured figure).
 const CLI = ["--import", "tsx", join(import.meta.dirname, "..", "src", "cli.ts")];
 
 describe.each(STORES)("nocbridge CLI on %s", (kind) => {
@@ -64,7 +66,7 @@ describe.each(STORES)("nocbridge CLI on %s", (kind) => {
       /Allowed choices are noc-admin/,
     );
     await expect(cli("clients", "list", "--partner", "77")).rejects.toThrow(/partner not found/);
-  });
+  }, 120_000);
 
   it("serves the API with the admin token from the environment", async () => {
     const token = `nbt_${randomBytes(16).toString("hex")}`;
@@ -85,5 +87,5 @@ describe.each(STORES)("nocbridge CLI on %s", (kind) => {
     const partners = (await res.json()) as { items: Array<{ name: string }> };
     expect(partners.items[0]?.name).toBe("Demo VAR");
     expect((await fetch(`${url}/api/partners`)).status).toBe(401);
-  });
+  }, 120_000);
 });
