@@ -1,8 +1,8 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
-import type { FastifyPluginAsync } from "fastify";
 import type { SyncEngine } from "../../sync/engine.js";
 import type { RunEvent } from "../../sync/runs.js";
-import type { App } from "../app.js";
+import { rawField } from "../guard.js";
 import { IdParams, PageQuery } from "../schemas.js";
 
 const Check = Type.Object({
@@ -36,9 +36,8 @@ const Run = Type.Object(
 );
 
 export const syncRoutes =
-  (sync: SyncEngine): FastifyPluginAsync =>
-  async (f) => {
-    const app = f as unknown as App;
+  (sync: SyncEngine): FastifyPluginAsyncTypebox =>
+  async (app) => {
     const PartnerParams = IdParams("partnerId");
     const RunParams = IdParams("runId");
 
@@ -164,8 +163,8 @@ export const syncRoutes =
         config: {
           // Without an Authorization header, a stream ticket for this run authenticates (once).
           authenticate: async (req) => {
-            const ticket = (req.query as Record<string, unknown> | undefined)?.ticket;
-            const runId = Number((req.params as Record<string, unknown> | undefined)?.runId);
+            const ticket = rawField(req.query, "ticket");
+            const runId = Number(rawField(req.params, "runId"));
             return typeof ticket === "string" && Number.isSafeInteger(runId)
               ? sync.streamTickets.redeem(ticket, runId)
               : null;

@@ -1,10 +1,9 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
-import type { FastifyPluginAsync } from "fastify";
 import { type Actor, requirePartner, requirePermission } from "../../portal/access.js";
 import { notFound } from "../../portal/errors.js";
 import type { Portal } from "../../portal/service.js";
 import type { SyncEngine } from "../../sync/engine.js";
-import type { App } from "../app.js";
 import { IdParams, WebhookState } from "../schemas.js";
 
 /** Largest webhook body accepted (Autotask's payloads are a few kB). */
@@ -12,9 +11,8 @@ const WEBHOOK_BODY_LIMIT = 256 * 1024;
 
 /** The Autotask webhook receiver: raw bytes in, signature checked before anything is parsed. */
 export const webhookRoutes =
-  (sync: SyncEngine): FastifyPluginAsync =>
-  async (f) => {
-    const app = f as unknown as App;
+  (sync: SyncEngine): FastifyPluginAsyncTypebox =>
+  async (app) => {
     // Raw body for this plugin only: the HMAC covers the exact bytes Autotask sent (docs/autotask.md,
     // Signature).
     app.removeAllContentTypeParsers();
@@ -83,9 +81,8 @@ const SyncErrorView = Type.Object(
 );
 
 export const ticketSyncRoutes =
-  (portal: Portal, sync: SyncEngine): FastifyPluginAsync =>
-  async (f) => {
-    const app = f as unknown as App;
+  (portal: Portal, sync: SyncEngine): FastifyPluginAsyncTypebox =>
+  async (app) => {
     const PartnerParams = IdParams("partnerId");
     const partner = async (actor: Actor, partnerId: number) => {
       requirePartner(actor, partnerId);
