@@ -3,37 +3,7 @@ import { Type } from "@sinclair/typebox";
 import type { SyncEngine } from "../../sync/engine.js";
 import type { RunEvent } from "../../sync/runs.js";
 import { rawField } from "../guard.js";
-import { IdParams, PageQuery } from "../schemas.js";
-
-const Check = Type.Object({
-  name: Type.String(),
-  ok: Type.Boolean(),
-  message: Type.String(),
-  fix: Type.Optional(Type.String()),
-  warning: Type.Optional(Type.Boolean()),
-});
-const Validation = Type.Object({ ok: Type.Boolean(), checks: Type.Array(Check) });
-const Counts = Type.Object({
-  created: Type.Integer(),
-  updated: Type.Integer(),
-  deactivated: Type.Integer(),
-  unchanged: Type.Integer(),
-  failed: Type.Integer(),
-});
-const Run = Type.Object(
-  {
-    id: Type.Integer(),
-    partnerId: Type.Integer(),
-    status: Type.String(),
-    trigger: Type.String(),
-    dryRun: Type.Boolean(),
-    counts: Counts,
-    apiCalls: Type.Integer(),
-    startedAt: Type.String(),
-    finishedAt: Type.Union([Type.String(), Type.Null()]),
-  },
-  { additionalProperties: true },
-);
+import { IdParams, PageQuery, Run, Validation } from "../schemas.js";
 
 export const syncRoutes =
   (sync: SyncEngine): FastifyPluginAsyncTypebox =>

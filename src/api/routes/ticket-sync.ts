@@ -4,7 +4,7 @@ import { type Actor, requirePartner, requirePermission } from "../../portal/acce
 import { notFound } from "../../portal/errors.js";
 import type { Portal } from "../../portal/service.js";
 import type { SyncEngine } from "../../sync/engine.js";
-import { IdParams, WebhookState } from "../schemas.js";
+import { IdParams, SyncErrorView, WebhookState } from "../schemas.js";
 
 /** Largest webhook body accepted (Autotask's payloads are a few kB). */
 const WEBHOOK_BODY_LIMIT = 256 * 1024;
@@ -66,19 +66,6 @@ export const webhookRoutes =
       },
     );
   };
-
-const SyncErrorView = Type.Object(
-  {
-    id: Type.Integer(),
-    ticketId: Type.Union([Type.Integer(), Type.Null()]),
-    psaTicketId: Type.Union([Type.Integer(), Type.Null()]),
-    error: Type.String(),
-    code: Type.String(),
-    attempts: Type.Integer(),
-    parked: Type.Boolean(),
-  },
-  { additionalProperties: true },
-);
 
 export const ticketSyncRoutes =
   (portal: Portal, sync: SyncEngine): FastifyPluginAsyncTypebox =>
