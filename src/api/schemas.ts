@@ -8,7 +8,12 @@ import {
   ROLES,
 } from "../portal/catalog.js";
 
-/** JSON schemas of the REST API (TypeBox → JSON Schema → Ajv validation and the OpenAPI document). */
+/**
+ * JSON schemas of the REST API (TypeBox → JSON Schema → Ajv validation and the OpenAPI document), and
+ * the one source of its shapes: routes infer their request types from them, the web UI takes its
+ * types from them (type-only, src/web/app/types.ts), and contract-check.ts holds them to the domain
+ * types. The UI's type-check reads this file without Node's types, so it imports only plain constants.
+ */
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 /** Largest integer the stores keep in an integer column (PostgreSQL `integer` is 32-bit). */
