@@ -1,11 +1,11 @@
 import type { Static } from "@sinclair/typebox";
-import type { DeviceImportResult as PortalImportResult } from "../portal/service.js";
-import type * as P from "../portal/types.js";
+import type * as service from "../portal/service.js";
+import type * as domain from "../portal/types.js";
 import type { SyncRun } from "../sync/runs.js";
 import type { SyncErrorView } from "../sync/tickets.js";
 import type { Check, ValidationResult } from "../sync/validate.js";
 import type { WebhookState } from "../sync/webhook-registration.js";
-import type * as S from "./schemas.js";
+import type * as api from "./schemas.js";
 
 /**
  * Compile-time checks only (nothing here runs): each response schema's type accepts the domain type
@@ -18,33 +18,33 @@ type Assert<T extends true> = T;
 type Serialises<To, From> = [From] extends [To] ? true : false;
 /** Whether A and B are the same type (no field more or less, none typed differently). */
 type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
-type PageStatic<T extends import("@sinclair/typebox").TSchema> = Static<ReturnType<typeof S.PageOf<T>>>;
+type PageStatic<T extends import("@sinclair/typebox").TSchema> = Static<ReturnType<typeof api.PageOf<T>>>;
 
 export type ContractChecks = [
   // The same shape on both sides.
-  Assert<Same<Static<typeof S.Partner>, P.Partner>>,
-  Assert<Same<Static<typeof S.User>, P.User>>,
-  Assert<Same<Static<typeof S.Client>, P.Client>>,
-  Assert<Same<Static<typeof S.Note>, P.Note>>,
-  Assert<Same<Static<typeof S.Integration>["devices"], P.DeviceSettings>>,
-  Assert<Same<Omit<Static<typeof S.Integration>["ticketing"], "secret">, P.TicketingSettings>>,
-  Assert<Same<Omit<Static<typeof S.Integration>, "ticketing">, Omit<P.IntegrationView, "ticketing">>>,
-  Assert<Same<Static<typeof S.WebhookState>, WebhookState>>,
-  Assert<Same<Static<typeof S.Check>, Check>>,
-  Assert<Same<Static<typeof S.Validation>, ValidationResult>>,
+  Assert<Same<Static<typeof api.Partner>, domain.Partner>>,
+  Assert<Same<Static<typeof api.User>, domain.User>>,
+  Assert<Same<Static<typeof api.Client>, domain.Client>>,
+  Assert<Same<Static<typeof api.Note>, domain.Note>>,
+  Assert<Same<Static<typeof api.Integration>["devices"], domain.DeviceSettings>>,
+  Assert<Same<Omit<Static<typeof api.Integration>["ticketing"], "secret">, domain.TicketingSettings>>,
+  Assert<Same<Omit<Static<typeof api.Integration>, "ticketing">, Omit<domain.IntegrationView, "ticketing">>>,
+  Assert<Same<Static<typeof api.WebhookState>, WebhookState>>,
+  Assert<Same<Static<typeof api.Check>, Check>>,
+  Assert<Same<Static<typeof api.Validation>, ValidationResult>>,
   // What each route sends through its response schema.
-  Assert<Serialises<Static<typeof S.Integration>, P.IntegrationView>>,
-  Assert<Serialises<Static<typeof S.Device>, P.Device & { psaCiId: number | null }>>,
-  Assert<Serialises<Static<typeof S.Ticket>, P.TicketDetail>>,
-  Assert<Serialises<Static<typeof S.Audit>, P.AuditEntry>>,
-  Assert<Serialises<Static<typeof S.UserCreated>, { id: number; token: string; user: P.User }>>,
-  Assert<Serialises<Static<typeof S.DeviceImportResult>, PortalImportResult>>,
-  Assert<Serialises<Static<typeof S.Run>, SyncRun>>,
-  Assert<Serialises<Static<typeof S.SyncErrorView>, SyncErrorView>>,
-  Assert<Serialises<PageStatic<typeof S.Partner>, P.Page<P.Partner>>>,
-  Assert<Serialises<PageStatic<typeof S.User>, P.Page<P.User>>>,
-  Assert<Serialises<PageStatic<typeof S.Client>, P.Page<P.Client>>>,
-  Assert<Serialises<PageStatic<typeof S.Ticket>, P.Page<P.Ticket>>>,
-  Assert<Serialises<PageStatic<typeof S.Note>, P.Page<P.Note>>>,
-  Assert<Serialises<PageStatic<typeof S.Audit>, P.Page<P.AuditEntry>>>,
+  Assert<Serialises<Static<typeof api.Integration>, domain.IntegrationView>>,
+  Assert<Serialises<Static<typeof api.Device>, domain.Device & { psaCiId: number | null }>>,
+  Assert<Serialises<Static<typeof api.Ticket>, domain.TicketDetail>>,
+  Assert<Serialises<Static<typeof api.Audit>, domain.AuditEntry>>,
+  Assert<Serialises<Static<typeof api.UserCreated>, { id: number; token: string; user: domain.User }>>,
+  Assert<Serialises<Static<typeof api.DeviceImportResult>, service.DeviceImportResult>>,
+  Assert<Serialises<Static<typeof api.Run>, SyncRun>>,
+  Assert<Serialises<Static<typeof api.SyncErrorView>, SyncErrorView>>,
+  Assert<Serialises<PageStatic<typeof api.Partner>, domain.Page<domain.Partner>>>,
+  Assert<Serialises<PageStatic<typeof api.User>, domain.Page<domain.User>>>,
+  Assert<Serialises<PageStatic<typeof api.Client>, domain.Page<domain.Client>>>,
+  Assert<Serialises<PageStatic<typeof api.Ticket>, domain.Page<domain.Ticket>>>,
+  Assert<Serialises<PageStatic<typeof api.Note>, domain.Page<domain.Note>>>,
+  Assert<Serialises<PageStatic<typeof api.Audit>, domain.Page<domain.AuditEntry>>>,
 ];
