@@ -33,6 +33,16 @@ export function unauthorized(reply: FastifyReply, message: string): FastifyReply
   });
 }
 
+/**
+ * One field of a request part as it arrived, before validation (hooks that run before the route's
+ * schema has checked and coerced the path parameters or query see them as plain text, or not at all).
+ */
+export function rawField(part: unknown, key: string): unknown {
+  return typeof part === "object" && part !== null
+    ? Object.getOwnPropertyDescriptor(part, key)?.value
+    : undefined;
+}
+
 /** The token of an `Authorization: Bearer <token>` header, if there is one. */
 export function bearerToken(req: FastifyRequest): string | undefined {
   const header = req.headers.authorization;
@@ -63,7 +73,7 @@ export function installGuards(app: App, portal: Portal, servesUi: boolean): void
   app.addHook("preValidation", async (req) => {
     const permission = req.routeOptions.config.permission;
     if (permission) {
-      const partnerId = Number((req.params as Record<string, unknown> | undefined)?.partnerId);
+      const partnerId = Number(rawField(req.params, "partnerId"));
       if (Number.isSafeInteger(partnerId)) requirePartner(req.actor, partnerId);
       requirePermission(req.actor, permission);
     }

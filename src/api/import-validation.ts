@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
 import type { TSchema } from "@sinclair/typebox";
-import { Ajv, type ValidateFunction } from "ajv";
+import { Ajv } from "ajv";
 import addFormats from "ajv-formats";
 import type { FastifySchemaCompiler } from "fastify";
 import type { FastifySchemaValidationError } from "fastify/types/schema.js";
@@ -24,7 +24,10 @@ export function chunkedArrayBody(itemSchema: TSchema): {
   const strict = addFormats.default(new Ajv({ ...options, coerceTypes: false }));
   const coercing = addFormats.default(new Ajv({ ...options, coerceTypes: "array" }));
   const item = strict.compile(itemSchema);
-  const arrayOnly = Object.assign(
+  const arrayOnly = Object.assign<
+    (data: unknown) => boolean,
+    { errors: FastifySchemaValidationError[] | null }
+  >(
     (data: unknown): boolean => {
       arrayOnly.errors = Array.isArray(data)
         ? null
@@ -39,11 +42,10 @@ export function chunkedArrayBody(itemSchema: TSchema): {
           ];
       return arrayOnly.errors === null;
     },
-    { errors: null as FastifySchemaValidationError[] | null },
+    { errors: null },
   );
   return {
-    validatorCompiler: ({ schema, httpPart }) =>
-      httpPart === "body" ? arrayOnly : (coercing.compile(schema as object) as ValidateFunction),
+    validatorCompiler: ({ schema, httpPart }) => (httpPart === "body" ? arrayOnly : coercing.compile(schema)),
     async check(rows) {
       for (const [i, row] of rows.entries()) {
         if (i > 0 && i % CHUNK === 0) await nextTurn();

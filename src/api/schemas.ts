@@ -1,14 +1,19 @@
 import { type TSchema, Type } from "@sinclair/typebox";
 import {
   DEVICE_STATES,
+  IMPORT_MAX_ROWS,
   MAPPING_KINDS,
   PORTAL_PRIORITIES,
   PORTAL_STATUSES,
   ROLES,
 } from "../portal/catalog.js";
-import { IMPORT_MAX_ROWS } from "../portal/device-import.js";
 
-/** JSON schemas of the REST API (TypeBox → JSON Schema → Ajv validation and the OpenAPI document). */
+/**
+ * JSON schemas of the REST API (TypeBox → JSON Schema → Ajv validation and the OpenAPI document), and
+ * the one source of its shapes: routes infer their request types from them, the web UI takes its
+ * types from them (type-only, src/web/app/types.ts), and contract-check.ts holds them to the domain
+ * types. The UI's type-check reads this file without Node's types, so it imports only plain constants.
+ */
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 /** Largest integer the stores keep in an integer column (PostgreSQL `integer` is 32-bit). */
@@ -354,3 +359,48 @@ export const WebhookState = Type.Object({
   pollIntervalMinutes: Type.Integer(),
   checkedAt: Nullable(Type.String()),
 });
+
+// ---------------------------------------------------------------- sync runs and errors
+
+export const Check = Type.Object({
+  name: Type.String(),
+  ok: Type.Boolean(),
+  message: Type.String(),
+  fix: Type.Optional(Type.String()),
+  warning: Type.Optional(Type.Boolean()),
+});
+export const Validation = Type.Object({ ok: Type.Boolean(), checks: Type.Array(Check) });
+export const RunCounts = Type.Object({
+  created: Type.Integer(),
+  updated: Type.Integer(),
+  deactivated: Type.Integer(),
+  unchanged: Type.Integer(),
+  failed: Type.Integer(),
+});
+export const Run = Type.Object(
+  {
+    id: Type.Integer(),
+    partnerId: Type.Integer(),
+    status: Type.String(),
+    trigger: Type.String(),
+    dryRun: Type.Boolean(),
+    counts: RunCounts,
+    apiCalls: Type.Integer(),
+    startedAt: Type.String(),
+    finishedAt: Type.Union([Type.String(), Type.Null()]),
+  },
+  { additionalProperties: true },
+);
+
+export const SyncErrorView = Type.Object(
+  {
+    id: Type.Integer(),
+    ticketId: Type.Union([Type.Integer(), Type.Null()]),
+    psaTicketId: Type.Union([Type.Integer(), Type.Null()]),
+    error: Type.String(),
+    code: Type.String(),
+    attempts: Type.Integer(),
+    parked: Type.Boolean(),
+  },
+  { additionalProperties: true },
+);

@@ -23,6 +23,9 @@ export const PORTAL_PRIORITIES = [
   { id: 11, name: "P3" },
 ] as const;
 
+/** The most devices one import request may carry; a larger feed is split across requests. */
+export const IMPORT_MAX_ROWS = 5_000;
+
 export const DEVICE_STATES = ["discovered", "managed", "unmanaged"] as const;
 export type DeviceState = (typeof DEVICE_STATES)[number];
 

@@ -1,10 +1,10 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
 import type { Insertable, Transaction, Updateable } from "kysely";
 import type { Database, DeviceRow } from "../store/schema.js";
+import { IMPORT_MAX_ROWS } from "./catalog.js";
 import { PortalError } from "./errors.js";
 
-/** The most devices one import request may carry; a larger feed is split across requests. */
-export const IMPORT_MAX_ROWS = 5_000;
+export { IMPORT_MAX_ROWS };
 /** Rows written per statement batch; between batches the event loop serves other requests. */
 export const IMPORT_BATCH_ROWS = 100;
 

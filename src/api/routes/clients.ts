@@ -1,9 +1,8 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
-import type { FastifyPluginAsync } from "fastify";
 import { IMPORT_MAX_ROWS, importTooLarge } from "../../portal/device-import.js";
-import type { DeviceInput, Portal } from "../../portal/service.js";
+import type { Portal } from "../../portal/service.js";
 import type { SyncEngine } from "../../sync/engine.js";
-import type { App } from "../app.js";
 import { chunkedArrayBody } from "../import-validation.js";
 import {
   Client,
@@ -21,9 +20,8 @@ import {
 } from "../schemas.js";
 
 export const clientRoutes =
-  (portal: Portal, sync?: SyncEngine): FastifyPluginAsync =>
-  async (f) => {
-    const app = f as unknown as App;
+  (portal: Portal, sync?: SyncEngine): FastifyPluginAsyncTypebox =>
+  async (app) => {
     const importRows = chunkedArrayBody(DeviceCreate);
     /** Adds the linked Autotask CI id (`psaCiId`, null when not synced) to devices. */
     const withCi = async <D extends { id: number; partnerId: number }>(
@@ -40,8 +38,10 @@ export const clientRoutes =
       return devices.map((d) => ({ ...d, psaCiId: ids.get(d.id) ?? null }));
     };
     const oneWithCi = async <D extends { id: number; partnerId: number }>(device: D) => {
-      const [d] = await withCi([device]);
-      return d as D & { psaCiId: number | null };
+      const ids = sync
+        ? await sync.links.psaIds(device.partnerId, "device", [device.id])
+        : new Map<number, number>();
+      return { ...device, psaCiId: ids.get(device.id) ?? null };
     };
     const PartnerParams = IdParams("partnerId");
     const ClientParams = IdParams("clientId");
@@ -85,11 +85,7 @@ export const clientRoutes =
       async (req, reply) =>
         reply
           .code(201)
-          .send(
-            await oneWithCi(
-              await portal.createDevice(req.actor, req.params.clientId, req.body as DeviceInput),
-            ),
-          ),
+          .send(await oneWithCi(await portal.createDevice(req.actor, req.params.clientId, req.body))),
     );
     app.get(
       "/api/clients/:clientId/devices",
@@ -130,8 +126,8 @@ export const clientRoutes =
         validatorCompiler: importRows.validatorCompiler,
       },
       async (req) => {
-        await importRows.check(req.body as unknown[]);
-        return portal.importDevices(req.actor, req.params.clientId, req.body as DeviceInput[]);
+        await importRows.check(req.body);
+        return portal.importDevices(req.actor, req.params.clientId, req.body);
       },
     );
     app.get(
@@ -142,9 +138,6 @@ export const clientRoutes =
     app.patch(
       "/api/devices/:deviceId",
       { schema: { tags: ["devices"], params: DeviceParams, body: DevicePatch, response: { 200: Device } } },
-      async (req) =>
-        oneWithCi(
-          await portal.updateDevice(req.actor, req.params.deviceId, req.body as Partial<DeviceInput>),
-        ),
+      async (req) => oneWithCi(await portal.updateDevice(req.actor, req.params.deviceId, req.body)),
     );
   };

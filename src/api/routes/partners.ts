@@ -1,5 +1,5 @@
-import { Type } from "@sinclair/typebox";
-import type { FastifyPluginAsync } from "fastify";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { type Static, Type } from "@sinclair/typebox";
 import {
   DEVICE_STATES,
   MAPPING_KINDS,
@@ -9,7 +9,6 @@ import {
 } from "../../portal/catalog.js";
 import { type MappingRowInput, mappingFieldNames, type Portal } from "../../portal/service.js";
 import type { MappingEntry } from "../../portal/types.js";
-import type { App } from "../app.js";
 import {
   Audit,
   Id,
@@ -29,10 +28,8 @@ import {
 const PartnerParams = IdParams("partnerId");
 
 export const partnerRoutes =
-  (portal: Portal): FastifyPluginAsync =>
-  async (f) => {
-    const app = f as unknown as App;
-
+  (portal: Portal): FastifyPluginAsyncTypebox =>
+  async (app) => {
     app.get(
       "/api/catalog",
       { schema: { tags: ["portal"], summary: "Portal statuses, priorities and device states" } },
@@ -172,15 +169,10 @@ export const partnerRoutes =
           config: { permission: "mapping:write" },
         },
         async (req) => {
-          const rows = (Array.isArray(req.body) ? req.body : req.body.rows) as Array<Record<string, unknown>>;
+          const rows: MappingRowBody[] = Array.isArray(req.body) ? req.body : req.body.rows;
           return table(
             kind,
-            await portal.putMappings(
-              req.actor,
-              req.params.partnerId,
-              kind,
-              rows.map((r) => rowIn(kind, r)),
-            ),
+            await portal.putMappings(req.actor, req.params.partnerId, kind, rows.map(rowIn)),
           );
         },
       );
@@ -200,15 +192,7 @@ export const partnerRoutes =
           reply
             .code(201)
             .send(
-              table(
-                kind,
-                await portal.addMapping(
-                  req.actor,
-                  req.params.partnerId,
-                  kind,
-                  rowIn(kind, req.body as Record<string, unknown>),
-                ),
-              ),
+              table(kind, await portal.addMapping(req.actor, req.params.partnerId, kind, rowIn(req.body))),
             ),
       );
       app.delete(
@@ -242,15 +226,16 @@ export const partnerRoutes =
     );
   };
 
+/** One mapping row as the API receives it, for any of the tables. */
+type MappingRowBody = Static<(typeof MappingRowIn)[MappingKind]>;
+
 /** API row shape (portalStatusId/psaStatusId or portalPriorityId/psaPriorityId) → service row. */
-function rowIn(kind: MappingKind, r: Record<string, unknown>): MappingRowInput {
-  const n = mappingFieldNames(kind);
-  const label = r[n.psaLabel];
-  return {
-    portalId: r[n.portal] as number,
-    psaId: r[n.psa] as number,
-    ...(typeof label === "string" ? { psaLabel: label } : {}),
-  };
+function rowIn(r: MappingRowBody): MappingRowInput {
+  const [portalId, psaId, label] =
+    "portalPriorityId" in r
+      ? [r.portalPriorityId, r.psaPriorityId, r.psaPriorityName]
+      : [r.portalStatusId, r.psaStatusId, r.psaStatusName];
+  return { portalId, psaId, ...(label !== undefined ? { psaLabel: label } : {}) };
 }
 
 function table(kind: MappingKind, entries: MappingEntry[]) {

@@ -1,44 +1,13 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
-import type { FastifyPluginAsync } from "fastify";
 import type { SyncEngine } from "../../sync/engine.js";
 import type { RunEvent } from "../../sync/runs.js";
-import type { App } from "../app.js";
-import { IdParams, PageQuery } from "../schemas.js";
-
-const Check = Type.Object({
-  name: Type.String(),
-  ok: Type.Boolean(),
-  message: Type.String(),
-  fix: Type.Optional(Type.String()),
-  warning: Type.Optional(Type.Boolean()),
-});
-const Validation = Type.Object({ ok: Type.Boolean(), checks: Type.Array(Check) });
-const Counts = Type.Object({
-  created: Type.Integer(),
-  updated: Type.Integer(),
-  deactivated: Type.Integer(),
-  unchanged: Type.Integer(),
-  failed: Type.Integer(),
-});
-const Run = Type.Object(
-  {
-    id: Type.Integer(),
-    partnerId: Type.Integer(),
-    status: Type.String(),
-    trigger: Type.String(),
-    dryRun: Type.Boolean(),
-    counts: Counts,
-    apiCalls: Type.Integer(),
-    startedAt: Type.String(),
-    finishedAt: Type.Union([Type.String(), Type.Null()]),
-  },
-  { additionalProperties: true },
-);
+import { rawField } from "../guard.js";
+import { IdParams, PageQuery, Run, Validation } from "../schemas.js";
 
 export const syncRoutes =
-  (sync: SyncEngine): FastifyPluginAsync =>
-  async (f) => {
-    const app = f as unknown as App;
+  (sync: SyncEngine): FastifyPluginAsyncTypebox =>
+  async (app) => {
     const PartnerParams = IdParams("partnerId");
     const RunParams = IdParams("runId");
 
@@ -164,8 +133,8 @@ export const syncRoutes =
         config: {
           // Without an Authorization header, a stream ticket for this run authenticates (once).
           authenticate: async (req) => {
-            const ticket = (req.query as Record<string, unknown> | undefined)?.ticket;
-            const runId = Number((req.params as Record<string, unknown> | undefined)?.runId);
+            const ticket = rawField(req.query, "ticket");
+            const runId = Number(rawField(req.params, "runId"));
             return typeof ticket === "string" && Number.isSafeInteger(runId)
               ? sync.streamTickets.redeem(ticket, runId)
               : null;

@@ -1,20 +1,18 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
-import type { FastifyPluginAsync } from "fastify";
 import { type Actor, requirePartner, requirePermission } from "../../portal/access.js";
 import { notFound } from "../../portal/errors.js";
 import type { Portal } from "../../portal/service.js";
 import type { SyncEngine } from "../../sync/engine.js";
-import type { App } from "../app.js";
-import { IdParams, WebhookState } from "../schemas.js";
+import { IdParams, SyncErrorView, WebhookState } from "../schemas.js";
 
 /** Largest webhook body accepted (Autotask's payloads are a few kB). */
 const WEBHOOK_BODY_LIMIT = 256 * 1024;
 
 /** The Autotask webhook receiver: raw bytes in, signature checked before anything is parsed. */
 export const webhookRoutes =
-  (sync: SyncEngine): FastifyPluginAsync =>
-  async (f) => {
-    const app = f as unknown as App;
+  (sync: SyncEngine): FastifyPluginAsyncTypebox =>
+  async (app) => {
     // Raw body for this plugin only: the HMAC covers the exact bytes Autotask sent (docs/autotask.md,
     // Signature).
     app.removeAllContentTypeParsers();
@@ -69,23 +67,9 @@ export const webhookRoutes =
     );
   };
 
-const SyncErrorView = Type.Object(
-  {
-    id: Type.Integer(),
-    ticketId: Type.Union([Type.Integer(), Type.Null()]),
-    psaTicketId: Type.Union([Type.Integer(), Type.Null()]),
-    error: Type.String(),
-    code: Type.String(),
-    attempts: Type.Integer(),
-    parked: Type.Boolean(),
-  },
-  { additionalProperties: true },
-);
-
 export const ticketSyncRoutes =
-  (portal: Portal, sync: SyncEngine): FastifyPluginAsync =>
-  async (f) => {
-    const app = f as unknown as App;
+  (portal: Portal, sync: SyncEngine): FastifyPluginAsyncTypebox =>
+  async (app) => {
     const PartnerParams = IdParams("partnerId");
     const partner = async (actor: Actor, partnerId: number) => {
       requirePartner(actor, partnerId);

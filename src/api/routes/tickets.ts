@@ -1,10 +1,9 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
-import type { FastifyPluginAsync } from "fastify";
 import { SYSTEM_ACTOR } from "../../portal/access.js";
-import type { Portal, TicketInput, TicketPatch as TicketPatchInput } from "../../portal/service.js";
+import type { Portal } from "../../portal/service.js";
 import type { TicketDetail } from "../../portal/types.js";
 import type { SyncEngine } from "../../sync/engine.js";
-import type { App } from "../app.js";
 import {
   IdParams,
   Int,
@@ -18,9 +17,8 @@ import {
 } from "../schemas.js";
 
 export const ticketRoutes =
-  (portal: Portal, sync?: SyncEngine): FastifyPluginAsync =>
-  async (f) => {
-    const app = f as unknown as App;
+  (portal: Portal, sync?: SyncEngine): FastifyPluginAsyncTypebox =>
+  async (app) => {
     /** A ticket with its Autotask side (`psa`) and every device it involves (its own and its alerts'). */
     const detail = async (t: TicketDetail) => {
       const ids = [
@@ -45,9 +43,7 @@ export const ticketRoutes =
       async (req, reply) =>
         reply
           .code(201)
-          .send(
-            await detail(await portal.createTicket(req.actor, req.params.partnerId, req.body as TicketInput)),
-          ),
+          .send(await detail(await portal.createTicket(req.actor, req.params.partnerId, req.body))),
     );
     app.get(
       "/api/partners/:partnerId/tickets",
@@ -81,8 +77,7 @@ export const ticketRoutes =
     app.patch(
       "/api/tickets/:ticketId",
       { schema: { tags: ["tickets"], params: TicketParams, body: TicketPatch, response: { 200: Ticket } } },
-      async (req) =>
-        detail(await portal.updateTicket(req.actor, req.params.ticketId, req.body as TicketPatchInput)),
+      async (req) => detail(await portal.updateTicket(req.actor, req.params.ticketId, req.body)),
     );
     app.post(
       "/api/tickets/:ticketId/notes",

@@ -1,8 +1,7 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
-import type { FastifyPluginAsync } from "fastify";
 import { tooManyRequests } from "../../portal/errors.js";
 import type { Portal } from "../../portal/service.js";
-import type { App } from "../app.js";
 import {
   IdParams,
   PageOf,
@@ -25,9 +24,8 @@ export interface SignInLimits {
 export const DEFAULT_SIGN_IN_LIMITS: SignInLimits = { perIp: 30, perUsername: 10, windowSeconds: 60 };
 
 export const userRoutes =
-  (portal: Portal, limits: SignInLimits = DEFAULT_SIGN_IN_LIMITS): FastifyPluginAsync =>
-  async (f) => {
-    const app = f as unknown as App;
+  (portal: Portal, limits: SignInLimits = DEFAULT_SIGN_IN_LIMITS): FastifyPluginAsyncTypebox =>
+  async (app) => {
     const UserParams = IdParams("userId");
 
     app.post(

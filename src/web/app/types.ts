@@ -1,6 +1,14 @@
-/** The REST API's shapes as the UI uses them (see README "REST API" and GET /openapi.json). */
+/**
+ * The REST API's shapes as the UI uses them (see README "REST API" and GET /openapi.json). Each shape
+ * the API declares comes from its schema (src/api/schemas.ts, imported for its types only, so nothing
+ * of the server lands in the bundle); where a schema leaves an answer open to further properties, the
+ * ones the UI reads are added here. Shapes the API does not declare (yet) are written out.
+ */
 
-export type Role = "noc-admin" | "partner-admin" | "technician" | "read-only";
+import type { Static } from "@sinclair/typebox";
+import type * as S from "../../api/schemas.js";
+
+export type Role = Static<typeof S.Role>;
 
 export interface Me {
   userId: number | null;
@@ -9,77 +17,20 @@ export interface Me {
   partnerId: number | null;
 }
 
-export interface User {
-  id: number;
-  name: string;
-  role: Role;
-  partnerId: number | null;
-  createdAt: string;
-  username: string | null;
-  hasPassword: boolean;
-  disabled: boolean;
-  tokenExpiresAt: string | null;
-  /** The environment's NOC admin: not editable. */
-  reserved: boolean;
-}
+/** A user (`reserved`: the environment's NOC admin, not editable). */
+export type User = Static<typeof S.User>;
 
 /** A new or re-issued API token, shown once. */
-export interface UserCreated {
-  id: number;
-  token: string;
-  user: User;
-}
+export type UserCreated = Static<typeof S.UserCreated>;
 
-export interface Page<T> {
-  items: T[];
-  total: number;
-  limit: number;
-  offset: number;
-}
+export type Page<T> = Omit<Static<ReturnType<typeof S.PageOf>>, "items"> & { items: T[] };
 
-export interface Partner {
-  id: number;
-  name: string;
-  timeZone: string;
-  createdAt: string;
-  updatedAt: string;
-}
+export type Partner = Static<typeof S.Partner>;
 
-export interface Ticketing {
-  enabled: boolean;
-  nocMayEnterTickets: boolean;
-  system: "autotask";
-  apiUrl: string;
-  username: string;
-  secret: string;
-  integrationCode: string;
-  queueId: number | null;
-  queueName: string;
-  billingCodeId: number | null;
-  billingCodeName: string;
-  ticketCategoryId: number | null;
-  ticketTypeId: number | null;
-  issueTypeId: number | null;
-  subIssueTypeId: number | null;
-  sourceId: number | null;
-  dueDateOffsetHours: number | null;
-  /** Autotask publish of internal notes: 2 Internal Project Team, 4 Internal & Co-Managed. */
-  internalNotePublish: 2 | 4;
-}
-
-export interface DeviceIntegration {
-  enabled: boolean;
-  productId: number | null;
-  configurationItemTypeId: number | null;
-  advanced: boolean;
-  schedule: string;
-}
-
-export interface Integration {
-  ticketing: Ticketing;
-  devices: DeviceIntegration;
-  updatedAt: string | null;
-}
+export type Integration = Static<typeof S.Integration>;
+/** Ticketing settings (`internalNotePublish`: 2 Internal Project Team, 4 Internal & Co-Managed). */
+export type Ticketing = Integration["ticketing"];
+export type DeviceIntegration = Integration["devices"];
 
 export interface PsaOption {
   id: number;
@@ -113,11 +64,10 @@ export interface Catalog {
   deviceStates: DeviceState[];
 }
 
-export type MappingKind = "status-forward" | "status-reverse" | "priority";
+export type MappingKind = Static<typeof S.MappingKind>;
 
 /** A mapping row as the API returns it; the field names depend on the table. */
-export interface MappingRow {
-  id: number;
+export type MappingRow = Static<typeof S.MappingRowOut> & {
   portalStatusId?: number;
   portalStatusName?: string;
   psaStatusId?: number;
@@ -126,7 +76,7 @@ export interface MappingRow {
   portalPriorityName?: string;
   psaPriorityId?: number;
   psaPriorityName?: string;
-}
+};
 
 export interface DriftItem {
   kind: string;
@@ -135,43 +85,21 @@ export interface DriftItem {
   detectedAt: string;
 }
 
-export interface Check {
-  name: string;
-  ok: boolean;
-  message: string;
-  fix?: string;
-  /** Passed, but worth acting on (a status no mapping row covers). */
-  warning?: boolean;
-}
+/** One configuration check (`warning`: passed, but worth acting on, e.g. a status no mapping row covers). */
+export type Check = Static<typeof S.Check>;
 
-export interface Validation {
-  ok: boolean;
-  checks: Check[];
-}
+export type Validation = Static<typeof S.Validation>;
 
 export type RunStatus = "running" | "succeeded" | "partial" | "failed" | "awaiting-approval";
 
-export interface RunCounts {
-  created: number;
-  updated: number;
-  deactivated: number;
-  unchanged: number;
-  failed: number;
-}
+export type RunCounts = Static<typeof S.RunCounts>;
 
-export interface SyncRun {
-  id: number;
-  partnerId: number;
-  trigger: string;
-  dryRun: boolean;
+/** A sync run; the schema declares `status` as text, the UI knows its values. */
+export type SyncRun = Omit<Static<typeof S.Run>, "status"> & {
   status: RunStatus;
-  counts: RunCounts;
-  apiCalls: number;
   error: string | null;
   approvedBy: string | null;
-  startedAt: string;
-  finishedAt: string | null;
-}
+};
 
 export interface PlanItem {
   deviceId: number;
@@ -195,10 +123,10 @@ export interface AssetPlan {
   orphans: PlanItem[];
 }
 
-export interface SyncRunDetail extends SyncRun {
+export type SyncRunDetail = SyncRun & {
   log: string[];
   plan: AssetPlan | null;
-}
+};
 
 export interface SyncStatus {
   lastSyncAt: string | null;
@@ -208,55 +136,32 @@ export interface SyncStatus {
   running: number | null;
 }
 
-export interface Client {
-  id: number;
-  partnerId: number;
-  code: string;
-  name: string;
-  psaCompanyId: number | null;
-}
+export type Client = Static<typeof S.Client>;
 
-export type DeviceState = "discovered" | "managed" | "unmanaged";
+export type DeviceState = Static<typeof S.DeviceState>;
 
-export interface Device {
-  id: number;
+export type Device = Static<typeof S.Device> & {
   partnerId: number;
-  clientId: number;
-  state: DeviceState;
-  hostname: string;
   deviceType: string;
   ipAddress: string;
   operatingSystem: string;
   serialNumber: string;
   psaCiId: number | null;
   updatedAt: string;
-}
+};
 
-export interface Ticket {
-  id: number;
-  partnerId: number;
-  clientId: number;
+export type Ticket = Static<typeof S.Ticket> & {
   deviceId: number | null;
-  title: string;
   description: string;
-  statusId: number;
   status: string;
-  priorityId: number;
   priority: string;
   createdAt: string;
   updatedAt: string;
   /** The Autotask side (list and detail answers, when the sync engine runs). */
   psa?: PsaTicket;
-}
+};
 
-export interface Note {
-  id: number;
-  ticketId: number;
-  text: string;
-  published: boolean;
-  author: string;
-  createdAt: string;
-}
+export type Note = Static<typeof S.Note>;
 
 export interface PsaTicket {
   ticketId: number | null;
@@ -269,34 +174,19 @@ export interface PsaTicket {
   warning: string | null;
 }
 
-export interface TicketDetail extends Ticket {
+export type TicketDetail = Ticket & {
   alerts: Array<{ id: number; deviceId: number; message: string; createdAt: string }>;
   notes: Note[];
   devices: Array<{ id: number; hostname: string; state: DeviceState; primary: boolean }>;
-}
+};
 
-export interface SyncError {
-  id: number;
+export type SyncError = Static<typeof S.SyncErrorView> & {
   partnerId: number;
-  ticketId: number | null;
-  psaTicketId: number | null;
-  error: string;
-  code: string;
-  attempts: number;
-  parked: boolean;
   nextAttemptAt: string | null;
   firstAt: string;
   lastAt: string;
   resolvedAt: string | null;
-}
+};
 
 /** GET /api/partners/:id/webhooks: Autotask webhooks registered, or polling only and why. */
-export interface WebhookState {
-  mode: "webhooks" | "polling" | "off";
-  reason: string | null;
-  url: string | null;
-  webhooks: Array<{ entity: string; psaWebhookId: number }>;
-  unsubscribedFields: string[];
-  pollIntervalMinutes: number;
-  checkedAt: string | null;
-}
+export type WebhookState = Static<typeof S.WebhookState>;

@@ -1,0 +1,50 @@
+import type { Static } from "@sinclair/typebox";
+import type * as service from "../portal/service.js";
+import type * as domain from "../portal/types.js";
+import type { SyncRun } from "../sync/runs.js";
+import type { SyncErrorView } from "../sync/tickets.js";
+import type { Check, ValidationResult } from "../sync/validate.js";
+import type { WebhookState } from "../sync/webhook-registration.js";
+import type * as api from "./schemas.js";
+
+/**
+ * Compile-time checks only (nothing here runs): each response schema's type accepts the domain type
+ * the route serialises, so a field renamed or retyped on one side and not the other fails `tsc`.
+ * Where the domain type duplicates a schema field for field, the two must be the same type.
+ */
+
+type Assert<T extends true> = T;
+/** Whether a `From` value may be sent where the schema `To` describes the answer. */
+type Serialises<To, From> = [From] extends [To] ? true : false;
+/** Whether A and B are the same type (no field more or less, none typed differently). */
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+type PageStatic<T extends import("@sinclair/typebox").TSchema> = Static<ReturnType<typeof api.PageOf<T>>>;
+
+export type ContractChecks = [
+  // The same shape on both sides.
+  Assert<Same<Static<typeof api.Partner>, domain.Partner>>,
+  Assert<Same<Static<typeof api.User>, domain.User>>,
+  Assert<Same<Static<typeof api.Client>, domain.Client>>,
+  Assert<Same<Static<typeof api.Note>, domain.Note>>,
+  Assert<Same<Static<typeof api.Integration>["devices"], domain.DeviceSettings>>,
+  Assert<Same<Omit<Static<typeof api.Integration>["ticketing"], "secret">, domain.TicketingSettings>>,
+  Assert<Same<Omit<Static<typeof api.Integration>, "ticketing">, Omit<domain.IntegrationView, "ticketing">>>,
+  Assert<Same<Static<typeof api.WebhookState>, WebhookState>>,
+  Assert<Same<Static<typeof api.Check>, Check>>,
+  Assert<Same<Static<typeof api.Validation>, ValidationResult>>,
+  // What each route sends through its response schema.
+  Assert<Serialises<Static<typeof api.Integration>, domain.IntegrationView>>,
+  Assert<Serialises<Static<typeof api.Device>, domain.Device & { psaCiId: number | null }>>,
+  Assert<Serialises<Static<typeof api.Ticket>, domain.TicketDetail>>,
+  Assert<Serialises<Static<typeof api.Audit>, domain.AuditEntry>>,
+  Assert<Serialises<Static<typeof api.UserCreated>, { id: number; token: string; user: domain.User }>>,
+  Assert<Serialises<Static<typeof api.DeviceImportResult>, service.DeviceImportResult>>,
+  Assert<Serialises<Static<typeof api.Run>, SyncRun>>,
+  Assert<Serialises<Static<typeof api.SyncErrorView>, SyncErrorView>>,
+  Assert<Serialises<PageStatic<typeof api.Partner>, domain.Page<domain.Partner>>>,
+  Assert<Serialises<PageStatic<typeof api.User>, domain.Page<domain.User>>>,
+  Assert<Serialises<PageStatic<typeof api.Client>, domain.Page<domain.Client>>>,
+  Assert<Serialises<PageStatic<typeof api.Ticket>, domain.Page<domain.Ticket>>>,
+  Assert<Serialises<PageStatic<typeof api.Note>, domain.Page<domain.Note>>>,
+  Assert<Serialises<PageStatic<typeof api.Audit>, domain.Page<domain.AuditEntry>>>,
+];
