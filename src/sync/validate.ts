@@ -133,7 +133,7 @@ async function runChecks(input: ValidateInput, checks: Check[]): Promise<Validat
       name: "credentials",
       ok: false,
       message: `Autotask did not accept the API user: ${(e as Error).message}`,
-      fix: "Check the username, secret and integration code of the API user (Admin → Resources/Users → the API user → Security), and that the Web Services API is enabled for it (seed §2.3).",
+      fix: "Check the username, secret and integration code of the API user (Admin → Resources/Users → the API user → Security), and that the Web Services API is enabled for it.",
     });
     return { ok: false, checks };
   }
@@ -215,7 +215,7 @@ async function runChecks(input: ValidateInput, checks: Check[]): Promise<Validat
               : queue
                 ? `Queue ${t.queueId} ("${queue.label}") is inactive.`
                 : `Queue ${t.queueId} does not exist in Autotask.`,
-            fix: `Create the queue "NOC" under ${ADMIN_TICKETS} → Queues (seed §4.1) and enter its id as the Queue Id.`,
+            fix: `Create the queue "NOC" under ${ADMIN_TICKETS} → Queues and enter its id as the Queue Id.`,
           },
     );
     checks.push(await checkWorkType(api, t));
@@ -240,7 +240,7 @@ async function runChecks(input: ValidateInput, checks: Check[]): Promise<Validat
               message: v
                 ? `Ticket status "${v.label}" (${s.psaId}) used by the mapping tables is inactive.`
                 : `Ticket status ${s.psaId} ("${label}") used by the mapping tables does not exist in Autotask.`,
-              fix: `Create the status "${label}" under ${ADMIN_TICKETS} → Ticket Statuses (seed §4.2), or change the mapping row.`,
+              fix: `Create the status "${label}" under ${ADMIN_TICKETS} → Ticket Statuses, or change the mapping row.`,
             },
       );
     }
