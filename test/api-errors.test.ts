@@ -12,7 +12,7 @@ import type { PsaUrlPolicy } from "../src/psa/url-policy.js";
 import type { AutotaskApi } from "../src/sync/autotask-api.js";
 import type { PsaCredentials } from "../src/sync/engine.js";
 import { TicketSyncError } from "../src/sync/tickets.js";
-import { DEFAULT_CREDENTIALS, startTestEmulator, type TestEmulator } from "./helpers/autotask.js";
+import { demoTicketing, startTestEmulator, type TestEmulator } from "./helpers/autotask.js";
 import { openTestServices, STORES, type TestEnv, testApp } from "./helpers/services.js";
 import { until } from "./helpers/wait.js";
 
@@ -169,20 +169,7 @@ describe.each(STORES)("a PSA failure through the API is not a 500 (%s)", (kind) 
     token = (await portal.createUser(SYSTEM_ACTOR, { name: "admin", role: "partner-admin", partnerId }))
       .token;
     await portal.putIntegration(SYSTEM_ACTOR, partnerId, {
-      ticketing: {
-        enabled: true,
-        nocMayEnterTickets: true,
-        apiUrl: `${origin}/ATServicesRest/`,
-        username: DEFAULT_CREDENTIALS.username,
-        secret: DEFAULT_CREDENTIALS.secret,
-        integrationCode: DEFAULT_CREDENTIALS.integrationCode,
-        queueId: DEMO_IDS.nocQueue,
-        queueName: "NOC",
-        billingCodeId: DEMO_IDS.remoteSupport,
-        billingCodeName: "Remote Support",
-        issueTypeId: DEMO_IDS.issueType,
-        subIssueTypeId: DEMO_IDS.subIssueType,
-      },
+      ticketing: demoTicketing(`${origin}/ATServicesRest/`),
       devices: {
         enabled: false,
         productId: null,
@@ -269,20 +256,7 @@ describe.each(STORES)("a spent API budget through the API (%s)", (kind) => {
     token = (await portal.createUser(SYSTEM_ACTOR, { name: "admin", role: "partner-admin", partnerId }))
       .token;
     await portal.putIntegration(SYSTEM_ACTOR, partnerId, {
-      ticketing: {
-        enabled: false,
-        nocMayEnterTickets: true,
-        apiUrl: at.emu.baseUrl,
-        username: DEFAULT_CREDENTIALS.username,
-        secret: DEFAULT_CREDENTIALS.secret,
-        integrationCode: DEFAULT_CREDENTIALS.integrationCode,
-        queueId: DEMO_IDS.nocQueue,
-        queueName: "NOC",
-        billingCodeId: DEMO_IDS.remoteSupport,
-        billingCodeName: "Remote Support",
-        issueTypeId: DEMO_IDS.issueType,
-        subIssueTypeId: DEMO_IDS.subIssueType,
-      },
+      ticketing: demoTicketing(at.emu.baseUrl, { enabled: false }),
       devices: {
         enabled: false,
         productId: null,
