@@ -70,9 +70,9 @@ import { DEFAULT_CREDENTIALS, DEFAULT_TENANT_ID, DEMO_IDS } from "../src/emulato
 import { createLogger } from "../src/lib/logger.js";
 import { openServices } from "../src/main.js";
 import { SYSTEM_ACTOR } from "../src/portal/access.js";
+import type { AutotaskApi } from "../src/psa/autotask/api.js";
 import { AutotaskClient } from "../src/psa/autotask/client.js";
 import type { PsaUrlPolicy } from "../src/psa/url-policy.js";
-import type { AutotaskApi } from "../src/sync/autotask-api.js";
 import { startEmulatorProcess } from "./emulator-process.js";
 
 const TICKETS = Number(process.env["BENCH_TICKETS"] ?? 200);

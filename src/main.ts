@@ -6,10 +6,12 @@ import { type Clock, systemClock } from "./lib/clock.js";
 import { loadOrCreateKeyFile, newToken, parseMasterKey, SecretBox } from "./lib/crypto.js";
 import { createLogger, type Logger } from "./lib/logger.js";
 import { Portal } from "./portal/service.js";
+import type { AutotaskApi } from "./psa/autotask/api.js";
 import { AutotaskClient } from "./psa/autotask/client.js";
+import { autotaskConnector } from "./psa/autotask/connector.js";
+import { ConnectorRegistry } from "./psa/registry.js";
 import type { PsaUrlPolicy } from "./psa/url-policy.js";
 import { type Db, migrate, openDb } from "./store/db.js";
-import type { AutotaskApi } from "./sync/autotask-api.js";
 import { type PsaCredentials, SyncEngine, type SyncEngineOptions } from "./sync/engine.js";
 
 /** Everything a running nocbridge holds. Built here, the composition root; nothing else wires parts. */
@@ -79,7 +81,13 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
   const portal = new Portal(db, box, clock, { psaUrlRefusal: (url) => config.psaUrls.refusal(url) });
   // Where Autotask sends webhooks: NOCBRIDGE_PUBLIC_URL, else the address the server listens on.
   const urls = { listening: undefined as string | undefined };
+  const autotaskClient = opts.autotask
+    ? (creds: PsaCredentials) =>
+        (opts.autotask as NonNullable<ServiceOptions["autotask"]>)(creds, config.psaUrls)
+    : autotaskClientFor(logger, config.psaUrls);
+  const connectors = new ConnectorRegistry([autotaskConnector({ client: autotaskClient })]);
   const sync = new SyncEngine({
+    connectors,
     db,
     portal,
     box,
@@ -90,9 +98,7 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
     ...(opts.pollIntervalMs !== undefined ? { pollIntervalMs: opts.pollIntervalMs } : {}),
     ...(opts.ticketRetry ? { ticketRetry: opts.ticketRetry } : {}),
     ...(opts.liveReadTtlMs !== undefined ? { liveReadTtlMs: opts.liveReadTtlMs } : {}),
-    autotask: opts.autotask
-      ? (creds) => (opts.autotask as NonNullable<ServiceOptions["autotask"]>)(creds, config.psaUrls)
-      : autotaskClientFor(logger, config.psaUrls),
+    autotask: autotaskClient,
     ...(opts.guard ? { guard: opts.guard } : {}),
     retentionDays: config.retentionDays,
     ...(config.failpoint ? { failpoint: config.failpoint } : {}),

@@ -7,7 +7,7 @@ import { SYSTEM_ACTOR } from "../src/portal/access.js";
 import { IMPORT_BATCH_ROWS, IMPORT_MAX_ROWS } from "../src/portal/device-import.js";
 import { scheduleProblem } from "../src/portal/schedule.js";
 import type { DeviceInput } from "../src/portal/service.js";
-import type { AutotaskApi } from "../src/sync/autotask-api.js";
+import type { AutotaskApi } from "../src/psa/autotask/api.js";
 import { pruneProcessed } from "../src/sync/retention.js";
 import { demoTicketing, fastClient, startTestEmulator, type TestEmulator } from "./helpers/autotask.js";
 import { openTestServices, STORES, snapshot, type TestEnv, testApp } from "./helpers/services.js";

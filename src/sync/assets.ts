@@ -1,4 +1,6 @@
+import { fingerprint } from "../lib/fingerprint.js";
 import type { Client, Device } from "../portal/types.js";
+import { type AutotaskApi, queryAll } from "../psa/autotask/api.js";
 import {
   type CiDiff,
   type CiRecord,
@@ -13,8 +15,6 @@ import {
 } from "../psa/autotask/mapper.js";
 import type { QueryFilter } from "../psa/autotask/types.js";
 import { isPsaError } from "../psa/errors.js";
-import { type AutotaskApi, queryAll } from "./autotask-api.js";
-import { fingerprint } from "./fingerprint.js";
 import type { Link } from "./links.js";
 import type { RunCounts } from "./runs.js";
 

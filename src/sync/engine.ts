@@ -1,6 +1,7 @@
 import { Cron } from "croner";
 import type { Clock } from "../lib/clock.js";
 import type { SecretBox } from "../lib/crypto.js";
+import { fingerprint } from "../lib/fingerprint.js";
 import type { Logger } from "../lib/logger.js";
 import { type Actor, requirePartner, requirePermission, SYSTEM_ACTOR } from "../portal/access.js";
 import { DEFAULT_ASSET_SCHEDULE } from "../portal/catalog.js";
@@ -8,20 +9,22 @@ import { notFound, PortalError } from "../portal/errors.js";
 import { scheduleProblem } from "../portal/schedule.js";
 import type { Portal } from "../portal/service.js";
 import type { IntegrationView } from "../portal/types.js";
+import { type AutotaskApi, queryAll } from "../psa/autotask/api.js";
 import type { AutotaskEntity } from "../psa/autotask/types.js";
 import { asTicketTraffic } from "../psa/budget.js";
 import { isPsaError } from "../psa/errors.js";
+import type { ConnectorRegistry } from "../psa/registry.js";
 import type { Db } from "../store/db.js";
 import { AssetSync } from "./assets.js";
-import { type AutotaskApi, queryAll } from "./autotask-api.js";
 import type { Failpoint } from "./failpoint.js";
-import { fingerprint } from "./fingerprint.js";
 import { LinkStore } from "./links.js";
 import { identity, LIVE_READ_TTL_MS, LiveReadCache, VALIDATE_TTL_MS } from "./live-cache.js";
 import { pushedOpenTickets } from "./open-tickets.js";
 import { isDbOutage, OutageWatch } from "./outage.js";
+import { type SyncPortal, syncPortal } from "./portal-port.js";
 import { pruneProcessed } from "./retention.js";
 import { type RunEvent, RunStore, type RunTrigger, type SyncRun, type SyncRunDetail } from "./runs.js";
+import { PsaSessions } from "./sessions.js";
 import { StreamTickets } from "./stream-tickets.js";
 import { TicketFeed } from "./ticket-feed.js";
 import { TicketSync } from "./tickets.js";
@@ -58,6 +61,8 @@ export interface SyncEngineOptions {
   logger: Logger;
   /** Builds the Autotask client for one partner's credentials (one client per partner, reused). */
   autotask(creds: PsaCredentials): AutotaskApi;
+  /** The PSA connectors, by system. */
+  connectors: ConnectorRegistry;
   /** Mass-change guard: hold a run that deactivates more than `share` of a company's linked CIs (and at least `minimum`). */
   guard?: { share: number; minimum: number };
   /** Parallel CI writes within a client. */
@@ -89,6 +94,10 @@ export class SyncEngine {
   readonly feed: TicketFeed;
   /** Single-use tickets for following a run's live log. */
   readonly streamTickets: StreamTickets;
+  /** Partners' PSA sessions, through the connector their settings name. */
+  readonly sessions: PsaSessions;
+  /** The engine's one way into portal data. */
+  readonly portal: SyncPortal;
   readonly #lastPoll = new Map<number, number>();
   readonly #setups = new Map<number, Promise<void>>();
   #timer: NodeJS.Timeout | undefined;
@@ -114,6 +123,13 @@ export class SyncEngine {
     this.runs = new RunStore(o.db, o.clock);
     this.links = new LinkStore(o.db, o.clock);
     this.streamTickets = new StreamTickets(o.db, o.clock);
+    this.portal = syncPortal(o.portal);
+    this.sessions = new PsaSessions({
+      registry: o.connectors,
+      portal: this.portal,
+      logger: o.logger,
+      clock: o.clock,
+    });
     this.tickets = new TicketSync({
       db: o.db,
       portal: o.portal,

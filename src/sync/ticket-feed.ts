@@ -6,9 +6,9 @@ import { nulField } from "../lib/nul.js";
 import { SYSTEM_ACTOR } from "../portal/access.js";
 import type { Portal } from "../portal/service.js";
 import type { IntegrationView } from "../portal/types.js";
+import { type AutotaskApi, queryAll } from "../psa/autotask/api.js";
 import type { Ticket as AtTicket, QueryCondition } from "../psa/autotask/types.js";
 import type { Db } from "../store/db.js";
-import { type AutotaskApi, queryAll } from "./autotask-api.js";
 import type { TicketSync } from "./tickets.js";
 import { WebhookRegistrar, type WebhookState } from "./webhook-registration.js";
 

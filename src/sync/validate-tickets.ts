@@ -10,8 +10,8 @@
  */
 import { PORTAL_STATUSES } from "../portal/catalog.js";
 import type { TicketingSettings } from "../portal/types.js";
+import { type AutotaskApi, queryAll } from "../psa/autotask/api.js";
 import type { AutotaskEntity, FieldInfo, PicklistValue } from "../psa/autotask/types.js";
-import { type AutotaskApi, queryAll } from "./autotask-api.js";
 import type { Check } from "./validate.js";
 
 /** BillingCodes useType of a work type (the Work Types tab of Billing Codes). */

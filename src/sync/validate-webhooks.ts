@@ -1,5 +1,5 @@
+import type { AutotaskApi } from "../psa/autotask/api.js";
 import { isPsaError } from "../psa/errors.js";
-import type { AutotaskApi } from "./autotask-api.js";
 import type { Check } from "./validate.js";
 import type { WebhookState } from "./webhook-registration.js";
 

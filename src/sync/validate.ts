@@ -1,9 +1,9 @@
 import type { IntegrationView } from "../portal/types.js";
+import { type AutotaskApi, queryAll } from "../psa/autotask/api.js";
 import { CI_UDFS } from "../psa/autotask/mapper.js";
 import type { AutotaskEntity, FieldInfo } from "../psa/autotask/types.js";
 import { BUDGET_SHARES, budgetFigures } from "../psa/budget.js";
 import { isPsaError, type PsaError } from "../psa/errors.js";
-import { type AutotaskApi, queryAll } from "./autotask-api.js";
 import {
   checkCategoryRequirements,
   checkCoverage,

@@ -3,10 +3,10 @@ import type { Clock } from "../lib/clock.js";
 import type { SecretBox } from "../lib/crypto.js";
 import type { Logger } from "../lib/logger.js";
 import type { IntegrationView } from "../portal/types.js";
+import { type AutotaskApi, queryAll } from "../psa/autotask/api.js";
 import type { AutotaskEntity } from "../psa/autotask/types.js";
 import { isPsaError } from "../psa/errors.js";
 import type { Db } from "../store/db.js";
-import { type AutotaskApi, queryAll } from "./autotask-api.js";
 
 /**
  * Ticket fields the TicketWebhook subscribes to, each with the names its webhook field may carry.

@@ -4,9 +4,9 @@ import type {
   RunningAutotaskEmulator,
   StartAutotaskEmulatorOptions,
 } from "../../src/emulators/autotask/server.js";
+import type { AutotaskApi } from "../../src/psa/autotask/api.js";
 import { AutotaskClient } from "../../src/psa/autotask/client.js";
 import { PsaUrlPolicy } from "../../src/psa/url-policy.js";
-import type { AutotaskApi } from "../../src/sync/autotask-api.js";
 import type { PsaCredentials } from "../../src/sync/engine.js";
 
 export { DEFAULT_CREDENTIALS };

@@ -5,8 +5,8 @@ import { DEMO_IDS } from "../../src/emulators/autotask/seed.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
 import type { TicketPatch } from "../../src/portal/service.js";
 import type { MappingEntry } from "../../src/portal/types.js";
+import type { AutotaskApi } from "../../src/psa/autotask/api.js";
 import type { Ticket as AtTicketRow } from "../../src/psa/autotask/types.js";
-import type { AutotaskApi } from "../../src/sync/autotask-api.js";
 import type { PsaCredentials } from "../../src/sync/engine.js";
 import { portalSide, psaSide, type Shadow } from "../../src/sync/tickets.js";
 import {

@@ -1,8 +1,8 @@
-import type { AutotaskClient } from "../psa/autotask/client.js";
-import type { AutotaskEntity, QueryOptions } from "../psa/autotask/types.js";
+import type { AutotaskClient } from "./client.js";
+import type { AutotaskEntity, QueryOptions } from "./types.js";
 
 /**
- * The part of the Autotask client the sync engine uses. Naming the methods keeps the engine's
+ * The part of the Autotask client the connector uses. Naming the methods keeps the engine's
  * dependency visible and lets tests pass a client built with fast retries.
  */
 export type AutotaskApi = Pick<

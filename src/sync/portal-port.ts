@@ -1,0 +1,58 @@
+import {
+  type Actor,
+  type Permission,
+  requirePartner,
+  requirePermission,
+  SYSTEM_ACTOR,
+} from "../portal/access.js";
+import type { MappingKind } from "../portal/catalog.js";
+import type { Portal, TicketInput, TicketPatch } from "../portal/service.js";
+import type { Client, Device, IntegrationView, MappingEntry, Note, TicketDetail } from "../portal/types.js";
+
+/**
+ * The one narrow way the sync engine reads and writes portal data. The engine owns this interface;
+ * `syncPortal` adapts the portal to it. Writes made here are the PSA's changes arriving: they are not
+ * announced back to the engine (no outbox row), so they never echo.
+ */
+export interface SyncPortal {
+  /** The integration settings with the secret decrypted (never an API answer), and the time zone. */
+  integration(partnerId: number): Promise<{ view: IntegrationView; secret: string | null; timeZone: string }>;
+  mappings(partnerId: number, kind: MappingKind): Promise<MappingEntry[]>;
+  /** All clients of a partner with their device counts, ordered by code. */
+  clients(partnerId: number): Promise<Array<Client & { deviceCount: number }>>;
+  /** Every device of a client, in id order. */
+  devices(clientId: number): Promise<Device[]>;
+  existingDeviceIds(partnerId: number, ids: number[]): Promise<Set<number>>;
+  ticket(ticketId: number): Promise<TicketDetail>;
+  notes(ticketId: number): Promise<Note[]>;
+  createTicket(partnerId: number, input: TicketInput): Promise<TicketDetail>;
+  updateTicket(ticketId: number, patch: TicketPatch): Promise<TicketDetail>;
+  addNote(ticketId: number, note: { text: string; published: boolean }, author: string): Promise<Note>;
+  /**
+   * The access check of the engine's API-facing calls: 404 unless the partner exists and the actor
+   * sees it, then 403 without the permission.
+   */
+  authorize(actor: Actor, partnerId: number, permission?: Permission): Promise<void>;
+}
+
+export function syncPortal(portal: Portal): SyncPortal {
+  const psa = { origin: "psa" } as const;
+  return {
+    integration: (partnerId) => portal.integrationForSync(partnerId),
+    mappings: (partnerId, kind) => portal.getMappings(SYSTEM_ACTOR, partnerId, kind),
+    clients: (partnerId) => portal.clientsForSync(partnerId),
+    devices: (clientId) => portal.devicesForSync(clientId),
+    existingDeviceIds: (partnerId, ids) => portal.existingDeviceIds(partnerId, ids),
+    ticket: (ticketId) => portal.getTicket(SYSTEM_ACTOR, ticketId),
+    notes: async (ticketId) => (await portal.listNotes(SYSTEM_ACTOR, ticketId, { limit: 500 })).items,
+    createTicket: (partnerId, input) => portal.createTicket(SYSTEM_ACTOR, partnerId, input, psa),
+    updateTicket: (ticketId, patch) => portal.updateTicket(SYSTEM_ACTOR, ticketId, patch, psa),
+    addNote: (ticketId, note, author) =>
+      portal.addNote(SYSTEM_ACTOR, ticketId, note, { origin: "psa", author }),
+    async authorize(actor, partnerId, permission) {
+      requirePartner(actor, partnerId);
+      await portal.getPartner(actor, partnerId);
+      if (permission) requirePermission(actor, permission);
+    },
+  };
+}
