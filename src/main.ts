@@ -4,6 +4,7 @@ import { type App, buildApp } from "./api/app.js";
 import type { Config } from "./config.js";
 import { type Clock, systemClock } from "./lib/clock.js";
 import { loadOrCreateKeyFile, newToken, parseMasterKey, SecretBox } from "./lib/crypto.js";
+import { fingerprint } from "./lib/fingerprint.js";
 import { createLogger, type Logger } from "./lib/logger.js";
 import { Portal } from "./portal/service.js";
 import type { AutotaskApi } from "./psa/autotask/api.js";
@@ -56,6 +57,25 @@ export function autotaskClientFor(
   };
 }
 
+/**
+ * One client per set of credentials, whoever asks for it (the connector's sessions and the ticket
+ * sync): its rate limiter and view of the hourly budget are the API user's, not one caller's.
+ */
+function sharedPerCredentials(
+  make: (creds: PsaCredentials) => AutotaskApi,
+): (creds: PsaCredentials) => AutotaskApi {
+  const made = new Map<string, AutotaskApi>();
+  return (creds) => {
+    const key = fingerprint(creds);
+    let api = made.get(key);
+    if (!api) {
+      api = make(creds);
+      made.set(key, api);
+    }
+    return api;
+  };
+}
+
 /** Opens the store, applies migrations and builds the portal. */
 export async function openServices(config: Config, opts: ServiceOptions = {}): Promise<Services> {
   const logger = opts.logger ?? createLogger(config.logLevel);
@@ -81,10 +101,12 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
   const portal = new Portal(db, box, clock, { psaUrlRefusal: (url) => config.psaUrls.refusal(url) });
   // Where Autotask sends webhooks: NOCBRIDGE_PUBLIC_URL, else the address the server listens on.
   const urls = { listening: undefined as string | undefined };
-  const autotaskClient = opts.autotask
-    ? (creds: PsaCredentials) =>
-        (opts.autotask as NonNullable<ServiceOptions["autotask"]>)(creds, config.psaUrls)
-    : autotaskClientFor(logger, config.psaUrls);
+  const autotaskClient = sharedPerCredentials(
+    opts.autotask
+      ? (creds: PsaCredentials) =>
+          (opts.autotask as NonNullable<ServiceOptions["autotask"]>)(creds, config.psaUrls)
+      : autotaskClientFor(logger, config.psaUrls),
+  );
   const connectors = new ConnectorRegistry([autotaskConnector({ client: autotaskClient })]);
   const sync = new SyncEngine({
     connectors,

@@ -96,7 +96,14 @@ export interface ValidateInput {
   mappings: {
     statuses: Array<{ table: string; psaId: number; psaLabel: string }>;
     priorities: Array<{ psaId: number; psaLabel: string }>;
-    coverage?: { forwardPortalIds: number[]; reversePsaIds: number[]; priorityPsaIds: number[] };
+    /** What the tables cover, for the coverage warnings (left out: no coverage checks). */
+    coverage?: {
+      forwardPortalIds: number[];
+      reversePsaIds: number[];
+      priorityPsaIds: number[];
+      /** The portal's statuses, to name those no forward row covers (left out: not checked). */
+      portalStatuses?: Array<{ id: number; name: string }>;
+    };
   };
   /** Texts of ticket writes the PSA refused that are still open (a required field named). */
   refusals: string[];

@@ -1,20 +1,13 @@
 import { fingerprint } from "../lib/fingerprint.js";
 import type { Client, Device } from "../portal/types.js";
-import { type AutotaskApi, queryAll } from "../psa/autotask/api.js";
 import {
-  type CiDiff,
-  type CiRecord,
-  type CiSettings,
-  createBody,
-  type DesiredCi,
-  desiredCi,
-  diffCi,
-  PORTAL_ID_UDF,
-  patchBody,
-  portalIdOf,
-} from "../psa/autotask/mapper.js";
-import type { QueryFilter } from "../psa/autotask/types.js";
-import { isPsaError } from "../psa/errors.js";
+  type AssetDiff,
+  type AssetPort,
+  type DesiredAsset,
+  isPsaError,
+  PORTAL_DEVICE_ID_FIELD,
+  type PsaAsset,
+} from "../psa/connector.js";
 import type { Link } from "./links.js";
 import type { RunCounts } from "./runs.js";
 
@@ -26,11 +19,11 @@ export interface PlanItem {
   hostname: string;
   action: PlanAction;
   ciId?: number;
-  /** How the CI was found: the stored link, the Partner Portal Device Id UDF, or the serial number. */
+  /** How the CI was found: the stored link, the Partner Portal Device Id field, or the serial number. */
   matchedBy?: "link" | "udf" | "serial";
   /** update/deactivate: each field from → to. */
-  changes?: CiDiff;
-  /** Fields whose Autotask value was edited there since we wrote it, and that the sync overwrites. */
+  changes?: AssetDiff;
+  /** Fields whose PSA value was edited there since we wrote it, and that the sync overwrites. */
   overwrites?: string[];
   reason?: string;
 }
@@ -60,27 +53,29 @@ interface Work {
   item: PlanItem;
   companyId: number;
   device: Device | null;
-  desired: DesiredCi | null;
+  desired: DesiredAsset | null;
 }
 
 export interface AssetSyncDeps {
-  api: AutotaskApi;
-  settings: CiSettings;
+  /** The partner's PSA assets (its session's asset port). */
+  assets: AssetPort;
+  /** The PSA's name as people say it ("Autotask"), for the log. */
+  label: string;
   links: Map<number, Link>;
-  saveLink(deviceId: number, ciId: number, desired: DesiredCi): Promise<void>;
+  saveLink(deviceId: number, ciId: number, desired: DesiredAsset): Promise<void>;
   log(text: string, level?: "info" | "warn" | "error"): Promise<void>;
   progress(done: number, total: number): void;
   /** The counts so far, after every device (the run saves them as it goes). */
   counted?(counts: RunCounts): void;
-  /** Parallel writes; the client keeps the per-endpoint limit of 3 whatever this is. */
+  /** Parallel writes; the PSA client keeps its own per-endpoint limit whatever this is. */
   concurrency?: number;
 }
 
 /**
  * One-way asset sync for one partner: plans every client's devices against the CIs of its company
- * (read in 500-row pages), then writes only what differs. Matching is the stored link, else the
- * Partner Portal Device Id UDF, else the serial number within the company; an existing CI is linked,
- * never duplicated, and two CIs claiming one device are a conflict, not a guess.
+ * (read page by page by the connector), then writes only what differs. Matching is the stored link,
+ * else the Partner Portal Device Id field, else the serial number within the company; an existing CI
+ * is linked, never duplicated, and two CIs claiming one device are a conflict, not a guess.
  */
 export class AssetSync {
   readonly #d: AssetSyncDeps;
@@ -98,29 +93,26 @@ export class AssetSync {
     this.#d = deps;
   }
 
-  /** Reads Autotask and builds the plan. No writes. */
+  /** Reads the PSA and builds the plan. No writes. */
   async plan(clients: Array<{ client: Client; devices: Device[] }>, orphanLinks: Link[]): Promise<AssetPlan> {
-    const { api, settings } = this.#d;
+    const { assets, label } = this.#d;
     const plan: AssetPlan = { clients: [], orphans: [] };
     this.#work = [];
     const linkedCiIds = new Set([...this.#d.links.values()].map((l) => l.psaId));
     for (const { client, devices } of clients) {
       const companyId = client.psaCompanyId as number;
-      const cis = await queryAll<CiRecord>(api, "ConfigurationItems", {
-        filter: [{ op: "eq", field: "companyID", value: companyId }],
-        maxRecords: 500,
-      });
+      const cis = await assets.listByCompany(companyId);
       const byId = new Map(cis.map((c) => [c.id, c]));
-      const byPortalId = groupBy(cis, (c) => portalIdOf(c));
+      const byPortalId = groupBy(cis, (c) => c.portalDeviceId);
       const bySerial = groupBy(cis, (c) => (c.serialNumber ? c.serialNumber.trim().toLowerCase() : null));
       const claimed = new Map<number, number>(); // ciId → deviceId, within this run
       for (const l of this.#d.links.values()) if (byId.has(l.psaId)) claimed.set(l.psaId, l.portalId);
       const work: Work[] = [];
       for (const device of devices) {
-        const desired = desiredCi(device, settings);
+        const desired = assets.desired(device);
         const base = { deviceId: device.id, hostname: device.hostname };
         const link = this.#d.links.get(device.id);
-        let ci: CiRecord | undefined;
+        let ci: PsaAsset | undefined;
         let matchedBy: PlanItem["matchedBy"];
         let conflict: string | undefined;
         if (link && byId.has(link.psaId)) {
@@ -133,11 +125,12 @@ export class AssetSync {
           const viaSerial = device.serialNumber
             ? (bySerial.get(device.serialNumber.trim().toLowerCase()) ?? []).filter(
                 (c) =>
-                  !isClaimedByOther(claimed, c.id, device.id) && (portalIdOf(c) ?? device.id) === device.id,
+                  !isClaimedByOther(claimed, c.id, device.id) &&
+                  (c.portalDeviceId ?? device.id) === device.id,
               )
             : [];
           if (viaUdf.length > 1)
-            conflict = `CIs ${viaUdf.map((c) => c.id).join(" and ")} both carry ${PORTAL_ID_UDF} ${device.id}`;
+            conflict = `CIs ${viaUdf.map((c) => c.id).join(" and ")} both carry ${PORTAL_DEVICE_ID_FIELD} ${device.id}`;
           else if (viaUdf.length === 1) [ci, matchedBy] = [viaUdf[0], "udf"];
           else if (viaSerial.length > 1)
             conflict = `CIs ${viaSerial.map((c) => c.id).join(" and ")} both have serial number ${device.serialNumber}`;
@@ -148,7 +141,7 @@ export class AssetSync {
             item: {
               ...base,
               action: "conflict",
-              reason: `conflict: ${conflict}; fix the duplicates in Autotask`,
+              reason: `conflict: ${conflict}; fix the duplicates in ${label}`,
             },
             companyId,
             device,
@@ -168,7 +161,7 @@ export class AssetSync {
           });
           continue;
         }
-        const changes = diffCi(ci, desired);
+        const changes = assets.diff(ci, desired);
         const keys = Object.keys(changes);
         const item: PlanItem = {
           ...base,
@@ -177,18 +170,16 @@ export class AssetSync {
           action: "unchanged",
         };
         if (keys.length > 0) {
-          item.action =
-            changes.isActive && changes.isActive.to === false && ci.isActive === true
-              ? "deactivate"
-              : "update";
+          item.action = assets.deactivates(ci, changes) ? "deactivate" : "update";
           item.changes = changes;
-          if (link && link.psaId === ci.id) {
-            const lastWritten = link.written as unknown as DesiredCi;
-            if (lastWritten?.fields) {
-              const editedThere = diffCi(ci, lastWritten);
-              const overwrites = keys.filter((k) => k in editedThere && sameDesired(k, lastWritten, desired));
-              if (overwrites.length > 0) item.overwrites = overwrites;
-            }
+          if (link && link.psaId === ci.id && link.written) {
+            // What was edited on the PSA's side since we wrote it, where we still want what we wrote.
+            const lastWritten: DesiredAsset = link.written;
+            const editedThere = assets.diff(ci, lastWritten);
+            const overwrites = keys.filter(
+              (k) => k in editedThere && assets.sameWanted(k, lastWritten, desired),
+            );
+            if (overwrites.length > 0) item.overwrites = overwrites;
           }
         }
         work.push({ item, companyId, device, desired });
@@ -206,26 +197,25 @@ export class AssetSync {
     // Devices that are gone from the portal: their CIs become inactive (never deleted).
     this.#orphanWork = [];
     for (const l of orphanLinks) {
-      const ci = await api.get<CiRecord>("ConfigurationItems", l.psaId);
-      const item: PlanItem =
-        ci && ci.isActive === true
-          ? {
-              deviceId: l.portalId,
-              hostname: ci.referenceTitle ?? "",
-              ciId: l.psaId,
-              action: "deactivate",
-              changes: { isActive: { from: true, to: false } },
-              reason: "device no longer reported by the portal",
-            }
-          : {
-              deviceId: l.portalId,
-              hostname: ci?.referenceTitle ?? "",
-              ciId: l.psaId,
-              action: "unchanged",
-              reason: "device no longer reported; CI already inactive or gone",
-            };
+      const ci = await assets.get(l.psaId);
+      const item: PlanItem = ci?.active
+        ? {
+            deviceId: l.portalId,
+            hostname: ci.name,
+            ciId: l.psaId,
+            action: "deactivate",
+            changes: assets.deactivation(ci),
+            reason: "device no longer reported by the portal",
+          }
+        : {
+            deviceId: l.portalId,
+            hostname: ci?.name ?? "",
+            ciId: l.psaId,
+            action: "unchanged",
+            reason: "device no longer reported; CI already inactive or gone",
+          };
       plan.orphans.push(item);
-      this.#orphanWork.push({ item, companyId: ci?.companyID ?? 0, device: null, desired: null });
+      this.#orphanWork.push({ item, companyId: ci?.companyId ?? 0, device: null, desired: null });
     }
     return plan;
   }
@@ -247,7 +237,7 @@ export class AssetSync {
     return { held: reasons.length > 0, reasons };
   }
 
-  /** Carries out the plan made by `plan()`, client by client, logging in the seed's Figure 13 form. */
+  /** Carries out the plan made by `plan()`, client by client, logging each client's start and outcome. */
   async execute(plan: AssetPlan): Promise<RunCounts> {
     const counts: RunCounts = { created: 0, updated: 0, deactivated: 0, unchanged: 0, failed: 0 };
     const total = this.#work.reduce((n, w) => n + w.length, 0) + this.#orphanWork.length;
@@ -282,7 +272,7 @@ export class AssetSync {
   async #apply(w: Work, counts: RunCounts): Promise<void> {
     if (this.#halted) return;
     const { item, device, desired } = w;
-    const { api } = this.#d;
+    const { assets, label } = this.#d;
     const who = `Device ${item.hostname} (id ${item.deviceId})`;
     try {
       switch (item.action) {
@@ -292,10 +282,8 @@ export class AssetSync {
           return;
         case "create": {
           const d = device as Device;
-          const want = desired as DesiredCi;
-          const id = await api.createIdempotent("ConfigurationItems", createBody(w.companyId, want), () =>
-            this.#lookup(w.companyId, d),
-          );
+          const want = desired as DesiredAsset;
+          const id = await assets.create(w.companyId, want, d);
           await this.#d.saveLink(d.id, id, want);
           item.ciId = id;
           counts.created++;
@@ -303,7 +291,7 @@ export class AssetSync {
         }
         case "update":
         case "deactivate": {
-          await api.update("ConfigurationItems", patchBody(item.ciId as number, item.changes ?? {}));
+          await assets.update(item.ciId as number, item.changes ?? {});
           if (device && desired) await this.#d.saveLink(device.id, item.ciId as number, desired);
           if (item.action === "deactivate") counts.deactivated++;
           else counts.updated++;
@@ -315,7 +303,7 @@ export class AssetSync {
               )
               .join(", ");
             await this.#d.log(
-              `CI ${item.ciId} (${item.hostname}): Autotask-side edit overwritten: ${what}`,
+              `CI ${item.ciId} (${item.hostname}): ${label}-side edit overwritten: ${what}`,
               "warn",
             );
           }
@@ -349,31 +337,11 @@ export class AssetSync {
       await this.#d.log(`${who}: failed: ${(e as Error).message}`, "error");
     }
   }
-
-  /** After an ambiguous create: is the CI there after all? By UDF (advanced), serial, or hostname. */
-  async #lookup(companyId: number, d: Device): Promise<number | null> {
-    const filter: QueryFilter = [{ op: "eq", field: "companyID", value: companyId }];
-    if (this.#d.settings.advanced)
-      filter.push({ op: "eq", field: PORTAL_ID_UDF, value: String(d.id), udf: true });
-    else if (d.serialNumber) filter.push({ op: "eq", field: "serialNumber", value: d.serialNumber });
-    else filter.push({ op: "eq", field: "referenceTitle", value: d.hostname });
-    const found = await queryAll<CiRecord>(this.#d.api, "ConfigurationItems", { filter, maxRecords: 2 });
-    return found[0]?.id ?? null;
-  }
 }
 
 function isClaimedByOther(claimed: Map<number, number>, ciId: number, deviceId: number): boolean {
   const owner = claimed.get(ciId);
   return owner !== undefined && owner !== deviceId;
-}
-
-/** Whether the portal wants the same value for `key` as it wrote last time (so a difference came from Autotask). */
-function sameDesired(key: string, a: DesiredCi, b: DesiredCi): boolean {
-  const get = (d: DesiredCi) =>
-    key.startsWith("udf:")
-      ? (d.udfs as Record<string, unknown>)[key.slice(4)]
-      : (d.fields as Record<string, unknown>)[key];
-  return JSON.stringify(get(a) ?? null) === JSON.stringify(get(b) ?? null);
 }
 
 function groupBy<T, K>(xs: T[], key: (x: T) => K | null): Map<K, T[]> {

@@ -1,37 +1,36 @@
-import { Cron } from "croner";
 import type { Clock } from "../lib/clock.js";
 import type { SecretBox } from "../lib/crypto.js";
 import { fingerprint } from "../lib/fingerprint.js";
 import type { Logger } from "../lib/logger.js";
-import { type Actor, requirePartner, requirePermission, SYSTEM_ACTOR } from "../portal/access.js";
-import { DEFAULT_ASSET_SCHEDULE } from "../portal/catalog.js";
-import { notFound, PortalError } from "../portal/errors.js";
-import { scheduleProblem } from "../portal/schedule.js";
+import { type Actor, requirePartner } from "../portal/access.js";
 import type { Portal } from "../portal/service.js";
 import type { IntegrationView } from "../portal/types.js";
-import { type AutotaskApi, queryAll } from "../psa/autotask/api.js";
-import type { AutotaskEntity } from "../psa/autotask/types.js";
+import type { AutotaskApi } from "../psa/autotask/api.js";
 import { asTicketTraffic } from "../psa/budget.js";
-import { isPsaError } from "../psa/errors.js";
+import type { Check, PsaOptions, ValidationResult } from "../psa/connector.js";
 import type { ConnectorRegistry } from "../psa/registry.js";
 import type { Db } from "../store/db.js";
-import { AssetSync } from "./assets.js";
+import { AssetRuns, type AssetSyncStatus } from "./asset-runs.js";
 import type { Failpoint } from "./failpoint.js";
 import { LinkStore } from "./links.js";
-import { identity, LIVE_READ_TTL_MS, LiveReadCache, VALIDATE_TTL_MS } from "./live-cache.js";
+import { LIVE_READ_TTL_MS, LiveReadCache } from "./live-cache.js";
 import { pushedOpenTickets } from "./open-tickets.js";
-import { isDbOutage, OutageWatch } from "./outage.js";
+import { OutageWatch } from "./outage.js";
 import { type SyncPortal, syncPortal } from "./portal-port.js";
+import { PsaOptionsReader } from "./psa-options.js";
 import { pruneProcessed } from "./retention.js";
 import { type RunEvent, RunStore, type RunTrigger, type SyncRun, type SyncRunDetail } from "./runs.js";
+import { AssetScheduler } from "./scheduler.js";
 import { PsaSessions } from "./sessions.js";
 import { StreamTickets } from "./stream-tickets.js";
 import { TicketFeed } from "./ticket-feed.js";
 import { TicketSync } from "./tickets.js";
-import { type ValidationResult, validateConfiguration } from "./validate.js";
-import { WORK_TYPE_USE_TYPE } from "./validate-tickets.js";
 import { webhookChecks } from "./validate-webhooks.js";
+import { Validation } from "./validation.js";
 import { publicUrlProblem, type WebhookState } from "./webhook-registration.js";
+
+export type { AssetSyncStatus } from "./asset-runs.js";
+export { nextRuns } from "./scheduler.js";
 
 /** How often the ticket worker wakes up to poll partners that are due and retry waiting tickets, ms. */
 const TICK_MS = 5_000;
@@ -75,17 +74,10 @@ export interface SyncEngineOptions {
   retentionDays?: number;
 }
 
-export interface AssetSyncStatus {
-  lastSyncAt: string | null;
-  lastSyncStatus: string | null;
-  nextRunAt: string | null;
-  schedule: string | null;
-  running: number | null;
-}
-
 /**
- * Runs asset syncs (manual, scheduled, onboarding), validation, approval of held runs, and the
- * per-partner schedules. One real run per partner at a time: asking again returns the run in progress.
+ * The sync engine's facade: wires the asset runs (./asset-runs.ts), their schedules (./scheduler.ts),
+ * Validate (./validation.ts), the live pick-lists (./psa-options.ts) and the ticket sync, and runs the
+ * heartbeat that polls, retries and recovers after a database outage.
  */
 export class SyncEngine {
   readonly runs: RunStore;
@@ -98,6 +90,13 @@ export class SyncEngine {
   readonly sessions: PsaSessions;
   /** The engine's one way into portal data. */
   readonly portal: SyncPortal;
+  /** Asset sync runs: start, execute, approval, outage recovery. */
+  readonly assetRuns: AssetRuns;
+  /** The partners' asset-sync schedules. */
+  readonly scheduler: AssetScheduler;
+  /** The Validate checklist. */
+  readonly validation: Validation;
+  readonly #options: PsaOptionsReader;
   readonly #lastPoll = new Map<number, number>();
   readonly #setups = new Map<number, Promise<void>>();
   #timer: NodeJS.Timeout | undefined;
@@ -105,16 +104,9 @@ export class SyncEngine {
   readonly #o: SyncEngineOptions;
   readonly #live: LiveReadCache;
   readonly #clients = new Map<number, { key: string; api: AutotaskApi }>();
-  readonly #inflight = new Map<number, Promise<void>>();
-  readonly #crons = new Map<number, Cron>();
-  readonly #starting = new Map<number, Promise<SyncRun>>();
   #background = false;
   #retention: NodeJS.Timeout | undefined;
   readonly #outage: OutageWatch;
-  /** Runs the database went away under: marked failed and started again once it answers. */
-  readonly #unfinished = new Map<number, { partnerId: number; dryRun: boolean; message: string }>();
-  /** Partners whose scheduled run could not start while the database was away. */
-  readonly #missed = new Set<number>();
 
   constructor(o: SyncEngineOptions) {
     this.#o = o;
@@ -129,6 +121,30 @@ export class SyncEngine {
       portal: this.portal,
       logger: o.logger,
       clock: o.clock,
+    });
+    this.validation = new Validation({
+      db: o.db,
+      portal: this.portal,
+      sessions: this.sessions,
+      live: this.#live,
+      ticketChecks: (partnerId) => this.#ticketChecks(partnerId),
+    });
+    this.#options = new PsaOptionsReader({ portal: this.portal, sessions: this.sessions, live: this.#live });
+    this.scheduler = new AssetScheduler({
+      portal: this.portal,
+      logger: o.logger,
+      fire: (partnerId) => this.assetRuns.fireScheduled(partnerId),
+    });
+    this.assetRuns = new AssetRuns({
+      runs: this.runs,
+      links: this.links,
+      portal: this.portal,
+      sessions: this.sessions,
+      validation: this.validation,
+      logger: o.logger,
+      schedule: (partnerId) => this.scheduler.of(partnerId),
+      guard: o.guard,
+      concurrency: o.concurrency,
     });
     this.tickets = new TicketSync({
       db: o.db,
@@ -161,86 +177,11 @@ export class SyncEngine {
   }
 
   /**
-   * The live Autotask values the settings form and the mapping tables offer as pick-lists: queues,
-   * billing codes, products, configuration item types, ticket statuses and priorities.
+   * The live PSA values the settings form and the mapping tables offer as pick-lists: queues, billing
+   * codes, products, configuration item types, ticket statuses and priorities (./psa-options.ts).
    */
-  async psaOptions(
-    actor: Actor,
-    partnerId: number,
-  ): Promise<Record<string, Array<{ id: number; label: string; isActive: boolean }>>> {
-    requirePartner(actor, partnerId);
-    await this.#o.portal.getPartner(actor, partnerId);
-    // A live read spends the partner's API budget: only roles that may change the settings, and cached.
-    requirePermission(actor, "integration:write");
-    const got = await this.#partnerApi(partnerId);
-    if (!got) return this.#psaOptions(null);
-    return this.#live.get(`options:${partnerId}`, identity(got.api), () => this.#psaOptions(got));
-  }
-
-  async #psaOptions(
-    got: { api: AutotaskApi } | null,
-  ): Promise<Record<string, Array<{ id: number; label: string; isActive: boolean }>>> {
-    if (!got)
-      throw new PortalError(
-        "CONFLICT",
-        409,
-        "the Autotask API username, secret and integration code are not all set",
-      );
-    const { api } = got;
-    try {
-      const fields = await api.fieldInfo("Tickets");
-      const pick = (name: string) =>
-        (fields.find((f) => f.name.toLowerCase() === name)?.picklistValues ?? []).map((v) => ({
-          id: Number(v.value),
-          label: v.label,
-          isActive: v.isActive,
-        }));
-      const rows = async (entity: string, label: string, keep = (_r: AutotaskEntity) => true) =>
-        (
-          await queryAll<AutotaskEntity>(api, entity, {
-            filter: [{ op: "gte", field: "id", value: 0 }],
-            includeFields: ["id", label, "isActive", ...(entity === "BillingCodes" ? ["useType"] : [])],
-          })
-        )
-          .filter(keep)
-          .map((r) => ({
-            id: r.id,
-            label: String(r[label] ?? r.id),
-            isActive: r.isActive !== false,
-          }));
-      // Sub-issue types carry their issue type, so the form can offer only the chosen one's.
-      const subIssueTypes = (
-        fields.find((f) => f.name.toLowerCase() === "subissuetype")?.picklistValues ?? []
-      ).map((v) => ({
-        id: Number(v.value),
-        label: v.label,
-        isActive: v.isActive,
-        parentId: v.parentValue ? Number(v.parentValue) : null,
-      }));
-      return {
-        queues: pick("queueid"),
-        statuses: pick("status"),
-        priorities: pick("priority"),
-        // Only work types can be a ticket's billing code.
-        billingCodes: await rows("BillingCodes", "name", (r) => Number(r["useType"]) === WORK_TYPE_USE_TYPE),
-        ticketCategories: pick("ticketcategory"),
-        ticketTypes: pick("tickettype"),
-        issueTypes: pick("issuetype"),
-        subIssueTypes,
-        sources: pick("source"),
-        products: await rows("Products", "name"),
-        configurationItemTypes: await rows("ConfigurationItemTypes", "name"),
-      };
-    } catch (e) {
-      // A spent hourly budget is the cause as it stands (with its figures), not the credentials: the
-      // API's error map answers it 503 with Retry-After.
-      if (isPsaError(e) && e.code === "BUDGET_EXHAUSTED") throw e;
-      throw new PortalError(
-        "CONFLICT",
-        409,
-        `Autotask did not answer with these credentials: ${(e as Error).message}`,
-      );
-    }
+  psaOptions(actor: Actor, partnerId: number): Promise<PsaOptions> {
+    return this.#options.options(actor, partnerId);
   }
 
   /** Resolves when the webhook set-up started by the last settings change is done. */
@@ -356,6 +297,7 @@ export class SyncEngine {
     });
     if (!o.background) return;
     this.#background = true;
+    this.scheduler.activate();
     await this.runs.failInterrupted();
     const partners = await this.#o.db.kysely
       .selectFrom("partner_integrations")
@@ -371,7 +313,7 @@ export class SyncEngine {
       this.#ticking ??= this.#tick()
         .then(() => {
           this.#outage.succeeded();
-          if (this.#unfinished.size > 0 || this.#missed.size > 0) return this.#resume();
+          if (this.assetRuns.interrupted) return this.assetRuns.resume();
         })
         .catch((e: unknown) => {
           this.#outage.failed(e, "ticket sync tick failed");
@@ -397,19 +339,6 @@ export class SyncEngine {
     prune();
   }
 
-  /** After an outage: runs it cut short are closed and started again, missed schedules run now. */
-  async #resume(): Promise<void> {
-    for (const [runId, r] of this.#unfinished) {
-      await this.runs.update(runId, { status: "failed", error: r.message, finished: true });
-      this.#unfinished.delete(runId);
-      if (!r.dryRun) this.#missed.add(r.partnerId);
-    }
-    for (const partnerId of this.#missed) {
-      this.#missed.delete(partnerId);
-      await this.startAssetRun(partnerId, "schedule", { dryRun: false });
-    }
-  }
-
   async stop(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
@@ -417,133 +346,42 @@ export class SyncEngine {
     this.#retention = undefined;
     await this.#ticking;
     this.#background = false;
-    for (const c of this.#crons.values()) c.stop();
-    this.#crons.clear();
-    await Promise.allSettled([...this.#inflight.values()]);
+    this.scheduler.stop();
+    await this.assetRuns.settled();
   }
 
-  // ---------------------------------------------------------------- API-facing (with access checks)
+  // ---------------------------------------------------------------- assets and Validate (./asset-runs.ts, ./validation.ts)
 
-  async validate(actor: Actor, partnerId: number): Promise<ValidationResult> {
-    requirePartner(actor, partnerId);
-    await this.#o.portal.getPartner(actor, partnerId);
-    requirePermission(actor, "integration:write");
-    const got = await this.#partnerApi(partnerId);
-    if (!got) return this.#validateAll(partnerId, null);
-    // Cached while the client and every input of the checklist stay the same (repeated clicks).
-    const { portal } = this.#o;
-    const inputs = fingerprint({
-      view: got.view,
-      clients: await portal.clientsForSync(partnerId),
-      mappings: await Promise.all(
-        (["status-forward", "status-reverse", "priority"] as const).map((t) =>
-          portal.getMappings(SYSTEM_ACTOR, partnerId, t),
-        ),
-      ),
-    });
-    return this.#live.get(
-      `validate:${partnerId}`,
-      `${identity(got.api)}:${inputs}`,
-      () => this.#validateAll(partnerId, got),
-      VALIDATE_TTL_MS,
-    );
+  validate(actor: Actor, partnerId: number): Promise<ValidationResult> {
+    return this.validation.validate(actor, partnerId);
   }
 
-  async #validateAll(
-    partnerId: number,
-    got: { api: AutotaskApi; view: IntegrationView } | null,
-  ): Promise<ValidationResult> {
-    const result = await this.#validate(partnerId, "all", got?.api ?? null);
-    // Mapping drift (a mapped status or priority renamed, deactivated or removed) is part of the checklist.
-    const budgetSpent = result.checks.some((c) => c.name === "budget");
-    if (result.checks[0]?.ok && !budgetSpent && got?.view.ticketing.enabled) {
-      const drift = await this.feed.checkDrift(partnerId, got.api);
-      const named = new Set(result.checks.filter((c) => !c.ok).map((c) => c.name));
-      for (const d of drift) {
-        const name = `drift:${d.kind}:${d.psaId}`;
-        if (named.has(`${d.kind === "priority" ? "priority" : "status"}:${d.psaId}`)) continue;
-        result.checks.push({
-          name,
-          ok: false,
-          message: d.message,
-          fix: `Update the ${d.kind} mapping row to the value Autotask has now.`,
-        });
-      }
-      result.ok = result.checks.every((c) => c.ok);
-    }
-    // A spent budget stops the checklist: the webhook checks would spend more of it.
-    if (result.checks[0]?.ok && !budgetSpent && got?.view.ticketing.enabled) {
-      const state = await this.feed.registrar.state(partnerId, true);
-      const problem = publicUrlProblem(this.#o.publicUrl?.(), this.#o.allowHttpWebhooks === true);
-      result.checks.push(...(await webhookChecks(got.api, state, problem)));
-      result.ok = result.checks.every((c) => c.ok);
-    }
-    return result;
+  requestAssetSync(actor: Actor, partnerId: number, dryRun: boolean): Promise<SyncRun> {
+    return this.assetRuns.request(actor, partnerId, dryRun);
   }
 
-  async requestAssetSync(actor: Actor, partnerId: number, dryRun: boolean): Promise<SyncRun> {
-    requirePartner(actor, partnerId);
-    await this.#o.portal.getPartner(actor, partnerId);
-    requirePermission(actor, "integration:write");
-    return this.startAssetRun(partnerId, "manual", { dryRun, by: actor.name });
+  getRun(actor: Actor, runId: number): Promise<SyncRunDetail> {
+    return this.assetRuns.get(actor, runId);
   }
 
-  async getRun(actor: Actor, runId: number): Promise<SyncRunDetail> {
-    const run = await this.runs.get(runId);
-    if (!run || (actor.partnerId !== null && actor.partnerId !== run.partnerId)) throw notFound("sync run");
-    return run;
+  listRuns(actor: Actor, partnerId: number, limit: number, offset: number) {
+    return this.assetRuns.list(actor, partnerId, limit, offset);
   }
 
-  async listRuns(actor: Actor, partnerId: number, limit: number, offset: number) {
-    requirePartner(actor, partnerId);
-    await this.#o.portal.getPartner(actor, partnerId);
-    return { ...(await this.runs.list(partnerId, "assets", limit, offset)), limit, offset };
+  approve(actor: Actor, runId: number): Promise<SyncRun> {
+    return this.assetRuns.approve(actor, runId);
   }
 
-  async approve(actor: Actor, runId: number): Promise<SyncRun> {
-    const run = await this.getRun(actor, runId);
-    requirePermission(actor, "integration:write");
-    if (run.status !== "awaiting-approval")
-      throw new PortalError("CONFLICT", 409, `run ${runId} is ${run.status}, not awaiting approval`);
-    await this.runs.update(runId, { status: "running", approvedBy: actor.name, finished: false });
-    await this.runs.line(runId, `Approved by ${actor.name}; continuing.`);
-    this.#launch(run.partnerId, runId, { dryRun: false, approved: true });
-    return (await this.runs.get(runId)) as SyncRun;
+  cancel(actor: Actor, runId: number): Promise<SyncRun> {
+    return this.assetRuns.cancel(actor, runId);
   }
 
-  async cancel(actor: Actor, runId: number): Promise<SyncRun> {
-    const run = await this.getRun(actor, runId);
-    requirePermission(actor, "integration:write");
-    if (run.status !== "awaiting-approval")
-      throw new PortalError(
-        "CONFLICT",
-        409,
-        `only a run awaiting approval can be cancelled; run ${runId} is ${run.status}`,
-      );
-    await this.runs.line(runId, `Cancelled by ${actor.name}; nothing was written.`);
-    await this.runs.update(runId, { status: "failed", error: `cancelled by ${actor.name}`, finished: true });
-    return (await this.runs.get(runId)) as SyncRun;
+  status(actor: Actor, partnerId: number): Promise<AssetSyncStatus> {
+    return this.assetRuns.status(actor, partnerId);
   }
 
-  async status(actor: Actor, partnerId: number): Promise<AssetSyncStatus> {
-    requirePartner(actor, partnerId);
-    await this.#o.portal.getPartner(actor, partnerId);
-    return this.assetStatus(partnerId);
-  }
-
-  async assetStatus(partnerId: number): Promise<AssetSyncStatus> {
-    const [last, active] = await Promise.all([
-      this.runs.lastFinished(partnerId, "assets"),
-      this.runs.active(partnerId, "assets"),
-    ]);
-    const cron = this.#crons.get(partnerId);
-    return {
-      lastSyncAt: last?.finishedAt ?? null,
-      lastSyncStatus: last?.status ?? null,
-      nextRunAt: cron?.nextRun()?.toISOString() ?? null,
-      schedule: cron?.getPattern() ?? null,
-      running: active?.id ?? null,
-    };
+  assetStatus(partnerId: number): Promise<AssetSyncStatus> {
+    return this.assetRuns.assetStatus(partnerId);
   }
 
   subscribe(runId: number, fn: (e: RunEvent) => void): () => void {
@@ -551,197 +389,41 @@ export class SyncEngine {
   }
 
   /** Resolves when the run's current execution has finished (tests, CLI). */
-  async wait(runId: number): Promise<SyncRunDetail> {
-    await this.#inflight.get(runId);
-    return (await this.runs.get(runId)) as SyncRunDetail;
+  wait(runId: number): Promise<SyncRunDetail> {
+    return this.assetRuns.wait(runId);
   }
 
-  // ---------------------------------------------------------------- runs
-
   /** Starts a run, or returns the real run already going for this partner. */
-  async startAssetRun(
+  startAssetRun(
     partnerId: number,
     trigger: RunTrigger,
     o: { dryRun: boolean; by?: string },
   ): Promise<SyncRun> {
-    if (!o.dryRun) {
-      // Two requests at once must not both create a run: serialise the check-then-create per partner.
-      const pending = this.#starting.get(partnerId);
-      if (pending) return pending;
-      const p = (async () => {
-        const active = await this.runs.active(partnerId, "assets");
-        if (active) return active;
-        const run = await this.runs.create(partnerId, "assets", trigger, false);
-        this.#launch(partnerId, run.id, { dryRun: false, approved: false });
-        return run;
-      })().finally(() => this.#starting.delete(partnerId));
-      this.#starting.set(partnerId, p);
-      return p;
-    }
-    const run = await this.runs.create(partnerId, "assets", trigger, true);
-    this.#launch(partnerId, run.id, { dryRun: true, approved: false });
-    return run;
+    return this.assetRuns.start(partnerId, trigger, o);
   }
 
-  #launch(partnerId: number, runId: number, o: { dryRun: boolean; approved: boolean }): void {
-    const p = this.#execute(partnerId, runId, o)
-      .catch(async (e: unknown) => {
-        const message = isDbOutage(e)
-          ? "the database became unavailable during the run"
-          : (e as Error).message;
-        this.#o.logger.error({ err: e, runId }, "asset sync failed");
-        await this.runs.line(runId, `Synchronization error: ${message}`, "error").catch(() => {});
-        await this.runs.update(runId, { status: "failed", error: message, finished: true }).catch(() => {
-          // The database is away: close the run (and start it again) once it answers.
-          this.#unfinished.set(runId, { partnerId, dryRun: o.dryRun, message });
-        });
-        if (isDbOutage(e) && !o.dryRun && !this.#unfinished.has(runId)) this.#missed.add(partnerId);
-      })
-      .finally(() => this.#inflight.delete(runId));
-    this.#inflight.set(runId, p);
+  /** (Re)creates the partner's asset schedule from its settings, in the partner's time zone. */
+  reschedule(partnerId: number): Promise<void> {
+    return this.scheduler.reschedule(partnerId);
   }
 
-  async #execute(partnerId: number, runId: number, o: { dryRun: boolean; approved: boolean }): Promise<void> {
-    const { portal } = this.#o;
-    const line = (text: string, level: "info" | "warn" | "error" = "info") =>
-      this.runs.line(runId, text, level);
-    const { view, secret } = await portal.integrationForSync(partnerId);
-    const api = this.#api(partnerId, view.ticketing, secret);
-    const callsAtStart = api?.stats().requests ?? 0;
-    const calls = () => (api ? api.stats().requests - callsAtStart : 0);
-
-    await line(
-      o.dryRun
-        ? "Validating configuration... (dry run: nothing will be written)"
-        : "Validating configuration...",
-    );
-    const validation = await this.#validate(partnerId, "assets", api);
-    if (!validation.ok || !api) {
-      const failed = validation.checks.filter((c) => !c.ok);
-      for (const c of failed)
-        await line(`Synchronization error: ${c.message}${c.fix ? ` ${c.fix}` : ""}`, "error");
-      await this.runs.update(runId, {
-        status: "failed",
-        error: `configuration validation failed: ${failed.map((c) => c.name).join(", ")}`,
-        apiCalls: calls(),
-        finished: true,
-      });
-      return;
-    }
-    await line("Configuration validation success.");
-    const settings = {
-      productId: view.devices.productId as number,
-      configurationItemTypeId: view.devices.configurationItemTypeId as number,
-      advanced: view.devices.advanced,
-    };
-    const links = await this.links.all(partnerId, "device");
-    const clients = (await portal.clientsForSync(partnerId)).filter((c) => c.deviceCount > 0);
-    const withDevices = [];
-    for (const client of clients)
-      withDevices.push({ client, devices: await portal.devicesForSync(client.id) });
-    const existing = await portal.existingDeviceIds(partnerId, [...links.keys()]);
-    const orphans = [...links.values()].filter((l) => !existing.has(l.portalId));
-
-    const counter = this.runs.counter(runId);
-    const sync = new AssetSync({
-      api: api as AutotaskApi,
-      settings,
-      links,
-      concurrency: this.#o.concurrency ?? 3,
-      saveLink: (deviceId, ciId, desired) =>
-        this.links.upsert(
-          partnerId,
-          "device",
-          deviceId,
-          ciId,
-          fingerprint(desired),
-          desired as unknown as Record<string, unknown>,
-        ),
-      log: (text, level) => line(text, level),
-      progress: (done, total) => this.runs.progress(runId, done, total),
-      counted: (counts) => counter.push(counts),
-    });
-    const plan = await sync.plan(withDevices, orphans);
-    const summary = summarise(plan);
-
-    if (o.dryRun) {
-      await line(
-        `Dry run: would create ${summary.create}, update ${summary.update}, deactivate ${summary.deactivate}; ${summary.unchanged} unchanged, ${summary.conflict} conflicts.`,
-      );
-      await line("Integration completed. (dry run: nothing was written)");
-      await this.runs.update(runId, { status: "succeeded", plan, apiCalls: calls(), finished: true });
-      return;
-    }
-    const guard = this.#o.guard ?? { share: 0.2, minimum: 3 };
-    const verdict = AssetSync.guard(plan, guard.share, guard.minimum);
-    if (verdict.held && !o.approved) {
-      for (const r of verdict.reasons) await line(`Mass-change guard: ${r}.`, "warn");
-      await line("Nothing was written. Approve the run to carry out the plan, or cancel it.", "warn");
-      await this.runs.update(runId, { status: "awaiting-approval", plan, apiCalls: calls() });
-      return;
-    }
-    const counts = await sync.execute(plan).finally(() => counter.flush());
-    await line(sync.halted ? "Integration stopped before completion." : "Integration completed.");
-    await this.runs.update(runId, {
-      status: counts.failed > 0 || sync.halted ? "partial" : "succeeded",
-      ...(sync.halted ? { error: sync.halted } : {}),
-      counts,
-      plan: null,
-      apiCalls: calls(),
-      finished: true,
-    });
-  }
-
-  async #validate(
-    partnerId: number,
-    scope: "assets" | "all",
-    given?: AutotaskApi | null,
-  ): Promise<ValidationResult> {
-    const { portal } = this.#o;
-    const { view, secret } = await portal.integrationForSync(partnerId);
-    const api = given === undefined ? this.#api(partnerId, view.ticketing, secret) : given;
-    const clients = await portal.clientsForSync(partnerId);
-    const [fwd, rev, pri] = await Promise.all([
-      portal.getMappings(SYSTEM_ACTOR, partnerId, "status-forward"),
-      portal.getMappings(SYSTEM_ACTOR, partnerId, "status-reverse"),
-      portal.getMappings(SYSTEM_ACTOR, partnerId, "priority"),
-    ]);
-    return validateConfiguration({
-      api,
-      settings: view,
-      hasSecret: secret !== null,
-      clients: clients.map((c) => ({
-        code: c.code,
-        name: c.name,
-        psaCompanyId: c.psaCompanyId,
-        deviceCount: c.deviceCount,
-      })),
-      mappings: {
-        statuses: [
-          ...fwd.map((m) => ({ table: "forward", psaId: m.psaId, psaLabel: m.psaLabel })),
-          ...rev.map((m) => ({ table: "reverse", psaId: m.psaId, psaLabel: m.psaLabel })),
-        ],
-        priorities: pri.map((m) => ({ psaId: m.psaId, psaLabel: m.psaLabel })),
-        coverage: {
-          forwardPortalIds: fwd.map((m) => m.portalId),
-          reversePsaIds: rev.map((m) => m.psaId),
-          priorityPsaIds: pri.map((m) => m.psaId),
-        },
-      },
-      scope,
-      refusals: await this.#openTicketErrors(partnerId),
-    });
-  }
-
-  /** Errors of tickets still parked or waiting (a create Autotask refused names the field it wants). */
-  async #openTicketErrors(partnerId: number): Promise<string[]> {
-    const rows = await this.#o.db.kysely
-      .selectFrom("sync_errors")
-      .select("error")
-      .where("partner_id", "=", partnerId)
-      .where("resolved_at", "is", null)
-      .execute();
-    return rows.map((r) => r.error);
+  /**
+   * The ticket sync's items of the Validate checklist: mapping drift (a mapped status or priority
+   * renamed, deactivated or removed), then the webhook items.
+   */
+  async #ticketChecks(partnerId: number): Promise<Check[]> {
+    const got = await this.#partnerApi(partnerId);
+    if (!got) return [];
+    const checks: Check[] = (await this.feed.checkDrift(partnerId, got.api)).map((d) => ({
+      name: `drift:${d.kind}:${d.psaId}`,
+      ok: false,
+      message: d.message,
+      fix: `Update the ${d.kind} mapping row to the value Autotask has now.`,
+    }));
+    const state = await this.feed.registrar.state(partnerId, true);
+    const problem = publicUrlProblem(this.#o.publicUrl?.(), this.#o.allowHttpWebhooks === true);
+    checks.push(...(await webhookChecks(got.api, state, problem)));
+    return checks;
   }
 
   /** The partner's client, reused while the credentials stay the same (its budget tracking lives there). */
@@ -764,42 +446,4 @@ export class SyncEngine {
     this.#clients.set(partnerId, { key, api });
     return api;
   }
-
-  // ---------------------------------------------------------------- schedules
-
-  /** (Re)creates the partner's asset schedule from its settings, in the partner's time zone. */
-  async reschedule(partnerId: number): Promise<void> {
-    this.#crons.get(partnerId)?.stop();
-    this.#crons.delete(partnerId);
-    if (!this.#background) return;
-    const { view, timeZone } = await this.#o.portal.integrationForSync(partnerId);
-    if (!view.devices.enabled) return;
-    // A schedule saved before the once-an-hour rule existed falls back to the default.
-    const problem = scheduleProblem(view.devices.schedule);
-    if (problem) this.#o.logger.warn({ partnerId, problem }, "asset schedule refused; using the default");
-    const pattern = problem ? DEFAULT_ASSET_SCHEDULE : view.devices.schedule;
-    const cron = new Cron(pattern, { timezone: timeZone, protect: true }, () => {
-      this.startAssetRun(partnerId, "schedule", { dryRun: false }).catch((e: unknown) => {
-        if (isDbOutage(e))
-          this.#missed.add(partnerId); // runs when the database is back
-        else this.#o.logger.error({ err: e, partnerId }, "scheduled sync did not start");
-      });
-    });
-    this.#crons.set(partnerId, cron);
-  }
-}
-
-/** The next times a schedule fires after `from`, in the partner's time zone (pure; used by tests and the UI). */
-export function nextRuns(expression: string, timeZone: string, from: Date, count = 1): Date[] {
-  const cron = new Cron(expression, { timezone: timeZone, paused: true });
-  return cron.nextRuns(count, from);
-}
-
-function summarise(plan: {
-  clients: Array<{ items: Array<{ action: string }> }>;
-  orphans: Array<{ action: string }>;
-}) {
-  const s = { create: 0, update: 0, deactivate: 0, unchanged: 0, conflict: 0 };
-  for (const i of [...plan.clients.flatMap((c) => c.items), ...plan.orphans]) s[i.action as keyof typeof s]++;
-  return s;
 }

@@ -2,7 +2,7 @@
  * A short-lived cache of live PSA reads that users trigger by clicking (the settings pick-lists,
  * Validate): repeated clicks within the time-to-live are answered from memory, so they cannot spend
  * the partner's hourly API budget. Per process, per partner; an entry is used only while its key (the
- * partner's client and the inputs of the read) is unchanged. Concurrent calls share one load.
+ * session's credentials key and the inputs of the read) is unchanged. Concurrent calls share one load.
  */
 
 /** How long the settings pick-lists read from the PSA are reused, ms. */
@@ -48,17 +48,4 @@ export class LiveReadCache {
   forget(partnerId: number): void {
     for (const slot of this.#entries.keys()) if (slot.endsWith(`:${partnerId}`)) this.#entries.delete(slot);
   }
-}
-
-const ids = new WeakMap<object, number>();
-let nextId = 1;
-
-/** A stable identity for an object (the partner's client: a new one means new credentials). */
-export function identity(o: object): string {
-  let id = ids.get(o);
-  if (id === undefined) {
-    id = nextId++;
-    ids.set(o, id);
-  }
-  return String(id);
 }

@@ -1,6 +1,6 @@
 import type { AutotaskApi } from "../psa/autotask/api.js";
+import type { Check } from "../psa/connector.js";
 import { isPsaError } from "../psa/errors.js";
-import type { Check } from "./validate.js";
 import type { WebhookState } from "./webhook-registration.js";
 
 /** How a partner admin lets the API user create webhooks (the path public set-up guides give). */

@@ -1,33 +1,15 @@
-/**
- * What the mapper reads of a portal device (the portal's device record has these and more): declared
- * here so the PSA layer needs nothing from the portal.
- */
-export interface CiSource {
-  id: number;
-  hostname: string;
-  deviceType: string;
-  ipAddress: string;
-  gateway: string;
-  make: string;
-  model: string;
-  operatingSystem: string;
-  ram: string;
-  biosName: string;
-  biosVersion: string;
-  driveInfo: string;
-  lastLoggedUser: string;
-  serialNumber: string;
-  warrantyEndDate: string | null;
-  /** managed, discovered or unmanaged. */
-  state: string;
-}
+import { type AssetSource, PORTAL_DEVICE_ID_FIELD } from "../connector.js";
+
+/** What the mapper reads of a portal device (the connector seam's asset source). */
+export type CiSource = AssetSource;
 
 /**
- * Portal device → Autotask Configuration Item, as pure functions (no I/O). The seed's Table 1 names
- * the 13 user-defined fields of advanced mode; simple mode writes the standard fields only.
+ * Portal device → Autotask Configuration Item, as pure functions (no I/O). Advanced mode writes the
+ * 13 user-defined fields below as well (the emulator's tenant has them, docs/emulator.md, Seeds);
+ * simple mode writes the standard fields only.
  */
 
-/** Table 1 of the seed: UDF name → the device attribute it carries. */
+/** The CI user-defined fields of advanced mode: UDF name → the device attribute it carries. */
 export const CI_UDFS = [
   ["BIOS Name", "biosName"],
   ["BIOS Version", "biosVersion"],
@@ -44,7 +26,7 @@ export const CI_UDFS = [
   ["Partner Portal Device Id", "id"],
 ] as const satisfies ReadonlyArray<readonly [string, keyof CiSource]>;
 
-export const PORTAL_ID_UDF = "Partner Portal Device Id";
+export const PORTAL_ID_UDF = PORTAL_DEVICE_ID_FIELD;
 
 export type CiUdfName = (typeof CI_UDFS)[number][0];
 
@@ -71,7 +53,7 @@ export interface CiSettings {
   advanced: boolean;
 }
 
-/** managed → active; discovered and unmanaged → inactive (seed FAQ Q3, Q4). */
+/** managed → active; discovered and unmanaged → inactive (a CI is never deleted). */
 export function desiredCi(device: CiSource, settings: CiSettings): DesiredCi {
   const udfs: DesiredCi["udfs"] = {};
   if (settings.advanced) {

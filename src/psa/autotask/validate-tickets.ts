@@ -8,14 +8,13 @@
  * field list marks required, and a field named in a create Autotask refused ("issueType is required
  * …"). Either way the check names the field and where to fix it.
  */
-import { PORTAL_STATUSES } from "../portal/catalog.js";
-import type { TicketingSettings } from "../portal/types.js";
-import { type AutotaskApi, queryAll } from "../psa/autotask/api.js";
-import type { AutotaskEntity, FieldInfo, PicklistValue } from "../psa/autotask/types.js";
-import type { Check } from "./validate.js";
 
-/** BillingCodes useType of a work type (the Work Types tab of Billing Codes). */
-export const WORK_TYPE_USE_TYPE = 1;
+import type { Check, ValidateInput } from "../connector.js";
+import { isPsaError, type PsaError } from "../errors.js";
+import { type AutotaskApi, queryAll } from "./api.js";
+import { WORK_TYPE_USE_TYPE } from "./options.js";
+import type { AutotaskSettings } from "./settings.js";
+import type { AutotaskEntity, FieldInfo, PicklistValue } from "./types.js";
 
 const ADMIN_TICKETS = "Admin → Features & Settings → Service Desk (Tickets)";
 const ADMIN_WORK_TYPES =
@@ -24,7 +23,7 @@ const ADMIN_WORK_TYPES =
 /** Ticket fields a category can require that the ticket defaults can send. */
 const COVERABLE: Record<
   string,
-  { label: string; setting: keyof TicketingSettings; defaultsField: string | null }
+  { label: string; setting: keyof AutotaskSettings; defaultsField: string | null }
 > = {
   issueType: { label: "Issue Type", setting: "issueTypeId", defaultsField: "issueTypeID" },
   subIssueType: { label: "Sub-Issue Type", setting: "subIssueTypeId", defaultsField: "subIssueTypeID" },
@@ -40,14 +39,101 @@ const ALWAYS_SENT = new Set(
   ),
 );
 
-export interface MappingCoverage {
-  forwardPortalIds: number[];
-  reversePsaIds: number[];
-  priorityPsaIds: number[];
+type MappingCoverage = NonNullable<ValidateInput["mappings"]["coverage"]>;
+
+export const isBudgetStop = (e: unknown): e is PsaError => isPsaError(e) && e.code === "BUDGET_EXHAUSTED";
+
+/** Lets a spent budget through the per-check error handling, to the top. */
+export function passBudgetStop(e: unknown): void {
+  if (isBudgetStop(e)) throw e;
+}
+
+/**
+ * The ticket part of the checklist: the NOC queue, the allocation, the ticket defaults and what the
+ * category requires, the statuses and priorities the mapping tables use, and what they leave out.
+ */
+export async function checkTickets(
+  api: AutotaskApi,
+  t: AutotaskSettings,
+  input: ValidateInput,
+): Promise<Check[]> {
+  const checks: Check[] = [];
+  let ticketFields: FieldInfo[] | null = null;
+  let fieldError = "";
+  try {
+    ticketFields = await api.fieldInfo("Tickets");
+  } catch (e) {
+    passBudgetStop(e);
+    fieldError = (e as Error).message;
+  }
+  const picklist = (name: string) =>
+    ticketFields?.find((f) => f.name.toLowerCase() === name.toLowerCase())?.picklistValues ?? [];
+  const queue = picklist("queueID").find((v) => Number(v.value) === t.queueId);
+  checks.push(
+    queue?.isActive
+      ? { name: "queue", ok: true, message: `Queue "${queue.label}" (${t.queueId}) exists and is active.` }
+      : {
+          name: "queue",
+          ok: false,
+          message: fieldError
+            ? `Could not read the ticket queues: ${fieldError}`
+            : queue
+              ? `Queue ${t.queueId} ("${queue.label}") is inactive.`
+              : `Queue ${t.queueId} does not exist in Autotask.`,
+          fix: `Create the queue "NOC" under ${ADMIN_TICKETS} → Queues and enter its id as the Queue Id.`,
+        },
+  );
+  checks.push(await checkWorkType(api, t));
+  if (ticketFields) {
+    checks.push(...checkDefaultValues(ticketFields, t));
+    checks.push(...(await checkCategoryRequirements(api, ticketFields, t, input.refusals)));
+  }
+  const statuses = picklist("status");
+  for (const s of uniqueBy(input.mappings.statuses, (x) => x.psaId)) {
+    const v = statuses.find((x) => Number(x.value) === s.psaId);
+    const label = s.psaLabel || `status ${s.psaId}`;
+    checks.push(
+      v?.isActive
+        ? {
+            name: `status:${s.psaId}`,
+            ok: true,
+            message: `Ticket status "${v.label}" (${s.psaId}) exists.`,
+          }
+        : {
+            name: `status:${s.psaId}`,
+            ok: false,
+            message: v
+              ? `Ticket status "${v.label}" (${s.psaId}) used by the mapping tables is inactive.`
+              : `Ticket status ${s.psaId} ("${label}") used by the mapping tables does not exist in Autotask.`,
+            fix: `Create the status "${label}" under ${ADMIN_TICKETS} → Ticket Statuses, or change the mapping row.`,
+          },
+    );
+  }
+  const priorities = picklist("priority");
+  for (const p of uniqueBy(input.mappings.priorities, (x) => x.psaId)) {
+    const v = priorities.find((x) => Number(x.value) === p.psaId);
+    checks.push(
+      v?.isActive
+        ? {
+            name: `priority:${p.psaId}`,
+            ok: true,
+            message: `Ticket priority "${v.label}" (${p.psaId}) exists.`,
+          }
+        : {
+            name: `priority:${p.psaId}`,
+            ok: false,
+            message: `Ticket priority ${p.psaId} ("${p.psaLabel}") used by the priority mapping ${v ? "is inactive" : "does not exist"} in Autotask.`,
+            fix: `Create or activate the priority under ${ADMIN_TICKETS} → Priorities, or change the priority mapping row.`,
+          },
+    );
+  }
+  if (ticketFields && input.mappings.coverage)
+    checks.push(...checkCoverage(ticketFields, input.mappings.coverage));
+  return checks;
 }
 
 /** The allocation is an active billing code of the work-type kind. */
-export async function checkWorkType(api: AutotaskApi, t: TicketingSettings): Promise<Check> {
+export async function checkWorkType(api: AutotaskApi, t: AutotaskSettings): Promise<Check> {
   const name = "billing-code";
   const fix = `Choose a work type (e.g. "Remote Support") as the Allocation: ${ADMIN_WORK_TYPES}; only active work types can be a ticket's billing code.`;
   if (t.billingCodeId === null) return { name, ok: false, message: "The allocation is not set.", fix };
@@ -80,7 +166,7 @@ const pickOf = (fields: FieldInfo[], name: string): PicklistValue[] =>
   fields.find((f) => f.name.toLowerCase() === name.toLowerCase())?.picklistValues ?? [];
 
 /** Each chosen ticket default is an active value of its Autotask pick-list. */
-export function checkDefaultValues(fields: FieldInfo[], t: TicketingSettings): Check[] {
+export function checkDefaultValues(fields: FieldInfo[], t: AutotaskSettings): Check[] {
   const out: Check[] = [];
   const one = (field: string, label: string, id: number | null, parent?: number | null) => {
     if (id === null) return;
@@ -125,7 +211,7 @@ export function requiredInRefusals(refusals: readonly string[]): string[] {
 export async function checkCategoryRequirements(
   api: AutotaskApi,
   fields: FieldInfo[],
-  t: TicketingSettings,
+  t: AutotaskSettings,
   refusals: readonly string[],
 ): Promise<Check[]> {
   const categories = pickOf(fields, "ticketCategory");
@@ -187,7 +273,6 @@ export async function checkCategoryRequirements(
 export function checkCoverage(fields: FieldInfo[], cov: MappingCoverage): Check[] {
   const out: Check[] = [];
   const fwd = new Set(cov.forwardPortalIds);
-  const portalGaps = PORTAL_STATUSES.filter((s) => !fwd.has(s.id));
   const warn = (name: string, gaps: string[], what: string, fix: string): void => {
     out.push(
       gaps.length === 0
@@ -201,12 +286,13 @@ export function checkCoverage(fields: FieldInfo[], cov: MappingCoverage): Check[
           },
     );
   };
-  warn(
-    "coverage:portal-statuses",
-    portalGaps.map((s) => `"${s.name}" (${s.id})`),
-    "portal status",
-    "Add forward status rows for them under Mappings; until then a ticket in such a status keeps its Autotask status (with a warning on the ticket).",
-  );
+  if (cov.portalStatuses)
+    warn(
+      "coverage:portal-statuses",
+      cov.portalStatuses.filter((s) => !fwd.has(s.id)).map((s) => `"${s.name}" (${s.id})`),
+      "portal status",
+      "Add forward status rows for them under Mappings; until then a ticket in such a status keeps its Autotask status (with a warning on the ticket).",
+    );
   const active = (name: string) => pickOf(fields, name).filter((v) => v.isActive);
   const rev = new Set(cov.reversePsaIds);
   warn(
@@ -227,4 +313,14 @@ export function checkCoverage(fields: FieldInfo[], cov: MappingCoverage): Check[
     "Add priority rows for them under Mappings; a ticket given such a priority is parked until then.",
   );
   return out;
+}
+
+function uniqueBy<T>(xs: T[], key: (x: T) => unknown): T[] {
+  const seen = new Set<unknown>();
+  return xs.filter((x) => {
+    const k = key(x);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
 }
