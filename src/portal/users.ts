@@ -148,11 +148,12 @@ export class Users {
     checkPassword(input.password);
     if (input.username !== undefined) await this.#checkUsername(input.username);
     let partnerId = input.partnerId ?? null;
-    if (actor.partnerId !== null) {
+    const own = partnerScope(actor);
+    if (own !== null) {
       // A partner admin creates users of its own partner only, never NOC-wide ones.
       if (input.role === "noc-admin") throw invalid("role", "a partner admin may not create NOC admins");
       if (partnerId !== null) requirePartner(actor, partnerId);
-      partnerId = actor.partnerId;
+      partnerId = own;
     }
     checkRole(input.role, partnerId);
     if (partnerId !== null) {
@@ -230,7 +231,7 @@ export class Users {
     }
     if (patch.role !== undefined && patch.role !== row.role) {
       if (self) throw invalid("role", "you cannot change your own role");
-      if (patch.role === "noc-admin" && actor.partnerId !== null)
+      if (patch.role === "noc-admin" && partnerScope(actor) !== null)
         throw invalid("role", "a partner admin may not make NOC admins");
       checkRole(patch.role, row.partner_id, "role");
       set.role = patch.role;
