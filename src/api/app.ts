@@ -193,7 +193,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.get("/openapi.json", { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
 
   await app.register(userRoutes(deps.portal, deps.signInLimits));
-  await app.register(partnerRoutes(deps.portal));
+  await app.register(partnerRoutes(deps.portal, deps.sync));
   await app.register(clientRoutes(deps.portal, deps.sync));
   await app.register(ticketRoutes(deps.portal, deps.sync));
   if (deps.sync) {

@@ -105,6 +105,8 @@ export async function startDemo(config: Config, o: { emulatorPort: number; logge
         schedule: null,
       },
     });
+    // The engine takes the save in (schedule, onboarding sync, webhooks) before the demo is ready.
+    await services.sync.settingsSaved(partnerId);
     const adminToken = config.adminToken ?? (server.generatedAdminToken as string);
     const s = services;
     return {

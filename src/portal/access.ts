@@ -1,5 +1,14 @@
+import type { Kysely, Selectable, Transaction } from "kysely";
+import type { Database, PartnerRow } from "../store/schema.js";
 import type { Role } from "./catalog.js";
-import { forbidden, notFound } from "./errors.js";
+import { forbidden, invalid, notFound } from "./errors.js";
+
+/**
+ * The portal's one access layer: who may see which partner's records, and what each role may do.
+ * Every portal module checks through these functions, in the same order: first that the record is
+ * the actor's to see (404 otherwise, exactly as a record that does not exist), then the permission
+ * (403).
+ */
 
 /** Who is asking: a user of the portal, or the system itself (CLI, scheduler). */
 export interface Actor {
@@ -65,6 +74,11 @@ export function requirePermission(actor: Actor, permission: Permission): void {
   if (!can(actor, permission)) throw forbidden(VERBS[permission]);
 }
 
+/** The one partner whose records a list may show the actor, or null when it sees every partner's. */
+export function partnerScope(actor: Actor): number | null {
+  return actor.partnerId;
+}
+
 /** Whether the actor may see anything of this partner. */
 export function seesPartner(actor: Actor, partnerId: number): boolean {
   return actor.partnerId === null || actor.partnerId === partnerId;
@@ -76,4 +90,43 @@ export function seesPartner(actor: Actor, partnerId: number): boolean {
  */
 export function requirePartner(actor: Actor, partnerId: number, what = "partner"): void {
   if (!seesPartner(actor, partnerId)) throw notFound(what);
+}
+
+/**
+ * The partner's row: 404 unless it exists and the actor sees it (the same answer for both), then 403
+ * unless the actor's role grants `permission`.
+ */
+export async function requirePartnerRow(
+  q: Kysely<Database> | Transaction<Database>,
+  actor: Actor,
+  partnerId: number,
+  permission?: Permission,
+): Promise<Selectable<PartnerRow>> {
+  requirePartner(actor, partnerId);
+  const row = await q.selectFrom("partners").selectAll().where("id", "=", partnerId).executeTakeFirst();
+  if (!row) throw notFound("partner");
+  if (permission) requirePermission(actor, permission);
+  return row;
+}
+
+/**
+ * A record of one partner (a client, device, ticket or user) as the actor may see it: a missing one,
+ * or another partner's, is 404 `what` — or, when the record was named by a request field (`ref`), a
+ * 400 on that field. A record of no partner (a NOC-wide user) is seen by NOC-wide actors only.
+ */
+export function requireVisible<R extends { partner_id: number | null }>(
+  actor: Actor,
+  row: R | undefined,
+  what: string,
+  ref?: { field: string; id: number },
+): R {
+  if (!row || (actor.partnerId !== null && actor.partnerId !== row.partner_id)) {
+    throw ref ? invalid(ref.field, `${what} ${ref.id} not found`) : notFound(what);
+  }
+  return row;
+}
+
+/** Records of every partner at once (the whole audit log): 404 `what` for an actor tied to one partner. */
+export function requireNocWide(actor: Actor, what: string): void {
+  if (actor.partnerId !== null) throw notFound(what);
 }

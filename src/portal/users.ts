@@ -3,10 +3,10 @@ import type { Clock } from "../lib/clock.js";
 import { hashToken, newToken, passwords } from "../lib/crypto.js";
 import type { Db } from "../store/db.js";
 import type { Database, UserRow } from "../store/schema.js";
-import { type Actor, requirePermission } from "./access.js";
+import { type Actor, partnerScope, requirePartner, requirePermission, requireVisible } from "./access.js";
 import type { Role } from "./catalog.js";
 import { toUser } from "./convert.js";
-import { conflict, forbidden, invalid, notFound } from "./errors.js";
+import { conflict, forbidden, invalid } from "./errors.js";
 import { DEFAULT_SIGN_IN_POLICY, type SignInPolicy, SignIns } from "./sign-in.js";
 import type { Page, User } from "./types.js";
 
@@ -148,11 +148,12 @@ export class Users {
     checkPassword(input.password);
     if (input.username !== undefined) await this.#checkUsername(input.username);
     let partnerId = input.partnerId ?? null;
-    if (actor.partnerId !== null) {
+    const own = partnerScope(actor);
+    if (own !== null) {
       // A partner admin creates users of its own partner only, never NOC-wide ones.
       if (input.role === "noc-admin") throw invalid("role", "a partner admin may not create NOC admins");
-      if (partnerId !== null && partnerId !== actor.partnerId) throw notFound("partner");
-      partnerId = actor.partnerId;
+      if (partnerId !== null) requirePartner(actor, partnerId);
+      partnerId = own;
     }
     checkRole(input.role, partnerId);
     if (partnerId !== null) {
@@ -197,9 +198,8 @@ export class Users {
     q: { limit?: number; offset?: number; partnerId?: number } = {},
   ): Promise<Page<User>> {
     requirePermission(actor, "user:manage");
-    if (q.partnerId !== undefined && actor.partnerId !== null && q.partnerId !== actor.partnerId)
-      throw notFound("partner");
-    const partnerId = actor.partnerId ?? q.partnerId;
+    if (q.partnerId !== undefined) requirePartner(actor, q.partnerId);
+    const partnerId = partnerScope(actor) ?? q.partnerId;
     let base = this.#k.selectFrom("users");
     if (partnerId !== undefined) base = base.where("partner_id", "=", partnerId);
     const limit = Math.min(Math.max(q.limit ?? 50, 1), 500);
@@ -231,7 +231,7 @@ export class Users {
     }
     if (patch.role !== undefined && patch.role !== row.role) {
       if (self) throw invalid("role", "you cannot change your own role");
-      if (patch.role === "noc-admin" && actor.partnerId !== null)
+      if (patch.role === "noc-admin" && partnerScope(actor) !== null)
         throw invalid("role", "a partner admin may not make NOC admins");
       checkRole(patch.role, row.partner_id, "role");
       set.role = patch.role;
@@ -322,8 +322,11 @@ export class Users {
    * without user management is forbidden (403); with `write`, the reserved admin is forbidden too.
    */
   async #managed(actor: Actor, userId: number, write = false): Promise<Selectable<UserRow>> {
-    const row = await this.#k.selectFrom("users").selectAll().where("id", "=", userId).executeTakeFirst();
-    if (!row || (actor.partnerId !== null && row.partner_id !== actor.partnerId)) throw notFound("user");
+    const row = requireVisible(
+      actor,
+      await this.#k.selectFrom("users").selectAll().where("id", "=", userId).executeTakeFirst(),
+      "user",
+    );
     requirePermission(actor, "user:manage");
     if (write && row.system_role !== null)
       throw forbidden("change the environment's NOC admin (it is managed by NOCBRIDGE_ADMIN_TOKEN)");

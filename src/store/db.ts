@@ -20,7 +20,9 @@ import * as m0008 from "./migrations/0008_ticket_defaults.js";
 import * as m0009 from "./migrations/0009_webhooks.js";
 import * as m0010 from "./migrations/0010_stream_tickets.js";
 import * as m0011 from "./migrations/0011_budget_waits.js";
+import * as m0012 from "./migrations/0012_integration_events.js";
 import type { Database } from "./schema.js";
+import { Signals } from "./signals.js";
 
 export type Dialect = "sqlite" | "postgres";
 
@@ -30,6 +32,8 @@ export interface Db {
   dialect: Dialect;
   /** PostgreSQL: the schema tables live in (current_schema() of the connection). */
   schema?: string;
+  /** Wake-ups fired after commits, for listeners in this process (the rows are the truth). */
+  signals: Signals;
   close(): Promise<void>;
 }
 
@@ -88,7 +92,13 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
       await kysely.destroy();
       throw new Error("PostgreSQL has no current schema: check search_path in DATABASE_URL");
     }
-    return { kysely, dialect: "postgres", schema, close: () => kysely.destroy() };
+    return {
+      kysely,
+      dialect: "postgres",
+      schema,
+      signals: new Signals(),
+      close: () => kysely.destroy(),
+    };
   }
   if (opts.url !== ":memory:") prepareSqliteFile(opts.url);
   const sqlite = new SqliteDatabase(opts.url);
@@ -96,7 +106,7 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
   sqlite.pragma("foreign_keys = ON");
   sqlite.pragma("busy_timeout = 5000");
   const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  return { kysely, dialect: "sqlite", close: () => kysely.destroy() };
+  return { kysely, dialect: "sqlite", signals: new Signals(), close: () => kysely.destroy() };
 }
 
 /**
@@ -125,6 +135,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     "0009_webhooks": { up: (db) => m0009.up(db, dialect) },
     "0010_stream_tickets": { up: (db) => m0010.up(db, dialect) },
     "0011_budget_waits": { up: (db) => m0011.up(db, dialect) },
+    "0012_integration_events": { up: (db) => m0012.up(db, dialect) },
   };
 }
 

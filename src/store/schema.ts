@@ -31,6 +31,7 @@ export interface Database {
   sessions: SessionRow;
   sign_in_failures: SignInFailureRow;
   stream_tickets: StreamTicketRow;
+  integration_events: IntegrationEventRow;
 }
 
 export interface PartnerRow {
@@ -258,6 +259,16 @@ export interface TicketOutboxRow {
   ticket_id: number;
   /** ticket | note */
   kind: string;
+  created_at: string;
+  processed_at: string | null;
+}
+
+/** An integration settings save, for the sync engine to act on (written with the settings). */
+export interface IntegrationEventRow {
+  id: Generated<number>;
+  partner_id: number;
+  /** 1 when the save switched device integration on for the first time. */
+  onboarding: number;
   created_at: string;
   processed_at: string | null;
 }

@@ -16,6 +16,7 @@ import { LinkStore } from "./links.js";
 import { LIVE_READ_TTL_MS, LiveReadCache } from "./live-cache.js";
 import { pushedOpenTickets } from "./open-tickets.js";
 import { OutageWatch } from "./outage.js";
+import { PortalEvents } from "./portal-events.js";
 import { type SyncPortal, syncPortal } from "./portal-port.js";
 import { PsaOptionsReader } from "./psa-options.js";
 import { pruneProcessed } from "./retention.js";
@@ -98,7 +99,9 @@ export class SyncEngine {
   readonly validation: Validation;
   readonly #options: PsaOptionsReader;
   readonly #lastPoll = new Map<number, number>();
-  readonly #setups = new Map<number, Promise<void>>();
+  /** Integration settings saves (integration_events rows) and what follows them. */
+  readonly #events: PortalEvents;
+  #unlisten: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> | undefined;
   readonly #o: SyncEngineOptions;
@@ -156,6 +159,16 @@ export class SyncEngine {
       ...(o.ticketRetry?.baseMs !== undefined ? { retryBaseMs: o.ticketRetry.baseMs } : {}),
       ...(o.failpoint ? { failpoint: o.failpoint } : {}),
     });
+    this.#events = new PortalEvents({
+      db: o.db,
+      clock: o.clock,
+      logger: o.logger,
+      background: () => this.#background,
+      reschedule: (partnerId) => this.reschedule(partnerId),
+      onboard: (partnerId) => this.startAssetRun(partnerId, "onboarding", { dryRun: false }),
+      ticketingChanged: (partnerId) => this.ticketingChanged(partnerId),
+      failed: (e, what) => this.#outage.failed(e, what),
+    });
     this.feed = new TicketFeed({
       db: o.db,
       portal: o.portal,
@@ -184,9 +197,18 @@ export class SyncEngine {
     return this.#options.options(actor, partnerId);
   }
 
-  /** Resolves when the webhook set-up started by the last settings change is done. */
-  async ticketSetup(partnerId: number): Promise<void> {
-    await this.#setups.get(partnerId);
+  /**
+   * After integration settings were saved (the settings route, before it answers): the partner's
+   * pending integration_events rows are consumed, so its schedule is current and its onboarding sync
+   * has started. Never rejects; a failure is logged and the heartbeat tries again.
+   */
+  settingsSaved(partnerId: number): Promise<void> {
+    return this.#events.settle(partnerId);
+  }
+
+  /** Resolves when the settings changes saved so far are consumed and their webhook set-up is done. */
+  ticketSetup(partnerId: number): Promise<void> {
+    return this.#events.ticketSetup(partnerId);
   }
 
   /**
@@ -234,6 +256,7 @@ export class SyncEngine {
 
   /** Every few seconds: partners due for a poll are polled; every ticketing partner's worker is woken for retries. */
   async #tick(): Promise<void> {
+    await this.#events.consumeAll();
     const every = this.#o.pollIntervalMs ?? 5 * 60_000;
     const rows = await this.#o.db.kysely
       .selectFrom("partner_integrations")
@@ -262,38 +285,18 @@ export class SyncEngine {
   }
 
   /**
-   * Hooks onboarding into the portal. With `background` (the server, not a one-off CLI command) it
-   * also marks runs a dead process left "running" as failed and schedules every partner.
+   * Listens for the portal's wake-ups (the rows are the news: outbox rows wake the ticket worker,
+   * integration_events rows are consumed by PortalEvents). With `background` (the server, not a
+   * one-off CLI command) it also marks runs a dead process left "running" as failed and schedules
+   * every partner; the heartbeat then consumes whatever rows a wake-up did not announce.
    */
   async start(o: { background: boolean }): Promise<void> {
-    this.#o.portal.setHooks({
-      // Settings are saved whatever happens here; a failure to schedule or start is logged, not thrown.
-      integrationSaved: async (partnerId, _view, onboarding) => {
-        try {
-          await this.reschedule(partnerId);
-          if (onboarding) await this.startAssetRun(partnerId, "onboarding", { dryRun: false });
-        } catch (e) {
-          this.#o.logger.error({ err: e, partnerId }, "asset schedule or onboarding sync did not start");
-        }
-        if (this.#background) {
-          // Not awaited: saving settings never waits on Autotask. `ticketSetup()` lets a caller wait.
-          // One set-up at a time per partner: quick saves never register twice side by side.
-          const previous = this.#setups.get(partnerId) ?? Promise.resolve();
-          const setup = previous
-            .then(() => this.ticketingChanged(partnerId))
-            .catch((e: unknown) =>
-              this.#o.logger.error({ err: e, partnerId }, "ticket webhooks could not be set up"),
-            )
-            .finally(() => {
-              if (this.#setups.get(partnerId) === setup) this.#setups.delete(partnerId);
-            });
-          this.#setups.set(partnerId, setup);
-        }
-      },
-      ticketChanged: (partnerId) => {
-        // Fire and forget: notify never rejects (its worker logs a failed drain).
-        if (this.#background) void this.tickets.notify(partnerId);
-      },
+    this.#unlisten?.();
+    this.#unlisten = this.#o.db.signals.on((s) => {
+      if (!this.#background) return;
+      // Fire and forget: notify never rejects (its worker logs a failed drain); settle reports its own.
+      if (s.kind === "outbox") void this.tickets.notify(s.partnerId);
+      else void this.#events.settle(s.partnerId);
     });
     if (!o.background) return;
     this.#background = true;

@@ -1,10 +1,4 @@
-import {
-  type Actor,
-  type Permission,
-  requirePartner,
-  requirePermission,
-  SYSTEM_ACTOR,
-} from "../portal/access.js";
+import { type Actor, type Permission, SYSTEM_ACTOR } from "../portal/access.js";
 import type { MappingKind } from "../portal/catalog.js";
 import type { Portal, TicketInput, TicketPatch } from "../portal/service.js";
 import type { Client, Device, IntegrationView, MappingEntry, Note, TicketDetail } from "../portal/types.js";
@@ -49,10 +43,6 @@ export function syncPortal(portal: Portal): SyncPortal {
     updateTicket: (ticketId, patch) => portal.updateTicket(SYSTEM_ACTOR, ticketId, patch, psa),
     addNote: (ticketId, note, author) =>
       portal.addNote(SYSTEM_ACTOR, ticketId, note, { origin: "psa", author }),
-    async authorize(actor, partnerId, permission) {
-      requirePartner(actor, partnerId);
-      await portal.getPartner(actor, partnerId);
-      if (permission) requirePermission(actor, permission);
-    },
+    authorize: (actor, partnerId, permission) => portal.authorize(actor, partnerId, permission),
   };
 }

@@ -136,6 +136,8 @@ describe.each(STORES)("asset sync against the Autotask emulator on %s", (kind) =
 
   it("onboarding: enabling device integration runs the first sync, advanced mode, one CI per managed and discovered device", async () => {
     await env.services.portal.putIntegration(SYSTEM_ACTOR, partnerId, integration());
+    // The save left an integration_events row; the settings route waits for the engine the same way.
+    await env.services.sync.settingsSaved(partnerId);
     const [started] = (await env.services.sync.runs.list(partnerId, "assets")).items;
     expect(started?.trigger).toBe("onboarding");
     const run = await env.services.sync.wait(started!.id);

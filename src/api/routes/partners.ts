@@ -9,6 +9,7 @@ import {
 } from "../../portal/catalog.js";
 import { type MappingRowInput, mappingFieldNames, type Portal } from "../../portal/service.js";
 import type { MappingEntry } from "../../portal/types.js";
+import type { SyncEngine } from "../../sync/engine.js";
 import {
   Audit,
   Id,
@@ -27,8 +28,12 @@ import {
 
 const PartnerParams = IdParams("partnerId");
 
+/**
+ * Partners, their integration settings, mapping tables and audit log. With the sync engine, a
+ * settings save answers once the engine has taken it in (schedule current, onboarding started).
+ */
 export const partnerRoutes =
-  (portal: Portal): FastifyPluginAsyncTypebox =>
+  (portal: Portal, sync?: Pick<SyncEngine, "settingsSaved">): FastifyPluginAsyncTypebox =>
   async (app) => {
     app.get(
       "/api/catalog",
@@ -95,7 +100,7 @@ export const partnerRoutes =
       },
       async (req) => {
         const { ticketing: t, devices: d } = req.body;
-        return portal.putIntegration(req.actor, req.params.partnerId, {
+        const saved = await portal.putIntegration(req.actor, req.params.partnerId, {
           ticketing: {
             enabled: t.enabled,
             nocMayEnterTickets: t.nocMayEnterTickets,
@@ -125,6 +130,9 @@ export const partnerRoutes =
             ...(d.schedule !== undefined ? { schedule: d.schedule } : {}),
           },
         });
+        // The save left an integration_events row: the engine acts on it before the answer goes out.
+        await sync?.settingsSaved(req.params.partnerId);
+        return saved;
       },
     );
     app.get(
