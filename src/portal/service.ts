@@ -9,13 +9,13 @@ import {
 } from "kysely";
 import type { Clock } from "../lib/clock.js";
 import type { SecretBox } from "../lib/crypto.js";
-import { PsaUrlPolicy } from "../psa/url-policy.js";
+import type { ConnectorManifest } from "../psa/connector.js";
+import { BUILTIN_MANIFESTS, type ManifestSummary, manifestSummary } from "../psa/manifests.js";
 import type { Db } from "../store/db.js";
 import { escapeLike } from "../store/like.js";
 import type { Database, DeviceRow, PartnerIntegrationRow } from "../store/schema.js";
 import { type Actor, requirePartner, requirePermission, SYSTEM_ACTOR } from "./access.js";
 import {
-  DEFAULT_ASSET_SCHEDULE,
   DEFAULT_MAPPINGS,
   type DeviceState,
   MAPPING_KINDS,
@@ -37,8 +37,12 @@ import {
 } from "./convert.js";
 import { IMPORT_MAX_ROWS, importTooLarge, writeDeviceBatches } from "./device-import.js";
 import { invalid, notFound, PortalError } from "./errors.js";
-import { scheduleProblem } from "./schedule.js";
-import { ticketDefaults, ticketDefaultsView } from "./ticket-defaults.js";
+import {
+  defaultIntegrationRow,
+  type IntegrationRules,
+  integrationView,
+  integrationWrite,
+} from "./integration-store.js";
 import type {
   AuditEntry,
   Client,
@@ -75,6 +79,8 @@ export interface PortalHooks {
    * it, only Autotask's own hosts are accepted.
    */
   psaUrlRefusal?(url: string): string | null;
+  /** The manifests of the PSA connectors this nocbridge runs (default: the built-in ones). */
+  manifests?: readonly ConnectorManifest[];
 }
 
 export interface PageQuery {
@@ -103,6 +109,8 @@ export interface MappingRowInput {
   portalId: number;
   psaId: number;
   psaLabel?: string;
+  /** What the PSA value belongs to (a ConnectWise status's board); omitted or null: no scope. */
+  scope?: number | null;
 }
 
 export interface DeviceImportResult {
@@ -112,7 +120,6 @@ export interface DeviceImportResult {
   items: Array<{ index: number; id: number; action: "created" | "updated" | "unchanged" }>;
 }
 
-const MASK = "********";
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 500;
 
@@ -141,6 +148,18 @@ export class Portal {
   /** Registers what happens after integration settings change (the sync engine's onboarding trigger). */
   setHooks(hooks: PortalHooks): void {
     Object.assign(this.#hooks, hooks);
+  }
+
+  get #rules(): IntegrationRules {
+    return {
+      manifests: this.#hooks.manifests ?? BUILTIN_MANIFESTS,
+      psaUrlRefusal: this.#hooks.psaUrlRefusal,
+    };
+  }
+
+  /** The PSA systems a partner may choose, with their settings fields (the Setup form). */
+  psaSystems(): ManifestSummary[] {
+    return this.#rules.manifests.map(manifestSummary);
   }
 
   get #k(): Kysely<Database> {
@@ -202,7 +221,10 @@ export class Portal {
         .values({ name: input.name.trim(), time_zone: timeZone, created_at: now, updated_at: now })
         .returningAll()
         .executeTakeFirstOrThrow();
-      await trx.insertInto("partner_integrations").values(defaultIntegration(row.id, now)).execute();
+      await trx
+        .insertInto("partner_integrations")
+        .values(defaultIntegrationRow(row.id, now, this.#rules))
+        .execute();
       for (const kind of MAPPING_KINDS) {
         await insertMappings(
           trx,
@@ -264,7 +286,7 @@ export class Portal {
   async getIntegration(actor: Actor, partnerId: number): Promise<IntegrationView> {
     requirePartner(actor, partnerId);
     await this.#partnerRow(this.#k, partnerId);
-    return toIntegrationView(await this.#integrationRow(this.#k, partnerId));
+    return integrationView(await this.#integrationRow(this.#k, partnerId), this.#rules);
   }
 
   async putIntegration(actor: Actor, partnerId: number, input: IntegrationInput): Promise<IntegrationView> {
@@ -272,98 +294,19 @@ export class Portal {
     await this.#partnerRow(this.#k, partnerId);
     requirePermission(actor, "integration:write");
     const current = await this.#integrationRow(this.#k, partnerId);
-    const t = input.ticketing;
-    const d = input.devices;
-
-    let sealed = current.secret_sealed;
-    let secretChange: "kept" | "set" | "cleared" = "kept";
-    if (t.secret === null || t.secret === "") {
-      sealed = null;
-      secretChange = "cleared";
-    } else if (t.secret !== undefined && t.secret !== MASK) {
-      sealed = this.#box.encrypt(t.secret, partnerId);
-      secretChange = "set";
-    }
-
-    if (t.apiUrl !== "" && !isHttpUrl(t.apiUrl))
-      throw invalid("ticketing.apiUrl", "must be an http(s) URL, or empty for Autotask zone discovery");
-    if (t.apiUrl.trim() !== "") {
-      const why = (this.#hooks.psaUrlRefusal ?? defaultPsaUrlRefusal)(t.apiUrl.trim());
-      if (why !== null) throw invalid("ticketing.apiUrl", why);
-    }
-    if (t.enabled || d.enabled) {
-      // Both modules talk to Autotask with the same API user, so either one needs the credentials.
-      if (t.username.trim() === "")
-        throw invalid(
-          "ticketing.username",
-          "the Autotask API username is required when an integration is enabled",
-        );
-      if (sealed === null)
-        throw invalid(
-          "ticketing.secret",
-          "the Autotask API secret is required when an integration is enabled",
-        );
-      if (t.integrationCode.trim() === "")
-        throw invalid(
-          "ticketing.integrationCode",
-          "the Autotask API integration code is required when an integration is enabled",
-        );
-    }
-    if (t.enabled) {
-      if (t.queueId === null)
-        throw invalid(
-          "ticketing.queueId",
-          "the NOC queue id is required when the ticketing module is enabled",
-        );
-      if (t.billingCodeId === null)
-        throw invalid(
-          "ticketing.billingCodeId",
-          "the allocation (billing code) id is required when the ticketing module is enabled",
-        );
-    }
-    if (d.enabled) {
-      if (d.productId === null)
-        throw invalid("devices.productId", "the product id is required when device integration is enabled");
-      if (d.configurationItemTypeId === null)
-        throw invalid(
-          "devices.configurationItemTypeId",
-          "the configuration item type id is required when device integration is enabled",
-        );
-    }
-    const defaults = ticketDefaults(current, t);
-    const schedule =
-      d.schedule === undefined || d.schedule === null || d.schedule.trim() === "" ? null : d.schedule.trim();
-    if (schedule !== null) checkCron("devices.schedule", schedule);
-
-    const onboarding = d.enabled && current.devices_onboarded_at === null;
+    const { values, secretChange, onboarding } = integrationWrite(current, input, {
+      ...this.#rules,
+      seal: (secret) => this.#box.encrypt(secret, partnerId),
+      now: this.#now(),
+    });
     const saved = await this.#k.transaction().execute(async (trx) => {
       const row = await trx
         .updateTable("partner_integrations")
-        .set({
-          ticketing_enabled: bool(t.enabled),
-          noc_may_enter_tickets: bool(t.nocMayEnterTickets),
-          system: "autotask",
-          api_url: t.apiUrl.trim(),
-          username: t.username.trim(),
-          secret_sealed: sealed,
-          integration_code: t.integrationCode.trim(),
-          queue_id: t.queueId,
-          queue_name: t.queueName,
-          billing_code_id: t.billingCodeId,
-          billing_code_name: t.billingCodeName,
-          ...defaults,
-          devices_enabled: bool(d.enabled),
-          product_id: d.productId,
-          configuration_item_type_id: d.configurationItemTypeId,
-          advanced: bool(d.advanced),
-          schedule,
-          updated_at: this.#now(),
-          ...(onboarding ? { devices_onboarded_at: this.#now() } : {}),
-        })
+        .set(values)
         .where("partner_id", "=", partnerId)
         .returningAll()
         .executeTakeFirstOrThrow();
-      const view = toIntegrationView(row);
+      const view = integrationView(row, this.#rules);
       await this.#audit(trx, actor, partnerId, "integration.update", `partner:${partnerId}/integration`, {
         ticketing: { ...view.ticketing },
         devices: view.devices,
@@ -385,7 +328,7 @@ export class Portal {
     const partner = await this.#partnerRow(this.#k, partnerId);
     const row = await this.#integrationRow(this.#k, partnerId);
     const secret = row.secret_sealed === null ? null : this.#box.decrypt(row.secret_sealed, partnerId);
-    return { view: toIntegrationView(row), secret, timeZone: partner.time_zone };
+    return { view: integrationView(row, this.#rules), secret, timeZone: partner.time_zone };
   }
 
   /** The explicit, audited read of the PSA secret (partner admins and NOC admins only). */
@@ -412,7 +355,7 @@ export class Portal {
       .selectAll()
       .where("partner_id", "=", partnerId)
       .executeTakeFirst();
-    return row ?? defaultIntegration(partnerId, this.#now());
+    return row ?? defaultIntegrationRow(partnerId, this.#now(), this.#rules);
   }
 
   // ---------------------------------------------------------------- mapping tables
@@ -452,7 +395,7 @@ export class Portal {
     row: MappingRowInput,
   ): Promise<MappingEntry[]> {
     const current = await this.getMappings(actor, partnerId, kind);
-    const rows = current.map((m) => ({ portalId: m.portalId, psaId: m.psaId, psaLabel: m.psaLabel }));
+    const rows = current.map(mappingRowOf);
     return this.putMappings(actor, partnerId, kind, [...rows, row]);
   }
 
@@ -465,9 +408,7 @@ export class Portal {
   ): Promise<MappingEntry[]> {
     const current = await this.getMappings(actor, partnerId, kind);
     if (!current.some((m) => m.id === rowId)) throw notFound("mapping row");
-    const rows = current
-      .filter((m) => m.id !== rowId)
-      .map((m) => ({ portalId: m.portalId, psaId: m.psaId, psaLabel: m.psaLabel }));
+    const rows = current.filter((m) => m.id !== rowId).map(mappingRowOf);
     return this.putMappings(actor, partnerId, kind, rows);
   }
 
@@ -947,64 +888,6 @@ export class Portal {
 
 export { SYSTEM_ACTOR };
 
-function defaultIntegration(partnerId: number, now: string): PartnerIntegrationRow {
-  return {
-    partner_id: partnerId,
-    ticketing_enabled: 0,
-    noc_may_enter_tickets: 0,
-    system: "autotask",
-    api_url: "",
-    username: "",
-    secret_sealed: null,
-    integration_code: "",
-    queue_id: null,
-    queue_name: "",
-    billing_code_id: null,
-    billing_code_name: "",
-    devices_enabled: 0,
-    product_id: null,
-    configuration_item_type_id: null,
-    advanced: 0,
-    schedule: null,
-    updated_at: now,
-    devices_onboarded_at: null,
-    ticket_category_id: null,
-    ticket_type_id: null,
-    issue_type_id: null,
-    sub_issue_type_id: null,
-    source_id: null,
-    due_date_offset_hours: null,
-    internal_note_publish: 2,
-  };
-}
-
-function toIntegrationView(r: PartnerIntegrationRow): IntegrationView {
-  return {
-    ticketing: {
-      enabled: r.ticketing_enabled === 1,
-      nocMayEnterTickets: r.noc_may_enter_tickets === 1,
-      system: "autotask",
-      apiUrl: r.api_url,
-      username: r.username,
-      secret: r.secret_sealed === null ? "" : MASK,
-      integrationCode: r.integration_code,
-      queueId: r.queue_id,
-      queueName: r.queue_name,
-      billingCodeId: r.billing_code_id,
-      billingCodeName: r.billing_code_name,
-      ...ticketDefaultsView(r),
-    },
-    devices: {
-      enabled: r.devices_enabled === 1,
-      productId: r.product_id,
-      configurationItemTypeId: r.configuration_item_type_id,
-      advanced: r.advanced === 1,
-      schedule: r.schedule ?? DEFAULT_ASSET_SCHEDULE,
-    },
-    updatedAt: r.updated_at,
-  };
-}
-
 async function insertMappings(
   q: Q,
   partnerId: number,
@@ -1022,19 +905,27 @@ async function insertMappings(
         psa_id: r.psaId,
         psa_label: r.psaLabel ?? "",
         position,
+        scope: r.scope ?? null,
       })),
     )
     .execute();
 }
 
+const mappingRowOf = (m: MappingEntry): MappingRowInput => ({
+  portalId: m.portalId,
+  psaId: m.psaId,
+  psaLabel: m.psaLabel,
+  scope: m.scope,
+});
+
 /**
- * The rules of each table: forward maps each portal status once; reverse maps each Autotask status
- * once; the priority table maps each Autotask priority once (several may share a portal priority —
- * read right to left, the first row wins).
+ * The rules of each table: forward maps each portal status once; reverse maps each PSA status once;
+ * the priority table maps each PSA priority once (several may share a portal priority — read right to
+ * left, the first row wins). Where PSA values belong to a scope (a board), each rule holds per scope.
  */
 function checkMappingRows(kind: MappingKind, rows: MappingRowInput[]): void {
   const names = mappingFieldNames(kind);
-  const seen = new Set<number>();
+  const seen = new Set<string>();
   rows.forEach((r, i) => {
     const portalOk =
       kind === "priority" ? PORTAL_PRIORITY_IDS.has(r.portalId) : PORTAL_STATUS_IDS.has(r.portalId);
@@ -1045,10 +936,14 @@ function checkMappingRows(kind: MappingKind, rows: MappingRowInput[]): void {
       );
     if (!Number.isInteger(r.psaId) || r.psaId < 0)
       throw invalid(`rows[${i}].${names.psa}`, "must be a non-negative integer");
-    const key = kind === "status-forward" ? r.portalId : r.psaId;
+    if (r.scope !== undefined && r.scope !== null && (!Number.isInteger(r.scope) || r.scope < 0))
+      throw invalid(`rows[${i}].scope`, "must be a non-negative integer or null");
+    const id = kind === "status-forward" ? r.portalId : r.psaId;
+    const key = `${r.scope ?? ""}:${id}`;
     if (seen.has(key)) {
       const field = kind === "status-forward" ? names.portal : names.psa;
-      throw invalid(`rows[${i}].${field}`, `${key} is mapped twice; each may appear in one row only`);
+      const where = r.scope === undefined || r.scope === null ? "" : ` in scope ${r.scope}`;
+      throw invalid(`rows[${i}].${field}`, `${id} is mapped twice${where}; each may appear in one row only`);
     }
     seen.add(key);
   });
@@ -1094,22 +989,6 @@ export function checkTimeZone(tz: string): void {
     new Intl.DateTimeFormat("en-US", { timeZone: tz });
   } catch {
     throw invalid("timeZone", `"${tz}" is not an IANA time zone (e.g. "Asia/Kolkata", "UTC")`);
-  }
-}
-
-function checkCron(field: string, expr: string): void {
-  const problem = scheduleProblem(expr);
-  if (problem) throw invalid(field, problem);
-}
-
-const defaultPsaUrlRefusal = (url: string) => PsaUrlPolicy.default.refusal(url);
-
-function isHttpUrl(s: string): boolean {
-  try {
-    const u = new URL(s);
-    return u.protocol === "http:" || u.protocol === "https:";
-  } catch {
-    return false;
   }
 }
 

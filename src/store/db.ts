@@ -20,6 +20,7 @@ import * as m0008 from "./migrations/0008_ticket_defaults.js";
 import * as m0009 from "./migrations/0009_webhooks.js";
 import * as m0010 from "./migrations/0010_stream_tickets.js";
 import * as m0011 from "./migrations/0011_budget_waits.js";
+import * as m0013 from "./migrations/0013_connector_settings.js";
 import type { Database } from "./schema.js";
 
 export type Dialect = "sqlite" | "postgres";
@@ -125,6 +126,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     "0009_webhooks": { up: (db) => m0009.up(db, dialect) },
     "0010_stream_tickets": { up: (db) => m0010.up(db, dialect) },
     "0011_budget_waits": { up: (db) => m0011.up(db, dialect) },
+    "0013_connector_settings": { up: (db) => m0013.up(db, dialect) },
   };
 }
 
