@@ -78,7 +78,6 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
     throw e;
   }
   const clock = opts.clock ?? systemClock;
-  const portal = new Portal(db, box, clock, { psaUrlRefusal: (url) => config.psaUrls.refusal(url) });
   // Where Autotask sends webhooks: NOCBRIDGE_PUBLIC_URL, else the address the server listens on.
   const urls = { listening: undefined as string | undefined };
   const autotaskClient = opts.autotask
@@ -86,6 +85,10 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
         (opts.autotask as NonNullable<ServiceOptions["autotask"]>)(creds, config.psaUrls)
     : autotaskClientFor(logger, config.psaUrls);
   const connectors = new ConnectorRegistry([autotaskConnector({ client: autotaskClient })]);
+  const portal = new Portal(db, box, clock, {
+    psaUrlRefusal: (url) => config.psaUrls.refusal(url),
+    manifests: connectors.list().map((c) => c.manifest),
+  });
   const sync = new SyncEngine({
     connectors,
     db,

@@ -130,8 +130,11 @@ function migrations(dialect: Dialect): Record<string, Migration> {
   };
 }
 
-/** Brings the schema up to date; returns the names of the migrations it applied. */
-export async function migrate(db: Db): Promise<string[]> {
+/**
+ * Brings the schema up to date (or, with `to`, up to that migration: tests of a migration start from
+ * the schema before it); returns the names of the migrations it applied.
+ */
+export async function migrate(db: Db, opts: { to?: string } = {}): Promise<string[]> {
   const provider: MigrationProvider = { getMigrations: async () => migrations(db.dialect) };
   // Kysely looks for its migration tables across every schema unless told which one: name ours, so
   // several schemas in one database (tests, or tenants sharing a server) never see each other's.
@@ -140,7 +143,9 @@ export async function migrate(db: Db): Promise<string[]> {
     provider,
     ...(db.schema ? { migrationTableSchema: db.schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = await (opts.to === undefined
+    ? migrator.migrateToLatest()
+    : migrator.migrateTo(opts.to));
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
 }
