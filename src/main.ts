@@ -98,7 +98,6 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
     throw e;
   }
   const clock = opts.clock ?? systemClock;
-  const portal = new Portal(db, box, clock, { psaUrlRefusal: (url) => config.psaUrls.refusal(url) });
   // Where Autotask sends webhooks: NOCBRIDGE_PUBLIC_URL, else the address the server listens on.
   const urls = { listening: undefined as string | undefined };
   const autotaskClient = sharedPerCredentials(
@@ -108,6 +107,10 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
       : autotaskClientFor(logger, config.psaUrls),
   );
   const connectors = new ConnectorRegistry([autotaskConnector({ client: autotaskClient })]);
+  const portal = new Portal(db, box, clock, {
+    psaUrlRefusal: (url) => config.psaUrls.refusal(url),
+    manifests: connectors.list().map((c) => c.manifest),
+  });
   const sync = new SyncEngine({
     connectors,
     db,

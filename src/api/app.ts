@@ -17,6 +17,7 @@ import { DB_UNAVAILABLE, toHttpError } from "./errors.js";
 import { installGuards, isUiFallback } from "./guard.js";
 import { clientRoutes } from "./routes/clients.js";
 import { partnerRoutes } from "./routes/partners.js";
+import { psaSystemRoutes } from "./routes/psa-systems.js";
 import { syncRoutes } from "./routes/sync.js";
 import { ticketSyncRoutes, webhookRoutes } from "./routes/ticket-sync.js";
 import { ticketRoutes } from "./routes/tickets.js";
@@ -194,6 +195,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   await app.register(userRoutes(deps.portal, deps.signInLimits));
   await app.register(partnerRoutes(deps.portal, deps.sync));
+  await app.register(psaSystemRoutes(deps.portal));
   await app.register(clientRoutes(deps.portal, deps.sync));
   await app.register(ticketRoutes(deps.portal, deps.sync));
   if (deps.sync) {

@@ -125,88 +125,24 @@ export const Partner = Type.Object(
   Open,
 );
 
-const TicketingFields = {
-  enabled: Type.Boolean(),
-  nocMayEnterTickets: Type.Boolean(),
-  system: Type.Literal("autotask"),
-  apiUrl: Str(500),
-  username: Str(200),
-  integrationCode: Str(200),
-  queueId: Nullable(Int({ minimum: 0 })),
-  queueName: Str(200),
-  billingCodeId: Nullable(Int({ minimum: 0 })),
-  billingCodeName: Str(200),
-};
-/** Ticket defaults every Autotask create carries (null = not sent), and the internal notes' publish. */
-const TicketDefaultFields = {
-  ticketCategoryId: Nullable(Type.Integer({ minimum: 0 })),
-  ticketTypeId: Nullable(Type.Integer({ minimum: 0 })),
-  issueTypeId: Nullable(Type.Integer({ minimum: 0 })),
-  subIssueTypeId: Nullable(Type.Integer({ minimum: 0 })),
-  // Autotask's system sources have negative ids (Insourced -2, Client Portal -1).
-  sourceId: Nullable(Type.Integer()),
-  dueDateOffsetHours: Nullable(Type.Integer({ minimum: 0, maximum: 8760 })),
-  internalNotePublish: Type.Union([Type.Literal(2), Type.Literal(4)], {
-    description: "Autotask publish of internal notes: 2 Internal Project Team, 4 Internal & Co-Managed",
-  }),
-};
-const DeviceFields = {
-  enabled: Type.Boolean(),
-  productId: Nullable(Int({ minimum: 0 })),
-  configurationItemTypeId: Nullable(Int({ minimum: 0 })),
-  advanced: Type.Boolean(),
-};
+// The integration settings and the PSA systems' fields: built from the connectors' manifests.
+export { Integration, IntegrationPut, mergeObjects, PsaField, PsaSystem } from "./schemas-integration.js";
 
-export const IntegrationPut = Type.Object(
-  {
-    ticketing: Type.Object(
-      {
-        ...TicketingFields,
-        system: Type.Optional(Type.Literal("autotask")),
-        apiUrl: Type.Optional(Str(500)),
-        queueName: Type.Optional(Str(200)),
-        billingCodeName: Type.Optional(Str(200)),
-        secret: Type.Optional(Nullable(Str(500))),
-        // Each ticket default omitted keeps the stored value.
-        ticketCategoryId: Type.Optional(TicketDefaultFields.ticketCategoryId),
-        ticketTypeId: Type.Optional(TicketDefaultFields.ticketTypeId),
-        issueTypeId: Type.Optional(TicketDefaultFields.issueTypeId),
-        subIssueTypeId: Type.Optional(TicketDefaultFields.subIssueTypeId),
-        sourceId: Type.Optional(TicketDefaultFields.sourceId),
-        dueDateOffsetHours: Type.Optional(TicketDefaultFields.dueDateOffsetHours),
-        internalNotePublish: Type.Optional(TicketDefaultFields.internalNotePublish),
-      },
-      { additionalProperties: false },
-    ),
-    devices: Type.Object(
-      { ...DeviceFields, schedule: Type.Optional(Nullable(Str(100))) },
-      { additionalProperties: false },
-    ),
-  },
-  { additionalProperties: false },
-);
-export const Integration = Type.Object({
-  ticketing: Type.Object({
-    ...TicketingFields,
-    ...TicketDefaultFields,
-    secret: Type.String({ description: '"********" when a secret is stored, else ""' }),
-  }),
-  devices: Type.Object({ ...DeviceFields, schedule: Type.String() }),
-  updatedAt: Nullable(Type.String()),
-});
 export const SecretView = Type.Object({ secret: Nullable(Type.String()) });
 
 // ---------------------------------------------------------------- mappings
 
 export const MappingKind = StringEnum(MAPPING_KINDS);
 const PsaLabel = Type.Optional(Str(200));
+/** What the PSA value belongs to (a ConnectWise status's board); omitted or null where the PSA has none. */
+const Scope = Type.Optional(Nullable(Int({ minimum: 0 })));
 export const MappingRowIn = {
   "status-forward": Type.Object(
-    { portalStatusId: Int(), psaStatusId: Int({ minimum: 0 }), psaStatusName: PsaLabel },
+    { portalStatusId: Int(), psaStatusId: Int({ minimum: 0 }), psaStatusName: PsaLabel, scope: Scope },
     { additionalProperties: false },
   ),
   "status-reverse": Type.Object(
-    { psaStatusId: Int({ minimum: 0 }), portalStatusId: Int(), psaStatusName: PsaLabel },
+    { psaStatusId: Int({ minimum: 0 }), portalStatusId: Int(), psaStatusName: PsaLabel, scope: Scope },
     { additionalProperties: false },
   ),
   priority: Type.Object(
@@ -214,6 +150,7 @@ export const MappingRowIn = {
       psaPriorityId: Int({ minimum: 0 }),
       portalPriorityId: Int(),
       psaPriorityName: PsaLabel,
+      scope: Scope,
     },
     { additionalProperties: false },
   ),

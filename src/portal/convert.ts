@@ -121,7 +121,15 @@ export const toMapping = (r: Selectable<MappingRow>): MappingEntry => {
   const kind = r.kind as MappingKind;
   const portalName =
     (kind === "priority" ? portalPriorityName(r.portal_id) : portalStatusName(r.portal_id)) ?? "";
-  return { id: r.id, kind, portalId: r.portal_id, portalName, psaId: r.psa_id, psaLabel: r.psa_label };
+  return {
+    id: r.id,
+    kind,
+    portalId: r.portal_id,
+    portalName,
+    psaId: r.psa_id,
+    psaLabel: r.psa_label,
+    scope: r.scope,
+  };
 };
 
 export const toUser = (r: Selectable<UserRow>): User => ({

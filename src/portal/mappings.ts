@@ -16,6 +16,8 @@ export interface MappingRowInput {
   portalId: number;
   psaId: number;
   psaLabel?: string;
+  /** What the PSA value belongs to (a ConnectWise status's board); omitted or null: no scope. */
+  scope?: number | null;
 }
 
 /**
@@ -68,7 +70,7 @@ export class Mappings {
     row: MappingRowInput,
   ): Promise<MappingEntry[]> {
     const current = await this.get(actor, partnerId, kind);
-    const rows = current.map((m) => ({ portalId: m.portalId, psaId: m.psaId, psaLabel: m.psaLabel }));
+    const rows = current.map(mappingRowOf);
     return this.put(actor, partnerId, kind, [...rows, row]);
   }
 
@@ -76,9 +78,7 @@ export class Mappings {
   async remove(actor: Actor, partnerId: number, kind: MappingKind, rowId: number): Promise<MappingEntry[]> {
     const current = await this.get(actor, partnerId, kind);
     if (!current.some((m) => m.id === rowId)) throw notFound("mapping row");
-    const rows = current
-      .filter((m) => m.id !== rowId)
-      .map((m) => ({ portalId: m.portalId, psaId: m.psaId, psaLabel: m.psaLabel }));
+    const rows = current.filter((m) => m.id !== rowId).map(mappingRowOf);
     return this.put(actor, partnerId, kind, rows);
   }
 
@@ -122,6 +122,7 @@ async function insertMappings(
         portal_id: r.portalId,
         psa_id: r.psaId,
         psa_label: r.psaLabel ?? "",
+        scope: r.scope ?? null,
         position,
       })),
     )
@@ -129,13 +130,13 @@ async function insertMappings(
 }
 
 /**
- * The rules of each table: forward maps each portal status once; reverse maps each Autotask status
- * once; the priority table maps each Autotask priority once (several may share a portal priority —
- * read right to left, the first row wins).
+ * The rules of each table: forward maps each portal status once; reverse maps each PSA status once;
+ * the priority table maps each PSA priority once (several may share a portal priority — read right to
+ * left, the first row wins). Where PSA values belong to a scope (a board), each rule holds per scope.
  */
 function checkMappingRows(kind: MappingKind, rows: MappingRowInput[]): void {
   const names = mappingFieldNames(kind);
-  const seen = new Set<number>();
+  const seen = new Set<string>();
   rows.forEach((r, i) => {
     const portalOk =
       kind === "priority" ? PORTAL_PRIORITY_IDS.has(r.portalId) : PORTAL_STATUS_IDS.has(r.portalId);
@@ -146,14 +147,25 @@ function checkMappingRows(kind: MappingKind, rows: MappingRowInput[]): void {
       );
     if (!Number.isInteger(r.psaId) || r.psaId < 0)
       throw invalid(`rows[${i}].${names.psa}`, "must be a non-negative integer");
-    const key = kind === "status-forward" ? r.portalId : r.psaId;
+    if (r.scope !== undefined && r.scope !== null && (!Number.isInteger(r.scope) || r.scope < 0))
+      throw invalid(`rows[${i}].scope`, "must be a non-negative integer or null");
+    const id = kind === "status-forward" ? r.portalId : r.psaId;
+    const key = `${r.scope ?? ""}:${id}`;
     if (seen.has(key)) {
       const field = kind === "status-forward" ? names.portal : names.psa;
-      throw invalid(`rows[${i}].${field}`, `${key} is mapped twice; each may appear in one row only`);
+      const where = r.scope === undefined || r.scope === null ? "" : ` in scope ${r.scope}`;
+      throw invalid(`rows[${i}].${field}`, `${id} is mapped twice${where}; each may appear in one row only`);
     }
     seen.add(key);
   });
 }
+
+const mappingRowOf = (m: MappingEntry): MappingRowInput => ({
+  portalId: m.portalId,
+  psaId: m.psaId,
+  psaLabel: m.psaLabel,
+  scope: m.scope,
+});
 
 export function mappingFieldNames(kind: MappingKind): { portal: string; psa: string; psaLabel: string } {
   return kind === "priority"

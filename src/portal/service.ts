@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import type { Clock } from "../lib/clock.js";
 import type { SecretBox } from "../lib/crypto.js";
+import type { ManifestSummary } from "../psa/manifests.js";
 import type { Db } from "../store/db.js";
 import { type Actor, type Permission, requirePartnerRow, SYSTEM_ACTOR } from "./access.js";
 import { Audit } from "./audit.js";
@@ -72,6 +73,11 @@ export class Portal {
     this.tickets = new Tickets(ctx, this.clients, this.devices);
     this.notes = new Notes(ctx, this.tickets);
     this.audit = new Audit(ctx);
+  }
+
+  /** The PSA systems a partner may choose, with their settings fields (the Setup form). */
+  psaSystems(): ManifestSummary[] {
+    return this.integration.systems();
   }
 
   /** Resolves when the store answers a trivial query (readiness). */

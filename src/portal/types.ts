@@ -1,3 +1,4 @@
+import type { ConnectorFields, ConnectorFieldsIn, PsaSystem } from "../psa/manifests.js";
 import type { DeviceState, MappingKind, Role } from "./catalog.js";
 
 /** Domain objects (camelCase), as the API returns them. */
@@ -10,67 +11,65 @@ export interface Partner {
   updatedAt: string;
 }
 
-export interface TicketingSettings {
+/** The switches every partner's integration has, whatever its PSA: the `ticketing` part. */
+export interface TicketingCommon {
   enabled: boolean;
   nocMayEnterTickets: boolean;
-  system: "autotask";
-  /** Empty = Autotask's public zone discovery; set to point at an emulator or a fixed zone. */
-  apiUrl: string;
-  username: string;
-  integrationCode: string;
-  queueId: number | null;
-  queueName: string;
-  billingCodeId: number | null;
-  billingCodeName: string;
-  /** Defaults every Autotask ticket create carries (null = not sent: Autotask's own default applies). */
-  ticketCategoryId: number | null;
-  ticketTypeId: number | null;
-  issueTypeId: number | null;
-  subIssueTypeId: number | null;
-  sourceId: number | null;
-  /** dueDateTime = the create time plus this many hours; null = not sent. */
-  dueDateOffsetHours: number | null;
-  /** Autotask `publish` of internal notes: 2 Internal Project Team, 4 Internal & Co-Managed. */
-  internalNotePublish: InternalNotePublish;
 }
 
-export const INTERNAL_NOTE_PUBLISH = [2, 4] as const;
-export type InternalNotePublish = (typeof INTERNAL_NOTE_PUBLISH)[number];
-
-/** The ticket defaults of the settings; in a PUT each one omitted keeps the stored value. */
-export const TICKET_DEFAULT_KEYS = [
-  "ticketCategoryId",
-  "ticketTypeId",
-  "issueTypeId",
-  "subIssueTypeId",
-  "sourceId",
-  "dueDateOffsetHours",
-  "internalNotePublish",
-] as const;
-export type TicketDefaultKey = (typeof TICKET_DEFAULT_KEYS)[number];
-
-export interface DeviceSettings {
+/** The switches every partner's integration has, whatever its PSA: the `devices` part. */
+export interface DeviceCommon {
   enabled: boolean;
-  productId: number | null;
-  configurationItemTypeId: number | null;
   advanced: boolean;
   /** Cron expression (5 fields) in the partner's time zone. */
   schedule: string;
 }
 
-/** Integration settings as shown: the secret is never included, only whether one is stored. */
-export interface IntegrationView {
-  ticketing: TicketingSettings & { secret: "********" | "" };
-  devices: DeviceSettings;
+type Flat<T> = { [K in keyof T]: T[K] } & {};
+
+/**
+ * A partner's integration settings for one PSA system, as shown: the common switches and, inside the
+ * same two objects, the connector's own fields as its manifest describes them (psa/manifests.ts).
+ * The secret is never included, only whether one is stored.
+ */
+export interface IntegrationViewOf<S extends PsaSystem> {
+  ticketing: Flat<
+    TicketingCommon & { system: S } & ConnectorFields<S, "ticketing"> & { secret: "********" | "" }
+  >;
+  devices: Flat<
+    Pick<DeviceCommon, "enabled"> & ConnectorFields<S, "devices"> & Omit<DeviceCommon, "enabled">
+  >;
   updatedAt: string | null;
 }
 
-/** What a PUT carries: `secret` omitted or "********" keeps the stored one; null or "" clears it. */
-export interface IntegrationInput {
-  ticketing: Omit<TicketingSettings, "system" | TicketDefaultKey> &
-    Partial<Pick<TicketingSettings, TicketDefaultKey>> & { system?: "autotask"; secret?: string | null };
-  devices: Omit<DeviceSettings, "schedule"> & { schedule?: string | null };
+/** Integration settings as shown, for any of the built-in systems. */
+export type IntegrationView = { [S in PsaSystem]: IntegrationViewOf<S> }[PsaSystem];
+/** The `ticketing` part without the secret (the settings the engine reads). */
+export type TicketingSettings = IntegrationView["ticketing"] extends infer T
+  ? T extends unknown
+    ? Flat<Omit<T, "secret">>
+    : never
+  : never;
+export type DeviceSettings = IntegrationView["devices"];
+
+/**
+ * What a PUT carries, for one system: `system` omitted keeps the stored one; `secret` omitted or
+ * "********" keeps the stored one, null or "" clears it; a connector field the manifest marks
+ * Optional may be left out (psa/connector.ts ManifestField.keepWhenOmitted says what that means).
+ */
+export interface IntegrationInputOf<S extends PsaSystem> {
+  ticketing: Flat<
+    TicketingCommon & { system?: S; secret?: string | null } & ConnectorFieldsIn<S, "ticketing">
+  >;
+  devices: Flat<
+    Pick<DeviceCommon, "enabled" | "advanced"> & { schedule?: string | null } & ConnectorFieldsIn<
+        S,
+        "devices"
+      >
+  >;
 }
+
+export type IntegrationInput = { [S in PsaSystem]: IntegrationInputOf<S> }[PsaSystem];
 
 export interface Client {
   id: number;
@@ -153,6 +152,8 @@ export interface MappingEntry {
   portalName: string;
   psaId: number;
   psaLabel: string;
+  /** What the PSA value belongs to (a ConnectWise status's board); null when the PSA has no scope. */
+  scope: number | null;
 }
 
 export interface User {

@@ -35,13 +35,26 @@ export interface ManifestField {
   kind: "text" | "url" | "secret" | "number" | "picklist" | "boolean";
   /** picklist: the key of PsaOptions that offers its values. */
   options?: string;
-  /** picklist: another field whose chosen value filters this one's options (by `parentId`). */
+  /** picklist: fixed values, when the PSA does not list them (then `options` is not read). */
+  choices?: ReadonlyArray<{ id: number; label: string }>;
+  /**
+   * picklist: another field whose chosen value filters this one's options (by `parentId`); a value
+   * here needs a value there.
+   */
   parent?: string;
   /** picklist: the field that keeps the chosen option's label (e.g. "queueName"). */
   labelKey?: string;
-  /** Needed when this section is on (ticketing: also to open a session). */
+  /** Needed when this section is on. */
   required?: boolean;
+  /** Part of the connection (a credential): needed whenever either section is on. */
+  credential?: boolean;
+  /** How a message names the field ("the NOC queue id"); default: its label. */
+  noun?: string;
+  /** In a PUT, leaving the field out keeps its stored value; otherwise it is stored empty. */
+  keepWhenOmitted?: boolean;
   help?: string;
+  /** The heading the Setup form shows this field under (a key of the manifest's `groups`). */
+  group?: string;
 }
 
 /** What a connector says about itself: its name, its settings and their schema. */
@@ -49,9 +62,15 @@ export interface ConnectorManifest {
   system: string;
   /** The vendor's product name as people say it ("Autotask"). */
   label: string;
-  fields: ManifestField[];
-  /** TypeBox schemas of the connector's own fields inside `ticketing` and `devices`. */
+  fields: ReadonlyArray<ManifestField>;
+  /**
+   * TypeBox schemas of the connector's own fields inside `ticketing` and `devices`, as a PUT carries
+   * them: a property marked Optional may be left out and keeps its stored value. Without `default`
+   * keywords (the API fills defaults in, which would overwrite the stored value).
+   */
   schema: { ticketing: TObject; devices: TObject };
+  /** Headings of field groups in the Setup form, with an optional line under each. */
+  groups?: Readonly<Record<string, { label: string; help?: string }>>;
   /** Whether the PSA's statuses belong to a scope (a ConnectWise board): mapping rows then carry it. */
   statusScope?: { label: string; settingKey: string } | undefined;
 }

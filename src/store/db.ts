@@ -21,6 +21,7 @@ import * as m0009 from "./migrations/0009_webhooks.js";
 import * as m0010 from "./migrations/0010_stream_tickets.js";
 import * as m0011 from "./migrations/0011_budget_waits.js";
 import * as m0012 from "./migrations/0012_integration_events.js";
+import * as m0013 from "./migrations/0013_connector_settings.js";
 import type { Database } from "./schema.js";
 import { Signals } from "./signals.js";
 
@@ -136,11 +137,15 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     "0010_stream_tickets": { up: (db) => m0010.up(db, dialect) },
     "0011_budget_waits": { up: (db) => m0011.up(db, dialect) },
     "0012_integration_events": { up: (db) => m0012.up(db, dialect) },
+    "0013_connector_settings": { up: (db) => m0013.up(db, dialect) },
   };
 }
 
-/** Brings the schema up to date; returns the names of the migrations it applied. */
-export async function migrate(db: Db): Promise<string[]> {
+/**
+ * Brings the schema up to date (or, with `to`, up to that migration: tests of a migration start from
+ * the schema before it); returns the names of the migrations it applied.
+ */
+export async function migrate(db: Db, opts: { to?: string } = {}): Promise<string[]> {
   const provider: MigrationProvider = { getMigrations: async () => migrations(db.dialect) };
   // Kysely looks for its migration tables across every schema unless told which one: name ours, so
   // several schemas in one database (tests, or tenants sharing a server) never see each other's.
@@ -149,7 +154,9 @@ export async function migrate(db: Db): Promise<string[]> {
     provider,
     ...(db.schema ? { migrationTableSchema: db.schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = await (opts.to === undefined
+    ? migrator.migrateToLatest()
+    : migrator.migrateTo(opts.to));
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
 }

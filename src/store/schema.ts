@@ -46,35 +46,22 @@ export interface PartnerIntegrationRow {
   partner_id: number;
   ticketing_enabled: number;
   noc_may_enter_tickets: number;
+  /** The connector's key ("autotask"). */
   system: string;
-  api_url: string;
-  username: string;
   /** Sealed by SecretBox, never the plain secret. */
   secret_sealed: string | null;
-  integration_code: string;
-  queue_id: number | null;
-  queue_name: string;
-  billing_code_id: number | null;
-  billing_code_name: string;
   devices_enabled: number;
-  product_id: number | null;
-  configuration_item_type_id: number | null;
   advanced: number;
   /** Cron expression; null = the default (10th and 25th at 02:00 partner time). */
   schedule: string | null;
   updated_at: string;
   /** When device integration was first enabled (the onboarding sync's trigger). */
   devices_onboarded_at: string | null;
-  /** Ticket defaults sent with every Autotask create (null = not sent). */
-  ticket_category_id: number | null;
-  ticket_type_id: number | null;
-  issue_type_id: number | null;
-  sub_issue_type_id: number | null;
-  source_id: number | null;
-  /** dueDateTime = create time + this many hours (null = not sent). */
-  due_date_offset_hours: number | null;
-  /** Autotask `publish` for internal notes: 2 (Internal Project Team) or 4 (Internal & Co-Managed). */
-  internal_note_publish: number;
+  /**
+   * JSON `{"ticketing": {…}, "devices": {…}}`: the connector's own fields, as its manifest describes
+   * them (migration 0013; portal/integration-store.ts reads and writes it).
+   */
+  settings: string;
 }
 
 export interface ClientRow {
@@ -151,6 +138,8 @@ export interface MappingRow {
   psa_label: string;
   /** Row order within the table: "the first row wins" where several rows could apply. */
   position: number;
+  /** What the PSA value belongs to (a ConnectWise status's board); null when the PSA has no such scope. */
+  scope: Generated<number | null>;
 }
 
 export interface UserRow {

@@ -99,37 +99,7 @@ export const partnerRoutes =
         config: { permission: "integration:write" },
       },
       async (req) => {
-        const { ticketing: t, devices: d } = req.body;
-        const saved = await portal.putIntegration(req.actor, req.params.partnerId, {
-          ticketing: {
-            enabled: t.enabled,
-            nocMayEnterTickets: t.nocMayEnterTickets,
-            apiUrl: t.apiUrl ?? "",
-            username: t.username,
-            integrationCode: t.integrationCode,
-            queueId: t.queueId,
-            queueName: t.queueName ?? "",
-            billingCodeId: t.billingCodeId,
-            billingCodeName: t.billingCodeName ?? "",
-            ...(t.secret !== undefined ? { secret: t.secret } : {}),
-            ...definedOnly({
-              ticketCategoryId: t.ticketCategoryId,
-              ticketTypeId: t.ticketTypeId,
-              issueTypeId: t.issueTypeId,
-              subIssueTypeId: t.subIssueTypeId,
-              sourceId: t.sourceId,
-              dueDateOffsetHours: t.dueDateOffsetHours,
-              internalNotePublish: t.internalNotePublish,
-            }),
-          },
-          devices: {
-            enabled: d.enabled,
-            productId: d.productId,
-            configurationItemTypeId: d.configurationItemTypeId,
-            advanced: d.advanced,
-            ...(d.schedule !== undefined ? { schedule: d.schedule } : {}),
-          },
-        });
+        const saved = await portal.putIntegration(req.actor, req.params.partnerId, req.body);
         // The save left an integration_events row: the engine acts on it before the answer goes out.
         await sync?.settingsSaved(req.params.partnerId);
         return saved;
@@ -243,7 +213,12 @@ function rowIn(r: MappingRowBody): MappingRowInput {
     "portalPriorityId" in r
       ? [r.portalPriorityId, r.psaPriorityId, r.psaPriorityName]
       : [r.portalStatusId, r.psaStatusId, r.psaStatusName];
-  return { portalId, psaId, ...(label !== undefined ? { psaLabel: label } : {}) };
+  return {
+    portalId,
+    psaId,
+    ...(label !== undefined ? { psaLabel: label } : {}),
+    ...(r.scope !== undefined ? { scope: r.scope } : {}),
+  };
 }
 
 function table(kind: MappingKind, entries: MappingEntry[]) {
@@ -257,13 +232,7 @@ function table(kind: MappingKind, entries: MappingEntry[]) {
       [portalName]: e.portalName,
       [n.psa]: e.psaId,
       [n.psaLabel]: e.psaLabel,
+      scope: e.scope,
     })),
-  };
-}
-
-/** The keys whose value is not undefined (exactOptionalPropertyTypes: an omitted setting stays omitted). */
-function definedOnly<T extends Record<string, unknown>>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
-    [K in keyof T]?: Exclude<T[K], undefined>;
   };
 }

@@ -36,9 +36,12 @@ export interface PsaOption {
   id: number;
   label: string;
   isActive: boolean;
+  /** For dependent lists: the parent's value this one belongs to (null: any). */
+  parentId?: number | null;
 }
 
-export interface PsaOptions {
+/** Live pick-lists of the partner's PSA, by the names the settings fields refer to (`options`). */
+export type PsaOptions = Record<string, PsaOption[]> & {
   queues: PsaOption[];
   billingCodes: PsaOption[];
   products: PsaOption[];
@@ -51,7 +54,12 @@ export interface PsaOptions {
   /** Each with the issue type it belongs to (null: any). */
   subIssueTypes: Array<PsaOption & { parentId: number | null }>;
   sources: PsaOption[];
-}
+};
+
+/** A PSA system a partner may choose, with its settings fields (GET /api/psa/systems). */
+export type PsaSystem = Static<typeof S.PsaSystem>;
+/** One settings field of a PSA connector, as its manifest describes it. */
+export type PsaField = Static<typeof S.PsaField>;
 
 export interface Named {
   id: number;
@@ -76,6 +84,8 @@ export type MappingRow = Static<typeof S.MappingRowOut> & {
   portalPriorityName?: string;
   psaPriorityId?: number;
   psaPriorityName?: string;
+  /** What the PSA value belongs to (a ConnectWise status's board); null where the PSA has none. */
+  scope?: number | null;
 };
 
 export interface DriftItem {

@@ -4,60 +4,46 @@ import { ApiError, api, get, messageOf } from "../api";
 import { Banner, Check, errorFor, Field, type FieldError, Loading, PageHeader, Section } from "../components";
 import { formatDateTime } from "../format";
 import { useResource, useTitle } from "../hooks";
-import { fieldMessage, optionsWith, optionText } from "../pick";
+import { fieldMessage } from "../pick";
 import { Link } from "../router";
 import { can, useMe } from "../session";
-import type { Client, Integration, Page, PsaOption, PsaOptions } from "../types";
+import type { Client, Integration, Page, PsaField, PsaOptions, PsaSystem } from "../types";
 import { WebhookStatus } from "../webhooks";
 import {
-  TICKET_DEFAULT_FIELDS,
-  type TicketDefaultsDraft,
-  TicketDefaultsFields,
-  ticketDefaultsBody,
-  ticketDefaultsDraft,
-} from "./TicketDefaults";
+  ConnectorFields,
+  type FieldValues,
+  fieldName,
+  fieldValues,
+  hasCredentials,
+  sectionBody,
+} from "./ConnectorFields";
 
 const DEFAULT_SCHEDULE = "0 2 10,25 * *";
 
-/** The form's state: ids as typed (text), the new secret ("" keeps the stored one). */
-interface Draft extends TicketDefaultsDraft {
+/** The form's state: the common switches, the new secret ("" keeps the stored one), the PSA's fields as typed. */
+interface Draft {
+  system: string;
   ticketingEnabled: boolean;
   nocMayEnterTickets: boolean;
-  apiUrl: string;
-  username: string;
   secret: string;
   clearSecret: boolean;
-  integrationCode: string;
-  queueId: string;
-  queueName: string;
-  billingCodeId: string;
-  billingCodeName: string;
+  fields: FieldValues;
   devicesEnabled: boolean;
-  productId: string;
-  configurationItemTypeId: string;
   advanced: boolean;
   schedule: string;
 }
 
 const idText = (n: number | null) => (n === null ? "" : String(n));
 
-function draftOf(i: Integration): Draft {
+function draftOf(i: Integration, system: PsaSystem): Draft {
   return {
+    system: system.system,
     ticketingEnabled: i.ticketing.enabled,
     nocMayEnterTickets: i.ticketing.nocMayEnterTickets,
-    apiUrl: i.ticketing.apiUrl,
-    username: i.ticketing.username,
     secret: "",
     clearSecret: false,
-    integrationCode: i.ticketing.integrationCode,
-    queueId: idText(i.ticketing.queueId),
-    queueName: i.ticketing.queueName,
-    billingCodeId: idText(i.ticketing.billingCodeId),
-    billingCodeName: i.ticketing.billingCodeName,
-    ...ticketDefaultsDraft(i),
+    fields: fieldValues(system, i),
     devicesEnabled: i.devices.enabled,
-    productId: idText(i.devices.productId),
-    configurationItemTypeId: idText(i.devices.configurationItemTypeId),
     advanced: i.devices.advanced,
     schedule: i.devices.schedule === DEFAULT_SCHEDULE ? "" : i.devices.schedule,
   };
@@ -70,38 +56,31 @@ function idValue(s: string): number | string | null {
   return /^\d+$/.test(t) ? Number(t) : t;
 }
 
-function bodyOf(d: Draft) {
+function bodyOf(d: Draft, system: PsaSystem) {
   return {
     ticketing: {
       enabled: d.ticketingEnabled,
       nocMayEnterTickets: d.nocMayEnterTickets,
-      system: "autotask",
-      apiUrl: d.apiUrl.trim(),
-      username: d.username.trim(),
+      system: d.system,
       ...(d.clearSecret ? { secret: null } : d.secret !== "" ? { secret: d.secret } : {}),
-      integrationCode: d.integrationCode.trim(),
-      queueId: idValue(d.queueId),
-      queueName: d.queueName,
-      billingCodeId: idValue(d.billingCodeId),
-      billingCodeName: d.billingCodeName,
-      ...ticketDefaultsBody(d),
+      ...sectionBody(system, "ticketing", d.fields),
     },
     devices: {
       enabled: d.devicesEnabled,
-      productId: idValue(d.productId),
-      configurationItemTypeId: idValue(d.configurationItemTypeId),
+      ...sectionBody(system, "devices", d.fields),
       advanced: d.advanced,
       schedule: d.schedule.trim() === "" ? null : d.schedule.trim(),
     },
   };
 }
 
-/** Credentials complete enough to ask Autotask for its pick-lists. */
-const hasCredentials = (i: Integration) =>
-  i.ticketing.username !== "" && i.ticketing.secret !== "" && i.ticketing.integrationCode !== "";
+/** The PSA system of the stored settings (the first known one if it is not known). */
+const systemOf = (systems: PsaSystem[], i: Integration) =>
+  systems.find((s) => s.system === i.ticketing.system) ?? systems[0];
 
 /**
- * Setup → Partner details → "Service Center and Ticketing System Details" (the seed's Figure 9).
+ * Setup → Partner details → "Service Center and Ticketing System Details" (the seed's Figure 9). The
+ * PSA's own fields come from its connector's manifest (GET /api/psa/systems).
  */
 export function Setup() {
   const { partner } = usePartner();
@@ -112,8 +91,10 @@ export function Setup() {
     () => get<Integration>(`/api/partners/${partner.id}/integration`),
     [partner.id],
   );
+  const systems = useResource(() => get<PsaSystem[]>("/api/psa/systems"), []);
   const [optionsKey, setOptionsKey] = useState(0);
-  const creds = integration.data ? hasCredentials(integration.data) : false;
+  const system = integration.data && systems.data ? systemOf(systems.data, integration.data) : undefined;
+  const creds = integration.data ? hasCredentials(system, integration.data) : false;
   const options = useResource(
     () =>
       creds && writable
@@ -128,13 +109,16 @@ export function Setup() {
         <span className="muted">Setup › Partner details</span>
       </PageHeader>
       {integration.error ? <Banner kind="error">{integration.error}</Banner> : null}
+      {systems.error ? <Banner kind="error">{systems.error}</Banner> : null}
       <WebhookStatus partnerId={partner.id} />
-      {!integration.data ? (
+      {!integration.data || !systems.data || !system ? (
         <Loading />
       ) : (
         <IntegrationForm
           key={partner.id}
           integration={integration.data}
+          systems={systems.data}
+          initialSystem={system}
           writable={writable}
           options={options.data}
           optionsError={creds && writable ? options.error : undefined}
@@ -153,6 +137,8 @@ export function Setup() {
 
 interface FormProps {
   integration: Integration;
+  systems: PsaSystem[];
+  initialSystem: PsaSystem;
   writable: boolean;
   options: PsaOptions | undefined;
   optionsError: string | undefined;
@@ -163,6 +149,8 @@ interface FormProps {
 
 function IntegrationForm({
   integration,
+  systems,
+  initialSystem,
   writable,
   options,
   optionsError,
@@ -172,17 +160,28 @@ function IntegrationForm({
 }: FormProps) {
   const { partner } = usePartner();
   const { me } = useMe();
-  const [d, setD] = useState<Draft>(() => draftOf(integration));
+  const [d, setD] = useState<Draft>(() => draftOf(integration, initialSystem));
   const [err, setErr] = useState<FieldError | null>(null);
   const [saved, setSaved] = useState<string>();
   const [busy, setBusy] = useState(false);
   const formRef = useRef<HTMLFormElement>(null);
+  const system = systems.find((s) => s.system === d.system) ?? initialSystem;
   const set = <K extends keyof Draft>(k: K, v: Draft[K]) => {
     setD((x) => ({ ...x, [k]: v }));
     setSaved(undefined);
   };
+  const setField = (name: string, v: string) => {
+    setD((x) => ({ ...x, fields: { ...x.fields, [name]: v } }));
+    setSaved(undefined);
+  };
+  const chooseSystem = (key: string) => {
+    const next = systems.find((s) => s.system === key);
+    if (next) setD((x) => ({ ...x, system: key, fields: fieldValues(next, integration) }));
+  };
   const fe = (field: string) => errorFor(err, field);
-  const hasSecret = integration.ticketing.secret !== "";
+  const sameSystem = integration.ticketing.system === d.system;
+  const hasSecret = sameSystem && integration.ticketing.secret !== "";
+  const label = system.label;
 
   useEffect(() => {
     if (err?.field) formRef.current?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
@@ -195,13 +194,13 @@ function IntegrationForm({
     setSaved(undefined);
     try {
       const wasOnboarded = integration.devices.enabled;
-      const i = await api<Integration>("PUT", `/api/partners/${partner.id}/integration`, bodyOf(d));
+      const i = await api<Integration>("PUT", `/api/partners/${partner.id}/integration`, bodyOf(d, system));
       setSaved(
         i.devices.enabled && !wasOnboarded
           ? "Saved. Device integration is on: the onboarding asset sync has started (see Validate & sync)."
           : "Saved.",
       );
-      setD(draftOf(i));
+      setD(draftOf(i, systems.find((s) => s.system === i.ticketing.system) ?? system));
       onSaved(i);
     } catch (x) {
       if (x instanceof ApiError && x.field)
@@ -212,29 +211,46 @@ function IntegrationForm({
     }
   };
 
-  const known = new Set(
-    [
-      "enabled",
-      "nocMayEnterTickets",
-      "system",
-      "apiUrl",
-      "username",
-      "secret",
-      "integrationCode",
-      "queueId",
-      "queueName",
-      "billingCodeId",
-      "billingCodeName",
-    ]
-      .map((f) => `ticketing.${f}`)
-      .concat(TICKET_DEFAULT_FIELDS)
-      .concat(
-        ["enabled", "productId", "configurationItemTypeId", "advanced", "schedule"].map(
-          (f) => `devices.${f}`,
-        ),
-      ),
-  );
+  const known = new Set([
+    ...["enabled", "nocMayEnterTickets", "system", "secret"].map((f) => `ticketing.${f}`),
+    ...["enabled", "advanced", "schedule"].map((f) => `devices.${f}`),
+    ...system.fields.map(fieldName),
+  ]);
   const off = !writable;
+  const secret = (f: PsaField) => (
+    <SecretField
+      key={f.key}
+      label={f.label}
+      value={d.secret}
+      onChange={(v) => set("secret", v)}
+      clear={d.clearSecret}
+      onClear={(v) => set("clearSecret", v)}
+      hasSecret={hasSecret}
+      disabled={off}
+      mayView={can(me, "secret:read") && sameSystem}
+      error={fe(fieldName(f))}
+    />
+  );
+  const note = (
+    <PickListNote
+      label={label}
+      writable={writable}
+      hasCredentials={sameSystem && hasCredentials(system, integration)}
+      options={options}
+      error={optionsError}
+      loading={optionsLoading}
+      onReload={onReloadOptions}
+    />
+  );
+  const fields = {
+    system,
+    values: d.fields,
+    set: setField,
+    options: sameSystem ? options : undefined,
+    fe,
+    secret,
+    note,
+  };
 
   return (
     <form ref={formRef} onSubmit={submit} noValidate aria-label="Service Center and Ticketing System Details">
@@ -255,7 +271,7 @@ function IntegrationForm({
 
       <Section
         title="Ticketing System (ConnectWise/Autotask/Others) Information"
-        description="Setup to configure two-way ticket integration between Autotask PSA and the NOC portal."
+        description={`Setup to configure two-way ticket integration between ${label} PSA and the NOC portal.`}
       >
         <fieldset className="radio-row" disabled={off}>
           <legend>Ticketing Module</legend>
@@ -286,128 +302,24 @@ function IntegrationForm({
           error={fe("ticketing.nocMayEnterTickets")}
         />
         <div className="grid-form">
-          <Field label="Ticketing System Type" required>
+          <Field label="Ticketing System Type" required error={fe("ticketing.system")}>
             {(a) => (
-              <select {...a} value="autotask" disabled={off} onChange={() => {}}>
-                <option value="autotask">Autotask</option>
+              <select {...a} value={d.system} disabled={off} onChange={(e) => chooseSystem(e.target.value)}>
+                {systems.map((s) => (
+                  <option key={s.system} value={s.system}>
+                    {s.label}
+                  </option>
+                ))}
               </select>
             )}
           </Field>
-          <Field
-            label="Web Login URL (API URL)"
-            error={fe("ticketing.apiUrl")}
-            hint="The Autotask REST base, e.g. https://webservices5.autotask.net/ATServicesRest/. Empty: found by zone discovery from the username."
-          >
-            {(a) => (
-              <input
-                {...a}
-                type="url"
-                inputMode="url"
-                spellCheck={false}
-                value={d.apiUrl}
-                disabled={off}
-                onChange={(e) => set("apiUrl", e.target.value)}
-              />
-            )}
-          </Field>
-          <Field label="Company Username (API user)" required error={fe("ticketing.username")}>
-            {(a) => (
-              <input
-                {...a}
-                autoComplete="off"
-                spellCheck={false}
-                value={d.username}
-                disabled={off}
-                onChange={(e) => set("username", e.target.value)}
-              />
-            )}
-          </Field>
-          <SecretField
-            value={d.secret}
-            onChange={(v) => set("secret", v)}
-            clear={d.clearSecret}
-            onClear={(v) => set("clearSecret", v)}
-            hasSecret={hasSecret}
-            disabled={off}
-            mayView={can(me, "secret:read")}
-            error={fe("ticketing.secret")}
-          />
-          <Field
-            label="API Integration Code"
-            required
-            error={fe("ticketing.integrationCode")}
-            hint="The tracking identifier of the Autotask API user (Admin → Resources → API User)."
-          >
-            {(a) => (
-              <input
-                {...a}
-                autoComplete="off"
-                spellCheck={false}
-                value={d.integrationCode}
-                disabled={off}
-                onChange={(e) => set("integrationCode", e.target.value)}
-              />
-            )}
-          </Field>
         </div>
-        <PickListNote
-          writable={writable}
-          hasCredentials={hasCredentials(integration)}
-          options={options}
-          error={optionsError}
-          loading={optionsLoading}
-          onReload={onReloadOptions}
-        />
-        <div className="grid-form">
-          <IdPicker
-            label="Queue Id"
-            options={options?.queues}
-            value={d.queueId}
-            disabled={off}
-            error={fe("ticketing.queueId")}
-            onPick={(id, label) => {
-              set("queueId", id);
-              if (label !== undefined) set("queueName", label);
-            }}
-          />
-          <Field label="Queue Name" error={fe("ticketing.queueName")}>
-            {(a) => (
-              <input
-                {...a}
-                value={d.queueName}
-                disabled={off}
-                onChange={(e) => set("queueName", e.target.value)}
-              />
-            )}
-          </Field>
-          <IdPicker
-            label="Allocation Id (work type)"
-            options={options?.billingCodes}
-            value={d.billingCodeId}
-            disabled={off}
-            error={fe("ticketing.billingCodeId")}
-            onPick={(id, label) => {
-              set("billingCodeId", id);
-              if (label !== undefined) set("billingCodeName", label);
-            }}
-          />
-          <Field label="Allocation Name" error={fe("ticketing.billingCodeName")}>
-            {(a) => (
-              <input
-                {...a}
-                value={d.billingCodeName}
-                disabled={off}
-                onChange={(e) => set("billingCodeName", e.target.value)}
-              />
-            )}
-          </Field>
-        </div>
-        <TicketDefaultsFields d={d} set={set} options={options} disabled={off} fe={fe} />
+        <ConnectorFields {...fields} section="ticketing" disabled={off} />
       </Section>
 
       <Section
         title="Device Integration Details"
-        description="Setup to configure one-way asset integration between Autotask PSA and the NOC portal."
+        description={`Setup to configure one-way asset integration between ${label} PSA and the NOC portal.`}
       >
         <Check
           label="Enable Device Integration"
@@ -418,34 +330,17 @@ function IntegrationForm({
           hint={
             integration.devices.enabled
               ? undefined
-              : "The first time it is enabled, the onboarding sync sends every device to Autotask."
+              : `The first time it is enabled, the onboarding sync sends every device to ${label}.`
           }
         />
-        <div className="grid-form">
-          <IdPicker
-            label="Product"
-            options={options?.products}
-            value={d.productId}
-            disabled={off || !d.devicesEnabled}
-            error={fe("devices.productId")}
-            onPick={(id) => set("productId", id)}
-          />
-          <IdPicker
-            label="Configuration Item Type"
-            options={options?.configurationItemTypes}
-            value={d.configurationItemTypeId}
-            disabled={off || !d.devicesEnabled}
-            error={fe("devices.configurationItemTypeId")}
-            onPick={(id) => set("configurationItemTypeId", id)}
-          />
-        </div>
+        <ConnectorFields {...fields} section="devices" disabled={off || !d.devicesEnabled} />
         <Check
           label="Advanced Device Integration"
           checked={d.advanced}
           onChange={(v) => set("advanced", v)}
           disabled={off || !d.devicesEnabled}
           error={fe("devices.advanced")}
-          hint="Also fills the 13 user-defined fields on each configuration item; create them in Autotask first."
+          hint={`Also fills the 13 user-defined fields on each configuration item; create them in ${label} first.`}
         />
         <div className="grid-form">
           <Field
@@ -476,7 +371,7 @@ function IntegrationForm({
             type="button"
             disabled={busy}
             onClick={() => {
-              setD(draftOf(integration));
+              setD(draftOf(integration, initialSystem));
               setErr(null);
               setSaved(undefined);
             }}
@@ -496,6 +391,7 @@ function IntegrationForm({
 }
 
 function PickListNote(p: {
+  label: string;
   writable: boolean;
   hasCredentials: boolean;
   options: PsaOptions | undefined;
@@ -506,83 +402,26 @@ function PickListNote(p: {
   if (!p.writable) return null;
   let text: string;
   if (!p.hasCredentials)
-    text =
-      "Save the username, password and integration code: once they are valid, queues, allocations, products and configuration item types are offered from your Autotask.";
-  else if (p.loading) text = "Reading the pick-lists from Autotask…";
-  else if (p.error) text = `The pick-lists could not be read from Autotask: ${p.error}`;
-  else if (p.options)
-    text = "Queues, allocations, products and configuration item types are read from Autotask.";
+    text = `Save the API user's credentials: once they are valid, the pick-lists below are offered from your ${p.label}.`;
+  else if (p.loading) text = `Reading the pick-lists from ${p.label}…`;
+  else if (p.error) text = `The pick-lists could not be read from ${p.label}: ${p.error}`;
+  else if (p.options) text = `The pick-lists are read from ${p.label}.`;
   else return null;
   return (
     <div className={`picklist-note${p.error ? " warn" : ""}`} aria-live="polite">
       <span>{text}</span>
       {p.hasCredentials && !p.loading ? (
         <button type="button" className="link" onClick={p.onReload}>
-          Reload from Autotask
+          Reload from {p.label}
         </button>
       ) : null}
     </div>
   );
 }
 
-/** A live Autotask pick-list when there is one, else a number input. */
-function IdPicker({
-  label,
-  options,
-  value,
-  onPick,
-  disabled,
-  error,
-}: {
-  label: string;
-  options: PsaOption[] | undefined;
-  value: string;
-  onPick(id: string, label?: string): void;
-  disabled: boolean;
-  error: string | undefined;
-}) {
-  if (!options)
-    return (
-      <Field label={label} error={error}>
-        {(a) => (
-          <input
-            {...a}
-            inputMode="numeric"
-            value={value}
-            disabled={disabled}
-            onChange={(e) => onPick(e.target.value)}
-          />
-        )}
-      </Field>
-    );
-  const current = /^\d+$/.test(value) ? Number(value) : null;
-  const list = optionsWith(options, current);
-  return (
-    <Field label={label} error={error}>
-      {(a) => (
-        <select
-          {...a}
-          value={current === null ? "" : String(current)}
-          disabled={disabled}
-          onChange={(e) => {
-            const o = list.find((x) => String(x.id) === e.target.value);
-            onPick(e.target.value, o && o.id >= 0 && !o.label.startsWith("#") ? o.label : undefined);
-          }}
-        >
-          <option value="">— choose —</option>
-          {list.map((o) => (
-            <option key={o.id} value={o.id}>
-              {optionText(o)}
-            </option>
-          ))}
-        </select>
-      )}
-    </Field>
-  );
-}
-
 /** The API secret: masked; "Click to view password" for partner and NOC admins (every view is audited). */
 function SecretField(p: {
+  label: string;
   value: string;
   onChange(v: string): void;
   clear: boolean;
@@ -606,7 +445,7 @@ function SecretField(p: {
   };
   return (
     <Field
-      label="Company Password (API secret)"
+      label={p.label}
       required
       error={p.error}
       hint={

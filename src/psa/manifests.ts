@@ -1,0 +1,51 @@
+import type { Static } from "@sinclair/typebox";
+import { AUTOTASK_MANIFEST } from "./autotask/manifest.js";
+import type { ConnectorManifest, ManifestField } from "./connector.js";
+
+/**
+ * The manifests of the connectors built into nocbridge. The API's integration schemas and the
+ * settings types are derived from these; at run time the portal checks settings against the
+ * manifests of the registry it is given (main.ts passes them). A new connector adds its manifest here.
+ */
+export const BUILTIN_MANIFESTS = [AUTOTASK_MANIFEST] as const satisfies readonly ConnectorManifest[];
+
+export type BuiltinManifest = (typeof BUILTIN_MANIFESTS)[number];
+/** The `system` key of a built-in connector ("autotask"). */
+export type PsaSystem = BuiltinManifest["system"];
+export const PSA_SYSTEMS: readonly PsaSystem[] = BUILTIN_MANIFESTS.map((m) => m.system);
+
+/** The built-in manifest of a system. */
+export type ManifestOf<S extends PsaSystem> = Extract<BuiltinManifest, { system: S }>;
+
+type Flat<T> = { [K in keyof T]: T[K] } & {};
+/** The connector's own fields of one section, as stored and shown: every one present. */
+export type ConnectorFields<S extends PsaSystem, Section extends "ticketing" | "devices"> = Flat<
+  Required<Static<ManifestOf<S>["schema"][Section]>>
+>;
+/** The connector's own fields of one section, as a PUT carries them (the Optional ones may be left out). */
+export type ConnectorFieldsIn<S extends PsaSystem, Section extends "ticketing" | "devices"> = Static<
+  ManifestOf<S>["schema"][Section]
+>;
+
+/** What the Setup form reads of a manifest (GET /api/psa/systems): its fields, no schema objects. */
+export interface ManifestSummary {
+  system: string;
+  label: string;
+  fields: Array<Omit<ManifestField, "choices"> & { choices?: Array<{ id: number; label: string }> }>;
+  groups?: Record<string, { label: string; help?: string }>;
+}
+
+/** The part of a manifest the Setup form reads (a copy). */
+export function manifestSummary(m: ConnectorManifest): ManifestSummary {
+  return {
+    system: m.system,
+    label: m.label,
+    fields: m.fields.map(({ choices, ...f }) => ({
+      ...f,
+      ...(choices ? { choices: choices.map((c) => ({ ...c })) } : {}),
+    })),
+    ...(m.groups
+      ? { groups: Object.fromEntries(Object.entries(m.groups).map(([k, g]) => [k, { ...g }])) }
+      : {}),
+  };
+}
