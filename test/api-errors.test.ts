@@ -11,7 +11,7 @@ import { AutotaskClient } from "../src/psa/autotask/client.js";
 import { classify, classifyNetworkError, PsaError, type PsaErrorCode } from "../src/psa/errors.js";
 import type { PsaUrlPolicy } from "../src/psa/url-policy.js";
 import type { PsaCredentials } from "../src/sync/engine.js";
-import { TicketSyncError } from "../src/sync/tickets.js";
+import { TicketSyncError } from "../src/sync/tickets/errors.js";
 import { demoTicketing, startTestEmulator, type TestEmulator } from "./helpers/autotask.js";
 import { openTestServices, STORES, type TestEnv, testApp } from "./helpers/services.js";
 import { until } from "./helpers/wait.js";

@@ -11,7 +11,6 @@ import type { Portal } from "../portal/service.js";
 import type { IntegrationView } from "../portal/types.js";
 import { type AutotaskApi, queryAll } from "../psa/autotask/api.js";
 import type { AutotaskEntity } from "../psa/autotask/types.js";
-import { asTicketTraffic } from "../psa/budget.js";
 import { isPsaError } from "../psa/errors.js";
 import type { ConnectorRegistry } from "../psa/registry.js";
 import type { Db } from "../store/db.js";
@@ -19,19 +18,19 @@ import { AssetSync } from "./assets.js";
 import type { Failpoint } from "./failpoint.js";
 import { LinkStore } from "./links.js";
 import { identity, LIVE_READ_TTL_MS, LiveReadCache, VALIDATE_TTL_MS } from "./live-cache.js";
-import { pushedOpenTickets } from "./open-tickets.js";
 import { isDbOutage, OutageWatch } from "./outage.js";
 import { type SyncPortal, syncPortal } from "./portal-port.js";
 import { pruneProcessed } from "./retention.js";
 import { type RunEvent, RunStore, type RunTrigger, type SyncRun, type SyncRunDetail } from "./runs.js";
 import { PsaSessions } from "./sessions.js";
 import { StreamTickets } from "./stream-tickets.js";
-import { TicketFeed } from "./ticket-feed.js";
-import { TicketSync } from "./tickets.js";
+import type { SyncErrorView } from "./tickets/errors.js";
+import type { DriftFinding, ReceiveResult } from "./tickets/feed.js";
+import { TicketEngine } from "./tickets/service.js";
+import type { PsaTicketView } from "./tickets/views.js";
+import type { WebhookState } from "./tickets/webhooks.js";
 import { type ValidationResult, validateConfiguration } from "./validate.js";
 import { WORK_TYPE_USE_TYPE } from "./validate-tickets.js";
-import { webhookChecks } from "./validate-webhooks.js";
-import { publicUrlProblem, type WebhookState } from "./webhook-registration.js";
 
 /** How often the ticket worker wakes up to poll partners that are due and retry waiting tickets, ms. */
 const TICK_MS = 5_000;
@@ -90,16 +89,14 @@ export interface AssetSyncStatus {
 export class SyncEngine {
   readonly runs: RunStore;
   readonly links: LinkStore;
-  readonly tickets: TicketSync;
-  readonly feed: TicketFeed;
+  /** The ticket side: two-way ticket sync, its feed from the PSA and its webhooks. */
+  readonly tickets: TicketEngine;
   /** Single-use tickets for following a run's live log. */
   readonly streamTickets: StreamTickets;
   /** Partners' PSA sessions, through the connector their settings name. */
   readonly sessions: PsaSessions;
   /** The engine's one way into portal data. */
   readonly portal: SyncPortal;
-  readonly #lastPoll = new Map<number, number>();
-  readonly #setups = new Map<number, Promise<void>>();
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> | undefined;
   readonly #o: SyncEngineOptions;
@@ -130,26 +127,19 @@ export class SyncEngine {
       logger: o.logger,
       clock: o.clock,
     });
-    this.tickets = new TicketSync({
+    this.tickets = new TicketEngine({
       db: o.db,
-      portal: o.portal,
-      clock: o.clock,
-      logger: o.logger,
-      api: (partnerId) => this.#partnerApi(partnerId),
-      ...(o.ticketRetry?.maxAttempts ? { maxAttempts: o.ticketRetry.maxAttempts } : {}),
-      ...(o.ticketRetry?.baseMs !== undefined ? { retryBaseMs: o.ticketRetry.baseMs } : {}),
-      ...(o.failpoint ? { failpoint: o.failpoint } : {}),
-    });
-    this.feed = new TicketFeed({
-      db: o.db,
-      portal: o.portal,
+      portal: this.portal,
+      sessions: this.sessions,
+      registry: o.connectors,
       box: o.box,
       clock: o.clock,
       logger: o.logger,
-      tickets: this.tickets,
       publicUrl: () => o.publicUrl?.(),
-      allowHttpWebhooks: o.allowHttpWebhooks === true,
-      pollIntervalMinutes: Math.max(1, Math.round((o.pollIntervalMs ?? 5 * 60_000) / 60_000)),
+      allowHttpWebhooks: o.allowHttpWebhooks,
+      pollIntervalMs: o.pollIntervalMs,
+      retry: o.ticketRetry,
+      failpoint: o.failpoint,
     });
   }
 
@@ -243,81 +233,79 @@ export class SyncEngine {
     }
   }
 
+  // ---------------------------------------------------------------- tickets (src/sync/tickets/)
+
   /** Resolves when the webhook set-up started by the last settings change is done. */
-  async ticketSetup(partnerId: number): Promise<void> {
-    await this.#setups.get(partnerId);
+  ticketSetup(partnerId: number): Promise<void> {
+    return this.tickets.ticketSetup(partnerId);
   }
 
-  /**
-   * Webhook registration follows the ticketing switch; then the first push of open tickets, a poll
-   * and a drain. The push never depends on the webhooks: a partner whose registration Autotask
-   * refused is polled, and its open tickets still go across.
-   */
-  async ticketingChanged(partnerId: number): Promise<void> {
-    const got = await this.#partnerApi(partnerId);
-    if (!got?.view.ticketing.enabled) {
-      await this.feed.unregister(partnerId, got?.api ?? null);
-      await pushedOpenTickets(this.#o.db, partnerId, this.#o.clock, false);
-      return;
-    }
-    await this.feed.register(partnerId, got.api, got.view);
-    if (got.view.ticketing.nocMayEnterTickets)
-      await pushedOpenTickets(this.#o.db, partnerId, this.#o.clock, true);
-    await this.pollTickets(partnerId);
+  /** Webhook registration follows the ticketing switch; then the first push of open tickets, a poll and a drain. */
+  ticketingChanged(partnerId: number): Promise<void> {
+    return this.tickets.ticketingChanged(partnerId);
   }
 
   /** The partner's webhook state: registered, or polling only and why (Setup and Sync pages). */
   async webhookState(actor: Actor, partnerId: number): Promise<WebhookState> {
-    requirePartner(actor, partnerId);
-    await this.#o.portal.getPartner(actor, partnerId);
-    const { view } = await this.#o.portal.integrationForSync(partnerId);
-    return this.feed.registrar.state(partnerId, view.ticketing.enabled);
+    await this.portal.authorize(actor, partnerId);
+    return this.tickets.webhookState(partnerId);
   }
 
   /** One poll cycle: mapping drift, then NOC-queue tickets into the inbox, then a drain. */
   pollTickets(partnerId: number): Promise<number> {
-    return asTicketTraffic(() => this.#pollTickets(partnerId));
+    return this.tickets.pollTickets(partnerId);
   }
 
-  async #pollTickets(partnerId: number): Promise<number> {
-    this.#lastPoll.set(partnerId, this.#o.clock.now().getTime());
-    const got = await this.#partnerApi(partnerId);
-    if (!got?.view.ticketing.enabled) return 0;
-    await this.feed
-      .checkDrift(partnerId, got.api)
-      .catch((e: unknown) => this.#o.logger.warn({ err: e, partnerId }, "mapping drift check failed"));
-    const n = await this.feed.poll(partnerId, got.api, got.view);
-    await this.tickets.notify(partnerId);
-    return n;
+  /** "Poll now" from the API: as `pollTickets`, for who may change the integration. */
+  async pollTicketsNow(actor: Actor, partnerId: number): Promise<number> {
+    await this.portal.authorize(actor, partnerId, "integration:write");
+    return this.tickets.pollTickets(partnerId);
   }
 
-  /** Every few seconds: partners due for a poll are polled; every ticketing partner's worker is woken for retries. */
-  async #tick(): Promise<void> {
-    const every = this.#o.pollIntervalMs ?? 5 * 60_000;
-    const rows = await this.#o.db.kysely
-      .selectFrom("partner_integrations")
-      .select("partner_id")
-      .where("ticketing_enabled", "=", 1)
-      .execute();
-    const now = this.#o.clock.now().getTime();
-    for (const { partner_id: id } of rows) {
-      if (now - (this.#lastPoll.get(id) ?? 0) >= every)
-        await this.pollTickets(id).catch((e: unknown) =>
-          this.#o.logger.warn({ err: e, partnerId: id }, "ticket poll failed"),
-        );
-      // Fire and forget: notify never rejects (its worker logs a failed drain and carries on).
-      else void this.tickets.notify(id);
-    }
-    // Partners without ticketing still get their outbox consumed (nothing crosses), so it does not pile up.
-    const idle = await this.#o.db.kysely
-      .selectFrom("ticket_outbox")
-      .select("partner_id")
-      .distinct()
-      .where("processed_at", "is", null)
-      .execute();
-    const enabled = new Set(rows.map((r) => r.partner_id));
-    // Fire and forget, as above: notify never rejects.
-    for (const { partner_id: id } of idle) if (!enabled.has(id)) void this.tickets.notify(id);
+  /** A PSA webhook delivery to /webhooks/:system/:partnerId (404 unless `system` is the partner's). */
+  receiveWebhook(
+    system: string,
+    partnerId: number,
+    raw: Buffer,
+    headers: Record<string, string | string[] | undefined>,
+  ): Promise<ReceiveResult> {
+    return this.tickets.receive(system, partnerId, raw, headers);
+  }
+
+  /** The PSA's call to a webhook's deactivation URL (404 unless `system` is the partner's). */
+  webhookDeactivated(system: string, partnerId: number): Promise<void> {
+    return this.tickets.webhookDeactivated(system, partnerId);
+  }
+
+  /** The partner's failing tickets (parked, or waiting for a retry); `all` includes resolved ones. */
+  async ticketErrors(actor: Actor, partnerId: number, all: boolean): Promise<SyncErrorView[]> {
+    await this.portal.authorize(actor, partnerId);
+    return this.tickets.errors(partnerId, all);
+  }
+
+  /** Retries a failing ticket now; answers its error as it is after the retry. */
+  async retryTicketError(actor: Actor, errorId: number): Promise<SyncErrorView> {
+    const row = await this.tickets.error(errorId);
+    if (!row || (actor.partnerId !== null && actor.partnerId !== row.partnerId)) throw notFound("sync error");
+    await this.portal.authorize(actor, row.partnerId, "data:write");
+    return (await this.tickets.retry(errorId)) ?? row;
+  }
+
+  /** The `psa` block of portal tickets (their sync state); the caller has checked access to the tickets. */
+  ticketViews(ticketIds: number[]): Promise<Map<number, PsaTicketView>> {
+    return this.tickets.views(ticketIds);
+  }
+
+  /** Mapped statuses and priorities the PSA renamed, deactivated or removed. */
+  async mappingDrift(actor: Actor, partnerId: number): Promise<Array<DriftFinding & { detectedAt: string }>> {
+    await this.portal.authorize(actor, partnerId);
+    return this.tickets.drift(partnerId);
+  }
+
+  /** Per ticket, the devices and alerts associated with it. */
+  async ticketDeviceReport(actor: Actor, partnerId: number): Promise<unknown[]> {
+    await this.portal.authorize(actor, partnerId);
+    return this.tickets.deviceReport(partnerId);
   }
 
   /**
@@ -334,20 +322,8 @@ export class SyncEngine {
         } catch (e) {
           this.#o.logger.error({ err: e, partnerId }, "asset schedule or onboarding sync did not start");
         }
-        if (this.#background) {
-          // Not awaited: saving settings never waits on Autotask. `ticketSetup()` lets a caller wait.
-          // One set-up at a time per partner: quick saves never register twice side by side.
-          const previous = this.#setups.get(partnerId) ?? Promise.resolve();
-          const setup = previous
-            .then(() => this.ticketingChanged(partnerId))
-            .catch((e: unknown) =>
-              this.#o.logger.error({ err: e, partnerId }, "ticket webhooks could not be set up"),
-            )
-            .finally(() => {
-              if (this.#setups.get(partnerId) === setup) this.#setups.delete(partnerId);
-            });
-          this.#setups.set(partnerId, setup);
-        }
+        // Not awaited: saving settings never waits on the PSA. `ticketSetup()` lets a caller wait.
+        if (this.#background) this.tickets.settingsSaved(partnerId);
       },
       ticketChanged: (partnerId) => {
         // Fire and forget: notify never rejects (its worker logs a failed drain).
@@ -368,7 +344,8 @@ export class SyncEngine {
     // died between commit and send left behind, without waiting for the partner's next change.
     // A beat that fails because the database is away is logged once; the next beat simply tries again.
     const beat = () => {
-      this.#ticking ??= this.#tick()
+      this.#ticking ??= this.tickets
+        .tick()
         .then(() => {
           this.#outage.succeeded();
           if (this.#unfinished.size > 0 || this.#missed.size > 0) return this.#resume();
@@ -454,28 +431,11 @@ export class SyncEngine {
     got: { api: AutotaskApi; view: IntegrationView } | null,
   ): Promise<ValidationResult> {
     const result = await this.#validate(partnerId, "all", got?.api ?? null);
-    // Mapping drift (a mapped status or priority renamed, deactivated or removed) is part of the checklist.
-    const budgetSpent = result.checks.some((c) => c.name === "budget");
-    if (result.checks[0]?.ok && !budgetSpent && got?.view.ticketing.enabled) {
-      const drift = await this.feed.checkDrift(partnerId, got.api);
-      const named = new Set(result.checks.filter((c) => !c.ok).map((c) => c.name));
-      for (const d of drift) {
-        const name = `drift:${d.kind}:${d.psaId}`;
-        if (named.has(`${d.kind === "priority" ? "priority" : "status"}:${d.psaId}`)) continue;
-        result.checks.push({
-          name,
-          ok: false,
-          message: d.message,
-          fix: `Update the ${d.kind} mapping row to the value Autotask has now.`,
-        });
-      }
-      result.ok = result.checks.every((c) => c.ok);
-    }
-    // A spent budget stops the checklist: the webhook checks would spend more of it.
-    if (result.checks[0]?.ok && !budgetSpent && got?.view.ticketing.enabled) {
-      const state = await this.feed.registrar.state(partnerId, true);
-      const problem = publicUrlProblem(this.#o.publicUrl?.(), this.#o.allowHttpWebhooks === true);
-      result.checks.push(...(await webhookChecks(got.api, state, problem)));
+    // Mapping drift and the webhook items are part of the checklist when ticketing is on.
+    const { session } = got ? await this.sessions.forPartner(partnerId) : { session: null };
+    const more = session ? await this.tickets.validationChecks(partnerId, session, result.checks) : [];
+    if (more.length > 0) {
+      result.checks.push(...more);
       result.ok = result.checks.every((c) => c.ok);
     }
     return result;
