@@ -50,14 +50,11 @@ export class TicketFeed {
   /** The partner's settings when they name `system`; any other system, or no such partner, is not found. */
   async #settingsFor(system: string, partnerId: number): Promise<IntegrationView> {
     if (!this.o.registry.has(system)) throw notFound("webhook receiver");
-    try {
-      const { view } = await this.o.portal.integration(partnerId);
-      if (view.ticketing.system !== system) throw notFound("webhook receiver");
-      return view;
-    } catch (e) {
-      if (e instanceof PortalError && e.code === "NOT_FOUND") throw notFound("webhook receiver");
-      throw e;
-    }
+    const { view } = await this.o.portal.integration(partnerId).catch((e: unknown) => {
+      throw e instanceof PortalError && e.code === "NOT_FOUND" ? notFound("webhook receiver") : e;
+    });
+    if (view.ticketing.system !== system) throw notFound("webhook receiver");
+    return view;
   }
 
   /**

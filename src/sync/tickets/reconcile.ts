@@ -1,6 +1,6 @@
+import { PortalError } from "../../portal/errors.js";
 import type { TicketPatch } from "../../portal/service.js";
 import type { PsaTicket } from "../../psa/connector.js";
-import type { Db } from "../../store/db.js";
 import type { Failpoint } from "../failpoint.js";
 import type { SyncPortal } from "../portal-port.js";
 import { TicketSyncError } from "./errors.js";
@@ -33,7 +33,6 @@ export interface LaneRef {
 export class Reconciler {
   constructor(
     private readonly o: {
-      db: Db;
       portal: SyncPortal;
       links: TicketLinks;
       map: FieldMap;
@@ -214,15 +213,12 @@ export class Reconciler {
     // Our own create whose link was lost (a crash between create and link): link it, don't copy it.
     const ext = Number(pt.externalRef);
     if (Number.isInteger(ext) && ext > 0) {
-      const mine = await this.o.db.kysely
-        .selectFrom("tickets")
-        .select("id")
-        .where("id", "=", ext)
-        .where("partner_id", "=", ctx.partnerId)
-        .executeTakeFirst();
-      if (mine && !(await links.byTicket(ctx.partnerId, ext))) {
-        const ticket = await portal.ticket(ext);
-        await links.saveNew(ctx.partnerId, ticket, pt);
+      const mine = await portal.ticket(ext).catch((e: unknown) => {
+        if (e instanceof PortalError && e.code === "NOT_FOUND") return null;
+        throw e;
+      });
+      if (mine?.partnerId === ctx.partnerId && !(await links.byTicket(ctx.partnerId, ext))) {
+        await links.saveNew(ctx.partnerId, mine, pt);
         return this.reconcile(ctx, { ticketId: ext, psaTicketId: pt.id, pullNotes: true });
       }
     }

@@ -66,7 +66,6 @@ export class TicketEngine {
       ...(o.retry?.baseMs !== undefined ? { retryBaseMs: o.retry.baseMs } : {}),
     });
     const reconciler = new Reconciler({
-      db,
       portal,
       links,
       map: new FieldMap(db),
