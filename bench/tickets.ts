@@ -302,7 +302,7 @@ try {
     },
   });
   await sync.ticketSetup(partner.id);
-  const hooks = await sync.feed.registered(partner.id);
+  const hooks = await sync.tickets.registered(partner.id);
   if (hooks.length !== 2) throw new Error(`expected 2 webhooks registered, got ${hooks.length}`);
 
   const setupStart = performance.now();

@@ -10,9 +10,9 @@ import { openServices, type Services, StartupError, startServer } from "./main.j
 import { SYSTEM_ACTOR } from "./portal/access.js";
 import { DEVICE_STATES, ROLES, type Role } from "./portal/catalog.js";
 import { PortalError } from "./portal/errors.js";
+import { publicUrlProblem } from "./psa/autotask/webhook-receive.js";
 import { migrate, openDb } from "./store/db.js";
 import type { SyncRunDetail } from "./sync/runs.js";
-import { publicUrlProblem } from "./sync/webhook-registration.js";
 
 /**
  * The `nocbridge` command. Commands run as the system operator (whoever can run this command can

@@ -4,16 +4,15 @@ import { type App, buildApp } from "./api/app.js";
 import type { Config } from "./config.js";
 import { type Clock, systemClock } from "./lib/clock.js";
 import { loadOrCreateKeyFile, newToken, parseMasterKey, SecretBox } from "./lib/crypto.js";
-import { fingerprint } from "./lib/fingerprint.js";
 import { createLogger, type Logger } from "./lib/logger.js";
 import { Portal } from "./portal/service.js";
 import type { AutotaskApi } from "./psa/autotask/api.js";
-import { AutotaskClient } from "./psa/autotask/client.js";
+import { AutotaskClient, type AutotaskCredentials } from "./psa/autotask/client.js";
 import { autotaskConnector } from "./psa/autotask/connector.js";
 import { ConnectorRegistry } from "./psa/registry.js";
 import type { PsaUrlPolicy } from "./psa/url-policy.js";
 import { type Db, migrate, openDb } from "./store/db.js";
-import { type PsaCredentials, SyncEngine, type SyncEngineOptions } from "./sync/engine.js";
+import { SyncEngine, type SyncEngineOptions } from "./sync/engine.js";
 
 /** Everything a running nocbridge holds. Built here, the composition root; nothing else wires parts. */
 export interface Services {
@@ -37,7 +36,7 @@ export interface ServiceOptions {
    * Builds a partner's Autotask client (tests pass one with fast retries). It is given the
    * configured URL policy, which it must apply.
    */
-  autotask?: (creds: PsaCredentials, urlPolicy: PsaUrlPolicy) => AutotaskApi;
+  autotask?: (creds: AutotaskCredentials, urlPolicy: PsaUrlPolicy) => AutotaskApi;
   guard?: SyncEngineOptions["guard"];
   /** A long-running server: schedules asset syncs and recovers interrupted runs (not for one-off commands). */
   background?: boolean;
@@ -50,29 +49,10 @@ export interface ServiceOptions {
 export function autotaskClientFor(
   logger: Logger,
   urlPolicy: PsaUrlPolicy,
-): (creds: PsaCredentials) => AutotaskApi {
+): (creds: AutotaskCredentials) => AutotaskApi {
   return (creds) => {
     const client: AutotaskApi = new AutotaskClient({ credentials: creds, logger, urlPolicy });
     return client;
-  };
-}
-
-/**
- * One client per set of credentials, whoever asks for it (the connector's sessions and the ticket
- * sync): its rate limiter and view of the hourly budget are the API user's, not one caller's.
- */
-function sharedPerCredentials(
-  make: (creds: PsaCredentials) => AutotaskApi,
-): (creds: PsaCredentials) => AutotaskApi {
-  const made = new Map<string, AutotaskApi>();
-  return (creds) => {
-    const key = fingerprint(creds);
-    let api = made.get(key);
-    if (!api) {
-      api = make(creds);
-      made.set(key, api);
-    }
-    return api;
   };
 }
 
@@ -100,12 +80,10 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
   const clock = opts.clock ?? systemClock;
   // Where Autotask sends webhooks: NOCBRIDGE_PUBLIC_URL, else the address the server listens on.
   const urls = { listening: undefined as string | undefined };
-  const autotaskClient = sharedPerCredentials(
-    opts.autotask
-      ? (creds: PsaCredentials) =>
-          (opts.autotask as NonNullable<ServiceOptions["autotask"]>)(creds, config.psaUrls)
-      : autotaskClientFor(logger, config.psaUrls),
-  );
+  const autotaskClient = opts.autotask
+    ? (creds: AutotaskCredentials) =>
+        (opts.autotask as NonNullable<ServiceOptions["autotask"]>)(creds, config.psaUrls)
+    : autotaskClientFor(logger, config.psaUrls);
   const connectors = new ConnectorRegistry([autotaskConnector({ client: autotaskClient })]);
   const portal = new Portal(db, box, clock, {
     psaUrlRefusal: (url) => config.psaUrls.refusal(url),
@@ -123,7 +101,6 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
     ...(opts.pollIntervalMs !== undefined ? { pollIntervalMs: opts.pollIntervalMs } : {}),
     ...(opts.ticketRetry ? { ticketRetry: opts.ticketRetry } : {}),
     ...(opts.liveReadTtlMs !== undefined ? { liveReadTtlMs: opts.liveReadTtlMs } : {}),
-    autotask: autotaskClient,
     ...(opts.guard ? { guard: opts.guard } : {}),
     retentionDays: config.retentionDays,
     ...(config.failpoint ? { failpoint: config.failpoint } : {}),

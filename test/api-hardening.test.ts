@@ -36,8 +36,9 @@ const PUBLIC_ROUTES = [
   "GET /readyz",
   "HEAD /readyz",
   "POST /api/session",
-  "POST /webhooks/autotask/:partnerId",
-  "POST /webhooks/autotask/:partnerId/deactivated",
+  // One receiver for every PSA: /webhooks/autotask/:partnerId is Autotask's.
+  "POST /webhooks/:system/:partnerId",
+  "POST /webhooks/:system/:partnerId/deactivated",
 ];
 
 /** A clock the test moves by hand. */
@@ -304,6 +305,40 @@ describe.each(STORES)("API hardening on %s", (kind) => {
       const good = await send('{"Guid":"g8","EntityType":"Ticket","Id":12345,"SequenceNumber":1}');
       expect(good.status).toBe(200);
       expect(await inbox()).toBe(before + 1);
+    });
+
+    it("answers a delivery to an unknown system, or to a system that is not the partner's, 404 and stores nothing", async () => {
+      const secret = "hook-secret-for-tests";
+      const payload = '{"Guid":"sys1","EntityType":"Ticket","Id":4242,"SequenceNumber":1}';
+      const signature = `sha1=${createHmac("sha1", secret).update(payload).digest("base64")}`;
+      const inbox = async () =>
+        (await env.services.db.kysely.selectFrom("ticket_inbox").select("id").execute()).length;
+      const before = await inbox();
+      for (const url of [
+        `/webhooks/nosuchpsa/${id.partnerA}`,
+        `/webhooks/connectwise/${id.partnerA}`,
+        `/webhooks/AUTOTASK/${id.partnerA}`,
+        `/webhooks/autotask/${id.partnerB + 1000}`,
+        `/webhooks/nosuchpsa/${id.partnerA}/deactivated`,
+      ]) {
+        const res = await app.inject({
+          method: "POST",
+          url,
+          headers: { "content-type": "application/json", "x-hook-signature": signature },
+          payload,
+        });
+        expect(res.statusCode, url).toBe(404);
+        expect(res.json().code, url).toBe("NOT_FOUND");
+      }
+      expect(await inbox()).toBe(before);
+      // The partner's own system is the route that answers.
+      const ok = await app.inject({
+        method: "POST",
+        url: `/webhooks/autotask/${id.partnerA}/deactivated`,
+        headers: { "content-type": "application/json" },
+        payload: "{}",
+      });
+      expect(ok.statusCode).toBe(200);
     });
 
     it("never answers with a database error's code or text", async () => {

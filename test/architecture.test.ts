@@ -145,3 +145,47 @@ describe("import directions", () => {
     expect(found).toEqual([]);
   });
 });
+
+/**
+ * A PSA is a folder (src/psa/<system>/): only the composition root and the list of built-in manifests
+ * reach into one; everything else speaks the seam (src/psa/connector.ts).
+ */
+const CONNECTOR_DOORS = ["main.ts", "psa/manifests.ts"];
+
+/** Imports of a connector folder from outside it (path relative to src), as "from → to" lines. */
+function connectorLeaks(path: string, text: string): string[] {
+  const own = /^psa\/([^/]+)\//.exec(path)?.[1];
+  if (CONNECTOR_DOORS.includes(path)) return [];
+  const found: string[] = [];
+  for (const imp of importsOf(path, text)) {
+    if (!imp.specifier.startsWith(".")) continue;
+    const target = relative(SRC, resolve(SRC, dirname(path), imp.specifier))
+      .split(sep)
+      .join("/");
+    const folder = /^psa\/([^/]+)\//.exec(target)?.[1];
+    if (folder !== undefined && folder !== own) found.push(`${path} imports ${imp.specifier}`);
+  }
+  return found;
+}
+
+describe("connector folders", () => {
+  it("finds a reach into a connector folder in a made-up file (the checker can fail)", () => {
+    expect(
+      connectorLeaks("sync/x.ts", 'import type { Ticket } from "../psa/autotask/types.js";'),
+    ).toHaveLength(1);
+    expect(connectorLeaks("psa/registry.ts", 'import { a } from "./autotask/connector.js";')).toHaveLength(1);
+    expect(connectorLeaks("psa/connectwise/x.ts", 'import { a } from "../autotask/mapper.js";')).toHaveLength(
+      1,
+    );
+    expect(connectorLeaks("psa/autotask/x.ts", 'import { a } from "./mapper.js";')).toEqual([]);
+    expect(connectorLeaks("sync/x.ts", 'import type { PsaTicket } from "../psa/connector.js";')).toEqual([]);
+    expect(connectorLeaks("main.ts", 'import { a } from "./psa/autotask/connector.js";')).toEqual([]);
+  });
+
+  it("only the composition root and the manifest list reach into a connector folder", () => {
+    const found = sources(SRC).flatMap((f) =>
+      connectorLeaks(relative(SRC, f).split(sep).join("/"), readFileSync(f, "utf8")),
+    );
+    expect(found).toEqual([]);
+  });
+});

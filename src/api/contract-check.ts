@@ -3,8 +3,8 @@ import type * as service from "../portal/service.js";
 import type * as domain from "../portal/types.js";
 import type { Check, ValidationResult } from "../psa/connector.js";
 import type { SyncRun } from "../sync/runs.js";
-import type { SyncErrorView } from "../sync/tickets.js";
-import type { WebhookState } from "../sync/webhook-registration.js";
+import type { SyncErrorView } from "../sync/tickets/errors.js";
+import type { WebhookState } from "../sync/tickets/webhooks.js";
 import type * as api from "./schemas.js";
 
 /**

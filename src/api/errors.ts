@@ -2,7 +2,7 @@ import { PortalError } from "../portal/errors.js";
 import { BUDGET_WAIT_MS } from "../psa/budget.js";
 import { isPsaError, type PsaError, type PsaErrorCode } from "../psa/errors.js";
 import { isDbUnavailable } from "../store/availability.js";
-import { TicketSyncError } from "../sync/tickets.js";
+import { TicketSyncError } from "../sync/tickets/errors.js";
 
 /**
  * The one place where an error of any family becomes an HTTP answer: a status, a stable code and a

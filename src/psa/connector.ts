@@ -298,7 +298,24 @@ export type ParsedDelivery =
   | { kind: "ignored"; reason: string }
   | { kind: "invalid"; error: string; field?: string };
 
-export interface WebhookPort {
+/**
+ * What a connector does with webhook deliveries and URLs without credentials: a delivery verifies
+ * against the stored secrets whether or not the partner's API credentials are complete.
+ */
+export interface WebhookReceiver {
+  /** Checks a delivery's signature over the exact bytes against any of the secrets. */
+  verify(
+    raw: Buffer,
+    headers: Record<string, string | string[] | undefined>,
+    secrets: string[],
+  ): Promise<{ ok: true } | { ok: false; error: string }>;
+  /** A verified delivery's events, or why it is not one. */
+  parse(body: Record<string, unknown>): ParsedDelivery;
+  /** Why the PSA cannot deliver to this base URL, or null (allowHttp: a local test). */
+  urlProblem(base: string | undefined, allowHttp: boolean): string | null;
+}
+
+export interface WebhookPort extends WebhookReceiver {
   /**
    * Creates or repairs the subscriptions (found by `known` ids, else by URL or name) so that repeating
    * it never leaves copies; our own API user's writes are excluded. A refusal is reported in
@@ -312,16 +329,6 @@ export interface WebhookPort {
   }): Promise<RegisterOutcome>;
   /** Deletes the subscriptions; returns the ones it could not delete, with why. */
   unregister(hooks: WebhookRef[]): Promise<string[]>;
-  /** Checks a delivery's signature over the exact bytes against any of the secrets. */
-  verify(
-    raw: Buffer,
-    headers: Record<string, string | string[] | undefined>,
-    secrets: string[],
-  ): Promise<{ ok: true } | { ok: false; error: string }>;
-  /** A verified delivery's events, or why it is not one. */
-  parse(body: Record<string, unknown>): ParsedDelivery;
-  /** Why the PSA cannot deliver to this base URL, or null (allowHttp: a local test). */
-  urlProblem(base: string | undefined, allowHttp: boolean): string | null;
   /** The Validate items about webhooks (permission, the last registration's outcome). */
   checks(state: WebhookStatus, urlProblem: string | null): Promise<Check[]>;
 }
@@ -366,6 +373,8 @@ export interface Connector {
   readonly system: string;
   readonly label: string;
   readonly manifest: ConnectorManifest;
+  /** Verifying and reading webhook deliveries, which needs no session. */
+  readonly webhooks: WebhookReceiver;
   /**
    * The failed "credentials" check when the settings cannot open a session (a credential missing),
    * else null.

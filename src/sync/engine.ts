@@ -1,20 +1,16 @@
 import type { Clock } from "../lib/clock.js";
 import type { SecretBox } from "../lib/crypto.js";
-import { fingerprint } from "../lib/fingerprint.js";
 import type { Logger } from "../lib/logger.js";
-import { type Actor, requirePartner } from "../portal/access.js";
+import type { Actor } from "../portal/access.js";
+import { notFound } from "../portal/errors.js";
 import type { Portal } from "../portal/service.js";
-import type { IntegrationView } from "../portal/types.js";
-import type { AutotaskApi } from "../psa/autotask/api.js";
-import { asTicketTraffic } from "../psa/budget.js";
-import type { Check, PsaOptions, ValidationResult } from "../psa/connector.js";
+import type { PsaOptions, ValidationResult } from "../psa/connector.js";
 import type { ConnectorRegistry } from "../psa/registry.js";
 import type { Db } from "../store/db.js";
 import { AssetRuns, type AssetSyncStatus } from "./asset-runs.js";
 import type { Failpoint } from "./failpoint.js";
 import { LinkStore } from "./links.js";
 import { LIVE_READ_TTL_MS, LiveReadCache } from "./live-cache.js";
-import { pushedOpenTickets } from "./open-tickets.js";
 import { OutageWatch } from "./outage.js";
 import { PortalEvents } from "./portal-events.js";
 import { type SyncPortal, syncPortal } from "./portal-port.js";
@@ -24,11 +20,12 @@ import { type RunEvent, RunStore, type RunTrigger, type SyncRun, type SyncRunDet
 import { AssetScheduler } from "./scheduler.js";
 import { PsaSessions } from "./sessions.js";
 import { StreamTickets } from "./stream-tickets.js";
-import { TicketFeed } from "./ticket-feed.js";
-import { TicketSync } from "./tickets.js";
-import { webhookChecks } from "./validate-webhooks.js";
+import type { SyncErrorView } from "./tickets/errors.js";
+import type { DriftFinding, ReceiveResult } from "./tickets/feed.js";
+import { TicketEngine } from "./tickets/service.js";
+import type { PsaTicketView } from "./tickets/views.js";
+import type { WebhookState } from "./tickets/webhooks.js";
 import { Validation } from "./validation.js";
-import { publicUrlProblem, type WebhookState } from "./webhook-registration.js";
 
 export type { AssetSyncStatus } from "./asset-runs.js";
 export { nextRuns } from "./scheduler.js";
@@ -37,13 +34,6 @@ export { nextRuns } from "./scheduler.js";
 const TICK_MS = 5_000;
 /** How often processed sync rows older than the retention period are deleted, ms. */
 const RETENTION_MS = 60 * 60_000;
-
-export interface PsaCredentials {
-  apiUrl: string;
-  username: string;
-  secret: string;
-  integrationCode: string;
-}
 
 export interface SyncEngineOptions {
   db: Db;
@@ -59,8 +49,6 @@ export interface SyncEngineOptions {
   ticketRetry?: { maxAttempts?: number; baseMs?: number };
   clock: Clock;
   logger: Logger;
-  /** Builds the Autotask client for one partner's credentials (one client per partner, reused). */
-  autotask(creds: PsaCredentials): AutotaskApi;
   /** The PSA connectors, by system. */
   connectors: ConnectorRegistry;
   /** Mass-change guard: hold a run that deactivates more than `share` of a company's linked CIs (and at least `minimum`). */
@@ -83,8 +71,8 @@ export interface SyncEngineOptions {
 export class SyncEngine {
   readonly runs: RunStore;
   readonly links: LinkStore;
-  readonly tickets: TicketSync;
-  readonly feed: TicketFeed;
+  /** The ticket side: two-way ticket sync, its feed from the PSA and its webhooks (./tickets/). */
+  readonly tickets: TicketEngine;
   /** Single-use tickets for following a run's live log. */
   readonly streamTickets: StreamTickets;
   /** Partners' PSA sessions, through the connector their settings name. */
@@ -98,7 +86,6 @@ export class SyncEngine {
   /** The Validate checklist. */
   readonly validation: Validation;
   readonly #options: PsaOptionsReader;
-  readonly #lastPoll = new Map<number, number>();
   /** Integration settings saves (integration_events rows) and what follows them. */
   readonly #events: PortalEvents;
   #unlisten: (() => void) | undefined;
@@ -106,7 +93,6 @@ export class SyncEngine {
   #ticking: Promise<void> | undefined;
   readonly #o: SyncEngineOptions;
   readonly #live: LiveReadCache;
-  readonly #clients = new Map<number, { key: string; api: AutotaskApi }>();
   #background = false;
   #retention: NodeJS.Timeout | undefined;
   readonly #outage: OutageWatch;
@@ -130,7 +116,7 @@ export class SyncEngine {
       portal: this.portal,
       sessions: this.sessions,
       live: this.#live,
-      ticketChecks: (partnerId) => this.#ticketChecks(partnerId),
+      ticketChecks: (partnerId, session) => this.tickets.validationChecks(partnerId, session),
     });
     this.#options = new PsaOptionsReader({ portal: this.portal, sessions: this.sessions, live: this.#live });
     this.scheduler = new AssetScheduler({
@@ -149,15 +135,19 @@ export class SyncEngine {
       guard: o.guard,
       concurrency: o.concurrency,
     });
-    this.tickets = new TicketSync({
+    this.tickets = new TicketEngine({
       db: o.db,
-      portal: o.portal,
+      portal: this.portal,
+      sessions: this.sessions,
+      registry: o.connectors,
+      box: o.box,
       clock: o.clock,
       logger: o.logger,
-      api: (partnerId) => this.#partnerApi(partnerId),
-      ...(o.ticketRetry?.maxAttempts ? { maxAttempts: o.ticketRetry.maxAttempts } : {}),
-      ...(o.ticketRetry?.baseMs !== undefined ? { retryBaseMs: o.ticketRetry.baseMs } : {}),
-      ...(o.failpoint ? { failpoint: o.failpoint } : {}),
+      publicUrl: () => o.publicUrl?.(),
+      allowHttpWebhooks: o.allowHttpWebhooks,
+      pollIntervalMs: o.pollIntervalMs,
+      retry: o.ticketRetry,
+      failpoint: o.failpoint,
     });
     this.#events = new PortalEvents({
       db: o.db,
@@ -169,24 +159,6 @@ export class SyncEngine {
       ticketingChanged: (partnerId) => this.ticketingChanged(partnerId),
       failed: (e, what) => this.#outage.failed(e, what),
     });
-    this.feed = new TicketFeed({
-      db: o.db,
-      portal: o.portal,
-      box: o.box,
-      clock: o.clock,
-      logger: o.logger,
-      tickets: this.tickets,
-      publicUrl: () => o.publicUrl?.(),
-      allowHttpWebhooks: o.allowHttpWebhooks === true,
-      pollIntervalMinutes: Math.max(1, Math.round((o.pollIntervalMs ?? 5 * 60_000) / 60_000)),
-    });
-  }
-
-  /** The partner's settings and (shared) Autotask client, or null without credentials. */
-  async #partnerApi(partnerId: number): Promise<{ api: AutotaskApi; view: IntegrationView } | null> {
-    const { view, secret } = await this.#o.portal.integrationForSync(partnerId);
-    const api = this.#api(partnerId, view.ticketing, secret);
-    return api ? { api, view } : null;
   }
 
   /**
@@ -211,77 +183,78 @@ export class SyncEngine {
     return this.#events.ticketSetup(partnerId);
   }
 
-  /**
-   * Webhook registration follows the ticketing switch; then the first push of open tickets, a poll
-   * and a drain. The push never depends on the webhooks: a partner whose registration Autotask
-   * refused is polled, and its open tickets still go across.
-   */
-  async ticketingChanged(partnerId: number): Promise<void> {
-    const got = await this.#partnerApi(partnerId);
-    if (!got?.view.ticketing.enabled) {
-      await this.feed.unregister(partnerId, got?.api ?? null);
-      await pushedOpenTickets(this.#o.db, partnerId, this.#o.clock, false);
-      return;
-    }
-    await this.feed.register(partnerId, got.api, got.view);
-    if (got.view.ticketing.nocMayEnterTickets)
-      await pushedOpenTickets(this.#o.db, partnerId, this.#o.clock, true);
-    await this.pollTickets(partnerId);
+  /** Webhook registration follows the ticketing switch; then the first push of open tickets, a poll and a drain. */
+  ticketingChanged(partnerId: number): Promise<void> {
+    return this.tickets.ticketingChanged(partnerId);
   }
 
   /** The partner's webhook state: registered, or polling only and why (Setup and Sync pages). */
   async webhookState(actor: Actor, partnerId: number): Promise<WebhookState> {
-    requirePartner(actor, partnerId);
-    await this.#o.portal.getPartner(actor, partnerId);
-    const { view } = await this.#o.portal.integrationForSync(partnerId);
-    return this.feed.registrar.state(partnerId, view.ticketing.enabled);
+    await this.portal.authorize(actor, partnerId);
+    return this.tickets.webhookState(partnerId);
   }
 
   /** One poll cycle: mapping drift, then NOC-queue tickets into the inbox, then a drain. */
   pollTickets(partnerId: number): Promise<number> {
-    return asTicketTraffic(() => this.#pollTickets(partnerId));
+    return this.tickets.pollTickets(partnerId);
   }
 
-  async #pollTickets(partnerId: number): Promise<number> {
-    this.#lastPoll.set(partnerId, this.#o.clock.now().getTime());
-    const got = await this.#partnerApi(partnerId);
-    if (!got?.view.ticketing.enabled) return 0;
-    await this.feed
-      .checkDrift(partnerId, got.api)
-      .catch((e: unknown) => this.#o.logger.warn({ err: e, partnerId }, "mapping drift check failed"));
-    const n = await this.feed.poll(partnerId, got.api, got.view);
-    await this.tickets.notify(partnerId);
-    return n;
+  /** "Poll now" from the API: as `pollTickets`, for who may change the integration. */
+  async pollTicketsNow(actor: Actor, partnerId: number): Promise<number> {
+    await this.portal.authorize(actor, partnerId, "integration:write");
+    return this.tickets.pollTickets(partnerId);
   }
 
-  /** Every few seconds: partners due for a poll are polled; every ticketing partner's worker is woken for retries. */
+  /** A PSA webhook delivery to /webhooks/:system/:partnerId (404 unless `system` is the partner's). */
+  receiveWebhook(
+    system: string,
+    partnerId: number,
+    raw: Buffer,
+    headers: Record<string, string | string[] | undefined>,
+  ): Promise<ReceiveResult> {
+    return this.tickets.receive(system, partnerId, raw, headers);
+  }
+
+  /** The PSA's call to a webhook's deactivation URL (404 unless `system` is the partner's). */
+  webhookDeactivated(system: string, partnerId: number): Promise<void> {
+    return this.tickets.webhookDeactivated(system, partnerId);
+  }
+
+  /** The partner's failing tickets (parked, or waiting for a retry); `all` includes resolved ones. */
+  async ticketErrors(actor: Actor, partnerId: number, all: boolean): Promise<SyncErrorView[]> {
+    await this.portal.authorize(actor, partnerId);
+    return this.tickets.errors(partnerId, all);
+  }
+
+  /** Retries a failing ticket now; answers its error as it is after the retry. */
+  async retryTicketError(actor: Actor, errorId: number): Promise<SyncErrorView> {
+    const row = await this.tickets.error(errorId);
+    if (!row || (actor.partnerId !== null && actor.partnerId !== row.partnerId)) throw notFound("sync error");
+    await this.portal.authorize(actor, row.partnerId, "data:write");
+    return (await this.tickets.retry(errorId)) ?? row;
+  }
+
+  /** The `psa` block of portal tickets (their sync state); the caller has checked access to the tickets. */
+  ticketViews(ticketIds: number[]): Promise<Map<number, PsaTicketView>> {
+    return this.tickets.views(ticketIds);
+  }
+
+  /** Mapped statuses and priorities the PSA renamed, deactivated or removed. */
+  async mappingDrift(actor: Actor, partnerId: number): Promise<Array<DriftFinding & { detectedAt: string }>> {
+    await this.portal.authorize(actor, partnerId);
+    return this.tickets.drift(partnerId);
+  }
+
+  /** Per ticket, the devices and alerts associated with it. */
+  async ticketDeviceReport(actor: Actor, partnerId: number): Promise<unknown[]> {
+    await this.portal.authorize(actor, partnerId);
+    return this.tickets.deviceReport(partnerId);
+  }
+
+  /** Every few seconds: integration saves not yet acted on, then ticket polls that are due and retries. */
   async #tick(): Promise<void> {
     await this.#events.consumeAll();
-    const every = this.#o.pollIntervalMs ?? 5 * 60_000;
-    const rows = await this.#o.db.kysely
-      .selectFrom("partner_integrations")
-      .select("partner_id")
-      .where("ticketing_enabled", "=", 1)
-      .execute();
-    const now = this.#o.clock.now().getTime();
-    for (const { partner_id: id } of rows) {
-      if (now - (this.#lastPoll.get(id) ?? 0) >= every)
-        await this.pollTickets(id).catch((e: unknown) =>
-          this.#o.logger.warn({ err: e, partnerId: id }, "ticket poll failed"),
-        );
-      // Fire and forget: notify never rejects (its worker logs a failed drain and carries on).
-      else void this.tickets.notify(id);
-    }
-    // Partners without ticketing still get their outbox consumed (nothing crosses), so it does not pile up.
-    const idle = await this.#o.db.kysely
-      .selectFrom("ticket_outbox")
-      .select("partner_id")
-      .distinct()
-      .where("processed_at", "is", null)
-      .execute();
-    const enabled = new Set(rows.map((r) => r.partner_id));
-    // Fire and forget, as above: notify never rejects.
-    for (const { partner_id: id } of idle) if (!enabled.has(id)) void this.tickets.notify(id);
+    await this.tickets.tick();
   }
 
   /**
@@ -408,45 +381,5 @@ export class SyncEngine {
   /** (Re)creates the partner's asset schedule from its settings, in the partner's time zone. */
   reschedule(partnerId: number): Promise<void> {
     return this.scheduler.reschedule(partnerId);
-  }
-
-  /**
-   * The ticket sync's items of the Validate checklist: mapping drift (a mapped status or priority
-   * renamed, deactivated or removed), then the webhook items.
-   */
-  async #ticketChecks(partnerId: number): Promise<Check[]> {
-    const got = await this.#partnerApi(partnerId);
-    if (!got) return [];
-    const checks: Check[] = (await this.feed.checkDrift(partnerId, got.api)).map((d) => ({
-      name: `drift:${d.kind}:${d.psaId}`,
-      ok: false,
-      message: d.message,
-      fix: `Update the ${d.kind} mapping row to the value Autotask has now.`,
-    }));
-    const state = await this.feed.registrar.state(partnerId, true);
-    const problem = publicUrlProblem(this.#o.publicUrl?.(), this.#o.allowHttpWebhooks === true);
-    checks.push(...(await webhookChecks(got.api, state, problem)));
-    return checks;
-  }
-
-  /** The partner's client, reused while the credentials stay the same (its budget tracking lives there). */
-  #api(
-    partnerId: number,
-    t: { apiUrl: string; username: string; integrationCode: string },
-    secret: string | null,
-  ): AutotaskApi | null {
-    if (secret === null || t.username === "" || t.integrationCode === "") return null;
-    const creds: PsaCredentials = {
-      apiUrl: t.apiUrl,
-      username: t.username,
-      secret,
-      integrationCode: t.integrationCode,
-    };
-    const key = fingerprint(creds);
-    const cached = this.#clients.get(partnerId);
-    if (cached?.key === key) return cached.api;
-    const api = this.#o.autotask(creds);
-    this.#clients.set(partnerId, { key, api });
-    return api;
   }
 }

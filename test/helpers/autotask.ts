@@ -5,9 +5,9 @@ import type {
   StartAutotaskEmulatorOptions,
 } from "../../src/emulators/autotask/server.js";
 import type { AutotaskApi } from "../../src/psa/autotask/api.js";
+import type { AutotaskCredentials as PsaCredentials } from "../../src/psa/autotask/client.js";
 import { AutotaskClient } from "../../src/psa/autotask/client.js";
 import { PsaUrlPolicy } from "../../src/psa/url-policy.js";
-import type { PsaCredentials } from "../../src/sync/engine.js";
 
 export { DEFAULT_CREDENTIALS };
 

@@ -6,9 +6,10 @@ import { SYSTEM_ACTOR } from "../../src/portal/access.js";
 import type { TicketPatch } from "../../src/portal/service.js";
 import type { MappingEntry } from "../../src/portal/types.js";
 import type { AutotaskApi } from "../../src/psa/autotask/api.js";
+import type { AutotaskCredentials as PsaCredentials } from "../../src/psa/autotask/client.js";
+import { toPsaTicket } from "../../src/psa/autotask/tickets.js";
 import type { Ticket as AtTicketRow } from "../../src/psa/autotask/types.js";
-import type { PsaCredentials } from "../../src/sync/engine.js";
-import { portalSide, psaSide, type Shadow } from "../../src/sync/tickets.js";
+import { portalSide, psaSide, type Shadow } from "../../src/sync/tickets/shadow.js";
 import {
   demoTicketing,
   fastClient,
@@ -593,7 +594,9 @@ async function oneRun(h: Harness, setup: Setup, cmds: Iterable<Cmd>): Promise<vo
     expect(link.state, where).toBe("linked");
     const shadow = JSON.parse(link.shadow) as Shadow;
     expect(shadow.portal, `${where}: portal side = last synced`).toEqual(portalSide(t));
-    expect(shadow.psa, `${where}: Autotask side = last synced`).toEqual(psaSide(a));
+    expect(shadow.psa, `${where}: Autotask side = last synced`).toEqual(
+      psaSide(toPsaTicket(a, DEMO_IDS.nocQueue)),
+    );
 
     // ---- (c) every note once on each side, with its visibility
     const pNotes = (await portal.listNotes(SYSTEM_ACTOR, t.id, { limit: 500 })).items;

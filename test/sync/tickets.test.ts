@@ -149,7 +149,7 @@ describe.each(STORES)("two-way ticket sync against the Autotask emulator on %s",
   });
 
   it("registers signed TicketWebhook and TicketNoteWebhook with our API user excluded", async () => {
-    const hooks = await env.services.sync.feed.registered(partnerId);
+    const hooks = await env.services.sync.tickets.registered(partnerId);
     expect(hooks.map((h) => h.entity).sort()).toEqual(["Ticket", "TicketNote"]);
     const t = hooks.find((h) => h.entity === "Ticket")!;
     const wh = (await at.api<{ item: Record<string, unknown> }>("GET", `TicketWebhooks/${t.psaWebhookId}`))
@@ -166,6 +166,25 @@ describe.each(STORES)("two-way ticket sync against the Autotask emulator on %s",
     expect(excluded.items.map((e) => e.resourceID)).toEqual([DEMO_IDS.apiResource]);
     const fields = await at.api<{ items: unknown[] }>("GET", `TicketWebhooks/${t.psaWebhookId}/Fields`);
     expect(fields.items).toHaveLength(6);
+  });
+
+  it("registers its webhooks at /webhooks/autotask/<partnerId>, the route that receives them", async () => {
+    const url = `${base}/webhooks/autotask/${partnerId}`;
+    const state = (
+      await app.inject({
+        method: "GET",
+        url: `/api/partners/${partnerId}/webhooks`,
+        headers: { authorization: `Bearer ${nocToken}` },
+      })
+    ).json();
+    expect(state).toMatchObject({ mode: "webhooks", url });
+    for (const h of await env.services.sync.tickets.registered(partnerId)) {
+      const root = h.entity === "Ticket" ? "TicketWebhooks" : "TicketNoteWebhooks";
+      const wh = (await at.api<{ item: Record<string, unknown> }>("GET", `${root}/${h.psaWebhookId}`)).item;
+      expect(wh).toMatchObject({ webhookUrl: url, deactivationUrl: `${url}/deactivated` });
+    }
+    // Unsigned, the delivery route answers 401 (it is the receiver, not a 404).
+    expect((await fetch(url, { method: "POST", body: "{}" })).status).toBe(401);
   });
 
   it("offers the live Autotask pick-lists for the settings form and the mapping tables", async () => {
@@ -659,7 +678,7 @@ describe.each(STORES)("two-way ticket sync against the Autotask emulator on %s",
   });
 
   it("removes its webhooks from Autotask when ticket integration is switched off", async () => {
-    const hooks = await env.services.sync.feed.registered(partnerId);
+    const hooks = await env.services.sync.tickets.registered(partnerId);
     expect(hooks).toHaveLength(2);
     const current = await portal().getIntegration(SYSTEM_ACTOR, partnerId);
     await portal().putIntegration(SYSTEM_ACTOR, partnerId, {
@@ -667,7 +686,7 @@ describe.each(STORES)("two-way ticket sync against the Autotask emulator on %s",
       devices: current.devices,
     });
     await env.services.sync.ticketSetup(partnerId);
-    expect(await env.services.sync.feed.registered(partnerId)).toEqual([]);
+    expect(await env.services.sync.tickets.registered(partnerId)).toEqual([]);
     for (const h of hooks) {
       const root = h.entity === "Ticket" ? "TicketWebhooks" : "TicketNoteWebhooks";
       expect((await at.api<{ item: unknown }>("GET", `${root}/${h.psaWebhookId}`)).item).toBeNull();

@@ -19,7 +19,7 @@ import {
 export const ticketRoutes =
   (portal: Portal, sync?: SyncEngine): FastifyPluginAsyncTypebox =>
   async (app) => {
-    /** A ticket with its Autotask side (`psa`) and every device it involves (its own and its alerts'). */
+    /** A ticket with its PSA side (`psa`) and every device it involves (its own and its alerts'). */
     const detail = async (t: TicketDetail) => {
       const ids = [
         ...new Set([...(t.deviceId !== null ? [t.deviceId] : []), ...t.alerts.map((a) => a.deviceId)]),
@@ -29,7 +29,7 @@ export const ticketRoutes =
         const d = await portal.getDevice(SYSTEM_ACTOR, id);
         devices.push({ id: d.id, hostname: d.hostname, state: d.state, primary: id === t.deviceId });
       }
-      return { ...t, devices, ...(sync ? { psa: await sync.tickets.view(t.id) } : {}) };
+      return { ...t, devices, ...(sync ? { psa: (await sync.ticketViews([t.id])).get(t.id) } : {}) };
     };
     const PartnerParams = IdParams("partnerId");
     const TicketParams = IdParams("ticketId");
@@ -65,7 +65,7 @@ export const ticketRoutes =
         const page = await portal.listTickets(req.actor, req.params.partnerId, req.query);
         if (!sync) return page;
         // Each row carries its sync state (the list's "sync state" column) without a detail call per row.
-        const views = await sync.tickets.views(page.items.map((t) => t.id));
+        const views = await sync.ticketViews(page.items.map((t) => t.id));
         return { ...page, items: page.items.map((t) => ({ ...t, psa: views.get(t.id) })) };
       },
     );

@@ -8,6 +8,7 @@ import { autotaskOptions } from "./options.js";
 import { autotaskSettings } from "./settings.js";
 import { autotaskTickets } from "./tickets.js";
 import { validateAutotask } from "./validate.js";
+import { autotaskWebhookReceiver } from "./webhook-receive.js";
 import { autotaskWebhooks } from "./webhooks.js";
 
 export interface AutotaskConnectorOptions {
@@ -31,6 +32,7 @@ export function autotaskConnector(o: AutotaskConnectorOptions): Connector {
     system: "autotask",
     label: "Autotask",
     manifest: AUTOTASK_MANIFEST,
+    webhooks: autotaskWebhookReceiver,
     missing(settings: IntegrationSettings, hasSecret: boolean): Check | null {
       const s = autotaskSettings(settings);
       if (hasSecret && s.username !== "" && s.integrationCode !== "") return null;

@@ -1,13 +1,17 @@
 import type { SessionContext, WebhookPort } from "../connector.js";
 import type { AutotaskApi } from "./api.js";
 import type { AutotaskSettings } from "./settings.js";
+import { webhookChecks } from "./webhook-checks.js";
+import { autotaskWebhookReceiver } from "./webhook-receive.js";
+import { AutotaskWebhookRegistrar } from "./webhook-register.js";
 
-// PLACEHOLDER: replaced by the tickets work. Opening a session (an asset run does) must not fail:
-// every call fails instead.
-export function autotaskWebhooks(_api: AutotaskApi, _s: AutotaskSettings, _ctx: SessionContext): WebhookPort {
-  return new Proxy({} as WebhookPort, {
-    get: () => () => {
-      throw new Error("autotaskWebhooks: not built yet");
-    },
-  });
+/** A partner's Autotask webhooks: registration, deliveries, and their Validate items. */
+export function autotaskWebhooks(api: AutotaskApi, s: AutotaskSettings, ctx: SessionContext): WebhookPort {
+  const registrar = new AutotaskWebhookRegistrar(api, s, ctx);
+  return {
+    ...autotaskWebhookReceiver,
+    register: (o) => registrar.register(o),
+    unregister: (hooks) => registrar.unregister(hooks),
+    checks: (state, urlProblem) => webhookChecks(api, state, urlProblem),
+  };
 }

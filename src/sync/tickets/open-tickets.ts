@@ -1,5 +1,5 @@
-import type { Clock } from "../lib/clock.js";
-import type { Db } from "../store/db.js";
+import type { Clock } from "../../lib/clock.js";
+import type { Db } from "../../store/db.js";
 
 /** sync_cursors stream that records that a partner's open tickets were pushed when ticketing came on. */
 const STREAM = "tickets:open-pushed";

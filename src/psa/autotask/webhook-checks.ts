@@ -1,7 +1,6 @@
-import type { AutotaskApi } from "../psa/autotask/api.js";
-import type { Check } from "../psa/connector.js";
-import { isPsaError } from "../psa/errors.js";
-import type { WebhookState } from "./webhook-registration.js";
+import type { Check, WebhookStatus } from "../connector.js";
+import { isPsaError } from "../errors.js";
+import type { AutotaskApi } from "./api.js";
 
 /** How a partner admin lets the API user create webhooks (the path public set-up guides give). */
 export const GRANT_WEBHOOKS =
@@ -14,8 +13,8 @@ export const GRANT_WEBHOOKS =
  * level there is unconfirmed, so a missing or unknown value falls back to the last registration.
  */
 export async function webhookChecks(
-  api: AutotaskApi | null,
-  state: WebhookState,
+  api: AutotaskApi,
+  state: WebhookStatus,
   urlProblem: string | null,
 ): Promise<Check[]> {
   const checks: Check[] = [];
@@ -27,28 +26,26 @@ export async function webhookChecks(
       message: `${polling}, because ${urlProblem}.`,
       fix: "Serve nocbridge at an https URL on port 443 (NOCBRIDGE_TLS_CERT/NOCBRIDGE_TLS_KEY, or a TLS reverse proxy) and set NOCBRIDGE_PUBLIC_URL to it.",
     });
-  if (api) {
-    try {
-      const info = await api.entityInformation("TicketWebhooks");
-      const access = String(info.userAccessForCreate ?? "");
-      if (/^(none|false|no)$/i.test(access))
-        checks.push({
-          name: "webhooks:permission",
-          ok: false,
-          message: `The API user may not create webhooks: ${polling.toLowerCase()}.`,
-          fix: GRANT_WEBHOOKS,
-        });
-      else if (access !== "")
-        checks.push({ name: "webhooks:permission", ok: true, message: "The API user may create webhooks." });
-    } catch (e) {
-      const why = isPsaError(e) ? `Autotask answered ${e.status ?? e.code}` : "no answer";
+  try {
+    const info = await api.entityInformation("TicketWebhooks");
+    const access = String(info.userAccessForCreate ?? "");
+    if (/^(none|false|no)$/i.test(access))
       checks.push({
         name: "webhooks:permission",
         ok: false,
-        message: `Could not read whether the API user may create webhooks (${why}).`,
+        message: `The API user may not create webhooks: ${polling.toLowerCase()}.`,
         fix: GRANT_WEBHOOKS,
       });
-    }
+    else if (access !== "")
+      checks.push({ name: "webhooks:permission", ok: true, message: "The API user may create webhooks." });
+  } catch (e) {
+    const why = isPsaError(e) ? `Autotask answered ${e.status ?? e.code}` : "no answer";
+    checks.push({
+      name: "webhooks:permission",
+      ok: false,
+      message: `Could not read whether the API user may create webhooks (${why}).`,
+      fix: GRANT_WEBHOOKS,
+    });
   }
   if (state.mode === "polling" && !urlProblem && state.reason)
     checks.push({

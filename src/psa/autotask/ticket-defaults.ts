@@ -3,13 +3,18 @@
  * defaults (category, ticket type, issue and sub-issue type, source, a due date some hours ahead),
  * and how note visibility maps between the portal and Autotask's `publish` picklist.
  */
-import type { TicketingSettings } from "../portal/types.js";
+import type { AutotaskSettings } from "./settings.js";
 
 /** Autotask `publish` "All Autotask Users": the only value that means a published note. */
 export const PUBLISH_ALL = 1;
 
+type Defaults = Pick<
+  AutotaskSettings,
+  "ticketCategoryId" | "ticketTypeId" | "issueTypeId" | "subIssueTypeId" | "sourceId" | "dueDateOffsetHours"
+>;
+
 /** The create fields of the partner's ticket defaults; a default left unset is not sent. */
-export function createDefaults(t: TicketingSettings, now: Date): Record<string, unknown> {
+export function createDefaults(t: Defaults, now: Date): Record<string, unknown> {
   const body: Record<string, unknown> = {};
   if (t.ticketCategoryId !== null) body["ticketCategory"] = t.ticketCategoryId;
   if (t.ticketTypeId !== null) body["ticketType"] = t.ticketTypeId;
@@ -22,7 +27,7 @@ export function createDefaults(t: TicketingSettings, now: Date): Record<string, 
 }
 
 /** Portal note → Autotask `publish`: published → All Autotask Users; internal → the partner's choice. */
-export function publishOf(published: boolean, t: TicketingSettings): number {
+export function publishOf(published: boolean, t: Pick<AutotaskSettings, "internalNotePublish">): number {
   return published ? PUBLISH_ALL : t.internalNotePublish;
 }
 

@@ -1,0 +1,226 @@
+import type { Clock } from "../../lib/clock.js";
+import type { Logger } from "../../lib/logger.js";
+import { nulField } from "../../lib/nul.js";
+import { notFound, PortalError } from "../../portal/errors.js";
+import type { IntegrationView } from "../../portal/types.js";
+import type { PsaSession } from "../../psa/connector.js";
+import type { ConnectorRegistry } from "../../psa/registry.js";
+import type { Db } from "../../store/db.js";
+import type { SyncPortal } from "../portal-port.js";
+import type { TicketLinks } from "./links.js";
+import type { WebhookRegistrations } from "./webhooks.js";
+import type { TicketWorker } from "./worker.js";
+
+export type ReceiveResult =
+  | { status: 200; duplicate: boolean }
+  | { status: 400 | 401; error: string; field?: string };
+
+export interface DriftFinding {
+  kind: string;
+  psaId: number;
+  message: string;
+}
+
+/**
+ * How PSA changes reach the inbox: webhooks (the fast path, registered per partner with a
+ * per-partner secret and our API user excluded) and polling (the safety net that catches what a
+ * webhook lost). Both only enqueue "look at ticket X"; processing re-reads the ticket from the PSA.
+ * Each poll also compares the mapping tables with the PSA's live pick-lists (drift).
+ */
+export class TicketFeed {
+  constructor(
+    private readonly o: {
+      db: Db;
+      clock: Clock;
+      logger: Logger;
+      portal: SyncPortal;
+      registry: ConnectorRegistry;
+      registrations: WebhookRegistrations;
+      links: TicketLinks;
+      worker: TicketWorker;
+      /** Look-back added to the poll cursor, ms (default 2 minutes): rows with an equal timestamp are not missed. */
+      pollOverlapMs?: number | undefined;
+    },
+  ) {}
+
+  get #k() {
+    return this.o.db.kysely;
+  }
+
+  /** The partner's settings when they name `system`; any other system, or no such partner, is not found. */
+  async #settingsFor(system: string, partnerId: number): Promise<IntegrationView> {
+    if (!this.o.registry.has(system)) throw notFound("webhook receiver");
+    const { view } = await this.o.portal.integration(partnerId).catch((e: unknown) => {
+      throw e instanceof PortalError && e.code === "NOT_FOUND" ? notFound("webhook receiver") : e;
+    });
+    if (view.ticketing.system !== system) throw notFound("webhook receiver");
+    return view;
+  }
+
+  /**
+   * A delivery to POST /webhooks/:system/:partnerId: the signature is checked over the exact bytes
+   * before anything is parsed, then the connector reads its events, which are stored in the inbox
+   * (deduplicated by the key the connector gives). Nothing is stored for a bad signature or bad JSON.
+   */
+  async receive(
+    system: string,
+    partnerId: number,
+    raw: Buffer,
+    headers: Record<string, string | string[] | undefined>,
+  ): Promise<ReceiveResult> {
+    await this.#settingsFor(system, partnerId);
+    const connector = this.o.registry.get(system);
+    const verified = await connector.webhooks.verify(
+      raw,
+      headers,
+      await this.o.registrations.secrets(partnerId),
+    );
+    if (!verified.ok) return { status: 401, error: verified.error };
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(raw.toString("utf8")) as Record<string, unknown>;
+      if (body === null || typeof body !== "object" || Array.isArray(body)) throw new Error("not an object");
+    } catch {
+      return { status: 400, error: "the body is not a JSON object" };
+    }
+    // PostgreSQL cannot store U+0000 in text, and SQLite would keep it: refuse it in any field.
+    const nul = nulField(body, "");
+    if (nul !== null) return { status: 400, error: `${nul}: must not contain a NUL character`, field: nul };
+    const parsed = connector.webhooks.parse(body);
+    if (parsed.kind === "invalid")
+      return { status: 400, error: parsed.error, ...(parsed.field ? { field: parsed.field } : {}) };
+    if (parsed.kind === "ignored") {
+      this.o.logger.warn({ partnerId }, `${parsed.reason}; polling continues`);
+      return { status: 200, duplicate: false };
+    }
+    let inserted = false;
+    for (const e of parsed.events)
+      if (await this.o.worker.enqueue(partnerId, { source: "webhook", ...e })) inserted = true;
+    return { status: 200, duplicate: !inserted };
+  }
+
+  /** A call to the deactivation URL of a partner's webhook: logged; polling carries on. */
+  async deactivated(system: string, partnerId: number): Promise<void> {
+    await this.#settingsFor(system, partnerId);
+    const label = this.o.registry.get(system).label;
+    this.o.logger.warn({ partnerId }, `${label} reports a webhook deactivated; polling continues`);
+  }
+
+  /**
+   * The safety net: NOC-queue tickets (and linked tickets, to see them leave the queue) changed at or
+   * after the cursor minus an overlap go to the inbox. The cursor is saved after the inbox rows it
+   * covers.
+   */
+  async poll(partnerId: number, session: PsaSession): Promise<number> {
+    const now = this.o.clock.now();
+    const cursor = await this.#k
+      .selectFrom("sync_cursors")
+      .selectAll()
+      .where("partner_id", "=", partnerId)
+      .where("stream", "=", "tickets")
+      .executeTakeFirst();
+    const from = cursor
+      ? new Date(Date.parse(cursor.value) - (this.o.pollOverlapMs ?? 120_000))
+      : new Date(now.getTime() - 7 * 86_400_000);
+    const linked = await this.o.links.recentPsaIds(partnerId, 400);
+    const rows = await session.tickets.changedSince(from, linked);
+    let newest = cursor?.value ?? from.toISOString();
+    for (const r of rows) {
+      await this.o.worker.enqueue(partnerId, {
+        source: "poll",
+        dedupKey: `poll:${r.id}:${r.lastActivity}`,
+        entityType: "Ticket",
+        psaId: r.id,
+        psaTicketId: r.id,
+      });
+      if (r.lastActivity > newest) newest = r.lastActivity;
+    }
+    const stamp = now.toISOString();
+    if (cursor) {
+      await this.#k
+        .updateTable("sync_cursors")
+        .set({ value: newest, version: cursor.version + 1, updated_at: stamp })
+        .where("partner_id", "=", partnerId)
+        .where("stream", "=", "tickets")
+        .where("version", "=", cursor.version)
+        .execute();
+    } else {
+      await this.#k
+        .insertInto("sync_cursors")
+        .values({ partner_id: partnerId, stream: "tickets", value: newest, version: 1, updated_at: stamp })
+        .execute();
+    }
+    return rows.length;
+  }
+
+  /**
+   * Compares the mapping tables with the live pick-lists: a mapped status or priority that the PSA
+   * renamed, deactivated or removed is recorded (and shown to the partner). Returns the findings.
+   */
+  async checkDrift(partnerId: number, session: PsaSession): Promise<DriftFinding[]> {
+    const options = await session.options();
+    const findings: DriftFinding[] = [];
+    for (const [kind, picklist] of [
+      ["status-forward", options.statuses],
+      ["status-reverse", options.statuses],
+      ["priority", options.priorities],
+    ] as const) {
+      for (const m of await this.o.portal.mappings(partnerId, kind)) {
+        const v = picklist.find((p) => p.id === m.psaId);
+        const what = `${session.label} ${kind === "priority" ? "priority" : "status"}`;
+        const label = m.psaLabel ? `"${m.psaLabel}" (${m.psaId})` : `${m.psaId}`;
+        if (!v)
+          findings.push({
+            kind,
+            psaId: m.psaId,
+            message: `${what} ${label} used by the ${kind} table no longer exists`,
+          });
+        else if (!v.isActive)
+          findings.push({
+            kind,
+            psaId: m.psaId,
+            message: `${what} ${label} used by the ${kind} table is inactive`,
+          });
+        else if (m.psaLabel && v.label !== m.psaLabel)
+          findings.push({
+            kind,
+            psaId: m.psaId,
+            message: `${what} ${m.psaId} was renamed from "${m.psaLabel}" to "${v.label}" (${kind} table)`,
+          });
+      }
+    }
+    const at = this.o.clock.now().toISOString();
+    await this.#k.transaction().execute(async (trx) => {
+      await trx.deleteFrom("mapping_drift").where("partner_id", "=", partnerId).execute();
+      if (findings.length > 0)
+        await trx
+          .insertInto("mapping_drift")
+          .values(
+            findings.map((f) => ({
+              partner_id: partnerId,
+              kind: f.kind,
+              psa_id: f.psaId,
+              message: f.message,
+              detected_at: at,
+            })),
+          )
+          .execute();
+    });
+    return findings;
+  }
+
+  async drift(partnerId: number): Promise<Array<DriftFinding & { detectedAt: string }>> {
+    const rows = await this.#k
+      .selectFrom("mapping_drift")
+      .selectAll()
+      .where("partner_id", "=", partnerId)
+      .orderBy("id")
+      .execute();
+    return rows.map((r) => ({
+      kind: r.kind,
+      psaId: r.psa_id,
+      message: r.message,
+      detectedAt: r.detected_at,
+    }));
+  }
+}

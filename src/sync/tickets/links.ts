@@ -1,0 +1,149 @@
+import type { Selectable } from "kysely";
+import type { Clock } from "../../lib/clock.js";
+import type { TicketDetail } from "../../portal/types.js";
+import type { PsaTicket } from "../../psa/connector.js";
+import type { Db } from "../../store/db.js";
+import type { TicketLinkRow } from "../../store/schema.js";
+import { portalSide, psaSide, type Shadow } from "./shadow.js";
+
+export type TicketLink = Selectable<TicketLinkRow>;
+
+/**
+ * Portal ticket ↔ PSA ticket links, with their shadow. Before a create is sent, a pending-create
+ * marker (state "creating", the PSA id minus the portal id) holds the place of the link.
+ */
+export class TicketLinks {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+  ) {}
+
+  get #k() {
+    return this.db.kysely;
+  }
+  #now(): string {
+    return this.clock.now().toISOString();
+  }
+
+  /** The link of a portal ticket; a pending-create marker is not a link. */
+  async byTicket(partnerId: number, ticketId: number): Promise<TicketLink | null> {
+    return (
+      (await this.#k
+        .selectFrom("ticket_links")
+        .selectAll()
+        .where("partner_id", "=", partnerId)
+        .where("ticket_id", "=", ticketId)
+        .where("state", "!=", "creating")
+        .executeTakeFirst()) ?? null
+    );
+  }
+
+  async byPsa(partnerId: number, psaTicketId: number): Promise<TicketLink | null> {
+    return (
+      (await this.#k
+        .selectFrom("ticket_links")
+        .selectAll()
+        .where("partner_id", "=", partnerId)
+        .where("psa_ticket_id", "=", psaTicketId)
+        .executeTakeFirst()) ?? null
+    );
+  }
+
+  /** Whether a create of this portal ticket was started (it may have reached the PSA). */
+  async creating(partnerId: number, ticketId: number): Promise<boolean> {
+    const marker = await this.#k
+      .selectFrom("ticket_links")
+      .select("id")
+      .where("partner_id", "=", partnerId)
+      .where("ticket_id", "=", ticketId)
+      .where("state", "=", "creating")
+      .executeTakeFirst();
+    return marker !== undefined;
+  }
+
+  /** The pending-create marker, written before the first send (docs/reliability.md, Idempotent creates). */
+  async markCreating(partnerId: number, ticketId: number): Promise<void> {
+    await this.#k
+      .insertInto("ticket_links")
+      .values({
+        partner_id: partnerId,
+        ticket_id: ticketId,
+        psa_ticket_id: -ticketId,
+        ticket_number: "",
+        state: "creating",
+        shadow: "{}",
+        synced_at: this.#now(),
+      })
+      .execute();
+  }
+
+  /** The link of a pair just made (or found again), replacing its pending-create marker. */
+  async saveNew(
+    partnerId: number,
+    ticket: TicketDetail,
+    pt: PsaTicket,
+    gap?: { statusId: number; warning: string },
+  ): Promise<void> {
+    const shadow: Shadow = {
+      portal: gap ? { ...portalSide(ticket), statusId: gap.statusId } : portalSide(ticket),
+      psa: psaSide(pt),
+      portalAt: ticket.updatedAt,
+      psaAt: pt.lastActivity,
+    };
+    await this.#k
+      .deleteFrom("ticket_links")
+      .where("partner_id", "=", partnerId)
+      .where("ticket_id", "=", ticket.id)
+      .where("state", "=", "creating")
+      .execute();
+    await this.#k
+      .insertInto("ticket_links")
+      .values({
+        partner_id: partnerId,
+        ticket_id: ticket.id,
+        psa_ticket_id: pt.id,
+        ticket_number: pt.number,
+        state: "linked",
+        shadow: JSON.stringify(shadow),
+        synced_at: this.#now(),
+        warning: gap?.warning ?? null,
+      })
+      .execute();
+  }
+
+  async setState(id: number, state: "linked" | "out-of-queue", stamp: boolean): Promise<void> {
+    await this.#k
+      .updateTable("ticket_links")
+      .set({ state, ...(stamp ? { synced_at: this.#now() } : {}) })
+      .where("id", "=", id)
+      .execute();
+  }
+
+  /** A reconcile done: the new shadow, no error, the warning (or none). */
+  async synced(id: number, shadow: Shadow, warning: string | null): Promise<void> {
+    await this.#k
+      .updateTable("ticket_links")
+      .set({
+        shadow: JSON.stringify(shadow),
+        synced_at: this.#now(),
+        last_error: null,
+        state: "linked",
+        warning,
+      })
+      .where("id", "=", id)
+      .execute();
+  }
+
+  /** The PSA tickets of the partner's links, most recently synced first (a poll looks at them too). */
+  async recentPsaIds(partnerId: number, limit: number): Promise<number[]> {
+    const rows = await this.#k
+      .selectFrom("ticket_links")
+      .select("psa_ticket_id")
+      .where("partner_id", "=", partnerId)
+      .where("state", "!=", "creating")
+      .orderBy("synced_at", "desc")
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.psa_ticket_id);
+  }
+}

@@ -1,0 +1,259 @@
+import { PortalError } from "../../portal/errors.js";
+import type { TicketPatch } from "../../portal/service.js";
+import type { PsaTicket } from "../../psa/connector.js";
+import type { Failpoint } from "../failpoint.js";
+import type { SyncPortal } from "../portal-port.js";
+import { TicketSyncError } from "./errors.js";
+import type { TicketLinks } from "./links.js";
+import type { Ctx, FieldMap } from "./mapping.js";
+import type { NoteSync } from "./notes.js";
+import {
+  describePortal,
+  PAIRS,
+  type PsaSide,
+  portalSide,
+  psaSide,
+  readShadow,
+  type Shadow,
+} from "./shadow.js";
+import { forwardStatus, PORTAL_NEW, statusGapWarning } from "./status-gap.js";
+
+/** What reconcile needs to know of a lane: the ticket on either side, and whether to read the PSA's notes. */
+export interface LaneRef {
+  ticketId: number | null;
+  psaTicketId: number | null;
+  pullNotes: boolean;
+}
+
+/**
+ * The one reconcile step: brings one ticket in step on both sides, creating it on the other side
+ * when it is new there. A field changed on one side since the last sync (its shadow) crosses; a
+ * field changed on both takes the later edit by source timestamp.
+ */
+export class Reconciler {
+  constructor(
+    private readonly o: {
+      portal: SyncPortal;
+      links: TicketLinks;
+      map: FieldMap;
+      notes: NoteSync;
+      /**
+       * Testing only (NOCBRIDGE_FAILPOINT): the process exits (code 137, as if killed) right before a
+       * ticket create is sent, or right after it returned and before its link is saved — the crash
+       * points of docs/reliability.md, Outbox and inbox.
+       */
+      failpoint?: Failpoint | undefined;
+    },
+  ) {}
+
+  /** Brings one ticket (a lane) in step on both sides. Idempotent: running it twice changes nothing more. */
+  async reconcile(ctx: Ctx, lane: LaneRef): Promise<void> {
+    const { links, map, notes, portal } = this.o;
+    const label = ctx.session.label;
+    let link = lane.ticketId !== null ? await links.byTicket(ctx.partnerId, lane.ticketId) : null;
+    if (!link && lane.psaTicketId !== null) link = await links.byPsa(ctx.partnerId, lane.psaTicketId);
+
+    if (!link) {
+      if (lane.ticketId !== null) {
+        if (!ctx.view.ticketing.nocMayEnterTickets) return;
+        await this.#createInPsa(ctx, lane.ticketId);
+        return;
+      }
+      const pt = await ctx.session.tickets.get(lane.psaTicketId as number);
+      if (!pt?.inNocQueue) return; // other queues are not ours, even when a webhook says so
+      await this.#createInPortal(ctx, pt);
+      return;
+    }
+
+    const pt = await ctx.session.tickets.get(link.psa_ticket_id);
+    if (!pt) throw new TicketSyncError("NOT_FOUND", `${label} ticket ${link.psa_ticket_id} no longer exists`);
+    if (!pt.inNocQueue) {
+      if (link.state !== "out-of-queue") {
+        await links.setState(link.id, "out-of-queue", true);
+        await notes.systemNote(
+          ctx,
+          link,
+          `${label} ticket ${link.ticket_number} was moved out of the NOC queue; it no longer syncs.`,
+        );
+      }
+      return;
+    }
+    if (link.state === "out-of-queue") {
+      await links.setState(link.id, "linked", false);
+      await notes.systemNote(
+        ctx,
+        link,
+        `${label} ticket ${link.ticket_number} is back in the NOC queue; sync resumed.`,
+      );
+    }
+
+    const ticket = await portal.ticket(link.ticket_id);
+    const shadow = readShadow(link.shadow);
+    const portalNow = portalSide(ticket);
+    const psaNow = psaSide(pt);
+    const toPsa: Partial<PsaSide> = {};
+    const toPortal: TicketPatch = {};
+    const resolutions: string[] = [];
+    const warnings: string[] = [];
+    let statusGap = false;
+    for (const [pf, af] of PAIRS) {
+      const portalChanged = portalNow[pf] !== shadow.portal[pf];
+      const psaChanged = psaNow[af] !== shadow.psa[af];
+      if (!portalChanged && !psaChanged) continue;
+      let winner: "portal" | "psa" = portalChanged ? "portal" : "psa";
+      // A portal status with no forward row: the PSA's status stays, everything else goes on.
+      const gap =
+        pf === "statusId" &&
+        portalChanged &&
+        forwardStatus(ctx.maps["status-forward"], portalNow.statusId) === null;
+      if (gap && !psaChanged) {
+        warnings.push(statusGapWarning(portalNow.statusId, label));
+        statusGap = true;
+        continue;
+      }
+      if (portalChanged && psaChanged) {
+        // Edited on both sides since the last sync: the later edit by source timestamp wins.
+        winner = Date.parse(ticket.updatedAt) >= Date.parse(pt.lastActivity) ? "portal" : "psa";
+        if (await map.sameAfterMapping(ctx, pf, portalNow, psaNow)) continue;
+        resolutions.push(
+          `${pf}: portal ${JSON.stringify(describePortal(pf, portalNow[pf]))} (${ticket.updatedAt}) vs ${label} ${JSON.stringify(psaNow[af])} (${pt.lastActivity}); kept the ${winner === "portal" ? "portal" : label} value, the later edit`,
+        );
+      }
+      if (gap && winner === "portal") {
+        warnings.push(statusGapWarning(portalNow.statusId, label));
+        statusGap = true;
+      } else if (winner === "portal") Object.assign(toPsa, await map.toPsa(ctx, pf, portalNow[pf]));
+      else Object.assign(toPortal, await map.toPortal(ctx, af, psaNow[af], ticket));
+    }
+
+    const psaAfter: PsaSide = { ...psaNow, ...toPsa };
+    if (Object.keys(toPsa).length > 0) {
+      await ctx.session.tickets.update(pt.id, toPsa);
+      if (toPsa.status !== undefined && ctx.closing.has(toPsa.status))
+        await this.#confirmClose(ctx, pt.id, toPsa.status);
+    }
+    let after = ticket;
+    if (Object.keys(toPortal).length > 0) after = await portal.updateTicket(ticket.id, toPortal);
+    for (const r of resolutions) await notes.systemNote(ctx, link, `Sync conflict resolved — ${r}.`);
+    await notes.sync(ctx, ticket.id, pt.id, lane.pullNotes);
+    const next: Shadow = {
+      // An unsynced status stays "changed" against the shadow, so it crosses once a row covers it.
+      portal: statusGap ? { ...portalSide(after), statusId: shadow.portal.statusId } : portalSide(after),
+      psa: psaAfter,
+      portalAt: after.updatedAt,
+      psaAt: pt.lastActivity,
+    };
+    await links.synced(link.id, next, warnings.length > 0 ? warnings.join("; ") : null);
+  }
+
+  /** Portal → PSA create: NOC queue and the partner's defaults (the connector's), company, the device's asset, mapped status and priority. */
+  async #createInPsa(ctx: Ctx, ticketId: number): Promise<void> {
+    const { links, map, notes, portal } = this.o;
+    const label = ctx.session.label;
+    const ticket = await portal.ticket(ticketId);
+    const companyId = ctx.companyByClient.get(ticket.clientId) ?? null;
+    if (companyId === null)
+      throw new TicketSyncError(
+        "UNMAPPED_COMPANY",
+        `client ${ticket.clientId} is not mapped to ${/^[aeiou]/i.test(label) ? "an" : "a"} ${label} company`,
+      );
+    const side = portalSide(ticket);
+    // A status with no forward row is created as portal New would be, with a warning on the ticket.
+    const gap = forwardStatus(ctx.maps["status-forward"], side.statusId) === null;
+    const sentStatus = gap ? PORTAL_NEW : side.statusId;
+    const fields = {
+      ...(await map.toPsa(ctx, "statusId", sentStatus)),
+      ...(await map.toPsa(ctx, "priorityId", side.priorityId)),
+      ...(await map.toPsa(ctx, "deviceId", side.deviceId)),
+    };
+    const ref = String(ticket.id);
+    // A create that may already have happened (an earlier attempt failed, or the process died after
+    // sending) is looked up by its external reference before it is sent again: the pending-create
+    // marker is written before the first send (docs/reliability.md, Idempotent creates).
+    const started = await links.creating(ctx.partnerId, ticket.id);
+    let id = started ? ((await ctx.session.tickets.findByExternalRef(ref))?.id ?? null) : null;
+    if (!started) await links.markCreating(ctx.partnerId, ticket.id);
+    if (id === null) {
+      this.#failpoint("before-send");
+      // Never a blind retry: after an ambiguous failure, the connector looks the ticket up first.
+      id = await ctx.session.tickets.create({
+        companyId,
+        externalRef: ref,
+        title: side.title,
+        description: side.description,
+        status: fields.status as number,
+        priority: fields.priority as number,
+        assetId: fields.assetId ?? null,
+      });
+      this.#failpoint("after-send");
+    }
+    const pt = await ctx.session.tickets.get(id);
+    if (!pt)
+      throw new TicketSyncError("NOT_FOUND", `${label} ticket ${id} vanished right after it was created`);
+    await links.saveNew(
+      ctx.partnerId,
+      ticket,
+      pt,
+      gap ? { statusId: sentStatus, warning: statusGapWarning(side.statusId, label) } : undefined,
+    );
+    await notes.sync(ctx, ticket.id, pt.id, false);
+  }
+
+  /** Testing only: dies here, without cleanup, when NOCBRIDGE_FAILPOINT names this point. */
+  #failpoint(at: Failpoint): void {
+    if (this.o.failpoint !== at) return;
+    process.stderr.write(`nocbridge: failpoint ${at} hit; exiting\n`);
+    process.exit(137);
+  }
+
+  /** PSA → portal create, for a ticket put into the NOC queue. */
+  async #createInPortal(ctx: Ctx, pt: PsaTicket): Promise<void> {
+    const { links, map, notes, portal } = this.o;
+    const label = ctx.session.label;
+    // Our own create whose link was lost (a crash between create and link): link it, don't copy it.
+    const ext = Number(pt.externalRef);
+    if (Number.isInteger(ext) && ext > 0) {
+      const mine = await portal.ticket(ext).catch((e: unknown) => {
+        if (e instanceof PortalError && e.code === "NOT_FOUND") return null;
+        throw e;
+      });
+      if (mine?.partnerId === ctx.partnerId && !(await links.byTicket(ctx.partnerId, ext))) {
+        await links.saveNew(ctx.partnerId, mine, pt);
+        return this.reconcile(ctx, { ticketId: ext, psaTicketId: pt.id, pullNotes: true });
+      }
+    }
+    const clientId = pt.companyId === null ? undefined : ctx.clientByCompany.get(pt.companyId);
+    if (clientId === undefined) {
+      throw new TicketSyncError(
+        "UNMAPPED_COMPANY",
+        `${label} company ${pt.companyId} of ticket ${pt.number} is not mapped to any client of this partner; map a client to it`,
+      );
+    }
+    const status = await map.toPortal(ctx, "status", pt.status, null);
+    const pri = await map.toPortal(ctx, "priority", pt.priority, null);
+    const dev = await map.toPortal(ctx, "assetId", pt.assetId, null);
+    const ticket = await portal.createTicket(ctx.partnerId, {
+      clientId,
+      title: pt.title.trim() || `${label} ticket ${pt.number}`,
+      description: pt.description,
+      statusId: status.statusId as number,
+      priorityId: pri.priorityId as number,
+      ...(typeof dev.deviceId === "number" && (await map.deviceOfClient(dev.deviceId, clientId))
+        ? { deviceId: dev.deviceId }
+        : {}),
+    });
+    await links.saveNew(ctx.partnerId, ticket, pt);
+    await notes.sync(ctx, ticket.id, pt.id, true);
+  }
+
+  /** After writing a closing status, read the ticket back: a close the PSA refused is reported. */
+  async #confirmClose(ctx: Ctx, psaTicketId: number, status: number): Promise<void> {
+    const back = await ctx.session.tickets.get(psaTicketId);
+    if (!back || back.status !== status) {
+      throw new TicketSyncError(
+        "CLOSE_REFUSED",
+        `${ctx.session.label} did not close ticket ${psaTicketId}: status is ${back?.status ?? "unknown"} after writing ${status}`,
+      );
+    }
+  }
+}
