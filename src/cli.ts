@@ -10,7 +10,6 @@ import { openServices, type Services, StartupError, startServer } from "./main.j
 import { SYSTEM_ACTOR } from "./portal/access.js";
 import { DEVICE_STATES, ROLES, type Role } from "./portal/catalog.js";
 import { PortalError } from "./portal/errors.js";
-import { publicUrlProblem } from "./psa/autotask/webhook-receive.js";
 import { migrate, openDb } from "./store/db.js";
 import type { SyncRunDetail } from "./sync/runs.js";
 
@@ -44,11 +43,13 @@ export function buildCli(): Command {
         throw e instanceof StartupError ? e : new StartupError("starting the server", e);
       });
       console.log(`nocbridge listening on ${server.url}`);
-      const webhooks = publicUrlProblem(
-        services.config.publicUrl ?? server.url,
-        services.config.allowHttpWebhooks,
-      );
-      if (webhooks) console.log(`Autotask webhooks: polling only, because ${webhooks}.`);
+      for (const c of services.connectors.list()) {
+        const why = c.webhooks.urlProblem(
+          services.config.publicUrl ?? server.url,
+          services.config.allowHttpWebhooks,
+        );
+        if (why) console.log(`${c.label} webhooks: polling only, because ${why}.`);
+      }
       if (server.generatedAdminToken)
         console.log(`NOC admin token (this start only): ${server.generatedAdminToken}`);
       onSignal(async () => {

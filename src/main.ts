@@ -21,6 +21,8 @@ export interface Services {
   box: SecretBox;
   portal: Portal;
   sync: SyncEngine;
+  /** The PSA connectors this nocbridge runs. */
+  connectors: ConnectorRegistry;
   logger: Logger;
   /** Tells the engine the server's own URL (the default webhook base). */
   setListeningUrl(url: string): void;
@@ -118,6 +120,7 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
     box,
     portal,
     sync,
+    connectors,
     logger,
     setListeningUrl(url: string) {
       urls.listening = url;

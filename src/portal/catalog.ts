@@ -51,7 +51,7 @@ export type DefaultRow = readonly [portalId: number, psaId: number, psaLabel: st
 /**
  * Figure 10: portal → Autotask, plus Closed → Complete (not in the seed's figure: without it a ticket
  * the NOC closes never completes in Autotask). "Response due" has no row: a ticket in it keeps its
- * Autotask status (see sync/status-gap.ts).
+ * Autotask status (see sync/tickets/status-gap.ts).
  */
 const FORWARD: DefaultRow[] = [
   [1, 29, "Information"],
