@@ -6,8 +6,22 @@ export const FAKE_MANIFEST: ConnectorManifest = {
   system: "fake",
   label: "FakePSA",
   fields: [
-    { key: "account", section: "ticketing", label: "Account", kind: "text", required: true },
-    { key: "secret", section: "ticketing", label: "Secret", kind: "secret", required: true },
+    {
+      key: "account",
+      section: "ticketing",
+      label: "Account",
+      kind: "text",
+      required: true,
+      credential: true,
+    },
+    {
+      key: "secret",
+      section: "ticketing",
+      label: "Secret",
+      kind: "secret",
+      required: true,
+      credential: true,
+    },
     {
       key: "queueId",
       section: "ticketing",
