@@ -100,6 +100,9 @@ connectorContract("autotask", async () => {
         await at.api("PATCH", "Tickets", { id: ticketId, queueID: 8 }, tech); // Level I Support
       },
       loseNextCreate: async (kind) => {
+        const lost = async () =>
+          (await at.admin<{ afterApply: { error500: number } }>("GET", "/stats")).afterApply.error500;
+        const before = await lost();
         // Every create on the entity is applied, then answered 500: the first one's outcome is unknown.
         await at.admin("PUT", "/faults", {
           share500AfterApply: 1,
@@ -109,6 +112,7 @@ connectorContract("autotask", async () => {
         });
         return async () => {
           await at.admin("PUT", "/faults", noFaults);
+          if ((await lost()) === before) throw new Error(`no ${kind} create lost its answer`);
         };
       },
     },

@@ -18,6 +18,7 @@ import type {
   PsaSession,
   SessionContext,
   ValidateInput,
+  WebhookReceiver,
   WebhookRef,
 } from "../../src/psa/connector.js";
 import { PORTAL_DEVICE_ID_FIELD } from "../../src/psa/connector.js";
@@ -46,7 +47,10 @@ export interface ContractPsa {
   addNote(ticketId: number, text: string, published: boolean): Promise<number>;
   /** Moves a ticket out of the NOC queue (board). */
   moveOutOfQueue(ticketId: number): Promise<void>;
-  /** The next create of this kind is carried out but its answer is lost; the returned function undoes the arrangement. */
+  /**
+   * The next create of this kind is carried out but its answer is lost. The returned function undoes
+   * the arrangement, and throws when no create's answer was lost (the test would prove nothing).
+   */
   loseNextCreate(kind: "ticket" | "note" | "asset"): Promise<() => Promise<void>>;
 }
 
@@ -730,57 +734,66 @@ function contractWebhooks(kit: ContractKit): void {
       if (deliveries.subscriptions) expect(await deliveries.subscriptions()).toEqual([]);
     });
 
-    it("verifies a signature over the exact bytes, with any of the secrets", async () => {
-      const w = kit.session().webhooks;
-      const raw = Buffer.from(JSON.stringify(kit.env().deliveries.ticketEvent(42)));
-      const headers = received(raw);
-      expect(await w.verify(raw, headers, [secret])).toEqual({ ok: true });
-      expect((await w.verify(raw, headers, ["an-older-secret", secret])).ok).toBe(true);
-      const wrong = await w.verify(raw, headers, ["another-secret"]);
-      expect(wrong.ok).toBe(false);
-      expect(wrong.ok ? "" : wrong.error).toBeTruthy();
-      expect((await w.verify(Buffer.concat([raw, Buffer.from(" ")]), headers, [secret])).ok).toBe(false);
-      expect((await w.verify(raw, {}, [secret])).ok).toBe(false);
-      expect((await w.verify(raw, headers, [])).ok).toBe(false);
-    });
+    // Deliveries are verified and read by a session's port and, without credentials, by the connector.
+    const receivers: Array<[string, () => WebhookReceiver]> = [
+      ["the session", () => kit.session().webhooks],
+      ["the connector, without a session", () => kit.env().connector.webhooks],
+    ];
+    for (const [where, receiver] of receivers) {
+      describe(where, () => {
+        it("verifies a signature over the exact bytes, with any of the secrets", async () => {
+          const w = receiver();
+          const raw = Buffer.from(JSON.stringify(kit.env().deliveries.ticketEvent(42)));
+          const headers = received(raw);
+          expect(await w.verify(raw, headers, [secret])).toEqual({ ok: true });
+          expect((await w.verify(raw, headers, ["an-older-secret", secret])).ok).toBe(true);
+          const wrong = await w.verify(raw, headers, ["another-secret"]);
+          expect(wrong.ok).toBe(false);
+          expect(wrong.ok ? "" : wrong.error).toBeTruthy();
+          expect((await w.verify(Buffer.concat([raw, Buffer.from(" ")]), headers, [secret])).ok).toBe(false);
+          expect((await w.verify(raw, {}, [secret])).ok).toBe(false);
+          expect((await w.verify(raw, headers, [])).ok).toBe(false);
+        });
 
-    it("parses ticket and note deliveries into events, the same key for the same delivery", () => {
-      const w = kit.session().webhooks;
-      const { deliveries } = kit.env();
-      const body = JSON.parse(JSON.stringify(deliveries.ticketEvent(101))) as Record<string, unknown>;
-      const t = w.parse(body);
-      expect(t.kind).toBe("events");
-      const [ev] = t.kind === "events" ? t.events : [];
-      expect(ev).toMatchObject({ entityType: "Ticket", psaId: 101, psaTicketId: 101 });
-      expect(ev?.dedupKey).toBeTruthy();
-      const twice = w.parse(body);
-      expect(twice.kind === "events" ? twice.events[0]?.dedupKey : null).toBe(ev?.dedupKey);
-      const n = w.parse(
-        JSON.parse(JSON.stringify(deliveries.noteEvent(202, 101))) as Record<string, unknown>,
-      );
-      expect(n.kind === "events" ? n.events[0] : n).toMatchObject({
-        entityType: "TicketNote",
-        psaId: 202,
-        psaTicketId: 101,
+        it("parses ticket and note deliveries into events, the same key for the same delivery", () => {
+          const w = receiver();
+          const { deliveries } = kit.env();
+          const body = JSON.parse(JSON.stringify(deliveries.ticketEvent(101))) as Record<string, unknown>;
+          const t = w.parse(body);
+          expect(t.kind).toBe("events");
+          const [ev] = t.kind === "events" ? t.events : [];
+          expect(ev).toMatchObject({ entityType: "Ticket", psaId: 101, psaTicketId: 101 });
+          expect(ev?.dedupKey).toBeTruthy();
+          const twice = w.parse(body);
+          expect(twice.kind === "events" ? twice.events[0]?.dedupKey : null).toBe(ev?.dedupKey);
+          const n = w.parse(
+            JSON.parse(JSON.stringify(deliveries.noteEvent(202, 101))) as Record<string, unknown>,
+          );
+          expect(n.kind === "events" ? n.events[0] : n).toMatchObject({
+            entityType: "TicketNote",
+            psaId: 202,
+            psaTicketId: 101,
+          });
+        });
+
+        it("names the field that makes a body invalid", () => {
+          const w = receiver();
+          const { invalid } = kit.env().deliveries;
+          expect(invalid.length).toBeGreaterThan(0);
+          for (const { body, field } of invalid) {
+            const p = w.parse(body);
+            expect(p, JSON.stringify(body)).toMatchObject({ kind: "invalid", field });
+            expect(p.kind === "invalid" ? p.error : "").toBeTruthy();
+          }
+        });
+
+        it("says why a base URL cannot receive deliveries", () => {
+          const w = receiver();
+          expect(w.urlProblem(undefined, false)).toBeTruthy();
+          expect(w.urlProblem("https://nocbridge.example.com", false)).toBeNull();
+        });
       });
-    });
-
-    it("names the field that makes a body invalid", () => {
-      const w = kit.session().webhooks;
-      const { invalid } = kit.env().deliveries;
-      expect(invalid.length).toBeGreaterThan(0);
-      for (const { body, field } of invalid) {
-        const p = w.parse(body);
-        expect(p, JSON.stringify(body)).toMatchObject({ kind: "invalid", field });
-        expect(p.kind === "invalid" ? p.error : "").toBeTruthy();
-      }
-    });
-
-    it("says why a base URL cannot receive deliveries", () => {
-      const w = kit.session().webhooks;
-      expect(w.urlProblem(undefined, false)).toBeTruthy();
-      expect(w.urlProblem("https://nocbridge.example.com", false)).toBeNull();
-    });
+    }
 
     it("reports its Validate items", async () => {
       const checks = await kit.session().webhooks.checks(

@@ -52,7 +52,11 @@ connectorContract("fake", async () => {
       },
       loseNextCreate: async (kind) => {
         tenant.failNext({ code: "TIMEOUT", on: op[kind], applied: true });
-        return async () => tenant.clearFaults();
+        return async () => {
+          const unused = tenant.pendingFaults();
+          tenant.clearFaults();
+          if (unused > 0) throw new Error(`no ${kind} create lost its answer`);
+        };
       },
     },
     deliveries: {

@@ -22,7 +22,7 @@ import { FAKE_MANIFEST, fakeSettings } from "./manifest.js";
 import { FakePsa, type FakeTenant, NOC_QUEUE } from "./psa.js";
 import { fakeTickets } from "./tickets.js";
 import { fakeOptions, validateFake } from "./validate.js";
-import { fakeWebhooks } from "./webhooks.js";
+import { fakeWebhookReceiver, fakeWebhooks } from "./webhooks.js";
 
 export interface FakeConnector extends Connector {
   readonly psa: FakePsa;
@@ -47,6 +47,7 @@ export function fakeConnector(psa: FakePsa = new FakePsa()): FakeConnector {
     system: FAKE_MANIFEST.system,
     label: FAKE_MANIFEST.label,
     manifest: FAKE_MANIFEST,
+    webhooks: fakeWebhookReceiver,
     psa,
     tenant: (partnerId) => psa.tenant(partnerId),
 

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
-import type { ParsedDelivery, WebhookPort, WebhookRef } from "../../../src/psa/connector.js";
+import type { ParsedDelivery, WebhookPort, WebhookReceiver, WebhookRef } from "../../../src/psa/connector.js";
 import { isPsaError } from "../../../src/psa/errors.js";
 import type { FakeClient } from "./client.js";
 import { fakeError } from "./psa.js";
@@ -31,10 +31,65 @@ const positiveId = (v: unknown): number | null =>
 
 const describe = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
+/** Verifying and reading deliveries, which needs no session (and no credentials). */
+export const fakeWebhookReceiver: WebhookReceiver = {
+  async verify(raw, headers, secrets) {
+    const entry = Object.entries(headers).find(([k]) => k.toLowerCase() === SIGNATURE_HEADER);
+    const value = Array.isArray(entry?.[1]) ? entry[1][0] : entry?.[1];
+    if (!value) return { ok: false, error: `missing ${SIGNATURE_HEADER}` };
+    const given = Buffer.from(value.replace(/^sha256=/i, "").trim(), "hex");
+    const ok = secrets.some((s) => {
+      const expected = createHmac("sha256", s).update(raw).digest();
+      return given.length === expected.length && timingSafeEqual(given, expected);
+    });
+    return ok ? { ok: true } : { ok: false, error: `invalid ${SIGNATURE_HEADER}` };
+  },
+
+  parse(body): ParsedDelivery {
+    if (body["event"] === "subscription.disabled")
+      return { kind: "ignored", reason: "a subscription was disabled" };
+    if (body["event"] !== "ticket.changed" && body["event"] !== "note.created")
+      return { kind: "invalid", error: "event: expected ticket.changed or note.created", field: "event" };
+    if (typeof body["deliveryId"] !== "string" || body["deliveryId"] === "")
+      return { kind: "invalid", error: "deliveryId: expected a text", field: "deliveryId" };
+    const id = positiveId(body["id"]);
+    if (id === null) return { kind: "invalid", error: "id: must be a whole number from 1", field: "id" };
+    const note = body["event"] === "note.created";
+    const ticketId =
+      body["ticketId"] === undefined || body["ticketId"] === null ? null : positiveId(body["ticketId"]);
+    if (note && body["ticketId"] !== undefined && body["ticketId"] !== null && ticketId === null)
+      return { kind: "invalid", error: "ticketId: must be a whole number from 1", field: "ticketId" };
+    return {
+      kind: "events",
+      events: [
+        {
+          dedupKey: `fake:${body["deliveryId"]}:${id}`,
+          entityType: note ? "TicketNote" : "Ticket",
+          psaId: id,
+          psaTicketId: note ? ticketId : id,
+        },
+      ],
+    };
+  },
+
+  urlProblem(base, allowHttp) {
+    if (!base) return "there is no public URL for FakePSA to call (set NOCBRIDGE_PUBLIC_URL)";
+    let u: URL;
+    try {
+      u = new URL(base);
+    } catch {
+      return `the public URL ${base} is not a URL`;
+    }
+    if (u.protocol !== "https:" && !allowHttp) return `the public URL ${base} is not https`;
+    return null;
+  },
+};
+
 /** The fake's subscriptions: one per entity, found again by known id, URL or name. */
 export function fakeWebhooks(client: FakeClient): WebhookPort {
   const tenant = client.tenant;
   return {
+    ...fakeWebhookReceiver,
     async register({ partnerId, url, secret, known }) {
       const hooks: WebhookRef[] = [];
       const failures: string[] = [];
@@ -87,57 +142,6 @@ export function fakeWebhooks(client: FakeClient): WebhookPort {
         }
       }
       return left;
-    },
-
-    async verify(raw, headers, secrets) {
-      const entry = Object.entries(headers).find(([k]) => k.toLowerCase() === SIGNATURE_HEADER);
-      const value = Array.isArray(entry?.[1]) ? entry[1][0] : entry?.[1];
-      if (!value) return { ok: false, error: `missing ${SIGNATURE_HEADER}` };
-      const given = Buffer.from(value.replace(/^sha256=/i, "").trim(), "hex");
-      const ok = secrets.some((s) => {
-        const expected = createHmac("sha256", s).update(raw).digest();
-        return given.length === expected.length && timingSafeEqual(given, expected);
-      });
-      return ok ? { ok: true } : { ok: false, error: `invalid ${SIGNATURE_HEADER}` };
-    },
-
-    parse(body): ParsedDelivery {
-      if (body["event"] === "subscription.disabled")
-        return { kind: "ignored", reason: "a subscription was disabled" };
-      if (body["event"] !== "ticket.changed" && body["event"] !== "note.created")
-        return { kind: "invalid", error: "event: expected ticket.changed or note.created", field: "event" };
-      if (typeof body["deliveryId"] !== "string" || body["deliveryId"] === "")
-        return { kind: "invalid", error: "deliveryId: expected a text", field: "deliveryId" };
-      const id = positiveId(body["id"]);
-      if (id === null) return { kind: "invalid", error: "id: must be a whole number from 1", field: "id" };
-      const note = body["event"] === "note.created";
-      const ticketId =
-        body["ticketId"] === undefined || body["ticketId"] === null ? null : positiveId(body["ticketId"]);
-      if (note && body["ticketId"] !== undefined && body["ticketId"] !== null && ticketId === null)
-        return { kind: "invalid", error: "ticketId: must be a whole number from 1", field: "ticketId" };
-      return {
-        kind: "events",
-        events: [
-          {
-            dedupKey: `fake:${body["deliveryId"]}:${id}`,
-            entityType: note ? "TicketNote" : "Ticket",
-            psaId: id,
-            psaTicketId: note ? ticketId : id,
-          },
-        ],
-      };
-    },
-
-    urlProblem(base, allowHttp) {
-      if (!base) return "there is no public URL for FakePSA to call (set NOCBRIDGE_PUBLIC_URL)";
-      let u: URL;
-      try {
-        u = new URL(base);
-      } catch {
-        return `the public URL ${base} is not a URL`;
-      }
-      if (u.protocol !== "https:" && !allowHttp) return `the public URL ${base} is not https`;
-      return null;
     },
 
     async checks(state, urlProblem) {
