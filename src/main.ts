@@ -9,6 +9,7 @@ import { Portal } from "./portal/service.js";
 import type { AutotaskApi } from "./psa/autotask/api.js";
 import { AutotaskClient, type AutotaskCredentials } from "./psa/autotask/client.js";
 import { autotaskConnector } from "./psa/autotask/connector.js";
+import type { Connector } from "./psa/connector.js";
 import { ConnectorRegistry } from "./psa/registry.js";
 import type { PsaUrlPolicy } from "./psa/url-policy.js";
 import { type Db, migrate, openDb } from "./store/db.js";
@@ -39,6 +40,8 @@ export interface ServiceOptions {
    * configured URL policy, which it must apply.
    */
   autotask?: (creds: AutotaskCredentials, urlPolicy: PsaUrlPolicy) => AutotaskApi;
+  /** Further PSA connectors, registered next to Autotask (tests add a fake one). */
+  connectors?: Connector[];
   guard?: SyncEngineOptions["guard"];
   /** A long-running server: schedules asset syncs and recovers interrupted runs (not for one-off commands). */
   background?: boolean;
@@ -86,7 +89,10 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
     ? (creds: AutotaskCredentials) =>
         (opts.autotask as NonNullable<ServiceOptions["autotask"]>)(creds, config.psaUrls)
     : autotaskClientFor(logger, config.psaUrls);
-  const connectors = new ConnectorRegistry([autotaskConnector({ client: autotaskClient })]);
+  const connectors = new ConnectorRegistry([
+    autotaskConnector({ client: autotaskClient }),
+    ...(opts.connectors ?? []),
+  ]);
   const portal = new Portal(db, box, clock, {
     psaUrlRefusal: (url) => config.psaUrls.refusal(url),
     manifests: connectors.list().map((c) => c.manifest),

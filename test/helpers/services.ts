@@ -30,6 +30,8 @@ export async function openTestServices(
   opts: {
     clock?: Clock;
     autotask?: ServiceOptions["autotask"];
+    /** PSA connectors registered next to Autotask (the fake connector). */
+    connectors?: ServiceOptions["connectors"];
     guard?: ServiceOptions["guard"];
     ticketRetry?: ServiceOptions["ticketRetry"];
     /** NOCBRIDGE_ALLOW_HTTP_WEBHOOKS (default on: test servers listen on http://127.0.0.1:<port>). */
@@ -56,6 +58,7 @@ export async function openTestServices(
     ...(kind === "postgres" ? { schema } : {}),
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.autotask ? { autotask: opts.autotask } : {}),
+    ...(opts.connectors ? { connectors: opts.connectors } : {}),
     ...(opts.guard ? { guard: opts.guard } : {}),
     ...(opts.ticketRetry ? { ticketRetry: opts.ticketRetry } : {}),
     background: true,
