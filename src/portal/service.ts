@@ -9,6 +9,7 @@ import type { DeviceState, MappingKind } from "./catalog.js";
 import { Clients } from "./clients.js";
 import { type PageQuery, PortalContext } from "./context.js";
 import { type DeviceImportResult, type DeviceInput, Devices } from "./devices.js";
+import { ForSync } from "./for-sync.js";
 import { Integration, type IntegrationOptions } from "./integration.js";
 import { type MappingRowInput, Mappings } from "./mappings.js";
 import { Notes } from "./notes.js";
@@ -60,6 +61,8 @@ export class Portal {
   readonly tickets: Tickets;
   readonly notes: Notes;
   readonly audit: Audit;
+  /** Reads the sync engine makes for its own work (through its port, sync/portal-port.ts). */
+  readonly forSync: ForSync;
 
   constructor(db: Db, box: SecretBox, clock: Clock, options: PortalOptions = {}) {
     this.#db = db;
@@ -73,6 +76,7 @@ export class Portal {
     this.tickets = new Tickets(ctx, this.clients, this.devices);
     this.notes = new Notes(ctx, this.tickets);
     this.audit = new Audit(ctx);
+    this.forSync = new ForSync(ctx);
   }
 
   /** The PSA systems a partner may choose, with their settings fields (the Setup form). */

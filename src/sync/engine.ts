@@ -103,8 +103,8 @@ export class SyncEngine {
     this.#live = new LiveReadCache(() => o.clock.now().getTime(), o.liveReadTtlMs ?? LIVE_READ_TTL_MS);
     this.runs = new RunStore(o.db, o.clock);
     this.links = new LinkStore(o.db, o.clock);
-    this.streamTickets = new StreamTickets(o.db, o.clock);
     this.portal = syncPortal(o.portal);
+    this.streamTickets = new StreamTickets(o.db, o.clock, this.portal);
     this.sessions = new PsaSessions({
       registry: o.connectors,
       portal: this.portal,
@@ -275,12 +275,7 @@ export class SyncEngine {
     this.#background = true;
     this.scheduler.activate();
     await this.runs.failInterrupted();
-    const partners = await this.#o.db.kysely
-      .selectFrom("partner_integrations")
-      .select("partner_id")
-      .where("devices_enabled", "=", 1)
-      .execute();
-    for (const p of partners) await this.reschedule(p.partner_id);
+    for (const partnerId of await this.portal.partnersWith("devices")) await this.reschedule(partnerId);
     // The ticket worker's heartbeat: it polls partners when due and retries lanes whose backoff has
     // passed. The first beat runs at once, so a restarted server sends the outbox rows a process that
     // died between commit and send left behind, without waiting for the partner's next change.

@@ -1,5 +1,6 @@
 import { type Actor, type Permission, SYSTEM_ACTOR } from "../portal/access.js";
 import type { MappingKind } from "../portal/catalog.js";
+import type { TicketDevices } from "../portal/for-sync.js";
 import type { Portal, TicketInput, TicketPatch } from "../portal/service.js";
 import type { Client, Device, IntegrationView, MappingEntry, Note, TicketDetail } from "../portal/types.js";
 
@@ -22,6 +23,16 @@ export interface SyncPortal {
   createTicket(partnerId: number, input: TicketInput): Promise<TicketDetail>;
   updateTicket(ticketId: number, patch: TicketPatch): Promise<TicketDetail>;
   addNote(ticketId: number, note: { text: string; published: boolean }, author: string): Promise<Note>;
+  /** Partners whose ticketing module (or device integration) is on. */
+  partnersWith(module: "ticketing" | "devices"): Promise<number[]>;
+  /** The client a device belongs to, or null when there is no such device. */
+  deviceClient(deviceId: number): Promise<number | null>;
+  /** The partner's tickets that are not Closed. */
+  openTicketIds(partnerId: number): Promise<number[]>;
+  /** Per ticket, its devices and alerts (the ticket-devices report, without the PSA side). */
+  ticketDevices(partnerId: number): Promise<TicketDevices[]>;
+  /** The actor of an enabled user (a live-log ticket's owner), or null. */
+  activeUser(userId: number): Promise<Actor | null>;
   /**
    * The access check of the engine's API-facing calls: 404 unless the partner exists and the actor
    * sees it, then 403 without the permission.
@@ -43,6 +54,11 @@ export function syncPortal(portal: Portal): SyncPortal {
     updateTicket: (ticketId, patch) => portal.updateTicket(SYSTEM_ACTOR, ticketId, patch, psa),
     addNote: (ticketId, note, author) =>
       portal.addNote(SYSTEM_ACTOR, ticketId, note, { origin: "psa", author }),
+    partnersWith: (module) => portal.forSync.partnersWith(module),
+    deviceClient: (deviceId) => portal.forSync.deviceClient(deviceId),
+    openTicketIds: (partnerId) => portal.forSync.openTicketIds(partnerId),
+    ticketDevices: (partnerId) => portal.forSync.ticketDevices(partnerId),
+    activeUser: (userId) => portal.forSync.activeUser(userId),
     authorize: (actor, partnerId, permission) => portal.authorize(actor, partnerId, permission),
   };
 }

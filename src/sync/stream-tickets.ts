@@ -1,8 +1,8 @@
 import type { Clock } from "../lib/clock.js";
 import { hashToken, newToken } from "../lib/crypto.js";
 import type { Actor } from "../portal/access.js";
-import type { Role } from "../portal/catalog.js";
 import type { Db } from "../store/db.js";
+import type { SyncPortal } from "./portal-port.js";
 
 /** How long a stream ticket may wait for its EventSource, ms. */
 export const STREAM_TICKET_TTL_MS = 60_000;
@@ -17,10 +17,12 @@ export const STREAM_TICKET_TTL_MS = 60_000;
 export class StreamTickets {
   readonly #db: Db;
   readonly #clock: Clock;
+  readonly #users: Pick<SyncPortal, "activeUser">;
 
-  constructor(db: Db, clock: Clock) {
+  constructor(db: Db, clock: Clock, users: Pick<SyncPortal, "activeUser">) {
     this.#db = db;
     this.#clock = clock;
+    this.#users = users;
   }
 
   /** A new ticket for the actor to follow the run (the caller has checked the actor may read it). */
@@ -57,14 +59,6 @@ export class StreamTickets {
       .returning(["user_id", "run_id", "expires_at"])
       .executeTakeFirst();
     if (!row || row.run_id !== runId || row.expires_at <= this.#clock.now().toISOString()) return null;
-    const user = await k
-      .selectFrom("users")
-      .select(["id", "name", "role", "partner_id"])
-      .where("id", "=", row.user_id)
-      .where("disabled", "=", 0)
-      .executeTakeFirst();
-    return user
-      ? { userId: user.id, name: user.name, role: user.role as Role, partnerId: user.partner_id }
-      : null;
+    return this.#users.activeUser(row.user_id);
   }
 }

@@ -48,7 +48,10 @@ export async function ticketContext(
 
 /** Field values across the two sides: the mapping tables for status and priority, device links for the asset. */
 export class FieldMap {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly portal: SyncPortal,
+  ) {}
 
   get #k() {
     return this.db.kysely;
@@ -158,11 +161,6 @@ export class FieldMap {
   }
 
   async deviceOfClient(deviceId: number, clientId: number): Promise<boolean> {
-    const d = await this.#k
-      .selectFrom("devices")
-      .select("client_id")
-      .where("id", "=", deviceId)
-      .executeTakeFirst();
-    return d?.client_id === clientId;
+    return (await this.portal.deviceClient(deviceId)) === clientId;
   }
 }

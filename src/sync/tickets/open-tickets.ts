@@ -1,5 +1,6 @@
 import type { Clock } from "../../lib/clock.js";
 import type { Db } from "../../store/db.js";
+import type { SyncPortal } from "../portal-port.js";
 
 /** sync_cursors stream that records that a partner's open tickets were pushed when ticketing came on. */
 const STREAM = "tickets:open-pushed";
@@ -10,7 +11,13 @@ const STREAM = "tickets:open-pushed";
  * happened to the webhooks. `on: false` (ticketing switched off) forgets it, so switching on again
  * pushes again. The marker and the outbox rows are one transaction.
  */
-export async function pushedOpenTickets(db: Db, partnerId: number, clock: Clock, on: boolean): Promise<void> {
+export async function pushedOpenTickets(
+  db: Db,
+  portal: SyncPortal,
+  partnerId: number,
+  clock: Clock,
+  on: boolean,
+): Promise<void> {
   const k = db.kysely;
   if (!on) {
     await k
@@ -21,6 +28,7 @@ export async function pushedOpenTickets(db: Db, partnerId: number, clock: Clock,
     return;
   }
   const at = clock.now().toISOString();
+  const candidates = await portal.openTicketIds(partnerId);
   await k.transaction().execute(async (trx) => {
     const marked = await trx
       .insertInto("sync_cursors")
@@ -28,19 +36,16 @@ export async function pushedOpenTickets(db: Db, partnerId: number, clock: Clock,
       .onConflict((oc) => oc.columns(["partner_id", "stream"]).doNothing())
       .executeTakeFirst();
     if (Number(marked.numInsertedOrUpdatedRows ?? 0n) === 0) return;
-    const open = await trx
-      .selectFrom("tickets")
-      .select("id")
-      .where("partner_id", "=", partnerId)
-      .where("status_id", "!=", 3)
-      .where("id", "not in", (eb) =>
-        eb.selectFrom("ticket_links").select("ticket_id").where("partner_id", "=", partnerId),
-      )
-      .execute();
+    const linked = new Set(
+      (
+        await trx.selectFrom("ticket_links").select("ticket_id").where("partner_id", "=", partnerId).execute()
+      ).map((l) => l.ticket_id),
+    );
+    const open = candidates.filter((id) => !linked.has(id));
     if (open.length > 0)
       await trx
         .insertInto("ticket_outbox")
-        .values(open.map((t) => ({ partner_id: partnerId, ticket_id: t.id, kind: "ticket", created_at: at })))
+        .values(open.map((id) => ({ partner_id: partnerId, ticket_id: id, kind: "ticket", created_at: at })))
         .execute();
   });
 }

@@ -67,7 +67,7 @@ export class TicketEngine {
     const reconciler = new Reconciler({
       portal,
       links,
-      map: new FieldMap(db),
+      map: new FieldMap(db, portal),
       notes: new NoteSync(db, portal),
       failpoint: o.failpoint,
     });
@@ -80,7 +80,7 @@ export class TicketEngine {
       reconciler,
       errors: this.#errors,
     });
-    this.#views = new TicketViews(db);
+    this.#views = new TicketViews(db, portal);
     this.#webhooks = new WebhookRegistrations({
       db,
       box: o.box,
@@ -206,11 +206,7 @@ export class TicketEngine {
   async tick(): Promise<void> {
     const k = this.#o.db.kysely;
     const every = this.#o.pollIntervalMs ?? 5 * 60_000;
-    const rows = await k
-      .selectFrom("partner_integrations")
-      .select("partner_id")
-      .where("ticketing_enabled", "=", 1)
-      .execute();
+    const rows = (await this.#o.portal.partnersWith("ticketing")).map((partner_id) => ({ partner_id }));
     const now = this.#o.clock.now().getTime();
     for (const { partner_id: id } of rows) {
       if (now - (this.#lastPoll.get(id) ?? 0) >= every)
@@ -244,11 +240,12 @@ export class TicketEngine {
     const { view, connector, session } = await this.#o.sessions.forPartner(partnerId);
     if (!session || !view.ticketing.enabled) {
       await this.#webhooks.unregister(partnerId, connector.system, session);
-      await pushedOpenTickets(db, partnerId, clock, false);
+      await pushedOpenTickets(db, this.#o.portal, partnerId, clock, false);
       return;
     }
     await this.#webhooks.register(partnerId, session);
-    if (view.ticketing.nocMayEnterTickets) await pushedOpenTickets(db, partnerId, clock, true);
+    if (view.ticketing.nocMayEnterTickets)
+      await pushedOpenTickets(db, this.#o.portal, partnerId, clock, true);
     await this.pollTickets(partnerId);
   }
 

@@ -1,4 +1,5 @@
 import type { Db } from "../../store/db.js";
+import type { SyncPortal } from "../portal-port.js";
 
 export interface PsaTicketView {
   ticketId: number | null;
@@ -13,7 +14,10 @@ export interface PsaTicketView {
 
 /** What the UI shows of the ticket sync: each ticket's PSA side, and the devices report. */
 export class TicketViews {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly portal: SyncPortal,
+  ) {}
 
   get #k() {
     return this.db.kysely;
@@ -81,34 +85,9 @@ export class TicketViews {
     return out;
   }
 
-  /** Per ticket, the devices and alerts associated with it (seed FAQ Q6's report). */
+  /** Per ticket, the devices and alerts associated with it, with each device's configuration item. */
   async deviceReport(partnerId: number): Promise<unknown[]> {
-    const tickets = await this.#k
-      .selectFrom("tickets")
-      .select(["id", "title", "device_id", "status_id"])
-      .where("partner_id", "=", partnerId)
-      .orderBy("id")
-      .execute();
-    const alerts = await this.#k
-      .selectFrom("ticket_alerts")
-      .innerJoin("tickets", "tickets.id", "ticket_alerts.ticket_id")
-      .innerJoin("devices", "devices.id", "ticket_alerts.device_id")
-      .select([
-        "ticket_alerts.ticket_id",
-        "ticket_alerts.device_id",
-        "ticket_alerts.message",
-        "ticket_alerts.created_at",
-        "devices.hostname",
-      ])
-      .where("tickets.partner_id", "=", partnerId)
-      .orderBy("ticket_alerts.id")
-      .execute();
-    const devices = await this.#k
-      .selectFrom("devices")
-      .select(["id", "hostname"])
-      .where("partner_id", "=", partnerId)
-      .execute();
-    const host = new Map(devices.map((d) => [d.id, d.hostname]));
+    const tickets = await this.portal.ticketDevices(partnerId);
     const cis = await this.#k
       .selectFrom("links")
       .select(["portal_id", "psa_id"])
@@ -116,29 +95,14 @@ export class TicketViews {
       .where("entity", "=", "device")
       .execute();
     const ci = new Map(cis.map((c) => [c.portal_id, c.psa_id]));
-    return tickets.map((t) => {
-      const own = alerts.filter((a) => a.ticket_id === t.id);
-      const ids = [
-        ...new Set([...(t.device_id !== null ? [t.device_id] : []), ...own.map((a) => a.device_id)]),
-      ];
-      return {
-        ticketId: t.id,
-        title: t.title,
-        statusId: t.status_id,
-        deviceId: t.device_id,
-        devices: ids.map((id) => ({
-          id,
-          hostname: host.get(id) ?? "",
-          psaCiId: ci.get(id) ?? null,
-          primary: id === t.device_id,
-        })),
-        alerts: own.map((a) => ({
-          deviceId: a.device_id,
-          hostname: a.hostname,
-          message: a.message,
-          createdAt: a.created_at,
-        })),
-      };
-    });
+    return tickets.map((t) => ({
+      ...t,
+      devices: t.devices.map((d) => ({
+        id: d.id,
+        hostname: d.hostname,
+        psaCiId: ci.get(d.id) ?? null,
+        primary: d.primary,
+      })),
+    }));
   }
 }
