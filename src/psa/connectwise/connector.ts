@@ -1,0 +1,73 @@
+import { fingerprint } from "../../lib/fingerprint.js";
+import type { Check, Connector, IntegrationSettings, PsaSession, SessionContext } from "../connector.js";
+import type { ConnectWiseApi } from "./api.js";
+import { connectwiseAssets } from "./assets.js";
+import { type ConnectWiseCache, newCache } from "./cache.js";
+import { ConnectWiseClient, type ConnectWiseCredentials } from "./client.js";
+import { CONNECTWISE_MANIFEST } from "./manifest.js";
+import { connectwiseOptions } from "./options.js";
+import { connectwiseSettings } from "./settings.js";
+import { connectwiseTickets } from "./tickets.js";
+import { validateConnectWise } from "./validate.js";
+import { connectwiseWebhooks } from "./webhooks.js";
+
+export interface ConnectWiseConnectorOptions {
+  /**
+   * Builds a partner's ConnectWise client for its credentials (the server passes the operator's
+   * allow-list; tests pass fast retries). Default: a ConnectWiseClient allowing ConnectWise's cloud
+   * hosts only.
+   */
+  client?(creds: ConnectWiseCredentials): ConnectWiseApi;
+}
+
+/** The ConnectWise PSA (Manage) behind the connector seam. */
+export function connectwiseConnector(o: ConnectWiseConnectorOptions = {}): Connector {
+  const make = o.client ?? ((credentials: ConnectWiseCredentials) => new ConnectWiseClient({ credentials }));
+  const clients = new Map<number, { key: string; api: ConnectWiseApi; cache: ConnectWiseCache }>();
+  /** One client per partner while its credentials stay the same: its limiter and caches live there. */
+  const clientFor = (partnerId: number, creds: ConnectWiseCredentials) => {
+    const key = fingerprint(creds);
+    const cached = clients.get(partnerId);
+    if (cached?.key === key) return cached;
+    const made = { key, api: make(creds), cache: newCache() };
+    clients.set(partnerId, made);
+    return made;
+  };
+  return {
+    system: "connectwise",
+    label: "ConnectWise",
+    manifest: CONNECTWISE_MANIFEST,
+    missing(settings: IntegrationSettings, hasSecret: boolean): Check | null {
+      const s = connectwiseSettings(settings);
+      if (hasSecret && s.siteUrl !== "" && s.companyId !== "" && s.publicKey !== "" && s.clientId !== "")
+        return null;
+      return {
+        name: "credentials",
+        ok: false,
+        message: "The ConnectWise site, company id, public and private key and client id are not all set.",
+        fix: "Enter them under Setup → Partner details → Service Center and Ticketing System Details: the keys come from System > Members > API Members > the API member > API Keys in ConnectWise, the client id from developer.connectwise.com.",
+      };
+    },
+    open(settings: IntegrationSettings, secret: string, ctx: SessionContext): PsaSession {
+      const s = connectwiseSettings(settings);
+      const { key, api, cache } = clientFor(ctx.partnerId, {
+        siteUrl: s.siteUrl,
+        companyId: s.companyId,
+        publicKey: s.publicKey,
+        privateKey: secret,
+        clientId: s.clientId,
+      });
+      return {
+        system: "connectwise",
+        label: "ConnectWise",
+        key,
+        stats: () => ({ requests: api.stats().requests }),
+        tickets: connectwiseTickets(api, s, ctx, cache),
+        assets: connectwiseAssets(api, s, ctx, cache),
+        webhooks: connectwiseWebhooks(api, s, ctx, cache),
+        options: () => connectwiseOptions(api, s),
+        validate: (input) => validateConnectWise(api, s, cache, input),
+      };
+    },
+  };
+}
