@@ -133,3 +133,14 @@ export function openSession(
   });
   return { session, connector };
 }
+
+/** The tenant loses a configuration custom field (and its configurations show the list without it). */
+export function dropCustomField(f: CwFixture, caption: string): void {
+  const t = f.emu.store.tenant(f.emu.credentials.companyId);
+  if (!t) throw new Error("no tenant");
+  t.customFields = t.customFields.filter((c) => c.caption !== caption);
+  for (const rec of t.rows("configurations")) {
+    const fields = (rec["customFields"] as Array<{ caption: string }>).filter((c) => c.caption !== caption);
+    t.put("configurations", { ...rec, customFields: fields });
+  }
+}
