@@ -65,3 +65,19 @@ export interface ConnectWiseApi {
   trustedOrigins(): Promise<string[]>;
   stats(): ConnectWiseStats;
 }
+
+export interface ConnectWiseCredentials {
+  /** The site the partner logs in to: "na.myconnectwise.net", "https://cw.example.com", … */
+  siteUrl: string;
+  companyId: string;
+  publicKey: string;
+  privateKey: string;
+  /** The integration's clientId (developer.connectwise.com), sent on every call. */
+  clientId: string;
+}
+
+/** pino-compatible subset; objects logged never contain credentials. */
+export interface ClientLogger {
+  debug(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}

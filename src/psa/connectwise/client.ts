@@ -14,7 +14,6 @@ import {
   DEFAULT_RETRY,
   type FetchFn,
   fetchWithTimeout,
-  fullJitterDelay,
   type HttpAnswer,
   type Now,
   type Random,
@@ -26,27 +25,19 @@ import {
 } from "../http.js";
 import { guardedFetch } from "../transport.js";
 import { PsaUrlPolicy } from "../url-policy.js";
-import type { ConnectWiseApi, ConnectWiseStats, ListOptions } from "./api.js";
+import type {
+  ClientLogger,
+  ConnectWiseApi,
+  ConnectWiseCredentials,
+  ConnectWiseStats,
+  ListOptions,
+} from "./api.js";
 import { classifyConnectWise, isRouteMissError } from "./classify.js";
+import { idempotentCreate } from "./idempotent.js";
 import { nextLink } from "./query.js";
-import { apiOrigin, checkCodebase, restBase, siteOrigin } from "./site.js";
+import { discoverRestBase, siteOrigin } from "./site.js";
 import type { PatchOp } from "./types.js";
-
-export interface ConnectWiseCredentials {
-  /** The site the partner logs in to: "na.myconnectwise.net", "https://cw.example.com", … */
-  siteUrl: string;
-  companyId: string;
-  publicKey: string;
-  privateKey: string;
-  /** The integration's clientId (developer.connectwise.com), sent on every call. */
-  clientId: string;
-}
-
-/** pino-compatible subset; objects logged never contain credentials. */
-export interface ClientLogger {
-  debug(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
+import { badResponse, checkPath, isObject, nextPage, opKey, sameOrigin, withId } from "./wire.js";
 
 /** ConnectWise's cloud hosts, for an allow-list (docs/connectwise.md, Site and codebase). */
 export const CONNECTWISE_CLOUD_ALLOWLIST = "https://*.myconnectwise.net,https://*.connectwisedev.com";
@@ -93,41 +84,6 @@ interface Call {
   maxBytes?: number;
   timeoutMs?: number;
 }
-
-const PATH = /^[A-Za-z]+(\/[A-Za-z0-9]+)*$/;
-
-function checkPath(path: string): string {
-  if (!PATH.test(path)) {
-    throw new PsaError({
-      code: "INVALID_REQUEST",
-      retryable: false,
-      message: `expected a ConnectWise resource path such as "service/tickets/5", got ${JSON.stringify(path.slice(0, 80))}`,
-    });
-  }
-  return path;
-}
-
-/** "GET service/tickets/{id}/notes": the statistics key (never a URL or a query). */
-const opKey = (method: string, path: string) => `${method} ${path.replace(/\/\d+(?=\/|$)/g, "/{id}")}`;
-
-function badResponse(operation: string, expected: string, body: unknown, write: boolean): PsaError {
-  const got =
-    body === undefined
-      ? "an empty body"
-      : typeof body === "string"
-        ? "a body that is not JSON"
-        : "JSON of another shape";
-  return new PsaError({
-    code: "BAD_RESPONSE",
-    retryable: !write,
-    ambiguous: write,
-    operation,
-    message: `${operation}: expected ${expected}, got ${got}`,
-  });
-}
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  v !== null && typeof v === "object" && !Array.isArray(v);
 
 export class ConnectWiseClient implements ConnectWiseApi {
   readonly #creds: ConnectWiseCredentials;
@@ -243,7 +199,7 @@ export class ConnectWiseClient implements ConnectWiseApi {
         throw badResponse(opKey("GET", path), "rows in id order", answer, false);
       lastId = last;
       page++;
-      const next = link ? this.#sameOrigin(link, base) : this.#nextPage(url, forwardOnly, lastId, page);
+      const next = link ? sameOrigin(link, base) : nextPage(url, forwardOnly, lastId, page);
       if (seen.has(next))
         throw badResponse(opKey("GET", path), "a next page that moves forward", answer, false);
       url = next;
@@ -281,42 +237,20 @@ export class ConnectWiseClient implements ConnectWiseApi {
   }
 
   async createIdempotent<T>(path: string, body: unknown, lookup: () => Promise<T | null>): Promise<T> {
-    const started = this.#now();
-    for (let n = 1; ; n++) {
-      try {
-        return await this.create<T>(path, body);
-      } catch (e) {
-        if (!isPsaError(e) || !e.ambiguous) throw e;
-        this.#counters.ambiguousCreates++;
-        const delayMs = fullJitterDelay(n, this.#policy, this.#random);
-        const outOfTime = this.#now() - started + delayMs > this.#policy.timeBudgetMs;
-        if (!outOfTime) {
-          this.#counters.backoffMs += delayMs;
-          await this.#sleep(delayMs);
-        }
-        let found: T | null;
-        try {
-          found = await lookup();
-        } catch (lookupErr) {
-          // The create's outcome is still unknown: that is what the caller must know.
-          this.#o.logger?.warn(
-            { operation: e.operation, lookupError: lookupErr instanceof Error ? lookupErr.message : "?" },
-            "ConnectWise: lookup after an ambiguous create failed",
-          );
-          throw e;
-        }
-        this.#o.logger?.warn(
-          { operation: e.operation, code: e.code, found: found !== null },
-          "ConnectWise: create failed with an unknown outcome; looked the record up",
-        );
-        if (found !== null) {
-          this.#counters.recoveredByLookup++;
-          return found;
-        }
-        if (n >= this.#policy.maxAttempts || outOfTime) throw e;
-        this.#counters.retries++;
-      }
-    }
+    const c = this.#counters;
+    return idempotentCreate(() => this.create<T>(path, body), lookup, {
+      policy: this.#policy,
+      now: this.#now,
+      sleep: this.#sleep,
+      random: this.#random,
+      logger: this.#o.logger,
+      count: (what, ms = 0) => {
+        if (what === "ambiguous") c.ambiguousCreates++;
+        else if (what === "backoff") c.backoffMs += ms;
+        else if (what === "recovered") c.recoveredByLookup++;
+        else c.retries++;
+      },
+    });
   }
 
   async patch<T>(path: string, ops: PatchOp[]): Promise<T> {
@@ -393,37 +327,20 @@ export class ConnectWiseClient implements ConnectWiseApi {
 
   /** `GET {site}/login/companyinfo/{companyId}` (no credentials) → the REST base. */
   async #discover(): Promise<string> {
-    const operation = "GET login/companyinfo";
-    const url = `${this.#site}/login/companyinfo/${encodeURIComponent(this.#creds.companyId)}`;
-    this.#checkUrl(url, operation);
-    const body = await withRetries(
-      async () => {
-        this.#counters.discoveries++;
-        const a = await fetchWithTimeout(
-          this.#fetch,
-          url,
-          { method: "GET", headers: { Accept: "application/json" } },
-          this.#exchangeOptions(operation, false),
-        );
-        if (a.status === 404) {
-          throw new PsaError({
-            code: "AUTH",
-            status: 404,
-            retryable: false,
-            operation,
-            message: `${operation}: expected the company id to be known to this ConnectWise site, got HTTP 404`,
-          });
-        }
-        if (a.status < 200 || a.status >= 300)
-          throw classifyConnectWise(a.status, a.body, a.headers, { operation });
-        return a.body;
+    const base = await discoverRestBase(
+      {
+        site: this.#site,
+        companyId: this.#creds.companyId,
+        fetch: this.#fetch,
+        exchange: (operation) => this.#exchangeOptions(operation, false),
+        checkUrl: (url, operation) => this.#checkUrl(url, operation),
+        counted: () => {
+          this.#counters.discoveries++;
+        },
       },
       this.#retryHooks(() => true),
     );
-    const codebase = checkCodebase(isObject(body) ? (body["Codebase"] ?? body["codebase"]) : undefined);
-    const origin = apiOrigin(this.#site, codebase);
-    this.#checkUrl(origin, operation);
-    return restBase(origin, codebase);
+    return base;
   }
 
   #retryHooks(may: (e: PsaError) => boolean) {
@@ -535,29 +452,4 @@ export class ConnectWiseClient implements ConnectWiseApi {
       });
     }
   }
-
-  /** Paging links are absolute; credentials only ever go to the API's own origin. */
-  #sameOrigin(link: string, base: string): string {
-    const origin = new URL(base).origin;
-    let u: URL;
-    try {
-      u = new URL(link, base);
-    } catch {
-      throw badResponse("paging", "an absolute Link URL", link, false);
-    }
-    return u.origin === origin ? u.href : `${origin}${u.pathname}${u.search}`;
-  }
-
-  /** The next page when the answer had no Link: the next pageId (forward-only) or page number. */
-  #nextPage(url: string, forwardOnly: boolean, lastId: number, page: number): string {
-    const u = new URL(url);
-    if (forwardOnly) u.searchParams.set("pageId", String(lastId));
-    else u.searchParams.set("page", String(page));
-    return u.href;
-  }
-}
-
-/** The fields parameter with `id` first (paging and every reader need it). */
-function withId(fields: readonly string[]): string {
-  return ["id", ...fields.filter((f) => f.toLowerCase() !== "id")].join(",");
 }

@@ -1,9 +1,9 @@
 import { fingerprint } from "../../lib/fingerprint.js";
 import type { Check, Connector, IntegrationSettings, PsaSession, SessionContext } from "../connector.js";
-import type { ConnectWiseApi } from "./api.js";
+import type { ConnectWiseApi, ConnectWiseCredentials } from "./api.js";
 import { connectwiseAssets } from "./assets.js";
 import { type ConnectWiseCache, newCache } from "./cache.js";
-import { ConnectWiseClient, type ConnectWiseCredentials } from "./client.js";
+import { ConnectWiseClient } from "./client.js";
 import { CONNECTWISE_MANIFEST } from "./manifest.js";
 import { connectwiseOptions } from "./options.js";
 import { connectwiseSettings } from "./settings.js";

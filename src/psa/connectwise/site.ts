@@ -6,6 +6,14 @@
  * the on-premise router `v4_6_release/` (docs/connectwise.md, Site and codebase).
  */
 import { PsaError } from "../errors.js";
+import {
+  type ExchangeOptions,
+  type FetchFn,
+  fetchWithTimeout,
+  type RetryHooks,
+  withRetries,
+} from "../http.js";
+import { classifyConnectWise } from "./classify.js";
 
 /** Cloud domains whose site hosts have an `api-` twin for the API. */
 const CLOUD_DOMAINS = ["myconnectwise.net", "connectwisedev.com"];
@@ -66,4 +74,50 @@ export function checkCodebase(value: unknown): string {
 /** The REST base: `https://{api host}/{codebase}apis/3.0/`. */
 export function restBase(origin: string, codebase: string): string {
   return `${origin}/${codebase}apis/3.0/`;
+}
+
+export interface DiscoveryDeps {
+  site: string;
+  companyId: string;
+  fetch: FetchFn;
+  exchange(operation: string): ExchangeOptions;
+  /** Throws URL_NOT_ALLOWED when the allow-list refuses the URL. */
+  checkUrl(url: string, operation: string): void;
+  counted(): void;
+}
+
+/**
+ * `GET {site}/login/companyinfo/{companyId}` without credentials → the REST base of the tenant. An
+ * unknown company id answers 404: that is an AUTH failure (the credentials name no tenant here).
+ */
+export async function discoverRestBase(d: DiscoveryDeps, retry: RetryHooks): Promise<string> {
+  const operation = "GET login/companyinfo";
+  const url = `${d.site}/login/companyinfo/${encodeURIComponent(d.companyId)}`;
+  d.checkUrl(url, operation);
+  const body = await withRetries(async () => {
+    d.counted();
+    const a = await fetchWithTimeout(
+      d.fetch,
+      url,
+      { method: "GET", headers: { Accept: "application/json" } },
+      d.exchange(operation),
+    );
+    if (a.status === 404) {
+      throw new PsaError({
+        code: "AUTH",
+        status: 404,
+        retryable: false,
+        operation,
+        message: `${operation}: expected the company id to be known to this ConnectWise site, got HTTP 404`,
+      });
+    }
+    if (a.status < 200 || a.status >= 300)
+      throw classifyConnectWise(a.status, a.body, a.headers, { operation });
+    return a.body;
+  }, retry);
+  const info = body !== null && typeof body === "object" ? (body as Record<string, unknown>) : {};
+  const codebase = checkCodebase(info["Codebase"] ?? info["codebase"]);
+  const origin = apiOrigin(d.site, codebase);
+  d.checkUrl(origin, operation);
+  return restBase(origin, codebase);
 }
