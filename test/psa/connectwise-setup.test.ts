@@ -166,7 +166,15 @@ describe("ConnectWise manifest, options and Validate", () => {
         mappings: {
           statuses: [{ table: "status-reverse", psaId: 6, psaLabel: "New" }],
           priorities: [{ psaId: 9, psaLabel: "Urgent" }],
-          coverage: { forwardPortalIds: [], reversePsaIds: [1], priorityPsaIds: [3] },
+          coverage: {
+            forwardPortalIds: [1],
+            reversePsaIds: [1],
+            priorityPsaIds: [3],
+            portalStatuses: [
+              { id: 1, name: "New" },
+              { id: 2, name: "In Progress" },
+            ],
+          },
         },
         refusals: ["summary: The summary field is required."],
       }),
@@ -184,7 +192,14 @@ describe("ConnectWise manifest, options and Validate", () => {
     expect(failed["status:6"]).toMatch(/System > Setup Tables > Service Board > "NOC" > Statuses/);
     expect(failed["company:BIRCH"]).toMatch(/"Birch Logistics" \(id 3\)/);
     const warnings = r.checks.filter((c) => c.warning).map((c) => c.name);
-    expect(warnings).toEqual(["coverage:connectwise-statuses", "coverage:connectwise-priorities"]);
+    expect(warnings).toEqual([
+      "coverage:portal-statuses",
+      "coverage:connectwise-statuses",
+      "coverage:connectwise-priorities",
+    ]);
+    expect(r.checks.find((c) => c.name === "coverage:portal-statuses")?.message).toMatch(
+      /"In Progress" \(2\)/,
+    );
   });
 
   it("stops at the credentials when ConnectWise refuses them, and checks the board and configuration settings", async () => {

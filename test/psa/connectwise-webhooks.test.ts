@@ -158,7 +158,7 @@ describe("ConnectWise callbacks", () => {
     expect(deliveries).toHaveLength(1);
     const d = deliveries[0] as Delivery;
     expect(d.url).toBe(`/webhooks/connectwise/1?recordId=${id}`);
-    expect(await s.webhooks.verify(d.raw, d.headers, [])).toEqual({ ok: true });
+    expect(await s.webhooks.verify(d.raw, d.headers, ["x"])).toEqual({ ok: true });
     const parsed = s.webhooks.parse(JSON.parse(d.raw.toString("utf8")));
     expect(parsed).toEqual({
       kind: "events",
@@ -174,7 +174,7 @@ describe("ConnectWise callbacks", () => {
     // The key is fetched once and then cached.
     await technicianEdit(id, "Backup failed three times");
     f.emu.stats.reset();
-    expect(await s.webhooks.verify(deliveries[1]!.raw, deliveries[1]!.headers, [])).toEqual({ ok: true });
+    expect(await s.webhooks.verify(deliveries[1]!.raw, deliveries[1]!.headers, ["x"])).toEqual({ ok: true });
     expect(f.emu.stats.snapshot().requests).toBe(0);
   });
 
@@ -183,11 +183,11 @@ describe("ConnectWise callbacks", () => {
     await technicianEdit(await ticket(), "edited");
     const d = deliveries[0] as Delivery;
     const tampered = Buffer.from(d.raw.toString("utf8").replace('"Action":"updated"', '"Action":"deleted"'));
-    expect(await s.webhooks.verify(tampered, d.headers, [])).toEqual({
+    expect(await s.webhooks.verify(tampered, d.headers, ["x"])).toEqual({
       ok: false,
       error: "invalid x-content-signature",
     });
-    expect(await s.webhooks.verify(d.raw, {}, [])).toEqual({
+    expect(await s.webhooks.verify(d.raw, {}, ["x"])).toEqual({
       ok: false,
       error: "missing x-content-signature",
     });
@@ -202,7 +202,7 @@ describe("ConnectWise callbacks", () => {
         JSON.stringify({ Type: "ticket", Action: "updated", ID: 1, Metadata: { key_url: keyUrl } }),
       );
       const forged = { "x-content-signature": signCallback(body.toString("utf8"), "attacker's key") };
-      const r = await s.webhooks.verify(body, forged, []);
+      const r = await s.webhooks.verify(body, forged, ["x"]);
       expect(r.ok).toBe(false);
       expect(r.ok === false && r.error).toMatch(/signing key could not be read: .*key_url/);
     }
@@ -213,10 +213,10 @@ describe("ConnectWise callbacks", () => {
     await s.webhooks.register({ partnerId: 1, url: receiverUrl, secret: "x", known: [] });
     const id = await ticket();
     await technicianEdit(id, "one");
-    expect(await s.webhooks.verify(deliveries[0]!.raw, deliveries[0]!.headers, [])).toEqual({ ok: true });
+    expect(await s.webhooks.verify(deliveries[0]!.raw, deliveries[0]!.headers, ["x"])).toEqual({ ok: true });
     await f.admin("POST", `tenants/${f.emu.credentials.companyId}/signingKey/rotate`);
     await technicianEdit(id, "two");
-    expect(await s.webhooks.verify(deliveries[1]!.raw, deliveries[1]!.headers, [])).toEqual({ ok: true });
+    expect(await s.webhooks.verify(deliveries[1]!.raw, deliveries[1]!.headers, ["x"])).toEqual({ ok: true });
   });
 
   it("parses deliveries, naming the field of an invalid one", () => {

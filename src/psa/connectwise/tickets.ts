@@ -232,6 +232,19 @@ export function connectwiseTickets(
           message: "expected a service board in the ConnectWise settings, got none",
         });
       }
+      for (const [field, ok] of [
+        ["title", typeof t.title === "string"],
+        ["description", typeof t.description === "string"],
+        ["externalRef", typeof t.externalRef === "string" && t.externalRef !== ""],
+        ["companyId", Number.isSafeInteger(t.companyId)],
+      ] as const) {
+        if (!ok)
+          throw new PsaError({
+            code: "INVALID_REQUEST",
+            retryable: false,
+            message: `expected the new ticket's ${field}, got none`,
+          });
+      }
       const status = t.status > 0 ? t.status : s.defaultStatusId;
       const ref = (id: number | null) => (id === null ? {} : { id });
       const body: Record<string, unknown> = {

@@ -385,6 +385,18 @@ async function ticketChecks(
     });
   }
   const cov = input.mappings.coverage;
+  if (cov?.portalStatuses) {
+    const fwd = new Set(cov.forwardPortalIds);
+    const gaps = cov.portalStatuses.filter((x) => !fwd.has(x.id)).map((x) => `"${x.name}" (${x.id})`);
+    checks.push(
+      coverage(
+        "coverage:portal-statuses",
+        gaps,
+        "portal status",
+        "Add forward status rows for them under Mappings; until then a ticket in such a status keeps its ConnectWise status (with a warning on the ticket).",
+      ),
+    );
+  }
   if (cov && statuses) {
     const rev = new Set(cov.reversePsaIds);
     const gaps = statuses.filter((x) => isActive(x) && !rev.has(x.id)).map((x) => `"${x.name}" (${x.id})`);

@@ -129,7 +129,12 @@ export function connectwiseWebhooks(
       return failed;
     },
 
-    verify: (raw, headers) => verifyCallback(api, cache, raw, headers, () => ctx.clock.now().getTime()),
+    // ConnectWise signs with the tenant's key behind key_url, not with a secret of ours: the secrets
+    // only say that a registration is on record for this partner (none: nothing is accepted).
+    verify: async (raw, headers, secrets) =>
+      secrets.length === 0
+        ? { ok: false, error: "no callback is registered for this partner" }
+        : verifyCallback(api, cache, raw, headers, () => ctx.clock.now().getTime()),
 
     parse(body: Record<string, unknown>): ParsedDelivery {
       const type = body["Type"];
