@@ -9,6 +9,8 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DEMO_IDS, signCallback } from "../../src/emulators/connectwise/index.js";
 import type { PsaSession, WebhookStatus } from "../../src/psa/connector.js";
+import { connectwiseConnector } from "../../src/psa/connectwise/connector.js";
+import type { CallbackReceiver } from "../../src/psa/connectwise/receive.js";
 import { type CwFixture, openSession, startCwFixture } from "./connectwise-helpers.js";
 
 interface Delivery {
@@ -207,6 +209,30 @@ describe("ConnectWise callbacks", () => {
       expect(r.ok === false && r.error).toMatch(/signing key could not be read: .*key_url/);
     }
     expect(f.emu.stats.snapshot().requests).toBe(0);
+  });
+
+  it("verifies a delivery without a session, through the open connection of the site and company that signed it", async () => {
+    const { session, connector } = openSession(f);
+    await session.webhooks.register({ partnerId: 1, url: receiverUrl, secret: "x", known: [] });
+    await technicianEdit(await ticket(), "seen without a session");
+    const d = deliveries[0] as Delivery;
+    const receiver = (connector as unknown as { webhooks: CallbackReceiver }).webhooks;
+    expect(await receiver.verify(d.raw, d.headers, ["x"])).toEqual({ ok: true });
+    expect(receiver.parse(JSON.parse(d.raw.toString("utf8")))).toMatchObject({ kind: "events" });
+    expect(receiver.urlProblem(undefined, false)).toMatch(/no public URL/);
+    const otherCompany = Buffer.from(
+      d.raw.toString("utf8").replace(`"CompanyId":"${f.emu.credentials.companyId}"`, '"CompanyId":"other"'),
+    );
+    expect(await receiver.verify(otherCompany, d.headers, ["x"])).toMatchObject({ ok: false });
+    // A connector that has opened no connection accepts nothing.
+    const fresh = connectwiseConnector({ client: (credentials) => f.client({ credentials }) });
+    const r = await (fresh as unknown as { webhooks: CallbackReceiver }).webhooks.verify(d.raw, d.headers, [
+      "x",
+    ]);
+    expect(r).toEqual({
+      ok: false,
+      error: "no open ConnectWise connection serves the site and company this delivery names",
+    });
   });
 
   it("fetches the key again after ConnectWise changes it", async () => {

@@ -6,6 +6,7 @@ import { type ConnectWiseCache, newCache } from "./cache.js";
 import { ConnectWiseClient } from "./client.js";
 import { CONNECTWISE_MANIFEST } from "./manifest.js";
 import { connectwiseOptions } from "./options.js";
+import { connectwiseReceiver } from "./receive.js";
 import { connectwiseSettings } from "./settings.js";
 import { connectwiseTickets } from "./tickets.js";
 import { validateConnectWise } from "./validate.js";
@@ -18,25 +19,32 @@ export interface ConnectWiseConnectorOptions {
    * hosts only.
    */
   client?(creds: ConnectWiseCredentials): ConnectWiseApi;
+  /** Clock of the signing-key cache (default Date.now). */
+  now?: () => number;
 }
 
 /** The ConnectWise PSA (Manage) behind the connector seam. */
 export function connectwiseConnector(o: ConnectWiseConnectorOptions = {}): Connector {
   const make = o.client ?? ((credentials: ConnectWiseCredentials) => new ConnectWiseClient({ credentials }));
-  const clients = new Map<number, { key: string; api: ConnectWiseApi; cache: ConnectWiseCache }>();
+  const clients = new Map<
+    number,
+    { key: string; api: ConnectWiseApi; cache: ConnectWiseCache; companyId: string }
+  >();
   /** One client per partner while its credentials stay the same: its limiter and caches live there. */
   const clientFor = (partnerId: number, creds: ConnectWiseCredentials) => {
     const key = fingerprint(creds);
     const cached = clients.get(partnerId);
     if (cached?.key === key) return cached;
-    const made = { key, api: make(creds), cache: newCache() };
+    const made = { key, api: make(creds), cache: newCache(), companyId: creds.companyId };
     clients.set(partnerId, made);
     return made;
   };
-  return {
+  const connector = {
     system: "connectwise",
     label: "ConnectWise",
     manifest: CONNECTWISE_MANIFEST,
+    /** Deliveries are verified through the open connection of the site and company that signed them. */
+    webhooks: connectwiseReceiver(() => clients.values(), o.now ?? Date.now),
     missing(settings: IntegrationSettings, hasSecret: boolean): Check | null {
       const s = connectwiseSettings(settings);
       if (hasSecret && s.siteUrl !== "" && s.companyId !== "" && s.publicKey !== "" && s.clientId !== "")
@@ -70,4 +78,6 @@ export function connectwiseConnector(o: ConnectWiseConnectorOptions = {}): Conne
       };
     },
   };
+  // Returned as a variable: the seam's Connector gains `webhooks` (the session-free receiver).
+  return connector;
 }

@@ -19,7 +19,10 @@ export function callbackSignature(raw: Buffer, signingKey: string): Buffer {
   return createHmac("sha256", k).update(raw).digest();
 }
 
-function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+export function header(
+  headers: Record<string, string | string[] | undefined>,
+  name: string,
+): string | undefined {
   for (const [k, v] of Object.entries(headers))
     if (k.toLowerCase() === name) return Array.isArray(v) ? v[0] : v;
   return undefined;

@@ -7,7 +7,6 @@
  */
 import type {
   Check,
-  ParsedDelivery,
   RegisterOutcome,
   SessionContext,
   WebhookPort,
@@ -18,14 +17,13 @@ import { isPsaError } from "../errors.js";
 import type { ConnectWiseApi } from "./api.js";
 import type { ConnectWiseCache } from "./cache.js";
 import { int, or, str } from "./query.js";
+import { callbackUrlProblem, parseCallback } from "./receive.js";
 import type { ConnectWiseSettings } from "./settings.js";
 import { verifyCallback } from "./signature.js";
 import type { CwCallbackEntry, PatchOp } from "./types.js";
 
 const PATH = "system/callbacks";
 const ENTITY = "Ticket";
-const MAX_ID = 2_147_483_647;
-const ID_RULE = `must be a whole number from 1 to ${MAX_ID}`;
 
 /** How a partner admin lets the API member manage callbacks. */
 export const GRANT_CALLBACKS =
@@ -44,11 +42,6 @@ function describe(e: unknown): string {
 export function callbackUrl(url: string): string {
   return `${url}${url.includes("?") ? "&" : "?"}recordId=`;
 }
-
-const webhookId = (v: unknown): number | null => {
-  const n = typeof v === "number" ? v : typeof v === "string" && /^\d+$/.test(v) ? Number(v) : Number.NaN;
-  return Number.isSafeInteger(n) && n >= 1 && n <= MAX_ID ? n : null;
-};
 
 export function connectwiseWebhooks(
   api: ConnectWiseApi,
@@ -136,45 +129,9 @@ export function connectwiseWebhooks(
         ? { ok: false, error: "no callback is registered for this partner" }
         : verifyCallback(api, cache, raw, headers, () => ctx.clock.now().getTime()),
 
-    parse(body: Record<string, unknown>): ParsedDelivery {
-      const type = body["Type"];
-      if (typeof type !== "string" || type === "")
-        return { kind: "invalid", error: "Type: expected the record type, e.g. ticket", field: "Type" };
-      if (type.toLowerCase() !== "ticket")
-        return { kind: "ignored", reason: `a ${type.slice(0, 40)} callback, not a ticket` };
-      const action = body["Action"];
-      if (action !== "added" && action !== "updated" && action !== "deleted")
-        return { kind: "invalid", error: "Action: expected added, updated or deleted", field: "Action" };
-      const id = webhookId(body["ID"]);
-      if (id === null) return { kind: "invalid", error: `ID: ${ID_RULE}`, field: "ID" };
-      const messageId = body["MessageId"];
-      let stamp = "";
-      if (typeof body["Entity"] === "string") {
-        try {
-          const entity = JSON.parse(body["Entity"]) as { _info?: { lastUpdated?: unknown } } | null;
-          stamp = String(entity?._info?.lastUpdated ?? "");
-        } catch {
-          return { kind: "invalid", error: "Entity: expected the record as a JSON string", field: "Entity" };
-        }
-      }
-      const dedupKey =
-        typeof messageId === "string" && messageId !== ""
-          ? `cw:${messageId.slice(0, 100)}`
-          : `cw:ticket:${id}:${action}:${stamp.slice(0, 40)}`;
-      return { kind: "events", events: [{ dedupKey, entityType: "Ticket", psaId: id, psaTicketId: id }] };
-    },
+    parse: parseCallback,
 
-    urlProblem(base: string | undefined, allowHttp: boolean): string | null {
-      if (!base) return "there is no public URL for ConnectWise to call (set NOCBRIDGE_PUBLIC_URL)";
-      let u: URL;
-      try {
-        u = new URL(base);
-      } catch {
-        return `the public URL ${base} is not a URL`;
-      }
-      if (allowHttp || u.protocol === "https:") return null;
-      return `the public URL ${base} is not https, and ConnectWise callbacks carry ticket details (set NOCBRIDGE_PUBLIC_URL to an https URL, or NOCBRIDGE_ALLOW_HTTP_WEBHOOKS=1 for a local test)`;
-    },
+    urlProblem: callbackUrlProblem,
 
     async checks(state: WebhookStatus, urlProblem: string | null): Promise<Check[]> {
       const checks: Check[] = [];
