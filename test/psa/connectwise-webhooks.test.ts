@@ -10,7 +10,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DEMO_IDS, signCallback } from "../../src/emulators/connectwise/index.js";
 import type { PsaSession, WebhookStatus } from "../../src/psa/connector.js";
 import { connectwiseConnector } from "../../src/psa/connectwise/connector.js";
-import type { CallbackReceiver } from "../../src/psa/connectwise/receive.js";
 import { type CwFixture, openSession, startCwFixture } from "./connectwise-helpers.js";
 
 interface Delivery {
@@ -216,7 +215,7 @@ describe("ConnectWise callbacks", () => {
     await session.webhooks.register({ partnerId: 1, url: receiverUrl, secret: "x", known: [] });
     await technicianEdit(await ticket(), "seen without a session");
     const d = deliveries[0] as Delivery;
-    const receiver = (connector as unknown as { webhooks: CallbackReceiver }).webhooks;
+    const receiver = connector.webhooks;
     expect(await receiver.verify(d.raw, d.headers, ["x"])).toEqual({ ok: true });
     expect(receiver.parse(JSON.parse(d.raw.toString("utf8")))).toMatchObject({ kind: "events" });
     expect(receiver.urlProblem(undefined, false)).toMatch(/no public URL/);
@@ -226,9 +225,7 @@ describe("ConnectWise callbacks", () => {
     expect(await receiver.verify(otherCompany, d.headers, ["x"])).toMatchObject({ ok: false });
     // A connector that has opened no connection accepts nothing.
     const fresh = connectwiseConnector({ client: (credentials) => f.client({ credentials }) });
-    const r = await (fresh as unknown as { webhooks: CallbackReceiver }).webhooks.verify(d.raw, d.headers, [
-      "x",
-    ]);
+    const r = await fresh.webhooks.verify(d.raw, d.headers, ["x"]);
     expect(r).toEqual({
       ok: false,
       error: "no open ConnectWise connection serves the site and company this delivery names",

@@ -39,7 +39,7 @@ export function connectwiseConnector(o: ConnectWiseConnectorOptions = {}): Conne
     clients.set(partnerId, made);
     return made;
   };
-  const connector = {
+  return {
     system: "connectwise",
     label: "ConnectWise",
     manifest: CONNECTWISE_MANIFEST,
@@ -78,6 +78,4 @@ export function connectwiseConnector(o: ConnectWiseConnectorOptions = {}): Conne
       };
     },
   };
-  // Returned as a variable: the seam's Connector gains `webhooks` (the session-free receiver).
-  return connector;
 }

@@ -3,69 +3,92 @@ import type { ConnectorManifest } from "../connector.js";
 
 const nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const str = (max: number) => Type.String({ maxLength: max });
-const id = () => nullable(Type.Integer({ minimum: 1 }));
+/** ConnectWise record ids are 32-bit integers. */
+const INT32_MAX = 2_147_483_647;
+const id = () => nullable(Type.Integer({ minimum: 1, maximum: INT32_MAX }));
 
 /**
  * ConnectWise's settings fields: the site, the API member's keys and the integration's clientId,
  * the NOC service board with its default status and the ticket defaults inside `ticketing`; the
- * configuration type and the active and inactive configuration statuses inside `devices`. The
- * private key is the `secret` field, sealed by the portal like any connector's secret. Statuses
- * belong to a board, so the status mapping rows carry the board as their scope.
+ * configuration type and the statuses of active and inactive devices inside `devices`. The private
+ * key is the `secret` field, sealed by the portal like any connector's secret. Statuses belong to a
+ * board, so the status mapping rows carry the board as their scope. The API schema of the
+ * integration, its validation and the Setup form are built from this (docs/connectwise.md).
  */
-export const CONNECTWISE_MANIFEST: ConnectorManifest = {
+export const CONNECTWISE_MANIFEST = {
   system: "connectwise",
   label: "ConnectWise",
   fields: [
     {
       key: "siteUrl",
       section: "ticketing",
-      label: "Site",
+      label: "Site URL",
       kind: "url",
       required: true,
-      help: 'The ConnectWise site you log in to, e.g. "na.myconnectwise.net".',
+      credential: true,
+      noun: "the ConnectWise site URL",
+      help: "The ConnectWise site you log in to, e.g. https://na.myconnectwise.net (the API host is found from it).",
     },
     {
       key: "companyId",
       section: "ticketing",
-      label: "Company id",
+      label: "Company Id",
       kind: "text",
       required: true,
-      help: "The company id you type at the ConnectWise login.",
+      credential: true,
+      noun: "the ConnectWise company id",
+      help: "The company id typed at the ConnectWise login.",
     },
     {
       key: "publicKey",
       section: "ticketing",
-      label: "Public key",
+      label: "Public Key",
       kind: "text",
       required: true,
+      credential: true,
+      noun: "the API member's public key",
       help: "System > Members > API Members > the API member > API Keys.",
     },
-    { key: "secret", section: "ticketing", label: "Private key", kind: "secret", required: true },
+    {
+      key: "secret",
+      section: "ticketing",
+      label: "Private Key",
+      kind: "secret",
+      required: true,
+      credential: true,
+      noun: "the API member's private key",
+    },
     {
       key: "clientId",
       section: "ticketing",
-      label: "Client id",
+      label: "Client Id",
       kind: "text",
       required: true,
+      credential: true,
+      noun: "the ConnectWise client id",
       help: "The integration's clientId from developer.connectwise.com.",
     },
     {
       key: "boardId",
       section: "ticketing",
-      label: "Service board",
+      label: "Service Board",
       kind: "picklist",
       options: "boards",
       labelKey: "boardName",
       required: true,
+      noun: "the NOC service board",
     },
+    { key: "boardName", section: "ticketing", label: "Service Board Name", kind: "text" },
     {
       key: "defaultStatusId",
       section: "ticketing",
-      label: "Default status",
+      label: "Default Status",
       kind: "picklist",
       options: "statuses",
       parent: "boardId",
       required: true,
+      noun: "the board's default status",
+      help: "A status of the board, for a ticket created without a mapped status.",
     },
     {
       key: "typeId",
@@ -74,6 +97,9 @@ export const CONNECTWISE_MANIFEST: ConnectorManifest = {
       kind: "picklist",
       options: "types",
       parent: "boardId",
+      group: "defaults",
+      noun: "a type of the board",
+      keepWhenOmitted: true,
     },
     {
       key: "subTypeId",
@@ -82,6 +108,9 @@ export const CONNECTWISE_MANIFEST: ConnectorManifest = {
       kind: "picklist",
       options: "subTypes",
       parent: "boardId",
+      group: "defaults",
+      noun: "a subtype of the board",
+      keepWhenOmitted: true,
     },
     {
       key: "itemId",
@@ -90,40 +119,62 @@ export const CONNECTWISE_MANIFEST: ConnectorManifest = {
       kind: "picklist",
       options: "items",
       parent: "boardId",
+      group: "defaults",
+      noun: "an item of the board",
+      keepWhenOmitted: true,
     },
-    { key: "sourceId", section: "ticketing", label: "Source", kind: "picklist", options: "sources" },
+    {
+      key: "sourceId",
+      section: "ticketing",
+      label: "Source",
+      kind: "picklist",
+      options: "sources",
+      group: "defaults",
+      keepWhenOmitted: true,
+    },
     {
       key: "serviceLocationId",
       section: "ticketing",
-      label: "Service location",
+      label: "Service Location",
       kind: "picklist",
       options: "locations",
+      group: "defaults",
+      keepWhenOmitted: true,
     },
     {
       key: "configurationTypeId",
       section: "devices",
-      label: "Configuration type",
+      label: "Configuration Type",
       kind: "picklist",
       options: "configurationTypes",
       required: true,
+      noun: "the configuration type",
     },
     {
       key: "activeStatusId",
       section: "devices",
-      label: "Status of managed devices",
+      label: "Status of Managed Devices",
       kind: "picklist",
       options: "configurationStatuses",
       required: true,
+      noun: "the configuration status of managed devices",
     },
     {
       key: "inactiveStatusId",
       section: "devices",
-      label: "Status of discovered and unmanaged devices",
+      label: "Status of Discovered and Unmanaged Devices",
       kind: "picklist",
       options: "configurationStatuses",
       required: true,
+      noun: "the configuration status of discovered and unmanaged devices",
     },
   ],
+  groups: {
+    defaults: {
+      label: "Ticket defaults",
+      help: "Sent with every ticket the NOC creates in ConnectWise; empty ones leave the board's own defaults.",
+    },
+  },
   schema: {
     ticketing: Type.Object({
       siteUrl: str(500),
@@ -131,15 +182,15 @@ export const CONNECTWISE_MANIFEST: ConnectorManifest = {
       publicKey: str(200),
       clientId: str(100),
       boardId: id(),
-      boardName: str(200),
+      boardName: Type.Optional(str(200)),
       defaultStatusId: id(),
-      typeId: id(),
-      subTypeId: id(),
-      itemId: id(),
-      sourceId: id(),
-      serviceLocationId: id(),
+      typeId: Type.Optional(id()),
+      subTypeId: Type.Optional(id()),
+      itemId: Type.Optional(id()),
+      sourceId: Type.Optional(id()),
+      serviceLocationId: Type.Optional(id()),
     }),
     devices: Type.Object({ configurationTypeId: id(), activeStatusId: id(), inactiveStatusId: id() }),
   },
   statusScope: { label: "Service board", settingKey: "boardId" },
-};
+} as const satisfies ConnectorManifest;

@@ -5,7 +5,7 @@
  * tenant's key behind the delivery's `key_url`, so a delivery is verified only through an open
  * connection whose site serves that URL and whose company id the delivery names.
  */
-import type { ParsedDelivery, WebhookPort } from "../connector.js";
+import type { ParsedDelivery, WebhookReceiver } from "../connector.js";
 import type { ConnectWiseApi } from "./api.js";
 import type { ConnectWiseCache } from "./cache.js";
 import { header, verifyCallback } from "./signature.js";
@@ -58,9 +58,6 @@ export function callbackUrlProblem(base: string | undefined, allowHttp: boolean)
   return `the public URL ${base} is not https, and ConnectWise callbacks carry ticket details (set NOCBRIDGE_PUBLIC_URL to an https URL, or NOCBRIDGE_ALLOW_HTTP_WEBHOOKS=1 for a local test)`;
 }
 
-/** What a connector does with deliveries without a session (the seam's webhook receiver). */
-export type CallbackReceiver = Pick<WebhookPort, "verify" | "parse" | "urlProblem">;
-
 /** An open connection to a partner's ConnectWise. */
 export interface OpenConnection {
   companyId: string;
@@ -89,7 +86,7 @@ function signer(raw: Buffer): { companyId: string; origin: string } | null {
 export function connectwiseReceiver(
   connections: () => Iterable<OpenConnection>,
   now: () => number,
-): CallbackReceiver {
+): WebhookReceiver {
   return {
     async verify(raw, headers, secrets) {
       if (secrets.length === 0) return { ok: false, error: "no callback is registered for this partner" };
