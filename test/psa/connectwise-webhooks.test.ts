@@ -10,7 +10,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DEMO_IDS, signCallback } from "../../src/emulators/connectwise/index.js";
 import type { PsaSession, WebhookStatus } from "../../src/psa/connector.js";
 import { connectwiseConnector } from "../../src/psa/connectwise/connector.js";
-import { type CwFixture, openSession, startCwFixture } from "./connectwise-helpers.js";
+import {
+  type CwFixture,
+  demoIntegration,
+  openSession,
+  silentLogger,
+  startCwFixture,
+} from "./connectwise-helpers.js";
 
 interface Delivery {
   raw: Buffer;
@@ -219,6 +225,13 @@ describe("ConnectWise callbacks", () => {
     expect(await receiver.verify(d.raw, d.headers, ["x"])).toEqual({ ok: true });
     expect(receiver.parse(JSON.parse(d.raw.toString("utf8")))).toMatchObject({ kind: "events" });
     expect(receiver.urlProblem(undefined, false)).toMatch(/no public URL/);
+    // A session opened with a wrong key (a check of other credentials) does not take the place of the good one.
+    connector.open(demoIntegration(f.emu), "a wrong private key", {
+      partnerId: 1,
+      logger: silentLogger,
+      clock: { now: () => new Date() },
+    });
+    expect(await receiver.verify(d.raw, d.headers, ["x"])).toEqual({ ok: true });
     const otherCompany = Buffer.from(
       d.raw.toString("utf8").replace(`"CompanyId":"${f.emu.credentials.companyId}"`, '"CompanyId":"other"'),
     );

@@ -23,20 +23,27 @@ export interface ConnectWiseConnectorOptions {
   now?: () => number;
 }
 
+/** Credential sets kept per partner. */
+const KEPT_CREDENTIALS = 3;
+
 /** The ConnectWise PSA (Manage) behind the connector seam. */
 export function connectwiseConnector(o: ConnectWiseConnectorOptions = {}): Connector {
   const make = o.client ?? ((credentials: ConnectWiseCredentials) => new ConnectWiseClient({ credentials }));
-  const clients = new Map<
-    number,
-    { key: string; api: ConnectWiseApi; cache: ConnectWiseCache; companyId: string }
-  >();
-  /** One client per partner while its credentials stay the same: its limiter and caches live there. */
-  const clientFor = (partnerId: number, creds: ConnectWiseCredentials) => {
+  type Open = { key: string; api: ConnectWiseApi; cache: ConnectWiseCache; companyId: string };
+  /** A partner's connections, the newest first: a few credential sets are kept (see clientFor). */
+  const clients = new Map<number, Open[]>();
+  /**
+   * One client per partner and credentials: while they stay the same, its limiter and caches live on.
+   * The last few sets are kept, so that opening a session with other credentials (a check of a wrong
+   * key) does not drop the connection that verifies the partner's callbacks.
+   */
+  const clientFor = (partnerId: number, creds: ConnectWiseCredentials): Open => {
     const key = fingerprint(creds);
-    const cached = clients.get(partnerId);
-    if (cached?.key === key) return cached;
+    const list = clients.get(partnerId) ?? [];
+    const cached = list.find((c) => c.key === key);
+    if (cached) return cached;
     const made = { key, api: make(creds), cache: newCache(), companyId: creds.companyId };
-    clients.set(partnerId, made);
+    clients.set(partnerId, [made, ...list].slice(0, KEPT_CREDENTIALS));
     return made;
   };
   return {
@@ -44,7 +51,7 @@ export function connectwiseConnector(o: ConnectWiseConnectorOptions = {}): Conne
     label: "ConnectWise",
     manifest: CONNECTWISE_MANIFEST,
     /** Deliveries are verified through the open connection of the site and company that signed them. */
-    webhooks: connectwiseReceiver(() => clients.values(), o.now ?? Date.now),
+    webhooks: connectwiseReceiver(() => [...clients.values()].flat(), o.now ?? Date.now),
     missing(settings: IntegrationSettings, hasSecret: boolean): Check | null {
       const s = connectwiseSettings(settings);
       if (hasSecret && s.siteUrl !== "" && s.companyId !== "" && s.publicKey !== "" && s.clientId !== "")

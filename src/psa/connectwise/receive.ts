@@ -66,13 +66,15 @@ export interface OpenConnection {
 }
 
 /** The delivery's `CompanyId` and the origin of its `Metadata.key_url`, when it has both. */
-function signer(raw: Buffer): { companyId: string; origin: string } | null {
+function signer(raw: Buffer): { companyId: string; origin: string; keyUrl: string } | null {
   try {
     const body = JSON.parse(raw.toString("utf8")) as Record<string, unknown>;
     const meta = body?.["Metadata"] as Record<string, unknown> | undefined;
     const url = typeof meta?.["key_url"] === "string" ? new URL(meta["key_url"]) : null;
     const companyId = body?.["CompanyId"];
-    return url && typeof companyId === "string" ? { companyId, origin: url.origin } : null;
+    return url && typeof companyId === "string"
+      ? { companyId, origin: url.origin, keyUrl: meta?.["key_url"] as string }
+      : null;
   } catch {
     return null;
   }
@@ -100,7 +102,11 @@ export function connectwiseReceiver(
           error: "CompanyId, Metadata.key_url: expected the company and the URL of the signing key",
         };
       let last: { ok: false; error: string } | null = null;
-      for (const c of connections()) {
+      // Connections that already hold this key first: a delivery then costs no request.
+      const all = [...connections()].sort(
+        (a, b) => Number(!a.cache.signingKeys.get(who.keyUrl)) - Number(!b.cache.signingKeys.get(who.keyUrl)),
+      );
+      for (const c of all) {
         if (c.companyId.toLowerCase() !== who.companyId.toLowerCase()) continue;
         let origins: string[];
         try {
