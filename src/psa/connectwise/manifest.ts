@@ -1,0 +1,196 @@
+import { type TSchema, Type } from "@sinclair/typebox";
+import type { ConnectorManifest } from "../connector.js";
+
+const nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+const str = (max: number) => Type.String({ maxLength: max });
+/** ConnectWise record ids are 32-bit integers. */
+const INT32_MAX = 2_147_483_647;
+const id = () => nullable(Type.Integer({ minimum: 1, maximum: INT32_MAX }));
+
+/**
+ * ConnectWise's settings fields: the site, the API member's keys and the integration's clientId,
+ * the NOC service board with its default status and the ticket defaults inside `ticketing`; the
+ * configuration type and the statuses of active and inactive devices inside `devices`. The private
+ * key is the `secret` field, sealed by the portal like any connector's secret. Statuses belong to a
+ * board, so the status mapping rows carry the board as their scope. The API schema of the
+ * integration, its validation and the Setup form are built from this (docs/connectwise.md).
+ */
+export const CONNECTWISE_MANIFEST = {
+  system: "connectwise",
+  label: "ConnectWise",
+  fields: [
+    {
+      key: "siteUrl",
+      section: "ticketing",
+      label: "Site URL",
+      kind: "url",
+      required: true,
+      credential: true,
+      noun: "the ConnectWise site URL",
+      help: "The ConnectWise site you log in to, e.g. https://na.myconnectwise.net (the API host is found from it).",
+    },
+    {
+      key: "companyId",
+      section: "ticketing",
+      label: "Company Id",
+      kind: "text",
+      required: true,
+      credential: true,
+      noun: "the ConnectWise company id",
+      help: "The company id typed at the ConnectWise login.",
+    },
+    {
+      key: "publicKey",
+      section: "ticketing",
+      label: "Public Key",
+      kind: "text",
+      required: true,
+      credential: true,
+      noun: "the API member's public key",
+      help: "System > Members > API Members > the API member > API Keys.",
+    },
+    {
+      key: "secret",
+      section: "ticketing",
+      label: "Private Key",
+      kind: "secret",
+      required: true,
+      credential: true,
+      noun: "the API member's private key",
+    },
+    {
+      key: "clientId",
+      section: "ticketing",
+      label: "Client Id",
+      kind: "text",
+      required: true,
+      credential: true,
+      noun: "the ConnectWise client id",
+      help: "The integration's clientId from developer.connectwise.com.",
+    },
+    {
+      key: "boardId",
+      section: "ticketing",
+      label: "Service Board",
+      kind: "picklist",
+      options: "boards",
+      labelKey: "boardName",
+      required: true,
+      noun: "the NOC service board",
+    },
+    { key: "boardName", section: "ticketing", label: "Service Board Name", kind: "text" },
+    {
+      key: "defaultStatusId",
+      section: "ticketing",
+      label: "Default Status",
+      kind: "picklist",
+      options: "statuses",
+      parent: "boardId",
+      required: true,
+      noun: "the board's default status",
+      help: "A status of the board, for a ticket created without a mapped status.",
+    },
+    {
+      key: "typeId",
+      section: "ticketing",
+      label: "Type",
+      kind: "picklist",
+      options: "types",
+      parent: "boardId",
+      group: "defaults",
+      noun: "a type of the board",
+      keepWhenOmitted: true,
+    },
+    {
+      key: "subTypeId",
+      section: "ticketing",
+      label: "Subtype",
+      kind: "picklist",
+      options: "subTypes",
+      parent: "boardId",
+      group: "defaults",
+      noun: "a subtype of the board",
+      keepWhenOmitted: true,
+    },
+    {
+      key: "itemId",
+      section: "ticketing",
+      label: "Item",
+      kind: "picklist",
+      options: "items",
+      parent: "boardId",
+      group: "defaults",
+      noun: "an item of the board",
+      keepWhenOmitted: true,
+    },
+    {
+      key: "sourceId",
+      section: "ticketing",
+      label: "Source",
+      kind: "picklist",
+      options: "sources",
+      group: "defaults",
+      keepWhenOmitted: true,
+    },
+    {
+      key: "serviceLocationId",
+      section: "ticketing",
+      label: "Service Location",
+      kind: "picklist",
+      options: "locations",
+      group: "defaults",
+      keepWhenOmitted: true,
+    },
+    {
+      key: "configurationTypeId",
+      section: "devices",
+      label: "Configuration Type",
+      kind: "picklist",
+      options: "configurationTypes",
+      required: true,
+      noun: "the configuration type",
+    },
+    {
+      key: "activeStatusId",
+      section: "devices",
+      label: "Status of Managed Devices",
+      kind: "picklist",
+      options: "configurationStatuses",
+      required: true,
+      noun: "the configuration status of managed devices",
+    },
+    {
+      key: "inactiveStatusId",
+      section: "devices",
+      label: "Status of Discovered and Unmanaged Devices",
+      kind: "picklist",
+      options: "configurationStatuses",
+      required: true,
+      noun: "the configuration status of discovered and unmanaged devices",
+    },
+  ],
+  groups: {
+    defaults: {
+      label: "Ticket defaults",
+      help: "Sent with every ticket the NOC creates in ConnectWise; empty ones leave the board's own defaults.",
+    },
+  },
+  schema: {
+    ticketing: Type.Object({
+      siteUrl: str(500),
+      companyId: str(100),
+      publicKey: str(200),
+      clientId: str(100),
+      boardId: id(),
+      boardName: Type.Optional(str(200)),
+      defaultStatusId: id(),
+      typeId: Type.Optional(id()),
+      subTypeId: Type.Optional(id()),
+      itemId: Type.Optional(id()),
+      sourceId: Type.Optional(id()),
+      serviceLocationId: Type.Optional(id()),
+    }),
+    devices: Type.Object({ configurationTypeId: id(), activeStatusId: id(), inactiveStatusId: id() }),
+  },
+  statusScope: { label: "Service board", settingKey: "boardId" },
+} as const satisfies ConnectorManifest;
