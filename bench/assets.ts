@@ -134,6 +134,8 @@ try {
       },
       devices: { enabled: true, ...settings, schedule: null },
     });
+    // The save left an integration_events row; the engine starts the onboarding run from it.
+    await sync.settingsSaved(partner.id);
     const [run] = (await sync.runs.list(partner.id, "assets")).items;
     if (!run) throw new Error("the onboarding run did not start");
     firstRun = run.id;

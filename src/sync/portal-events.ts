@@ -7,7 +7,11 @@ export interface PortalEventsOptions {
   db: Db;
   clock: Clock;
   logger: Logger;
-  /** Whether the engine runs in the background (the server): only then does it act on the rows. */
+  /**
+   * Whether the engine runs in the background (the server): only then does the heartbeat consume rows
+   * and a save set up webhooks. A caller's explicit `consume` (the settings route) applies the
+   * schedule and the onboarding run either way.
+   */
   background(): boolean;
   /** Re-creates the partner's asset schedule from its settings. */
   reschedule(partnerId: number): Promise<void>;
@@ -54,7 +58,6 @@ export class PortalEvents {
    * sync (if any) has started. Rejects when the store does not answer (the rows stay).
    */
   consume(partnerId: number): Promise<void> {
-    if (!this.#o.background()) return Promise.resolve();
     const previous = this.#consuming.get(partnerId) ?? Promise.resolve();
     const next = previous.catch(() => {}).then(() => this.#drain(partnerId));
     this.#consuming.set(partnerId, next);
@@ -113,6 +116,9 @@ export class PortalEvents {
       if (isDbOutage(e)) throw e;
       this.#o.logger.error({ err: e, partnerId }, "asset schedule or onboarding sync did not start");
     }
+    // The webhook set-up is the server's work (a one-off command that asked for the save to be applied
+    // does not register webhooks on the server's behalf).
+    if (!this.#o.background()) return;
     // Not awaited: saving settings never waits on the PSA. `ticketSetup()` lets a caller wait.
     // One set-up at a time per partner: quick saves never register twice side by side.
     const previous = this.#setups.get(partnerId) ?? Promise.resolve();
