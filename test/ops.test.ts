@@ -244,6 +244,21 @@ describe.each(STORES)("operations on %s", (kind) => {
           .returning("id")
           .executeTakeFirstOrThrow()
       ).id;
+    const event = async (processedDaysAgo: number | null) =>
+      (
+        await k
+          .insertInto("integration_events")
+          .values({
+            partner_id: partnerId,
+            onboarding: 0,
+            created_at: daysAgo(45),
+            processed_at: processedDaysAgo === null ? null : daysAgo(processedDaysAgo),
+          })
+          .returning("id")
+          .executeTakeFirstOrThrow()
+      ).id;
+    const oldEvent = await event(40);
+    const keptEvents = [await event(null), await event(2)];
     const old = {
       inbox: await inbox("old-processed", 45, 40),
       outbox: await outbox(45, 40),
@@ -255,7 +270,10 @@ describe.each(STORES)("operations on %s", (kind) => {
       error: [await error("ticket:open", null), await error("ticket:recent", 2)],
     };
     const result = await pruneProcessed(env.services.db, systemClock, 30);
-    expect(result).toMatchObject({ inbox: 1, outbox: 1, errors: 1 });
+    expect(result).toMatchObject({ inbox: 1, outbox: 1, errors: 1, integrationEvents: 1 });
+    const eventIds = (await k.selectFrom("integration_events").select("id").execute()).map((r) => r.id);
+    expect(eventIds).not.toContain(oldEvent);
+    for (const id of keptEvents) expect(eventIds).toContain(id);
     const ids = async (table: "ticket_inbox" | "ticket_outbox" | "sync_errors") =>
       (await k.selectFrom(table).select("id").execute()).map((r) => r.id);
     const inboxIds = await ids("ticket_inbox");
@@ -272,6 +290,7 @@ describe.each(STORES)("operations on %s", (kind) => {
       inbox: 0,
       outbox: 0,
       errors: 0,
+      integrationEvents: 0,
     });
   });
 });

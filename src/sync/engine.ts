@@ -299,7 +299,8 @@ export class SyncEngine {
     const prune = () => {
       pruneProcessed(this.#o.db, this.#o.clock, this.#o.retentionDays ?? 30)
         .then((n) => {
-          if (n.inbox + n.outbox + n.errors > 0) this.#o.logger.info(n, "pruned processed sync rows");
+          if (n.inbox + n.outbox + n.errors + n.integrationEvents > 0)
+            this.#o.logger.info(n, "pruned processed sync rows");
         })
         .catch((e: unknown) => {
           this.#outage.failed(e, "pruning processed sync rows failed");

@@ -9,11 +9,14 @@ export interface PruneResult {
   inbox: number;
   outbox: number;
   errors: number;
+  /** integration_events rows (settings saves) the engine acted on. */
+  integrationEvents: number;
 }
 
 /**
  * Deletes what the ticket sync no longer needs: inbox and outbox rows processed more than `days`
- * ago, and sync errors resolved more than `days` ago. Rows not yet processed and errors still open
+ * ago, sync errors resolved more than `days` ago, and settings-save rows the engine acted on more than
+ * `days` ago. Rows not yet processed and errors still open
  * are never touched, whatever their age.
  */
 export async function pruneProcessed(db: Db, clock: Clock, days: number): Promise<PruneResult> {
@@ -58,7 +61,20 @@ export async function pruneProcessed(db: Db, clock: Clock, days: number): Promis
       )
       .executeTakeFirst(),
   );
-  return { inbox, outbox, errors };
+  const integrationEvents = await chunked(() =>
+    k
+      .deleteFrom("integration_events")
+      .where("id", "in", (eb) =>
+        eb
+          .selectFrom("integration_events")
+          .select("id")
+          .where("processed_at", "is not", null)
+          .where("processed_at", "<", cutoff)
+          .limit(CHUNK),
+      )
+      .executeTakeFirst(),
+  );
+  return { inbox, outbox, errors, integrationEvents };
 }
 
 async function chunked(step: () => Promise<{ numDeletedRows: bigint }>): Promise<number> {
