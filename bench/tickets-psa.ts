@@ -63,6 +63,8 @@ export interface TicketsPsa {
   flush(): Promise<void>;
   /** The end of the set-up line ("emulator usage so far …"). */
   setupNote(): Promise<string>;
+  /** Before the window opens (ConnectWise, throttled: the set-up's requests leave the rolling minute). */
+  beforeWindow?(): Promise<void>;
   resetStats(): Promise<void>;
   stats(): Promise<EmulatorWindow>;
   /** The webhook (callback) delivery statistics. */

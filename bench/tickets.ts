@@ -263,6 +263,8 @@ try {
       (await psa.setupNote()),
   );
 
+  await psa.beforeWindow?.();
+
   // ---- the window opens: stats zeroed, counters snapshotted
   await psa.resetStats();
   const hooksBefore = await psa.hookStats();
