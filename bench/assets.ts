@@ -1,12 +1,16 @@
 /**
- * Asset sync at scale: 10,000 devices across 20 clients against the Autotask emulator (run as a
- * separate process, so the memory measured is nocbridge's alone).
+ * Asset sync at scale: 10,000 devices across 20 clients against a PSA emulator (run as a separate
+ * process, so the memory measured is nocbridge's alone).
  *   1. first sync (the onboarding run),
  *   2. re-sync after changing 1 % of the devices,
- *   3. the same re-sync done the naive way (look the CI up, then write it, for every device),
- * API calls counted by the emulator's /_emulator/stats. Prints human lines, then one JSON object.
+ *   3. the same re-sync done the naive way (look the asset up, then write it, for every device),
+ * API calls counted by the emulator's stats. Prints human lines, then one JSON object.
  *
- *   npm run bench:assets        (BENCH_DEVICES=10000, BENCH_CLIENTS=20)
+ *   npm run bench:assets                          (Autotask; BENCH_DEVICES=10000, BENCH_CLIENTS=20)
+ *   npm run bench:assets -- --system connectwise  (ConnectWise, its emulator over HTTPS)
+ *
+ * The PSA's side (emulator, companies, settings, the naive strategy) is in assets-autotask.ts and
+ * assets-connectwise.ts; the scenario and the figures are the same for both.
  *
  * The script runs Node with --max-old-space-size=160: the sync's live heap stays near 60 MB, and
  * without a cap V8 sizes its heap to the machine (24 GB here) and collects lazily, so RSS mostly
@@ -17,15 +21,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getHeapStatistics } from "node:v8";
 import { loadConfig } from "../src/config.js";
-import { DEFAULT_CREDENTIALS, DEMO_IDS } from "../src/emulators/autotask/seed.js";
 import { createLogger } from "../src/lib/logger.js";
-import { openServices } from "../src/main.js";
 import { SYSTEM_ACTOR } from "../src/portal/access.js";
 import type { DeviceInput } from "../src/portal/service.js";
-import { AutotaskClient } from "../src/psa/autotask/client.js";
-import { createBody, desiredCi, PORTAL_ID_UDF } from "../src/psa/autotask/mapper.js";
 import { pool } from "../src/sync/assets.js";
-import { startEmulatorProcess } from "./emulator-process.js";
+import { benchSystem } from "./system.js";
 
 const DEVICES = Number(process.env["BENCH_DEVICES"] ?? 10_000);
 const CLIENTS = Number(process.env["BENCH_CLIENTS"] ?? 20);
@@ -36,33 +36,26 @@ const sampler = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
 }, 25);
 
-// ---- the emulator, in its own process, with the hourly threshold out of the way
-const emulator = await startEmulatorProcess(["--threshold", "100000000", "--no-webhooks"]);
-const baseUrl = emulator.restBase;
-const admin = emulator.admin;
-const emuRequests = async () => (await admin<{ requests: number }>("GET", "/stats")).requests;
+// ---- the emulator, in its own process, with its request limits out of the way
+const psa =
+  benchSystem() === "connectwise"
+    ? await (await import("./assets-connectwise.js")).connectwiseAssets()
+    : await (await import("./assets-autotask.js")).autotaskAssets();
+const emuRequests = () => psa.requests();
 
 const dir = mkdtempSync(join(tmpdir(), "nb-bench-"));
 // The emulator's origin is an exact entry of the PSA URL allow-list.
 const config = loadConfig(
-  { LOG_LEVEL: "silent", NOCBRIDGE_PSA_URL_ALLOWLIST: new URL(baseUrl).origin },
+  { LOG_LEVEL: "silent", NOCBRIDGE_PSA_URL_ALLOWLIST: psa.origin },
   { dataDir: dir, databaseUrl: join(dir, "bench.sqlite") },
 );
-const services = await openServices(config, { logger: createLogger("silent") });
+// As the server runs it (background): saved settings start the onboarding sync.
+const services = await psa.open(config, { logger: createLogger("silent"), background: true });
 const { portal, sync } = services;
 
 try {
-  // ---- 20 companies in Autotask, 20 clients with 500 devices each in the portal
-  const { ids: companyIds } = await admin<{ ids: number[] }>("POST", "/tenants/default/rows/Companies", {
-    rows: Array.from({ length: CLIENTS }, (_, i) => ({
-      companyName: `Bench Client ${i + 1}`,
-      companyNumber: `BC${i + 1}`,
-      companyType: 1,
-      phone: "555-0100",
-      ownerResourceID: DEMO_IDS.apiResource,
-      isActive: true,
-    })),
-  });
+  // ---- 20 companies in the PSA, 20 clients with 500 devices each in the portal
+  const companyIds = await psa.createCompanies(CLIENTS);
   const partner = await portal.createPartner(SYSTEM_ACTOR, { name: "Bench VAR" });
   const clientIds: number[] = [];
   const perClient = Math.ceil(DEVICES / CLIENTS);
@@ -103,7 +96,6 @@ try {
     `portal: ${all.length} devices across ${CLIENTS} clients (peak RSS so far ${Math.round(peakRss / 1048576)} MB)`,
   );
 
-  const settings = { productId: DEMO_IDS.product, configurationItemTypeId: DEMO_IDS.ciType, advanced: true };
   const measure = async (label: string, fn: () => Promise<void>) => {
     const before = await emuRequests();
     const t0 = performance.now();
@@ -119,22 +111,7 @@ try {
   // ---- 1. first sync: enabling device integration runs the onboarding sync
   let firstRun = 0;
   const first = await measure("first sync", async () => {
-    await portal.putIntegration(SYSTEM_ACTOR, partner.id, {
-      ticketing: {
-        enabled: false,
-        nocMayEnterTickets: false,
-        apiUrl: baseUrl,
-        username: DEFAULT_CREDENTIALS.username,
-        secret: DEFAULT_CREDENTIALS.secret,
-        integrationCode: DEFAULT_CREDENTIALS.integrationCode,
-        queueId: null,
-        queueName: "",
-        billingCodeId: null,
-        billingCodeName: "",
-      },
-      devices: { enabled: true, ...settings, schedule: null },
-    });
-    // The save left an integration_events row; the engine starts the onboarding run from it.
+    await portal.putIntegration(SYSTEM_ACTOR, partner.id, psa.integration());
     await sync.settingsSaved(partner.id);
     const [run] = (await sync.runs.list(partner.id, "assets")).items;
     if (!run) throw new Error("the onboarding run did not start");
@@ -155,6 +132,7 @@ try {
     else await portal.updateDevice(SYSTEM_ACTOR, d.id, { ram: "32 GB", lastLoggedUser: `moved${i}` });
   }
   let resyncCounts: unknown;
+  const opsBefore = await psa.operations?.();
   const resync = await measure("re-sync (1 % changed)", async () => {
     const run = await sync.startAssetRun(partner.id, "manual", { dryRun: false });
     const done = await sync.wait(run.id);
@@ -163,30 +141,28 @@ try {
       throw new Error(`re-sync ${done.status}: ${done.log.slice(-5).join(" | ")}`);
   });
 
-  // ---- 3. the naive strategy: for every device, look its CI up, then write all its fields
-  const naiveClient = new AutotaskClient({
-    credentials: { apiUrl: baseUrl, ...DEFAULT_CREDENTIALS },
-    urlPolicy: config.psaUrls,
-    budget: false,
-  });
+  const opsAfter = await psa.operations?.();
+  if (opsBefore && opsAfter)
+    console.log(
+      `re-sync by operation: ${JSON.stringify(
+        Object.fromEntries(
+          Object.entries(opsAfter)
+            .map(([k, n]) => [k, n - (opsBefore[k] ?? 0)] as const)
+            .filter(([, n]) => n > 0),
+        ),
+      )}`,
+    );
+
+  // ---- 3. the naive strategy: for every device, look its asset up, then write all its fields
   const current = (await Promise.all(clientIds.map((id) => portal.devicesForSync(id)))).flat();
   const clients = await portal.clientsForSync(partner.id);
   const companyOf = new Map(clients.map((c) => [c.id, c.psaCompanyId as number]));
   const naive = await measure("naive re-sync (look up + write per device)", async () => {
-    await pool(current, 3, async (d) => {
-      const found = await naiveClient.queryAll("ConfigurationItems", {
-        filter: [{ op: "eq", field: PORTAL_ID_UDF, value: String(d.id), udf: true }],
-        maxRecords: 1,
-      });
-      const body = createBody(companyOf.get(d.clientId) as number, desiredCi(d, settings));
-      if (found[0])
-        await naiveClient.update("ConfigurationItems", { ...body, id: found[0].id, companyID: undefined });
-      else if (d.state !== "unmanaged") await naiveClient.create("ConfigurationItems", body);
-    });
+    await pool(current, 3, psa.naive(config, companyOf));
   });
 
   clearInterval(sampler);
-  const pages = CLIENTS * Math.ceil(perClient / 500);
+  const pages = CLIENTS * Math.ceil(perClient / psa.pageSize);
   console.log(`first sync counts: ${JSON.stringify(firstCounts)}`);
   console.log(`re-sync counts: ${JSON.stringify(resyncCounts)}`);
   console.log(
@@ -205,6 +181,6 @@ try {
 } finally {
   clearInterval(sampler);
   await services.close();
-  emulator.stop();
+  psa.stop();
   rmSync(dir, { recursive: true, force: true });
 }

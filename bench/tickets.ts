@@ -1,15 +1,21 @@
 /**
  * Two-way ticket sync under steady load: BENCH_TICKETS linked tickets, edits
- * alternating between the portal and Autotask at BENCH_RATE edits per second for BENCH_SECONDS, against
- * the Autotask emulator in its own process with webhooks on, real timing (time scale 1) and the real
- * limits (10,000 requests/hour, 3 threads per endpoint). Prints human lines, then one JSON object:
+ * alternating between the portal and the PSA at BENCH_RATE edits per second for BENCH_SECONDS, against
+ * the PSA's emulator in its own process with webhooks on and real timing (time scale 1). Autotask
+ * (the default): the real limits (10,000 requests/hour, 3 threads per endpoint). ConnectWise
+ * (`--system connectwise`): its emulator over HTTPS with callbacks on; see tickets-connectwise.ts for
+ * its request limit. Prints human lines, then one JSON object:
  *
  *   {"edits", "toPsa": {"p50Ms", "p99Ms"}, "toPortal": {"p50Ms", "p99Ms"}, "writesPerEdit", "apiCalls", "http429"}
  *
- *   npm run bench:tickets        (BENCH_TICKETS=200, BENCH_RATE=20, BENCH_SECONDS=60)
+ *   npm run bench:tickets                          (BENCH_TICKETS=200, BENCH_RATE=20, BENCH_SECONDS=60)
+ *   npm run bench:tickets -- --system connectwise
+ *
+ * The PSA's side (emulator, technician, settings, observing nocbridge's ticket writes, the emulator's
+ * counts) is in tickets-autotask.ts and tickets-connectwise.ts; the load and the figures are the same.
  *
  * Optional, off by default (the defaults are the issue's benchmark):
- *   BENCH_LATENCY_MS=n    every Autotask request takes n ms more (the emulator's --fault-latency; no
+ *   BENCH_LATENCY_MS=n    every PSA request takes n ms more (the emulator's --fault-latency; no
  *                         failures): the emulator answers in ~1 ms, a real tenant in tens to hundreds.
  *   BENCH_POLL_AT_S=s     runs one poll cycle s seconds into the load, as the 5-minute safety-net
  *                         poll would when it falls inside the window.
@@ -18,21 +24,20 @@
  * Load. Edit k (k = 0, 1, …) is started at t0 + k / RATE by a drift-free scheduler (each edit is
  * fired on time whatever the previous one is doing: no bursts, no back-pressure from the system
  * under test). It goes to ticket k mod TICKETS, on the portal when (k + round) is even and on
- * Autotask otherwise (round = ⌊k / TICKETS⌋), so both sides get RATE/2 edits per second and every
+ * the PSA otherwise (round = ⌊k / TICKETS⌋), so both sides get RATE/2 edits per second and every
  * ticket is edited on alternating sides every TICKETS / RATE seconds (10 s by default: each edit
  * crosses before the ticket's next one, so no edit is a conflict). Every edit sets a new, unique
- * title; every third one also flips the priority (portal P1 ↔ P2, Autotask High ↔ Medium).
+ * title; every third one also flips the priority (portal P1 ↔ P2, PSA High ↔ Medium).
  *   - Portal edits go through the Portal service (`portal.updateTicket`, what the REST API calls),
  *     which commits the change and its outbox row in one transaction and wakes the worker.
- *   - Autotask edits are PATCH Tickets sent over HTTP as a partner technician (an API user of its
- *     own, with its own integration code: a technician's edits do not share nocbridge's threads, and
- *     nocbridge's webhook exclusion does not cover them, so each fires a TicketWebhook).
+ *   - PSA edits are PATCHes of the ticket sent over HTTP(S) as a partner technician, with credentials
+ *     of their own (so they neither share nocbridge's limits nor are excluded from its webhooks).
  *
  * Latency, per edit, over every edit (nearest-rank percentiles):
  *   - toPsa: from just before `portal.updateTicket` is called (so the commit itself is included)
- *     until nocbridge's PATCH carrying the edit's title has been answered by Autotask — the moment
- *     the Autotask ticket carries the new value. Observed by wrapping `update` of the Autotask client
- *     nocbridge uses (the only way a field reaches Autotask): no polling, no extra API call.
+ *     until nocbridge's PATCH carrying the edit's title has been answered by the PSA — the moment
+ *     the PSA ticket carries the new value. Observed by wrapping the ticket update of the PSA client
+ *     nocbridge uses (the only way a field reaches the PSA): no polling, no extra API call.
  *   - toPortal: from the moment the technician's PATCH response has been read until
  *     `portal.updateTicket` applied by the sync (origin "psa") with the edit's title has returned
  *     (its transaction committed; the ticket re-read that follows it is included, well under 1 ms).
@@ -41,17 +46,19 @@
  *     commit), the latency counts as 0 and the case is reported.
  *
  * Writes per edit = (W_psa + W_portal) / edits, where
- *   - W_psa = Autotask writes by nocbridge in the window = the emulator's byOperation counts of
- *     "create Tickets" + "update Tickets" + "create TicketNotes" + "update TicketNotes", minus the
- *     technician's own PATCHes (counted here; the technician writes nothing else);
+ *   - W_psa = PSA writes by nocbridge in the window = the emulator's byOperation counts of ticket and
+ *     note writes (Autotask: "create Tickets" + "update Tickets" + "create TicketNotes" + "update
+ *     TicketNotes"; ConnectWise: creates, updates and deletes of service/tickets and its notes and
+ *     configuration links), minus the technician's own PATCHes (counted here; the technician writes
+ *     nothing else);
  *   - W_portal = portal writes applied by the sync in the window: createTicket, updateTicket and
  *     addNote with origin "psa" (counted by the Portal wrapper; conflict-resolution notes would be
  *     counted here too).
  * 1.00 means each edit caused exactly one write on the other side and no echo wrote anything back.
  *
- * apiCalls = every V1.0 request the emulator counted in the window (nocbridge's and the technician's;
- * both shares are printed). http429 = requests the emulator refused in the window (threshold, thread
- * and injected-fault rejections, whoever sent them) — or, should it ever be larger, the 429/thread-limit
+ * apiCalls = every API request the emulator counted in the window (nocbridge's and the technician's;
+ * both shares are printed). http429 = requests the emulator refused in the window (limit and
+ * injected-fault rejections, whoever sent them) — or, should it ever be larger, the 429/thread-limit
  * answers seen by nocbridge's client plus the technician's 429s; the two count the same events, so
  * they are not added.
  *
@@ -66,14 +73,10 @@ import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { buildApp } from "../src/api/app.js";
 import { loadConfig } from "../src/config.js";
-import { DEFAULT_CREDENTIALS, DEFAULT_TENANT_ID, DEMO_IDS } from "../src/emulators/autotask/seed.js";
 import { createLogger } from "../src/lib/logger.js";
-import { openServices } from "../src/main.js";
 import { SYSTEM_ACTOR } from "../src/portal/access.js";
-import type { AutotaskApi } from "../src/psa/autotask/api.js";
-import { AutotaskClient } from "../src/psa/autotask/client.js";
-import type { PsaUrlPolicy } from "../src/psa/url-policy.js";
-import { startEmulatorProcess } from "./emulator-process.js";
+import { benchSystem } from "./system.js";
+import type { ClientCounters } from "./tickets-psa.js";
 
 const TICKETS = Number(process.env["BENCH_TICKETS"] ?? 200);
 const RATE = Number(process.env["BENCH_RATE"] ?? 20);
@@ -87,11 +90,6 @@ for (const [name, v] of [
 ] as const)
   if (!(v > 0)) throw new Error(`${name} must be a positive number`);
 
-/** Portal priority ↔ Autotask priority, the default mapping rows used here (P1 = High, P2 = Medium). */
-const PSA_PRIORITY: Record<number, number> = { 9: 1, 10: 2 };
-const PORTAL_PRIORITY: Record<number, number> = { 1: 9, 2: 10 };
-const TECH_INTEGRATION_CODE = "NOCBRIDGEBENCHTECHNICIAN1";
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 const round1 = (x: number) => Math.round(x * 10) / 10;
 function pct(sorted: number[], p: number): number {
@@ -99,23 +97,16 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
 }
 
-// ---- the emulator, in its own process: webhooks on, time scale 1, default limits and threads
+// ---- the emulator, in its own process: webhooks on, time scale 1
 const LATENCY_MS = process.env["BENCH_LATENCY_MS"];
 const POLL_AT_S = process.env["BENCH_POLL_AT_S"];
-const emuArgs = ["--time-scale", "1", "--allow-http-webhooks"];
-if (LATENCY_MS !== undefined) emuArgs.push("--fault-latency", LATENCY_MS);
-const emulator = await startEmulatorProcess(emuArgs);
-const emuUrl = emulator.url;
-const restBase = emulator.restBase;
-const admin = emulator.admin;
-interface EmuStats {
-  requests: number;
-  byOperation: Record<string, number>;
-  rejected: { threshold: number; thread: number; fault: number };
-}
-interface WebhookStats {
-  [k: string]: unknown;
-}
+const psa =
+  benchSystem() === "connectwise"
+    ? await (await import("./tickets-connectwise.js")).connectwiseTickets({ latencyMs: LATENCY_MS })
+    : await (await import("./tickets-autotask.js")).autotaskTickets({ latencyMs: LATENCY_MS });
+const label = psa.label;
+const PSA_PRIORITY = psa.psaPriority;
+const PORTAL_PRIORITY = psa.portalPriority;
 
 // ---- what the bench observes
 interface PortalEdit {
@@ -134,7 +125,7 @@ interface PsaEdit {
   respondedAt: number | null;
   appliedAt: number | null;
 }
-/** Outstanding edits by Autotask ticket id (toPsa) and by portal ticket id (toPortal). */
+/** Outstanding edits by PSA ticket id (toPsa) and by portal ticket id (toPortal). */
 const waitingPsa = new Map<number, PortalEdit[]>();
 const waitingPortal = new Map<number, PsaEdit[]>();
 const toPsa: number[] = [];
@@ -144,48 +135,30 @@ let appliedBeforeResponse = 0;
 let priorityMismatches = 0;
 const counts = { psaTicketWrites: 0, portalWrites: 0, portalNotes: 0, portalCreates: 0 };
 
-/** nocbridge's Autotask client, with `update` observed (the sync's only way to change a ticket). */
-const clients: AutotaskClient[] = [];
-const observedClient = (
-  creds: {
-    apiUrl: string;
-    username: string;
-    secret: string;
-    integrationCode: string;
-  },
-  urlPolicy: PsaUrlPolicy,
-): AutotaskApi => {
-  const client = new AutotaskClient({ credentials: creds, urlPolicy });
-  clients.push(client);
-  const update = client.update.bind(client);
-  client.update = async (entity, body, opts) => {
-    const r = await update(entity, body, opts);
-    const at = performance.now();
-    if (measuring && entity === "Tickets") {
-      counts.psaTicketWrites++;
-      const list = waitingPsa.get(body.id);
-      const i = list?.findIndex((e) => e.title === body["title"]) ?? -1;
-      if (list && i >= 0) {
-        const e = list[i] as PortalEdit;
-        if (e.psaPriority !== null && body["priority"] !== e.psaPriority) priorityMismatches++;
-        e.doneAt = at;
-        toPsa.push(at - e.t0);
-        list.splice(i, 1);
-      }
-    }
-    return r;
-  };
-  return client;
+/** Called when nocbridge's PSA client has had a ticket update answered (the sync's only way to change one). */
+const observe = (psaTicketId: number, title: unknown, priority: unknown) => {
+  const at = performance.now();
+  if (!measuring) return;
+  counts.psaTicketWrites++;
+  const list = waitingPsa.get(psaTicketId);
+  const i = list?.findIndex((e) => e.title === title) ?? -1;
+  if (list && i >= 0) {
+    const e = list[i] as PortalEdit;
+    if (e.psaPriority !== null && priority !== e.psaPriority) priorityMismatches++;
+    e.doneAt = at;
+    toPsa.push(at - e.t0);
+    list.splice(i, 1);
+  }
 };
 
 const dir = mkdtempSync(join(tmpdir(), "nb-bench-tickets-"));
 // The emulator's origin is an exact entry of the PSA URL allow-list.
 const config = loadConfig(
-  { LOG_LEVEL: "silent", NOCBRIDGE_ALLOW_HTTP_WEBHOOKS: "1", NOCBRIDGE_PSA_URL_ALLOWLIST: emuUrl },
+  { LOG_LEVEL: "silent", NOCBRIDGE_ALLOW_HTTP_WEBHOOKS: "1", NOCBRIDGE_PSA_URL_ALLOWLIST: psa.origin },
   { dataDir: dir, databaseUrl: join(dir, "bench.sqlite") },
 );
 const logger = createLogger("silent");
-const services = await openServices(config, { logger, background: true, autotask: observedClient });
+const services = await psa.open(config, { logger, background: true }, observe);
 const { portal, sync } = services;
 const app = await buildApp({ portal, sync, logger });
 
@@ -235,40 +208,13 @@ try {
   const addr = app.server.address();
   services.setListeningUrl(`http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`);
 
-  // ---- the technician: an API user of its own, acting as a partner technician
-  await admin("POST", `/tenants/${DEFAULT_TENANT_ID}/apiUsers`, {
-    resourceId: DEMO_IDS.technicians[0],
-    integrationCode: TECH_INTEGRATION_CODE,
-  });
-  const tech = await admin<{ username: string; secret: string; integrationCode: string }>(
-    "POST",
-    `/tenants/${DEFAULT_TENANT_ID}/actAs`,
-    { resourceId: DEMO_IDS.technicians[0] },
-  );
-  let tech429 = 0;
-  const techPatch = async (body: Record<string, unknown>): Promise<void> => {
-    const res = await fetch(`${restBase}V1.0/Tickets`, {
-      method: "PATCH",
-      headers: {
-        "content-type": "application/json",
-        ApiIntegrationCode: tech.integrationCode,
-        UserName: tech.username,
-        Secret: tech.secret,
-      },
-      body: JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (res.status === 429) tech429++;
-    if (!res.ok) throw new Error(`technician PATCH Tickets → ${res.status} ${text}`);
-  };
+  // ---- the technician: credentials of their own, acting as a partner technician
+  await psa.technician();
 
   // ---- set-up: a partner, two clients, ticketing on (webhooks registered), TICKETS linked tickets
   const partner = await portal.createPartner(SYSTEM_ACTOR, { name: "Bench VAR" });
   const clientIds: number[] = [];
-  for (const [code, company] of [
-    ["AT1", DEMO_IDS.companies.AT1],
-    ["AT2", DEMO_IDS.companies.AT2],
-  ] as const)
+  for (const [code, company] of psa.companies)
     clientIds.push(
       (
         await portal.createClient(SYSTEM_ACTOR, partner.id, {
@@ -278,32 +224,12 @@ try {
         })
       ).id,
     );
-  await portal.putIntegration(SYSTEM_ACTOR, partner.id, {
-    ticketing: {
-      enabled: true,
-      nocMayEnterTickets: true,
-      apiUrl: restBase,
-      username: DEFAULT_CREDENTIALS.username,
-      secret: DEFAULT_CREDENTIALS.secret,
-      integrationCode: DEFAULT_CREDENTIALS.integrationCode,
-      queueId: DEMO_IDS.nocQueue,
-      queueName: "NOC",
-      billingCodeId: DEMO_IDS.remoteSupport,
-      billingCodeName: "Remote Support",
-      issueTypeId: DEMO_IDS.issueType,
-      subIssueTypeId: DEMO_IDS.subIssueType,
-    },
-    devices: {
-      enabled: false,
-      productId: null,
-      configurationItemTypeId: null,
-      advanced: false,
-      schedule: null,
-    },
-  });
+  await portal.putIntegration(SYSTEM_ACTOR, partner.id, psa.integration());
+  await psa.configure(portal, partner.id);
   await sync.ticketSetup(partner.id);
   const hooks = await sync.tickets.registered(partner.id);
-  if (hooks.length !== 2) throw new Error(`expected 2 webhooks registered, got ${hooks.length}`);
+  if (hooks.length !== psa.hooks)
+    throw new Error(`expected ${psa.hooks} ${psa.hook}s registered, got ${hooks.length}`);
 
   const setupStart = performance.now();
   const ticketIds: number[] = [];
@@ -331,28 +257,18 @@ try {
   const psaOf = new Map(links.filter((l) => l.state === "linked").map((l) => [l.ticket_id, l.psa_ticket_id]));
   const unlinked = ticketIds.filter((id) => !psaOf.has(id));
   if (unlinked.length > 0) throw new Error(`${unlinked.length} tickets did not link during set-up`);
-  await admin("POST", "/webhooks/flush");
-  const usage = await admin<{ counts?: Record<string, unknown> }>("GET", "/limits");
+  await psa.flush();
   console.log(
     `set-up: ${TICKETS} portal tickets created and linked in ${((performance.now() - setupStart) / 1000).toFixed(1)} s; ` +
-      `emulator usage so far ${JSON.stringify(usage.counts ?? {})} (usage latency starts at 5,001)`,
+      (await psa.setupNote()),
   );
 
+  await psa.beforeWindow?.();
+
   // ---- the window opens: stats zeroed, counters snapshotted
-  await admin("DELETE", "/stats");
-  const hooksBefore = await admin<WebhookStats>("GET", "/webhooks");
-  const clientBefore = clients.map((c) => c.stats());
-  const sumClient = (s: ReturnType<AutotaskClient["stats"]>[]) =>
-    s.reduce(
-      (a, x) => ({
-        requests: a.requests + x.requests,
-        rateLimited: a.rateLimited + x.rateLimited,
-        threadLimited: a.threadLimited + x.threadLimited,
-        retries: a.retries + x.retries,
-        throttledMs: a.throttledMs + x.throttledMs,
-      }),
-      { requests: 0, rateLimited: 0, threadLimited: 0, retries: 0, throttledMs: 0 },
-    );
+  await psa.resetStats();
+  const hooksBefore = await psa.hookStats();
+  const clientStart = psa.clientCounters();
   measuring = true;
   loop.enable();
 
@@ -364,7 +280,7 @@ try {
   let techPatches = 0;
   const t0 = performance.now();
   console.log(
-    `load: ${TOTAL} edits at ${RATE}/s for ${SECONDS} s over ${TICKETS} tickets, alternating portal (Portal service) and Autotask (technician PATCH Tickets)`,
+    `load: ${TOTAL} edits at ${RATE}/s for ${SECONDS} s over ${TICKETS} tickets, alternating portal (Portal service) and ${label} (${psa.editVia})`,
   );
   let poll: Promise<void> = Promise.resolve();
   if (POLL_AT_S !== undefined && Number(POLL_AT_S) < SECONDS)
@@ -420,11 +336,7 @@ try {
       list.push(e);
       waitingPortal.set(ticketId, list);
       techPatches++;
-      p = techPatch({
-        id: psaId,
-        title: newTitle,
-        ...(flip ? { priority: PSA_PRIORITY[nextPriority] } : {}),
-      }).then(() => {
+      p = psa.techEdit(psaId, newTitle, flip ? (PSA_PRIORITY[nextPriority] as number) : null).then(() => {
         e.respondedAt = performance.now();
         if (e.appliedAt !== null) {
           appliedBeforeResponse++;
@@ -448,16 +360,15 @@ try {
     [...waitingPortal.values()].reduce((n, l) => n + l.length, 0);
   const settleEnd = performance.now() + SETTLE_SECONDS * 1000;
   while (outstanding() > 0 && performance.now() < settleEnd) await sleep(20);
-  await admin("POST", "/webhooks/flush");
+  await psa.flush();
   await sync.tickets.idle(partner.id);
   loop.disable();
-  const stats = await admin<EmuStats>("GET", "/stats");
-  const hooksAfter = await admin<WebhookStats>("GET", "/webhooks");
+  const stats = await psa.stats();
+  const hooksAfter = await psa.hookStats();
   measuring = false;
   const windowSeconds = (performance.now() - t0) / 1000;
-  const client = sumClient(clients.map((c) => c.stats()));
-  const clientStart = sumClient(clientBefore);
-  const ours = {
+  const client = psa.clientCounters();
+  const ours: ClientCounters = {
     requests: client.requests - clientStart.requests,
     rateLimited: client.rateLimited - clientStart.rateLimited,
     threadLimited: client.threadLimited - clientStart.threadLimited,
@@ -466,29 +377,12 @@ try {
   };
 
   // ---- convergence, read after the window closed (not counted): both sides hold the last edit
-  const atRows: Array<{ id: number; title: string; priority: number }> = [];
-  const psaIds = ticketIds.map((id) => psaOf.get(id) as number);
-  for (let i = 0; i < psaIds.length; i += 500) {
-    const res = await fetch(`${restBase}V1.0/Tickets/query`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        ApiIntegrationCode: tech.integrationCode,
-        UserName: tech.username,
-        Secret: tech.secret,
-      },
-      body: JSON.stringify({
-        filter: [{ op: "in", field: "id", value: psaIds.slice(i, i + 500) }],
-        IncludeFields: ["id", "title", "priority"],
-      }),
-    });
-    atRows.push(...((await res.json()) as { items: typeof atRows }).items);
-  }
-  const atById = new Map(atRows.map((r) => [r.id, r]));
+  const psaRows = await psa.read(ticketIds.map((id) => psaOf.get(id) as number));
+  const psaById = new Map(psaRows.map((r) => [r.id, r]));
   let diverged = 0;
   for (const id of ticketIds) {
     const pt = await portal.getTicket(SYSTEM_ACTOR, id);
-    const at = atById.get(psaOf.get(id) as number);
+    const at = psaById.get(psaOf.get(id) as number);
     const want = title.get(id);
     if (
       pt.title !== want ||
@@ -500,20 +394,15 @@ try {
   }
 
   // ---- figures
-  const op = (name: string) => stats.byOperation[name] ?? 0;
-  // W_psa: Autotask writes by nocbridge = every ticket/note write the emulator saw minus the technician's PATCHes.
-  const psaWrites =
-    op("create Tickets") +
-    op("update Tickets") +
-    op("create TicketNotes") +
-    op("update TicketNotes") -
-    techPatches;
+  // W_psa: PSA writes by nocbridge = every ticket/note write the emulator saw minus the technician's PATCHes.
+  const emuWrites = psa.writes(stats.byOperation);
+  const psaWrites = emuWrites.total - techPatches;
   // W_portal: portal writes applied by the sync (origin "psa"), counted by the Portal wrapper.
   const portalWrites = counts.portalWrites;
   const edits = portalEdits.length + psaEdits.length - failures.length;
   const writesPerEdit = edits > 0 ? (psaWrites + portalWrites) / edits : Number.NaN;
-  const rejected = stats.rejected.threshold + stats.rejected.thread + stats.rejected.fault;
-  const http429 = Math.max(rejected, ours.rateLimited + ours.threadLimited + tech429);
+  const rejected = Object.values(stats.rejected).reduce((a, n) => a + n, 0);
+  const http429 = Math.max(rejected, ours.rateLimited + ours.threadLimited + psa.tech429());
   const lostToPsa = portalEdits.filter((e) => e.doneAt === null).length;
   const lostToPortal = psaEdits.filter((e) => e.appliedAt === null).length;
   toPsa.sort((a, b) => a - b);
@@ -525,26 +414,26 @@ try {
     `load issued in ${loadSeconds.toFixed(1)} s (scheduler lateness max ${maxLateMs.toFixed(1)} ms); window closed after ${windowSeconds.toFixed(1)} s`,
   );
   console.log(
-    `edits: ${edits} (${portalEdits.length} portal, ${psaEdits.length} Autotask, ${failures.length} failed)`,
+    `edits: ${edits} (${portalEdits.length} portal, ${psaEdits.length} ${label}, ${failures.length} failed)`,
   );
   for (const f of failures.slice(0, 5)) console.log(`  failed: ${f}`);
-  console.log(`portal → Autotask: ${summary(toPsa)}; not crossed: ${lostToPsa}`);
+  console.log(`portal → ${label}: ${summary(toPsa)}; not crossed: ${lostToPsa}`);
   console.log(
-    `Autotask → portal (webhook): ${summary(toPortal)}; not crossed: ${lostToPortal}; applied before the PATCH response was read: ${appliedBeforeResponse}`,
+    `${label} → portal (${psa.hook}): ${summary(toPortal)}; not crossed: ${lostToPortal}; applied before the PATCH response was read: ${appliedBeforeResponse}`,
   );
   console.log(
-    `writes: ${psaWrites} Autotask writes by nocbridge (emulator ${JSON.stringify(
-      Object.fromEntries(Object.entries(stats.byOperation).filter(([k]) => /^(create|update) /.test(k))),
-    )} − ${techPatches} technician PATCHes; client wrapper saw ${counts.psaTicketWrites} ticket PATCHes) + ` +
+    `writes: ${psaWrites} ${label} writes by nocbridge (emulator ${JSON.stringify(emuWrites.shown)} − ${techPatches} technician PATCHes; client wrapper saw ${counts.psaTicketWrites} ticket PATCHes) + ` +
       `${portalWrites} portal writes by the sync (${counts.portalCreates} creates, ${counts.portalNotes} notes) = ${((psaWrites + portalWrites) / Math.max(1, edits)).toFixed(2)} per edit`,
   );
   console.log(
     `API calls in the window: ${stats.requests} (nocbridge ${ours.requests}, technician ${techPatches}); by operation ${JSON.stringify(stats.byOperation)}`,
   );
   console.log(
-    `rejections: emulator ${JSON.stringify(stats.rejected)}; nocbridge client 429 ${ours.rateLimited}, thread limit ${ours.threadLimited}, retries ${ours.retries}, throttled ${ours.throttledMs} ms; technician 429 ${tech429}`,
+    `rejections: emulator ${JSON.stringify(stats.rejected)}; nocbridge client 429 ${ours.rateLimited}, ${psa.threads ? `thread limit ${ours.threadLimited}, ` : ""}retries ${ours.retries}, throttled ${ours.throttledMs} ms; technician 429 ${psa.tech429()}`,
   );
-  console.log(`emulator webhooks: before ${JSON.stringify(hooksBefore)} after ${JSON.stringify(hooksAfter)}`);
+  console.log(
+    `emulator ${psa.hook}s: before ${JSON.stringify(hooksBefore)} after ${JSON.stringify(hooksAfter)}`,
+  );
   console.log(
     `event loop delay (bench + nocbridge process): p50 ${(loop.percentile(50) / 1e6 - 1).toFixed(1)} ms, p99 ${(loop.percentile(99) / 1e6 - 1).toFixed(1)} ms, max ${(loop.max / 1e6 - 1).toFixed(1)} ms`,
   );
@@ -552,7 +441,7 @@ try {
     `convergence after the window: ${TICKETS - diverged}/${TICKETS} tickets equal on both sides; priority mismatches in writes: ${priorityMismatches}`,
   );
   console.log(
-    "targets: portal → Autotask p99 ≤ 1000 ms, webhook → portal p99 ≤ 250 ms, writes per edit 1.00, 0 × 429",
+    `targets: portal → ${label} p99 ≤ 1000 ms, ${psa.hook} → portal p99 ≤ 250 ms, writes per edit 1.00, 0 × 429`,
   );
   if (lostToPsa + lostToPortal + diverged + failures.length > 0) exitCode = 1;
   console.log(
@@ -568,7 +457,7 @@ try {
 } finally {
   await app.close();
   await services.close();
-  emulator.stop();
+  psa.stop();
   rmSync(dir, { recursive: true, force: true });
 }
 process.exitCode = exitCode;
