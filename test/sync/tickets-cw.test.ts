@@ -1,0 +1,520 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { App } from "../../src/api/app.js";
+import { signCallback } from "../../src/emulators/connectwise/index.js";
+import { SYSTEM_ACTOR } from "../../src/portal/access.js";
+import type { MappingRowInput } from "../../src/portal/mappings.js";
+import type { DeviceInput } from "../../src/portal/service.js";
+import {
+  CW_IDS,
+  type CwSyncFixture,
+  cwIntegration,
+  openCwSync,
+  type WireRequest,
+} from "../helpers/connectwise.js";
+import { STORES, testApp } from "../helpers/services.js";
+import { until } from "../helpers/wait.js";
+
+/**
+ * Two-way ticket sync (src/sync/tickets/) against the ConnectWise emulator over HTTPS
+ * (docs/connectwise.md, Tickets and notes; Callbacks): the partner's NOC service board is the NOC
+ * queue; status mapping rows are scoped to their board; the emulator delivers signed callbacks to
+ * this test's server (/webhooks/connectwise/:partnerId), with its fault knobs dropping, duplicating
+ * and reordering them, and polling by lastUpdated as the safety net.
+ */
+
+const NOC = CW_IDS.nocBoard;
+const HELP_DESK = 2;
+const S = CW_IDS.statuses; // the NOC board's: new 1, inProgress 2, waitingCustomer 3, resolved 4, closed 5
+const HD_NEW = 6; // the Help Desk board's New and Completed
+const HD_COMPLETED = 7;
+const P = CW_IDS.priorities; // critical 1, high 2, medium 3, low 4
+const ACME = CW_IDS.companies.acme;
+const BIRCH = CW_IDS.companies.birch;
+
+/**
+ * Board-scoped mapping tables. The Help Desk board's rows come first: a lookup that ignored the
+ * scope would send its statuses for tickets on the NOC board (which ConnectWise refuses).
+ */
+const FORWARD: MappingRowInput[] = [
+  { portalId: 1, psaId: HD_NEW, psaLabel: "New", scope: HELP_DESK },
+  { portalId: 3, psaId: HD_COMPLETED, psaLabel: "Completed", scope: HELP_DESK },
+  { portalId: 1, psaId: S.new, psaLabel: "New", scope: NOC },
+  { portalId: 18, psaId: S.new, psaLabel: "New", scope: NOC },
+  { portalId: 7, psaId: S.inProgress, psaLabel: "In Progress", scope: NOC },
+  { portalId: 9, psaId: S.inProgress, psaLabel: "In Progress", scope: NOC },
+  { portalId: 2, psaId: S.waitingCustomer, psaLabel: "Waiting Customer", scope: NOC },
+  { portalId: 3, psaId: S.closed, psaLabel: "Closed", scope: NOC },
+];
+const REVERSE: MappingRowInput[] = [
+  { portalId: 1, psaId: HD_NEW, psaLabel: "New", scope: HELP_DESK },
+  { portalId: 3, psaId: HD_COMPLETED, psaLabel: "Completed", scope: HELP_DESK },
+  { portalId: 1, psaId: S.new, psaLabel: "New", scope: NOC },
+  { portalId: 7, psaId: S.inProgress, psaLabel: "In Progress", scope: NOC },
+  { portalId: 2, psaId: S.waitingCustomer, psaLabel: "Waiting Customer", scope: NOC },
+  { portalId: 3, psaId: S.resolved, psaLabel: "Resolved", scope: NOC },
+  { portalId: 3, psaId: S.closed, psaLabel: "Closed", scope: NOC },
+];
+/** P0 ↔ Priority 2 - High (and Critical → P0), P1 ↔ Medium, P2 ↔ Low. */
+const PRIORITY: MappingRowInput[] = [
+  { portalId: 8, psaId: P.high, psaLabel: "Priority 2 - High" },
+  { portalId: 8, psaId: P.critical, psaLabel: "Priority 1 - Critical" },
+  { portalId: 9, psaId: P.medium, psaLabel: "Priority 3 - Medium" },
+  { portalId: 10, psaId: P.low, psaLabel: "Priority 4 - Low" },
+];
+
+const device = (i: number, over: Partial<DeviceInput> = {}): DeviceInput => ({
+  state: "managed",
+  hostname: `CW-${i}`,
+  serialNumber: `CWSN-${i}`,
+  ...over,
+});
+
+interface CwTicketRec {
+  id: number;
+  summary: string;
+  board: { id: number };
+  status: { id: number };
+  priority: { id: number };
+  company: { id: number };
+  externalXRef: string | null;
+  _info: { lastUpdated: string };
+}
+interface CwNoteRec {
+  id: number;
+  ticketId: number;
+  text: string;
+  detailDescriptionFlag: boolean;
+  internalAnalysisFlag: boolean;
+  member?: { name?: string } | null;
+}
+
+/** Writes our clients sent (creates, JSON-Patches, deletes; a POST …/search is a read). */
+const isWrite = (r: WireRequest) =>
+  r.method === "PATCH" || r.method === "DELETE" || (r.method === "POST" && !r.path.endsWith("/search"));
+const describeWrite = (r: WireRequest) => `${r.method} ${r.path.replace(/\/\d+/g, "/{id}")}`;
+
+describe.each(STORES)("two-way ticket sync against the ConnectWise emulator on %s", (kind) => {
+  let cw: CwSyncFixture;
+  let app: App;
+  let base = "";
+  let hookUrl = "";
+  let partnerId = 0;
+  let clientA = 0;
+  const dev: number[] = [];
+  let nocToken = "";
+  /** Portal writes the sync applied (origin "psa"), by kind. */
+  const portalWrites = { createTicket: 0, updateTicket: 0, addNote: 0 };
+
+  const services = () => cw.env.services;
+  const portal = () => services().portal;
+  const tickets = () => services().sync.tickets;
+  const tenant = () => {
+    const t = cw.f.emu.store.tenant(cw.f.emu.credentials.companyId);
+    if (!t) throw new Error("no tenant");
+    return t;
+  };
+  const cwTicket = (id: number) => tenant().get("tickets", id) as CwTicketRec | undefined;
+  const cwNotes = (id: number) =>
+    (tenant().rows("notes") as unknown as CwNoteRec[])
+      .filter((n) => n.ticketId === id)
+      .sort((a, b) => a.id - b.id);
+  const cwLinks = (id: number) => tenant().ticketConfigurations.get(id) ?? [];
+  /** Writes our clients sent since `from` (an index into the wire record). */
+  const writesSince = (from: number) => cw.wire.slice(from).filter(isWrite).map(describeWrite);
+  const portalWritesNow = () => ({ ...portalWrites });
+  /** Callbacks delivered, then the worker drained. */
+  const settle = async () => {
+    await cw.admin("POST", "callbacks/flush");
+    await tickets().notify(partnerId);
+    await tickets().idle(partnerId);
+  };
+  const drain = () => tickets().notify(partnerId);
+  const view = async (ticketId: number) =>
+    (
+      await app.inject({
+        method: "GET",
+        url: `/api/tickets/${ticketId}`,
+        headers: { authorization: `Bearer ${nocToken}` },
+      })
+    ).json();
+  const newPortalTicket = async (over: Record<string, unknown> = {}) =>
+    portal().createTicket(SYSTEM_ACTOR, partnerId, {
+      clientId: clientA,
+      title: "Disk almost full",
+      description: "C: at 92 %",
+      statusId: 1,
+      priorityId: 9,
+      ...over,
+    });
+  const linkOf = async (ticketId: number) => (await tickets().view(ticketId)).ticketId;
+  const linked = async (ticketId: number) => {
+    const id = await linkOf(ticketId);
+    if (id === null) throw new Error(`portal ticket ${ticketId} has no ConnectWise ticket`);
+    return id;
+  };
+  const configOf = async (deviceId: number) =>
+    (await services().sync.links.psaIds(partnerId, "device", [deviceId])).get(deviceId);
+  const portalTicketTitled = async (title: string) =>
+    (await portal().listTickets(SYSTEM_ACTOR, partnerId, { limit: 500 })).items.find(
+      (x) => x.title === title,
+    );
+  /** A service ticket the technician creates on a board ("in ConnectWise"). */
+  const techTicket = (body: Record<string, unknown>) =>
+    cw.asTech<CwTicketRec>("POST", "service/tickets", {
+      board: { id: NOC },
+      company: { id: ACME },
+      status: { id: S.new },
+      priority: { id: P.medium },
+      ...body,
+    });
+  const techPatch = (id: number, ops: Array<{ op: string; path: string; value?: unknown }>) =>
+    cw.asTech("PATCH", `service/tickets/${id}`, ops);
+  const techNote = (id: number, text: string, published: boolean) =>
+    cw.asTech<CwNoteRec>("POST", `service/tickets/${id}/notes`, {
+      text,
+      ...(published ? { detailDescriptionFlag: true } : { internalAnalysisFlag: true }),
+    });
+  const inboxCount = async () =>
+    Number(
+      (
+        await services()
+          .db.kysely.selectFrom("ticket_inbox")
+          .select((eb) => eb.fn.countAll().as("n"))
+          .where("partner_id", "=", partnerId)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+  const post = (body: string, headers: Record<string, string>) =>
+    fetch(hookUrl, { method: "POST", body, headers: { "content-type": "application/json", ...headers } });
+
+  beforeAll(async () => {
+    cw = await openCwSync(kind, { services: { ticketRetry: { maxAttempts: 3, baseMs: 10 } } });
+    app = await testApp(cw.env);
+    await app.listen({ port: 0, host: "127.0.0.1" });
+    const addr = app.server.address();
+    base = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
+    services().setListeningUrl(base);
+    nocToken = (await portal().createUser(SYSTEM_ACTOR, { name: "NOC", role: "noc-admin" })).token;
+    const p = await portal().createPartner(SYSTEM_ACTOR, { name: "CW ticket VAR" });
+    partnerId = p.id;
+    hookUrl = `${base}/webhooks/connectwise/${partnerId}`;
+    clientA = (
+      await portal().createClient(SYSTEM_ACTOR, partnerId, {
+        code: "CW1",
+        name: "Acme Dental Group",
+        psaCompanyId: ACME,
+      })
+    ).id;
+    for (let i = 0; i < 3; i++) dev.push((await portal().createDevice(SYSTEM_ACTOR, clientA, device(i))).id);
+    await portal().putMappings(SYSTEM_ACTOR, partnerId, "status-forward", FORWARD);
+    await portal().putMappings(SYSTEM_ACTOR, partnerId, "status-reverse", REVERSE);
+    await portal().putMappings(SYSTEM_ACTOR, partnerId, "priority", PRIORITY);
+    await portal().putIntegration(
+      SYSTEM_ACTOR,
+      partnerId,
+      cwIntegration(cw.f, { ticketing: true, devices: true }),
+    );
+    await services().sync.settingsSaved(partnerId);
+    await services().sync.ticketSetup(partnerId);
+    const [onboarding] = (await services().sync.runs.list(partnerId, "assets")).items;
+    expect((await services().sync.wait(onboarding!.id)).status).toBe("succeeded");
+    // Count the portal writes the sync applies (origin "psa"); the calls go through unchanged.
+    const origin = (a: unknown[]) => a[3] as { origin?: string } | undefined;
+    const createTicket = portal().createTicket.bind(portal());
+    vi.spyOn(portal(), "createTicket").mockImplementation((...a) => {
+      if (origin(a)?.origin === "psa") portalWrites.createTicket++;
+      return createTicket(...a);
+    });
+    const updateTicket = portal().updateTicket.bind(portal());
+    vi.spyOn(portal(), "updateTicket").mockImplementation((...a) => {
+      if (origin(a)?.origin === "psa") portalWrites.updateTicket++;
+      return updateTicket(...a);
+    });
+    const addNote = portal().addNote.bind(portal());
+    vi.spyOn(portal(), "addNote").mockImplementation((...a) => {
+      if (origin(a)?.origin === "psa") portalWrites.addNote++;
+      return addNote(...a);
+    });
+  });
+  afterAll(async () => {
+    vi.restoreAllMocks();
+    await app?.close();
+    await cw?.close();
+  });
+
+  it("registers one callback entry for the NOC board at /webhooks/connectwise/<partnerId>, our own writes suppressed", async () => {
+    const state = (
+      await app.inject({
+        method: "GET",
+        url: `/api/partners/${partnerId}/webhooks`,
+        headers: { authorization: `Bearer ${nocToken}` },
+      })
+    ).json();
+    expect(state).toMatchObject({ mode: "webhooks", url: hookUrl, reason: null });
+    const entries = tenant().rows("callbacks");
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({
+      url: `${hookUrl}?recordId=`,
+      type: "ticket",
+      level: "board",
+      objectId: NOC,
+      inactiveFlag: false,
+      isSelfSuppressedFlag: true,
+      memberId: CW_IDS.apiMember,
+    });
+    expect((await tickets().registered(partnerId)).map((h) => h.psaWebhookId)).toEqual([entries[0]!.id]);
+    // Unsigned, the delivery route answers 401 (it is the receiver, not a 404).
+    expect((await post("{}", {})).status).toBe(401);
+  });
+
+  it("portal → ConnectWise: a service ticket on the NOC board with company, configuration, mapped status and priority, and the ref", async () => {
+    const config = await configOf(dev[1]!);
+    expect(config).toBeGreaterThan(0);
+    const from = cw.wire.length;
+    const t = await newPortalTicket({
+      statusId: 7, // Work In Progress → In Progress (the NOC board's row, not the Help Desk's)
+      priorityId: 8, // P0 → Priority 2 - High (the first row)
+      alerts: [
+        { deviceId: dev[1]!, message: "CPU 99 %" },
+        { deviceId: dev[2]!, message: "CPU 97 %" },
+      ],
+    });
+    await drain();
+    const v = await view(t.id);
+    expect(v.psa, JSON.stringify(await tickets().errors(partnerId))).toMatchObject({
+      state: "synced",
+      lastError: null,
+    });
+    const id = v.psa.ticketId as number;
+    expect(v.psa.ticketNumber).toBe(String(id));
+    expect(cwTicket(id)).toMatchObject({
+      summary: "Disk almost full",
+      board: { id: NOC },
+      company: { id: ACME },
+      status: { id: S.inProgress },
+      priority: { id: P.high },
+      type: { id: 1 },
+      subType: { id: 1 },
+      source: { id: 1 },
+      externalXRef: `nocbridge:${t.id}`,
+    });
+    expect(cwLinks(id)).toEqual([config]);
+    // The description is the ticket's first discussion note (its initial description).
+    expect(cwNotes(id).map((n) => [n.text, n.detailDescriptionFlag])).toEqual([["C: at 92 %", true]]);
+    // One create, and the configuration link (a separate resource in ConnectWise).
+    expect(writesSince(from)).toEqual(["POST service/tickets", "POST service/tickets/{id}/configurations"]);
+  });
+
+  it("statuses round-trip through the board-scoped tables: only the NOC board's rows are used, each edit one write", async () => {
+    // New has a Help Desk row first; the NOC board's New is sent.
+    const t = await newPortalTicket({ title: "Round trip", statusId: 1 });
+    await drain();
+    expect((await view(t.id)).psa, JSON.stringify(await tickets().errors(partnerId))).toMatchObject({
+      state: "synced",
+    });
+    const id = await linked(t.id);
+    expect(cwTicket(id)?.status.id).toBe(S.new);
+    // ConnectWise → portal: Waiting Customer → On Hold.
+    let p0 = portalWritesNow();
+    await techPatch(id, [{ op: "replace", path: "status", value: { id: S.waitingCustomer } }]);
+    await settle();
+    expect((await portal().getTicket(SYSTEM_ACTOR, t.id)).statusId).toBe(2);
+    expect(portalWritesNow().updateTicket - p0.updateTicket).toBe(1);
+    // Portal → ConnectWise: Handed Over to MSP → In Progress, one PATCH.
+    let from = cw.wire.length;
+    await portal().updateTicket(SYSTEM_ACTOR, t.id, { statusId: 9 });
+    await drain();
+    expect(cwTicket(id)?.status.id).toBe(S.inProgress);
+    expect(writesSince(from)).toEqual(["PATCH service/tickets/{id}"]);
+    // ConnectWise → portal: Resolved → Closed.
+    p0 = portalWritesNow();
+    await techPatch(id, [{ op: "replace", path: "status", value: { id: S.resolved } }]);
+    await settle();
+    expect((await portal().getTicket(SYSTEM_ACTOR, t.id)).statusId).toBe(3);
+    expect(portalWritesNow().updateTicket - p0.updateTicket).toBe(1);
+    // The portal reopens, then closes: New, then Closed — the NOC board's Closed, not the Help Desk's
+    // Completed that comes first in the table — confirmed by reading it back.
+    from = cw.wire.length;
+    await portal().updateTicket(SYSTEM_ACTOR, t.id, { statusId: 1 });
+    await drain();
+    expect(cwTicket(id)?.status.id).toBe(S.new);
+    await portal().updateTicket(SYSTEM_ACTOR, t.id, { statusId: 3 });
+    await drain();
+    expect(cwTicket(id)).toMatchObject({ status: { id: S.closed }, closedFlag: true });
+    expect(writesSince(from)).toEqual(["PATCH service/tickets/{id}", "PATCH service/tickets/{id}"]);
+    expect((await view(t.id)).psa).toMatchObject({ state: "synced", lastError: null });
+    // Nothing echoes back: our own writes are not called back (self-suppressed), and a poll finds
+    // nothing to write on either side.
+    p0 = portalWritesNow();
+    from = cw.wire.length;
+    await services().sync.pollTickets(partnerId);
+    await settle();
+    expect(writesSince(from)).toEqual([]);
+    expect(portalWritesNow()).toEqual(p0);
+    expect((await portal().getTicket(SYSTEM_ACTOR, t.id)).statusId).toBe(3);
+  });
+
+  it("ConnectWise → portal by callback: a ticket the partner puts on the NOC board becomes a portal ticket for the mapped client and the configuration's device", async () => {
+    const config = (await configOf(dev[0]!))!;
+    const from = cw.wire.length;
+    const p0 = portalWritesNow();
+    const ct = await techTicket({
+      summary: "Printer offline",
+      initialDescription: "Partner escalates",
+      status: { id: S.inProgress },
+      priority: { id: P.critical },
+    });
+    // The configuration link is its own resource; the technician's next edit calls us again.
+    await cw.asTech("POST", `service/tickets/${ct.id}/configurations`, { id: config });
+    await techNote(ct.id, "Linked the printer", false);
+    await settle();
+    const found = await until(() => portalTicketTitled("Printer offline"), "the portal ticket");
+    expect(found).toMatchObject({
+      clientId: clientA,
+      deviceId: dev[0],
+      statusId: 7, // In Progress → Work In Progress
+      priorityId: 8, // Critical → P0
+      description: "Partner escalates",
+    });
+    expect((await view(found.id)).psa).toMatchObject({
+      ticketId: ct.id,
+      ticketNumber: String(ct.id),
+      state: "synced",
+    });
+    expect(
+      (await portal().listNotes(SYSTEM_ACTOR, found.id)).items.map((n) => [n.text, n.published]),
+    ).toEqual([["Linked the printer", false]]);
+    // Nothing goes back to ConnectWise, and the portal ticket was made once.
+    expect(writesSince(from)).toEqual([]);
+    expect(portalWritesNow().createTicket - p0.createTicket).toBe(1);
+    const deliveries = (
+      await cw.admin<{ deliveries: Array<{ url: string; outcome: string; attempts: number[] }> }>(
+        "GET",
+        "callbacks",
+      )
+    ).deliveries.filter((d) => d.url === `${hookUrl}?recordId=${ct.id}`);
+    expect(deliveries.length).toBeGreaterThan(0);
+    expect(deliveries.every((d) => d.outcome === "delivered" && d.attempts.at(-1) === 200)).toBe(true);
+  });
+
+  it("ConnectWise → portal: other boards are ignored even when a callback names them; callbacks dropped, polling by lastUpdated catches up", async () => {
+    const other = await techTicket({
+      summary: "Other board",
+      board: { id: HELP_DESK },
+      status: { id: HD_NEW },
+    });
+    await settle();
+    await cw.admin("PUT", "faults", { callbackDrop: 1 });
+    let dropped: number;
+    try {
+      const before = (await cw.admin<{ stats: { dropped: number } }>("GET", "callbacks")).stats.dropped;
+      await techTicket({ summary: "Polled in", initialDescription: "no callback reached us" });
+      await techPatch(other.id, [{ op: "replace", path: "summary", value: "Other board (renamed)" }]);
+      await settle();
+      dropped = (await cw.admin<{ stats: { dropped: number } }>("GET", "callbacks")).stats.dropped - before;
+    } finally {
+      await cw.admin("PUT", "faults", { callbackDrop: 0 });
+    }
+    expect(dropped).toBeGreaterThan(0);
+    expect(await portalTicketTitled("Polled in")).toBeUndefined();
+    await services().sync.pollTickets(partnerId);
+    await tickets().idle(partnerId);
+    expect(await portalTicketTitled("Polled in")).toMatchObject({
+      clientId: clientA,
+      statusId: 1,
+      priorityId: 9,
+      description: "no callback reached us",
+    });
+    expect(await portalTicketTitled("Other board")).toBeUndefined();
+    expect(await portalTicketTitled("Other board (renamed)")).toBeUndefined();
+  });
+
+  it("edits both ways: one write on the other side per edit, and nothing echoes back", async () => {
+    const t = await newPortalTicket({ title: "Echo" });
+    await drain();
+    const id = await linked(t.id);
+    const from = cw.wire.length;
+    await portal().updateTicket(SYSTEM_ACTOR, t.id, { priorityId: 8 });
+    await drain();
+    expect(writesSince(from)).toEqual(["PATCH service/tickets/{id}"]);
+    expect(cwTicket(id)?.priority.id).toBe(P.high);
+    await portal().updateTicket(SYSTEM_ACTOR, t.id, { title: "Echo (portal)" });
+    await drain();
+    await portal().updateTicket(SYSTEM_ACTOR, t.id, { description: "more detail" });
+    await drain();
+    // The title is the ticket's summary, the description its first discussion note.
+    expect(writesSince(from)).toEqual([
+      "PATCH service/tickets/{id}",
+      "PATCH service/tickets/{id}",
+      "PATCH service/tickets/{id}/notes/{id}",
+    ]);
+    expect(cwTicket(id)?.summary).toBe("Echo (portal)");
+    expect(cwNotes(id)[0]).toMatchObject({ text: "more detail", detailDescriptionFlag: true });
+    const updatedAt = (await portal().getTicket(SYSTEM_ACTOR, t.id)).updatedAt;
+    const p0 = portalWritesNow();
+    await services().sync.pollTickets(partnerId); // sees our own writes (lastUpdated moved)
+    await settle();
+    expect(writesSince(from)).toHaveLength(3);
+    expect(portalWritesNow()).toEqual(p0);
+    expect((await portal().getTicket(SYSTEM_ACTOR, t.id)).updatedAt).toBe(updatedAt);
+
+    // …and a ConnectWise edit is applied once, with no write back.
+    const w = cw.wire.length;
+    await techPatch(id, [
+      { op: "replace", path: "summary", value: "Echo (renamed by partner)" },
+      { op: "replace", path: "priority", value: { id: P.low } },
+    ]);
+    await settle();
+    expect(await portal().getTicket(SYSTEM_ACTOR, t.id)).toMatchObject({
+      title: "Echo (renamed by partner)",
+      priorityId: 10,
+    });
+    expect(portalWritesNow().updateTicket - p0.updateTicket).toBe(1);
+    await services().sync.pollTickets(partnerId);
+    await settle();
+    expect(writesSince(w)).toEqual([]);
+    expect(portalWritesNow().updateTicket - p0.updateTicket).toBe(1);
+    expect(cwTicket(id)).toMatchObject({ summary: "Echo (renamed by partner)", priority: { id: P.low } });
+  });
+
+  it("notes both ways — published ↔ discussion, internal ↔ internal flag — by callback, never copied back", async () => {
+    const t = await newPortalTicket({ title: "Notes" });
+    await drain();
+    const id = await linked(t.id);
+    const from = cw.wire.length;
+    await portal().addNote(SYSTEM_ACTOR, t.id, { text: "Cleared temp files", published: true });
+    await portal().addNote(SYSTEM_ACTOR, t.id, { text: "Internal: check the RAID", published: false });
+    await drain();
+    expect(writesSince(from)).toEqual(["POST service/tickets/{id}/notes", "POST service/tickets/{id}/notes"]);
+    expect(
+      cwNotes(id)
+        .slice(1)
+        .map((n) => [n.text, n.detailDescriptionFlag, n.internalAnalysisFlag]),
+    ).toEqual([
+      ["Cleared temp files", true, false],
+      ["Internal: check the RAID", false, true],
+    ]);
+    // Written in ConnectWise: a note reaches us as a callback of its ticket (ConnectWise has no note
+    // callbacks), with no poll.
+    const p0 = portalWritesNow();
+    await techNote(id, "Approved for tonight", true);
+    await techNote(id, "Tech only: spare disk in van", false);
+    await settle();
+    const got = (await portal().listNotes(SYSTEM_ACTOR, t.id)).items;
+    expect(got.map((n) => [n.text, n.published])).toEqual([
+      ["Cleared temp files", true],
+      ["Internal: check the RAID", false],
+      ["Approved for tonight", true],
+      ["Tech only: spare disk in van", false],
+    ]);
+    expect(got.find((n) => n.text === "Approved for tonight")?.author).toBe("Alice Smith");
+    expect(portalWritesNow().addNote - p0.addNote).toBe(2);
+    // Nothing is copied twice: another poll and drain add no note on either side.
+    await services().sync.pollTickets(partnerId);
+    await settle();
+    expect((await portal().listNotes(SYSTEM_ACTOR, t.id)).total).toBe(4);
+    expect(cwNotes(id)).toHaveLength(5); // the description and four notes
+    expect(writesSince(from)).toHaveLength(2);
+    expect(portalWritesNow().addNote - p0.addNote).toBe(2);
+  });
+});
