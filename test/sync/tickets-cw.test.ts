@@ -9,6 +9,7 @@ import {
   type CwSyncFixture,
   cwIntegration,
   openCwSync,
+  opsDelta,
   type WireRequest,
 } from "../helpers/connectwise.js";
 import { STORES, testApp } from "../helpers/services.js";
@@ -188,7 +189,11 @@ describe.each(STORES)("two-way ticket sync against the ConnectWise emulator on %
     fetch(hookUrl, { method: "POST", body, headers: { "content-type": "application/json", ...headers } });
 
   beforeAll(async () => {
-    cw = await openCwSync(kind, { services: { ticketRetry: { maxAttempts: 3, baseMs: 10 } } });
+    // A create held unanswered times out after 2 s (the emulator holds it longer).
+    cw = await openCwSync(kind, {
+      client: { requestTimeoutMs: 2_000 },
+      services: { ticketRetry: { maxAttempts: 3, baseMs: 10 } },
+    });
     app = await testApp(cw.env);
     await app.listen({ port: 0, host: "127.0.0.1" });
     const addr = app.server.address();
@@ -516,5 +521,275 @@ describe.each(STORES)("two-way ticket sync against the ConnectWise emulator on %
     expect(cwNotes(id)).toHaveLength(5); // the description and four notes
     expect(writesSince(from)).toHaveLength(2);
     expect(portalWritesNow().addNote - p0.addNote).toBe(2);
+  });
+
+  it("callbacks duplicated or reordered: each message is stored once, the ticket is read afresh, and the portal is written once", async () => {
+    const t = await newPortalTicket({ title: "Faulty callbacks" });
+    await drain();
+    const id = await linked(t.id);
+    const calls = async () =>
+      (await cw.admin<{ stats: { duplicated: number; reordered: number } }>("GET", "callbacks")).stats;
+
+    // Every message delivered twice.
+    let c0 = await calls();
+    let inbox = await inboxCount();
+    let p0 = portalWritesNow();
+    await cw.admin("PUT", "faults", { callbackDuplicate: 1 });
+    try {
+      await techPatch(id, [{ op: "replace", path: "summary", value: "Delivered twice" }]);
+      await settle();
+    } finally {
+      await cw.admin("PUT", "faults", { callbackDuplicate: 0 });
+    }
+    expect((await calls()).duplicated - c0.duplicated).toBe(1);
+    expect(await inboxCount()).toBe(inbox + 1);
+    expect((await portal().getTicket(SYSTEM_ACTOR, t.id)).title).toBe("Delivered twice");
+    expect(portalWritesNow().updateTicket - p0.updateTicket).toBe(1);
+
+    // Two edits whose callbacks arrive in the opposite order: the later state wins, one portal write.
+    c0 = await calls();
+    inbox = await inboxCount();
+    p0 = portalWritesNow();
+    const from = cw.wire.length;
+    await cw.admin("PUT", "faults", { callbackReorder: 1 });
+    try {
+      await techPatch(id, [{ op: "replace", path: "summary", value: "First edit" }]);
+      await techPatch(id, [
+        { op: "replace", path: "summary", value: "Second edit" },
+        { op: "replace", path: "priority", value: { id: P.high } },
+      ]);
+      await settle();
+    } finally {
+      await cw.admin("PUT", "faults", { callbackReorder: 0 });
+    }
+    expect((await calls()).reordered - c0.reordered).toBeGreaterThan(0);
+    expect(await inboxCount()).toBe(inbox + 2);
+    expect(await portal().getTicket(SYSTEM_ACTOR, t.id)).toMatchObject({
+      title: "Second edit",
+      priorityId: 8,
+    });
+    expect(portalWritesNow().updateTicket - p0.updateTicket).toBe(1);
+    expect(writesSince(from)).toEqual([]);
+  });
+
+  it("checks the callback's signature before anything else: unsigned, wrongly signed, tampered or foreign-keyed deliveries get 401 and store nothing", async () => {
+    const t = await newPortalTicket({ title: "Hooked" });
+    await drain();
+    const id = await linked(t.id);
+    const tn = tenant();
+    const body = (over: Record<string, unknown> = {}) =>
+      JSON.stringify({
+        MessageId: `00000000-0000-4000-8000-${String(Date.now()).padStart(12, "0")}`,
+        FromUrl: new URL(cw.f.emu.url).host,
+        CompanyId: tn.companyId,
+        MemberId: "asmith",
+        Action: "updated",
+        Type: "ticket",
+        ID: id,
+        Entity: JSON.stringify({ id, _info: { lastUpdated: new Date().toISOString() } }),
+        Metadata: { key_url: cw.f.emu.callbacks.keyUrl(tn) },
+        CallbackObjectRecId: 1,
+        ...over,
+      });
+    // The technician renames it with callbacks off: only our forged deliveries could tell us.
+    await cw.admin("PUT", "callbacks", { enabled: false });
+    try {
+      await techPatch(id, [{ op: "replace", path: "summary", value: "Hooked (renamed)" }]);
+    } finally {
+      await cw.admin("PUT", "callbacks", { enabled: true });
+    }
+    const before = await inboxCount();
+    const good = body();
+    const signed = (raw: string, key = tn.signingKey) => ({ "x-content-signature": signCallback(raw, key) });
+    expect((await post(good, {})).status).toBe(401);
+    expect((await post(good, signed(good, "not-the-signing-key"))).status).toBe(401);
+    expect((await post(`${good} `, signed(good))).status).toBe(401);
+    const foreign = body({
+      Metadata: { key_url: "https://cw.attacker.example/v2025_1/system/callbackkey/index.rails?id=1" },
+    });
+    expect((await post(foreign, signed(foreign))).status).toBe(401);
+    const otherCompany = body({ CompanyId: "someone-else" });
+    expect((await post(otherCompany, signed(otherCompany))).status).toBe(401);
+    // Signed the Autotask way instead: not this receiver's signature.
+    expect((await post(good, { "x-hook-signature": "sha1=AAAA" })).status).toBe(401);
+    expect(await inboxCount()).toBe(before);
+    expect((await portal().getTicket(SYSTEM_ACTOR, t.id)).title).toBe("Hooked");
+    // ConnectWise deliveries are not Autotask's: another system's route does not know this partner.
+    expect(
+      (
+        await fetch(`${base}/webhooks/autotask/${partnerId}`, {
+          method: "POST",
+          body: good,
+          headers: { "content-type": "application/json", ...signed(good) },
+        })
+      ).status,
+    ).toBe(404);
+
+    const ok1 = await post(good, signed(good));
+    const ok2 = await post(good, signed(good));
+    expect([ok1.status, ok2.status]).toEqual([200, 200]);
+    expect(((await ok2.json()) as { duplicate: boolean }).duplicate).toBe(true);
+    expect(await inboxCount()).toBe(before + 1);
+    await until(
+      async () => (await portal().getTicket(SYSTEM_ACTOR, t.id)).title === "Hooked (renamed)",
+      "the callback's wake-up",
+    );
+  });
+
+  it("a ticket moved off the NOC board stops syncing (seen by polling: board callbacks no longer fire) and resumes when it is back", async () => {
+    const t = await newPortalTicket({ title: "Moving away" });
+    await drain();
+    const id = await linked(t.id);
+    await techPatch(id, [
+      { op: "replace", path: "board", value: { id: HELP_DESK } },
+      { op: "replace", path: "status", value: { id: HD_NEW } },
+      { op: "remove", path: "type" },
+      { op: "remove", path: "subType" },
+      { op: "replace", path: "summary", value: "Renamed elsewhere" },
+    ]);
+    await settle();
+    expect((await view(t.id)).psa.state).toBe("synced"); // no callback for another board
+    await services().sync.pollTickets(partnerId);
+    await tickets().idle(partnerId);
+    expect((await view(t.id)).psa.state).toBe("out-of-queue");
+    expect((await portal().getTicket(SYSTEM_ACTOR, t.id)).title).toBe("Moving away");
+    expect((await portal().listNotes(SYSTEM_ACTOR, t.id)).items.map((n) => n.text)).toContain(
+      `ConnectWise ticket ${id} was moved out of the NOC queue; it no longer syncs.`,
+    );
+    const from = cw.wire.length;
+    await portal().updateTicket(SYSTEM_ACTOR, t.id, { description: "edited while away" });
+    await drain();
+    expect(writesSince(from)).toEqual([]);
+
+    await techPatch(id, [
+      { op: "replace", path: "board", value: { id: NOC } },
+      { op: "replace", path: "status", value: { id: S.inProgress } },
+    ]);
+    await settle();
+    await until(async () => (await view(t.id)).psa.state === "synced", "back in sync");
+    expect((await portal().listNotes(SYSTEM_ACTOR, t.id)).items.map((n) => n.text)).toContain(
+      `ConnectWise ticket ${id} is back in the NOC queue; sync resumed.`,
+    );
+    expect(cwNotes(id)[0]?.text).toBe("edited while away");
+  });
+
+  it("waits out 429s for their Retry-After: each edit and note is applied once", async () => {
+    const t = await newPortalTicket({ title: "Throttled" });
+    await drain();
+    const id = await linked(t.id);
+    const client = cw.clients.at(-1)!;
+    const c0 = client.stats();
+    const before = await cw.stats();
+    const from = cw.wire.length;
+    await cw.admin("PUT", "faults", { seed: 8, share429: 0.5, retryAfterSeconds: 1, onlyWrites: true });
+    try {
+      await portal().updateTicket(SYSTEM_ACTOR, t.id, { title: "Throttled (edited)" });
+      await drain();
+      await portal().updateTicket(SYSTEM_ACTOR, t.id, { priorityId: 10 });
+      await drain();
+      await portal().addNote(SYSTEM_ACTOR, t.id, { text: "Throttled note", published: true });
+      await drain();
+    } finally {
+      await cw.admin("PUT", "faults", { share429: 0, onlyWrites: false });
+    }
+    const after = await cw.stats();
+    const refused = after.rejected.fault429 - before.rejected.fault429;
+    expect(refused).toBeGreaterThan(0);
+    const c1 = client.stats();
+    expect(c1.rateLimited - c0.rateLimited).toBe(refused);
+    expect(c1.throttledMs - c0.throttledMs).toBeGreaterThanOrEqual(1000 * refused);
+    expect(cwTicket(id)).toMatchObject({ summary: "Throttled (edited)", priority: { id: P.low } });
+    expect(cwNotes(id).filter((n) => n.text === "Throttled note")).toHaveLength(1);
+    // A refused request was not applied: the writes on the wire are one per edit, plus one resend per 429.
+    const writes = writesSince(from);
+    expect(writes.length).toBe(3 + refused);
+    expect([...new Set(writes)]).toEqual(["PATCH service/tickets/{id}", "POST service/tickets/{id}/notes"]);
+    const applied = opsDelta(before, after);
+    expect(
+      (applied["update service/tickets"] ?? 0) + (applied["create service/tickets/notes"] ?? 0) - refused,
+    ).toBe(3);
+    expect((await view(t.id)).psa).toMatchObject({ state: "synced", lastError: null });
+  });
+
+  it("a create that times out after being applied is looked up by its ref: exactly one service ticket", async () => {
+    const client = cw.clients.at(-1)!;
+    const c0 = client.stats();
+    const before = await cw.stats();
+    // Applied, then never answered: the connection is held past the client's timeout.
+    await cw.admin("PUT", "faults", {
+      shareTimeoutAfterApply: 1,
+      onlyWrites: true,
+      timeoutAfterMs: 10_000_000,
+    });
+    let t: Awaited<ReturnType<typeof newPortalTicket>>;
+    try {
+      t = await newPortalTicket({ title: "Lost answer" });
+      await drain();
+    } finally {
+      await cw.admin("PUT", "faults", {
+        shareTimeoutAfterApply: 0,
+        onlyWrites: false,
+        timeoutAfterMs: 10_000,
+      });
+    }
+    const after = await cw.stats();
+    expect(after.afterApply.timeout - before.afterApply.timeout).toBe(1);
+    const c1 = client.stats();
+    expect(c1.timeouts - c0.timeouts).toBe(1);
+    expect(c1.recoveredByLookup - c0.recoveredByLookup).toBe(1);
+    const mine = (tenant().rows("tickets") as unknown as CwTicketRec[]).filter(
+      (x) => x.externalXRef === `nocbridge:${t.id}`,
+    );
+    expect(mine).toHaveLength(1);
+    expect(await linkOf(t.id)).toBe(mine[0]?.id);
+    expect((await view(t.id)).psa).toMatchObject({ state: "synced", lastError: null });
+    expect(
+      (after.byOperation["create service/tickets"] ?? 0) -
+        (before.byOperation["create service/tickets"] ?? 0),
+    ).toBe(1);
+  });
+
+  it("a ticket of a ConnectWise company no client maps to is parked naming it, and a retry after mapping it succeeds", async () => {
+    const ct = await techTicket({ summary: "Birch ticket", company: { id: BIRCH } });
+    await settle();
+    const err = await until(
+      async () => (await tickets().errors(partnerId)).find((e) => e.psaTicketId === ct.id),
+      "the parked error",
+    );
+    expect(err).toMatchObject({ code: "UNMAPPED_COMPANY", parked: true, attempts: 1 });
+    expect(err.error).toContain(`ConnectWise company ${BIRCH} of ticket ${ct.id}`);
+    await portal().createClient(SYSTEM_ACTOR, partnerId, {
+      code: "CW2",
+      name: "Birch Logistics",
+      psaCompanyId: BIRCH,
+    });
+    const retry = await app.inject({
+      method: "POST",
+      url: `/api/sync/errors/${err.id}/retry`,
+      headers: { authorization: `Bearer ${nocToken}` },
+    });
+    expect(retry.statusCode).toBe(200);
+    expect(retry.json().resolvedAt).not.toBeNull();
+    expect(await portalTicketTitled("Birch ticket")).toBeDefined();
+  });
+
+  it("Validate checks the mapped statuses of the partner's board only, and the callback entry", async () => {
+    const res = await app.inject({
+      method: "POST",
+      url: `/api/partners/${partnerId}/validate`,
+      headers: { authorization: `Bearer ${nocToken}` },
+    });
+    expect(res.statusCode).toBe(200);
+    const v = res.json() as { ok: boolean; checks: Array<{ name: string; ok: boolean; message: string }> };
+    expect(
+      v.checks.filter((c) => !c.ok),
+      JSON.stringify(v.checks.filter((c) => !c.ok)),
+    ).toEqual([]);
+    expect(v.ok).toBe(true);
+    const statusChecks = v.checks.filter((c) => c.name.startsWith("status:")).map((c) => c.name);
+    expect(statusChecks.sort()).toEqual(
+      [S.new, S.inProgress, S.waitingCustomer, S.resolved, S.closed].map((id) => `status:${id}`).sort(),
+    );
+    expect(v.checks.find((c) => c.name === "webhooks:registration")).toMatchObject({ ok: true });
   });
 });
