@@ -10,6 +10,7 @@ import type { CwStats, StartConnectWiseEmulatorOptions } from "../../src/emulato
 import { DEMO_IDS } from "../../src/emulators/connectwise/index.js";
 import type { IntegrationInput } from "../../src/portal/types.js";
 import type { Connector } from "../../src/psa/connector.js";
+import type { ConnectWiseApi } from "../../src/psa/connectwise/api.js";
 import type { ConnectWiseClient, ConnectWiseClientOptions } from "../../src/psa/connectwise/client.js";
 import { connectwiseConnector } from "../../src/psa/connectwise/connector.js";
 import type { PatchOp } from "../../src/psa/connectwise/types.js";
@@ -56,6 +57,8 @@ export async function openCwSync(
   o: {
     emulator?: StartConnectWiseEmulatorOptions;
     client?: Partial<ConnectWiseClientOptions>;
+    /** Wraps each client the connector makes (a spy that counts calls). */
+    wrap?: (client: ConnectWiseClient) => ConnectWiseApi;
     services?: Omit<NonNullable<Parameters<typeof openTestServices>[1]>, "connectors" | "psaOrigins">;
   } = {},
 ): Promise<CwSyncFixture> {
@@ -82,7 +85,7 @@ export async function openCwSync(
     client: (credentials) => {
       const c = f.client({ credentials, fetch: recording, ...o.client });
       clients.push(c);
-      return c;
+      return o.wrap ? o.wrap(c) : c;
     },
   });
   const env = await openTestServices(kind, {
