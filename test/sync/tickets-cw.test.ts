@@ -103,6 +103,8 @@ describe.each(STORES)("two-way ticket sync against the ConnectWise emulator on %
   let clientA = 0;
   const dev: number[] = [];
   let nocToken = "";
+  /** While set, the emulator's clock stands still (its stamps are to the second). */
+  let frozen: Date | null = null;
   /** Portal writes the sync applied (origin "psa"), by kind. */
   const portalWrites = { createTicket: 0, updateTicket: 0, addNote: 0 };
 
@@ -191,6 +193,7 @@ describe.each(STORES)("two-way ticket sync against the ConnectWise emulator on %
   beforeAll(async () => {
     // A create held unanswered times out after 2 s (the emulator holds it longer).
     cw = await openCwSync(kind, {
+      emulator: { now: () => frozen ?? new Date() },
       client: { requestTimeoutMs: 2_000 },
       services: { ticketRetry: { maxAttempts: 3, baseMs: 10 } },
     });
@@ -791,5 +794,26 @@ describe.each(STORES)("two-way ticket sync against the ConnectWise emulator on %
       [S.new, S.inProgress, S.waitingCustomer, S.resolved, S.closed].map((id) => `status:${id}`).sort(),
     );
     expect(v.checks.find((c) => c.name === "webhooks:registration")).toMatchObject({ ok: true });
+  });
+
+  it("an edit stamped in the same second as one a poll already saw is not lost (ConnectWise stamps lastUpdated to the second)", async () => {
+    const t = await newPortalTicket({ title: "Same second" });
+    await drain();
+    const id = await linked(t.id);
+    const stamp = cwTicket(id)!._info.lastUpdated;
+    frozen = new Date(Date.parse(stamp));
+    await cw.admin("PUT", "callbacks", { enabled: false });
+    try {
+      await services().sync.pollTickets(partnerId); // sees the ticket at its stamp
+      await tickets().idle(partnerId);
+      await techPatch(id, [{ op: "replace", path: "summary", value: "Same second (edited)" }]);
+      expect(cwTicket(id)!._info.lastUpdated).toBe(stamp);
+      await services().sync.pollTickets(partnerId);
+      await tickets().idle(partnerId);
+    } finally {
+      frozen = null;
+      await cw.admin("PUT", "callbacks", { enabled: true });
+    }
+    expect((await portal().getTicket(SYSTEM_ACTOR, t.id)).title).toBe("Same second (edited)");
   });
 });

@@ -1232,6 +1232,27 @@ const CW_REGRESSIONS: Regression[] = [
       { t: "drain" },
     ],
   },
+  {
+    // A poll saw the ticket at its stamp; the technician's edit in the same second (ConnectWise stamps
+    // lastUpdated to the second) lost its callback, and the next poll's event for the same stamp was
+    // taken for a duplicate: the edit never reached the portal. (Timing-dependent here; the
+    // deterministic case is in tickets-cw.test.ts.)
+    name: "an edit in the same second as a polled stamp, its callback dropped, still reaches the portal",
+    setup: {
+      portal: [{ title: "Disk full", statusId: 1, priorityId: 8 }],
+      psa: [],
+      linked: true,
+      faults: null,
+      deliveries: null,
+      faultSeed: 532443763,
+    },
+    actions: [
+      { t: "poll" },
+      { t: "drain" },
+      { t: "deliveryFaults", deliveryDrop: 0.5, deliveryDuplicate: 0, deliveryDelay: 0, deliveryReorder: 0 },
+      { t: "psaEdit", pair: 0, patch: { title: "Backup failed" } },
+    ],
+  },
 ];
 
 const SYSTEMS = [
