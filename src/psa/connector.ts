@@ -313,6 +313,11 @@ export interface WebhookReceiver {
   parse(body: Record<string, unknown>): ParsedDelivery;
   /** Why the PSA cannot deliver to this base URL, or null (allowHttp: a local test). */
   urlProblem(base: string | undefined, allowHttp: boolean): string | null;
+  /**
+   * The PSA reports a note change as an event of its ticket (it has no note events of its own): the
+   * engine then reads a ticket's notes on every ticket event, not only on polls.
+   */
+  readonly notesInTicketEvents?: boolean;
 }
 
 export interface WebhookPort extends WebhookReceiver {

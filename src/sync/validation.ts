@@ -6,6 +6,7 @@ import type { Db } from "../store/db.js";
 import { type LiveReadCache, VALIDATE_TTL_MS } from "./live-cache.js";
 import type { SyncPortal } from "./portal-port.js";
 import type { PartnerPsa, PsaSessions } from "./sessions.js";
+import { statusRowsInScope } from "./status-scope.js";
 
 /**
  * The ticket sync's own items of the Validate checklist (mapping drift, then webhooks), asked for only
@@ -66,9 +67,12 @@ export class Validation {
       };
     const { portal } = this.o;
     const clients = await portal.clients(partnerId);
-    const [fwd = [], rev = [], pri = []] = await Promise.all(
+    const [allFwd = [], allRev = [], pri = []] = await Promise.all(
       MAPPING_TABLES.map((t) => portal.mappings(partnerId, t)),
     );
+    // Rows of another board (scoped statuses) are not this partner's to check.
+    const fwd = statusRowsInScope(allFwd, psa.connector.manifest, view);
+    const rev = statusRowsInScope(allRev, psa.connector.manifest, view);
     return session.validate({
       scope,
       ticketingEnabled: view.ticketing.enabled,

@@ -128,5 +128,7 @@ export function connectwiseReceiver(
     },
     parse: parseCallback,
     urlProblem: callbackUrlProblem,
+    // No note callbacks: a note written in ConnectWise comes as an update of its ticket.
+    notesInTicketEvents: true,
   };
 }

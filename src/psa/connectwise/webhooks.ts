@@ -133,6 +133,8 @@ export function connectwiseWebhooks(
 
     urlProblem: callbackUrlProblem,
 
+    notesInTicketEvents: true,
+
     async checks(state: WebhookStatus, urlProblem: string | null): Promise<Check[]> {
       const checks: Check[] = [];
       const polling = `Polling only, every ${state.pollIntervalMinutes} minutes`;

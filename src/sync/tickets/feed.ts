@@ -15,6 +15,24 @@ export type ReceiveResult =
   | { status: 200; duplicate: boolean }
   | { status: 400 | 401; error: string; field?: string };
 
+/** How long after its second a stamp given to the second is taken as final (with room for clock skew). */
+const SECOND_STAMP_SETTLE_MS = 5_000;
+
+/**
+ * The inbox key of a ticket a poll found: the ticket and its last-change stamp, so that the overlap of
+ * the next poll does not read it again. A PSA that stamps changes to the second (ConnectWise's
+ * `lastUpdated`) gives a later edit in the same second the stamp a poll already saw: keyed by the stamp
+ * alone, that edit's event would be a duplicate and the edit never synced. Such a stamp is final only
+ * once its second is over, so while it is recent each poll's event for it is its own.
+ */
+export function pollKey(id: number, lastActivity: string, now: Date): string {
+  const toTheSecond = /T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:?\d{2})$/.test(lastActivity);
+  const recent = now.getTime() - Date.parse(lastActivity) < 1_000 + SECOND_STAMP_SETTLE_MS;
+  return toTheSecond && recent
+    ? `poll:${id}:${lastActivity}:${now.toISOString()}`
+    : `poll:${id}:${lastActivity}`;
+}
+
 export interface DriftFinding {
   kind: string;
   psaId: number;
@@ -128,7 +146,7 @@ export class TicketFeed {
     for (const r of rows) {
       await this.o.worker.enqueue(partnerId, {
         source: "poll",
-        dedupKey: `poll:${r.id}:${r.lastActivity}`,
+        dedupKey: pollKey(r.id, r.lastActivity, now),
         entityType: "Ticket",
         psaId: r.id,
         psaTicketId: r.id,

@@ -1,9 +1,10 @@
 import { type MappingKind, portalPriorityName, portalStatusName } from "../../portal/catalog.js";
 import type { TicketPatch } from "../../portal/service.js";
 import type { IntegrationView, MappingEntry, TicketDetail } from "../../portal/types.js";
-import type { PsaSession } from "../../psa/connector.js";
+import type { ConnectorManifest, PsaSession } from "../../psa/connector.js";
 import type { Db } from "../../store/db.js";
 import type { SyncPortal } from "../portal-port.js";
+import { statusRowsInScope } from "../status-scope.js";
 import { TicketSyncError } from "./errors.js";
 import { PAIRS, type PortalSide, type PsaSide } from "./shadow.js";
 
@@ -24,12 +25,16 @@ export async function ticketContext(
   partnerId: number,
   session: PsaSession,
   view: IntegrationView,
+  manifest: Pick<ConnectorManifest, "statusScope">,
 ): Promise<Ctx> {
-  const [fwd, rev, pri] = await Promise.all([
+  const [allFwd, allRev, pri] = await Promise.all([
     portal.mappings(partnerId, "status-forward"),
     portal.mappings(partnerId, "status-reverse"),
     portal.mappings(partnerId, "priority"),
   ]);
+  // Statuses scoped to a board: only the rows of the partner's board (and unscoped ones) apply.
+  const fwd = statusRowsInScope(allFwd, manifest, view);
+  const rev = statusRowsInScope(allRev, manifest, view);
   const clients = await portal.clients(partnerId);
   const clientByCompany = new Map<number, number>();
   for (const c of clients)

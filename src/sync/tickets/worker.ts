@@ -100,12 +100,14 @@ export class TicketWorker {
 
   /** Processes every ready outbox and inbox event of the partner, lane by lane. */
   async drain(partnerId: number): Promise<void> {
-    const { view, session } = await this.o.sessions.forPartner(partnerId);
+    const { view, session, connector } = await this.o.sessions.forPartner(partnerId);
     const ctx =
-      session && view.ticketing.enabled ? await ticketContext(this.o.portal, partnerId, session, view) : null;
+      session && view.ticketing.enabled
+        ? await ticketContext(this.o.portal, partnerId, session, view, connector.manifest)
+        : null;
     for (let round = 0; round < 1000; round++) {
       if (ctx) await this.#resolveNoteTickets(ctx);
-      const lanes = await this.#lanes(partnerId);
+      const lanes = await this.#lanes(partnerId, connector.webhooks.notesInTicketEvents === true);
       if (lanes.length === 0) return;
       const blocked = await this.o.errors.blockedLanes(partnerId);
       const ready = lanes.filter((l) => !blocked.has(l.key));
@@ -161,7 +163,8 @@ export class TicketWorker {
     }
   }
 
-  async #lanes(partnerId: number): Promise<Lane[]> {
+  /** `notesInTicketEvents`: the PSA's ticket events also stand for its notes' changes (the connector's). */
+  async #lanes(partnerId: number, notesInTicketEvents: boolean): Promise<Lane[]> {
     const [out, inb] = await Promise.all([
       this.#k
         .selectFrom("ticket_outbox")
@@ -221,8 +224,9 @@ export class TicketWorker {
       if (e.psa_ticket_id === null) continue; // resolved first by #resolveNoteTickets
       const l = lane(linked.get(e.psa_ticket_id) ?? null, e.psa_ticket_id, e.id);
       l.inbox.push(e.id);
-      // A ticket webhook carries no note changes: notes are read for note events, polls and retries.
-      if (e.entity_type === "TicketNote" || e.source !== "webhook") l.pullNotes = true;
+      // A ticket webhook carries no note changes: notes are read for note events, polls and retries —
+      // and for every ticket event of a PSA that has no note events.
+      if (e.entity_type === "TicketNote" || e.source !== "webhook" || notesInTicketEvents) l.pullNotes = true;
       if (e.source !== "poll") l.pollOnly = false;
     }
     // Portal changes and webhook events go before tickets that only a poll brought up (the safety net
