@@ -174,4 +174,13 @@ export const PsaSystem = Type.Object({
   groups: Type.Optional(
     Type.Record(Type.String(), Type.Object({ label: Type.String(), help: Type.Optional(Type.String()) })),
   ),
+  statusScope: Type.Optional(
+    Type.Object(
+      { label: Type.String(), settingKey: Type.String() },
+      {
+        description:
+          "The PSA's statuses belong to the value of this ticketing setting (a ConnectWise board): status mapping rows carry it as their scope",
+      },
+    ),
+  ),
 });

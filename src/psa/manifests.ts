@@ -46,6 +46,8 @@ export interface ManifestSummary {
   label: string;
   fields: Array<Omit<ManifestField, "choices"> & { choices?: Array<{ id: number; label: string }> }>;
   groups?: Record<string, { label: string; help?: string }>;
+  /** Whether the PSA's statuses belong to a scope chosen in the settings (a ConnectWise board). */
+  statusScope?: { label: string; settingKey: string };
 }
 
 /** The part of a manifest the Setup form reads (a copy). */
@@ -60,5 +62,6 @@ export function manifestSummary(m: ConnectorManifest): ManifestSummary {
     ...(m.groups
       ? { groups: Object.fromEntries(Object.entries(m.groups).map(([k, g]) => [k, { ...g }])) }
       : {}),
+    ...(m.statusScope ? { statusScope: { ...m.statusScope } } : {}),
   };
 }
