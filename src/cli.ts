@@ -246,7 +246,7 @@ export function buildCli(): Command {
 
   program
     .command("validate")
-    .description("check a partner's configuration against the live Autotask")
+    .description("check a partner's configuration against its live PSA")
     .requiredOption("--partner <id>", "partner id", positiveInt)
     .addOption(dbOption())
     .addOption(jsonOption())
@@ -266,7 +266,9 @@ export function buildCli(): Command {
   const sync = program.command("sync").description("run synchronisations");
   sync
     .command("assets")
-    .description("push the partner's devices to Autotask as configuration items (prints the log as it runs)")
+    .description(
+      "push the partner's devices to its PSA (Autotask configuration items, ConnectWise configurations; prints the log as it runs)",
+    )
     .requiredOption("--partner <id>", "partner id", positiveInt)
     .option("--dry-run", "plan only: show what would be created, updated or deactivated; write nothing")
     .addOption(

@@ -55,7 +55,10 @@ export interface ServiceOptions {
    * emulator serves HTTPS with a self-signed one. Only those clients' connections are affected.
    */
   connectwiseCa?: string;
-  /** Further PSA connectors, registered next to Autotask and ConnectWise (tests add a fake one). */
+  /**
+   * Further PSA connectors, registered next to Autotask and ConnectWise (tests add a fake one); one
+   * whose system is a built-in's replaces it.
+   */
   connectors?: Connector[];
   guard?: SyncEngineOptions["guard"];
   /** A long-running server: schedules asset syncs and recovers interrupted runs (not for one-off commands). */
@@ -122,10 +125,15 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
   const connectwiseClient = connectwise
     ? (creds: ConnectWiseCredentials) => connectwise(creds, config.psaUrls)
     : connectwiseClientFor(logger, config.psaUrls, opts.connectwiseCa);
-  const connectors = new ConnectorRegistry([
+  // A connector the options pass for a built-in system takes its place (a test's own ConnectWise).
+  const given = opts.connectors ?? [];
+  const builtins = [
     autotaskConnector({ client: autotaskClient }),
     connectwiseConnector({ client: connectwiseClient }),
-    ...(opts.connectors ?? []),
+  ];
+  const connectors = new ConnectorRegistry([
+    ...builtins.map((b) => given.find((c) => c.system === b.system) ?? b),
+    ...given.filter((c) => !builtins.some((b) => b.system === c.system)),
   ]);
   const portal = new Portal(db, box, clock, {
     psaUrlRefusal: (url) => config.psaUrls.refusal(url),
