@@ -61,42 +61,55 @@ export function buildCli(): Command {
   program
     .command("demo")
     .description(
-      "the Autotask emulator with its demo tenant + the API with the demo partner wired to it, ready to sync",
+      "the Autotask and ConnectWise emulators with their demo tenants + the API with a demo partner wired to each, ready to sync",
     )
     .addOption(new Option("--port <port>", "API port (overrides PORT)").argParser(port))
     .addOption(new Option("--emulator-port <port>", "Autotask emulator port").argParser(port).default(8081))
+    .addOption(
+      new Option("--connectwise-port <port>", "ConnectWise emulator port (HTTPS)")
+        .argParser(port)
+        .default(8082),
+    )
     .addOption(dbOption())
-    .action(async (o: { port?: number; emulatorPort: number; database?: string }) => {
-      const config = configFrom(o);
-      // Loaded only for the demo: it brings the Autotask emulator, which other commands do not need.
-      const { DEMO_PASSWORD, startDemo } = await import("./demo/run.js");
-      const demo = await startDemo(config, {
-        emulatorPort: o.emulatorPort,
-        logger: createLogger(config.logLevel, process.stderr),
-      }).catch((e: unknown) => {
-        throw e instanceof StartupError ? e : new StartupError("starting the demo", e);
-      });
-      const { server, summary, adminToken, emulator } = demo;
-      const p = summary.partner.id;
-      console.log(
-        [
-          "",
-          `nocbridge demo is running at ${server.url}`,
-          `  partner "${summary.partner.name}" (id ${p}): ${summary.clients} clients, ${summary.devices} devices, ${summary.tickets} tickets${summary.created ? " (just created)" : ""}`,
-          `  web UI: ${server.url}/  (sign in as noc / ${DEMO_PASSWORD}, or var-admin / ${DEMO_PASSWORD})`,
-          `  NOC admin token: ${adminToken}`,
-          `  Autotask emulator: ${emulator.baseUrl} (admin API ${emulator.url}/_emulator/state)`,
-          "",
-          "  try:",
-          `    curl -H "Authorization: Bearer ${adminToken}" -X POST ${server.url}/api/partners/${p}/validate`,
-          `    curl -H "Authorization: Bearer ${adminToken}" -X POST ${server.url}/api/partners/${p}/sync/assets`,
-          `    curl -H "Authorization: Bearer ${adminToken}" ${server.url}/api/partners/${p}/sync-runs`,
-          `  API description: ${server.url}/openapi.json`,
-          "",
-        ].join("\n"),
-      );
-      onSignal(() => demo.close());
-    });
+    .action(
+      async (o: { port?: number; emulatorPort: number; connectwisePort: number; database?: string }) => {
+        const config = configFrom(o);
+        // Loaded only for the demo: it brings the emulators, which other commands do not need.
+        const { CW_ADMIN, DEMO_PASSWORD, startDemo } = await import("./demo/run.js");
+        const demo = await startDemo(config, {
+          emulatorPort: o.emulatorPort,
+          connectwisePort: o.connectwisePort,
+          logger: createLogger(config.logLevel, process.stderr),
+        }).catch((e: unknown) => {
+          throw e instanceof StartupError ? e : new StartupError("starting the demo", e);
+        });
+        const { server, summary, adminToken, emulator } = demo;
+        const p = summary.partner.id;
+        const cw = demo.connectwise;
+        const counts = (s: typeof summary) =>
+          `${s.clients} clients, ${s.devices} devices, ${s.tickets} tickets${s.created ? " (just created)" : ""}`;
+        console.log(
+          [
+            "",
+            `nocbridge demo is running at ${server.url}`,
+            `  partner "${summary.partner.name}" (id ${p}) on Autotask: ${counts(summary)}`,
+            `  partner "${cw.summary.partner.name}" (id ${cw.summary.partner.id}) on ConnectWise: ${counts(cw.summary)}`,
+            `  web UI: ${server.url}/  (sign in as noc / ${DEMO_PASSWORD}, or var-admin / ${DEMO_PASSWORD} for the Autotask partner, or ${CW_ADMIN} / ${DEMO_PASSWORD} for the ConnectWise partner)`,
+            `  NOC admin token: ${adminToken}`,
+            `  Autotask emulator: ${emulator.baseUrl} (admin API ${emulator.url}/_emulator/state)`,
+            `  ConnectWise emulator: ${cw.emulator.url} (self-signed certificate; company id ${cw.emulator.credentials.companyId}, admin API ${cw.emulator.url}/_emulator/tenants)`,
+            "",
+            "  try:",
+            `    curl -H "Authorization: Bearer ${adminToken}" -X POST ${server.url}/api/partners/${p}/validate`,
+            `    curl -H "Authorization: Bearer ${adminToken}" -X POST ${server.url}/api/partners/${p}/sync/assets`,
+            `    curl -H "Authorization: Bearer ${adminToken}" ${server.url}/api/partners/${p}/sync-runs`,
+            `  API description: ${server.url}/openapi.json`,
+            "",
+          ].join("\n"),
+        );
+        onSignal(() => demo.close());
+      },
+    );
 
   program
     .command("migrate")
@@ -233,7 +246,7 @@ export function buildCli(): Command {
 
   program
     .command("validate")
-    .description("check a partner's configuration against the live Autotask")
+    .description("check a partner's configuration against its live PSA")
     .requiredOption("--partner <id>", "partner id", positiveInt)
     .addOption(dbOption())
     .addOption(jsonOption())
@@ -253,7 +266,9 @@ export function buildCli(): Command {
   const sync = program.command("sync").description("run synchronisations");
   sync
     .command("assets")
-    .description("push the partner's devices to Autotask as configuration items (prints the log as it runs)")
+    .description(
+      "push the partner's devices to its PSA (Autotask configuration items, ConnectWise configurations; prints the log as it runs)",
+    )
     .requiredOption("--partner <id>", "partner id", positiveInt)
     .option("--dry-run", "plan only: show what would be created, updated or deactivated; write nothing")
     .addOption(

@@ -2,10 +2,17 @@ import { describe, expect, it } from "vitest";
 import { ENV_DOC, loadConfig } from "./config.js";
 
 describe("NOCBRIDGE_PSA_URL_ALLOWLIST", () => {
-  it("defaults to Autotask's hosts and is documented", () => {
+  it("defaults to Autotask's and ConnectWise's cloud hosts and is documented", () => {
     const c = loadConfig({});
-    expect(c.psaUrls.toString()).toBe("https://*.autotask.net");
+    expect(c.psaUrls.toString()).toBe(
+      "https://*.autotask.net,https://*.myconnectwise.net,https://*.connectwisedev.com",
+    );
     expect(c.psaUrls.refusal("https://webservices14.autotask.net/ATServicesRest/")).toBeNull();
+    expect(c.psaUrls.refusal("https://na.myconnectwise.net")).toBeNull();
+    expect(c.psaUrls.refusal("https://api-na.myconnectwise.net/v2025_1/apis/3.0/")).toBeNull();
+    expect(c.psaUrls.refusal("https://api-staging.connectwisedev.com/")).toBeNull();
+    expect(c.psaUrls.refusal("http://na.myconnectwise.net")).not.toBeNull();
+    expect(c.psaUrls.refusal("https://myconnectwise.net.example.com")).not.toBeNull();
     expect(c.psaUrls.refusal("http://127.0.0.1:8081/")).not.toBeNull();
     expect(ENV_DOC.map(([name]) => name)).toContain("NOCBRIDGE_PSA_URL_ALLOWLIST");
   });

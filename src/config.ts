@@ -1,6 +1,7 @@
 import { isAbsolute, join, resolve } from "node:path";
 import { isPostgresUrl } from "./lib/database-url.js";
-import { DEFAULT_PSA_URL_ALLOWLIST, PsaUrlPolicy } from "./psa/url-policy.js";
+import { BUILTIN_PSA_URL_ALLOWLIST } from "./psa/manifests.js";
+import { PsaUrlPolicy } from "./psa/url-policy.js";
 import { FAILPOINTS, type Failpoint } from "./sync/failpoint.js";
 
 // Kept here too for callers of the configuration module; each lives with the layer that uses it.
@@ -70,7 +71,7 @@ export const ENV_DOC: Array<[name: string, meaning: string]> = [
   ],
   [
     "NOCBRIDGE_PSA_URL_ALLOWLIST",
-    `comma-separated PSA base URLs the server may call: host patterns with a scheme (https://*.autotask.net) or exact origins (http://127.0.0.1:8081); only an exact origin may be a loopback or private address. Default: ${DEFAULT_PSA_URL_ALLOWLIST}`,
+    `comma-separated PSA base URLs the server may call: host patterns with a scheme (https://*.autotask.net) or exact origins (http://127.0.0.1:8081); only an exact origin may be a loopback or private address. Default: ${BUILTIN_PSA_URL_ALLOWLIST}`,
   ],
   [
     "NOCBRIDGE_FAILPOINT",
@@ -116,7 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     problems.push(`NOCBRIDGE_FAILPOINT must be one of ${FAILPOINTS.join(", ")}, got "${failpoint}"`);
   let psaUrls = PsaUrlPolicy.default;
   try {
-    psaUrls = PsaUrlPolicy.parse(env.NOCBRIDGE_PSA_URL_ALLOWLIST ?? DEFAULT_PSA_URL_ALLOWLIST);
+    psaUrls = PsaUrlPolicy.parse(env.NOCBRIDGE_PSA_URL_ALLOWLIST ?? BUILTIN_PSA_URL_ALLOWLIST);
   } catch (e) {
     problems.push(`NOCBRIDGE_PSA_URL_ALLOWLIST: ${(e as Error).message}`);
   }

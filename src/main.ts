@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { rootCertificates } from "node:tls";
 import { type App, buildApp } from "./api/app.js";
 import type { Config } from "./config.js";
 import { type Clock, systemClock } from "./lib/clock.js";
@@ -10,7 +11,11 @@ import type { AutotaskApi } from "./psa/autotask/api.js";
 import { AutotaskClient, type AutotaskCredentials } from "./psa/autotask/client.js";
 import { autotaskConnector } from "./psa/autotask/connector.js";
 import type { Connector } from "./psa/connector.js";
+import type { ConnectWiseApi, ConnectWiseCredentials } from "./psa/connectwise/api.js";
+import { ConnectWiseClient } from "./psa/connectwise/client.js";
+import { connectwiseConnector } from "./psa/connectwise/connector.js";
 import { ConnectorRegistry } from "./psa/registry.js";
+import { guardedFetch } from "./psa/transport.js";
 import type { PsaUrlPolicy } from "./psa/url-policy.js";
 import { type Db, migrate, openDb } from "./store/db.js";
 import { SyncEngine, type SyncEngineOptions } from "./sync/engine.js";
@@ -40,7 +45,20 @@ export interface ServiceOptions {
    * configured URL policy, which it must apply.
    */
   autotask?: (creds: AutotaskCredentials, urlPolicy: PsaUrlPolicy) => AutotaskApi;
-  /** Further PSA connectors, registered next to Autotask (tests add a fake one). */
+  /**
+   * Builds a partner's ConnectWise client (tests pass one with fast retries). It is given the
+   * configured URL policy, which it must apply.
+   */
+  connectwise?: (creds: ConnectWiseCredentials, urlPolicy: PsaUrlPolicy) => ConnectWiseApi;
+  /**
+   * A certificate (PEM) the ConnectWise clients trust besides Node's bundled ones: the demo's
+   * emulator serves HTTPS with a self-signed one. Only those clients' connections are affected.
+   */
+  connectwiseCa?: string;
+  /**
+   * Further PSA connectors, registered next to Autotask and ConnectWise (tests add a fake one); one
+   * whose system is a built-in's replaces it.
+   */
   connectors?: Connector[];
   guard?: SyncEngineOptions["guard"];
   /** A long-running server: schedules asset syncs and recovers interrupted runs (not for one-off commands). */
@@ -59,6 +77,20 @@ export function autotaskClientFor(
     const client: AutotaskApi = new AutotaskClient({ credentials: creds, logger, urlPolicy });
     return client;
   };
+}
+
+/**
+ * The production ConnectWise client for a partner's credentials, calling only where `urlPolicy`
+ * allows; `ca`: a certificate trusted besides Node's bundled ones (the demo's emulator).
+ */
+export function connectwiseClientFor(
+  logger: Logger,
+  urlPolicy: PsaUrlPolicy,
+  ca?: string,
+): (creds: ConnectWiseCredentials) => ConnectWiseApi {
+  const fetch = ca === undefined ? undefined : guardedFetch(urlPolicy, { ca: [...rootCertificates, ca] });
+  return (creds) =>
+    new ConnectWiseClient({ credentials: creds, logger, urlPolicy, ...(fetch ? { fetch } : {}) });
 }
 
 /** Opens the store, applies migrations and builds the portal. */
@@ -89,9 +121,19 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
     ? (creds: AutotaskCredentials) =>
         (opts.autotask as NonNullable<ServiceOptions["autotask"]>)(creds, config.psaUrls)
     : autotaskClientFor(logger, config.psaUrls);
-  const connectors = new ConnectorRegistry([
+  const connectwise = opts.connectwise;
+  const connectwiseClient = connectwise
+    ? (creds: ConnectWiseCredentials) => connectwise(creds, config.psaUrls)
+    : connectwiseClientFor(logger, config.psaUrls, opts.connectwiseCa);
+  // A connector the options pass for a built-in system takes its place (a test's own ConnectWise).
+  const given = opts.connectors ?? [];
+  const builtins = [
     autotaskConnector({ client: autotaskClient }),
-    ...(opts.connectors ?? []),
+    connectwiseConnector({ client: connectwiseClient }),
+  ];
+  const connectors = new ConnectorRegistry([
+    ...builtins.map((b) => given.find((c) => c.system === b.system) ?? b),
+    ...given.filter((c) => !builtins.some((b) => b.system === c.system)),
   ]);
   const portal = new Portal(db, box, clock, {
     psaUrlRefusal: (url) => config.psaUrls.refusal(url),

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { Type } from "@sinclair/typebox";
+import { type TObject, Type } from "@sinclair/typebox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../src/api/app.js";
 import { mergeObjects } from "../src/api/schemas.js";
@@ -116,7 +116,7 @@ describe.each(STORES)("integration settings by the connector's manifest on %s", 
     for (const token of [t.noc, t.admin, t.tech, t.ro]) {
       const r = await call(token, "GET", "/api/psa/systems");
       expect(r.status).toBe(200);
-      expect(r.body.map((s: { system: string }) => s.system)).toEqual(["autotask"]);
+      expect(r.body.map((s: { system: string }) => s.system)).toEqual(["autotask", "connectwise"]);
     }
     const [autotask] = (await call(t.ro, "GET", "/api/psa/systems")).body;
     expect(autotask.label).toBe("Autotask");
@@ -147,9 +147,11 @@ describe.each(STORES)("integration settings by the connector's manifest on %s", 
     const before = await snapshot(env);
     const url = `/api/partners/${partnerId}/integration`;
     const cases: Array<[unknown, string]> = [
+      [{ ...INTEGRATION, ticketing: { ...INTEGRATION.ticketing, system: "halopsa" } }, "ticketing.system"],
+      // Autotask's fields are not ConnectWise's.
       [
         { ...INTEGRATION, ticketing: { ...INTEGRATION.ticketing, system: "connectwise" } },
-        "ticketing.system",
+        "ticketing.apiUrl",
       ],
       [{ ...INTEGRATION, ticketing: { ...INTEGRATION.ticketing, system: 7 } }, "ticketing.system"],
       [{ ...INTEGRATION, ticketing: { ...INTEGRATION.ticketing, queueId: true } }, "ticketing.queueId"],
@@ -189,9 +191,14 @@ describe.each(STORES)("integration settings by the connector's manifest on %s", 
     const put = (body: unknown) => portal.putIntegration(SYSTEM_ACTOR, partnerId, body as IntegrationInput);
     const cases: Array<[unknown, string, RegExp]> = [
       [
-        { ...INTEGRATION, ticketing: { ...INTEGRATION.ticketing, system: "connectwise" } },
+        { ...INTEGRATION, ticketing: { ...INTEGRATION.ticketing, system: "halopsa" } },
         "ticketing.system",
-        /"connectwise" is not a PSA system this nocbridge runs \(autotask\)/,
+        /"halopsa" is not a PSA system this nocbridge runs \(autotask, connectwise\)/,
+      ],
+      [
+        { ...INTEGRATION, ticketing: { ...INTEGRATION.ticketing, system: "connectwise" } },
+        "ticketing.apiUrl",
+        /is not a field of the ConnectWise settings/,
       ],
       [
         { ...INTEGRATION, ticketing: { ...INTEGRATION.ticketing, queueId: "18151451" } },
@@ -345,5 +352,15 @@ describe.each(STORES)("integration settings by the connector's manifest on %s", 
     expect(m.properties.system?.anyOf?.map((s: { const: string }) => s.const)).toEqual(["a", "b"]);
     expect(m.properties.x?.type).toBe("integer");
     expect(m.properties.y?.type).toBe("string");
+    // Nested objects merge the same way: a property optional in each stays optional.
+    const outer = (inner: typeof a | typeof b) => Type.Object({ t: inner }, { additionalProperties: false });
+    const both = Type.Object(
+      { system: Type.Literal("b"), y: Type.Optional(Type.String()), shared: Type.String() },
+      { additionalProperties: false },
+    );
+    const nested = mergeObjects([outer(a), outer(both)]).properties.t as TObject;
+    expect([...(nested.required ?? [])].sort()).toEqual(["shared", "system"]);
+    const again = mergeObjects([outer(b), outer(both)]).properties.t as TObject;
+    expect([...(again.required ?? [])].sort()).toEqual(["shared", "system"]);
   });
 });

@@ -777,7 +777,7 @@ describe.each(STORES)("REST API on %s", (kind) => {
         [
           "PUT",
           `/api/partners/${id.partnerA}/integration`,
-          { ...INTEGRATION, ticketing: { ...INTEGRATION.ticketing, system: "connectwise" } },
+          { ...INTEGRATION, ticketing: { ...INTEGRATION.ticketing, system: "halopsa" } },
           "ticketing.system",
         ],
         [

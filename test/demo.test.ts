@@ -45,7 +45,7 @@ describe.each(STORES)("demo data on %s", (kind) => {
 });
 
 describe("nocbridge demo", () => {
-  it("starts the emulator and the API with the demo partner wired to it, and the onboarding sync succeeds", async () => {
+  it("starts the emulators and the API with a demo partner wired to each: both validate, sync assets and send tickets", async () => {
     const { loadConfig } = await import("../src/config.js");
     const { startDemo } = await import("../src/demo/run.js");
     const { createLogger } = await import("../src/lib/logger.js");
@@ -73,13 +73,98 @@ describe("nocbridge demo", () => {
       // Switching ticketing on sent the demo's open tickets to Autotask.
       await demo.services.sync.ticketSetup(p);
       await demo.services.sync.tickets.idle(p);
-      const tickets = await demo.services.portal.listTickets(
-        (await import("../src/portal/access.js")).SYSTEM_ACTOR,
-        p,
-        {},
-      );
+      const tickets = await demo.services.portal.listTickets(SYSTEM_ACTOR, p, {});
       for (const t of tickets.items)
         expect((await demo.services.sync.tickets.view(t.id)).state, t.title).toBe("synced");
+
+      // The second partner, on the ConnectWise emulator (HTTPS with its self-signed certificate).
+      const cw = demo.connectwise;
+      const c = cw.summary.partner.id;
+      expect(c).not.toBe(p);
+      expect(cw.summary).toMatchObject({ created: true, clients: 2 });
+      const tenant = cw.emulator.store.tenant(cw.emulator.credentials.companyId);
+      if (!tenant) throw new Error("no ConnectWise tenant");
+      const cwRuns = (await (
+        await fetch(`${demo.server.url}/api/partners/${c}/sync-runs`, { headers })
+      ).json()) as { items: Array<{ id: number; trigger: string }> };
+      expect(cwRuns.items[0]?.trigger).toBe("onboarding");
+      const onboarding = await demo.services.sync.wait(cwRuns.items[0]!.id);
+      expect(onboarding.status, onboarding.log.join("\n")).toBe("succeeded");
+      const cwValidation = (await (
+        await fetch(`${demo.server.url}/api/partners/${c}/validate`, { method: "POST", headers })
+      ).json()) as { ok: boolean; checks: Array<{ name: string; ok: boolean; message: string }> };
+      expect(
+        cwValidation.checks.filter((x) => !x.ok),
+        JSON.stringify(cwValidation.checks),
+      ).toEqual([]);
+      expect(cwValidation.ok).toBe(true);
+      // The onboarding asset sync made every managed and discovered device a configuration of its
+      // client's company; a sync after it finds nothing to create.
+      const configurations = tenant.rows("configurations");
+      expect(onboarding.counts.created).toBeGreaterThan(10);
+      expect(configurations).toHaveLength(onboarding.counts.created);
+      expect(new Set(configurations.map((x) => (x["company"] as { id: number }).id))).toEqual(
+        new Set([2, 3]),
+      );
+      const cwDevices = [];
+      for (const client of (await demo.services.portal.listClients(SYSTEM_ACTOR, c)).items)
+        cwDevices.push(
+          ...(await demo.services.portal.listDevices(SYSTEM_ACTOR, client.id, { limit: 500 })).items,
+        );
+      expect(configurations).toHaveLength(cwDevices.filter((d) => d.state !== "unmanaged").length);
+      const managed = cwDevices.find((d) => d.state === "managed");
+      if (!managed) throw new Error("no managed device");
+      const configuration = configurations.find((x) => x["name"] === managed.hostname);
+      expect(configuration).toMatchObject({
+        serialNumber: managed.serialNumber,
+        activeFlag: true,
+        type: { id: 1 },
+        status: { id: 1 },
+      });
+      const again = (await (
+        await fetch(`${demo.server.url}/api/partners/${c}/sync/assets`, { method: "POST", headers })
+      ).json()) as { runId: number };
+      const assets = await demo.services.sync.wait(again.runId);
+      expect(assets.status, assets.log.join("\n")).toBe("succeeded");
+      expect(assets.log.at(-1)).toBe("Integration completed.");
+      expect(assets.counts.created).toBe(0);
+      expect(tenant.rows("configurations")).toHaveLength(configurations.length);
+      // Its tickets: the seeded ones, and one a technician raises in the portal, reach the NOC board.
+      await demo.services.sync.ticketSetup(c);
+      await demo.services.sync.tickets.idle(c);
+      for (const t of (await demo.services.portal.listTickets(SYSTEM_ACTOR, c, {})).items)
+        expect((await demo.services.sync.tickets.view(t.id)).state, t.title).toBe("synced");
+      const hooks = (await (
+        await fetch(`${demo.server.url}/api/partners/${c}/webhooks`, { headers })
+      ).json()) as { mode: string; reason: string | null; webhooks: unknown[] };
+      // ConnectWise calls back on the board's ticket changes (the demo allows http callbacks).
+      expect(hooks).toMatchObject({ mode: "webhooks", reason: null, webhooks: [{ entity: "Ticket" }] });
+      const raised = await fetch(`${demo.server.url}/api/partners/${c}/tickets`, {
+        method: "POST",
+        headers: { ...headers, "content-type": "application/json" },
+        body: JSON.stringify({
+          clientId: (await demo.services.portal.listClients(SYSTEM_ACTOR, c)).items[0]!.id,
+          deviceId: managed.id,
+          title: "Disk D: above 90 %",
+          description: "Free space on D: fell below 10 %.",
+          statusId: 1,
+          priorityId: 9,
+        }),
+      });
+      expect(raised.status).toBe(201);
+      const portalTicket = (await raised.json()) as { id: number };
+      await demo.services.sync.tickets.idle(c);
+      const view = await demo.services.sync.tickets.view(portalTicket.id);
+      expect(view.state).toBe("synced");
+      const onBoard = tenant.get("tickets", view.ticketId as number);
+      expect(onBoard).toMatchObject({
+        summary: "Disk D: above 90 %",
+        board: { id: 1 },
+        status: { id: 1 },
+        priority: { id: 2 },
+        company: configuration?.["company"],
+        externalXRef: `nocbridge:${portalTicket.id}`,
+      });
     } finally {
       await demo.close();
     }

@@ -5,6 +5,7 @@ import { systemClock } from "../src/lib/clock.js";
 import { SecretBox } from "../src/lib/crypto.js";
 import { SYSTEM_ACTOR } from "../src/portal/access.js";
 import { Portal } from "../src/portal/service.js";
+import type { IntegrationViewOf } from "../src/portal/types.js";
 import { type Db, migrate, openDb } from "../src/store/db.js";
 import { dropSchema, PG_URL, STORES, type StoreKind } from "./helpers/services.js";
 
@@ -121,7 +122,8 @@ describe.each(STORES)("migration 0013_connector_settings on %s", (kind) => {
 
     // Through the portal, as the API and the engine read it: the same settings as before.
     const portal = new Portal(d, box, systemClock);
-    const view = await portal.getIntegration(SYSTEM_ACTOR, id);
+    // An Autotask partner's settings (the assertion below checks the system).
+    const view = (await portal.getIntegration(SYSTEM_ACTOR, id)) as IntegrationViewOf<"autotask">;
     expect(view).toEqual({
       ticketing: {
         enabled: true,

@@ -8,10 +8,16 @@ import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Ajv } from "ajv";
 import addFormats from "ajv-formats";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from "fastify";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  type RouteOptions,
+} from "fastify";
 import { type Logger, redactUrl } from "../lib/logger.js";
 import type { Actor } from "../portal/access.js";
 import type { Portal } from "../portal/service.js";
+import { isPsaError } from "../psa/errors.js";
 import type { SyncEngine } from "../sync/engine.js";
 import { DB_UNAVAILABLE, toHttpError } from "./errors.js";
 import { installGuards, isUiFallback } from "./guard.js";
@@ -140,8 +146,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   installGuards(app, deps.portal, webRoot !== null);
 
   // Every error family becomes its answer in one place (errors.ts).
-  app.setErrorHandler((err, req, reply) => {
-    const http = toHttpError(err);
+  app.setErrorHandler(async (err, req, reply) => {
+    const http = toHttpError(err, isPsaError(err) ? await psaLabelOf(deps.portal, req) : undefined);
     if (http.log === "error") req.log.error({ err }, "unhandled error");
     else if (http.log === "warn") req.log.warn({ err }, "database unavailable");
     return reply
@@ -204,4 +210,19 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     await app.register(webhookRoutes(deps.sync));
   }
   return app;
+}
+
+/**
+ * The name of the PSA a request's partner uses ("ConnectWise"), for a PSA failure's message; undefined
+ * when the request names no partner or its settings cannot be read.
+ */
+async function psaLabelOf(portal: Portal, req: FastifyRequest): Promise<string | undefined> {
+  const partnerId = Number((req.params as { partnerId?: unknown } | undefined)?.partnerId);
+  if (!Number.isInteger(partnerId) || !req.actor) return undefined;
+  try {
+    const { ticketing } = await portal.getIntegration(req.actor, partnerId);
+    return portal.psaSystems().find((s) => s.system === ticketing.system)?.label;
+  } catch {
+    return undefined;
+  }
 }

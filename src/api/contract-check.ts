@@ -18,6 +18,8 @@ type Assert<T extends true> = T;
 type Serialises<To, From> = [From] extends [To] ? true : false;
 /** Whether A and B are the same type (no field more or less, none typed differently). */
 type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+/** Omit on each member of a union (one per PSA system), each flattened. */
+type OmitEach<T, K extends PropertyKey> = T extends unknown ? { [P in Exclude<keyof T, K>]: T[P] } : never;
 type PageStatic<T extends import("@sinclair/typebox").TSchema> = Static<ReturnType<typeof api.PageOf<T>>>;
 
 export type ContractChecks = [
@@ -27,7 +29,7 @@ export type ContractChecks = [
   Assert<Same<Static<typeof api.Client>, domain.Client>>,
   Assert<Same<Static<typeof api.Note>, domain.Note>>,
   Assert<Same<Static<typeof api.Integration>["devices"], domain.DeviceSettings>>,
-  Assert<Same<Omit<Static<typeof api.Integration>["ticketing"], "secret">, domain.TicketingSettings>>,
+  Assert<Same<OmitEach<Static<typeof api.Integration>["ticketing"], "secret">, domain.TicketingSettings>>,
   Assert<Same<Omit<Static<typeof api.Integration>, "ticketing">, Omit<domain.IntegrationView, "ticketing">>>,
   Assert<Same<Static<typeof api.WebhookState>, WebhookState>>,
   Assert<Same<Static<typeof api.Check>, Check>>,

@@ -1,6 +1,7 @@
 import { PortalError } from "../portal/errors.js";
 import { BUDGET_WAIT_MS } from "../psa/budget.js";
 import { isPsaError, type PsaError, type PsaErrorCode } from "../psa/errors.js";
+import { BUILTIN_MANIFESTS } from "../psa/manifests.js";
 import { isDbUnavailable } from "../store/availability.js";
 import { TicketSyncError } from "../sync/tickets/errors.js";
 
@@ -50,10 +51,16 @@ const PSA_STATUS: Record<PsaErrorCode, number> = {
   TOO_LARGE: 502,
 };
 
+const DEFAULT_PSA_LABEL: string = BUILTIN_MANIFESTS[0].label;
+
 /** Longest PSA error message answered (it quotes only sanitised vendor messages; this bounds it). */
 const PSA_MESSAGE_MAX = 1000;
 
-export function toHttpError(err: unknown): HttpError {
+/**
+ * The answer to an error. `psaLabel` names the PSA a PSA failure came from ("ConnectWise"); without
+ * it, the first built-in connector's name.
+ */
+export function toHttpError(err: unknown, psaLabel: string = DEFAULT_PSA_LABEL): HttpError {
   if (err instanceof PortalError) {
     return answer(
       err.status,
@@ -63,7 +70,7 @@ export function toHttpError(err: unknown): HttpError {
       err.retryAfter !== undefined ? { "retry-after": String(err.retryAfter) } : undefined,
     );
   }
-  if (isPsaError(err)) return psaAnswer(err);
+  if (isPsaError(err)) return psaAnswer(err, psaLabel);
   if (err instanceof TicketSyncError) return answer(409, err.code, err.message);
   const e = err as {
     validation?: Array<{ instancePath: string; message?: string; params?: Record<string, unknown> }>;
@@ -91,7 +98,7 @@ export function toHttpError(err: unknown): HttpError {
   return answer(status, reasonOf(status).toUpperCase().replace(/ /g, "_"), reasonOf(status));
 }
 
-function psaAnswer(err: PsaError): HttpError {
+function psaAnswer(err: PsaError, label: string): HttpError {
   const status = PSA_STATUS[err.code] ?? 502;
   const waitMs =
     err.code === "BUDGET_EXHAUSTED"
@@ -101,7 +108,7 @@ function psaAnswer(err: PsaError): HttpError {
         : undefined;
   const headers =
     waitMs !== undefined ? { "retry-after": String(Math.max(1, Math.ceil(waitMs / 1000))) } : undefined;
-  return answer(status, `PSA_${err.code}`, `Autotask: ${safeText(err.message)}`, undefined, headers);
+  return answer(status, `PSA_${err.code}`, `${label}: ${safeText(err.message)}`, undefined, headers);
 }
 
 /** PSA messages quote only sanitised vendor text; control characters are stripped again and the length bounded. */

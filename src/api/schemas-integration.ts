@@ -1,5 +1,17 @@
-import { type Static, type TObject, type TProperties, type TSchema, Type } from "@sinclair/typebox";
-import { BUILTIN_MANIFESTS, type BuiltinManifest, PSA_SYSTEMS } from "../psa/manifests.js";
+import {
+  OptionalKind,
+  type Static,
+  type TObject,
+  type TProperties,
+  type TSchema,
+  Type,
+} from "@sinclair/typebox";
+import {
+  BUILTIN_MANIFESTS,
+  type BuiltinManifest,
+  PSA_SYSTEMS,
+  type PsaSystem as PsaSystemKey,
+} from "../psa/manifests.js";
 
 /**
  * The API's schemas of the integration settings and of the PSA systems' settings fields, built from
@@ -19,8 +31,19 @@ const StringEnum = <T extends readonly string[]>(values: T) =>
 const TicketingCommon = { enabled: Type.Boolean(), nocMayEnterTickets: Type.Boolean() };
 const SecretShown = Type.String({ description: '"********" when a secret is stored, else ""' });
 
+/**
+ * A manifest's parts as type parameters of their own: a property read on a manifest typed by a type
+ * parameter would take the type of every manifest's property at once.
+ */
+interface ManifestParts<S extends string, T extends TProperties, D extends TProperties> {
+  system: S;
+  schema: { ticketing: TObject<T>; devices: TObject<D> };
+}
+
 /** One system's settings as the API answers them. */
-const integrationOf = <M extends BuiltinManifest>(m: M) =>
+const integrationOf = <S extends string, T extends TProperties, D extends TProperties>(
+  m: ManifestParts<S, T, D>,
+) =>
   Type.Object({
     ticketing: Type.Object({
       ...TicketingCommon,
@@ -41,7 +64,9 @@ const integrationOf = <M extends BuiltinManifest>(m: M) =>
  * One system's settings as a PUT carries them: `system` omitted keeps the stored one; a connector
  * field its manifest marks Optional may be left out.
  */
-const integrationPutOf = <M extends BuiltinManifest>(m: M) =>
+const integrationPutOf = <S extends string, T extends TProperties, D extends TProperties>(
+  m: ManifestParts<S, T, D>,
+) =>
   Type.Object(
     {
       ticketing: Type.Object(
@@ -66,18 +91,24 @@ const integrationPutOf = <M extends BuiltinManifest>(m: M) =>
     { additionalProperties: false },
   );
 
-type Systems = keyof typeof BUILTIN_MANIFESTS & `${number}`;
-type Manifest<K extends Systems> = (typeof BUILTIN_MANIFESTS)[K];
+type PartsOf<M extends BuiltinManifest> = [
+  M["system"],
+  M["schema"]["ticketing"]["properties"],
+  M["schema"]["devices"]["properties"],
+];
+type PutOf<P extends [string, TProperties, TProperties]> = Static<
+  ReturnType<typeof integrationPutOf<P[0], P[1], P[2]>>
+>;
+type ViewOf<P extends [string, TProperties, TProperties]> = Static<
+  ReturnType<typeof integrationOf<P[0], P[1], P[2]>>
+>;
 /** Each system's static shape, one of them (a union when there are several). */
-type IntegrationPutStatic = {
-  [K in Systems]: Static<ReturnType<typeof integrationPutOf<Manifest<K>>>>;
-}[Systems];
-type IntegrationStatic = { [K in Systems]: Static<ReturnType<typeof integrationOf<Manifest<K>>>> }[Systems];
+type IntegrationPutStatic = { [M in BuiltinManifest as M["system"]]: PutOf<PartsOf<M>> }[PsaSystemKey];
+type IntegrationStatic = { [M in BuiltinManifest as M["system"]]: ViewOf<PartsOf<M>> }[PsaSystemKey];
 
-export const IntegrationPut = Type.Unsafe<IntegrationPutStatic>(
-  mergeObjects(BUILTIN_MANIFESTS.map(integrationPutOf)),
-);
-export const Integration = Type.Unsafe<IntegrationStatic>(mergeObjects(BUILTIN_MANIFESTS.map(integrationOf)));
+const PARTS: ReadonlyArray<ManifestParts<string, TProperties, TProperties>> = BUILTIN_MANIFESTS;
+export const IntegrationPut = Type.Unsafe<IntegrationPutStatic>(mergeObjects(PARTS.map(integrationPutOf)));
+export const Integration = Type.Unsafe<IntegrationStatic>(mergeObjects(PARTS.map(integrationOf)));
 
 /**
  * Object schemas merged into one: each property of any of them (a property several define
@@ -91,7 +122,7 @@ export function mergeObjects(schemas: readonly TObject[]): TObject {
   const keys = [...new Set(schemas.flatMap((s) => Object.keys(s.properties)))];
   const properties: TProperties = {};
   for (const key of keys) {
-    const forms = schemas.flatMap((s) => (s.properties[key] ? [Type.Required(s.properties[key])] : []));
+    const forms = schemas.flatMap((s) => (s.properties[key] ? [notOptional(s.properties[key])] : []));
     const distinct = forms.filter(
       (f, i) => forms.findIndex((g) => JSON.stringify(g) === JSON.stringify(f)) === i,
     );
@@ -108,6 +139,16 @@ export function mergeObjects(schemas: readonly TObject[]): TObject {
   const closed = schemas.every((s) => s.additionalProperties === false);
   return Type.Object(properties, closed ? { additionalProperties: false } : {});
 }
+/**
+ * The schema without its Optional mark (whether the merged property is optional is decided above).
+ * Type.Required would not do: on an object it also makes each of its properties required.
+ */
+function notOptional(s: TSchema): TSchema {
+  const copy: TSchema = { ...s };
+  delete (copy as unknown as Record<symbol, unknown>)[OptionalKind];
+  return copy;
+}
+
 /** A settings field of a PSA connector, as its manifest describes it (psa/connector.ts ManifestField). */
 export const PsaField = Type.Object({
   key: Type.String(),
@@ -132,5 +173,14 @@ export const PsaSystem = Type.Object({
   fields: Type.Array(PsaField),
   groups: Type.Optional(
     Type.Record(Type.String(), Type.Object({ label: Type.String(), help: Type.Optional(Type.String()) })),
+  ),
+  statusScope: Type.Optional(
+    Type.Object(
+      { label: Type.String(), settingKey: Type.String() },
+      {
+        description:
+          "The PSA's statuses belong to the value of this ticketing setting (a ConnectWise board): status mapping rows carry it as their scope",
+      },
+    ),
   ),
 });

@@ -286,7 +286,7 @@ export const Audit = Type.Object(
 
 // ---------------------------------------------------------------- webhook state
 
-/** A partner's Autotask webhooks: registered, or polling only and why (Setup and Sync pages). */
+/** A partner's PSA webhooks (Autotask webhooks, ConnectWise callbacks): registered, or polling only and why (Setup and Sync pages). */
 export const WebhookState = Type.Object({
   mode: StringEnum(["webhooks", "polling", "off"] as const),
   reason: Nullable(Type.String()),

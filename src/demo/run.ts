@@ -6,19 +6,26 @@ import {
   type RunningAutotaskEmulator,
   startAutotaskEmulator,
 } from "../emulators/autotask/index.js";
+import { type RunningConnectWiseEmulator, startConnectWiseEmulator } from "../emulators/connectwise/index.js";
 import type { Logger } from "../lib/logger.js";
 import { openServices, type Server, type Services, startServer } from "../main.js";
 import { SYSTEM_ACTOR } from "../portal/access.js";
+import { seedConnectWiseDemo, wireConnectWiseDemo } from "./connectwise.js";
+import { keepConnectWiseState } from "./connectwise-state.js";
 import { type DemoSummary, seedDemo } from "./seed.js";
 
-/** Password of the demo's web UI users `noc` and `var-admin`. */
+/** Password of the demo's web UI users `noc`, `var-admin` and `cw-admin`. */
 export const DEMO_PASSWORD = "nocbridge-demo";
+/** The ConnectWise demo partner's admin (web UI sign-in). */
+export const CW_ADMIN = "cw-admin";
 
 export interface Demo {
   services: Services;
   server: Server;
   emulator: RunningAutotaskEmulator;
   summary: DemoSummary;
+  /** The second demo partner, on ConnectWise, and the emulator it is wired to. */
+  connectwise: { emulator: RunningConnectWiseEmulator; summary: DemoSummary };
   adminToken: string;
   close(): Promise<void>;
 }
@@ -29,16 +36,34 @@ const COMPANIES: Record<string, number> = { AT1: DEMO_IDS.companies.AT1, AT2: DE
 /**
  * The whole product on one machine: the Autotask emulator with its demo tenant, and nocbridge with the
  * demo partner wired to it (credentials, NOC queue, allocation, product, CI type, advanced mode, clients
- * mapped to their companies), ready to sync. The emulator keeps its state beside the database.
+ * mapped to their companies), ready to sync; beside it the ConnectWise emulator (HTTPS with a
+ * self-signed certificate) and a second partner wired to it (connectwise.ts). The emulators keep their
+ * state beside the database.
  */
-export async function startDemo(config: Config, o: { emulatorPort: number; logger: Logger }): Promise<Demo> {
+export async function startDemo(
+  config: Config,
+  o: { emulatorPort: number; connectwisePort?: number; logger: Logger },
+): Promise<Demo> {
+  const persistent = config.databaseUrl !== ":memory:";
+  const cw = await startConnectWiseEmulator({
+    port: o.connectwisePort ?? 0,
+    host: "127.0.0.1",
+    seed: "demo",
+  });
+  const cwState = persistent
+    ? keepConnectWiseState(cw, join(config.dataDir, "connectwise-emulator.json"), o.logger)
+    : undefined;
   const emulator = await startAutotaskEmulator({
     port: o.emulatorPort,
     host: "127.0.0.1",
     seed: "demo",
     // The demo receives webhooks on http://127.0.0.1:<port>; a real tenant delivers to https:443 only.
     allowHttpWebhooks: true,
-    ...(config.databaseUrl === ":memory:" ? {} : { state: join(config.dataDir, "autotask-emulator.json") }),
+    ...(persistent ? { state: join(config.dataDir, "autotask-emulator.json") } : {}),
+  }).catch(async (e: unknown) => {
+    await cwState?.close();
+    await cw.close();
+    throw e;
   });
   // The demo's API user may create webhooks (a state file from an older demo may lack the permission).
   const apiUser = emulator.store.findUser(DEFAULT_CREDENTIALS.username)?.user;
@@ -49,19 +74,32 @@ export async function startDemo(config: Config, o: { emulatorPort: number; logge
   }
   let services: Services | undefined;
   try {
-    // The demo's own emulator is allowed in addition to the operator's list (an exact origin).
+    // The demo's own emulators are allowed in addition to the operator's list (exact origins). Only
+    // the ConnectWise clients trust the ConnectWise emulator's self-signed certificate.
     const demoConfig = {
       ...config,
       allowHttpWebhooks: true,
-      psaUrls: config.psaUrls.withOrigins(emulator.url),
+      psaUrls: config.psaUrls.withOrigins(emulator.url, cw.url),
     };
-    services = await openServices(demoConfig, { logger: o.logger, background: true });
+    services = await openServices(demoConfig, {
+      logger: o.logger,
+      background: true,
+      connectwiseCa: cw.caPem,
+    });
     const summary = await seedDemo(services.portal, SYSTEM_ACTOR);
     const partnerId = summary.partner.id;
-    // Web UI sign-ins (printed at start): a NOC admin and the demo partner's admin.
+    const cwSummary = await seedConnectWiseDemo(services.portal, SYSTEM_ACTOR);
+    const cwPartnerId = cwSummary.partner.id;
+    // Web UI sign-ins (printed at start): a NOC admin and each demo partner's admin.
     for (const u of [
       { username: "noc", name: "NOC admin", role: "noc-admin" as const },
       { username: "var-admin", name: "Demo VAR admin", role: "partner-admin" as const, partnerId },
+      {
+        username: CW_ADMIN,
+        name: "Demo VAR on ConnectWise admin",
+        role: "partner-admin" as const,
+        partnerId: cwPartnerId,
+      },
     ]) {
       const exists = await services.db.kysely
         .selectFrom("users")
@@ -105,8 +143,10 @@ export async function startDemo(config: Config, o: { emulatorPort: number; logge
         schedule: null,
       },
     });
-    // The engine takes the save in (schedule, onboarding sync, webhooks) before the demo is ready.
+    await wireConnectWiseDemo(services.portal, SYSTEM_ACTOR, cwPartnerId, cw);
+    // The engine takes the saves in (schedule, onboarding sync, webhooks) before the demo is ready.
     await services.sync.settingsSaved(partnerId);
+    await services.sync.settingsSaved(cwPartnerId);
     const adminToken = config.adminToken ?? (server.generatedAdminToken as string);
     const s = services;
     return {
@@ -114,16 +154,21 @@ export async function startDemo(config: Config, o: { emulatorPort: number; logge
       server,
       emulator,
       summary,
+      connectwise: { emulator: cw, summary: cwSummary },
       adminToken,
       async close() {
         await server.close();
         await s.close();
         await emulator.close();
+        await cwState?.close();
+        await cw.close();
       },
     };
   } catch (e) {
     await services?.close();
     await emulator.close();
+    await cwState?.close();
+    await cw.close();
     throw e;
   }
 }

@@ -33,7 +33,13 @@ const OS_BY_TYPE: Record<string, string[]> = {
 
 const USERS = ["jsmith", "akumar", "mgarcia", "lchen", "rpatel", "swilliams", "dnguyen", "kbrown"];
 
-function demoDevices(clientCode: string, count: number, subnet: number, rand: () => number): DeviceInput[] {
+/** `count` devices of a client, hostnames `<code>-PC001` …, on the subnet 10.<subnet>.1.0/24. */
+export function demoDevices(
+  clientCode: string,
+  count: number,
+  subnet: number,
+  rand: () => number,
+): DeviceInput[] {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
   const out: DeviceInput[] = [];
   for (let i = 1; i <= count; i++) {

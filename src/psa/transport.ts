@@ -78,8 +78,13 @@ function toHeaders(res: IncomingMessage): Headers {
 /**
  * A FetchFn for PSA calls under `policy`. Requests to URLs outside the allow-list, or to internal
  * addresses the allow-list does not name exactly, fail with URL_NOT_ALLOWED before anything is sent.
+ * `ca`: the certificates https connections trust instead of Node's bundled ones (the demo passes
+ * them plus its emulator's self-signed one).
  */
-export function guardedFetch(policy: PsaUrlPolicy, opts: { lookup?: typeof dnsLookup } = {}): FetchFn {
+export function guardedFetch(
+  policy: PsaUrlPolicy,
+  opts: { lookup?: typeof dnsLookup; ca?: string | string[] } = {},
+): FetchFn {
   const lookup = guardedLookup(opts.lookup);
   return (input, init = {}) =>
     new Promise<Response>((resolve, reject) => {
@@ -109,6 +114,7 @@ export function guardedFetch(policy: PsaUrlPolicy, opts: { lookup?: typeof dnsLo
         // An exact-origin entry may be internal: resolved as usual (or by the given resolver).
         ...(exact ? (opts.lookup ? { lookup: opts.lookup as unknown as LookupFunction } : {}) : { lookup }),
         ...(init.signal ? { signal: init.signal } : {}),
+        ...(https && opts.ca !== undefined ? { ca: opts.ca } : {}),
       });
       req.on("error", (e) => {
         if (

@@ -12,7 +12,10 @@
  */
 import { BlockList, isIP } from "node:net";
 
-/** The allow-list when NOCBRIDGE_PSA_URL_ALLOWLIST is not set. */
+/**
+ * Autotask's cloud hosts: the policy of a client built without one. The server's default list
+ * (manifests.ts BUILTIN_PSA_URL_ALLOWLIST) adds the other built-in connectors' hosts to it.
+ */
 export const DEFAULT_PSA_URL_ALLOWLIST = "https://*.autotask.net";
 
 interface Entry {

@@ -14,7 +14,17 @@ import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type App, buildApp } from "../../src/api/app.js";
 import { loadConfig } from "../../src/config.js";
+import {
+  CW_DEMO_PARTNER_NAME,
+  seedConnectWiseDemo,
+  wireConnectWiseDemo,
+} from "../../src/demo/connectwise.js";
 import { DEMO_IDS } from "../../src/emulators/autotask/index.js";
+import {
+  DEMO_IDS as CW_IDS,
+  type RunningConnectWiseEmulator,
+  startConnectWiseEmulator,
+} from "../../src/emulators/connectwise/index.js";
 import { createLogger } from "../../src/lib/logger.js";
 import { openServices, type Services } from "../../src/main.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
@@ -31,7 +41,9 @@ import { TEST_MASTER_KEY } from "../helpers/services.js";
 /**
  * The web UI end to end: the built UI served by a real server (in-process) against the Autotask
  * emulator, driven in Debian's chromium by playwright-core. A partner admin configures a partner that
- * has nothing set up, through the browser only; the emulator plays the partner's Autotask.
+ * has nothing set up, through the browser only; the emulator plays the partner's Autotask. Beside it
+ * the ConnectWise emulator (HTTPS, its certificate trusted by the ConnectWise clients only) plays the
+ * ConnectWise of the demo's second partner and of a partner set up on ConnectWise from nothing.
  */
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -96,6 +108,7 @@ const waitText = (what: string, l: Locator, re: RegExp, timeout = WAIT) =>
 
 describe("web UI, end to end in chromium", () => {
   let emulator: TestEmulator;
+  let cw: RunningConnectWiseEmulator;
   let services: Services;
   let app: App;
   let baseUrl: string;
@@ -130,14 +143,16 @@ describe("web UI, end to end in chromium", () => {
     }
 
     emulator = await startTestEmulator();
+    cw = await startConnectWiseEmulator({ seed: "demo", timeScale: 0.01 });
     const config = loadConfig(
       { NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: "silent", NOCBRIDGE_ALLOW_HTTP_WEBHOOKS: "1" },
       { databaseUrl: ":memory:", dataDir: join(profile, "data-unused"), host: "127.0.0.1", port: 0 },
     );
-    config.psaUrls = config.psaUrls.withOrigins(emulator.emu.url);
+    config.psaUrls = config.psaUrls.withOrigins(emulator.emu.url, cw.url);
     services = await openServices(config, {
       logger: createLogger("silent"),
       autotask: fastClient,
+      connectwiseCa: cw.caPem,
       // The test fixes things in Autotask and clicks Validate again at once.
       liveReadTtlMs: 0,
       background: true,
@@ -214,6 +229,7 @@ describe("web UI, end to end in chromium", () => {
     await app?.close();
     await services?.close();
     await emulator?.close();
+    await cw?.close();
     for (const dir of [webRoot, profile]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -779,4 +795,148 @@ describe("web UI, end to end in chromium", () => {
     expect(await meStatus(second)).toBe(401);
     expect(consoleErrors).toEqual([]);
   }, 60_000);
+
+  it("on ConnectWise: Setup shows ConnectWise's fields once chosen, the mapping tables offer the board's statuses, the demo's partner validates", async () => {
+    const portal = services.portal;
+    /** A settings field by its label (a required one's label ends in " *"). */
+    const field = (label: string) => page.getByLabel(new RegExp(`^${label}( \\*)?$`));
+    // The demo's ConnectWise partner, wired to the emulator as `nocbridge demo` wires it.
+    const demo = await seedConnectWiseDemo(portal, SYSTEM_ACTOR);
+    expect(demo.partner.name).toBe(CW_DEMO_PARTNER_NAME);
+    const cwPartner = demo.partner.id;
+    await wireConnectWiseDemo(portal, SYSTEM_ACTOR, cwPartner, cw);
+    await services.sync.settingsSaved(cwPartner);
+    // A partner with nothing set up yet, whose PSA is ConnectWise.
+    const fresh = (await portal.createPartner(SYSTEM_ACTOR, { name: "Birch IT", timeZone: "Europe/London" }))
+      .id;
+
+    await page.goto(baseUrl, { waitUntil: "load" });
+    const signInButton = page.getByRole("button", { name: "Sign in" });
+    const signOutButton = page.getByRole("button", { name: "Sign out" });
+    await signInButton.or(signOutButton).first().waitFor();
+    if (await signOutButton.isVisible()) await signOutButton.click();
+    currentPage = "sign-in (connectwise)";
+    await page.getByRole("radio", { name: "API token" }).check();
+    await page.getByLabel("Your API token").fill(nocToken);
+    await signInButton.click();
+    await page.getByRole("heading", { name: "Partners", exact: true }).waitFor();
+
+    // ---- Setup: choosing ConnectWise shows its fields (from its manifest) instead of Autotask's
+    currentPage = "connectwise setup";
+    await page.goto(`${baseUrl}/p/${fresh}/setup`);
+    await page.getByRole("heading", { name: "Service Center and Ticketing System Details" }).waitFor();
+    await page.getByLabel("Web Login URL (API URL)").waitFor();
+    await page.getByLabel("Ticketing System Type").selectOption({ label: "ConnectWise" });
+    for (const label of ["Site URL", "Company Id", "Public Key", "Private Key", "Client Id"])
+      await field(label).waitFor();
+    expect(await page.getByLabel("Web Login URL (API URL)").count()).toBe(0);
+    expect(await page.getByLabel("Company Username").count()).toBe(0);
+    await page.getByText("Ticket defaults").waitFor();
+    for (const label of ["Configuration Type", "Status of Managed Devices"])
+      await page.getByLabel(label, { exact: true }).waitFor();
+    // The credentials first (modules off): then the board and its statuses come from ConnectWise.
+    await field("Site URL").fill(cw.url);
+    await field("Company Id").fill(cw.credentials.companyId);
+    await field("Public Key").fill(cw.credentials.publicKey);
+    await field("Private Key").fill(cw.credentials.privateKey);
+    await field("Client Id").fill(cw.credentials.clientId);
+    await page.getByRole("radio", { name: "No" }).check();
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await page.getByText("Saved.", { exact: true }).waitFor();
+    await page.getByText("The pick-lists are read from ConnectWise.").waitFor();
+    const board = page.getByRole("combobox", { name: "Service Board" });
+    await board.selectOption(String(CW_IDS.nocBoard));
+    expect(await page.getByLabel("Service Board Name").inputValue()).toBe("NOC");
+    // The default status offers the chosen board's statuses only (Help Desk's "Completed" is not one).
+    const defaultStatus = page.getByRole("combobox", { name: "Default Status" });
+    const statusTexts = await defaultStatus.locator("option").allTextContents();
+    expect(statusTexts).toContain("In Progress (2)");
+    expect(statusTexts.some((t) => t.startsWith("Completed"))).toBe(false);
+    await defaultStatus.selectOption(String(CW_IDS.statuses.new));
+    const companyOf = (code: string) => page.getByLabel(`ConnectWise company id of ${code}`);
+    expect(await companyOf("AT1").count()).toBe(0); // this partner has no clients yet
+    await shot("setup-connectwise");
+
+    // ---- the demo's ConnectWise partner: its clients' companies are ConnectWise's
+    await page.goto(`${baseUrl}/p/${cwPartner}/setup`);
+    await page.getByRole("heading", { name: "Clients and their ConnectWise companies" }).waitFor();
+    await waitText("CW1's company", page.locator("tr", { has: companyOf("CW1") }), /Acme Dental Group/);
+    expect(await companyOf("CW1").inputValue()).toBe(String(CW_IDS.companies.acme));
+
+    // ---- mapping tables: the statuses of the partner's board, rows saved with the board
+    currentPage = "connectwise mappings";
+    await go("Mappings");
+    const forward = page.locator("section#status-forward");
+    await page.getByRole("heading", { name: "Ticket status mapping: portal → ConnectWise" }).waitFor();
+    const row1 = forward.getByLabel("ConnectWise status of row 1");
+    await until(
+      "the board's statuses in the forward table",
+      () => row1.locator("option").allTextContents(),
+      (o) => o.includes("Waiting Customer (3)"),
+    );
+    const offered = await row1
+      .locator("option")
+      .evaluateAll((os) => os.map((o) => o.getAttribute("value") ?? ""));
+    expect(offered.sort()).toEqual(["1", "2", "3", "4", "5"]);
+    await row1.selectOption(String(CW_IDS.statuses.inProgress));
+    await forward.getByRole("button", { name: "Save table" }).click();
+    await forward.getByText("Table saved.").waitFor();
+    const stored = await fetch(`${baseUrl}/api/partners/${cwPartner}/mappings/status-forward`, {
+      headers: { authorization: `Bearer ${nocToken}` },
+    }).then(
+      (r) =>
+        r.json() as Promise<{
+          rows: Array<{ portalStatusId: number; psaStatusId: number; scope: number | null }>;
+        }>,
+    );
+    expect(stored.rows.find((r) => r.portalStatusId === 1)).toMatchObject({
+      psaStatusId: CW_IDS.statuses.inProgress,
+      scope: CW_IDS.nocBoard,
+    });
+    expect(stored.rows.every((r) => r.scope === CW_IDS.nocBoard)).toBe(true);
+    const reverse = page.locator("section#status-reverse");
+    await reverse.getByLabel("ConnectWise status of the new row").waitFor();
+    await shot("mappings-connectwise");
+
+    // ---- Validate passes; the onboarding sync made the devices ConnectWise configurations
+    currentPage = "connectwise sync";
+    await go("Validate & sync");
+    await waitText(
+      "the callback state",
+      page.getByTestId("webhook-state"),
+      /Callbacks registered \(Ticket #\d+\): ConnectWise changes arrive at once/,
+    );
+    expect(await textOf(page.locator(".two-col"))).toContain("Ticketing System TypeConnectWise");
+    await page.getByRole("button", { name: "Validate", exact: true }).click();
+    await page.getByText("Configuration validation success: every check passed.").waitFor();
+    expect(await page.locator(".checklist li.bad").count()).toBe(0);
+    await waitText("Last Sync Status", page.getByTestId("last-sync-status"), /Success/, 30_000);
+    await shot("sync-connectwise");
+
+    currentPage = "connectwise devices";
+    await go("Devices");
+    await page.getByRole("columnheader", { name: "ConnectWise configuration" }).waitFor();
+    await until(
+      "a synced configuration",
+      () => page.getByText("Synced (active configuration)").count(),
+      (n) => n > 0,
+    );
+    expect(await textOf(page.locator("table tbody"))).toMatch(/Configuration \d+/);
+
+    // ---- a ticket: its ConnectWise number
+    currentPage = "connectwise tickets";
+    await services.sync.ticketSetup(cwPartner);
+    await services.sync.tickets.idle(cwPartner);
+    await go("Tickets");
+    await page.getByRole("columnheader", { name: "ConnectWise" }).waitFor();
+    const cpu = page.locator("table.tickets tbody tr", { hasText: "CPU above 95 %" });
+    await waitText("the ConnectWise number in the list", cpu, /#\d+/);
+    await cpu.getByRole("link").first().click();
+    currentPage = "connectwise ticket";
+    await waitText("the ConnectWise ticket number", page.getByTestId("connectwise-number"), /^#\d+$/);
+    expect(await textOf(page.locator("dt", { hasText: "ConnectWise ticket" }))).toBe("ConnectWise ticket");
+    await page.getByText("Published (a Discussion note in ConnectWise").waitFor();
+    await shot("ticket-connectwise");
+    expect(consoleErrors).toEqual([]);
+  }, 120_000);
 });

@@ -4,6 +4,7 @@ import type { App } from "../../src/api/app.js";
 import { DEMO_IDS } from "../../src/emulators/autotask/seed.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
 import type { DeviceInput } from "../../src/portal/service.js";
+import type { IntegrationViewOf } from "../../src/portal/types.js";
 import {
   demoTicketing,
   fastClient,
@@ -680,7 +681,7 @@ describe.each(STORES)("two-way ticket sync against the Autotask emulator on %s",
   it("removes its webhooks from Autotask when ticket integration is switched off", async () => {
     const hooks = await env.services.sync.tickets.registered(partnerId);
     expect(hooks).toHaveLength(2);
-    const current = await portal().getIntegration(SYSTEM_ACTOR, partnerId);
+    const current = (await portal().getIntegration(SYSTEM_ACTOR, partnerId)) as IntegrationViewOf<"autotask">;
     await portal().putIntegration(SYSTEM_ACTOR, partnerId, {
       ticketing: { ...current.ticketing, enabled: false, secret: "********" },
       devices: current.devices,

@@ -23,7 +23,7 @@ export const clientRoutes =
   (portal: Portal, sync?: SyncEngine): FastifyPluginAsyncTypebox =>
   async (app) => {
     const importRows = chunkedArrayBody(DeviceCreate);
-    /** Adds the linked Autotask CI id (`psaCiId`, null when not synced) to devices. */
+    /** Adds the linked PSA asset id (Autotask CI, ConnectWise configuration; `psaCiId`, null when not synced) to devices. */
     const withCi = async <D extends { id: number; partnerId: number }>(
       devices: D[],
     ): Promise<Array<D & { psaCiId: number | null }>> => {

@@ -16,7 +16,7 @@ export const syncRoutes =
       {
         schema: {
           tags: ["sync"],
-          summary: "Check the configuration against the live Autotask",
+          summary: "Check the configuration against the partner's live PSA",
           params: PartnerParams,
           response: { 200: Validation },
         },

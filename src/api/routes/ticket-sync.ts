@@ -5,12 +5,12 @@ import type { SyncEngine } from "../../sync/engine.js";
 import { reasonOf } from "../errors.js";
 import { Id, IdParams, SyncErrorView, WebhookState } from "../schemas.js";
 
-/** Largest webhook body accepted (Autotask's payloads are a few kB). */
+/** Largest webhook body accepted (Autotask's and ConnectWise's payloads are a few kB). */
 const WEBHOOK_BODY_LIMIT = 256 * 1024;
 
 /**
  * The PSA webhook receiver, one route for every connector (`/webhooks/autotask/:partnerId` is
- * Autotask's): raw bytes in, signature checked before anything is parsed.
+ * Autotask's, `/webhooks/connectwise/:partnerId` ConnectWise's): raw bytes in, signature checked before anything is parsed.
  */
 export const webhookRoutes =
   (sync: SyncEngine): FastifyPluginAsyncTypebox =>
@@ -28,7 +28,8 @@ export const webhookRoutes =
       {
         schema: {
           tags: ["webhooks"],
-          summary: "PSA webhook deliveries, signed as the PSA signs them (Autotask: X-Hook-Signature)",
+          summary:
+            "PSA webhook deliveries, signed as the PSA signs them (Autotask: X-Hook-Signature; ConnectWise: x-content-signature)",
           params: Params,
           security: [],
         },
@@ -110,7 +111,7 @@ export const ticketSyncRoutes =
         schema: {
           tags: ["integration"],
           summary:
-            "Live Autotask pick-lists: queues, billing codes, products, CI types, statuses, priorities (409 without working credentials)",
+            "Live pick-lists of the partner's PSA, by the names its settings fields use (Autotask: queues, billing codes, products, CI types …; ConnectWise: boards, statuses with their board as scope …), statuses and priorities always (409 without working credentials)",
           params: PartnerParams,
         },
       },

@@ -12,6 +12,7 @@ import { SyncErrors } from "./pages/SyncErrors";
 import { TicketDetailPage } from "./pages/TicketDetail";
 import { Tickets } from "./pages/Tickets";
 import { Users } from "./pages/Users";
+import { PsaScope } from "./psa";
 import { Link, match, navigate, useLocation } from "./router";
 import { can, ROLE_NAMES, type Session, useMe, useSession } from "./session";
 import type { Me, Page, Partner } from "./types";
@@ -134,7 +135,7 @@ function PartnerScope({ partnerId, children }: { partnerId: number; children: Re
   if (!res.data) return <Loading />;
   return (
     <PartnerContext.Provider value={{ partner: res.data, reload: () => res.reload(true) }}>
-      {children}
+      <PsaScope partnerId={partnerId}>{children}</PsaScope>
     </PartnerContext.Provider>
   );
 }

@@ -1,12 +1,16 @@
 import type { PsaOption } from "./types";
 
-/** Options of a live Autotask pick-list for a <select>, keeping a stored id that Autotask no longer offers. */
-export function optionsWith(options: PsaOption[], current: number | null | undefined): PsaOption[] {
+/** Options of a live PSA pick-list for a <select>, keeping a stored id that the PSA (`psa`) no longer offers. */
+export function optionsWith(
+  options: PsaOption[],
+  current: number | null | undefined,
+  psa: string,
+): PsaOption[] {
   const list = [...options].sort(
     (a, b) => Number(b.isActive) - Number(a.isActive) || a.label.localeCompare(b.label),
   );
   if (current !== null && current !== undefined && !options.some((o) => o.id === current))
-    list.unshift({ id: current, label: `#${current} — not found in Autotask`, isActive: false });
+    list.unshift({ id: current, label: `#${current} — not found in ${psa}`, isActive: false });
   return list;
 }
 

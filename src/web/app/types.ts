@@ -38,6 +38,8 @@ export interface PsaOption {
   isActive: boolean;
   /** For dependent lists: the parent's value this one belongs to (null: any). */
   parentId?: number | null;
+  /** For scoped values: what the value belongs to (a ConnectWise status's board; null: no scope). */
+  scope?: number | null;
 }
 
 /** Live pick-lists of the partner's PSA, by the names the settings fields refer to (`options`). */
@@ -167,7 +169,7 @@ export type Ticket = Static<typeof S.Ticket> & {
   priority: string;
   createdAt: string;
   updatedAt: string;
-  /** The Autotask side (list and detail answers, when the sync engine runs). */
+  /** The PSA side (list and detail answers, when the sync engine runs). */
   psa?: PsaTicket;
 };
 
@@ -198,5 +200,5 @@ export type SyncError = Static<typeof S.SyncErrorView> & {
   resolvedAt: string | null;
 };
 
-/** GET /api/partners/:id/webhooks: Autotask webhooks registered, or polling only and why. */
+/** GET /api/partners/:id/webhooks: the PSA's webhooks (callbacks) registered, or polling only and why. */
 export type WebhookState = Static<typeof S.WebhookState>;

@@ -219,7 +219,7 @@ function PickList(p: Props & { field: PsaField; value: string; error: string | u
             }}
           >
             <option value="">{f.required ? "— choose —" : `— ${p.system.label}'s default —`}</option>
-            {optionsWith(list, current).map((o) => (
+            {optionsWith(list, current, p.system.label).map((o) => (
               <option key={o.id} value={o.id}>
                 {optionText(o)}
               </option>

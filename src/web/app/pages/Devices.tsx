@@ -1,25 +1,29 @@
 import { usePartner } from "../App";
 import { get, qs } from "../api";
 import { Badge, Banner, Field, Loading, PageHeader, Pager, Section, type Tone } from "../components";
-import { ago, autotaskCiUrl, autotaskWebUrl } from "../format";
+import { ago } from "../format";
 import { useResource, useTitle } from "../hooks";
+import { usePsa } from "../psa";
 import { navigate, useLocation } from "../router";
-import type { Client, Device, DeviceState, Integration, Page } from "../types";
+import type { Client, Device, DeviceState, Page } from "../types";
 
 const LIMIT = 50;
 const STATES: DeviceState[] = ["managed", "discovered", "unmanaged"];
 
-/** What the asset sync does with a device in this state, and whether it has happened (a linked CI). */
-function syncStateOf(d: Device): { tone: Tone; text: string } {
+/**
+ * What the asset sync does with a device in this state, and whether it has happened (a linked asset:
+ * `asset` is the PSA's word for it, an Autotask "CI", a ConnectWise "configuration").
+ */
+function syncStateOf(d: Device, asset: string): { tone: Tone; text: string } {
   if (d.psaCiId !== null)
     return d.state === "managed"
-      ? { tone: "ok", text: "Synced (active CI)" }
-      : { tone: "ok", text: "Synced (inactive CI)" };
-  if (d.state === "unmanaged") return { tone: "neutral", text: "No CI (unmanaged)" };
+      ? { tone: "ok", text: `Synced (active ${asset})` }
+      : { tone: "ok", text: `Synced (inactive ${asset})` };
+  if (d.state === "unmanaged") return { tone: "neutral", text: `No ${asset} (unmanaged)` };
   return { tone: "warn", text: "Not synced yet" };
 }
 
-/** Devices of one client, by state, with their Autotask configuration item and sync state. */
+/** Devices of one client, by state, with their PSA asset (Autotask CI, ConnectWise configuration) and sync state. */
 export function Devices() {
   const { partner } = usePartner();
   useTitle(`Devices — ${partner.name}`);
@@ -48,11 +52,10 @@ export function Devices() {
         : Promise.resolve(null),
     [clientId, state, q, offset],
   );
-  const integration = useResource(
-    () => get<Integration>(`/api/partners/${partner.id}/integration`).catch(() => null),
-    [partner.id],
-  );
-  const webUrl = autotaskWebUrl(integration.data?.ticketing.apiUrl ?? "");
+  const { psa } = usePsa();
+  const label = psa?.label ?? "PSA";
+  const asset = psa?.asset ?? "asset";
+  const Asset = `${asset.charAt(0).toUpperCase()}${asset.slice(1)}`;
   const client = list.find((c) => String(c.id) === clientId);
 
   return (
@@ -105,7 +108,7 @@ export function Devices() {
         </form>
         {client ? (
           <p className="muted small">
-            Autotask company: {client.psaCompanyId ?? "not mapped — set it in Setup › Clients"}
+            {label} company: {client.psaCompanyId ?? "not mapped — set it in Setup › Clients"}
           </p>
         ) : null}
       </Section>
@@ -128,15 +131,17 @@ export function Devices() {
                 <th scope="col">Type</th>
                 <th scope="col">IP address</th>
                 <th scope="col">Serial number</th>
-                <th scope="col">Autotask CI</th>
+                <th scope="col">
+                  {label} {asset}
+                </th>
                 <th scope="col">Sync</th>
                 <th scope="col">Updated</th>
               </tr>
             </thead>
             <tbody>
               {devices.data.items.map((d) => {
-                const s = syncStateOf(d);
-                const href = d.psaCiId !== null ? autotaskCiUrl(webUrl, d.psaCiId) : null;
+                const s = syncStateOf(d, asset);
+                const href = d.psaCiId !== null ? (psa?.assetUrl(d.psaCiId) ?? null) : null;
                 return (
                   <tr key={d.id}>
                     <td data-label="Hostname">{d.hostname}</td>
@@ -144,15 +149,15 @@ export function Devices() {
                     <td data-label="Type">{d.deviceType || "—"}</td>
                     <td data-label="IP address">{d.ipAddress || "—"}</td>
                     <td data-label="Serial number">{d.serialNumber || "—"}</td>
-                    <td data-label="Autotask CI">
+                    <td data-label={`${label} ${asset}`}>
                       {d.psaCiId === null ? (
                         "—"
                       ) : href ? (
                         <a href={href} target="_blank" rel="noreferrer">
-                          CI {d.psaCiId}
+                          {Asset} {d.psaCiId}
                         </a>
                       ) : (
-                        `CI ${d.psaCiId}`
+                        `${Asset} ${d.psaCiId}`
                       )}
                     </td>
                     <td data-label="Sync">

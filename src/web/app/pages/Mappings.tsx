@@ -5,18 +5,10 @@ import { loadCatalog } from "../catalog";
 import { Banner, Loading, NamedOptions, PageHeader, Section } from "../components";
 import { useResource, useTitle } from "../hooks";
 import { fieldMessage, optionsWith, optionText } from "../pick";
+import { type Psa, usePsa } from "../psa";
 import { Link } from "../router";
 import { can, useMe } from "../session";
-import type {
-  Catalog,
-  DriftItem,
-  Integration,
-  MappingKind,
-  MappingRow,
-  Named,
-  PsaOption,
-  PsaOptions,
-} from "../types";
+import type { Catalog, DriftItem, MappingKind, MappingRow, Named, PsaOption, PsaOptions } from "../types";
 
 /** How each table names its columns and which lists its two sides come from. */
 interface KindSpec {
@@ -32,12 +24,12 @@ interface KindSpec {
   psaFirst: boolean;
 }
 
-const SPECS: KindSpec[] = [
+/** The tables, in the words of the partner's PSA (`psa`: "Autotask", "ConnectWise"). */
+const specsFor = (psa: string): KindSpec[] => [
   {
     kind: "status-forward",
-    title: "Ticket status mapping: portal → Autotask",
-    description:
-      "Forward table (Figure 10): used when a ticket is created or updated in the portal and sent to Autotask. Each portal status appears once.",
+    title: `Ticket status mapping: portal → ${psa}`,
+    description: `Forward table (Figure 10): used when a ticket is created or updated in the portal and sent to ${psa}. Each portal status appears once.`,
     portalField: "portalStatusId",
     psaField: "psaStatusId",
     labelField: "psaStatusName",
@@ -47,9 +39,8 @@ const SPECS: KindSpec[] = [
   },
   {
     kind: "status-reverse",
-    title: "Ticket status mapping: Autotask → portal",
-    description:
-      "Reverse table (Figure 11): used when a ticket is created or updated in Autotask and brought to the portal. Each Autotask status appears once.",
+    title: `Ticket status mapping: ${psa} → portal`,
+    description: `Reverse table (Figure 11): used when a ticket is created or updated in ${psa} and brought to the portal. Each ${psa} status appears once.`,
     portalField: "portalStatusId",
     psaField: "psaStatusId",
     labelField: "psaStatusName",
@@ -60,8 +51,7 @@ const SPECS: KindSpec[] = [
   {
     kind: "priority",
     title: "Priority mapping",
-    description:
-      "Figure 12: each Autotask priority appears once; several may share a portal priority. Portal → Autotask takes the first row with that portal priority.",
+    description: `Figure 12: each ${psa} priority appears once; several may share a portal priority. Portal → ${psa} takes the first row with that portal priority.`,
     portalField: "portalPriorityId",
     psaField: "psaPriorityId",
     labelField: "psaPriorityName",
@@ -78,14 +68,8 @@ export function Mappings() {
   useTitle(`Mappings — ${partner.name}`);
   const writable = can(me, "mapping:write");
   const catalog = useResource(loadCatalog, []);
-  const integration = useResource(
-    () => get<Integration>(`/api/partners/${partner.id}/integration`),
-    [partner.id],
-  );
-  const i = integration.data;
-  const creds = i
-    ? i.ticketing.username !== "" && i.ticketing.secret !== "" && i.ticketing.integrationCode !== ""
-    : false;
+  const { psa, error: psaError } = usePsa();
+  const creds = psa?.hasCredentials ?? false;
   // Live pick-lists are read only by roles that may change settings (they spend the partner's API budget).
   const live = creds && can(me, "integration:write");
   const options = useResource(
@@ -103,24 +87,38 @@ export function Mappings() {
         <span className="muted">{partner.name}</span>
       </PageHeader>
       {catalog.error ? <Banner kind="error">{catalog.error}</Banner> : null}
-      {i && !creds ? (
+      {psaError ? <Banner kind="error">{psaError}</Banner> : null}
+      {psa && !creds ? (
         <Banner kind="info">
-          Autotask's statuses and priorities are offered as pick-lists once the API credentials are saved in{" "}
-          <Link to={`/p/${partner.id}/setup`}>Setup</Link>. Until then, type the Autotask ids and names.
+          {psa.label}'s statuses and priorities are offered as pick-lists once the API credentials are saved
+          in <Link to={`/p/${partner.id}/setup`}>Setup</Link>. Until then, type the {psa.label} ids and names.
         </Banner>
       ) : null}
-      {options.error ? (
-        <Banner kind="warning" title="Autotask's pick-lists could not be read">
+      {psa?.statusScope ? (
+        <Banner kind="info">
+          {psa.label}'s statuses belong to a {psa.statusScope.label.toLowerCase()}: the status tables offer
+          those of{" "}
+          {psa.statusScope.id === null
+            ? `the ${psa.statusScope.label.toLowerCase()} chosen in Setup (none yet)`
+            : `"${psa.statusScope.name || psa.statusScope.id}" (${psa.statusScope.id}), chosen in Setup`}
+          , and their rows keep it.
+        </Banner>
+      ) : null}
+      {options.error && psa ? (
+        <Banner kind="warning" title={`${psa.label}'s pick-lists could not be read`}>
           {options.error}
         </Banner>
       ) : null}
-      {!catalog.data || integration.loading ? (
-        <Loading />
+      {!catalog.data || !psa ? (
+        psaError ? null : (
+          <Loading />
+        )
       ) : (
-        SPECS.map((spec) => (
+        specsFor(psa.label).map((spec) => (
           <MappingTable
             key={spec.kind}
             spec={spec}
+            psa={psa}
             catalog={catalog.data as Catalog}
             options={options.data}
             drift={(drift.data?.items ?? []).filter((d) => d.kind === spec.kind)}
@@ -137,12 +135,15 @@ interface DraftRow {
   portal: string;
   psa: string;
   label: string;
+  /** What the PSA value belongs to (a ConnectWise board); null: no scope. */
+  scope: number | null;
 }
 
 const rowDraft = (spec: KindSpec, r: MappingRow): DraftRow => ({
   portal: String(r[spec.portalField] ?? ""),
   psa: String(r[spec.psaField] ?? ""),
   label: r[spec.labelField] ?? "",
+  scope: r.scope ?? null,
 });
 
 const num = (s: string): number | string => (/^\d+$/.test(s.trim()) ? Number(s.trim()) : s);
@@ -152,11 +153,13 @@ function bodyRow(spec: KindSpec, d: DraftRow) {
     [spec.portalField]: num(d.portal),
     [spec.psaField]: num(d.psa),
     ...(d.label !== "" ? { [spec.labelField]: d.label } : {}),
+    ...(d.scope !== null ? { scope: d.scope } : {}),
   };
 }
 
 function MappingTable({
   spec,
+  psa,
   catalog,
   options,
   drift,
@@ -164,6 +167,7 @@ function MappingTable({
   onChanged,
 }: {
   spec: KindSpec;
+  psa: Psa;
   catalog: Catalog;
   options: PsaOptions | undefined;
   drift: DriftItem[];
@@ -177,14 +181,21 @@ function MappingTable({
   const [err, setErr] = useState<{ index: number | null; message: string } | null>(null);
   const [busy, setBusy] = useState(false);
   const [saved, setSaved] = useState<string>();
-  const [adding, setAdding] = useState<DraftRow>({ portal: "", psa: "", label: "" });
+  // Status rows of a PSA whose statuses belong to a board carry the board chosen in Setup.
+  const scope = spec.kind !== "priority" && psa.statusScope ? psa.statusScope.id : null;
+  const empty: DraftRow = { portal: "", psa: "", label: "", scope };
+  const [adding, setAdding] = useState<DraftRow>(empty);
+  const inScope = (r: DraftRow) => r.scope === null || r.scope === scope;
 
   const portalList: Named[] = spec.kind === "priority" ? catalog.priorities : catalog.statuses;
   const psaList: PsaOption[] | undefined = options
     ? spec.kind === "priority"
       ? options.priorities
-      : options.statuses
+      : options.statuses.filter((o) => o.scope === null || o.scope === undefined || o.scope === scope)
     : undefined;
+  const what = spec.kind === "priority" ? "priority" : "status";
+  const P = psa.label;
+  const article = /^[aeiou]/i.test(P) ? "an" : "a";
   const rows = table.data?.rows ?? [];
   const shown: DraftRow[] = draft ?? rows.map((r) => rowDraft(spec, r));
   const dirty = draft !== null;
@@ -234,46 +245,43 @@ function MappingTable({
   const add = async (e: FormEvent) => {
     e.preventDefault();
     const ok = await apply(() => api("POST", base, bodyRow(spec, adding)), rows.length, "Mapping added.");
-    if (ok) setAdding({ portal: "", psa: "", label: "" });
+    if (ok) setAdding(empty);
   };
 
   const remove = (r: MappingRow) => apply(() => api("DELETE", `${base}/${r.id}`), null, "Mapping removed.");
 
-  // Warnings: what no row covers, and mapped Autotask values that drifted.
+  // Warnings: what no row covers, and mapped PSA values that drifted (rows of another board aside).
   const warnings: string[] = [];
-  const portalIds = new Set(shown.map((r) => Number(r.portal)));
-  const psaIds = new Set(shown.map((r) => Number(r.psa)));
-  const what = spec.kind === "priority" ? "priority" : "status";
+  const current = shown.filter(inScope);
+  const portalIds = new Set(current.map((r) => Number(r.portal)));
+  const psaIds = new Set(current.map((r) => Number(r.psa)));
   if (spec.kind !== "status-reverse")
     for (const p of portalList)
       if (!portalIds.has(p.id))
         warnings.push(
           spec.kind === "status-forward"
-            ? `No row for the portal status "${p.name}" (${p.id}): a portal ticket in this status keeps its Autotask status (the ticket shows a warning).`
-            : `No row for the portal ${what} "${p.name}" (${p.id}): a portal ticket with this ${what} cannot be sent to Autotask.`,
+            ? `No row for the portal status "${p.name}" (${p.id}): a portal ticket in this status keeps its ${P} status (the ticket shows a warning).`
+            : `No row for the portal ${what} "${p.name}" (${p.id}): a portal ticket with this ${what} cannot be sent to ${P}.`,
         );
   if (spec.kind !== "status-forward" && psaList)
     for (const o of psaList)
       if (o.isActive && !psaIds.has(o.id))
         warnings.push(
-          `No row for the Autotask ${what} "${o.label}" (${o.id}): an Autotask ticket with this ${what} cannot be brought to the portal.`,
+          `No row for the ${P} ${what} "${o.label}" (${o.id}): ${article} ${P} ticket with this ${what} cannot be brought to the portal.`,
         );
   const driftIds = new Set(drift.map((d) => d.psaId));
   for (const d of drift) warnings.push(d.message);
   if (psaList)
-    for (const r of shown) {
+    for (const r of current) {
       const id = Number(r.psa);
       if (r.psa === "" || driftIds.has(id)) continue;
       const o = psaList.find((x) => x.id === id);
       if (!o)
-        warnings.push(
-          `The Autotask ${what} ${id}${r.label ? ` "${r.label}"` : ""} does not exist in Autotask.`,
-        );
-      else if (!o.isActive)
-        warnings.push(`The Autotask ${what} "${o.label}" (${id}) is inactive in Autotask.`);
+        warnings.push(`The ${P} ${what} ${id}${r.label ? ` "${r.label}"` : ""} does not exist in ${P}.`);
+      else if (!o.isActive) warnings.push(`The ${P} ${what} "${o.label}" (${id}) is inactive in ${P}.`);
       else if (r.label && o.label !== r.label)
         warnings.push(
-          `The Autotask ${what} ${id} is now called "${o.label}" in Autotask (the row says "${r.label}").`,
+          `The ${P} ${what} ${id} is now called "${o.label}" in ${P} (the row says "${r.label}").`,
         );
     }
 
@@ -298,12 +306,20 @@ function MappingTable({
   const psaCell = (d: DraftRow, i: number | null, onChange: (patch: Partial<DraftRow>) => void) => {
     const id = `${spec.kind}-psa-${i ?? "new"}`;
     const rowName = i !== null ? ` of row ${i + 1}` : " of the new row";
-    if (!writable) return <span>{d.label || d.psa}</span>;
+    const other =
+      !inScope(d) && psa.statusScope ? ` (${psa.statusScope.label.toLowerCase()} ${d.scope})` : "";
+    if (!writable || other)
+      return (
+        <span>
+          {d.label || d.psa}
+          {other ? <span className="muted small">{other}</span> : null}
+        </span>
+      );
     if (!psaList)
       return (
         <span className="pair">
           <label className="sr-only" htmlFor={id}>
-            Autotask {what} id{rowName}
+            {P} {what} id{rowName}
           </label>
           <input
             id={id}
@@ -315,7 +331,7 @@ function MappingTable({
             onChange={(e) => onChange({ psa: e.target.value })}
           />
           <label className="sr-only" htmlFor={`${id}-name`}>
-            Autotask {what} name{rowName}
+            {P} {what} name{rowName}
           </label>
           <input
             id={`${id}-name`}
@@ -326,12 +342,12 @@ function MappingTable({
           />
         </span>
       );
-    const current = /^\d+$/.test(d.psa) ? Number(d.psa) : null;
-    const list = optionsWith(psaList, current);
+    const chosen = /^\d+$/.test(d.psa) ? Number(d.psa) : null;
+    const list = optionsWith(psaList, chosen, P);
     return (
       <>
         <label className="sr-only" htmlFor={id}>
-          Autotask {what}
+          {P} {what}
           {rowName}
         </label>
         <select
@@ -343,7 +359,11 @@ function MappingTable({
             onChange({ psa: e.target.value, label: o?.label ?? "" });
           }}
         >
-          {i === null || current === null ? <option value="">— Autotask {what} —</option> : null}
+          {i === null || chosen === null ? (
+            <option value="">
+              — {P} {what} —
+            </option>
+          ) : null}
           {list.map((o) => (
             <option key={o.id} value={o.id}>
               {optionText(o)}
@@ -356,7 +376,9 @@ function MappingTable({
 
   const psaHead = (
     <>
-      <th scope="col">Autotask {spec.psaNoun}</th>
+      <th scope="col">
+        {P} {spec.psaNoun}
+      </th>
       <th scope="col" className="num">
         Id
       </th>
@@ -381,7 +403,7 @@ function MappingTable({
     );
     const psa = (
       <>
-        <td data-label={`Autotask ${what}`}>{psaCell(d, i, change)}</td>
+        <td data-label={`${P} ${what}`}>{psaCell(d, i, change)}</td>
         <td className={writable ? "num hide-phone" : "num"} data-label="Id">
           {d.psa}
         </td>

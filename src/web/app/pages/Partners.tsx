@@ -86,7 +86,10 @@ function NewPartner() {
     }
   };
   return (
-    <Section title="New partner" description="A VAR/MSP whose Autotask the NOC portal is connected to.">
+    <Section
+      title="New partner"
+      description="A VAR/MSP whose PSA (Autotask, ConnectWise) the NOC portal is connected to."
+    >
       <form className="grid-form" onSubmit={submit} noValidate>
         <Field label="Name" required error={errorFor(err, "name")}>
           {(a) => <input {...a} value={name} onChange={(e) => setName(e.target.value)} />}

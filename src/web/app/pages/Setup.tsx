@@ -4,10 +4,11 @@ import { ApiError, api, get, messageOf } from "../api";
 import { Banner, Check, errorFor, Field, type FieldError, Loading, PageHeader, Section } from "../components";
 import { formatDateTime } from "../format";
 import { useResource, useTitle } from "../hooks";
-import { fieldMessage } from "../pick";
+import { fieldMessage, optionsWith, optionText } from "../pick";
+import { loadSystems, type Psa, usePsa, wordsOf } from "../psa";
 import { Link } from "../router";
 import { can, useMe } from "../session";
-import type { Client, Integration, Page, PsaField, PsaOptions, PsaSystem } from "../types";
+import type { Client, Integration, Page, PsaField, PsaOption, PsaOptions, PsaSystem } from "../types";
 import { WebhookStatus } from "../webhooks";
 import {
   ConnectorFields,
@@ -91,7 +92,8 @@ export function Setup() {
     () => get<Integration>(`/api/partners/${partner.id}/integration`),
     [partner.id],
   );
-  const systems = useResource(() => get<PsaSystem[]>("/api/psa/systems"), []);
+  const systems = useResource(loadSystems, []);
+  const stored = usePsa();
   const [optionsKey, setOptionsKey] = useState(0);
   const system = integration.data && systems.data ? systemOf(systems.data, integration.data) : undefined;
   const creds = integration.data ? hasCredentials(system, integration.data) : false;
@@ -126,11 +128,12 @@ export function Setup() {
           onSaved={(i) => {
             integration.setData(i);
             setOptionsKey((k) => k + 1);
+            void stored.reload();
           }}
           onReloadOptions={() => setOptionsKey((k) => k + 1)}
         />
       )}
-      <ClientsSection />
+      {stored.psa ? <ClientsSection psa={stored.psa} options={options.data} /> : null}
     </>
   );
 }
@@ -182,6 +185,7 @@ function IntegrationForm({
   const sameSystem = integration.ticketing.system === d.system;
   const hasSecret = sameSystem && integration.ticketing.secret !== "";
   const label = system.label;
+  const words = wordsOf(system.system);
 
   useEffect(() => {
     if (err?.field) formRef.current?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
@@ -340,7 +344,7 @@ function IntegrationForm({
           onChange={(v) => set("advanced", v)}
           disabled={off || !d.devicesEnabled}
           error={fe("devices.advanced")}
-          hint={`Also fills the 13 user-defined fields on each configuration item; create them in ${label} first.`}
+          hint={`Also fills the 13 ${words.customFields} on each ${words.assetLong}; create them in ${label} first.`}
         />
         <div className="grid-form">
           <Field
@@ -497,8 +501,8 @@ function SecretField(p: {
   );
 }
 
-/** Each client's Autotask company (validation and the sync need it). */
-function ClientsSection() {
+/** Each client's company in the PSA (validation and the sync need it). */
+function ClientsSection({ psa, options }: { psa: Psa; options: PsaOptions | undefined }) {
   const { partner } = usePartner();
   const { me } = useMe();
   const clients = useResource(
@@ -506,10 +510,11 @@ function ClientsSection() {
     [partner.id],
   );
   const writable = can(me, "data:write") && can(me, "integration:write");
+  const column = `${psa.label} company id`;
   return (
     <Section
-      title="Clients and their Autotask companies"
-      description="Devices and tickets of a client go to this company in Autotask."
+      title={`Clients and their ${psa.label} companies`}
+      description={`Devices and tickets of a client go to this company in ${psa.label}.`}
     >
       {clients.error ? <Banner kind="error">{clients.error}</Banner> : null}
       {!clients.data ? (
@@ -523,7 +528,7 @@ function ClientsSection() {
               <tr>
                 <th scope="col">Client</th>
                 <th scope="col">Name</th>
-                <th scope="col">Autotask company id</th>
+                <th scope="col">{column}</th>
               </tr>
             </thead>
             <tbody>
@@ -531,6 +536,9 @@ function ClientsSection() {
                 <ClientRow
                   key={c.id}
                   client={c}
+                  column={column}
+                  label={psa.label}
+                  companies={options?.["companies"]}
                   writable={writable}
                   onSaved={() => void clients.reload(true)}
                 />
@@ -543,7 +551,22 @@ function ClientsSection() {
   );
 }
 
-function ClientRow({ client, writable, onSaved }: { client: Client; writable: boolean; onSaved(): void }) {
+function ClientRow({
+  client,
+  column,
+  label,
+  companies,
+  writable,
+  onSaved,
+}: {
+  client: Client;
+  column: string;
+  label: string;
+  /** The PSA's companies, when it lists them (a pick-list instead of an id to type). */
+  companies: PsaOption[] | undefined;
+  writable: boolean;
+  onSaved(): void;
+}) {
   const [value, setValue] = useState(idText(client.psaCompanyId));
   const [err, setErr] = useState<string>();
   const [ok, setOk] = useState(false);
@@ -560,27 +583,37 @@ function ClientRow({ client, writable, onSaved }: { client: Client; writable: bo
     }
   };
   const id = `company-${client.id}`;
+  const current = /^\d+$/.test(value) ? Number(value) : null;
+  const input = {
+    id,
+    disabled: !writable,
+    "aria-invalid": err ? true : undefined,
+    onChange: (e: { target: { value: string } }) => {
+      setValue(e.target.value);
+      setOk(false);
+    },
+  };
   return (
     <tr>
       <td data-label="Client">{client.code}</td>
       <td data-label="Name">{client.name}</td>
-      <td data-label="Autotask company id">
+      <td data-label={column}>
         <form className="inline-form" onSubmit={save} noValidate>
           <label htmlFor={id} className="sr-only">
-            Autotask company id of {client.code}
+            {column} of {client.code}
           </label>
-          <input
-            id={id}
-            inputMode="numeric"
-            className="narrow"
-            value={value}
-            disabled={!writable}
-            aria-invalid={err ? true : undefined}
-            onChange={(e) => {
-              setValue(e.target.value);
-              setOk(false);
-            }}
-          />
+          {companies && writable ? (
+            <select {...input} value={value}>
+              <option value="">— not mapped —</option>
+              {optionsWith(companies, current, label).map((o) => (
+                <option key={o.id} value={String(o.id)}>
+                  {optionText(o)}
+                </option>
+              ))}
+            </select>
+          ) : (
+            <input {...input} inputMode="numeric" className="narrow" value={value} />
+          )}
           {writable ? (
             <button type="submit" disabled={!dirty} aria-label={`Save the company of ${client.code}`}>
               Save

@@ -49,7 +49,7 @@ export function SignIn() {
           </span>
           <div>
             <h1>nocbridge</h1>
-            <p className="muted">NOC portal ⇄ Autotask PSA</p>
+            <p className="muted">NOC portal ⇄ PSA (Autotask, ConnectWise)</p>
           </div>
         </div>
         {expired ? <Banner kind="info">Your session has ended. Sign in again.</Banner> : null}

@@ -4,6 +4,7 @@ import { api, get, messageOf } from "../api";
 import { Badge, Banner, Loading, PageHeader, runTone, Section } from "../components";
 import { duration, formatDateTime, RUN_STATUS_TEXT } from "../format";
 import { useResource, useTitle } from "../hooks";
+import { type Psa, usePsa } from "../psa";
 import { Link } from "../router";
 import { can, useMe } from "../session";
 import type {
@@ -11,7 +12,7 @@ import type {
   Integration,
   Page,
   PlanItem,
-  PsaOption,
+  PsaField,
   PsaOptions,
   RunStatus,
   SyncRun,
@@ -132,13 +133,11 @@ export function SyncPage() {
   useTitle(`Validate & sync — ${partner.name}`);
   const writable = can(me, "integration:write");
   const pid = partner.id;
-  const integration = useResource(() => get<Integration>(`/api/partners/${pid}/integration`), [pid]);
+  const { integration: i, psa, error: psaError } = usePsa();
   const status = useResource(() => get<SyncStatus>(`/api/partners/${pid}/sync/assets/status`), [pid]);
   const history = useResource(() => get<Page<SyncRun>>(`/api/partners/${pid}/sync-runs?limit=20`), [pid]);
-  const i = integration.data;
-  const creds = i
-    ? i.ticketing.username !== "" && i.ticketing.secret !== "" && i.ticketing.integrationCode !== ""
-    : false;
+  const creds = psa?.hasCredentials ?? false;
+  const label = psa?.label ?? "the PSA";
   const options = useResource(
     () =>
       creds && writable ? get<PsaOptions>(`/api/partners/${pid}/psa/options`) : Promise.resolve(undefined),
@@ -258,13 +257,13 @@ export function SyncPage() {
         <span className="muted">{partner.name}</span>
       </PageHeader>
       {error ? <Banner kind="error">{error}</Banner> : null}
-      {integration.error ? <Banner kind="error">{integration.error}</Banner> : null}
+      {psaError ? <Banner kind="error">{psaError}</Banner> : null}
       <WebhookStatus partnerId={pid} />
       <div className="two-col">
-        {i ? <Summary integration={i} options={options.data} /> : <Loading />}
+        {i && psa ? <Summary integration={i} psa={psa} options={options.data} /> : <Loading />}
         <Section
           title="Validate"
-          description="Checks the settings against your live Autotask: credentials, queue, allocation, product, configuration item type, user-defined fields, client companies and the mapped statuses and priorities."
+          description={`Checks the settings against your live ${label}: ${psa?.validates ?? "credentials and settings"}.`}
           actions={
             writable ? (
               <button type="button" className="primary" disabled={validating} onClick={() => void validate()}>
@@ -273,7 +272,11 @@ export function SyncPage() {
             ) : null
           }
         >
-          {validation ? <Checklist validation={validation} /> : <p className="muted">Not validated yet.</p>}
+          {validation ? (
+            <Checklist validation={validation} label={label} />
+          ) : (
+            <p className="muted">Not validated yet.</p>
+          )}
         </Section>
       </div>
 
@@ -330,14 +333,16 @@ export function SyncPage() {
           </div>
         </dl>
         {notice ? <Banner kind="info">{notice}</Banner> : null}
-        {held ? <HeldRun run={held} writable={writable} onDecide={decide} /> : null}
+        {held ? <HeldRun run={held} psa={psa} writable={writable} onDecide={decide} /> : null}
         <LogWindow live={stream.live} />
-        {plan?.plan ? <PlanView run={plan} onClose={() => setPlan(null)} /> : null}
+        {plan?.plan ? (
+          <PlanView run={plan} asset={psa?.asset ?? "asset"} onClose={() => setPlan(null)} />
+        ) : null}
       </Section>
 
       <Section
         title="Sync history"
-        description="Asset sync runs, newest first, with their counts and Autotask API calls."
+        description={`Asset sync runs, newest first, with their counts and ${label} API calls.`}
       >
         {history.error ? <Banner kind="error">{history.error}</Banner> : null}
         {!history.data ? <Loading /> : <History runs={history.data.items} timeZone={partner.timeZone} />}
@@ -346,69 +351,69 @@ export function SyncPage() {
   );
 }
 
-function nameOf(list: PsaOption[] | undefined, id: number | null): string {
+function nameOf(list: ReadonlyArray<{ id: number; label: string }> | undefined, id: number | null): string {
   if (id === null) return "—";
   const o = list?.find((x) => x.id === id);
   return o ? `${o.label} (${id})` : String(id);
 }
 
-function Summary({ integration: i, options }: { integration: Integration; options: PsaOptions | undefined }) {
-  const t = i.ticketing;
-  const d = i.devices;
+/** A stored setting as the summary shows it: a pick-list's chosen option by name, the secret masked. */
+function shown(f: PsaField, psa: Psa, i: Integration, options: PsaOptions | undefined): string {
+  if (f.kind === "secret") return i.ticketing.secret ? "stored (view it in Setup)" : "—";
+  const v = psa.setting(f.key);
+  if (v === null || v === undefined || v === "") return f.kind === "url" ? "(not set)" : "—";
+  if (f.kind === "boolean") return v === true ? "Yes" : "No";
+  if (f.kind !== "picklist" || typeof v !== "number") return String(v);
+  const name = f.labelKey ? psa.setting(f.labelKey) : undefined;
+  if (typeof name === "string" && name !== "") return `${name} (${v})`;
+  const list = f.choices ?? (f.options ? options?.[f.options] : undefined);
+  return nameOf(list, v);
+}
+
+/** The saved settings at a glance: the connector's main fields (the manifest's ungrouped ones). */
+function Summary({
+  integration: i,
+  psa,
+  options,
+}: {
+  integration: Integration;
+  psa: Psa;
+  options: PsaOptions | undefined;
+}) {
   const { partner } = usePartner();
+  const named = new Set(psa.fields.flatMap((f) => (f.labelKey ? [f.labelKey] : [])));
+  const rows = (section: "ticketing" | "devices") =>
+    psa.fields
+      .filter((f) => f.section === section && f.group === undefined && !named.has(f.key))
+      .map((f) => (
+        <div key={f.key}>
+          <dt>{f.label}</dt>
+          <dd className="break">{shown(f, psa, i, options)}</dd>
+        </div>
+      ));
   return (
     <Section title="Ticketing System Details" actions={<Link to={`/p/${partner.id}/setup`}>Edit</Link>}>
       <dl className="facts facts-rows">
         <div>
           <dt>Ticketing Module Enabled</dt>
-          <dd>{t.enabled ? "Yes" : "No"}</dd>
+          <dd>{i.ticketing.enabled ? "Yes" : "No"}</dd>
         </div>
         <div>
           <dt>Ticketing System Type</dt>
-          <dd>Autotask</dd>
+          <dd>{psa.label}</dd>
         </div>
-        <div>
-          <dt>Web Login URL</dt>
-          <dd className="break">{t.apiUrl || "(zone discovery)"}</dd>
-        </div>
-        <div>
-          <dt>Company Username</dt>
-          <dd className="break">{t.username || "—"}</dd>
-        </div>
-        <div>
-          <dt>Company Password</dt>
-          <dd>{t.secret ? "stored (view it in Setup)" : "—"}</dd>
-        </div>
-        <div>
-          <dt>Queue Id / Name</dt>
-          <dd>
-            {t.queueId ?? "—"} {t.queueName ? `· ${t.queueName}` : ""}
-          </dd>
-        </div>
-        <div>
-          <dt>Allocation Id / Name</dt>
-          <dd>
-            {t.billingCodeId ?? "—"} {t.billingCodeName ? `· ${t.billingCodeName}` : ""}
-          </dd>
-        </div>
+        {rows("ticketing")}
       </dl>
       <h3>Device Integration Details</h3>
       <dl className="facts facts-rows">
         <div>
           <dt>Device Integration</dt>
-          <dd>{d.enabled ? "Enabled" : "Off"}</dd>
+          <dd>{i.devices.enabled ? "Enabled" : "Off"}</dd>
         </div>
-        <div>
-          <dt>Product</dt>
-          <dd>{nameOf(options?.products, d.productId)}</dd>
-        </div>
-        <div>
-          <dt>Configuration Item Type</dt>
-          <dd>{nameOf(options?.configurationItemTypes, d.configurationItemTypeId)}</dd>
-        </div>
+        {rows("devices")}
         <div>
           <dt>Advanced Device Integration</dt>
-          <dd>{d.advanced ? "Yes" : "No"}</dd>
+          <dd>{i.devices.advanced ? "Yes" : "No"}</dd>
         </div>
       </dl>
     </Section>
@@ -435,11 +440,11 @@ function CheckItem({ c }: { c: Validation["checks"][number] }) {
 }
 
 /** The checklist: failed checks with their fix first; the passed ones folded. */
-function Checklist({ validation }: { validation: Validation }) {
+function Checklist({ validation, label }: { validation: Validation; label: string }) {
   const failed = validation.checks.filter((c) => !c.ok);
   const warned = validation.checks.filter((c) => c.ok && c.warning);
   const passed = validation.checks.filter((c) => c.ok && !c.warning);
-  // A spent hourly API budget is the cause, not something to create in Autotask.
+  // A spent hourly API budget is the cause, not something to create in the PSA.
   const budget = failed.find((c) => c.name === "budget");
   return (
     <div aria-live="polite">
@@ -450,7 +455,7 @@ function Checklist({ validation }: { validation: Validation }) {
       ) : (
         <Banner kind="error">
           {failed.length} check{failed.length === 1 ? "" : "s"} failed. Fix{" "}
-          {failed.length === 1 ? "it" : "them"} in Autotask (or in Setup) and validate again.
+          {failed.length === 1 ? "it" : "them"} in {label} (or in Setup) and validate again.
         </Banner>
       )}
       {failed.length > 0 ? (
@@ -540,7 +545,9 @@ function show(v: unknown): string {
   return typeof v === "string" ? v : JSON.stringify(v);
 }
 
-function PlanTable({ plan }: { plan: AssetPlan }) {
+/** The plan's rows; `asset`: how the PSA calls the record of a device ("CI", "configuration"). */
+function PlanTable({ plan, asset }: { plan: AssetPlan; asset: string }) {
+  const Asset = `${asset.charAt(0).toUpperCase()}${asset.slice(1)}`;
   const groups = [
     ...plan.clients.map((c) => ({
       key: `c${c.clientId}`,
@@ -548,7 +555,7 @@ function PlanTable({ plan }: { plan: AssetPlan }) {
       items: c.items,
     })),
     ...(plan.orphans.length > 0
-      ? [{ key: "orphans", title: "CIs whose portal device is gone", items: plan.orphans }]
+      ? [{ key: "orphans", title: `${Asset}s whose portal device is gone`, items: plan.orphans }]
       : []),
   ];
   return (
@@ -574,7 +581,7 @@ function PlanTable({ plan }: { plan: AssetPlan }) {
                     <tr>
                       <th scope="col">Device</th>
                       <th scope="col">Action</th>
-                      <th scope="col">CI</th>
+                      <th scope="col">{Asset}</th>
                       <th scope="col">Changes</th>
                     </tr>
                   </thead>
@@ -583,7 +590,7 @@ function PlanTable({ plan }: { plan: AssetPlan }) {
                       <tr key={`${it.deviceId}-${it.ciId ?? ""}`}>
                         <td data-label="Device">{it.hostname}</td>
                         <td data-label="Action">{it.action}</td>
-                        <td data-label="CI">{it.ciId ?? "new"}</td>
+                        <td data-label={Asset}>{it.ciId ?? "new"}</td>
                         <td data-label="Changes" className="small">
                           {it.reason ? <div>{it.reason}</div> : null}
                           {it.changes
@@ -613,7 +620,7 @@ function PlanTable({ plan }: { plan: AssetPlan }) {
   );
 }
 
-function PlanView({ run, onClose }: { run: SyncRunDetail; onClose(): void }) {
+function PlanView({ run, asset, onClose }: { run: SyncRunDetail; asset: string; onClose(): void }) {
   return (
     <section className="subcard" aria-label="Dry run plan">
       <div className="card-head">
@@ -622,17 +629,19 @@ function PlanView({ run, onClose }: { run: SyncRunDetail; onClose(): void }) {
           Close
         </button>
       </div>
-      {run.plan ? <PlanTable plan={run.plan} /> : <p className="muted">No plan.</p>}
+      {run.plan ? <PlanTable plan={run.plan} asset={asset} /> : <p className="muted">No plan.</p>}
     </section>
   );
 }
 
 function HeldRun({
   run,
+  psa,
   writable,
   onDecide,
 }: {
   run: SyncRunDetail;
+  psa: Psa | undefined;
   writable: boolean;
   onDecide(run: SyncRunDetail, action: "approve" | "cancel"): void;
 }) {
@@ -640,8 +649,8 @@ function HeldRun({
     <div className="banner banner-warning held" role="status">
       <strong className="banner-title">Run #{run.id} is waiting for approval</strong>
       <p>
-        It would deactivate many configuration items at once (the mass-change guard). Nothing has been
-        written.
+        It would deactivate many {psa?.assetLong ?? "asset"}s at once (the mass-change guard). Nothing has
+        been written.
         {run.error ? ` ${run.error}` : ""}
       </p>
       <ul className="warnings">
@@ -664,7 +673,7 @@ function HeldRun({
       {run.plan ? (
         <details>
           <summary>The plan</summary>
-          <PlanTable plan={run.plan} />
+          <PlanTable plan={run.plan} asset={psa?.asset ?? "asset"} />
         </details>
       ) : null}
     </div>

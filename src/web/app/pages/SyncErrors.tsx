@@ -4,6 +4,7 @@ import { api, get, messageOf } from "../api";
 import { Badge, Banner, Check, Loading, PageHeader, Section } from "../components";
 import { formatDateTime } from "../format";
 import { useInterval, useResource, useTitle } from "../hooks";
+import { usePsa } from "../psa";
 import { Link } from "../router";
 import { can, useMe } from "../session";
 import type { SyncError } from "../types";
@@ -12,6 +13,7 @@ import type { SyncError } from "../types";
 export function SyncErrors() {
   const { partner } = usePartner();
   const { me } = useMe();
+  const label = usePsa().psa?.label ?? "PSA";
   useTitle(`Sync errors — ${partner.name}`);
   const [all, setAll] = useState(false);
   const errors = useResource(
@@ -59,7 +61,7 @@ export function SyncErrors() {
               <thead>
                 <tr>
                   <th scope="col">Ticket</th>
-                  <th scope="col">Autotask ticket</th>
+                  <th scope="col">{label} ticket</th>
                   <th scope="col">Error</th>
                   <th scope="col" className="num">
                     Attempts
@@ -81,7 +83,7 @@ export function SyncErrors() {
                         "—"
                       )}
                     </td>
-                    <td data-label="Autotask ticket">{e.psaTicketId ?? "—"}</td>
+                    <td data-label={`${label} ticket`}>{e.psaTicketId ?? "—"}</td>
                     <td data-label="Error">
                       <div className="error-text">{e.error}</div>
                       <div className="muted small">

@@ -14,26 +14,24 @@ import {
   SYNC_STATE_TEXT,
   syncTone,
 } from "../components";
-import { autotaskTicketUrl, autotaskWebUrl, formatDateTime } from "../format";
+import { formatDateTime } from "../format";
 import { useInterval, useResource, useTitle } from "../hooks";
 import { fieldMessage } from "../pick";
+import { type Psa, usePsa } from "../psa";
 import { Link } from "../router";
 import { can, useMe } from "../session";
-import type { Client, Integration, SyncError, TicketDetail } from "../types";
+import type { Client, SyncError, TicketDetail } from "../types";
 
-/** One ticket: status, priority, devices, alerts, notes, and its Autotask side (number, sync state, retry). */
+/** One ticket: status, priority, devices, alerts, notes, and its PSA side (number, sync state, retry). */
 export function TicketDetailPage({ ticketId }: { ticketId: number }) {
   const { partner } = usePartner();
   const { me } = useMe();
   const ticket = useResource(() => get<TicketDetail>(`/api/tickets/${ticketId}`), [ticketId]);
   const t = ticket.data;
   useTitle(t ? `#${t.id} ${t.title}` : "Ticket");
-  // Autotask's side changes on its own (webhooks, polling): keep the page current.
+  // The PSA's side changes on its own (webhooks, polling): keep the page current.
   useInterval(() => void ticket.reload(true), 3000);
-  const integration = useResource(
-    () => get<Integration>(`/api/partners/${partner.id}/integration`).catch(() => null),
-    [partner.id],
-  );
+  const { psa } = usePsa();
   const client = useResource(
     () => (t ? get<Client>(`/api/clients/${t.clientId}`) : Promise.resolve(null)),
     [t?.clientId],
@@ -47,7 +45,6 @@ export function TicketDetailPage({ ticketId }: { ticketId: number }) {
       </Banner>
     );
   if (!t) return <Loading />;
-  const webUrl = autotaskWebUrl(integration.data?.ticketing.apiUrl ?? "");
 
   return (
     <>
@@ -130,13 +127,8 @@ export function TicketDetailPage({ ticketId }: { ticketId: number }) {
           </Section>
         </div>
         <div>
-          <AutotaskSide
-            ticket={t}
-            webUrl={webUrl}
-            writable={writable}
-            onRetried={() => void ticket.reload(true)}
-          />
-          <Notes ticket={t} writable={writable} onAdded={() => void ticket.reload(true)} />
+          <PsaSide ticket={t} psa={psa} writable={writable} onRetried={() => void ticket.reload(true)} />
+          <Notes ticket={t} psa={psa} writable={writable} onAdded={() => void ticket.reload(true)} />
         </div>
       </div>
     </>
@@ -209,19 +201,21 @@ function EditTicket({ ticket, onSaved }: { ticket: TicketDetail; onSaved(t: Tick
   );
 }
 
-function AutotaskSide({
+/** The ticket in the PSA: "Autotask ticket T20261128.0001", "ConnectWise ticket #123", and its sync state. */
+function PsaSide({
   ticket,
-  webUrl,
+  psa: system,
   writable,
   onRetried,
 }: {
   ticket: TicketDetail;
-  webUrl: string | null;
+  psa: Psa | undefined;
   writable: boolean;
   onRetried(): void;
 }) {
   const { partner } = usePartner();
   const psa = ticket.psa;
+  const label = system?.label ?? "PSA";
   const failing = psa?.state === "error" || Boolean(psa?.lastError);
   const errors = useResource(
     () =>
@@ -245,24 +239,25 @@ function AutotaskSide({
   };
   if (!psa)
     return (
-      <Section title="Autotask">
+      <Section title={label}>
         <p className="muted">Ticket sync is not running on this server.</p>
       </Section>
     );
-  const href = psa.ticketId !== null ? autotaskTicketUrl(webUrl, psa.ticketId) : null;
+  const href = psa.ticketId !== null ? (system?.ticketUrl(psa.ticketId) ?? null) : null;
+  const ref = system ? system.ticketRef(psa) : psa.ticketNumber;
   return (
-    <Section title="Autotask">
+    <Section title={label}>
       <dl className="facts facts-rows">
         <div>
-          <dt>Autotask ticket</dt>
-          <dd data-testid="autotask-number">
-            {psa.ticketNumber ? (
+          <dt>{label} ticket</dt>
+          <dd data-testid={`${system?.system ?? "psa"}-number`}>
+            {ref ? (
               href ? (
                 <a href={href} target="_blank" rel="noreferrer">
-                  {psa.ticketNumber}
+                  {ref}
                 </a>
               ) : (
-                psa.ticketNumber
+                ref
               )
             ) : (
               "—"
@@ -310,7 +305,17 @@ function AutotaskSide({
   );
 }
 
-function Notes({ ticket, writable, onAdded }: { ticket: TicketDetail; writable: boolean; onAdded(): void }) {
+function Notes({
+  ticket,
+  psa,
+  writable,
+  onAdded,
+}: {
+  ticket: TicketDetail;
+  psa: Psa | undefined;
+  writable: boolean;
+  onAdded(): void;
+}) {
   const { partner } = usePartner();
   const [text, setText] = useState("");
   const [published, setPublished] = useState(true);
@@ -354,7 +359,7 @@ function Notes({ ticket, writable, onAdded }: { ticket: TicketDetail; writable: 
             {(a) => <textarea {...a} rows={3} value={text} onChange={(e) => setText(e.target.value)} />}
           </Field>
           <Check
-            label="Published (all Autotask users see it; otherwise internal only)"
+            label={`Published (${psa?.published ?? "visible in the PSA; otherwise internal only"})`}
             checked={published}
             onChange={setPublished}
           />

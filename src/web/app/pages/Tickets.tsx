@@ -19,6 +19,7 @@ import {
 import { ago } from "../format";
 import { useInterval, useResource, useTitle } from "../hooks";
 import { fieldMessage } from "../pick";
+import { usePsa } from "../psa";
 import { Link, navigate, useLocation } from "../router";
 import { can, useMe } from "../session";
 import type { Client, Device, Page, Ticket } from "../types";
@@ -37,16 +38,18 @@ interface TicketList {
   capped: { searched: number; of: number } | null;
 }
 
-/** A ticket's sync state; a list without an Autotask side (no sync engine) counts as not synced. */
+/** A ticket's sync state; a list without a PSA side (no sync engine) counts as not synced. */
 const syncStateOf = (t: Ticket) => t.psa?.state ?? "not-synced";
 
 /**
  * Tickets of the partner, filtered by status, priority, client and sync state, with each ticket's
- * Autotask number and sync state (the list's `psa` block).
+ * number in the PSA and sync state (the list's `psa` block).
  */
 export function Tickets() {
   const { partner } = usePartner();
   const { me } = useMe();
+  const { psa: system } = usePsa();
+  const label = system?.label ?? "PSA";
   useTitle(`Tickets — ${partner.name}`);
   const { search } = useLocation();
   const filters = {
@@ -188,7 +191,7 @@ export function Tickets() {
                 <th scope="col">Client</th>
                 <th scope="col">Status</th>
                 <th scope="col">Priority</th>
-                <th scope="col">Autotask</th>
+                <th scope="col">{label}</th>
                 <th scope="col">Sync</th>
                 <th scope="col">Updated</th>
               </tr>
@@ -207,7 +210,7 @@ export function Tickets() {
                     <td data-label="Client">{clientName(t.clientId)}</td>
                     <td data-label="Status">{t.status}</td>
                     <td data-label="Priority">{t.priority}</td>
-                    <td data-label="Autotask">{psa?.ticketNumber ?? "—"}</td>
+                    <td data-label={label}>{(psa && system?.ticketRef(psa)) ?? psa?.ticketNumber ?? "—"}</td>
                     <td data-label="Sync">
                       {psa ? (
                         <Badge tone={syncTone(psa.state)}>{SYNC_STATE_TEXT[psa.state] ?? psa.state}</Badge>
@@ -233,7 +236,7 @@ export function Tickets() {
   );
 }
 
-/** A portal ticket raised by the NOC (it goes to Autotask when the partner lets the NOC enter tickets). */
+/** A portal ticket raised by the NOC (it goes to the PSA when the partner lets the NOC enter tickets). */
 function NewTicket({ clients, onCancel }: { clients: Client[]; onCancel(): void }) {
   const { partner } = usePartner();
   const catalog = useResource(loadCatalog, []);
