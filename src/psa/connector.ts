@@ -370,6 +370,11 @@ export interface PsaSession {
   readonly webhooks: WebhookPort;
   /** Live pick-lists for the settings form and mapping tables. */
   options(): Promise<PsaOptions>;
+  /**
+   * The ticket statuses (of the partner's scope, where statuses have one) and priorities alone, in
+   * the PSA's cheapest read of them: the mapping drift check reads them on every poll.
+   */
+  ticketValues(): Promise<Pick<PsaOptions, "statuses" | "priorities">>;
   /** The Validate checklist for what the settings need (credentials first). */
   validate(input: ValidateInput): Promise<ValidationResult>;
 }

@@ -464,6 +464,16 @@ function contractOptionsAndValidate(kit: ContractKit): void {
       );
     });
 
+    it("reads the ticket statuses and priorities alone as the full pick-lists have them", async () => {
+      const o = await kit.session().options();
+      const t = await kit.session().ticketValues();
+      const { ids } = kit.env();
+      expect(t.priorities).toEqual(o.priorities);
+      expect(t.statuses.length).toBeGreaterThan(0);
+      for (const v of t.statuses) expect(o.statuses).toContainEqual(v);
+      expect(t.statuses.map((v) => v.id)).toEqual(expect.arrayContaining([ids.status, ids.otherStatus]));
+    });
+
     it("offers every live pick-list its manifest names", async () => {
       const o = await kit.session().options();
       for (const f of kit.env().connector.manifest.fields.filter((x) => x.kind === "picklist" && !x.choices))

@@ -4,7 +4,7 @@ import type { AutotaskApi } from "./api.js";
 import { autotaskAssets } from "./assets.js";
 import type { AutotaskCredentials } from "./client.js";
 import { AUTOTASK_MANIFEST } from "./manifest.js";
-import { autotaskOptions } from "./options.js";
+import { autotaskOptions, autotaskTicketValues } from "./options.js";
 import { autotaskSettings } from "./settings.js";
 import { autotaskTickets } from "./tickets.js";
 import { validateAutotask } from "./validate.js";
@@ -60,6 +60,7 @@ export function autotaskConnector(o: AutotaskConnectorOptions): Connector {
         assets: autotaskAssets(api, s),
         webhooks: autotaskWebhooks(api, s, ctx),
         options: () => autotaskOptions(api),
+        ticketValues: () => autotaskTicketValues(api),
         validate: (input) => validateAutotask(api, s, input),
       };
     },

@@ -5,6 +5,20 @@ import type { AutotaskEntity } from "./types.js";
 /** BillingCodes useType of a work type (the Work Types tab of Billing Codes). */
 export const WORK_TYPE_USE_TYPE = 1;
 
+/** Ticket statuses and priorities: one read of the Tickets field list. */
+export async function autotaskTicketValues(
+  api: AutotaskApi,
+): Promise<Pick<PsaOptions, "statuses" | "priorities">> {
+  const fields = await api.fieldInfo("Tickets");
+  const pick = (name: string): PsaOption[] =>
+    (fields.find((f) => f.name.toLowerCase() === name)?.picklistValues ?? []).map((v) => ({
+      id: Number(v.value),
+      label: v.label,
+      isActive: v.isActive,
+    }));
+  return { statuses: pick("status"), priorities: pick("priority") };
+}
+
 /**
  * The live Autotask values the settings form and the mapping tables offer as pick-lists: queues,
  * ticket statuses and priorities, billing codes (work types only), the ticket defaults' pick-lists,

@@ -5,7 +5,7 @@ import { connectwiseAssets } from "./assets.js";
 import { type ConnectWiseCache, newCache } from "./cache.js";
 import { ConnectWiseClient } from "./client.js";
 import { CONNECTWISE_MANIFEST } from "./manifest.js";
-import { connectwiseOptions } from "./options.js";
+import { connectwiseOptions, connectwiseTicketValues } from "./options.js";
 import { connectwiseReceiver } from "./receive.js";
 import { connectwiseSettings } from "./settings.js";
 import { connectwiseTickets } from "./tickets.js";
@@ -81,6 +81,7 @@ export function connectwiseConnector(o: ConnectWiseConnectorOptions = {}): Conne
         assets: connectwiseAssets(api, s, ctx, cache),
         webhooks: connectwiseWebhooks(api, s, ctx, cache),
         options: () => connectwiseOptions(api, s),
+        ticketValues: () => connectwiseTicketValues(api, s),
         validate: (input) => validateConnectWise(api, s, cache, input),
       };
     },

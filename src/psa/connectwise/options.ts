@@ -35,6 +35,34 @@ async function optional<T>(read: () => Promise<T[]>): Promise<T[]> {
   }
 }
 
+/** The statuses of the partner's board (scoped to it) and the priorities: two reads. */
+export async function connectwiseTicketValues(
+  api: ConnectWiseApi,
+  s: ConnectWiseSettings,
+): Promise<Pick<PsaOptions, "statuses" | "priorities">> {
+  const board = s.boardId;
+  const [statuses, priorities] = await Promise.all([
+    board === null
+      ? Promise.resolve([] as Named[])
+      : api.all<Named>(`service/boards/${int(board)}/statuses`, {
+          fields: ["name", "inactive", "sortOrder"],
+        }),
+    api.all<Named>("service/priorities", { fields: ["name", "sort"] }),
+  ]);
+  return {
+    statuses: statuses.map((r) => ({
+      id: r.id,
+      label: label(r),
+      isActive: active(r),
+      parentId: board,
+      scope: board,
+    })),
+    priorities: [...priorities]
+      .sort((a, b) => (a.sort ?? 0) - (b.sort ?? 0) || a.id - b.id)
+      .map((r) => ({ id: r.id, label: label(r), isActive: active(r) })),
+  };
+}
+
 export async function connectwiseOptions(api: ConnectWiseApi, s: ConnectWiseSettings): Promise<PsaOptions> {
   const list = (path: string, fields: string[], orderBy?: string) =>
     api.all<Named>(path, { fields, orderBy });

@@ -7,6 +7,7 @@ import type { PsaSession } from "../../psa/connector.js";
 import type { ConnectorRegistry } from "../../psa/registry.js";
 import type { Db } from "../../store/db.js";
 import type { SyncPortal } from "../portal-port.js";
+import { statusRowsInScope } from "../status-scope.js";
 import type { TicketLinks } from "./links.js";
 import type { WebhookRegistrations } from "./webhooks.js";
 import type { TicketWorker } from "./worker.js";
@@ -176,14 +177,18 @@ export class TicketFeed {
    * renamed, deactivated or removed is recorded (and shown to the partner). Returns the findings.
    */
   async checkDrift(partnerId: number, session: PsaSession): Promise<DriftFinding[]> {
-    const options = await session.options();
+    const options = await session.ticketValues();
+    const { view } = await this.o.portal.integration(partnerId);
+    const manifest = this.o.registry.get(session.system).manifest;
     const findings: DriftFinding[] = [];
     for (const [kind, picklist] of [
       ["status-forward", options.statuses],
       ["status-reverse", options.statuses],
       ["priority", options.priorities],
     ] as const) {
-      for (const m of await this.o.portal.mappings(partnerId, kind)) {
+      const rows = await this.o.portal.mappings(partnerId, kind);
+      // Rows of another status scope (a ConnectWise board the partner does not use) are not compared.
+      for (const m of kind === "priority" ? rows : statusRowsInScope(rows, manifest, view)) {
         const v = picklist.find((p) => p.id === m.psaId);
         const what = `${session.label} ${kind === "priority" ? "priority" : "status"}`;
         const label = m.psaLabel ? `"${m.psaLabel}" (${m.psaId})` : `${m.psaId}`;

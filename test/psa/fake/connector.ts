@@ -87,6 +87,10 @@ export function fakeConnector(psa: FakePsa = new FakePsa()): FakeConnector {
         assets: fakeAssets(client, s),
         webhooks: fakeWebhooks(client),
         options: () => fakeOptions(client),
+        ticketValues: async () => {
+          const o = await fakeOptions(client);
+          return { statuses: o.statuses, priorities: o.priorities };
+        },
         validate: (input) => validateFake(client, s, input),
       };
     },
