@@ -523,7 +523,7 @@ describe("web UI, end to end in chromium", () => {
     await page.getByRole("button", { name: "Log time" }).click();
     const entryForm = page.getByRole("form", { name: "Log time" });
     await entryForm.getByLabel("Start (your local time)").fill("2026-03-02T09:00");
-    await entryForm.getByLabel("End", { exact: true }).fill("2026-03-02T10:30");
+    await entryForm.getByLabel("End (your local time)").fill("2026-03-02T10:30");
     await entryForm.getByLabel("Summary").fill("Cleared temp files and checked the disk.");
     await entryForm.getByRole("button", { name: "Add time entry" }).click();
     await page.getByTestId("time-entry").filter({ hasText: "Cleared temp files and checked" }).waitFor();

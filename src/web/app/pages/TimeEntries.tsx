@@ -293,7 +293,7 @@ function EntryForm({
         </label>
       </fieldset>
       {d.mode === "end" ? (
-        <Field label="End" error={errorOf("endedAt")} required>
+        <Field label="End (your local time)" error={errorOf("endedAt")} required>
           {(a) => (
             <input
               {...a}
