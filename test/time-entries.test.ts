@@ -169,7 +169,8 @@ describe.each(STORES)("time entries and the effort report on %s", (kind) => {
     const cases: Array<[string, Record<string, unknown>]> = [
       ["startedAt", { ...good, startedAt: "yesterday" }],
       ["startedAt", { ...good, startedAt: "2026-03-03T09:00:00" }],
-      ["endedAt", { ...good, endedAt: "2026-02-30T25:00:00Z" }],
+      ["endedAt", { ...good, endedAt: "2026-03-03T25:00:00Z" }],
+      ["startedAt", { ...good, startedAt: "2026-02-30T09:00:00Z" }],
       ["endedAt", { ...good, endedAt: "2026-03-03T08:00:00Z" }],
       ["endedAt", { ...good, endedAt: good.startedAt }],
       ["endedAt", { startedAt: good.startedAt, summary: "ok" }],

@@ -41,8 +41,16 @@ const ISO_DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 /** An ISO-8601 time with an offset, as UTC ISO text; a 400 naming the field otherwise. */
 function isoTime(field: string, value: unknown): string {
-  const d = typeof value === "string" && ISO_TIME.test(value) ? new Date(value) : null;
-  if (!d || Number.isNaN(d.getTime()))
+  const m = typeof value === "string" ? ISO_TIME.exec(value) : null;
+  const d = m ? new Date(value as string) : null;
+  // Date would roll 2026-02-30 over into March: the calendar day must exist as written.
+  const [y, mo, day] = m ? (value as string).slice(0, 10).split("-").map(Number) : [];
+  const real =
+    y !== undefined &&
+    mo !== undefined &&
+    day !== undefined &&
+    day <= new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  if (!d || Number.isNaN(d.getTime()) || !real)
     throw invalid(field, "must be an ISO-8601 date-time with an offset, e.g. 2026-03-01T09:30:00Z");
   return d.toISOString();
 }
