@@ -244,6 +244,32 @@ export function buildCli(): Command {
       ),
     );
 
+  const timeEntries = program.command("time-entries").description("time logged on tickets");
+  timeEntries
+    .command("list")
+    .requiredOption("--ticket <id>", "ticket id", positiveInt)
+    .addOption(dbOption())
+    .addOption(jsonOption())
+    .action(async (o: { ticket: number; database?: string; json?: boolean }) =>
+      withServices(o, async (s) => {
+        const items = (await s.portal.listTimeEntries(SYSTEM_ACTOR, o.ticket, { limit: 500 })).items;
+        print(
+          o,
+          items.map((e) => ({
+            ...e,
+            billable: e.billable ? "yes" : "no",
+            workTypeId: e.workTypeId ?? "default",
+          })),
+          ["id", "userName", "startedAt", "endedAt", "minutes", "billable", "workTypeId", "summary"],
+        );
+        if (o.json) return;
+        const effort = await s.portal.ticketEffort(SYSTEM_ACTOR, o.ticket);
+        console.log(
+          `total ${effort.minutes} min (${effort.billableMinutes} billable) in ${effort.entries} entries`,
+        );
+      }),
+    );
+
   program
     .command("validate")
     .description("check a partner's configuration against its live PSA")

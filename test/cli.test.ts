@@ -87,5 +87,24 @@ describe.each(STORES)("nocbridge CLI on %s", (kind) => {
     const partners = (await res.json()) as { items: Array<{ name: string }> };
     expect(partners.items[0]?.name).toBe("Demo VAR");
     expect((await fetch(`${url}/api/partners`)).status).toBe(401);
+
+    // Time logged through the API is listed by the CLI, with the ticket's total.
+    const logged = await fetch(`${url}/api/tickets/1/time-entries`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        startedAt: "2026-03-02T09:00:00Z",
+        endedAt: "2026-03-02T10:30:00Z",
+        summary: "Rebooted after updates",
+      }),
+    });
+    expect(logged.status).toBe(201);
+    const listed = await cli("time-entries", "list", "--ticket", "1");
+    expect(listed).toContain("Rebooted after updates");
+    expect(listed).toMatch(/│\s+90\s+│/);
+    expect(listed).toContain("total 90 min (90 billable) in 1 entries");
+    expect(JSON.parse(await cli("time-entries", "list", "--ticket", "1", "--json"))).toMatchObject([
+      { minutes: 90, billable: "yes", summary: "Rebooted after updates" },
+    ]);
   }, 120_000);
 });

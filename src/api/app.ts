@@ -27,6 +27,7 @@ import { psaSystemRoutes } from "./routes/psa-systems.js";
 import { syncRoutes } from "./routes/sync.js";
 import { ticketSyncRoutes, webhookRoutes } from "./routes/ticket-sync.js";
 import { ticketRoutes } from "./routes/tickets.js";
+import { timeEntryRoutes } from "./routes/time-entries.js";
 import { type SignInLimits, userRoutes } from "./routes/users.js";
 import { ErrorBody } from "./schemas.js";
 
@@ -204,6 +205,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(psaSystemRoutes(deps.portal));
   await app.register(clientRoutes(deps.portal, deps.sync));
   await app.register(ticketRoutes(deps.portal, deps.sync));
+  await app.register(timeEntryRoutes(deps.portal));
   if (deps.sync) {
     await app.register(syncRoutes(deps.sync));
     await app.register(ticketSyncRoutes(deps.portal, deps.sync));

@@ -28,6 +28,9 @@ export type ContractChecks = [
   Assert<Same<Static<typeof api.User>, domain.User>>,
   Assert<Same<Static<typeof api.Client>, domain.Client>>,
   Assert<Same<Static<typeof api.Note>, domain.Note>>,
+  Assert<Same<Static<typeof api.TimeEntry>, domain.TimeEntry>>,
+  Assert<Same<Static<typeof api.Effort>, domain.Effort>>,
+  Assert<Same<Static<typeof api.EffortLine>, service.EffortLine>>,
   Assert<Same<Static<typeof api.Integration>["devices"], domain.DeviceSettings>>,
   Assert<Same<OmitEach<Static<typeof api.Integration>["ticketing"], "secret">, domain.TicketingSettings>>,
   Assert<Same<Omit<Static<typeof api.Integration>, "ticketing">, Omit<domain.IntegrationView, "ticketing">>>,
@@ -48,5 +51,6 @@ export type ContractChecks = [
   Assert<Serialises<PageStatic<typeof api.Client>, domain.Page<domain.Client>>>,
   Assert<Serialises<PageStatic<typeof api.Ticket>, domain.Page<domain.Ticket>>>,
   Assert<Serialises<PageStatic<typeof api.Note>, domain.Page<domain.Note>>>,
+  Assert<Serialises<PageStatic<typeof api.TimeEntry>, domain.Page<domain.TimeEntry>>>,
   Assert<Serialises<PageStatic<typeof api.Audit>, domain.Page<domain.AuditEntry>>>,
 ];

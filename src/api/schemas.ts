@@ -7,6 +7,7 @@ import {
   PORTAL_STATUSES,
   ROLES,
 } from "../portal/catalog.js";
+import { Effort } from "./schemas-time.js";
 
 /**
  * JSON schemas of the REST API (TypeBox → JSON Schema → Ajv validation and the OpenAPI document), and
@@ -261,6 +262,8 @@ export const Ticket = Type.Object(
     title: Type.String(),
     statusId: Type.Integer(),
     priorityId: Type.Integer(),
+    /** The ticket's logged effort (its time entries that are not deleted). */
+    effort: Type.Optional(Effort),
   },
   Open,
 );
@@ -279,6 +282,16 @@ export const Note = Type.Object(
   },
   Open,
 );
+export {
+  Effort,
+  EffortLine,
+  EffortQuery,
+  EffortReport,
+  TimeEntry,
+  TimeEntryCreate,
+  TimeEntryPatch,
+} from "./schemas-time.js";
+
 export const Audit = Type.Object(
   { id: Type.Integer(), action: Type.String(), actorName: Type.String(), createdAt: Time },
   Open,

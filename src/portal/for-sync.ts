@@ -1,6 +1,8 @@
 import type { Actor } from "./access.js";
 import type { Role } from "./catalog.js";
 import type { PortalContext } from "./context.js";
+import { ticketTimeEntries } from "./time-entries.js";
+import type { TimeEntry } from "./types.js";
 
 /** Portal "Closed": an open ticket is any other. */
 const CLOSED = 3;
@@ -108,6 +110,11 @@ export class ForSync {
         })),
       };
     });
+  }
+
+  /** Every time entry of a ticket, deleted ones included (deleted_at set), in id order. */
+  timeEntries(ticketId: number): Promise<TimeEntry[]> {
+    return ticketTimeEntries(this.#ctx.k, ticketId);
   }
 
   /** The actor of an enabled user, or null. */

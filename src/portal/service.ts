@@ -15,10 +15,12 @@ import { type MappingRowInput, Mappings } from "./mappings.js";
 import { Notes } from "./notes.js";
 import { Partners } from "./partners.js";
 import { type ChangeOrigin, type TicketInput, type TicketPatch, Tickets } from "./tickets.js";
+import { type EffortLine, TimeEntries, type TimeEntryInput, type TimeEntryPatch } from "./time-entries.js";
 import type {
   AuditEntry,
   Client,
   Device,
+  Effort,
   IntegrationInput,
   IntegrationView,
   MappingEntry,
@@ -27,6 +29,7 @@ import type {
   Partner,
   Ticket,
   TicketDetail,
+  TimeEntry,
   User,
 } from "./types.js";
 import { type UserInput, Users } from "./users.js";
@@ -36,6 +39,7 @@ export type { PageQuery } from "./context.js";
 export type { DeviceImportResult, DeviceInput } from "./devices.js";
 export { type MappingRowInput, mappingFieldNames } from "./mappings.js";
 export type { ChangeOrigin, TicketInput, TicketPatch } from "./tickets.js";
+export type { EffortLine, TimeEntryInput, TimeEntryPatch } from "./time-entries.js";
 export { SYSTEM_ACTOR };
 
 /** How the portal is set up: which PSA URLs the operator allows. */
@@ -60,6 +64,7 @@ export class Portal {
   readonly devices: Devices;
   readonly tickets: Tickets;
   readonly notes: Notes;
+  readonly timeEntries: TimeEntries;
   readonly audit: Audit;
   /** Reads the sync engine makes for its own work (through its port, sync/portal-port.ts). */
   readonly forSync: ForSync;
@@ -75,6 +80,7 @@ export class Portal {
     this.devices = new Devices(ctx, this.clients);
     this.tickets = new Tickets(ctx, this.clients, this.devices);
     this.notes = new Notes(ctx, this.tickets);
+    this.timeEntries = new TimeEntries(ctx, this.tickets);
     this.audit = new Audit(ctx);
     this.forSync = new ForSync(ctx);
   }
@@ -323,6 +329,39 @@ export class Portal {
     filter: PageQuery & { published?: boolean } = {},
   ): Promise<Page<Note>> {
     return this.notes.list(actor, ticketId, filter);
+  }
+
+  // ---------------------------------------------------------------- time entries (time-entries.ts)
+
+  addTimeEntry(actor: Actor, ticketId: number, input: TimeEntryInput): Promise<TimeEntry> {
+    return this.timeEntries.create(actor, ticketId, input);
+  }
+
+  listTimeEntries(actor: Actor, ticketId: number, page: PageQuery = {}): Promise<Page<TimeEntry>> {
+    return this.timeEntries.list(actor, ticketId, page);
+  }
+
+  updateTimeEntry(actor: Actor, timeEntryId: number, patch: TimeEntryPatch): Promise<TimeEntry> {
+    return this.timeEntries.update(actor, timeEntryId, patch);
+  }
+
+  /** Marks the entry deleted (its row stays, so the deletion can reach the PSA). */
+  deleteTimeEntry(actor: Actor, timeEntryId: number): Promise<void> {
+    return this.timeEntries.delete(actor, timeEntryId);
+  }
+
+  /** A ticket's effort: total and billable minutes and the number of entries. */
+  ticketEffort(actor: Actor, ticketId: number): Promise<Effort> {
+    return this.timeEntries.effort(actor, ticketId);
+  }
+
+  /** Effort per client and month of entries started in [from, to). */
+  effortReport(
+    actor: Actor,
+    partnerId: number,
+    range: { from?: string; to?: string },
+  ): Promise<EffortLine[]> {
+    return this.timeEntries.report(actor, partnerId, range);
   }
 
   // ---------------------------------------------------------------- audit (audit.ts)

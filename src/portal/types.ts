@@ -125,6 +125,36 @@ export interface Note {
   createdAt: string;
 }
 
+/** Time a user logged on a ticket. */
+export interface TimeEntry {
+  id: number;
+  partnerId: number;
+  ticketId: number;
+  /** The technician; null for the system (CLI) or a user since removed. */
+  userId: number | null;
+  userName: string;
+  startedAt: string;
+  endedAt: string;
+  /** Whole minutes between start and end (rounded). */
+  minutes: number;
+  summary: string;
+  internalNote: string;
+  billable: boolean;
+  /** The PSA work type (billing code); null = the partner's default. */
+  workTypeId: number | null;
+  createdAt: string;
+  updatedAt: string;
+  /** Set when deleted (the row stays so the deletion can reach the PSA). */
+  deletedAt: string | null;
+}
+
+/** A ticket's effort: the sum of its (not deleted) time entries. */
+export interface Effort {
+  minutes: number;
+  billableMinutes: number;
+  entries: number;
+}
+
 export interface Ticket {
   id: number;
   partnerId: number;

@@ -32,6 +32,7 @@ export interface Database {
   sign_in_failures: SignInFailureRow;
   stream_tickets: StreamTicketRow;
   integration_events: IntegrationEventRow;
+  time_entries: TimeEntryRow;
 }
 
 export interface PartnerRow {
@@ -125,6 +126,25 @@ export interface TicketNoteRow {
   published: number;
   author: string;
   created_at: string;
+}
+
+/** Time a user logged on a ticket (migration 0014); a deleted entry keeps its row with deleted_at set. */
+export interface TimeEntryRow {
+  id: Generated<number>;
+  partner_id: number;
+  ticket_id: number;
+  /** The technician; null once that user is gone. */
+  user_id: number | null;
+  started_at: string;
+  ended_at: string;
+  summary: string;
+  internal_note: string;
+  billable: number;
+  /** The PSA work type (billing code); null = the partner's default. */
+  work_type_id: number | null;
+  created_at: string;
+  updated_at: string;
+  deleted_at: string | null;
 }
 
 export interface MappingRow {
@@ -246,7 +266,7 @@ export interface TicketOutboxRow {
   id: Generated<number>;
   partner_id: number;
   ticket_id: number;
-  /** ticket | note */
+  /** ticket | note | time-entry */
   kind: string;
   created_at: string;
   processed_at: string | null;

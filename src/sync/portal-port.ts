@@ -2,7 +2,15 @@ import { type Actor, type Permission, SYSTEM_ACTOR } from "../portal/access.js";
 import type { MappingKind } from "../portal/catalog.js";
 import type { TicketDevices } from "../portal/for-sync.js";
 import type { Portal, TicketInput, TicketPatch } from "../portal/service.js";
-import type { Client, Device, IntegrationView, MappingEntry, Note, TicketDetail } from "../portal/types.js";
+import type {
+  Client,
+  Device,
+  IntegrationView,
+  MappingEntry,
+  Note,
+  TicketDetail,
+  TimeEntry,
+} from "../portal/types.js";
 
 /**
  * The one narrow way the sync engine reads and writes portal data. The engine owns this interface;
@@ -31,6 +39,8 @@ export interface SyncPortal {
   openTicketIds(partnerId: number): Promise<number[]>;
   /** Per ticket, its devices and alerts (the ticket-devices report, without the PSA side). */
   ticketDevices(partnerId: number): Promise<TicketDevices[]>;
+  /** Every time entry of a ticket, deleted ones included (deletedAt set), in id order. */
+  timeEntries(ticketId: number): Promise<TimeEntry[]>;
   /** The actor of an enabled user (a live-log ticket's owner), or null. */
   activeUser(userId: number): Promise<Actor | null>;
   /**
@@ -58,6 +68,7 @@ export function syncPortal(portal: Portal): SyncPortal {
     deviceClient: (deviceId) => portal.forSync.deviceClient(deviceId),
     openTicketIds: (partnerId) => portal.forSync.openTicketIds(partnerId),
     ticketDevices: (partnerId) => portal.forSync.ticketDevices(partnerId),
+    timeEntries: (ticketId) => portal.forSync.timeEntries(ticketId),
     activeUser: (userId) => portal.forSync.activeUser(userId),
     authorize: (actor, partnerId, permission) => portal.authorize(actor, partnerId, permission),
   };

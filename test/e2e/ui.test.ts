@@ -246,7 +246,7 @@ describe("web UI, end to end in chromium", () => {
   };
   /** Enabled buttons that would change something (a read-only user must see none). */
   const WRITE_BUTTONS =
-    /^(Save\b.*|Sync|Dry run|Validate|Approve and run|Cancel the run|add mapping|Remove row \d+|New ticket|Create ticket|Add note|Retry( now)?|Click to view password)$/;
+    /^(Save\b.*|Sync|Dry run|Validate|Approve and run|Cancel the run|add mapping|Remove row \d+|New ticket|Create ticket|Add note|Log time|Start timer|Add time entry|Retry( now)?|Click to view password)$/;
   const writeControls = async () => {
     const enabled: string[] = [];
     for (const b of await page.getByRole("button", { name: WRITE_BUTTONS }).all())
@@ -519,6 +519,15 @@ describe("web UI, end to end in chromium", () => {
       .locator(".notes li", { hasText: "Cleared 12 GB of temp files" })
       .getByText("Published")
       .waitFor();
+    // Time logged by hand: the entry is listed and the ticket's total follows.
+    await page.getByRole("button", { name: "Log time" }).click();
+    const entryForm = page.getByRole("form", { name: "Log time" });
+    await entryForm.getByLabel("Start (your local time)").fill("2026-03-02T09:00");
+    await entryForm.getByLabel("End (your local time)").fill("2026-03-02T10:30");
+    await entryForm.getByLabel("Summary").fill("Cleared temp files and checked the disk.");
+    await entryForm.getByRole("button", { name: "Add time entry" }).click();
+    await page.getByTestId("time-entry").filter({ hasText: "Cleared temp files and checked" }).waitFor();
+    await waitText("the ticket's effort total", page.getByTestId("effort-total"), /Total 1 h 30 min/);
 
     // ---- a technician changes the status in Autotask: the portal ticket follows
     const tech = await emulator.admin<{ username: string; secret: string; integrationCode: string }>(

@@ -29,7 +29,8 @@ export const ticketRoutes =
         const d = await portal.getDevice(SYSTEM_ACTOR, id);
         devices.push({ id: d.id, hostname: d.hostname, state: d.state, primary: id === t.deviceId });
       }
-      return { ...t, devices, ...(sync ? { psa: (await sync.ticketViews([t.id])).get(t.id) } : {}) };
+      const effort = await portal.ticketEffort(SYSTEM_ACTOR, t.id);
+      return { ...t, devices, effort, ...(sync ? { psa: (await sync.ticketViews([t.id])).get(t.id) } : {}) };
     };
     const PartnerParams = IdParams("partnerId");
     const TicketParams = IdParams("ticketId");

@@ -175,6 +175,13 @@ export type Ticket = Static<typeof S.Ticket> & {
 
 export type Note = Static<typeof S.Note>;
 
+/** Time logged on a ticket, and a ticket's effort (on the ticket's answer as `effort`). */
+export type TimeEntry = Static<typeof S.TimeEntry>;
+export type TimeEntryCreate = Static<typeof S.TimeEntryCreate>;
+export type Effort = Static<typeof S.Effort>;
+/** Effort per client and month (GET /api/partners/:id/reports/effort). */
+export type EffortReport = Static<typeof S.EffortReport>;
+
 export interface PsaTicket {
   ticketId: number | null;
   ticketNumber: string | null;

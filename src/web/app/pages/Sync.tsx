@@ -21,6 +21,7 @@ import type {
   Validation,
 } from "../types";
 import { WebhookStatus } from "../webhooks";
+import { EffortReportSection } from "./TimeEntries";
 
 interface Live {
   runId: number;
@@ -347,6 +348,8 @@ export function SyncPage() {
         {history.error ? <Banner kind="error">{history.error}</Banner> : null}
         {!history.data ? <Loading /> : <History runs={history.data.items} timeZone={partner.timeZone} />}
       </Section>
+
+      <EffortReportSection />
     </>
   );
 }
