@@ -86,7 +86,7 @@ describe.each(STORES)("migration 0013_connector_settings on %s", (kind) => {
       })
       .execute();
 
-    expect(await migrate(d)).toEqual(["0012_integration_events", "0013_connector_settings"]);
+    expect((await migrate(d)).slice(0, 2)).toEqual(["0012_integration_events", "0013_connector_settings"]);
 
     const row = await k
       .selectFrom("partner_integrations")
