@@ -22,6 +22,7 @@ import {
 import { picklistValues } from "./fields.js";
 import type { ChangeListener, EntityChange, Row, WebhookEntityType } from "./hooks.js";
 import { applyCategoryDefaults, checkCategoryRequired, checkWorkType } from "./ticket-rules.js";
+import { checkTimeEntry } from "./time-entry-rules.js";
 
 /** An error answered as `{"errors":[message]}` with this HTTP status (docs/autotask.md, Errors). */
 export class ApiError extends Error {
@@ -757,6 +758,7 @@ export class EmulatorStore {
     const rule = def.validate?.(row);
     if (rule) throw invalid(rule);
     if (def.name === "Tickets") checkWorkType(tenant, row, before);
+    if (def.name === "TimeEntries") checkTimeEntry(tenant, row, before);
   }
 
   private checkPicklist(tenant: Tenant, def: EntityDef, fd: FieldDef, v: number, row: Row): void {
