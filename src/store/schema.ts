@@ -32,6 +32,9 @@ export interface Database {
   sign_in_failures: SignInFailureRow;
   stream_tickets: StreamTicketRow;
   integration_events: IntegrationEventRow;
+  time_entries: TimeEntryRow;
+  time_entry_links: TimeEntryLinkRow;
+  resource_map: ResourceMapRow;
 }
 
 export interface PartnerRow {
@@ -356,4 +359,43 @@ export interface MappingDriftRow {
   psa_id: number;
   message: string;
   detected_at: string;
+}
+
+/** A technician's time on a portal ticket (deleted_at set: deleted, kept so the deletion crosses). */
+export interface TimeEntryRow {
+  id: Generated<number>;
+  partner_id: number;
+  ticket_id: number;
+  user_id: number;
+  started_at: string;
+  ended_at: string;
+  summary: string;
+  internal_note: string;
+  billable: number;
+  work_type_id: number | null;
+  created_at: string;
+  updated_at: string;
+  deleted_at: string | null;
+}
+
+/** A portal time entry's PSA entry; state creating | synced | deleted | corrected. */
+export interface TimeEntryLinkRow {
+  id: Generated<number>;
+  partner_id: number;
+  time_entry_id: number;
+  psa_time_entry_id: number | null;
+  state: string;
+  /** The entry's updated_at the PSA entry reflects. */
+  synced_at: string | null;
+  last_error: string | null;
+}
+
+/** A portal user's PSA resource (and role; null = the resource's default). */
+export interface ResourceMapRow {
+  id: Generated<number>;
+  partner_id: number;
+  user_id: number;
+  psa_resource_id: number;
+  psa_role_id: number | null;
+  psa_label: string;
 }

@@ -1,6 +1,6 @@
 import { type Actor, type Permission, SYSTEM_ACTOR } from "../portal/access.js";
 import type { MappingKind } from "../portal/catalog.js";
-import type { TicketDevices } from "../portal/for-sync.js";
+import type { SyncTimeEntry, TicketDevices } from "../portal/for-sync.js";
 import type { Portal, TicketInput, TicketPatch } from "../portal/service.js";
 import type { Client, Device, IntegrationView, MappingEntry, Note, TicketDetail } from "../portal/types.js";
 
@@ -38,6 +38,10 @@ export interface SyncPortal {
    * sees it, then 403 without the permission.
    */
   authorize(actor: Actor, partnerId: number, permission?: Permission): Promise<void>;
+  /** A ticket's time entries, deleted ones too (effort sync). */
+  timeEntries(ticketId: number): Promise<SyncTimeEntry[]>;
+  /** A partner's enabled users, for the user ↔ PSA-resource map. */
+  partnerUsers(partnerId: number): Promise<Array<{ id: number; name: string; username: string | null }>>;
 }
 
 export function syncPortal(portal: Portal): SyncPortal {
@@ -60,5 +64,7 @@ export function syncPortal(portal: Portal): SyncPortal {
     ticketDevices: (partnerId) => portal.forSync.ticketDevices(partnerId),
     activeUser: (userId) => portal.forSync.activeUser(userId),
     authorize: (actor, partnerId, permission) => portal.authorize(actor, partnerId, permission),
+    timeEntries: (ticketId) => portal.forSync.timeEntries(ticketId),
+    partnerUsers: (partnerId) => portal.forSync.partnerUsers(partnerId),
   };
 }

@@ -77,13 +77,18 @@ describe("Autotask emulator: TimeEntries", () => {
   });
 
   it("updates and deletes an entry; impersonation attributes it to the resource", async () => {
-    const r = await t.api("POST", "TimeEntries", entry(), { headers: { ImpersonationResourceId: String(alex) } });
+    const r = await t.api("POST", "TimeEntries", entry(), {
+      headers: { ImpersonationResourceId: String(alex) },
+    });
     expect(r.status).toBe(200);
     const id = r.body.itemId;
     expect((await t.api("GET", `TimeEntries/${id}`)).body.item.creatorUserID).toBe(alex);
     const p = await t.api("PATCH", "TimeEntries", { id, hoursWorked: 2, summaryNotes: "More work" });
     expect(p.status).toBe(200);
-    expect((await t.api("GET", `TimeEntries/${id}`)).body.item).toMatchObject({ hoursWorked: 2, summaryNotes: "More work" });
+    expect((await t.api("GET", `TimeEntries/${id}`)).body.item).toMatchObject({
+      hoursWorked: 2,
+      summaryNotes: "More work",
+    });
     expect((await t.api("DELETE", `TimeEntries/${id}`)).status).toBe(200);
     expect((await t.api("GET", `TimeEntries/${id}`)).body.item).toBeNull();
   });
@@ -92,7 +97,9 @@ describe("Autotask emulator: TimeEntries", () => {
     const r = await t.api("POST", "ResourceServiceDeskRoles/query", {
       filter: [{ op: "eq", field: "resourceID", value: alex }],
     });
-    expect(r.body.items.map((x: { roleID: number }) => x.roleID).sort()).toEqual([technician, engineer].sort());
+    expect(r.body.items.map((x: { roleID: number }) => x.roleID).sort()).toEqual(
+      [technician, engineer].sort(),
+    );
     expect((await t.api("GET", `Roles/${technician}`)).body.item.name).toBe("Technician");
     expect((await t.api("GET", `Resources/${alex}`)).body.item.defaultServiceDeskRoleID).toBe(technician);
   });

@@ -385,7 +385,13 @@ export function demoSeed(o: SeedOptions = {}): TenantData {
     [tech[0], roles.technician, true],
     [tech[0], roles.engineer, false],
     [tech[1], roles.technician, true],
-  ].map(([resourceID, roleID, isDefault], i) => ({ id: i + 1, resourceID, roleID, isActive: true, isDefault }));
+  ].map(([resourceID, roleID, isDefault], i) => ({
+    id: i + 1,
+    resourceID,
+    roleID,
+    isActive: true,
+    isDefault,
+  }));
   const c = DEMO_IDS.companies;
   base.rows["Companies"] = [
     ...(base.rows["Companies"] ?? []),

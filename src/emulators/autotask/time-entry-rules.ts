@@ -17,7 +17,8 @@ const isSet = (v: unknown) => v !== null && v !== undefined;
 export const ROLE_INVALID = "Role does not exist or is invalid";
 
 export function checkTimeEntry(tenant: Tenant, row: Row, before: Row | null): void {
-  const roleChanged = !before || before["roleID"] !== row["roleID"] || before["resourceID"] !== row["resourceID"];
+  const roleChanged =
+    !before || before["roleID"] !== row["roleID"] || before["resourceID"] !== row["resourceID"];
   if (isSet(row["ticketID"]) && roleChanged) {
     const resourceId = row["resourceID"] as number;
     const roleId = row["roleID"] as number;
