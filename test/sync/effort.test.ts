@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_IDS } from "../../src/emulators/autotask/seed.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
 import { demoTicketing, fastClient, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
-import { openTestServices, STORES, type TestEnv } from "../helpers/services.js";
+import { openTestServices, STORES, type TestEnv, testApp } from "../helpers/services.js";
 
 interface AtEntry {
   id: number;
@@ -39,6 +39,7 @@ describe.each(STORES)("time entries to the Autotask emulator on %s", (kind) => {
     ticketing: {
       ...demoTicketing(at.emu.baseUrl, { nocMayEnterTickets }),
       effortResourceId: DEMO_IDS.apiResource,
+      effortRoleId: null,
       effortWorkTypeId: ONSITE,
     },
     devices: {
@@ -155,6 +156,67 @@ describe.each(STORES)("time entries to the Autotask emulator on %s", (kind) => {
       psaResourceId: alex,
       suggested: false,
     });
+  });
+
+  it("answers GET and PUT /api/partners/:id/resource-map", async () => {
+    const app = await testApp(env);
+    const admin = (await env.services.portal.createUser(SYSTEM_ACTOR, { name: "NOC", role: "noc-admin" }))
+      .token;
+    const call = (method: "GET" | "PUT", body?: unknown) =>
+      app.inject({
+        method,
+        url: `/api/partners/${partnerId}/resource-map`,
+        headers: { authorization: `Bearer ${admin}` },
+        ...(body ? { payload: body } : {}),
+      });
+    const got = (await call("GET")).json();
+    expect(got.resources).toContainEqual(
+      expect.objectContaining({
+        id: alex,
+        email: "alex.morgan@example.com",
+        defaultRoleId: DEMO_IDS.roles.technician,
+      }),
+    );
+    const put = await call("PUT", { lines: [{ userId: jamieUser, psaResourceId: alex, psaRoleId: null }] });
+    expect(put.statusCode, put.body).toBe(200);
+    expect(put.json().lines.find((l: { userId: number }) => l.userId === jamieUser)).toMatchObject({
+      psaResourceId: alex,
+      psaLabel: "Alex Morgan",
+      suggested: false,
+    });
+    // Back to unmapped (the default resource's test below relies on it).
+    await call("PUT", { lines: [{ userId: jamieUser, psaResourceId: null, psaRoleId: null }] });
+    const bad = await call("PUT", { lines: [{ userId: 999999, psaResourceId: alex, psaRoleId: null }] });
+    expect(bad.statusCode, bad.body).toBe(400);
+    await app.close();
+  });
+
+  it("validates the default resource, its role and the work type", async () => {
+    const checks = async () =>
+      (await env.services.sync.validation.validate(SYSTEM_ACTOR, partnerId)).checks.filter((c) =>
+        c.name.startsWith("effort-"),
+      );
+    expect((await checks()).map((c) => [c.name, c.ok])).toEqual([
+      ["effort-resource", true],
+      ["effort-role", true],
+      ["effort-work-type", true],
+    ]);
+    const s = settings();
+    await env.services.portal.putIntegration(SYSTEM_ACTOR, partnerId, {
+      ...s,
+      ticketing: {
+        ...s.ticketing,
+        effortRoleId: DEMO_IDS.roles.engineer,
+        effortWorkTypeId: DEMO_IDS.internalTime,
+      },
+    });
+    try {
+      const bad = await checks();
+      expect(bad.find((c) => c.name === "effort-role")).toMatchObject({ ok: false });
+      expect(bad.find((c) => c.name === "effort-work-type")).toMatchObject({ ok: false });
+    } finally {
+      await env.services.portal.putIntegration(SYSTEM_ACTOR, partnerId, settings());
+    }
   });
 
   it("books an entry on the linked ticket with the mapped resource, its role, the work type and hours", async () => {

@@ -1,3 +1,5 @@
+import type { Actor } from "../../portal/access.js";
+import { PortalError } from "../../portal/errors.js";
 import type { PsaResource } from "../../psa/connector.js";
 import type { Db } from "../../store/db.js";
 import type { SyncPortal } from "../portal-port.js";
@@ -80,7 +82,12 @@ export class ResourceMap {
     const users = new Set((await this.o.portal.partnerUsers(partnerId)).map((u) => u.id));
     const unknown = lines.find((l) => !users.has(l.userId));
     if (unknown)
-      throw new RangeError(`user ${unknown.userId} is not an enabled user of partner ${partnerId}`);
+      throw new PortalError(
+        "INVALID",
+        400,
+        `user ${unknown.userId} is not an enabled user of partner ${partnerId}`,
+        "lines",
+      );
     const resources = lines.some((l) => l.psaResourceId !== null) ? await this.resources(partnerId) : [];
     await this.#k.transaction().execute(async (tx) => {
       for (const l of lines) {
@@ -103,5 +110,25 @@ export class ResourceMap {
       }
     });
     return this.suggest(partnerId);
+  }
+
+  /** GET …/resource-map: for anyone who sees the partner. */
+  async view(
+    actor: Actor,
+    partnerId: number,
+  ): Promise<{ lines: ResourceMapLine[]; resources: PsaResource[] }> {
+    await this.o.portal.authorize(actor, partnerId);
+    const [lines, resources] = await Promise.all([this.suggest(partnerId), this.resources(partnerId)]);
+    return { lines, resources };
+  }
+
+  /** PUT …/resource-map: mapping writers only. */
+  async save(
+    actor: Actor,
+    partnerId: number,
+    lines: ResourceMapInput[],
+  ): Promise<{ lines: ResourceMapLine[] }> {
+    await this.o.portal.authorize(actor, partnerId, "mapping:write");
+    return { lines: await this.put(partnerId, lines) };
   }
 }
