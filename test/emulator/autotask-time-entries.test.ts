@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_IDS } from "../../src/emulators/autotask/seed.js";
+import { DEFAULT_TENANT_ID, DEMO_IDS } from "../../src/emulators/autotask/seed.js";
 import { startTestEmulator, type TestEmulator } from "./helpers.js";
 
 const [alex, sam] = DEMO_IDS.technicians;
@@ -91,6 +91,18 @@ describe("Autotask emulator: TimeEntries", () => {
     });
     expect((await t.api("DELETE", `TimeEntries/${id}`)).status).toBe(200);
     expect((await t.api("GET", `TimeEntries/${id}`)).body.item).toBeNull();
+  });
+
+  it("refuses to delete an approved entry", async () => {
+    const r = await t.api("POST", "TimeEntries", entry());
+    const row = (await t.api("GET", `TimeEntries/${r.body.itemId}`)).body.item;
+    await t.admin("POST", `tenants/${DEFAULT_TENANT_ID}/rows/TimeEntries`, {
+      ...row,
+      billingApprovalLevelMostRecent: 1,
+    });
+    const del = await t.api("DELETE", `TimeEntries/${r.body.itemId}`);
+    expect(del.status).toBe(500);
+    expect(del.body.errors[0]).toContain("cannot be deleted");
   });
 
   it("serves the roles and each resource's service-desk roles", async () => {

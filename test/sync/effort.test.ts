@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_IDS } from "../../src/emulators/autotask/seed.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
-import { demoTicketing, fastClient, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
+import {
+  demoTicketing,
+  fastClient,
+  startTestEmulator,
+  type TestEmulator,
+  tenant,
+} from "../helpers/autotask.js";
 import { openTestServices, STORES, type TestEnv, testApp } from "../helpers/services.js";
 
 interface AtEntry {
@@ -293,6 +299,31 @@ describe.each(STORES)("time entries to the Autotask emulator on %s", (kind) => {
       .where("time_entry_id", "=", id)
       .executeTakeFirst();
     expect(link?.state).toBe("deleted");
+  });
+
+  it("corrects an entry Autotask will not delete: zero hours and a deleted-in-the-portal summary", async () => {
+    const t = await newTicket("Approved already");
+    const id = await addEntry(t, alexUser, {
+      start: "2026-11-28T12:00:00.000Z",
+      end: "2026-11-28T13:00:00.000Z",
+      summary: "Billed work",
+    });
+    await drain();
+    const psa = (await psaTicketOf(t)) as number;
+    const [e] = await atEntries(psa);
+    // Approved in Autotask (admin fixture): a delete is refused.
+    await at.admin("POST", tenant("/rows/TimeEntries"), { ...e, billingApprovalLevelMostRecent: 1 });
+    await editEntry(id, t, { deleted_at: next() });
+    await drain();
+    expect(await atEntries(psa)).toEqual([
+      expect.objectContaining({ hoursWorked: 0, summaryNotes: "[deleted in the portal] Billed work" }),
+    ]);
+    const link = await k()
+      .selectFrom("time_entry_links")
+      .selectAll()
+      .where("time_entry_id", "=", id)
+      .executeTakeFirst();
+    expect(link?.state).toBe("corrected");
   });
 
   it("does not post twice a create that timed out after it was applied", async () => {

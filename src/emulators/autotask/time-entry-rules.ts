@@ -31,3 +31,13 @@ export function checkTimeEntry(tenant: Tenant, row: Row, before: Row | null): vo
   }
   checkWorkType(tenant, row, before);
 }
+
+/**
+ * An entry that went through billing approval cannot be deleted (docs/emulator.md, Time entries; the
+ * text is unconfirmed). Tests mark an entry approved by re-inserting it with
+ * `billingApprovalLevelMostRecent` set (admin rows).
+ */
+export function checkTimeEntryDelete(row: Row): void {
+  if (Number(row["billingApprovalLevelMostRecent"] ?? 0) > 0)
+    throw invalid(`Time entry ${String(row["id"])} has been approved and cannot be deleted.`);
+}
