@@ -360,8 +360,35 @@ describe.each(STORES)("time entries to the Autotask emulator on %s", (kind) => {
     expect(await atEntries(psa)).toHaveLength(1);
   });
 
+  it("writes entries as their resource when impersonation is on", async () => {
+    const s = settings();
+    await env.services.portal.putIntegration(SYSTEM_ACTOR, partnerId, {
+      ...s,
+      ticketing: { ...s.ticketing, effortImpersonate: true },
+    });
+    await drain();
+    try {
+      const t = await newTicket("Impersonated");
+      await addEntry(t, alexUser, {
+        start: "2026-11-28T18:00:00.000Z",
+        end: "2026-11-28T18:30:00.000Z",
+        summary: "As Alex",
+      });
+      await drain();
+      const [e] = await atEntries((await psaTicketOf(t)) as number);
+      const row = (await at.api<{ item: Record<string, unknown> }>("GET", `TimeEntries/${e!.id}`)).item;
+      expect(row).toMatchObject({ resourceID: alex, creatorUserID: alex });
+    } finally {
+      await env.services.portal.putIntegration(SYSTEM_ACTOR, partnerId, {
+        ...s,
+        ticketing: { ...s.ticketing, effortImpersonate: false },
+      });
+    }
+  });
+
   it("holds entries of a ticket not yet linked, then sends them once it is", async () => {
     await env.services.portal.putIntegration(SYSTEM_ACTOR, partnerId, settings(false));
+    await drain();
     const t = await newTicket("Logged before the link");
     await addEntry(t, alexUser, {
       start: "2026-11-28T16:00:00.000Z",
@@ -371,6 +398,8 @@ describe.each(STORES)("time entries to the Autotask emulator on %s", (kind) => {
     await drain();
     expect(await psaTicketOf(t)).toBeNull();
     await env.services.portal.putIntegration(SYSTEM_ACTOR, partnerId, settings(true));
+    // A drain already under way keeps the settings it started with: let it finish first.
+    await drain();
     await announce(t);
     await drain();
     const psa = await psaTicketOf(t);
