@@ -86,7 +86,12 @@ describe.each(STORES)("migration 0013_connector_settings on %s", (kind) => {
       })
       .execute();
 
-    expect((await migrate(d)).slice(0, 2)).toEqual(["0012_integration_events", "0013_connector_settings"]);
+    expect(await migrate(d, { to: "0013_connector_settings" })).toEqual([
+      "0012_integration_events",
+      "0013_connector_settings",
+    ]);
+    // The migrations after it (time entries, effort sync).
+    await migrate(d);
 
     const row = await k
       .selectFrom("partner_integrations")
@@ -144,6 +149,11 @@ describe.each(STORES)("migration 0013_connector_settings on %s", (kind) => {
         sourceId: -2,
         dueDateOffsetHours: 4,
         internalNotePublish: 4,
+        // Time-entry defaults, added after this migration: not set.
+        effortResourceId: null,
+        effortRoleId: null,
+        effortWorkTypeId: null,
+        effortImpersonate: false,
       },
       devices: {
         enabled: true,

@@ -24,6 +24,7 @@ import { installGuards, isUiFallback } from "./guard.js";
 import { clientRoutes } from "./routes/clients.js";
 import { partnerRoutes } from "./routes/partners.js";
 import { psaSystemRoutes } from "./routes/psa-systems.js";
+import { resourceMapRoutes } from "./routes/resource-map.js";
 import { syncRoutes } from "./routes/sync.js";
 import { ticketSyncRoutes, webhookRoutes } from "./routes/ticket-sync.js";
 import { ticketRoutes } from "./routes/tickets.js";
@@ -209,6 +210,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   if (deps.sync) {
     await app.register(syncRoutes(deps.sync));
     await app.register(ticketSyncRoutes(deps.portal, deps.sync));
+    await app.register(resourceMapRoutes(deps.sync));
     await app.register(webhookRoutes(deps.sync));
   }
   return app;

@@ -1,13 +1,29 @@
 import type { Actor } from "./access.js";
 import type { Role } from "./catalog.js";
 import type { PortalContext } from "./context.js";
-import { ticketTimeEntries } from "./time-entries.js";
-import type { TimeEntry } from "./types.js";
 
 /** Portal "Closed": an open ticket is any other. */
 const CLOSED = 3;
 
 /** A ticket with the devices and alerts associated with it (the ticket-devices report). */
+/** A portal time entry as the sync engine reads it (times ISO 8601 UTC). */
+export interface SyncTimeEntry {
+  id: number;
+  partnerId: number;
+  ticketId: number;
+  /** null when the user was deleted (or the entry was logged by the system). */
+  userId: number | null;
+  userName: string;
+  startedAt: string;
+  endedAt: string;
+  summary: string;
+  internalNote: string;
+  billable: boolean;
+  workTypeId: number | null;
+  updatedAt: string;
+  deletedAt: string | null;
+}
+
 export interface TicketDevices {
   ticketId: number;
   title: string;
@@ -112,11 +128,6 @@ export class ForSync {
     });
   }
 
-  /** Every time entry of a ticket, deleted ones included (deleted_at set), in id order. */
-  timeEntries(ticketId: number): Promise<TimeEntry[]> {
-    return ticketTimeEntries(this.#ctx.k, ticketId);
-  }
-
   /** The actor of an enabled user, or null. */
   async activeUser(userId: number): Promise<Actor | null> {
     const user = await this.#ctx.k
@@ -128,5 +139,60 @@ export class ForSync {
     return user
       ? { userId: user.id, name: user.name, role: user.role as Role, partnerId: user.partner_id }
       : null;
+  }
+
+  // ---- time entries (effort sync)
+
+  /** A ticket's time entries, deleted ones too, with their technician's name, in id order. */
+  async timeEntries(ticketId: number): Promise<SyncTimeEntry[]> {
+    const rows = await this.#ctx.k
+      .selectFrom("time_entries as e")
+      .leftJoin("users as u", "u.id", "e.user_id")
+      .select([
+        "e.id",
+        "e.partner_id",
+        "e.ticket_id",
+        "e.user_id",
+        "u.name as user_name",
+        "e.started_at",
+        "e.ended_at",
+        "e.summary",
+        "e.internal_note",
+        "e.billable",
+        "e.work_type_id",
+        "e.updated_at",
+        "e.deleted_at",
+      ])
+      .where("e.ticket_id", "=", ticketId)
+      .orderBy("e.id")
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      partnerId: r.partner_id,
+      ticketId: r.ticket_id,
+      userId: r.user_id,
+      userName: r.user_name ?? "",
+      startedAt: r.started_at,
+      endedAt: r.ended_at,
+      summary: r.summary,
+      internalNote: r.internal_note,
+      billable: r.billable === 1,
+      workTypeId: r.work_type_id,
+      updatedAt: r.updated_at,
+      deletedAt: r.deleted_at,
+    }));
+  }
+
+  /** The users of a partner (id, name, sign-in name), for the user ↔ PSA-resource map. */
+  async partnerUsers(
+    partnerId: number,
+  ): Promise<Array<{ id: number; name: string; username: string | null }>> {
+    return this.#ctx.k
+      .selectFrom("users")
+      .select(["id", "name", "username"])
+      .where("partner_id", "=", partnerId)
+      .where("disabled", "=", 0)
+      .orderBy("id")
+      .execute();
   }
 }

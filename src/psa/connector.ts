@@ -349,6 +349,58 @@ export interface WebhookStatus {
   checkedAt: string | null;
 }
 
+// ---------------------------------------------------------------- time entries (effort)
+
+/** One portal time entry as the PSA should record it. Times are ISO 8601 UTC. */
+export interface TimeEntryInput {
+  /** The PSA resource (person) the time is booked for. */
+  resourceId: number;
+  /** The resource's role for the entry (Autotask: one of the resource's service-desk roles). */
+  roleId: number;
+  /** The work type (Autotask billing code of the work-type kind); null: the PSA's default. */
+  workTypeId: number | null;
+  startedAt: string;
+  endedAt: string;
+  hours: number;
+  summary: string;
+  internalNote: string;
+  billable: boolean;
+}
+
+/** A PSA resource, for the portal-user ↔ resource map. */
+export interface PsaResource {
+  id: number;
+  name: string;
+  email: string;
+  active: boolean;
+  /** The role a time entry takes when the map names none; null when the resource has none. */
+  defaultRoleId: number | null;
+}
+
+export interface TimeEntryPort {
+  /**
+   * The Setup defaults: the resource that unmapped users' entries go to, its role (null: the
+   * resource's default role) and the work type of entries that name none.
+   */
+  readonly defaults: { resourceId: number | null; roleId: number | null; workTypeId: number | null };
+  /**
+   * Creates the entry on a ticket. With `maybeSent` (an earlier attempt's outcome is unknown) and after
+   * an ambiguous failure, it first looks for an entry of the same ticket, resource and start time and
+   * returns that one: never a blind second create.
+   */
+  create(psaTicketId: number, entry: TimeEntryInput, o?: { maybeSent?: boolean }): Promise<number>;
+  /** The entry of this ticket with the entry's resource and start time, if there is one. */
+  find(psaTicketId: number, entry: TimeEntryInput): Promise<number | null>;
+  update(id: number, entry: TimeEntryInput): Promise<void>;
+  /**
+   * Removes the entry. "corrected" when the PSA refuses deletes: the entry is then set to zero hours
+   * with a note that it was deleted in the portal. "gone" when it no longer exists.
+   */
+  delete(id: number, entry: TimeEntryInput): Promise<"deleted" | "corrected" | "gone">;
+  /** The active and inactive resources. */
+  resources(): Promise<PsaResource[]>;
+}
+
 // ---------------------------------------------------------------- the connector and its session
 
 export interface SessionContext {
@@ -368,6 +420,8 @@ export interface PsaSession {
   readonly tickets: TicketPort;
   readonly assets: AssetPort;
   readonly webhooks: WebhookPort;
+  /** Time entries on tickets (effort), where the connector supports them. */
+  readonly timeEntries?: TimeEntryPort;
   /** Live pick-lists for the settings form and mapping tables. */
   options(): Promise<PsaOptions>;
   /**

@@ -33,6 +33,8 @@ export interface Database {
   stream_tickets: StreamTicketRow;
   integration_events: IntegrationEventRow;
   time_entries: TimeEntryRow;
+  time_entry_links: TimeEntryLinkRow;
+  resource_map: ResourceMapRow;
 }
 
 export interface PartnerRow {
@@ -376,4 +378,26 @@ export interface MappingDriftRow {
   psa_id: number;
   message: string;
   detected_at: string;
+}
+
+/** A portal time entry's PSA entry; state creating | synced | deleted | corrected. */
+export interface TimeEntryLinkRow {
+  id: Generated<number>;
+  partner_id: number;
+  time_entry_id: number;
+  psa_time_entry_id: number | null;
+  state: string;
+  /** The entry's updated_at the PSA entry reflects. */
+  synced_at: string | null;
+  last_error: string | null;
+}
+
+/** A portal user's PSA resource (and role; null = the resource's default). */
+export interface ResourceMapRow {
+  id: Generated<number>;
+  partner_id: number;
+  user_id: number;
+  psa_resource_id: number;
+  psa_role_id: number | null;
+  psa_label: string;
 }

@@ -22,6 +22,7 @@ import { PsaSessions } from "./sessions.js";
 import { StreamTickets } from "./stream-tickets.js";
 import type { SyncErrorView } from "./tickets/errors.js";
 import type { DriftFinding, ReceiveResult } from "./tickets/feed.js";
+import { ResourceMap } from "./tickets/resource-map.js";
 import { TicketEngine } from "./tickets/service.js";
 import type { PsaTicketView } from "./tickets/views.js";
 import type { WebhookState } from "./tickets/webhooks.js";
@@ -85,6 +86,8 @@ export class SyncEngine {
   readonly scheduler: AssetScheduler;
   /** The Validate checklist. */
   readonly validation: Validation;
+  /** The portal-user ↔ PSA-resource map of time entries. */
+  readonly effort: ResourceMap;
   readonly #options: PsaOptionsReader;
   /** Integration settings saves (integration_events rows) and what follows them. */
   readonly #events: PortalEvents;
@@ -118,6 +121,7 @@ export class SyncEngine {
       live: this.#live,
       ticketChecks: (partnerId, session) => this.tickets.validationChecks(partnerId, session),
     });
+    this.effort = new ResourceMap({ db: o.db, portal: this.portal, sessions: this.sessions });
     this.#options = new PsaOptionsReader({ portal: this.portal, sessions: this.sessions, live: this.#live });
     this.scheduler = new AssetScheduler({
       portal: this.portal,

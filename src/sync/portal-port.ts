@@ -1,16 +1,8 @@
 import { type Actor, type Permission, SYSTEM_ACTOR } from "../portal/access.js";
 import type { MappingKind } from "../portal/catalog.js";
-import type { TicketDevices } from "../portal/for-sync.js";
+import type { SyncTimeEntry, TicketDevices } from "../portal/for-sync.js";
 import type { Portal, TicketInput, TicketPatch } from "../portal/service.js";
-import type {
-  Client,
-  Device,
-  IntegrationView,
-  MappingEntry,
-  Note,
-  TicketDetail,
-  TimeEntry,
-} from "../portal/types.js";
+import type { Client, Device, IntegrationView, MappingEntry, Note, TicketDetail } from "../portal/types.js";
 
 /**
  * The one narrow way the sync engine reads and writes portal data. The engine owns this interface;
@@ -39,8 +31,6 @@ export interface SyncPortal {
   openTicketIds(partnerId: number): Promise<number[]>;
   /** Per ticket, its devices and alerts (the ticket-devices report, without the PSA side). */
   ticketDevices(partnerId: number): Promise<TicketDevices[]>;
-  /** Every time entry of a ticket, deleted ones included (deletedAt set), in id order. */
-  timeEntries(ticketId: number): Promise<TimeEntry[]>;
   /** The actor of an enabled user (a live-log ticket's owner), or null. */
   activeUser(userId: number): Promise<Actor | null>;
   /**
@@ -48,6 +38,10 @@ export interface SyncPortal {
    * sees it, then 403 without the permission.
    */
   authorize(actor: Actor, partnerId: number, permission?: Permission): Promise<void>;
+  /** A ticket's time entries, deleted ones too (deletedAt set), with their technician's name, in id order. */
+  timeEntries(ticketId: number): Promise<SyncTimeEntry[]>;
+  /** A partner's enabled users, for the user ↔ PSA-resource map. */
+  partnerUsers(partnerId: number): Promise<Array<{ id: number; name: string; username: string | null }>>;
 }
 
 export function syncPortal(portal: Portal): SyncPortal {
@@ -68,8 +62,9 @@ export function syncPortal(portal: Portal): SyncPortal {
     deviceClient: (deviceId) => portal.forSync.deviceClient(deviceId),
     openTicketIds: (partnerId) => portal.forSync.openTicketIds(partnerId),
     ticketDevices: (partnerId) => portal.forSync.ticketDevices(partnerId),
-    timeEntries: (ticketId) => portal.forSync.timeEntries(ticketId),
     activeUser: (userId) => portal.forSync.activeUser(userId),
     authorize: (actor, partnerId, permission) => portal.authorize(actor, partnerId, permission),
+    timeEntries: (ticketId) => portal.forSync.timeEntries(ticketId),
+    partnerUsers: (partnerId) => portal.forSync.partnerUsers(partnerId),
   };
 }

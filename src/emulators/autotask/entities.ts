@@ -531,6 +531,35 @@ const timeEntries = entity(
   },
 );
 
+// Roles and a resource's service-desk roles are admin data: query/get only through REST (the
+// TimeEntries help page names the rule "a roleID that is valid for the resourceID",
+// https://github.com/WYRE-AI/autotask-mcp/issues/280; listed among the REST entities that
+// integrations read, https://github.com/WYRE-AI/autotask-mcp/pull/298).
+const roles = entity(
+  "Roles",
+  [
+    id(),
+    f("name", "string", { len: 200, ro: true }),
+    f("description", "string", { len: 200, ro: true }),
+    f("isActive", "boolean", { ro: true }),
+    f("hourlyRate", "decimal", { ro: true }),
+    f("roleType", "integer", { ro: true }),
+  ],
+  { singular: "Role", verbs: {}, idBase: 29683400 },
+);
+
+const resourceServiceDeskRoles = entity(
+  "ResourceServiceDeskRoles",
+  [
+    id(),
+    f("resourceID", "integer", { ro: true, ref: "Resource" }),
+    f("roleID", "integer", { ro: true, ref: "Role" }),
+    f("isActive", "boolean", { ro: true }),
+    f("isDefault", "boolean", { ro: true }),
+  ],
+  { singular: "ResourceServiceDeskRole", verbs: {}, idBase: 1 },
+);
+
 const thresholdInformation = entity(
   "ThresholdInformation",
   [
@@ -656,6 +685,8 @@ export const ENTITIES: readonly EntityDef[] = [
   configurationItemTypes,
   products,
   timeEntries,
+  roles,
+  resourceServiceDeskRoles,
   thresholdInformation,
   ...webhookEntities("Ticket", 1, true),
   // TicketNoteWebhooks have Fields and ExcludedResources but no UdfFields (docs/autotask.md, Entities and

@@ -34,6 +34,8 @@ export const DEFAULT_TENANT_ID = "default";
 /** Resource ids of the demo seed. */
 export const DEMO_IDS = {
   apiResource: 29682885,
+  /** Service-desk roles (Roles): the technicians' default role and a second one. */
+  roles: { technician: 8, engineer: 29683402 } as const,
   technicians: [29682886, 29682887] as const,
   rootCompany: 0,
   companies: { AT1: 174, AT2: 175, AT3: 176, AT4: 177 },
@@ -366,11 +368,30 @@ export function demoSeed(o: SeedOptions = {}): TenantData {
   ]);
 
   const tech = DEMO_IDS.technicians;
+  const roles = DEMO_IDS.roles;
   base.rows["Resources"] = [
     ...(base.rows["Resources"] ?? []),
     resource(tech[0], "Alex", "Morgan", "alex.morgan@example.com", false, "amorgan"),
     resource(tech[1], "Sam", "Rivera", "sam.rivera@example.com", false, "srivera"),
+  ].map((r) => ({ ...r, defaultServiceDeskRoleID: roles.technician }));
+  base.rows["Roles"] = [
+    { id: roles.technician, name: "Technician", isActive: true, hourlyRate: 125, roleType: 1 },
+    { id: roles.engineer, name: "NOC Engineer", isActive: true, hourlyRate: 150, roleType: 1 },
   ];
+  // Every resource (the API user's too, for entries of unmapped technicians) holds the Technician role
+  // as its default; Alex is also an NOC Engineer.
+  base.rows["ResourceServiceDeskRoles"] = [
+    [DEMO_IDS.apiResource, roles.technician, true],
+    [tech[0], roles.technician, true],
+    [tech[0], roles.engineer, false],
+    [tech[1], roles.technician, true],
+  ].map(([resourceID, roleID, isDefault], i) => ({
+    id: i + 1,
+    resourceID,
+    roleID,
+    isActive: true,
+    isDefault,
+  }));
   const c = DEMO_IDS.companies;
   base.rows["Companies"] = [
     ...(base.rows["Companies"] ?? []),

@@ -22,6 +22,7 @@ import {
 import { picklistValues } from "./fields.js";
 import type { ChangeListener, EntityChange, Row, WebhookEntityType } from "./hooks.js";
 import { applyCategoryDefaults, checkCategoryRequired, checkWorkType } from "./ticket-rules.js";
+import { checkTimeEntry, checkTimeEntryDelete } from "./time-entry-rules.js";
 
 /** An error answered as `{"errors":[message]}` with this HTTP status (docs/autotask.md, Errors). */
 export class ApiError extends Error {
@@ -601,6 +602,7 @@ export class EmulatorStore {
       // What n8n saw when deleting a webhook that was already gone (docs/autotask.md, Writes).
       throw invalid("No matching records found.");
     }
+    if (def.name === "TimeEntries") checkTimeEntryDelete(before);
     if (def.name === "ConfigurationItemTypes") {
       const used = tenant.table("ConfigurationItems").lookup("configurationItemType", id).length;
       if (used > 0) throw invalid(`ConfigurationItemType ${id} is used by ${used} configuration item(s).`);
@@ -757,6 +759,7 @@ export class EmulatorStore {
     const rule = def.validate?.(row);
     if (rule) throw invalid(rule);
     if (def.name === "Tickets") checkWorkType(tenant, row, before);
+    if (def.name === "TimeEntries") checkTimeEntry(tenant, row, before);
   }
 
   private checkPicklist(tenant: Tenant, def: EntityDef, fd: FieldDef, v: number, row: Row): void {

@@ -7,6 +7,7 @@ import { AUTOTASK_MANIFEST } from "./manifest.js";
 import { autotaskOptions, autotaskTicketValues } from "./options.js";
 import { autotaskSettings } from "./settings.js";
 import { autotaskTickets } from "./tickets.js";
+import { autotaskTimeEntries } from "./time-entries.js";
 import { validateAutotask } from "./validate.js";
 import { autotaskWebhookReceiver } from "./webhook-receive.js";
 import { autotaskWebhooks } from "./webhooks.js";
@@ -59,6 +60,7 @@ export function autotaskConnector(o: AutotaskConnectorOptions): Connector {
         tickets: autotaskTickets(api, s, ctx),
         assets: autotaskAssets(api, s),
         webhooks: autotaskWebhooks(api, s, ctx),
+        timeEntries: autotaskTimeEntries(api, s),
         options: () => autotaskOptions(api),
         ticketValues: () => autotaskTicketValues(api),
         validate: (input) => validateAutotask(api, s, input),

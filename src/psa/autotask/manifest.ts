@@ -143,6 +143,48 @@ export const AUTOTASK_MANIFEST = {
       keepWhenOmitted: true,
     },
     {
+      key: "effortResourceId",
+      section: "ticketing",
+      label: "Default NOC resource",
+      kind: "picklist",
+      options: "resources",
+      group: "effort",
+      noun: "the default NOC resource",
+      help: "Time entries of portal users with no Autotask resource in the resource map are booked to this resource, with the technician's name in the summary.",
+      keepWhenOmitted: true,
+    },
+    {
+      key: "effortRoleId",
+      section: "ticketing",
+      label: "Its role",
+      kind: "picklist",
+      options: "roles",
+      group: "effort",
+      noun: "the default NOC resource's role",
+      help: "Empty: the resource's default service-desk role.",
+      keepWhenOmitted: true,
+    },
+    {
+      key: "effortWorkTypeId",
+      section: "ticketing",
+      label: "Default work type",
+      kind: "picklist",
+      options: "billingCodes",
+      group: "effort",
+      noun: "the default work type of time entries",
+      help: "Empty: the Allocation Id above. A time entry's own work type wins.",
+      keepWhenOmitted: true,
+    },
+    {
+      key: "effortImpersonate",
+      section: "ticketing",
+      label: "Write time entries as their resource (impersonation)",
+      kind: "boolean",
+      group: "effort",
+      help: "Sends ImpersonationResourceId so Autotask attributes each entry to its resource; the tenant must allow the API user to impersonate them.",
+      keepWhenOmitted: true,
+    },
+    {
       key: "productId",
       section: "devices",
       label: "Product",
@@ -166,6 +208,10 @@ export const AUTOTASK_MANIFEST = {
       label: "Ticket defaults",
       help: "Sent with every ticket the NOC creates in Autotask. Set what the ticket category makes required (Validate lists what is missing).",
     },
+    effort: {
+      label: "Time entries",
+      help: "How the NOC's time on portal tickets is booked on the Autotask ticket.",
+    },
   },
   schema: {
     ticketing: Type.Object({
@@ -183,6 +229,10 @@ export const AUTOTASK_MANIFEST = {
       // Autotask's system sources have negative ids (Insourced -2, Client Portal -1).
       sourceId: Type.Optional(nullable(Type.Integer({ minimum: -INT32_MAX - 1, maximum: INT32_MAX }))),
       dueDateOffsetHours: Type.Optional(nullable(Type.Integer({ minimum: 0, maximum: 8760 }))),
+      effortResourceId: Type.Optional(id()),
+      effortRoleId: Type.Optional(id()),
+      effortWorkTypeId: Type.Optional(id()),
+      effortImpersonate: Type.Optional(Type.Boolean()),
       internalNotePublish: Type.Optional(
         Type.Union([Type.Literal(2), Type.Literal(4)], {
           description: "publish of internal notes: 2 Internal Project Team, 4 Internal & Co-Managed",

@@ -67,5 +67,17 @@ export async function autotaskOptions(api: AutotaskApi): Promise<PsaOptions> {
     sources: pick("source"),
     products: await rows("Products", "name"),
     configurationItemTypes: await rows("ConfigurationItemTypes", "name"),
+    // Time entries: the default NOC resource and its role (docs/emulator.md, Time entries).
+    roles: await rows("Roles", "name"),
+    resources: (
+      await queryAll<AutotaskEntity>(api, "Resources", {
+        filter: [{ op: "gte", field: "id", value: 0 }],
+        includeFields: ["id", "firstName", "lastName", "isActive"],
+      })
+    ).map((r) => ({
+      id: r.id,
+      label: [r["firstName"], r["lastName"]].filter(Boolean).join(" ") || String(r.id),
+      isActive: r.isActive !== false,
+    })),
   };
 }

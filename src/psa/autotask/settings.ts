@@ -18,6 +18,11 @@ export interface AutotaskSettings {
   dueDateOffsetHours: number | null;
   /** `publish` of internal notes: 2 Internal Project Team, 4 Internal & Co-Managed. */
   internalNotePublish: number;
+  /** Time entries: the default NOC resource, its role, the default work type, impersonation. */
+  effortResourceId: number | null;
+  effortRoleId: number | null;
+  effortWorkTypeId: number | null;
+  effortImpersonate: boolean;
   productId: number | null;
   configurationItemTypeId: number | null;
   advanced: boolean;
@@ -43,6 +48,10 @@ export function autotaskSettings(s: IntegrationSettings): AutotaskSettings {
     sourceId: id(t.sourceId),
     dueDateOffsetHours: id(t.dueDateOffsetHours),
     internalNotePublish: t.internalNotePublish === 4 ? 4 : 2,
+    effortResourceId: id(t.effortResourceId),
+    effortRoleId: id(t.effortRoleId),
+    effortWorkTypeId: id(t.effortWorkTypeId),
+    effortImpersonate: t.effortImpersonate === true,
     productId: id(d.productId),
     configurationItemTypeId: id(d.configurationItemTypeId),
     advanced: d.advanced === true,

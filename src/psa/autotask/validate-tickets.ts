@@ -15,6 +15,7 @@ import { type AutotaskApi, queryAll } from "./api.js";
 import { WORK_TYPE_USE_TYPE } from "./options.js";
 import type { AutotaskSettings } from "./settings.js";
 import type { AutotaskEntity, FieldInfo, PicklistValue } from "./types.js";
+import { checkEffort } from "./validate-effort.js";
 
 const ADMIN_TICKETS = "Admin → Features & Settings → Service Desk (Tickets)";
 const ADMIN_WORK_TYPES =
@@ -129,6 +130,7 @@ export async function checkTickets(
   }
   if (ticketFields && input.mappings.coverage)
     checks.push(...checkCoverage(ticketFields, input.mappings.coverage));
+  checks.push(...(await checkEffort(api, t)));
   return checks;
 }
 

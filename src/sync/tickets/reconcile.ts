@@ -3,6 +3,7 @@ import type { TicketPatch } from "../../portal/service.js";
 import type { PsaTicket } from "../../psa/connector.js";
 import type { Failpoint } from "../failpoint.js";
 import type { SyncPortal } from "../portal-port.js";
+import type { EffortSync } from "./effort.js";
 import { TicketSyncError } from "./errors.js";
 import type { TicketLinks } from "./links.js";
 import type { Ctx, FieldMap } from "./mapping.js";
@@ -37,6 +38,8 @@ export class Reconciler {
       links: TicketLinks;
       map: FieldMap;
       notes: NoteSync;
+      /** Time entries, after their ticket (absent: none cross). */
+      effort?: EffortSync | undefined;
       /**
        * Testing only (NOCBRIDGE_FAILPOINT): the process exits (code 137, as if killed) right before a
        * ticket create is sent, or right after it returned and before its link is saved — the crash
@@ -144,6 +147,7 @@ export class Reconciler {
       psaAt: pt.lastActivity,
     };
     await links.synced(link.id, next, warnings.length > 0 ? warnings.join("; ") : null);
+    await this.o.effort?.sync(ctx, ticket.id, pt.id);
   }
 
   /** Portal → PSA create: NOC queue and the partner's defaults (the connector's), company, the device's asset, mapped status and priority. */
@@ -197,6 +201,7 @@ export class Reconciler {
       gap ? { statusId: sentStatus, warning: statusGapWarning(side.statusId, label) } : undefined,
     );
     await notes.sync(ctx, ticket.id, pt.id, false);
+    await this.o.effort?.sync(ctx, ticket.id, pt.id);
   }
 
   /** Testing only: dies here, without cleanup, when NOCBRIDGE_FAILPOINT names this point. */

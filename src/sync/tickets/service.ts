@@ -8,6 +8,7 @@ import type { Db } from "../../store/db.js";
 import type { Failpoint } from "../failpoint.js";
 import type { SyncPortal } from "../portal-port.js";
 import type { PsaSessions } from "../sessions.js";
+import { EffortSync } from "./effort.js";
 import { type SyncErrorView, TicketErrors } from "./errors.js";
 import { type DriftFinding, type ReceiveResult, TicketFeed } from "./feed.js";
 import { TicketLinks } from "./links.js";
@@ -69,6 +70,7 @@ export class TicketEngine {
       links,
       map: new FieldMap(db, portal),
       notes: new NoteSync(db, portal),
+      effort: new EffortSync(db, portal),
       failpoint: o.failpoint,
     });
     this.#worker = new TicketWorker({
