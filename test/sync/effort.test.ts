@@ -225,6 +225,54 @@ describe.each(STORES)("time entries to the Autotask emulator on %s", (kind) => {
     }
   });
 
+  it("takes an entry logged through the API to Autotask, and its edit and deletion follow", async () => {
+    const app = await testApp(env);
+    const made = await env.services.portal.createUser(SYSTEM_ACTOR, {
+      name: "Alex API",
+      role: "technician",
+      partnerId,
+      username: "alex.api@example.com",
+    });
+    const alexToken = made.token;
+    const alexApi = made.user.id;
+    await env.services.sync.effort.put(partnerId, [
+      { userId: alexUser, psaResourceId: alex, psaRoleId: null },
+      { userId: alexApi, psaResourceId: alex, psaRoleId: null },
+    ]);
+    const call = (method: "POST" | "PATCH" | "DELETE", url: string, payload?: unknown) =>
+      app.inject({
+        method,
+        url,
+        headers: { authorization: `Bearer ${alexToken}` },
+        ...(payload ? { payload } : {}),
+      });
+    const t = await newTicket("Logged through the API");
+    const created = await call("POST", `/api/tickets/${t}/time-entries`, {
+      startedAt: "2026-11-28T13:00:00.000Z",
+      endedAt: "2026-11-28T13:45:00.000Z",
+      summary: "Restarted the print spooler",
+    });
+    expect(created.statusCode).toBe(201);
+    const id = created.json().id as number;
+    await drain();
+    const psa = (await psaTicketOf(t)) as number;
+    expect(await atEntries(psa)).toEqual([
+      expect.objectContaining({
+        resourceID: alex,
+        hoursWorked: 0.75,
+        summaryNotes: "Restarted the print spooler",
+      }),
+    ]);
+    expect(
+      (await call("PATCH", `/api/time-entries/${id}`, { endedAt: "2026-11-28T14:00:00.000Z" })).statusCode,
+    ).toBe(200);
+    await drain();
+    expect(await atEntries(psa)).toEqual([expect.objectContaining({ hoursWorked: 1 })]);
+    expect((await call("DELETE", `/api/time-entries/${id}`)).statusCode).toBe(204);
+    await drain();
+    expect(await atEntries(psa)).toEqual([]);
+  });
+
   it("books an entry on the linked ticket with the mapped resource, its role, the work type and hours", async () => {
     const t = await newTicket("Disk almost full");
     await addEntry(t, alexUser, {
