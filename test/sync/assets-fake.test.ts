@@ -5,6 +5,7 @@ import type { DeviceInput } from "../../src/portal/service.js";
 import type { IntegrationInput } from "../../src/portal/types.js";
 import { PORTAL_DEVICE_ID_FIELD } from "../../src/psa/connector.js";
 import type { SyncRunDetail } from "../../src/sync/runs.js";
+import { device } from "../helpers/devices.js";
 import { openTestServices, STORES, type TestEnv, testApp } from "../helpers/services.js";
 import { type FakeConnector, fakeConnector } from "../psa/fake/connector.js";
 import { COMPANY_WITH_ASSETS, COMPANY_WITHOUT_ASSETS, type FakeTenant } from "../psa/fake/psa.js";
@@ -14,25 +15,6 @@ import { COMPANY_WITH_ASSETS, COMPANY_WITHOUT_ASSETS, type FakeTenant } from "..
  * (test/psa/fake/): what test/sync/assets.test.ts proves over the Autotask emulator, through the seam
  * alone. The engine must not know which PSA it is talking to.
  */
-
-const device = (i: number, state: DeviceInput["state"], over: Partial<DeviceInput> = {}): DeviceInput => ({
-  state,
-  hostname: `HOST-${String(i).padStart(3, "0")}`,
-  deviceType: "Workstation",
-  ipAddress: `10.0.0.${i}`,
-  gateway: "10.0.0.1",
-  make: "Dell Inc.",
-  model: "OptiPlex 7090",
-  operatingSystem: "Microsoft Windows 11 Pro",
-  ram: "16 GB",
-  biosName: "Dell Inc. BIOS 2.18.0",
-  biosVersion: "2.18.0",
-  driveInfo: "C: 476 GB",
-  lastLoggedUser: `user${i}`,
-  serialNumber: `SN-${i}`,
-  warrantyEndDate: state === "managed" ? "2028-06-30" : null,
-  ...over,
-});
 
 /** Every request the tenant answers, by operation ("assets.query", "assets.update" …): a spy, not a change. */
 function recordOps(tenant: FakeTenant): string[] {

@@ -14,6 +14,7 @@ import {
   type TestEmulator,
   tenant,
 } from "../helpers/autotask.js";
+import { device } from "../helpers/devices.js";
 import { openTestServices, STORES, type TestEnv, testApp } from "../helpers/services.js";
 
 interface Ci {
@@ -27,25 +28,6 @@ interface Ci {
   warrantyExpirationDate: string | null;
   userDefinedFields: Array<{ name: string; value: string | null }>;
 }
-
-const device = (i: number, state: DeviceInput["state"], over: Partial<DeviceInput> = {}): DeviceInput => ({
-  state,
-  hostname: `HOST-${String(i).padStart(3, "0")}`,
-  deviceType: "Workstation",
-  ipAddress: `10.0.0.${i}`,
-  gateway: "10.0.0.1",
-  make: "Dell Inc.",
-  model: "OptiPlex 7090",
-  operatingSystem: "Microsoft Windows 11 Pro",
-  ram: "16 GB",
-  biosName: "Dell Inc. BIOS 2.18.0",
-  biosVersion: "2.18.0",
-  driveInfo: "C: 476 GB",
-  lastLoggedUser: `user${i}`,
-  serialNumber: `SN-${i}`,
-  warrantyEndDate: state === "managed" ? "2028-06-30" : null,
-  ...over,
-});
 
 describe.each(STORES)("asset sync against the Autotask emulator on %s", (kind) => {
   let env: TestEnv;
