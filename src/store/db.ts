@@ -22,6 +22,8 @@ import * as m0010 from "./migrations/0010_stream_tickets.js";
 import * as m0011 from "./migrations/0011_budget_waits.js";
 import * as m0012 from "./migrations/0012_integration_events.js";
 import * as m0013 from "./migrations/0013_connector_settings.js";
+import * as m0015 from "./migrations/0015_attachments.js";
+import * as m0017 from "./migrations/0017_attachment_links.js";
 import type { Database } from "./schema.js";
 import { Signals } from "./signals.js";
 
@@ -138,6 +140,8 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     "0011_budget_waits": { up: (db) => m0011.up(db, dialect) },
     "0012_integration_events": { up: (db) => m0012.up(db, dialect) },
     "0013_connector_settings": { up: (db) => m0013.up(db, dialect) },
+    "0015_attachments": { up: (db) => m0015.up(db, dialect) },
+    "0017_attachment_links": { up: (db) => m0017.up(db, dialect) },
   };
 }
 
