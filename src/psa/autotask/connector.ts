@@ -2,6 +2,7 @@ import { fingerprint } from "../../lib/fingerprint.js";
 import type { Check, Connector, IntegrationSettings, PsaSession, SessionContext } from "../connector.js";
 import type { AutotaskApi } from "./api.js";
 import { autotaskAssets } from "./assets.js";
+import { autotaskAttachments } from "./attachments.js";
 import type { AutotaskCredentials } from "./client.js";
 import { AUTOTASK_MANIFEST } from "./manifest.js";
 import { autotaskOptions } from "./options.js";
@@ -59,6 +60,7 @@ export function autotaskConnector(o: AutotaskConnectorOptions): Connector {
         tickets: autotaskTickets(api, s, ctx),
         assets: autotaskAssets(api, s),
         webhooks: autotaskWebhooks(api, s, ctx),
+        attachments: autotaskAttachments(api),
         options: () => autotaskOptions(api),
         validate: (input) => validateAutotask(api, s, input),
       };

@@ -10,6 +10,7 @@ import type { SyncPortal } from "../portal-port.js";
 import type { PsaSessions } from "../sessions.js";
 import { type SyncErrorView, TicketErrors } from "./errors.js";
 import { type DriftFinding, type ReceiveResult, TicketFeed } from "./feed.js";
+import { FileSync } from "./files.js";
 import { TicketLinks } from "./links.js";
 import { FieldMap } from "./mapping.js";
 import { NoteSync } from "./notes.js";
@@ -69,6 +70,7 @@ export class TicketEngine {
       links,
       map: new FieldMap(db, portal),
       notes: new NoteSync(db, portal),
+      files: new FileSync(db, portal),
       failpoint: o.failpoint,
     });
     this.#worker = new TicketWorker({
