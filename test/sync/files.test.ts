@@ -253,6 +253,44 @@ describe.each(STORES)("ticket attachments both ways against the Autotask emulato
     expect(warnings).toHaveLength(1);
   });
 
+  it("an upload is never duplicated in Autotask under 429s, 500s and timeouts after apply", async () => {
+    const t = await newLinkedTicket("Faulty files");
+    await at.admin("PUT", "/faults", {
+      seed: 5,
+      share429: 0.2,
+      share500: 0.2,
+      shareTimeoutAfterApply: 0.4,
+      retryAfterSeconds: 0,
+      onlyMethods: ["POST"],
+      onlyEntities: ["Tickets"],
+    });
+    const names = ["a.txt", "b.txt", "c.txt", "d.txt"];
+    const timeouts = async () =>
+      ((await at.stats()) as unknown as { afterApply: { timeout: number } }).afterApply.timeout;
+    const before = await timeouts();
+    try {
+      for (const n of names)
+        expect((await upload(t.id, n, "text/plain", Buffer.from(`file ${n}`))).status).toBe(201);
+      for (let i = 0; i < 10; i++) {
+        await drain();
+        const errs = await env.services.sync.tickets.errors(partnerId);
+        if (errs.length === 0 && (await atFiles(t.atId)).length === names.length) break;
+        for (const e of errs) await env.services.sync.tickets.retry(e.id);
+      }
+    } finally {
+      await at.admin("PUT", "/faults", {
+        share429: 0,
+        share500: 0,
+        shareTimeoutAfterApply: 0,
+        onlyMethods: null,
+        onlyEntities: null,
+      });
+    }
+    expect(await timeouts()).toBeGreaterThan(before); // the faults did hit attachment creates
+    const files = await atFiles(t.atId);
+    expect(files.map((f) => f.fullPath).sort()).toEqual(names);
+  });
+
   it("a portal file uploaded before the ticket is linked crosses once the link exists", async () => {
     const t = await portal().createTicket(SYSTEM_ACTOR, partnerId, {
       clientId: clientA,
