@@ -21,6 +21,7 @@ import { type Psa, usePsa } from "../psa";
 import { Link } from "../router";
 import { can, useMe } from "../session";
 import type { Client, SyncError, TicketDetail } from "../types";
+import { TicketAttachments } from "./TicketAttachments";
 
 /** One ticket: status, priority, devices, alerts, notes, and its PSA side (number, sync state, retry). */
 export function TicketDetailPage({ ticketId }: { ticketId: number }) {
@@ -129,6 +130,7 @@ export function TicketDetailPage({ ticketId }: { ticketId: number }) {
         <div>
           <PsaSide ticket={t} psa={psa} writable={writable} onRetried={() => void ticket.reload(true)} />
           <Notes ticket={t} psa={psa} writable={writable} onAdded={() => void ticket.reload(true)} />
+          <TicketAttachments ticketId={t.id} writable={writable} />
         </div>
       </div>
     </>
