@@ -5,7 +5,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../src/api/app.js";
 import { multipartFile } from "../src/api/routes/attachments.js";
+import { systemClock } from "../src/lib/clock.js";
 import { SYSTEM_ACTOR } from "../src/portal/access.js";
+import { Attachments } from "../src/portal/attachments.js";
+import { PortalContext } from "../src/portal/context.js";
 import { multipart } from "./helpers/multipart.js";
 import { openTestServices, STORES, type TestEnv, testApp } from "./helpers/services.js";
 
@@ -179,6 +182,22 @@ describe.each(STORES)("ticket attachments API on %s", (kind) => {
     expect(r.body.message).toContain('"page.html"');
     expect(r.body.message).toContain("text/html");
     expect(await counts()).toEqual(before);
+  });
+
+  it("serves a stored file whose type is no longer allowed as application/octet-stream", async () => {
+    const data = Buffer.from("%PDF-1.4 pretend");
+    const r = await upload(t.techA, ticketA, "old.pdf", "application/pdf", data);
+    expect(r.status).toBe(201);
+    // The operator narrows the allowed types afterwards.
+    const narrowed = new Attachments(
+      new PortalContext(env.services.db, systemClock),
+      env.services.portal.tickets,
+      { types: ["image/*"], ...(kind === "sqlite" ? { dir } : {}) },
+    );
+    expect(narrowed.allowed("application/pdf")).toBe(false);
+    expect(narrowed.allowed("image/png; charset=x")).toBe(true);
+    const got = await narrowed.get(SYSTEM_ACTOR, r.body.id);
+    expect(got.data.equals(data)).toBe(true);
   });
 
   it("accepts a JSON body with base64 data, keeping only the last segment of the name", async () => {
