@@ -7,8 +7,12 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../src/api/app.js";
+import { ATTACHMENT_MAX_BYTES } from "../../src/emulators/autotask/attachments.js";
 import { DEMO_IDS } from "../../src/emulators/autotask/seed.js";
+import { systemClock } from "../../src/lib/clock.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
+import { Attachments } from "../../src/portal/attachments.js";
+import { PortalContext } from "../../src/portal/context.js";
 import {
   demoTicketing,
   fastClient,
@@ -289,6 +293,34 @@ describe.each(STORES)("ticket attachments both ways against the Autotask emulato
     expect(await timeouts()).toBeGreaterThan(before); // the faults did hit attachment creates
     const files = await atFiles(t.atId);
     expect(files.map((f) => f.fullPath).sort()).toEqual(names);
+  });
+
+  it("a portal file Autotask refuses (over its 6 MB) is skipped with a warning, the ticket keeps syncing", async () => {
+    const t = await newLinkedTicket("Refused by Autotask");
+    // An operator whose portal limit is above Autotask's.
+    const roomy = new Attachments(new PortalContext(env.services.db, systemClock), portal().tickets, {
+      maxBytes: 8 * 1024 * 1024,
+    });
+    await roomy.add(SYSTEM_ACTOR, t.id, {
+      fileName: "full-dump.txt",
+      contentType: "text/plain",
+      data: Buffer.alloc(ATTACHMENT_MAX_BYTES + 1, 65),
+    });
+    await drain();
+    const warning = (await portal().listNotes(SYSTEM_ACTOR, t.id)).items.find((n) =>
+      n.text.includes("full-dump.txt"),
+    );
+    expect(warning?.text).toContain("was not sent to Autotask");
+    expect(warning?.published).toBe(false);
+    expect(await env.services.sync.tickets.errors(partnerId)).toEqual([]);
+    expect(await atFiles(t.atId)).toHaveLength(0);
+    // Not tried again; the ticket's other changes still cross.
+    const before = await atCreates();
+    await portal().updateTicket(SYSTEM_ACTOR, t.id, { title: "Refused by Autotask, renamed" });
+    await drain();
+    expect(await atCreates()).toBe(before);
+    const row = await at.api<{ item: { title: string } }>("GET", `Tickets/${t.atId}`);
+    expect(row.item.title).toBe("Refused by Autotask, renamed");
   });
 
   it("a portal file uploaded before the ticket is linked crosses once the link exists", async () => {

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { PortalError } from "../../portal/errors.js";
+import { isPsaError } from "../../psa/errors.js";
 import type { Db } from "../../store/db.js";
 import type { SyncPortal } from "../portal-port.js";
 import type { Ctx } from "./mapping.js";
@@ -89,11 +90,21 @@ export class FileSync {
       }
       if (psaId === null) {
         const file = await this.portal.attachmentData(f.id);
-        psaId = await port.add(
-          psaTicketId,
-          { name: f.fileName, contentType: f.contentType, data: file.data },
-          linkedPsa,
-        );
+        try {
+          psaId = await port.add(
+            psaTicketId,
+            { name: f.fileName, contentType: f.contentType, data: file.data },
+            linkedPsa,
+          );
+        } catch (e) {
+          // A file the PSA refuses for good (its own size or type rules) must not hold up the
+          // ticket: it is remembered as skipped (a placeholder PSA id, minus the portal id) and said so.
+          if (!isPsaError(e) || e.code !== "INVALID_REQUEST") throw e;
+          linkedPortal.add(f.id);
+          await this.#link(ctx.partnerId, psaTicketId, -f.id, f.id, f.sha256, e.message);
+          await warn(`Attachment "${f.fileName}" was not sent to ${label}: ${e.message}`);
+          continue;
+        }
       }
       linkedPsa.add(psaId);
       linkedPortal.add(f.id);
