@@ -139,7 +139,9 @@ export class Reconciler {
     if (Object.keys(toPortal).length > 0) after = await portal.updateTicket(ticket.id, toPortal);
     for (const r of resolutions) await notes.systemNote(ctx, link, `Sync conflict resolved — ${r}.`);
     await notes.sync(ctx, ticket.id, pt.id, lane.pullNotes);
-    await this.#files(ctx, ticket.id, pt.id, lane.pullNotes);
+    // The PSA's files are listed only when its ticket shows activity since the last sync (an
+    // attachment is activity on its ticket): a reconcile with nothing new costs no extra request.
+    await this.#files(ctx, ticket.id, pt.id, lane.pullNotes && pt.lastActivity !== shadow.psaAt);
     const next: Shadow = {
       // An unsynced status stays "changed" against the shadow, so it crosses once a row covers it.
       portal: statusGap ? { ...portalSide(after), statusId: shadow.portal.statusId } : portalSide(after),
