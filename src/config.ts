@@ -1,5 +1,6 @@
 import { isAbsolute, join, resolve } from "node:path";
 import { isPostgresUrl } from "./lib/database-url.js";
+import { DEFAULT_ATTACHMENT_MAX_BYTES, DEFAULT_ATTACHMENT_TYPES } from "./portal/attachments.js";
 import { BUILTIN_PSA_URL_ALLOWLIST } from "./psa/manifests.js";
 import { PsaUrlPolicy } from "./psa/url-policy.js";
 import { FAILPOINTS, type Failpoint } from "./sync/failpoint.js";
@@ -33,6 +34,13 @@ export interface Config {
   psaUrls: PsaUrlPolicy;
   /** Testing only (NOCBRIDGE_FAILPOINT): the process exits at this point of a ticket create. */
   failpoint: Failpoint | undefined;
+  // ---------------------------------------------------------------- attachments
+  /** Largest file on a ticket, bytes (NOCBRIDGE_ATTACHMENT_MAX_BYTES). */
+  attachmentMaxBytes: number;
+  /** Content types accepted on tickets (NOCBRIDGE_ATTACHMENT_TYPES). */
+  attachmentTypes: string[];
+  /** Where attachment bytes live as files (NOCBRIDGE_ATTACHMENT_DIR); unset: in the database. */
+  attachmentDir: string | undefined;
 }
 
 export const ENV_DOC: Array<[name: string, meaning: string]> = [
@@ -77,6 +85,18 @@ export const ENV_DOC: Array<[name: string, meaning: string]> = [
     "NOCBRIDGE_FAILPOINT",
     `testing only: ${FAILPOINTS.join(" or ")} — the process exits (code 137) just before a ticket create is sent to the PSA, or just after it returned and before its link is saved. Default: unset`,
   ],
+  [
+    "NOCBRIDGE_ATTACHMENT_MAX_BYTES",
+    `largest file accepted on a ticket, in bytes (upload, and files brought from the PSA). Default: ${DEFAULT_ATTACHMENT_MAX_BYTES} (6 MB, the Autotask API's per-file limit)`,
+  ],
+  [
+    "NOCBRIDGE_ATTACHMENT_TYPES",
+    "comma-separated content types accepted on tickets; type/* allows a family (image/*). Default: common images, PDF, plain text and CSV, JSON, XML, zip/7z/gzip, e-mail messages and Office documents",
+  ],
+  [
+    "NOCBRIDGE_ATTACHMENT_DIR",
+    "directory for attachment bytes (one file each, 0600). Default: unset — the bytes are stored in the database",
+  ],
 ];
 
 const LEVELS = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
@@ -115,6 +135,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const failpoint = env.NOCBRIDGE_FAILPOINT || undefined;
   if (failpoint !== undefined && !(FAILPOINTS as readonly string[]).includes(failpoint))
     problems.push(`NOCBRIDGE_FAILPOINT must be one of ${FAILPOINTS.join(", ")}, got "${failpoint}"`);
+  const maxText = env.NOCBRIDGE_ATTACHMENT_MAX_BYTES ?? String(DEFAULT_ATTACHMENT_MAX_BYTES);
+  const attachmentMaxBytes = Number(maxText);
+  if (!/^\d+$/.test(maxText.trim()) || attachmentMaxBytes < 1 || attachmentMaxBytes > 100 * 1024 * 1024)
+    problems.push(
+      `NOCBRIDGE_ATTACHMENT_MAX_BYTES must be a whole number of bytes from 1 to 104857600, got "${maxText}"`,
+    );
+  const attachmentTypes = (env.NOCBRIDGE_ATTACHMENT_TYPES ?? DEFAULT_ATTACHMENT_TYPES.join(","))
+    .split(",")
+    .map((t) => t.trim().toLowerCase())
+    .filter((t) => t !== "");
+  for (const t of attachmentTypes)
+    if (!/^[a-z0-9!#$&^_.+-]+\/([a-z0-9!#$&^_.+-]+|\*)$/.test(t))
+      problems.push(`NOCBRIDGE_ATTACHMENT_TYPES: "${t}" is not a content type (type/subtype or type/*)`);
+  const attachmentDir = env.NOCBRIDGE_ATTACHMENT_DIR ? resolve(env.NOCBRIDGE_ATTACHMENT_DIR) : undefined;
   let psaUrls = PsaUrlPolicy.default;
   try {
     psaUrls = PsaUrlPolicy.parse(env.NOCBRIDGE_PSA_URL_ALLOWLIST ?? BUILTIN_PSA_URL_ALLOWLIST);
@@ -142,6 +176,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     retentionDays,
     psaUrls,
     failpoint: failpoint as Failpoint | undefined,
+    attachmentMaxBytes,
+    attachmentTypes,
+    attachmentDir,
     ...overrides,
   };
 }

@@ -138,6 +138,11 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
   const portal = new Portal(db, box, clock, {
     psaUrlRefusal: (url) => config.psaUrls.refusal(url),
     manifests: connectors.list().map((c) => c.manifest),
+    attachments: {
+      maxBytes: config.attachmentMaxBytes,
+      types: config.attachmentTypes,
+      dir: config.attachmentDir,
+    },
   });
   const sync = new SyncEngine({
     connectors,

@@ -21,6 +21,7 @@ import { isPsaError } from "../psa/errors.js";
 import type { SyncEngine } from "../sync/engine.js";
 import { DB_UNAVAILABLE, toHttpError } from "./errors.js";
 import { installGuards, isUiFallback } from "./guard.js";
+import { attachmentRoutes } from "./routes/attachments.js";
 import { clientRoutes } from "./routes/clients.js";
 import { partnerRoutes } from "./routes/partners.js";
 import { psaSystemRoutes } from "./routes/psa-systems.js";
@@ -207,6 +208,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(clientRoutes(deps.portal, deps.sync));
   await app.register(ticketRoutes(deps.portal, deps.sync));
   await app.register(timeEntryRoutes(deps.portal));
+  await app.register(attachmentRoutes(deps.portal));
   if (deps.sync) {
     await app.register(syncRoutes(deps.sync));
     await app.register(ticketSyncRoutes(deps.portal, deps.sync));

@@ -4,6 +4,7 @@ import type { SecretBox } from "../lib/crypto.js";
 import type { ManifestSummary } from "../psa/manifests.js";
 import type { Db } from "../store/db.js";
 import { type Actor, type Permission, requirePartnerRow, SYSTEM_ACTOR } from "./access.js";
+import { type AttachmentOptions, Attachments } from "./attachments.js";
 import { Audit } from "./audit.js";
 import type { DeviceState, MappingKind } from "./catalog.js";
 import { Clients } from "./clients.js";
@@ -43,7 +44,10 @@ export type { EffortLine, TimeEntryInput, TimeEntryPatch } from "./time-entries.
 export { SYSTEM_ACTOR };
 
 /** How the portal is set up: which PSA URLs the operator allows. */
-export type PortalOptions = IntegrationOptions;
+export type PortalOptions = IntegrationOptions & {
+  /** Files on tickets: size limit, allowed types, where the bytes live. */
+  attachments?: AttachmentOptions;
+};
 
 /**
  * The portal: partners, clients, devices, tickets, notes, users, integration settings and mapping
@@ -66,6 +70,8 @@ export class Portal {
   readonly notes: Notes;
   readonly timeEntries: TimeEntries;
   readonly audit: Audit;
+  /** Files on tickets (attachments.ts). */
+  readonly attachments: Attachments;
   /** Reads the sync engine makes for its own work (through its port, sync/portal-port.ts). */
   readonly forSync: ForSync;
 
@@ -82,6 +88,7 @@ export class Portal {
     this.notes = new Notes(ctx, this.tickets);
     this.timeEntries = new TimeEntries(ctx, this.tickets);
     this.audit = new Audit(ctx);
+    this.attachments = new Attachments(ctx, this.tickets, options.attachments);
     this.forSync = new ForSync(ctx);
   }
 

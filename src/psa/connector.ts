@@ -410,6 +410,40 @@ export interface SessionContext {
 }
 
 /** A partner's connection to its PSA under its current settings. */
+// ---------------------------------------------------------------- attachments
+
+/** A file on a PSA ticket, without its bytes. */
+export interface PsaAttachment {
+  id: number;
+  ticketId: number;
+  name: string;
+  /** Bytes; null when the PSA's listing does not say. */
+  size: number | null;
+  contentType: string;
+}
+
+/** A file to put on a PSA ticket. */
+export interface NewAttachment {
+  name: string;
+  contentType: string;
+  data: Buffer;
+}
+
+/** Files on PSA tickets. */
+export interface AttachmentPort {
+  /** The ticket's files (not those of its notes or time entries), oldest first. */
+  list(psaTicketId: number): Promise<PsaAttachment[]>;
+  /** One file with its bytes, or null when it is gone. */
+  get(id: number): Promise<{ name: string; contentType: string; data: Buffer } | null>;
+  /**
+   * Adds a file; after an ambiguous failure a file of the ticket with the same name and size that is
+   * not in `known` is taken as the one sent.
+   */
+  add(psaTicketId: number, file: NewAttachment, known: ReadonlySet<number>): Promise<number>;
+}
+
+// ---------------------------------------------------------------- session
+
 export interface PsaSession {
   readonly system: string;
   readonly label: string;
@@ -422,6 +456,8 @@ export interface PsaSession {
   readonly webhooks: WebhookPort;
   /** Time entries on tickets (effort), where the connector supports them. */
   readonly timeEntries?: TimeEntryPort;
+  /** Files on tickets, where the PSA has them (see the attachments section below). */
+  readonly attachments?: AttachmentPort;
   /** Live pick-lists for the settings form and mapping tables. */
   options(): Promise<PsaOptions>;
   /**

@@ -23,7 +23,9 @@ import * as m0011 from "./migrations/0011_budget_waits.js";
 import * as m0012 from "./migrations/0012_integration_events.js";
 import * as m0013 from "./migrations/0013_connector_settings.js";
 import * as m0014 from "./migrations/0014_time_entries.js";
+import * as m0015 from "./migrations/0015_attachments.js";
 import * as m0016 from "./migrations/0016_effort_sync.js";
+import * as m0017 from "./migrations/0017_attachment_links.js";
 import type { Database } from "./schema.js";
 import { Signals } from "./signals.js";
 
@@ -142,6 +144,8 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     "0013_connector_settings": { up: (db) => m0013.up(db, dialect) },
     "0014_time_entries": { up: (db) => m0014.up(db, dialect) },
     "0016_effort_sync": { up: (db) => m0016.up(db, dialect) },
+    "0015_attachments": { up: (db) => m0015.up(db, dialect) },
+    "0017_attachment_links": { up: (db) => m0017.up(db, dialect) },
   };
 }
 

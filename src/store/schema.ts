@@ -35,6 +35,9 @@ export interface Database {
   time_entries: TimeEntryRow;
   time_entry_links: TimeEntryLinkRow;
   resource_map: ResourceMapRow;
+  // attachments (migrations 0015, 0017)
+  attachments: AttachmentRow;
+  attachment_links: AttachmentLinkRow;
 }
 
 export interface PartnerRow {
@@ -400,4 +403,39 @@ export interface ResourceMapRow {
   psa_resource_id: number;
   psa_role_id: number | null;
   psa_label: string;
+}
+
+// ---------------------------------------------------------------- attachments (migrations 0015, 0017)
+
+/** A file on a portal ticket; the bytes in `data` (storage "db") or under the attachment directory ("dir"). */
+export interface AttachmentRow {
+  id: Generated<number>;
+  partner_id: number;
+  ticket_id: number;
+  file_name: string;
+  content_type: string;
+  size: number;
+  /** hex */
+  sha256: string;
+  /** db | dir */
+  storage: string;
+  data: Buffer | null;
+  storage_key: string | null;
+  /** portal | psa */
+  origin: string;
+  created_by: string;
+  created_at: string;
+}
+
+/** A file that crossed: the portal attachment and the PSA attachment it is (migration 0017). */
+export interface AttachmentLinkRow {
+  id: Generated<number>;
+  partner_id: number;
+  /** Null for a PSA file the portal refused (`skipped` says why). */
+  attachment_id: number | null;
+  psa_attachment_id: number;
+  psa_ticket_id: number;
+  sha256: string | null;
+  skipped: string | null;
+  created_at: string;
 }

@@ -1,4 +1,5 @@
 import { type Actor, type Permission, SYSTEM_ACTOR } from "../portal/access.js";
+import type { Attachment, NewFile } from "../portal/attachments.js";
 import type { MappingKind } from "../portal/catalog.js";
 import type { SyncTimeEntry, TicketDevices } from "../portal/for-sync.js";
 import type { Portal, TicketInput, TicketPatch } from "../portal/service.js";
@@ -42,6 +43,19 @@ export interface SyncPortal {
   timeEntries(ticketId: number): Promise<SyncTimeEntry[]>;
   /** A partner's enabled users, for the user ↔ PSA-resource map. */
   partnerUsers(partnerId: number): Promise<Array<{ id: number; name: string; username: string | null }>>;
+  // ---------------------------------------------------------------- attachments
+  /** A ticket's files, without their bytes. */
+  attachments(ticketId: number): Promise<Attachment[]>;
+  /** One file's bytes. */
+  attachmentData(attachmentId: number): Promise<{ data: Buffer }>;
+  /** A file from the PSA (origin "psa", not announced back); the same bytes answer the one there. */
+  addAttachment(
+    ticketId: number,
+    file: NewFile,
+    author: string,
+  ): Promise<{ attachment: Attachment; created: boolean }>;
+  /** The largest file the portal accepts, bytes. */
+  attachmentLimit(): number;
 }
 
 export function syncPortal(portal: Portal): SyncPortal {
@@ -66,5 +80,11 @@ export function syncPortal(portal: Portal): SyncPortal {
     authorize: (actor, partnerId, permission) => portal.authorize(actor, partnerId, permission),
     timeEntries: (ticketId) => portal.forSync.timeEntries(ticketId),
     partnerUsers: (partnerId) => portal.forSync.partnerUsers(partnerId),
+    // attachments
+    attachments: (ticketId) => portal.attachments.list(SYSTEM_ACTOR, ticketId),
+    attachmentData: (attachmentId) => portal.attachments.get(SYSTEM_ACTOR, attachmentId),
+    addAttachment: (ticketId, file, author) =>
+      portal.attachments.add(SYSTEM_ACTOR, ticketId, file, { origin: "psa", author }),
+    attachmentLimit: () => portal.attachments.maxBytes,
   };
 }

@@ -40,6 +40,8 @@ export async function openTestServices(
     publicUrl?: string;
     /** Origins added to the PSA URL allow-list as exact entries (the test's emulators). */
     psaOrigins?: string[];
+    /** More environment variables for loadConfig (attachment settings). */
+    env?: Record<string, string>;
   } = {},
 ): Promise<TestEnv> {
   const schema = `t_${randomBytes(6).toString("hex")}`;
@@ -49,6 +51,7 @@ export async function openTestServices(
       LOG_LEVEL: "silent",
       NOCBRIDGE_ALLOW_HTTP_WEBHOOKS: opts.allowHttpWebhooks === false ? "0" : "1",
       ...(opts.publicUrl ? { NOCBRIDGE_PUBLIC_URL: opts.publicUrl } : {}),
+      ...opts.env,
     },
     { databaseUrl: kind === "postgres" ? PG_URL : ":memory:", dataDir: "data-test-unused" },
   );

@@ -8,6 +8,7 @@
  * fields used); only the fields the integration and its tests need are modelled, plus the ones the payload
  * files show.
  */
+import { validateAttachment } from "./attachments.js";
 import type { WebhookEntityType } from "./hooks.js";
 
 export type DataType = "integer" | "long" | "string" | "datetime" | "double" | "decimal" | "boolean";
@@ -267,6 +268,42 @@ const ticketNotes = entity(
     parent: { entity: "Tickets", segment: "Notes", field: "ticketID" },
     webhookEntityType: "TicketNote",
     idBase: 30000,
+  },
+);
+
+// ---------------------------------------------------------------- ticket attachments
+// TicketAttachments (docs/emulator.md, TicketAttachments): a child of Tickets created at
+// Tickets/{id}/Attachments; `data` (base64) and `fileSize` cannot be queried and a query answers
+// without the bytes; GET TicketAttachments/{id} answers them. Checks in attachments.ts.
+const ticketAttachments = entity(
+  "TicketAttachments",
+  [
+    id(),
+    f("parentID", "integer", { req: true, ref: "Ticket" }),
+    f("parentType", "integer", { ro: true }),
+    f("ticketID", "integer", { ro: true, ref: "Ticket" }),
+    f("ticketNoteID", "integer", { ro: true, ref: "TicketNote" }),
+    f("timeEntryID", "integer", { ro: true, ref: "TimeEntry" }),
+    f("parentAttachmentID", "integer", { ro: true }),
+    f("attachmentType", "string", { len: 20, req: true }),
+    f("fullPath", "string", { len: 255, req: true }),
+    f("title", "string", { len: 255, req: true }),
+    f("publish", "integer", { req: true }),
+    f("data", "string", { len: 0, noQuery: true }),
+    f("contentType", "string", { len: 100, ro: true }),
+    f("fileSize", "long", { ro: true, noQuery: true }),
+    f("attachDate", "datetime", { ro: true }),
+    f("attachedByResourceID", "integer", { ro: true, ref: "Resource" }),
+    f("attachedByContactID", "integer", { ro: true, ref: "Contact" }),
+    f("creatorType", "integer", { ro: true, noQuery: true }),
+    f("impersonatorCreatorResourceID", "integer", { ro: true, ref: "Resource" }),
+  ],
+  {
+    singular: "TicketAttachment",
+    verbs: { create: true, delete: true },
+    parent: { entity: "Tickets", segment: "Attachments", field: "parentID" },
+    idBase: 50000,
+    validate: validateAttachment,
   },
 );
 
@@ -681,6 +718,7 @@ export const ENTITIES: readonly EntityDef[] = [
   ticketCategoryFieldDefaults,
   tickets,
   ticketNotes,
+  ticketAttachments,
   configurationItems,
   configurationItemTypes,
   products,

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from "node:fs";
 import type { Socket } from "node:net";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { registerAdminRoutes } from "./admin.js";
+import { withoutData } from "./attachments.js";
 import { childEntity, type EntityDef, entityByName } from "./entities.js";
 import { createFaults, type FaultOptions, type Faults, INJECTED_500_MESSAGE } from "./faults.js";
 import { entityFields, entityInformation, userDefinedFields } from "./fields.js";
@@ -481,7 +482,9 @@ export function buildAutotaskEmulator(options: AutotaskEmulatorOptions = {}): Au
     };
     const items = q.includeFields
       ? page.rows.map((r) => JSON.stringify(project(r, q.includeFields)))
-      : page.rows.map(rowJson);
+      : page.rows.map((r) =>
+          def.name === "TicketAttachments" ? JSON.stringify(withoutData(r)) : rowJson(r),
+        );
     return ok(new RawJson(`{"items":[${items.join(",")}],"pageDetails":${JSON.stringify(pageDetails)}}`));
   };
 

@@ -10,6 +10,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { rename, writeFile } from "node:fs/promises";
+import { maintainAttachment } from "./attachments.js";
 import {
   childrenOf,
   ENTITIES,
@@ -853,6 +854,14 @@ export class EmulatorStore {
         if (ticket) {
           tickets.put({ ...ticket, lastActivityDate: at, lastActivityResourceID: ctx.personId });
         }
+        break;
+      }
+      case "TicketAttachments": {
+        if (!before) maintainAttachment(row, at, ctx.personId, impersonator);
+        // Activity on its ticket, as a note is, so pollers see it (an assumption, docs/emulator.md).
+        const tickets = tenant.table("Tickets");
+        const ticket = tickets.get(row["parentID"] as number);
+        if (ticket) tickets.put({ ...ticket, lastActivityDate: at, lastActivityResourceID: ctx.personId });
         break;
       }
       case "ConfigurationItems":

@@ -2,6 +2,7 @@ import { fingerprint } from "../../lib/fingerprint.js";
 import type { Check, Connector, IntegrationSettings, PsaSession, SessionContext } from "../connector.js";
 import type { AutotaskApi } from "./api.js";
 import { autotaskAssets } from "./assets.js";
+import { autotaskAttachments } from "./attachments.js";
 import type { AutotaskCredentials } from "./client.js";
 import { AUTOTASK_MANIFEST } from "./manifest.js";
 import { autotaskOptions, autotaskTicketValues } from "./options.js";
@@ -61,6 +62,7 @@ export function autotaskConnector(o: AutotaskConnectorOptions): Connector {
         assets: autotaskAssets(api, s),
         webhooks: autotaskWebhooks(api, s, ctx),
         timeEntries: autotaskTimeEntries(api, s),
+        attachments: autotaskAttachments(api),
         options: () => autotaskOptions(api),
         ticketValues: () => autotaskTicketValues(api),
         validate: (input) => validateAutotask(api, s, input),

@@ -5,6 +5,7 @@ import type { Failpoint } from "../failpoint.js";
 import type { SyncPortal } from "../portal-port.js";
 import type { EffortSync } from "./effort.js";
 import { TicketSyncError } from "./errors.js";
+import type { FileSync } from "./files.js";
 import type { TicketLinks } from "./links.js";
 import type { Ctx, FieldMap } from "./mapping.js";
 import type { NoteSync } from "./notes.js";
@@ -40,6 +41,8 @@ export class Reconciler {
       notes: NoteSync;
       /** Time entries, after their ticket (absent: none cross). */
       effort?: EffortSync | undefined;
+      /** Files both ways (files.ts); without it, files do not cross. */
+      files?: FileSync;
       /**
        * Testing only (NOCBRIDGE_FAILPOINT): the process exits (code 137, as if killed) right before a
        * ticket create is sent, or right after it returned and before its link is saved — the crash
@@ -139,6 +142,9 @@ export class Reconciler {
     if (Object.keys(toPortal).length > 0) after = await portal.updateTicket(ticket.id, toPortal);
     for (const r of resolutions) await notes.systemNote(ctx, link, `Sync conflict resolved — ${r}.`);
     await notes.sync(ctx, ticket.id, pt.id, lane.pullNotes);
+    // The PSA's files are listed only when its ticket shows activity since the last sync (an
+    // attachment is activity on its ticket): a reconcile with nothing new costs no extra request.
+    await this.#files(ctx, ticket.id, pt.id, lane.pullNotes && pt.lastActivity !== shadow.psaAt);
     const next: Shadow = {
       // An unsynced status stays "changed" against the shadow, so it crosses once a row covers it.
       portal: statusGap ? { ...portalSide(after), statusId: shadow.portal.statusId } : portalSide(after),
@@ -202,6 +208,16 @@ export class Reconciler {
     );
     await notes.sync(ctx, ticket.id, pt.id, false);
     await this.o.effort?.sync(ctx, ticket.id, pt.id);
+    await this.#files(ctx, ticket.id, pt.id, false);
+  }
+
+  /** The ticket's files, once it is linked; a warning about a file goes on the portal ticket. */
+  async #files(ctx: Ctx, ticketId: number, psaTicketId: number, pull: boolean): Promise<void> {
+    const { files, links, notes } = this.o;
+    if (!files) return;
+    const link = await links.byTicket(ctx.partnerId, ticketId);
+    if (!link) return;
+    await files.sync(ctx, ticketId, psaTicketId, pull, (text) => notes.systemNote(ctx, link, text));
   }
 
   /** Testing only: dies here, without cleanup, when NOCBRIDGE_FAILPOINT names this point. */
@@ -249,6 +265,7 @@ export class Reconciler {
     });
     await links.saveNew(ctx.partnerId, ticket, pt);
     await notes.sync(ctx, ticket.id, pt.id, true);
+    await this.#files(ctx, ticket.id, pt.id, true);
   }
 
   /** After writing a closing status, read the ticket back: a close the PSA refused is reported. */

@@ -11,6 +11,7 @@ import type { PsaSessions } from "../sessions.js";
 import { EffortSync } from "./effort.js";
 import { type SyncErrorView, TicketErrors } from "./errors.js";
 import { type DriftFinding, type ReceiveResult, TicketFeed } from "./feed.js";
+import { FileSync } from "./files.js";
 import { TicketLinks } from "./links.js";
 import { FieldMap } from "./mapping.js";
 import { NoteSync } from "./notes.js";
@@ -71,6 +72,7 @@ export class TicketEngine {
       map: new FieldMap(db, portal),
       notes: new NoteSync(db, portal),
       effort: new EffortSync(db, portal),
+      files: new FileSync(db, portal),
       failpoint: o.failpoint,
     });
     this.#worker = new TicketWorker({

@@ -21,6 +21,7 @@ import { type Psa, usePsa } from "../psa";
 import { Link } from "../router";
 import { can, useMe } from "../session";
 import type { Client, SyncError, TicketDetail } from "../types";
+import { TicketAttachments } from "./TicketAttachments";
 import { TimeEntriesSection } from "./TimeEntries";
 
 /** One ticket: status, priority, devices, alerts, notes, and its PSA side (number, sync state, retry). */
@@ -131,6 +132,7 @@ export function TicketDetailPage({ ticketId }: { ticketId: number }) {
           <PsaSide ticket={t} psa={psa} writable={writable} onRetried={() => void ticket.reload(true)} />
           <TimeEntriesSection ticket={t} writable={writable} onChanged={() => void ticket.reload(true)} />
           <Notes ticket={t} psa={psa} writable={writable} onAdded={() => void ticket.reload(true)} />
+          <TicketAttachments ticketId={t.id} writable={writable} />
         </div>
       </div>
     </>
