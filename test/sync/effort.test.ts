@@ -324,6 +324,42 @@ describe.each(STORES)("time entries to the Autotask emulator on %s", (kind) => {
     });
   });
 
+  it("keeps an entry no resource can be found for on its own: the ticket goes on syncing", async () => {
+    const s = settings();
+    await env.services.portal.putIntegration(SYSTEM_ACTOR, partnerId, {
+      ...s,
+      ticketing: { ...s.ticketing, effortResourceId: null },
+    });
+    try {
+      const t = await newTicket("No resource for this one");
+      const id = await addEntry(t, jamieUser, {
+        start: "2026-11-28T15:00:00.000Z",
+        end: "2026-11-28T15:30:00.000Z",
+        summary: "Looked at it",
+      });
+      await drain();
+      const psa = (await psaTicketOf(t)) as number;
+      expect(psa).toBeGreaterThan(0);
+      expect(await atEntries(psa)).toEqual([]);
+      const link = await k()
+        .selectFrom("time_entry_links")
+        .selectAll()
+        .where("time_entry_id", "=", id)
+        .executeTakeFirst();
+      expect(link).toMatchObject({ state: "unmapped", psa_time_entry_id: null });
+      expect(link?.last_error).toContain("Jamie Lee");
+      expect((await tickets().errors(partnerId)).filter((e) => e.ticketId === t)).toEqual([]);
+      // The ticket's own changes still cross.
+      await env.services.portal.updateTicket(SYSTEM_ACTOR, t, { title: "Renamed while the entry waits" });
+      await drain();
+      const back = await at.api<{ item: { title: string } }>("GET", `Tickets/${psa}`);
+      expect(back.item.title).toBe("Renamed while the entry waits");
+    } finally {
+      await env.services.portal.putIntegration(SYSTEM_ACTOR, partnerId, settings());
+      await drain();
+    }
+  });
+
   it("follows edits and deletions", async () => {
     const t = await newTicket("CPU high");
     const id = await addEntry(t, alexUser, {

@@ -1,6 +1,9 @@
+import type { Selectable } from "kysely";
 import type { SyncTimeEntry } from "../../portal/for-sync.js";
 import type { PsaResource, TimeEntryInput, TimeEntryPort } from "../../psa/connector.js";
+import { isPsaError } from "../../psa/errors.js";
 import type { Db } from "../../store/db.js";
+import type { TimeEntryLinkRow } from "../../store/schema.js";
 import type { SyncPortal } from "../portal-port.js";
 import { TicketSyncError } from "./errors.js";
 import type { Ctx } from "./mapping.js";
@@ -55,17 +58,49 @@ export class EffortSync {
     const input = this.#inputs(ctx, port);
     for (const e of entries) {
       const link = links.get(e.id);
+      // A version the PSA already refused for good is not sent again until the entry changes.
+      if (link?.state === "refused" && link.synced_at === e.updatedAt) continue;
+      try {
+        await this.#one(ctx, port, input, e, link, psaTicketId);
+      } catch (err) {
+        // An entry the PSA refuses, or that no resource can be found for, must not hold up its ticket:
+        // the entry keeps the error (and is tried again as said above); the ticket's lane goes on.
+        // Anything worth retrying (a timeout, a rate limit, the budget, the database) still fails the lane.
+        const final =
+          err instanceof TicketSyncError ||
+          (isPsaError(err) && !err.retryable && !err.ambiguous && err.code !== "BUDGET_EXHAUSTED");
+        if (!final) throw err;
+        const message = err instanceof Error ? err.message : String(err);
+        const state = err instanceof TicketSyncError ? "unmapped" : "refused";
+        const id = link?.id ?? (await this.#creating(ctx.partnerId, e.id));
+        await this.#k
+          .updateTable("time_entry_links")
+          .set({ state, synced_at: e.updatedAt, last_error: message.slice(0, 500) })
+          .where("id", "=", id)
+          .execute();
+      }
+    }
+  }
+
+  async #one(
+    ctx: Ctx,
+    port: TimeEntryPort,
+    input: (e: SyncTimeEntry) => Promise<TimeEntryInput>,
+    e: SyncTimeEntry,
+    link: Selectable<TimeEntryLinkRow> | undefined,
+    psaTicketId: number,
+  ): Promise<void> {
+    {
       if (e.deletedAt !== null) {
-        if (!link || link.state === "deleted" || link.state === "corrected" || link.state === "gone")
-          continue;
+        if (!link || link.state === "deleted" || link.state === "corrected" || link.state === "gone") return;
         const body = await input(e);
         // A create whose outcome was unknown: the entry may exist all the same.
         const psaId = link.psa_time_entry_id ?? (await port.find(psaTicketId, body));
         const outcome = psaId === null ? "gone" : await port.delete(psaId, body);
         await this.#save(link.id, { psa_time_entry_id: psaId, state: outcome, synced_at: e.updatedAt });
-        continue;
+        return;
       }
-      if (link && link.psa_time_entry_id !== null && link.synced_at === e.updatedAt) continue;
+      if (link && link.psa_time_entry_id !== null && link.synced_at === e.updatedAt) return;
       const body = await input(e);
       if (!link || link.psa_time_entry_id === null) {
         const maybeSent = link?.state === "creating";
