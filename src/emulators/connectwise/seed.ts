@@ -121,6 +121,9 @@ export function demoSeed(o: SeedOptions = {}): TenantData {
       _info: i,
     })),
   );
+  // A member's default work role is required in ConnectWise (Member.workRole); the API member's too.
+  const api = d.tables["members"]?.find((m) => m.id === DEMO_IDS.apiMember);
+  if (api) api["workRole"] = { id: DEMO_IDS.workRoles.technician, name: "Technician" };
   d.tables["workRoles"] = rows(
     [
       ["Technician", 95],
