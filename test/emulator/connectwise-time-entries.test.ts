@@ -104,6 +104,16 @@ describe("time entries", () => {
     expect((await entry({ timeStart: undefined })).status).toBe(400);
   });
 
+  it("refuses time on a ticket whose status does not allow time entries (Closed)", async () => {
+    const closed = await cw.api("PATCH", `service/tickets/${ticketId}`, [
+      { op: "replace", path: "status", value: { id: DEMO_IDS.statuses.closed } },
+    ]);
+    expect(closed.status).toBe(200);
+    const r = await entry();
+    expect(r.status).toBe(400);
+    expect(JSON.stringify(r.body)).toContain("Time entries are not allowed");
+  });
+
   it("edits by JSON-Patch, finds entries by ticket and member, deletes an open entry and refuses a billed one", async () => {
     const a = (await entry()).body;
     const p = await cw.api("PATCH", `time/entries/${a.id}`, [

@@ -346,6 +346,12 @@ export function applyRules(ctx: WriteContext, def: ResourceDef, rec: Rec, base: 
       const ticket = t.get("tickets", rec["chargeToId"] as number);
       if (!ticket) err("chargeToId", `Ticket ${String(rec["chargeToId"])} does not exist.`);
       else {
+        const status = t.get("boardStatuses", (ticket["status"] as Body | undefined)?.["id"] as number);
+        if (!base && status?.["timeEntryNotAllowed"] === true)
+          err(
+            "chargeToId",
+            `Time entries are not allowed on ticket ${ticket.id} in status ${String(status["name"])}.`,
+          );
         rec["ticket"] = { id: ticket.id, summary: ticket["summary"] };
         rec["company"] = ticket["company"];
       }
