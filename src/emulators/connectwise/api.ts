@@ -290,6 +290,12 @@ export class Api {
 
   private remove(def: ResourceDef, existing: Rec, caller: Caller): ApiAnswer {
     const t = caller.tenant;
+    if (def.table === "timeEntries" && existing["status"] !== "Open")
+      throw new CwError(400, {
+        code: "InvalidObject",
+        message: `Time entry ${existing.id} is ${String(existing["status"])} and cannot be deleted.`,
+        errors: null,
+      });
     t.delete(def.table, existing.id);
     if (def.table === "tickets") {
       for (const n of t.rows("notes")) if (n["ticketId"] === existing.id) t.delete("notes", n.id);

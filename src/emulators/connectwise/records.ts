@@ -346,12 +346,19 @@ export function applyRules(ctx: WriteContext, def: ResourceDef, rec: Rec, base: 
       const ticket = t.get("tickets", rec["chargeToId"] as number);
       if (!ticket) err("chargeToId", `Ticket ${String(rec["chargeToId"])} does not exist.`);
       else {
+        const status = t.get("boardStatuses", (ticket["status"] as Body | undefined)?.["id"] as number);
+        if (!base && status?.["timeEntryNotAllowed"] === true)
+          err(
+            "chargeToId",
+            `Time entries are not allowed on ticket ${ticket.id} in status ${String(status["name"])}.`,
+          );
         rec["ticket"] = { id: ticket.id, summary: ticket["summary"] };
         rec["company"] = ticket["company"];
       }
     }
     if (!rec["member"])
       rec["member"] = { id: ctx.member.id, identifier: ctx.member["identifier"], name: ctx.member["name"] };
+    timeEntryDefaults(t, rec, base, err);
     const start = Date.parse(String(rec["timeStart"]));
     const end = rec["timeEnd"] ? Date.parse(String(rec["timeEnd"])) : Number.NaN;
     if (Number.isFinite(end) && end < start) err("timeEnd", "timeEnd must not be before timeStart.");
@@ -395,3 +402,44 @@ export const CALLBACK_LEVELS: Record<string, string[]> = {
   company: ["owner", "status", "type", "territory", "company", "integratortag"],
   time: ["owner", "company", "time"],
 };
+
+/**
+ * Work role and work type of a time entry (docs/connectwise-emulator.md, Time entries): when the
+ * body names none, the member's defaults (then the overall default work type) apply; an entry needs
+ * both, and a new or changed reference must name an active one.
+ */
+function timeEntryDefaults(
+  t: Tenant,
+  rec: Body,
+  base: Body | undefined,
+  err: (field: string, msg: string) => void,
+): void {
+  const member = t.get("members", (rec["member"] as Body)["id"] as number);
+  if (
+    member?.["inactiveFlag"] === true &&
+    (rec["member"] as Body)["id"] !== (base?.["member"] as Body | undefined)?.["id"]
+  )
+    err("member", `Member ${String(member["identifier"])} is inactive.`);
+  for (const [field, table, label] of [
+    ["workRole", "workRoles", "Work role"],
+    ["workType", "workTypes", "Work type"],
+  ] as const) {
+    if (!rec[field]) {
+      const fromMember = member?.[field] as Body | undefined;
+      const fallback =
+        fromMember ??
+        (field === "workType" ? t.rows(table).find((r) => r["overallDefaultFlag"] === true) : undefined);
+      const row = fallback ? t.get(table, fallback["id"] as number) : undefined;
+      if (row) rec[field] = { id: row.id, name: row["name"] };
+    }
+    const ref = rec[field] as Body | undefined;
+    if (!ref) {
+      err(field, `${label} is required.`);
+      continue;
+    }
+    const before = (base?.[field] as Body | undefined)?.["id"];
+    const row = t.get(table, ref["id"] as number);
+    if (row?.["inactiveFlag"] === true && before !== ref["id"])
+      err(field, `${label} ${String(row["name"])} is inactive.`);
+  }
+}

@@ -49,6 +49,8 @@ export const DEMO_IDS = {
   priorities: { critical: 1, high: 2, medium: 3, low: 4 },
   configurationTypes: { device: 1, network: 2, retired: 3 },
   configurationStatuses: { active: 1, inactive: 2 },
+  workRoles: { technician: 1, engineer: 2, retired: 3 },
+  workTypes: { remote: 1, onsite: 2, afterHours: 3, retired: 4 },
 } as const;
 
 function info(now: Date, who = "nocbridge-api"): Record<string, string> {
@@ -100,18 +102,46 @@ export function demoSeed(o: SeedOptions = {}): TenantData {
   const board = { id: DEMO_IDS.nocBoard, name: "NOC" };
   const onBoard = (items: Record<string, unknown>[]) => rows(items.map((r) => ({ board, ...r })));
   d.tables["members"]?.push(
-    ...[
-      ["asmith", "Alice", "Smith"],
-      ["bjones", "Bob", "Jones"],
-    ].map(([identifier, firstName, lastName], n) => ({
+    ...(
+      [
+        ["asmith", "Alice", "Smith", DEMO_IDS.workRoles.technician],
+        ["bjones", "Bob", "Jones", DEMO_IDS.workRoles.engineer],
+      ] as const
+    ).map(([identifier, firstName, lastName, role], n) => ({
       id: n + 2,
-      identifier: identifier as string,
+      identifier,
       firstName,
       lastName,
       name: `${firstName} ${lastName}`,
       apiMemberFlag: false,
       inactiveFlag: false,
+      officeEmail: `${firstName.toLowerCase()}.${lastName.toLowerCase()}@example.com`,
+      defaultEmail: "Office",
+      workRole: { id: role, name: role === DEMO_IDS.workRoles.technician ? "Technician" : "Engineer" },
       _info: i,
+    })),
+  );
+  // A member's default work role is required in ConnectWise (Member.workRole); the API member's too.
+  const api = d.tables["members"]?.find((m) => m.id === DEMO_IDS.apiMember);
+  if (api) api["workRole"] = { id: DEMO_IDS.workRoles.technician, name: "Technician" };
+  d.tables["workRoles"] = rows(
+    [
+      ["Technician", 95],
+      ["Engineer", 125],
+      ["Retired Role", 80],
+    ].map(([name, hourlyRate]) => ({ name, hourlyRate, inactiveFlag: name === "Retired Role" })),
+  );
+  d.tables["workTypes"] = rows(
+    [
+      ["Remote Support", "Billable", true],
+      ["Onsite", "Billable", false],
+      ["After Hours", "Billable", false],
+      ["Retired Type", "DoNotBill", false],
+    ].map(([name, billTime, overallDefaultFlag]) => ({
+      name,
+      billTime,
+      overallDefaultFlag,
+      inactiveFlag: name === "Retired Type",
     })),
   );
   d.customFields = DEVICE_CUSTOM_FIELDS.map(

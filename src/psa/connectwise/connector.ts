@@ -9,6 +9,7 @@ import { connectwiseOptions, connectwiseTicketValues } from "./options.js";
 import { connectwiseReceiver } from "./receive.js";
 import { connectwiseSettings } from "./settings.js";
 import { connectwiseTickets } from "./tickets.js";
+import { connectwiseTimeEntries } from "./time-entries.js";
 import { validateConnectWise } from "./validate.js";
 import { connectwiseWebhooks } from "./webhooks.js";
 
@@ -80,6 +81,7 @@ export function connectwiseConnector(o: ConnectWiseConnectorOptions = {}): Conne
         tickets: connectwiseTickets(api, s, ctx, cache),
         assets: connectwiseAssets(api, s, ctx, cache),
         webhooks: connectwiseWebhooks(api, s, ctx, cache),
+        timeEntries: connectwiseTimeEntries(api, s),
         options: () => connectwiseOptions(api, s),
         ticketValues: () => connectwiseTicketValues(api, s),
         validate: (input) => validateConnectWise(api, s, cache, input),

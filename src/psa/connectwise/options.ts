@@ -97,6 +97,9 @@ export async function connectwiseOptions(api: ConnectWiseApi, s: ConnectWiseSett
     configurationTypes,
     configurationStatuses,
     companies,
+    members,
+    workRoles,
+    workTypes,
   ] = await Promise.all([
     perBoard("statuses", ["name", "inactive", "sortOrder"], true),
     perBoard("types", ["name", "inactiveFlag"], false),
@@ -108,6 +111,9 @@ export async function connectwiseOptions(api: ConnectWiseApi, s: ConnectWiseSett
     list("company/configurations/types", ["name", "inactiveFlag"]),
     list("company/configurations/statuses", ["description"]),
     list("company/companies", ["identifier", "name", "deletedFlag"]),
+    optional(() => list("system/members", ["identifier", "name", "inactiveFlag"])),
+    optional(() => list("time/workRoles", ["name", "inactiveFlag"])),
+    optional(() => list("time/workTypes", ["name", "inactiveFlag"])),
   ]);
   return {
     boards: plain(boards),
@@ -121,5 +127,8 @@ export async function connectwiseOptions(api: ConnectWiseApi, s: ConnectWiseSett
     configurationTypes: plain(configurationTypes),
     configurationStatuses: plain(configurationStatuses),
     companies: plain(companies, (c) => (c.identifier ? `${label(c)} (${c.identifier})` : label(c))),
+    members: plain(members, (m) => (m.identifier ? `${label(m)} (${m.identifier})` : label(m))),
+    workRoles: plain(workRoles),
+    workTypes: plain(workTypes),
   };
 }

@@ -30,6 +30,12 @@ export interface ConnectWiseSettings {
   inactiveStatusId: number | null;
   /** Advanced device integration: the custom fields of the seed's 13 attributes. */
   advanced: boolean;
+  /** Time entries: the member unmapped users' entries go to (the keys mirror Autotask's). */
+  effortResourceId: number | null;
+  /** Its work role (null: the member's default work role). */
+  effortWorkRoleId: number | null;
+  /** The work type of entries that name none (null: the member's, then ConnectWise's default). */
+  effortWorkTypeId: number | null;
 }
 
 const str = (v: unknown): string => (typeof v === "string" ? v.trim() : "");
@@ -55,5 +61,8 @@ export function connectwiseSettings(s: IntegrationSettings): ConnectWiseSettings
     activeStatusId: id(d.activeStatusId),
     inactiveStatusId: id(d.inactiveStatusId),
     advanced: d.advanced === true,
+    effortResourceId: id(t.effortResourceId),
+    effortWorkRoleId: id(t.effortRoleId),
+    effortWorkTypeId: id(t.effortWorkTypeId),
   };
 }

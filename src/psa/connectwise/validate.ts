@@ -14,6 +14,7 @@ import { CUSTOM_FIELDS } from "./mapper.js";
 import { inList, int } from "./query.js";
 import type { ConnectWiseSettings } from "./settings.js";
 import type { CwConfiguration } from "./types.js";
+import { checkEffortConnectWise } from "./validate-effort.js";
 
 const SETUP = "System > Setup Tables";
 const ROLES = "System > Security Roles > the API member's security role";
@@ -158,6 +159,7 @@ export async function validateConnectWise(
       "service tickets",
       `${ROLES} > Service Desk > Service Tickets: set Add, Edit and Inquire Level to All (and Close Service Tickets: Edit All).`,
     );
+    checks.push(...(await checkEffortConnectWise(api, s)));
   }
   return { ok: checks.every((c) => c.ok), checks };
 }
