@@ -487,9 +487,23 @@ describe("web UI, end to end in chromium", () => {
     await shot("mappings");
 
     // ---- time entries' resource map: Tom Tech is booked as an Autotask resource; it persists
+    // A user who signs in with Sam Rivera's e-mail address is suggested Sam's resource.
+    const sam = await services.portal.createUser(SYSTEM_ACTOR, {
+      name: "Sam R.",
+      role: "technician",
+      partnerId,
+      username: "sam.rivera@example.com",
+    });
+    await page.reload();
     const resourceMap = page.locator("section#resource-map");
     const tomResource = resourceMap.getByLabel("Autotask resource of Tom Tech");
     await waitText("the resource map's users", resourceMap.locator("tbody"), /Tom Tech/);
+    expect(await textOf(resourceMap.locator("tr", { hasText: "Sam R." }))).toContain(
+      "suggested from the e-mail address",
+    );
+    expect(await resourceMap.getByLabel("Autotask resource of Sam R.").inputValue()).toBe(
+      String(DEMO_IDS.technicians[1]),
+    );
     await tomResource.selectOption(String(TECHNICIAN_RESOURCE));
     await resourceMap.getByRole("button", { name: "Save map" }).click();
     await resourceMap.getByText("Map saved.").waitFor();
@@ -511,6 +525,12 @@ describe("web UI, end to end in chromium", () => {
       psaResourceId: TECHNICIAN_RESOURCE,
       suggested: false,
     });
+    // Save map stored the suggestion too.
+    expect(map.lines.find((l) => l.userName === "Sam R.")).toMatchObject({
+      psaResourceId: DEMO_IDS.technicians[1],
+      suggested: false,
+    });
+    await services.portal.users.remove(SYSTEM_ACTOR, sam.user.id);
 
     // ---- a new ticket goes to Autotask: its number appears, with the edited mapping's status
     await go("Tickets");
