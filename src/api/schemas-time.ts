@@ -81,3 +81,30 @@ export const EffortReport = Type.Object({
   lines: Type.Array(EffortLine),
   total: Type.Object({ entries: Type.Integer(), minutes: Type.Integer(), billableMinutes: Type.Integer() }),
 });
+
+const PsaId = Nullable(Type.Integer({ minimum: 0, maximum: 2_147_483_647 }));
+const UserId = Type.Integer({ minimum: 1, maximum: 2_147_483_647 });
+
+/** One portal user's line of the resource map: stored, or suggested from the e-mail address or name. */
+export const ResourceMapLine = Type.Object({
+  userId: UserId,
+  userName: Type.String(),
+  psaResourceId: PsaId,
+  psaRoleId: PsaId,
+  psaLabel: Type.String(),
+  suggested: Type.Boolean(),
+});
+
+/** A PSA resource (Autotask resource, ConnectWise member) a user's time entries can be booked to. */
+export const PsaResource = Type.Object({
+  id: Type.Integer(),
+  name: Type.String(),
+  email: Type.String(),
+  active: Type.Boolean(),
+  defaultRoleId: Type.Union([Type.Integer(), Type.Null()]),
+});
+
+export const ResourceMapInput = Type.Object(
+  { userId: UserId, psaResourceId: PsaId, psaRoleId: PsaId },
+  { additionalProperties: false },
+);

@@ -486,6 +486,52 @@ describe("web UI, end to end in chromium", () => {
     expect(await forward.locator("table.mapping tbody tr").count()).toBe(rowsBefore);
     await shot("mappings");
 
+    // ---- time entries' resource map: Tom Tech is booked as an Autotask resource; it persists
+    // A user who signs in with Sam Rivera's e-mail address is suggested Sam's resource.
+    const sam = await services.portal.createUser(SYSTEM_ACTOR, {
+      name: "Sam R.",
+      role: "technician",
+      partnerId,
+      username: "sam.rivera@example.com",
+    });
+    await page.reload();
+    const resourceMap = page.locator("section#resource-map");
+    const tomResource = resourceMap.getByLabel("Autotask resource of Tom Tech");
+    await waitText("the resource map's users", resourceMap.locator("tbody"), /Tom Tech/);
+    expect(await textOf(resourceMap.locator("tr", { hasText: "Sam R." }))).toContain(
+      "suggested from the e-mail address",
+    );
+    expect(await resourceMap.getByLabel("Autotask resource of Sam R.").inputValue()).toBe(
+      String(DEMO_IDS.technicians[1]),
+    );
+    await tomResource.selectOption(String(TECHNICIAN_RESOURCE));
+    await resourceMap.getByRole("button", { name: "Save map" }).click();
+    await resourceMap.getByText("Map saved.").waitFor();
+    await page.reload();
+    await until(
+      "the stored resource after a reload",
+      () => tomResource.inputValue({ timeout: 1000 }),
+      (v) => v === String(TECHNICIAN_RESOURCE),
+    );
+    const map = await fetch(`${baseUrl}/api/partners/${partnerId}/resource-map`, {
+      headers: { authorization: `Bearer ${nocToken}` },
+    }).then(
+      (r) =>
+        r.json() as Promise<{
+          lines: Array<{ userName: string; psaResourceId: number | null; suggested: boolean }>;
+        }>,
+    );
+    expect(map.lines.find((l) => l.userName === "Tom Tech")).toMatchObject({
+      psaResourceId: TECHNICIAN_RESOURCE,
+      suggested: false,
+    });
+    // Save map stored the suggestion too.
+    expect(map.lines.find((l) => l.userName === "Sam R.")).toMatchObject({
+      psaResourceId: DEMO_IDS.technicians[1],
+      suggested: false,
+    });
+    await services.portal.users.remove(SYSTEM_ACTOR, sam.user.id);
+
     // ---- a new ticket goes to Autotask: its number appears, with the edited mapping's status
     await go("Tickets");
     await page.getByRole("button", { name: "New ticket" }).click();
@@ -709,6 +755,8 @@ describe("web UI, end to end in chromium", () => {
     currentPage = "read-only mappings";
     await page.goto(`${baseUrl}/p/${partnerId}/mappings`);
     await waitText("the forward table, read-only", forward.locator("table.mapping tbody"), /Assigned to NOC/);
+    await waitText("the resource map, read-only", resourceMap.locator("tbody"), /Tom Tech.*Alex Morgan/);
+    expect(await resourceMap.locator("select, input").count()).toBe(0);
     expect(await writeControls()).toEqual([]);
     currentPage = "read-only sync";
     await page.goto(`${baseUrl}/p/${partnerId}/sync`);

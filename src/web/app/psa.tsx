@@ -28,6 +28,11 @@ export interface Psa {
   validates: string;
   /** What publishing a note means there. */
   published: string;
+  /** Whom time entries are booked to ("resource", "member"), with what ("role", "work role"), and the
+   * live pick-list of those roles (GET …/psa/options: "roles", "workRoles"). */
+  resource: string;
+  role: string;
+  roleOptions: string;
   /** Every credential of the stored settings is there (the live pick-lists can be read). */
   hasCredentials: boolean;
   /** Where the PSA's statuses belong (a ConnectWise board): the chosen value and its name. */
@@ -49,6 +54,11 @@ export interface Words {
   hooks: string;
   validates: string;
   published: string;
+  /** Whom time entries are booked to ("resource", "member") and with what ("role", "work role"). */
+  resource: string;
+  role: string;
+  /** The live pick-list (GET …/psa/options) of those roles. */
+  roleOptions: string;
 }
 
 /** The PSAs' own words (Autotask's and ConnectWise's admin menus); a system not listed gets plain ones. */
@@ -62,6 +72,9 @@ const WORDS: Record<string, Words> = {
     validates:
       "credentials, queue, allocation, product, configuration item type, user-defined fields, client companies and the mapped statuses and priorities",
     published: "all Autotask users see it; otherwise internal only",
+    resource: "resource",
+    role: "role",
+    roleOptions: "roles",
   },
   connectwise: {
     asset: "configuration",
@@ -72,6 +85,9 @@ const WORDS: Record<string, Words> = {
     validates:
       "credentials, configuration type and statuses, custom fields, client companies, the service board with its default status, type and the mapped statuses, the mapped priorities and the API member's permissions",
     published: "a Discussion note in ConnectWise, which the customer may see; otherwise an Internal note",
+    resource: "member",
+    role: "work role",
+    roleOptions: "workRoles",
   },
 };
 const PLAIN: Words = {
@@ -82,6 +98,9 @@ const PLAIN: Words = {
   hooks: "webhooks",
   validates: "credentials, the settings, client companies and the mapped statuses and priorities",
   published: "visible to the PSA's users; otherwise internal only",
+  resource: "resource",
+  role: "role",
+  roleOptions: "roles",
 };
 
 /** A system's words (the chosen system in Setup may not be the stored one). */

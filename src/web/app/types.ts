@@ -58,6 +58,11 @@ export type PsaOptions = Record<string, PsaOption[]> & {
   sources: PsaOption[];
 };
 
+/** The portal-user ↔ PSA-resource map of time entries (GET/PUT /api/partners/:id/resource-map). */
+export type ResourceMapLine = Static<typeof S.ResourceMapLine>;
+export type PsaResource = Static<typeof S.PsaResource>;
+export type ResourceMapInput = Static<typeof S.ResourceMapInput>;
+
 /** A PSA system a partner may choose, with its settings fields (GET /api/psa/systems). */
 export type PsaSystem = Static<typeof S.PsaSystem>;
 /** One settings field of a PSA connector, as its manifest describes it. */

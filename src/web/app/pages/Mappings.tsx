@@ -9,6 +9,7 @@ import { type Psa, usePsa } from "../psa";
 import { Link } from "../router";
 import { can, useMe } from "../session";
 import type { Catalog, DriftItem, MappingKind, MappingRow, Named, PsaOption, PsaOptions } from "../types";
+import { ResourceMapSection } from "./ResourceMap";
 
 /** How each table names its columns and which lists its two sides come from. */
 interface KindSpec {
@@ -61,7 +62,7 @@ const specsFor = (psa: string): KindSpec[] => [
   },
 ];
 
-/** The three mapping tables (the seed's Figures 10–12). */
+/** The three mapping tables (the seed's Figures 10–12) and the time entries' resource map. */
 export function Mappings() {
   const { partner } = usePartner();
   const { me } = useMe();
@@ -114,18 +115,21 @@ export function Mappings() {
           <Loading />
         )
       ) : (
-        specsFor(psa.label).map((spec) => (
-          <MappingTable
-            key={spec.kind}
-            spec={spec}
-            psa={psa}
-            catalog={catalog.data as Catalog}
-            options={options.data}
-            drift={(drift.data?.items ?? []).filter((d) => d.kind === spec.kind)}
-            writable={writable}
-            onChanged={() => void drift.reload(true)}
-          />
-        ))
+        <>
+          {specsFor(psa.label).map((spec) => (
+            <MappingTable
+              key={spec.kind}
+              spec={spec}
+              psa={psa}
+              catalog={catalog.data as Catalog}
+              options={options.data}
+              drift={(drift.data?.items ?? []).filter((d) => d.kind === spec.kind)}
+              writable={writable}
+              onChanged={() => void drift.reload(true)}
+            />
+          ))}
+          <ResourceMapSection psa={psa} options={options.data} writable={writable} />
+        </>
       )}
     </>
   );
