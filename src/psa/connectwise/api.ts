@@ -17,6 +17,8 @@ export interface ListOptions {
   pageSize?: number | undefined;
   /** Stop after this many rows. */
   limit?: number | undefined;
+  /** Other query parameters an endpoint needs (the documents list: recordType, recordId). */
+  params?: Record<string, string> | undefined;
 }
 
 export interface ConnectWiseStats {
@@ -52,6 +54,13 @@ export interface ConnectWiseApi {
    * sends again only when nothing was found.
    */
   createIdempotent<T>(path: string, body: unknown, lookup: () => Promise<T | null>): Promise<T>;
+  /**
+   * `POST path` with a multipart/form-data body (a document upload) → the created record; after an
+   * ambiguous failure, `lookup` first, as createIdempotent.
+   */
+  upload<T>(path: string, form: FormData, lookup: () => Promise<T | null>): Promise<T>;
+  /** `GET path` → a file's bytes and content type, or null when ConnectWise answers 404 NotFound. */
+  download(path: string): Promise<{ data: Buffer; contentType: string } | null>;
   /** `PATCH path` with JSON-Patch operations → the record. Retried: the operations set absolute values. */
   patch<T>(path: string, ops: PatchOp[]): Promise<T>;
   /** `DELETE path`; a record already gone after an attempt of unknown outcome counts as deleted. */

@@ -77,6 +77,10 @@ interface Call {
   path: string;
   url?: string;
   body?: unknown;
+  /** A body already serialized (a multipart upload), sent as is. */
+  raw?: { bytes: Buffer; contentType: string };
+  /** The answer is a file, not JSON. */
+  binary?: boolean;
   headers?: Record<string, string>;
   write: boolean;
   /** False for creates: an ambiguous failure is not retried here. */
@@ -156,6 +160,7 @@ export class ConnectWiseClient implements ConnectWiseApi {
     const params = new URLSearchParams();
     if (o.fields?.length) params.set("fields", withId(o.fields));
     params.set("pageSize", String(pageSize));
+    for (const [k, v] of Object.entries(o.params ?? {})) params.set(k, v);
     const filters: Record<string, string> = {};
     if (o.conditions) filters["conditions"] = o.conditions;
     if (o.childConditions) filters["childConditions"] = o.childConditions;
@@ -237,8 +242,29 @@ export class ConnectWiseClient implements ConnectWiseApi {
   }
 
   async createIdempotent<T>(path: string, body: unknown, lookup: () => Promise<T | null>): Promise<T> {
+    return idempotentCreate(() => this.create<T>(path, body), lookup, this.#idempotentHooks());
+  }
+
+  async upload<T>(path: string, form: FormData, lookup: () => Promise<T | null>): Promise<T> {
+    checkPath(path);
+    // The platform serializes the form (boundary and part headers); the bytes are sent as they are.
+    const r = new Response(form);
+    const raw = {
+      bytes: Buffer.from(await r.arrayBuffer()),
+      contentType: String(r.headers.get("content-type")),
+    };
+    const send = async () => {
+      const answer = await this.#send({ method: "POST", path, raw, write: true, blindRetry: false });
+      if (!isObject(answer) || typeof answer["id"] !== "number")
+        throw badResponse(opKey("POST", path), "the created record", answer, true);
+      return answer as T;
+    };
+    return idempotentCreate(send, lookup, this.#idempotentHooks());
+  }
+
+  #idempotentHooks(): Parameters<typeof idempotentCreate>[2] {
     const c = this.#counters;
-    return idempotentCreate(() => this.create<T>(path, body), lookup, {
+    return {
       policy: this.#policy,
       now: this.#now,
       sleep: this.#sleep,
@@ -250,7 +276,22 @@ export class ConnectWiseClient implements ConnectWiseApi {
         else if (what === "recovered") c.recoveredByLookup++;
         else c.retries++;
       },
-    });
+    };
+  }
+
+  async download(path: string): Promise<{ data: Buffer; contentType: string } | null> {
+    checkPath(path);
+    let got: { data: Buffer; contentType: string } | null = null;
+    try {
+      await this.#send({ method: "GET", path, write: false, blindRetry: true, binary: true }, (a) => {
+        const contentType = a.headers.get("content-type") ?? "application/octet-stream";
+        got = { data: a.raw, contentType: contentType.split(";")[0]?.trim() || "application/octet-stream" };
+      });
+    } catch (e) {
+      if (isPsaError(e) && e.code === "NOT_FOUND" && !isRouteMissError(e)) return null;
+      throw e;
+    }
+    return got;
   }
 
   async patch<T>(path: string, ops: PatchOp[]): Promise<T> {
@@ -396,7 +437,10 @@ export class ConnectWiseClient implements ConnectWiseApi {
       ...call.headers,
     };
     const init: RequestInit = { method: call.method, headers };
-    if (call.body !== undefined) {
+    if (call.raw !== undefined) {
+      headers["Content-Type"] = call.raw.contentType;
+      init.body = call.raw.bytes;
+    } else if (call.body !== undefined) {
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(call.body);
     }
@@ -419,7 +463,7 @@ export class ConnectWiseClient implements ConnectWiseApi {
       release();
     }
     if (a.status >= 200 && a.status < 300) {
-      if (!a.json) throw badResponse(operation, "a JSON body", a.body, call.write);
+      if (!a.json && !call.binary) throw badResponse(operation, "a JSON body", a.body, call.write);
       return a;
     }
     const err = classifyConnectWise(a.status, a.body, a.headers, {
