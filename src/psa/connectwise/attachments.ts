@@ -59,11 +59,13 @@ export function connectwiseAttachments(api: ConnectWiseApi): AttachmentPort {
       // After an ambiguous failure, a document of this ticket with the same name and size that is not
       // one we know is the one sent.
       const made = await api.upload<CwDocument>(PATH, form, async () => {
-        const found = await list(ticketId);
-        const same = found.find(
-          (f) => f.name === file.name && f.size === file.data.length && !known.has(f.id),
-        );
-        return same ? { id: same.id } : null;
+        for (const f of await list(ticketId)) {
+          if (f.name !== file.name || known.has(f.id)) continue;
+          // A record without a size: the download's length decides.
+          const size = f.size ?? (await api.download(`${PATH}/${f.id}/download`))?.data.length ?? null;
+          if (size === file.data.length) return { id: f.id };
+        }
+        return null;
       });
       return made.id;
     },
