@@ -1,5 +1,5 @@
 import type { AttachmentPort, PsaAttachment } from "../connector.js";
-import type { ConnectWiseApi } from "./api.js";
+import { type ConnectWiseApi, formBody } from "./api.js";
 
 /**
  * A document on a ConnectWise record (docs/connectwise.md, Documents): `fileName` the file's name,
@@ -58,7 +58,7 @@ export function connectwiseAttachments(api: ConnectWiseApi): AttachmentPort {
       form.set("file", new Blob([file.data], { type: file.contentType }), file.name);
       // After an ambiguous failure, a document of this ticket with the same name and size that is not
       // one we know is the one sent.
-      const made = await api.upload<CwDocument>(PATH, form, async () => {
+      const made = await api.createIdempotent<CwDocument>(PATH, await formBody(form), async () => {
         for (const f of await list(ticketId)) {
           if (f.name !== file.name || known.has(f.id)) continue;
           // A record without a size: the download's length decides.

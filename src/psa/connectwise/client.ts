@@ -2,7 +2,8 @@
  * Low-level client of the ConnectWise PSA (Manage) REST API 3.0 (docs/connectwise.md): the site's
  * codebase from companyinfo, Basic auth `companyId+publicKey:privateKey` with the `clientId` header,
  * JSON reads with conditions and paging (forward-only, else navigable, by the `Link` header), counts,
- * JSON-Patch updates, and retries with full-jitter backoff that honour Retry-After.
+ * JSON-Patch updates, document uploads (a RawBody: multipart) and downloads (bytes), and retries
+ * with full-jitter backoff that honour Retry-After.
  *
  * One instance per partner connection. Requests go through the shared guarded transport (the
  * operator's allow-list, no redirects, capped bodies). Credentials are only ever put in request
@@ -32,6 +33,7 @@ import type {
   ConnectWiseStats,
   ListOptions,
 } from "./api.js";
+import { RawBody } from "./api.js";
 import { classifyConnectWise, isRouteMissError } from "./classify.js";
 import { idempotentCreate } from "./idempotent.js";
 import { nextLink } from "./query.js";
@@ -77,8 +79,6 @@ interface Call {
   path: string;
   url?: string;
   body?: unknown;
-  /** A body already serialized (a multipart upload), sent as is. */
-  raw?: { bytes: Buffer; contentType: string };
   /** The answer is a file, not JSON. */
   binary?: boolean;
   headers?: Record<string, string>;
@@ -242,29 +242,8 @@ export class ConnectWiseClient implements ConnectWiseApi {
   }
 
   async createIdempotent<T>(path: string, body: unknown, lookup: () => Promise<T | null>): Promise<T> {
-    return idempotentCreate(() => this.create<T>(path, body), lookup, this.#idempotentHooks());
-  }
-
-  async upload<T>(path: string, form: FormData, lookup: () => Promise<T | null>): Promise<T> {
-    checkPath(path);
-    // The platform serializes the form (boundary and part headers); the bytes are sent as they are.
-    const r = new Response(form);
-    const raw = {
-      bytes: Buffer.from(await r.arrayBuffer()),
-      contentType: String(r.headers.get("content-type")),
-    };
-    const send = async () => {
-      const answer = await this.#send({ method: "POST", path, raw, write: true, blindRetry: false });
-      if (!isObject(answer) || typeof answer["id"] !== "number")
-        throw badResponse(opKey("POST", path), "the created record", answer, true);
-      return answer as T;
-    };
-    return idempotentCreate(send, lookup, this.#idempotentHooks());
-  }
-
-  #idempotentHooks(): Parameters<typeof idempotentCreate>[2] {
     const c = this.#counters;
-    return {
+    return idempotentCreate(() => this.create<T>(path, body), lookup, {
       policy: this.#policy,
       now: this.#now,
       sleep: this.#sleep,
@@ -276,7 +255,7 @@ export class ConnectWiseClient implements ConnectWiseApi {
         else if (what === "recovered") c.recoveredByLookup++;
         else c.retries++;
       },
-    };
+    });
   }
 
   async download(path: string): Promise<{ data: Buffer; contentType: string } | null> {
@@ -437,9 +416,9 @@ export class ConnectWiseClient implements ConnectWiseApi {
       ...call.headers,
     };
     const init: RequestInit = { method: call.method, headers };
-    if (call.raw !== undefined) {
-      headers["Content-Type"] = call.raw.contentType;
-      init.body = call.raw.bytes;
+    if (call.body instanceof RawBody) {
+      headers["Content-Type"] = call.body.contentType;
+      init.body = call.body.bytes;
     } else if (call.body !== undefined) {
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(call.body);
