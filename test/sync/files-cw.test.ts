@@ -202,7 +202,12 @@ describe.each(STORES)("ticket attachments both ways against the ConnectWise emul
     const t = await newLinkedTicket("From ConnectWise");
     const data = Buffer.from("Event log excerpt\r\nID 7: disk error\r\n");
     await techDocument(t.cwId, "eventlog.txt", "text/plain", data);
-    // A document does not stamp the ticket's _info.lastUpdated: polling sees it with the next activity.
+    // A document does not stamp the ticket's _info.lastUpdated: a poll alone does not see it ...
+    skew += 2_000;
+    await poll();
+    await drain();
+    expect(await portal().attachments.list(SYSTEM_ACTOR, t.id)).toHaveLength(0);
+    // ... the ticket's next activity brings it.
     await techNote(t.cwId, "Event log attached.");
     await poll();
     const got = await until(
