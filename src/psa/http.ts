@@ -201,6 +201,8 @@ export interface HttpAnswer {
   body: unknown;
   /** False when the body was non-empty and not valid JSON. */
   json: boolean;
+  /** The body's bytes as read (a file download is not text). */
+  raw: Buffer;
 }
 
 /** Largest answer read from a PSA (16 MiB); a larger one is an error and reading stops there. */
@@ -223,8 +225,8 @@ function hostOf(location: string, base: string): string {
 }
 
 /** Reads the body up to `cap` bytes; past it, cancels the stream (the connection closes) and throws. */
-async function readCapped(res: Response, cap: number, opts: ExchangeOptions): Promise<string> {
-  if (!res.body) return "";
+async function readCapped(res: Response, cap: number, opts: ExchangeOptions): Promise<Buffer> {
+  if (!res.body) return Buffer.alloc(0);
   const declared = Number(res.headers.get("content-length") ?? Number.NaN);
   const tooLarge = () =>
     new PsaError({
@@ -251,7 +253,7 @@ async function readCapped(res: Response, cap: number, opts: ExchangeOptions): Pr
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks, total).toString("utf8");
+  return Buffer.concat(chunks, total);
 }
 
 /**
@@ -288,7 +290,8 @@ export async function fetchWithTimeout(
         }; redirects are not followed`,
       });
     }
-    const text = await readCapped(res, opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES, opts);
+    const raw = await readCapped(res, opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES, opts);
+    const text = raw.toString("utf8");
     let body: unknown;
     let json = true;
     if (text !== "") {
@@ -299,7 +302,7 @@ export async function fetchWithTimeout(
         json = false;
       }
     }
-    return { status: res.status, headers: res.headers, body, json };
+    return { status: res.status, headers: res.headers, body, json, raw };
   } catch (err) {
     if (isPsaError(err)) throw err;
     throw classifyNetworkError(err, {

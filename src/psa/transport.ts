@@ -106,7 +106,8 @@ export function guardedFetch(
       new Headers(init.headers).forEach((v, k) => {
         headers[k] = v;
       });
-      const body = typeof init.body === "string" ? init.body : undefined;
+      // Strings and bytes (a multipart body serialized by the platform's FormData) are sent.
+      const body = typeof init.body === "string" || init.body instanceof Uint8Array ? init.body : undefined;
       if (body !== undefined) headers["content-length"] = String(Buffer.byteLength(body));
       const req = (https ? httpsRequest : httpRequest)(u, {
         method: init.method ?? "GET",

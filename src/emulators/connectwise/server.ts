@@ -11,6 +11,12 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { registerAdminRoutes } from "./admin.js";
 import { Api, type ApiOptions, authenticate, type Caller, operationName } from "./api.js";
 import { CallbackEngine, type CallbackOptions } from "./callbacks.js";
+import {
+  DOCUMENT_MAX_BYTES,
+  type DocumentAnswer,
+  type DocumentOptions,
+  handleDocuments,
+} from "./documents.js";
 import { CwError, routeNotFound } from "./errors.js";
 import { type CwFaultOptions, CwFaults } from "./faults.js";
 import { DEFAULT_CLIENT_ID, DEFAULT_COMPANY_ID, DEFAULT_KEYS, type SeedName, seedTenant } from "./seed.js";
@@ -42,6 +48,8 @@ export interface StartConnectWiseEmulatorOptions {
   /** Callback delivery options; false = no delivery. */
   callbacks?: Partial<CallbackOptions> | false;
   api?: Partial<ApiOptions>;
+  /** Documents on tickets: size limit, and whether a new one stamps its ticket (default: no). */
+  documents?: Partial<DocumentOptions>;
   /** Clock of `_info` stamps (tests move it). */
   now?: () => Date;
   /** Writes the certificate PEM clients must trust to this file. */
@@ -173,6 +181,13 @@ export async function startConnectWiseEmulator(
   app.addContentTypeParser("*", { parseAs: "string", bodyLimit: 10 * 1024 * 1024 }, (_req, body, done) =>
     done(null, body),
   );
+  const documents: DocumentOptions = { maxBytes: DOCUMENT_MAX_BYTES, touchTicket: false, ...o.documents };
+  // Document uploads: the bytes as they came (a little over the limit is read, to refuse it by name).
+  app.addContentTypeParser(
+    /^multipart\/form-data/i,
+    { parseAs: "buffer", bodyLimit: documents.maxBytes + 1024 * 1024 },
+    (_req, body, done) => done(null, body),
+  );
 
   const sockets = new Set<Socket>();
   app.server.on("connection", (s: Socket) => {
@@ -291,11 +306,23 @@ export async function startConnectWiseEmulator(
           message: "An error has occurred. (emulator: injected fault)",
         });
       }
-      const body = req.method === "GET" || req.method === "DELETE" ? undefined : parseJson(req.body);
-      const ans = api.handle(
-        { method: req.method, segs, params: selfUrl.searchParams, headers: req.headers, body, selfUrl },
-        caller,
-      );
+      let ans: DocumentAnswer;
+      if (segs[0]?.toLowerCase() === "system" && segs[1]?.toLowerCase() === "documents") {
+        const contentType = String(req.headers["content-type"] ?? "");
+        const raw = req.body as Buffer | string | undefined;
+        ans = await handleDocuments(
+          { method: req.method, segs, params: selfUrl.searchParams, contentType, body: raw },
+          caller,
+          now,
+          documents,
+        );
+      } else {
+        const body = req.method === "GET" || req.method === "DELETE" ? undefined : parseJson(req.body);
+        ans = api.handle(
+          { method: req.method, segs, params: selfUrl.searchParams, headers: req.headers, body, selfUrl },
+          caller,
+        );
+      }
       if (d.afterApply === "error500") {
         stats.afterApply("error500");
         return send(reply, 500, {
@@ -312,6 +339,14 @@ export async function startConnectWiseEmulator(
         }, faults.timeoutHoldMs());
         holds.add(h);
         return;
+      }
+      if ("bytes" in ans) {
+        reply.code(200).headers({
+          ...SECURITY_HEADERS,
+          "x-cw-request-id": randomUUID(),
+          "content-disposition": `attachment; filename="${ans.fileName.replace(/["\\\r\n]/g, "_")}"`,
+        });
+        return reply.type(ans.contentType).send(ans.bytes);
       }
       return send(reply, ans.status, ans.body, ans.headers);
     } catch (err) {

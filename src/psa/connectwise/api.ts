@@ -17,6 +17,8 @@ export interface ListOptions {
   pageSize?: number | undefined;
   /** Stop after this many rows. */
   limit?: number | undefined;
+  /** Other query parameters an endpoint needs (the documents list: recordType, recordId). */
+  params?: Record<string, string> | undefined;
 }
 
 export interface ConnectWiseStats {
@@ -45,13 +47,15 @@ export interface ConnectWiseApi {
   all<T>(path: string, o?: ListOptions): Promise<T[]>;
   /** `GET path/count` → `{count}`. */
   count(path: string, conditions?: string): Promise<number>;
-  /** `POST path` → the created record. Never sent again after an ambiguous failure. */
+  /** `POST path` (JSON, or a RawBody as it is) → the created record. Never sent again after an ambiguous failure. */
   create<T>(path: string, body: unknown): Promise<T>;
   /**
    * A create that looks first: after an ambiguous failure it waits a backoff, calls `lookup`, and
    * sends again only when nothing was found.
    */
   createIdempotent<T>(path: string, body: unknown, lookup: () => Promise<T | null>): Promise<T>;
+  /** `GET path` → a file's bytes and content type, or null when ConnectWise answers 404 NotFound. */
+  download(path: string): Promise<{ data: Buffer; contentType: string } | null>;
   /** `PATCH path` with JSON-Patch operations → the record. Retried: the operations set absolute values. */
   patch<T>(path: string, ops: PatchOp[]): Promise<T>;
   /** `DELETE path`; a record already gone after an attempt of unknown outcome counts as deleted. */
@@ -64,6 +68,23 @@ export interface ConnectWiseApi {
   /** The origins a key_url may name: the configured site's and its API host's. */
   trustedOrigins(): Promise<string[]>;
   stats(): ConnectWiseStats;
+}
+
+/** A request body already serialized, sent as it is: a multipart/form-data upload. */
+export class RawBody {
+  constructor(
+    readonly bytes: Buffer,
+    readonly contentType: string,
+  ) {}
+}
+
+/**
+ * A form serialized once by the platform (boundary and part headers), so that a retry or a
+ * look-up-then-resend sends the same bytes.
+ */
+export async function formBody(form: FormData): Promise<RawBody> {
+  const r = new Response(form);
+  return new RawBody(Buffer.from(await r.arrayBuffer()), String(r.headers.get("content-type")));
 }
 
 export interface ConnectWiseCredentials {

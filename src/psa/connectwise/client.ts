@@ -2,7 +2,8 @@
  * Low-level client of the ConnectWise PSA (Manage) REST API 3.0 (docs/connectwise.md): the site's
  * codebase from companyinfo, Basic auth `companyId+publicKey:privateKey` with the `clientId` header,
  * JSON reads with conditions and paging (forward-only, else navigable, by the `Link` header), counts,
- * JSON-Patch updates, and retries with full-jitter backoff that honour Retry-After.
+ * JSON-Patch updates, document uploads (a RawBody: multipart) and downloads (bytes), and retries
+ * with full-jitter backoff that honour Retry-After.
  *
  * One instance per partner connection. Requests go through the shared guarded transport (the
  * operator's allow-list, no redirects, capped bodies). Credentials are only ever put in request
@@ -32,6 +33,7 @@ import type {
   ConnectWiseStats,
   ListOptions,
 } from "./api.js";
+import { RawBody } from "./api.js";
 import { classifyConnectWise, isRouteMissError } from "./classify.js";
 import { idempotentCreate } from "./idempotent.js";
 import { nextLink } from "./query.js";
@@ -77,6 +79,8 @@ interface Call {
   path: string;
   url?: string;
   body?: unknown;
+  /** The answer is a file, not JSON. */
+  binary?: boolean;
   headers?: Record<string, string>;
   write: boolean;
   /** False for creates: an ambiguous failure is not retried here. */
@@ -156,6 +160,7 @@ export class ConnectWiseClient implements ConnectWiseApi {
     const params = new URLSearchParams();
     if (o.fields?.length) params.set("fields", withId(o.fields));
     params.set("pageSize", String(pageSize));
+    for (const [k, v] of Object.entries(o.params ?? {})) params.set(k, v);
     const filters: Record<string, string> = {};
     if (o.conditions) filters["conditions"] = o.conditions;
     if (o.childConditions) filters["childConditions"] = o.childConditions;
@@ -251,6 +256,21 @@ export class ConnectWiseClient implements ConnectWiseApi {
         else c.retries++;
       },
     });
+  }
+
+  async download(path: string): Promise<{ data: Buffer; contentType: string } | null> {
+    checkPath(path);
+    let got: { data: Buffer; contentType: string } | null = null;
+    try {
+      await this.#send({ method: "GET", path, write: false, blindRetry: true, binary: true }, (a) => {
+        const contentType = a.headers.get("content-type") ?? "application/octet-stream";
+        got = { data: a.raw, contentType: contentType.split(";")[0]?.trim() || "application/octet-stream" };
+      });
+    } catch (e) {
+      if (isPsaError(e) && e.code === "NOT_FOUND" && !isRouteMissError(e)) return null;
+      throw e;
+    }
+    return got;
   }
 
   async patch<T>(path: string, ops: PatchOp[]): Promise<T> {
@@ -396,7 +416,10 @@ export class ConnectWiseClient implements ConnectWiseApi {
       ...call.headers,
     };
     const init: RequestInit = { method: call.method, headers };
-    if (call.body !== undefined) {
+    if (call.body instanceof RawBody) {
+      headers["Content-Type"] = call.body.contentType;
+      init.body = call.body.bytes;
+    } else if (call.body !== undefined) {
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(call.body);
     }
@@ -419,7 +442,7 @@ export class ConnectWiseClient implements ConnectWiseApi {
       release();
     }
     if (a.status >= 200 && a.status < 300) {
-      if (!a.json) throw badResponse(operation, "a JSON body", a.body, call.write);
+      if (!a.json && !call.binary) throw badResponse(operation, "a JSON body", a.body, call.write);
       return a;
     }
     const err = classifyConnectWise(a.status, a.body, a.headers, {

@@ -2,6 +2,7 @@ import { fingerprint } from "../../lib/fingerprint.js";
 import type { Check, Connector, IntegrationSettings, PsaSession, SessionContext } from "../connector.js";
 import type { ConnectWiseApi, ConnectWiseCredentials } from "./api.js";
 import { connectwiseAssets } from "./assets.js";
+import { connectwiseAttachments } from "./attachments.js";
 import { type ConnectWiseCache, newCache } from "./cache.js";
 import { ConnectWiseClient } from "./client.js";
 import { CONNECTWISE_MANIFEST } from "./manifest.js";
@@ -82,6 +83,7 @@ export function connectwiseConnector(o: ConnectWiseConnectorOptions = {}): Conne
         assets: connectwiseAssets(api, s, ctx, cache),
         webhooks: connectwiseWebhooks(api, s, ctx, cache),
         timeEntries: connectwiseTimeEntries(api, s),
+        attachments: connectwiseAttachments(api),
         options: () => connectwiseOptions(api, s),
         ticketValues: () => connectwiseTicketValues(api, s),
         validate: (input) => validateConnectWise(api, s, cache, input),
