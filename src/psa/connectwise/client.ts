@@ -34,6 +34,7 @@ import type {
   ListOptions,
 } from "./api.js";
 import { RawBody } from "./api.js";
+import { checkKeyUrl, signingKeyOf } from "./callback-key.js";
 import { classifyConnectWise, isRouteMissError } from "./classify.js";
 import { idempotentCreate } from "./idempotent.js";
 import { nextLink } from "./query.js";
@@ -301,21 +302,7 @@ export class ConnectWiseClient implements ConnectWiseApi {
   }
 
   async signingKey(keyUrl: string): Promise<string> {
-    const operation = "GET system/callbackkey";
-    const refuse = (why: string) =>
-      new PsaError({ code: "URL_NOT_ALLOWED", retryable: false, operation, message: `${operation}: ${why}` });
-    let u: URL;
-    try {
-      u = new URL(keyUrl);
-    } catch {
-      throw refuse("expected key_url to be an absolute URL");
-    }
-    if (u.username || u.password || u.hash)
-      throw refuse("expected key_url without user name, password or fragment");
-    if (!(await this.trustedOrigins()).includes(u.origin))
-      throw refuse("expected key_url on the configured ConnectWise site, got another origin");
-    if (!/\/system\/callbackkey\/index\.rails$/i.test(u.pathname))
-      throw refuse("expected key_url to name ConnectWise's callback key endpoint");
+    const u = checkKeyUrl(keyUrl, await this.trustedOrigins());
     const body = await this.#send({
       method: "GET",
       path: "system/callbackkey",
@@ -325,10 +312,7 @@ export class ConnectWiseClient implements ConnectWiseApi {
       maxBytes: KEY_MAX_BYTES,
       timeoutMs: KEY_TIMEOUT_MS,
     });
-    const key = isObject(body) ? body["signing_key"] : undefined;
-    if (typeof key !== "string" || key === "")
-      throw badResponse(operation, '{"signing_key": "…"}', body, false);
-    return key;
+    return signingKeyOf(body);
   }
 
   stats(): ConnectWiseStats {
@@ -418,7 +402,7 @@ export class ConnectWiseClient implements ConnectWiseApi {
     const init: RequestInit = { method: call.method, headers };
     if (call.body instanceof RawBody) {
       headers["Content-Type"] = call.body.contentType;
-      init.body = call.body.bytes;
+      init.body = new Uint8Array(call.body.bytes);
     } else if (call.body !== undefined) {
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(call.body);
