@@ -96,93 +96,36 @@ export function ResourceMapSection({
   };
 
   const resourceCell = (l: ResourceMapLine, d: Draft) => {
-    const id = `resource-map-resource-${l.userId}`;
     if (!writable) return <span>{l.psaLabel || (l.psaResourceId ?? "—")}</span>;
-    const label = (
-      <label className="sr-only" htmlFor={id}>
-        {P} {noun} of {l.userName}
-      </label>
-    );
-    if (resources.length === 0)
-      return (
-        <>
-          {label}
-          <input
-            id={id}
-            className="narrow"
-            inputMode="numeric"
-            placeholder="id"
-            value={d.resource}
-            disabled={busy}
-            onChange={(e) => edit(l, { resource: e.target.value })}
-          />
-        </>
-      );
-    const list = optionsWith(resources, idOf(d.resource), P);
     return (
-      <>
-        {label}
-        <select
-          id={id}
-          value={d.resource}
-          disabled={busy}
-          onChange={(e) => edit(l, { resource: e.target.value })}
-        >
-          <option value="">— none (the default from Setup) —</option>
-          {list.map((o) => (
-            <option key={o.id} value={o.id}>
-              {optionText(o)}
-            </option>
-          ))}
-        </select>
-      </>
+      <PickOrId
+        id={`resource-map-resource-${l.userId}`}
+        label={`${P} ${noun} of ${l.userName}`}
+        options={resources.length === 0 ? null : optionsWith(resources, idOf(d.resource), P)}
+        none="— none (the default from Setup) —"
+        placeholder="id"
+        value={d.resource}
+        disabled={busy}
+        onChange={(v) => edit(l, { resource: v })}
+      />
     );
   };
 
   const roleCell = (l: ResourceMapLine, d: Draft) => {
-    const id = `resource-map-role-${l.userId}`;
     const roleName = (v: number | null) =>
       v === null ? `the ${noun}'s default` : (roles?.find((o) => o.id === v)?.label ?? String(v));
     if (!writable) return <span>{l.psaResourceId === null ? "" : roleName(l.psaRoleId)}</span>;
-    const disabled = busy || d.resource === "";
-    const label = (
-      <label className="sr-only" htmlFor={id}>
-        {P} {roleNoun} of {l.userName}
-      </label>
-    );
-    if (!roles)
-      return (
-        <>
-          {label}
-          <input
-            id={id}
-            className="narrow"
-            inputMode="numeric"
-            placeholder="default"
-            value={d.role}
-            disabled={disabled}
-            onChange={(e) => edit(l, { role: e.target.value })}
-          />
-        </>
-      );
-    const list = optionsWith(roles, idOf(d.role), P);
     return (
-      <>
-        {label}
-        <select
-          id={id}
-          value={d.role}
-          disabled={disabled}
-          onChange={(e) => edit(l, { role: e.target.value })}
-        >
-          <option value="">— the {noun}'s default —</option>
-          {list.map((o) => (
-            <option key={o.id} value={o.id}>
-              {optionText(o)}
-            </option>
-          ))}
-        </select>
-      </>
+      <PickOrId
+        id={`resource-map-role-${l.userId}`}
+        label={`${P} ${roleNoun} of ${l.userName}`}
+        options={roles ? optionsWith(roles, idOf(d.role), P) : null}
+        none={`— the ${noun}'s default —`}
+        placeholder="default"
+        value={d.role}
+        disabled={busy || d.resource === ""}
+        onChange={(v) => edit(l, { role: v })}
+      />
     );
   };
 
@@ -276,5 +219,45 @@ export function ResourceMapSection({
         </div>
       )}
     </Section>
+  );
+}
+
+/** A pick-list of the PSA's options, or a plain id field when the PSA lists none (options null). */
+function PickOrId(p: {
+  id: string;
+  label: string;
+  options: PsaOption[] | null;
+  none: string;
+  placeholder: string;
+  value: string;
+  disabled: boolean;
+  onChange(value: string): void;
+}) {
+  return (
+    <>
+      <label className="sr-only" htmlFor={p.id}>
+        {p.label}
+      </label>
+      {p.options === null ? (
+        <input
+          id={p.id}
+          className="narrow"
+          inputMode="numeric"
+          placeholder={p.placeholder}
+          value={p.value}
+          disabled={p.disabled}
+          onChange={(e) => p.onChange(e.target.value)}
+        />
+      ) : (
+        <select id={p.id} value={p.value} disabled={p.disabled} onChange={(e) => p.onChange(e.target.value)}>
+          <option value="">{p.none}</option>
+          {p.options.map((o) => (
+            <option key={o.id} value={o.id}>
+              {optionText(o)}
+            </option>
+          ))}
+        </select>
+      )}
+    </>
   );
 }
