@@ -177,6 +177,7 @@ export const Client = Type.Object(
     code: Type.String(),
     name: Type.String(),
     psaCompanyId: Nullable(Type.Integer()),
+    psaCompanyName: Nullable(Type.String()),
     createdAt: Time,
     updatedAt: Time,
   },

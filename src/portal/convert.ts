@@ -40,6 +40,7 @@ export const toClient = (r: Selectable<ClientRow>): Client => ({
   code: r.code,
   name: r.name,
   psaCompanyId: r.psa_company_id,
+  psaCompanyName: r.psa_company_name,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });

@@ -77,6 +77,8 @@ export interface Client {
   code: string;
   name: string;
   psaCompanyId: number | null;
+  /** The PSA company's name as last read from the PSA; null when not known. */
+  psaCompanyName: string | null;
   createdAt: string;
   updatedAt: string;
 }

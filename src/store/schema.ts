@@ -76,6 +76,8 @@ export interface ClientRow {
   code: string;
   name: string;
   psa_company_id: number | null;
+  /** The PSA company's name when the mapping was saved or last checked (migration 0018). */
+  psa_company_name: string | null;
   created_at: string;
   updated_at: string;
 }
