@@ -5,6 +5,7 @@ import { type Config, ENV_DOC, loadConfig } from "./config.js";
 import { DEMO_PARTNER_NAME, seedDemo } from "./demo/seed.js";
 import { registerAutotaskEmulatorCommand } from "./emulators/autotask/cli.js";
 import { registerConnectWiseEmulatorCommand } from "./emulators/connectwise/cli.js";
+import { ConsoleSummary } from "./lib/console-summary.js";
 import { createLogger } from "./lib/logger.js";
 import { openServices, type Services, StartupError, startServer } from "./main.js";
 import { SYSTEM_ACTOR } from "./portal/access.js";
@@ -76,10 +77,12 @@ export function buildCli(): Command {
         const config = configFrom(o);
         // Loaded only for the demo: it brings the emulators, which other commands do not need.
         const { CW_ADMIN, DEMO_PASSWORD, startDemo } = await import("./demo/run.js");
+        const consoleSummary = new ConsoleSummary();
         const demo = await startDemo(config, {
           emulatorPort: o.emulatorPort,
           connectwisePort: o.connectwisePort,
-          logger: createLogger(config.logLevel, process.stderr),
+          logger: createLogger(config.logLevel, process.stderr, { onLevel: (l) => consoleSummary.logged(l) }),
+          consoleSummary,
         }).catch((e: unknown) => {
           throw e instanceof StartupError ? e : new StartupError("starting the demo", e);
         });
@@ -415,8 +418,15 @@ async function open(config: Config, command: string): Promise<Services> {
   // Commands that print results keep the log quiet unless asked; servers log at the configured level.
   const level =
     command === "serve" || command === "demo" ? config.logLevel : (process.env.LOG_LEVEL ?? "warn");
+  const server = command === "serve";
+  const consoleSummary = server ? new ConsoleSummary() : undefined;
   return openServices(config, {
-    logger: createLogger(level, process.stderr),
+    logger: createLogger(
+      level,
+      process.stderr,
+      consoleSummary ? { onLevel: (l) => consoleSummary.logged(l) } : {},
+    ),
+    ...(consoleSummary ? { consoleSummary } : {}),
     background: command === "serve" || command === "demo",
   });
 }
