@@ -219,7 +219,11 @@ describe("mapping tables in chromium: edit, then one save", () => {
     // Nothing is written until the table is saved.
     expect((await stored("status-forward")).length).toBe(9);
     expect((await stored("status-forward")).find((r) => r.portalStatusId === 1)?.psaStatusId).toBe(29);
+    await page.evaluate("window.scrollTo(0, 0)");
     await page.screenshot({ path: join(SHOTS, "mappings-unsaved.png"), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: join(SHOTS, "mappings-unsaved-phone.png"), fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 800 });
 
     // Leaving asks first; declined, the page and its edits stay: a link, Back, and a reload.
     const path = `/p/${partnerId}/mappings`;
@@ -270,7 +274,7 @@ describe("mapping tables in chromium: edit, then one save", () => {
     expect(await forward.getByLabel("Portal status of row 9", { exact: true }).inputValue()).toBe("19");
     expect(await forward.locator(".unsaved").count()).toBe(0);
     expect(consoleErrors).toEqual([]);
-  });
+  }, 120_000);
 
   it("the reverse table's new row offers only unmapped Autotask statuses; a bad table is refused by row", async () => {
     const reverse = page.locator("section#status-reverse");
@@ -301,7 +305,7 @@ describe("mapping tables in chromium: edit, then one save", () => {
     expect(await reverse.getByLabel("Autotask status of row 2", { exact: true }).inputValue()).toBe("5");
     expect(await refused.count()).toBe(0);
     expect(consoleErrors).toEqual([]);
-  });
+  }, 60_000);
 
   it("links to the reverse table land on it: the forward table's link, the address, a sync error's link", async () => {
     await page.evaluate("window.scrollTo(0, 0)");
@@ -346,5 +350,5 @@ describe("mapping tables in chromium: edit, then one save", () => {
     expect(new URL(page.url()).hash).toBe("#status-reverse");
     await landedOn("status-reverse");
     expect(consoleErrors).toEqual([]);
-  });
+  }, 60_000);
 });
