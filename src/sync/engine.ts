@@ -62,6 +62,8 @@ export interface SyncEngineOptions {
   failpoint?: Failpoint;
   /** Days processed inbox/outbox rows and resolved sync errors are kept (default 30). */
   retentionDays?: number;
+  /** The periodic file check: every open linked ticket's PSA files are listed about this often, ms (default 1 hour). */
+  fileCheckPeriodMs?: number;
 }
 
 /**
@@ -152,6 +154,7 @@ export class SyncEngine {
       pollIntervalMs: o.pollIntervalMs,
       retry: o.ticketRetry,
       failpoint: o.failpoint,
+      fileCheckPeriodMs: o.fileCheckPeriodMs,
     });
     this.#events = new PortalEvents({
       db: o.db,

@@ -107,6 +107,8 @@ export class TicketLinks {
         shadow: JSON.stringify(shadow),
         synced_at: this.#now(),
         warning: gap?.warning ?? null,
+        // The files are brought in step right after a link is made (the periodic check can wait).
+        files_checked_at: this.#now(),
       })
       .execute();
   }
@@ -132,6 +134,11 @@ export class TicketLinks {
       })
       .where("id", "=", id)
       .execute();
+  }
+
+  /** The PSA ticket's files were just listed (the periodic file check, ./file-check.ts). */
+  async filesChecked(id: number): Promise<void> {
+    await this.#k.updateTable("ticket_links").set({ files_checked_at: this.#now() }).where("id", "=", id).execute();
   }
 
   /** The PSA tickets of the partner's links, most recently synced first (a poll looks at them too). */
