@@ -138,7 +138,11 @@ export class TicketLinks {
 
   /** The PSA ticket's files were just listed (the periodic file check, ./file-check.ts). */
   async filesChecked(id: number): Promise<void> {
-    await this.#k.updateTable("ticket_links").set({ files_checked_at: this.#now() }).where("id", "=", id).execute();
+    await this.#k
+      .updateTable("ticket_links")
+      .set({ files_checked_at: this.#now() })
+      .where("id", "=", id)
+      .execute();
   }
 
   /** The PSA tickets of the partner's links, most recently synced first (a poll looks at them too). */

@@ -3,10 +3,10 @@ import type { Logger } from "../../lib/logger.js";
 import { asTicketTraffic } from "../../psa/budget.js";
 import type { Db } from "../../store/db.js";
 import { pool } from "../assets.js";
-import { FILE_CHECK_SOURCE } from "./file-check.js";
 import type { SyncPortal } from "../portal-port.js";
 import type { PsaSessions } from "../sessions.js";
 import type { TicketErrors } from "./errors.js";
+import { FILE_CHECK_SOURCE } from "./file-check.js";
 import { type Ctx, ticketContext } from "./mapping.js";
 import type { Reconciler } from "./reconcile.js";
 
