@@ -228,7 +228,7 @@ export class Reconciler {
     const { links } = this.o;
     let link = lane.ticketId !== null ? await links.byTicket(ctx.partnerId, lane.ticketId) : null;
     if (!link && lane.psaTicketId !== null) link = await links.byPsa(ctx.partnerId, lane.psaTicketId);
-    if (!link || link.state !== "linked") return;
+    if (link?.state !== "linked") return;
     await this.#files(ctx, link.ticket_id, link.psa_ticket_id, true);
   }
 
