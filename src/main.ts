@@ -202,7 +202,13 @@ export interface Server {
 }
 
 /** Starts the API on the configured host and port. */
-export async function startServer(services: Services): Promise<Server> {
+export async function startServer(
+  services: Services,
+  o: {
+    /** The built web UI to serve (default: dist/web when it has been built; null: none). */
+    webRoot?: string | null;
+  } = {},
+): Promise<Server> {
   const { config, portal } = services;
   let generatedAdminToken: string | undefined;
   let adminToken = config.adminToken;
@@ -222,6 +228,7 @@ export async function startServer(services: Services): Promise<Server> {
     sync: services.sync,
     logger: services.logger,
     ...(https ? { https } : {}),
+    ...(o.webRoot !== undefined ? { webRoot: o.webRoot } : {}),
     ...(summary ? { onAnswered: (status: number) => summary.request(status) } : {}),
   });
   await step(`listening on ${config.host}:${config.port}`, () =>

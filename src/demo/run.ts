@@ -43,7 +43,14 @@ const COMPANIES: Record<string, number> = { AT1: DEMO_IDS.companies.AT1, AT2: DE
  */
 export async function startDemo(
   config: Config,
-  o: { emulatorPort: number; connectwisePort?: number; logger: Logger; consoleSummary?: ConsoleSummary },
+  o: {
+    emulatorPort: number;
+    connectwisePort?: number;
+    logger: Logger;
+    consoleSummary?: ConsoleSummary;
+    /** The built web UI to serve (tests pass a fresh build); default: dist/web. */
+    webRoot?: string;
+  },
 ): Promise<Demo> {
   const persistent = config.databaseUrl !== ":memory:";
   const cw = await startConnectWiseEmulator({
@@ -116,7 +123,7 @@ export async function startDemo(
         await services.portal.updateClient(SYSTEM_ACTOR, c.id, { psaCompanyId: company });
     }
     // The server listens first, so the webhooks registered when ticketing is switched on call it back.
-    const server = await startServer(services);
+    const server = await startServer(services, o.webRoot ? { webRoot: o.webRoot } : {});
     // The emulator's port may differ from the last start: point the integration at it every time.
     await services.portal.putIntegration(SYSTEM_ACTOR, partnerId, {
       ticketing: {
