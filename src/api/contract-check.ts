@@ -1,4 +1,5 @@
 import type { Static } from "@sinclair/typebox";
+import type * as deviceViews from "../portal/device-views.js";
 import type * as service from "../portal/service.js";
 import type * as domain from "../portal/types.js";
 import type { Check, ValidationResult } from "../psa/connector.js";
@@ -6,6 +7,7 @@ import type { SyncRun } from "../sync/runs.js";
 import type { SyncErrorView } from "../sync/tickets/errors.js";
 import type { WebhookState } from "../sync/tickets/webhooks.js";
 import type * as api from "./schemas.js";
+import type * as devicesApi from "./schemas-devices.js";
 
 /**
  * Compile-time checks only (nothing here runs): each response schema's type accepts the domain type
@@ -36,6 +38,8 @@ export type ContractChecks = [
   Assert<Same<Omit<Static<typeof api.Integration>, "ticketing">, Omit<domain.IntegrationView, "ticketing">>>,
   Assert<Same<Static<typeof api.WebhookState>, WebhookState>>,
   Assert<Same<Static<typeof api.Check>, Check>>,
+  Assert<Same<Static<typeof devicesApi.DeviceListItem>, deviceViews.DeviceListItem>>,
+  Assert<Same<Static<typeof devicesApi.DeviceListQuery>, deviceViews.DeviceListFilter>>,
   Assert<Same<Static<typeof api.Validation>, ValidationResult>>,
   // What each route sends through its response schema.
   Assert<Serialises<Static<typeof api.Integration>, domain.IntegrationView>>,
