@@ -28,7 +28,10 @@ describe.each(STORES)("device list and device page on %s", (kind) => {
   const list = async (query: string, token = t.noc) => {
     const r = await call(token, `/api/partners/${id.partnerA}/devices?${query}`);
     if (r.status !== 200) throw new Error(`${query} → ${r.status} ${JSON.stringify(r.body)}`);
-    return r.body as { total: number; items: Array<{ hostname: string; psaCiId: number | null }> };
+    return r.body as {
+      total: number;
+      items: Array<{ hostname: string; psaCiId: number | null; client: unknown }>;
+    };
   };
   const names = async (query: string) => (await list(query)).items.map((d) => d.hostname);
 
