@@ -107,8 +107,8 @@ export function Devices() {
           onClick={() => go({ sort: by, order: active && order === "asc" ? "desc" : "asc" })}
         >
           {SORT_LABELS[by]}
-          <span aria-hidden="true" className="sort-mark">
-            {active ? (order === "asc" ? " ▲" : " ▼") : ""}
+          <span aria-hidden="true" className={active ? "sort-mark" : "sort-mark muted"}>
+            {active ? (order === "asc" ? " ▲" : " ▼") : " ↕"}
           </span>
         </button>
       </th>
