@@ -1,4 +1,4 @@
-import { type SqlBool, sql } from "kysely";
+import { type RawBuilder, type SqlBool, sql } from "kysely";
 import { escapeLike } from "../store/like.js";
 import { type Actor, requirePartnerRow } from "./access.js";
 import type { DeviceState } from "./catalog.js";
@@ -88,21 +88,20 @@ export class DeviceViews {
       const c = await this.#clients.row(actor, filter.clientId, "clientId");
       if (c.partner_id !== partnerId) throw invalid("clientId", `client ${filter.clientId} not found`);
     }
-    let q = this.#joined().where("d.partner_id", "=", partnerId);
-    if (filter.clientId !== undefined) q = q.where("d.client_id", "=", filter.clientId);
-    if (filter.state) q = q.where("d.state", "=", filter.state);
+    // The same conditions narrow the page (joined to clients and links) and its count (devices alone).
+    const where: Array<RawBuilder<SqlBool>> = [sql<SqlBool>`d.partner_id = ${partnerId}`];
+    if (filter.clientId !== undefined) where.push(sql<SqlBool>`d.client_id = ${filter.clientId}`);
+    if (filter.state) where.push(sql<SqlBool>`d.state = ${filter.state}`);
     const search = filter.search?.trim();
     if (search) {
       // Matched literally: % and _ are escaped (ESCAPE works alike on both stores).
       const s = `%${escapeLike(search.toLowerCase())}%`;
-      q = q.where((eb) =>
-        eb.or([
-          sql<SqlBool>`lower(d.hostname) like ${s} escape '!'`,
-          sql<SqlBool>`lower(d.serial_number) like ${s} escape '!'`,
-          sql<SqlBool>`lower(d.ip_address) like ${s} escape '!'`,
-        ]),
+      where.push(
+        sql<SqlBool>`(lower(d.hostname) like ${s} escape '!' or lower(d.serial_number) like ${s} escape '!' or lower(d.ip_address) like ${s} escape '!')`,
       );
     }
+    const q = this.#joined().where((eb) => eb.and(where));
+    const counted = this.#ctx.k.selectFrom("devices as d").where((eb) => eb.and(where));
     const desc = filter.order === "desc";
     const dir = desc ? sql`desc` : sql`asc`;
     // Blanks (no warranty, no serial, not synced) come last in either direction, alike on both stores.
@@ -119,7 +118,7 @@ export class DeviceViews {
     const offset = Math.max(filter.offset ?? 0, 0);
     const [rows, count] = await Promise.all([
       select.limit(limit).offset(offset).execute(),
-      q.select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow(),
+      counted.select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow(),
     ]);
     return { items: rows.map(toItem), total: Number(count.n), limit, offset };
   }
