@@ -19,6 +19,7 @@ describe.each(STORES)("device list and device page on %s", (kind) => {
   const id = { partnerA: 0, partnerB: 0, acme: 0, birch: 0, otherClient: 0 };
   const dev: Record<string, number> = {};
   const ticket = { both: 0, birch: 0, own: 0 };
+  let emulatorClosed = false;
 
   async function call(token: string, url: string) {
     const res = await app.inject({ method: "GET", url, headers: { authorization: `Bearer ${token}` } });
@@ -123,7 +124,7 @@ describe.each(STORES)("device list and device page on %s", (kind) => {
   afterAll(async () => {
     await app?.close();
     await env?.close();
-    await at?.close();
+    if (!emulatorClosed) await at?.close();
   });
 
   it("lists the partner's devices across its clients, each with its client, warranty end and serial", async () => {
@@ -296,5 +297,23 @@ describe.each(STORES)("device list and device page on %s", (kind) => {
       active: false,
       companyId: DEMO_IDS.companies.AT2,
     });
+  });
+
+  it("a PSA that cannot be read: the CI keeps its id and last sync, and says why (the last test: it stops Autotask)", async () => {
+    const before = (await call(t.noc, `/api/devices/${dev["charlie03"]}/overview`)).body.ci;
+    await at.close();
+    emulatorClosed = true;
+    const r = await call(t.noc, `/api/devices/${dev["charlie03"]}/overview`);
+    expect(r.status).toBe(200);
+    expect(r.body.ci).toMatchObject({
+      psaId: before.psaId,
+      syncedAt: before.syncedAt,
+      live: "unavailable",
+      name: null,
+      active: null,
+    });
+    expect(r.body.ci.problem).toEqual(expect.any(String));
+    // The portal's side is all there.
+    expect(r.body.alerts.map((a: { message: string }) => a.message)).toEqual(["Backup job failed"]);
   });
 });
