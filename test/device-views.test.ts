@@ -273,6 +273,12 @@ describe.each(STORES)("device list and device page on %s", (kind) => {
       companyName: "Acme Dental Group Inc.",
       problem: null,
     });
+    // Advanced mode: the CI's user-defined fields as Autotask holds them, the portal id among them.
+    const udfs = new Map(
+      o.ci.customFields.map((f: { name: string; value: string | null }) => [f.name, f.value]),
+    );
+    expect(udfs.get("Partner Portal Device Id")).toBe(String(dev["alpha01"]));
+    expect(udfs.get("Last Logged User")).toBe("user1");
 
     // A discovered device: an inactive CI; the ticket reaches it through an alert only.
     const b = (await call(t.noc, `/api/devices/${dev["bravo02"]}/overview`)).body;

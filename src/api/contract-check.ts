@@ -3,6 +3,7 @@ import type * as deviceViews from "../portal/device-views.js";
 import type * as service from "../portal/service.js";
 import type * as domain from "../portal/types.js";
 import type { Check, ValidationResult } from "../psa/connector.js";
+import type { DeviceCiView } from "../sync/device-ci.js";
 import type { SyncRun } from "../sync/runs.js";
 import type { SyncErrorView } from "../sync/tickets/errors.js";
 import type { WebhookState } from "../sync/tickets/webhooks.js";
@@ -40,6 +41,7 @@ export type ContractChecks = [
   Assert<Same<Static<typeof api.Check>, Check>>,
   Assert<Same<Static<typeof devicesApi.DeviceListItem>, deviceViews.DeviceListItem>>,
   Assert<Same<Static<typeof devicesApi.DeviceListQuery>, deviceViews.DeviceListFilter>>,
+  Assert<Same<Static<typeof devicesApi.DeviceCi>, DeviceCiView>>,
   Assert<Same<Static<typeof api.Validation>, ValidationResult>>,
   // What each route sends through its response schema.
   Assert<Serialises<Static<typeof api.Integration>, domain.IntegrationView>>,

@@ -117,6 +117,8 @@ export const DeviceCi = Type.Object({
   companyId: Nullable(Type.Integer()),
   companyName: Nullable(Type.String()),
   problem: Nullable(Type.String()),
+  /** The asset's custom (user-defined) fields as the PSA holds them (advanced mode writes them). */
+  customFields: Type.Array(Type.Object({ name: Type.String(), value: Nullable(Type.String()) })),
 });
 
 export const DeviceOverview = Type.Object({

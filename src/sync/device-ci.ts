@@ -17,6 +17,8 @@ export interface DeviceCiView {
   /** The company's name in the PSA; null when not known. */
   companyName: string | null;
   problem: string | null;
+  /** The asset's custom (user-defined) fields as the PSA holds them, by name (advanced mode writes 13). */
+  customFields: Array<{ name: string; value: string | null }>;
 }
 
 /** How long the device page waits for the PSA before it shows the link without the live values. */
@@ -43,6 +45,7 @@ export async function readDeviceCi(
     companyId: null,
     companyName: null,
     problem: null,
+    customFields: [],
   };
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -68,6 +71,9 @@ export async function readDeviceCi(
         serialNumber: asset.serialNumber,
         companyId: asset.companyId,
         companyName,
+        customFields: Object.entries(asset.custom)
+          .map(([name, value]) => ({ name, value }))
+          .sort((a, b) => a.name.localeCompare(b.name)),
       };
     };
     const late = new Promise<DeviceCiView>((resolve) => {

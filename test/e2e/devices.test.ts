@@ -350,6 +350,11 @@ describe("Devices pages, end to end in chromium", () => {
     );
     expect(ci).toMatch(/NameAT1-WS01 \(id \d+\)/);
     expect(ci).toContain("ActiveYes");
+    // Advanced mode: the CI's user-defined fields as Autotask holds them.
+    await page.getByText(/^Its user-defined fields \(\d+\)$/).click();
+    const udfs = await text(page.getByTestId("device-ci-custom"));
+    expect(udfs).toContain("Operating SystemWindows 11 Pro");
+    expect(udfs).toMatch(/Partner Portal Device Id\d+/);
     await page.getByTestId("device-alerts").getByText("Disk C: 93 % used").waitFor();
     const ticketRow = page.getByTestId("device-tickets").locator("tbody tr");
     expect(await text(ticketRow)).toMatch(/T\d{8}\.\d{4}/);

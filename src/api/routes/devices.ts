@@ -54,6 +54,7 @@ export const deviceViewRoutes =
                 companyId: null,
                 companyName: null,
                 problem: "The sync engine is not running.",
+                customFields: [],
               };
         }
         return { ...o, tickets: o.tickets.map((t) => ({ ...t, psa: views.get(t.id) })), ci };

@@ -250,6 +250,20 @@ function CiSection({
         ) : null}
         <Fact label="Last synced">{ci.syncedAt ? ago(ci.syncedAt) : "—"}</Fact>
       </dl>
+      {ci.live === "found" && ci.customFields.length > 0 ? (
+        <details className="ci-custom">
+          <summary>
+            Its {psa?.customFields ?? "custom fields"} ({ci.customFields.length})
+          </summary>
+          <dl className="facts facts-rows" data-testid="device-ci-custom">
+            {ci.customFields.map((f) => (
+              <Fact key={f.name} label={f.name}>
+                {f.value ?? <span className="muted">—</span>}
+              </Fact>
+            ))}
+          </dl>
+        </details>
+      ) : null}
       {ci.live === "gone" ? (
         <Banner kind="warning" title={`The ${asset} is gone`}>
           {ci.problem} The next asset sync looks for the device's {asset} again or creates a new one.
