@@ -7,6 +7,7 @@
 
 import type { Static } from "@sinclair/typebox";
 import type * as S from "../../api/schemas.js";
+import type * as SD from "../../api/schemas-devices.js";
 
 export type Role = Static<typeof S.Role>;
 
@@ -214,3 +215,10 @@ export type SyncError = Static<typeof S.SyncErrorView> & {
 
 /** GET /api/partners/:id/webhooks: the PSA's webhooks (callbacks) registered, or polling only and why. */
 export type WebhookState = Static<typeof S.WebhookState>;
+
+/** GET /api/partners/:id/devices: a device across the partner's clients, with its client and PSA link. */
+export type DeviceListItem = Static<typeof SD.DeviceListItem>;
+export type DeviceSort = (typeof SD.DEVICE_SORTS)[number];
+/** GET /api/devices/:id/overview: the device page (alerts, tickets, the PSA asset read live). */
+export type DeviceOverview = Static<typeof SD.DeviceOverview>;
+export type DeviceCi = Static<typeof SD.DeviceCi>;
