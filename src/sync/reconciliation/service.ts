@@ -197,10 +197,8 @@ export class Reconciliation {
         await this.#cache.get(`ci:${l.psaId}:${partnerId}`, session.key, () => session.assets.get(l.psaId)),
       );
     const unnamed = [
-      ...new Set(
-        [...strays.values()].flatMap((c) => (c && !companyNames.has(c.companyId) ? [c.companyId] : [])),
-      ),
-    ];
+      ...new Set([...read, ...[...strays.values()].flatMap((c) => (c ? [c.companyId] : []))]),
+    ].filter((id) => !companyNames.has(id));
     if (unnamed.length > 0 && session.companies) {
       const port = session.companies;
       const found = await this.#cache.get(`companies:${unnamed.join(",")}:${partnerId}`, session.key, () =>
