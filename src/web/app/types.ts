@@ -7,6 +7,7 @@
 
 import type { Static } from "@sinclair/typebox";
 import type * as S from "../../api/schemas.js";
+import type * as R from "../../api/schemas-reconciliation.js";
 
 export type Role = Static<typeof S.Role>;
 
@@ -214,3 +215,10 @@ export type SyncError = Static<typeof S.SyncErrorView> & {
 
 /** GET /api/partners/:id/webhooks: the PSA's webhooks (callbacks) registered, or polling only and why. */
 export type WebhookState = Static<typeof S.WebhookState>;
+
+// ---------------------------------------------------------------- reconciliation
+/** GET /api/partners/:id/reconciliation: portal devices against the PSA's configuration items. */
+export type ReconciliationView = Static<typeof R.ReconciliationView>;
+export type ReconciliationItem = Static<typeof R.ReconciliationItem>;
+export type ReconciliationActionInput = Static<typeof R.ReconciliationActionInput>;
+export type ReconciliationActionResult = Static<typeof R.ReconciliationActionResult>;
