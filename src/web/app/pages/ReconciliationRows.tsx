@@ -290,7 +290,8 @@ function Row({
       ))}
       <td data-label="Actions" className="recon-actions">
         {pending ? (
-          <div className="recon-confirm" role="group" aria-label="Confirm">
+          <fieldset className="recon-confirm">
+            <legend className="sr-only">Confirm</legend>
             <span>{pending.text}</span>
             <button
               type="button"
@@ -306,7 +307,7 @@ function Row({
             <button type="button" className="ghost" onClick={() => setPending(null)}>
               Cancel
             </button>
-          </div>
+          </fieldset>
         ) : (
           buttons
         )}
