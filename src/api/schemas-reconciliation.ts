@@ -46,6 +46,7 @@ export const ReconCi = Type.Object({
   companyName: Type.String(),
   active: Type.Boolean(),
   linkedDeviceId: Nullable(Type.Integer()),
+  linkedHostname: Nullable(Type.String()),
 });
 
 export const ReconciliationItem = Type.Object({

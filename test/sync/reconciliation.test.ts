@@ -1,4 +1,3 @@
-import type { Method } from "light-my-request";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../src/api/app.js";
 import { DEMO_IDS } from "../../src/emulators/autotask/seed.js";
@@ -14,6 +13,8 @@ import {
 } from "../helpers/autotask.js";
 import { device } from "../helpers/devices.js";
 import { openTestServices, STORES, type TestEnv, testApp } from "../helpers/services.js";
+
+type Method = "GET" | "POST";
 
 interface Ci {
   id: number;
@@ -245,9 +246,9 @@ describe.each(STORES)("reconciliation view against the Autotask emulator on %s",
     const v = await view();
     const dup = v.items.find((i) => i.kind === "duplicate-serial");
     expect(dup?.serialNumber).toBe("SN-21");
-    expect(dup?.cis?.map((c) => [c.id, c.name, c.companyName, c.linkedDeviceId])).toEqual([
-      [linkedCi, "HOST-021", "Birch Logistics", devices.b21],
-      [extra, "HOST-021-old", "Birch Logistics", null],
+    expect(dup?.cis?.map((c) => [c.id, c.name, c.companyName, c.linkedDeviceId, c.linkedHostname])).toEqual([
+      [linkedCi, "HOST-021", "Birch Logistics", devices.b21, "HOST-021"],
+      [extra, "HOST-021-old", "Birch Logistics", null, null],
     ]);
     expect(v.items.some((i) => i.kind === "orphan-ci" && i.ci?.id === extra)).toBe(true);
     // The CI a device owns is not deactivated: the sync would set it back.

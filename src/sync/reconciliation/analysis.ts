@@ -44,8 +44,9 @@ export interface CiRef {
   /** The company's name; "company <id>" when the PSA did not say. */
   companyName: string;
   active: boolean;
-  /** The device whose link claims this CI, if any. */
+  /** The device whose link claims this CI, if any, and its hostname (null: not one of the mapped clients'). */
   linkedDeviceId: number | null;
+  linkedHostname: string | null;
 }
 
 /** One value the PSA holds now that differs from what the sync last wrote. */
@@ -106,6 +107,7 @@ export const normSerial = (s: string | null | undefined): string | null => {
 export function analyse(input: AnalysisInput): ReconciliationItem[] {
   const { clients, links, cisByCompany, strays, companyNames, assets } = input;
   const companyName = (id: number) => companyNames.get(id) ?? `company ${id}`;
+  const hostnames = new Map(clients.flatMap((c) => c.devices.map((d) => [d.id, d.hostname] as const)));
   const claimedBy = new Map<number, number>(); // ciId → deviceId
   for (const l of links.values()) claimedBy.set(l.psaId, l.portalId);
   const ciRef = (c: PsaAsset): CiRef => ({
@@ -116,6 +118,7 @@ export function analyse(input: AnalysisInput): ReconciliationItem[] {
     companyName: companyName(c.companyId),
     active: c.active,
     linkedDeviceId: claimedBy.get(c.id) ?? null,
+    linkedHostname: hostnames.get(claimedBy.get(c.id) ?? 0) ?? null,
   });
   const allCis = new Map<number, PsaAsset>();
   for (const list of cisByCompany.values()) for (const c of list) allCis.set(c.id, c);

@@ -223,7 +223,7 @@ function Row({
             <CiCell c={c} />
             <div className="small">
               {c.linkedDeviceId !== null ? (
-                <span className="muted">linked to device id {c.linkedDeviceId}</span>
+                <span className="muted">the CI of {c.linkedHostname ?? `device id ${c.linkedDeviceId}`}</span>
               ) : (
                 <button
                   type="button"
