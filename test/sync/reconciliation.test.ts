@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../src/api/app.js";
+import { runReconciliation } from "../../src/cli/reconciliation.js";
 import { DEMO_IDS } from "../../src/emulators/autotask/seed.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
 import type { ReconciliationView } from "../../src/sync/reconciliation/service.js";
@@ -364,5 +365,28 @@ describe.each(STORES)("reconciliation view against the Autotask emulator on %s",
     // Through the API too (partner admins read their own audit log).
     const api = await call(t.admin, "GET", `/api/partners/${partnerId}/audit?action=reconciliation.move`);
     expect(api.body.items).toHaveLength(1);
+  });
+
+  it("the CLI lists the items as an aligned table with names, and acts on them by hostname", async () => {
+    const out = await runReconciliation(env.services, "recon var", undefined, { refresh: true });
+    const [head, header, rule, row, ...rest] = out.split("\n");
+    expect(head).toMatch(
+      /^1 item \(orphan-ci 0, wrong-company 1, duplicate-serial 0, changed-in-psa 0; 0 ignored;/,
+    );
+    expect(header).toMatch(/^KIND +DEVICE +CLIENT +CI +SERIAL +COMPANY +DETAIL +KEY$/);
+    expect(rule).toMatch(/^-+ +-+/);
+    expect(row).toContain("HOST-022");
+    expect(row).toContain("Birch Logistics");
+    expect(row).toContain("client's company: Cobalt Legal LLP");
+    expect(row?.indexOf("wrong-company:device:")).toBe(header?.indexOf("KEY"));
+    expect(rest).toEqual([]);
+    expect(out).not.toContain("(index)");
+    const moved = await runReconciliation(env.services, String(partnerId), "move", { device: "host-022" });
+    expect(moved).toMatch(/^HOST-022 \(Birch Logistics\): created CI/);
+    expect(await runReconciliation(env.services, "Recon VAR", undefined, {})).toMatch(/^0 items/);
+    await expect(runReconciliation(env.services, "Recon VAR", "merge", {})).rejects.toThrow(/action/);
+    await expect(runReconciliation(env.services, "Nobody", undefined, {})).rejects.toThrow(
+      /partner not found/,
+    );
   });
 });
