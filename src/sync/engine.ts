@@ -130,6 +130,7 @@ export class SyncEngine {
       clock: o.clock,
       portal: this.portal,
       links: this.links,
+      runs: this.runs,
       sessions: this.sessions,
       validation: this.validation,
       ttlMs: o.liveReadTtlMs ?? LIVE_READ_TTL_MS,

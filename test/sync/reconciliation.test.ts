@@ -336,6 +336,17 @@ describe.each(STORES)("reconciliation view against the Autotask emulator on %s",
       actions: ["move", "ignore"],
     });
     expect(wrong[0]?.summary).toContain(`HOST-021 (Birch Logistics) is linked to CI HOST-021 in ${oldName}`);
+    const resync = await act({ action: "resync", deviceId: devices.b21 });
+    expect(resync.status).toBe(409);
+    expect(resync.body.message).toContain("move it instead");
+    // While an asset sync runs, actions that write wait for it to finish.
+    const held = await env.services.sync.runs.create(partnerId, "assets", "manual", false);
+    const busy = await act({ action: "move", deviceId: devices.b21 });
+    expect([busy.status, busy.body.message]).toEqual([
+      409,
+      "an asset sync is running for this partner; try again when it has finished",
+    ]);
+    await env.services.sync.runs.update(held.id, { status: "failed", error: "test", finished: true });
     const before = (await cisOf(C.AT3)).length;
     const r = await act({ action: "move", deviceId: devices.b21 });
     expect(r.status, JSON.stringify(r.body)).toBe(200);

@@ -7,24 +7,19 @@ import type { Client, Device } from "../../portal/types.js";
 import type { PsaAsset, PsaSession } from "../../psa/connector.js";
 import type { Db } from "../../store/db.js";
 import { AssetSync, type PlanItem } from "../assets.js";
-import type { Link, LinkStore } from "../links.js";
-import { LiveReadCache } from "../live-cache.js";
+import type { LinkStore } from "../links.js";
 import type { SyncPortal } from "../portal-port.js";
+import type { RunStore } from "../runs.js";
 import type { PsaSessions } from "../sessions.js";
 import type { Validation } from "../validation.js";
 import {
-  analyse,
   RECONCILIATION_KINDS,
   type ReconciliationAction,
   type ReconciliationItem,
   type ReconciliationKind,
 } from "./analysis.js";
 import { IgnoreStore } from "./ignores.js";
-
-/** Companies whose CIs one view reads at most (each is one list request per 500 CIs). */
-export const MAX_COMPANIES_PER_VIEW = 100;
-/** Linked CIs outside the partner's companies one view looks up one by one at most. */
-export const MAX_STRAY_READS = 50;
+import { ReconciliationReader } from "./reader.js";
 
 export interface ReconciliationView {
   items: ReconciliationItem[];
@@ -53,19 +48,12 @@ export interface ReconciliationActionResult {
   lines: string[];
 }
 
-interface Loaded {
-  mapped: Array<{ client: Client; devices: Device[] }>;
-  links: Map<number, Link>;
-  items: ReconciliationItem[];
-  companies: ReconciliationView["companies"];
-  apiCalls: number;
-}
-
 export interface ReconciliationDeps {
   db: Db;
   clock: Clock;
   portal: SyncPortal;
   links: LinkStore;
+  runs: RunStore;
   sessions: PsaSessions;
   validation: Validation;
   /** How long CI lists read from the PSA are reused, ms (0: every view reads afresh). */
@@ -79,12 +67,14 @@ export interface ReconciliationDeps {
  * action is written to the audit log.
  */
 export class Reconciliation {
-  readonly #cache: LiveReadCache;
+  readonly #reader: ReconciliationReader;
   readonly #ctx: PortalContext;
   readonly #ignores: IgnoreStore;
+  /** The last action of each partner (the next one waits for it). */
+  readonly #queue = new Map<number, Promise<unknown>>();
 
   constructor(private readonly o: ReconciliationDeps) {
-    this.#cache = new LiveReadCache(() => o.clock.now().getTime(), o.ttlMs);
+    this.#reader = new ReconciliationReader(o);
     this.#ctx = new PortalContext(o.db, o.clock);
     this.#ignores = new IgnoreStore(o.db, o.clock);
   }
@@ -92,8 +82,8 @@ export class Reconciliation {
   async view(actor: Actor, partnerId: number, o: { refresh?: boolean } = {}): Promise<ReconciliationView> {
     await this.o.portal.authorize(actor, partnerId, "integration:write");
     const session = await this.#session(partnerId);
-    if (o.refresh) this.#cache.forget(partnerId);
-    const loaded = await this.#load(partnerId, session);
+    if (o.refresh) this.#reader.forget(partnerId);
+    const loaded = await this.#reader.load(partnerId, session);
     const ignored = await this.#ignores.all(partnerId);
     const counts = Object.fromEntries(RECONCILIATION_KINDS.map((k) => [k, 0])) as Record<
       ReconciliationKind,
@@ -120,14 +110,35 @@ export class Reconciliation {
     };
   }
 
+  /**
+   * One action. A partner's actions run one at a time (two links of one CI must not both pass their
+   * checks); an action that writes is refused while an asset sync of the partner is running.
+   */
   async act(
     actor: Actor,
     partnerId: number,
     input: ReconciliationActionInput,
   ): Promise<ReconciliationActionResult> {
     await this.o.portal.authorize(actor, partnerId, "integration:write");
+    const before = this.#queue.get(partnerId) ?? Promise.resolve();
+    const run = before.catch(() => undefined).then(() => this.#act(actor, partnerId, input));
+    const tail = run.catch(() => undefined);
+    this.#queue.set(partnerId, tail);
+    void tail.then(() => {
+      if (this.#queue.get(partnerId) === tail) this.#queue.delete(partnerId);
+    });
+    return run;
+  }
+
+  async #act(
+    actor: Actor,
+    partnerId: number,
+    input: ReconciliationActionInput,
+  ): Promise<ReconciliationActionResult> {
     if (input.action === "unignore") return this.#unignore(actor, partnerId, need(input, "key"));
     const session = await this.#session(partnerId);
+    if (input.action !== "ignore" && (await this.o.runs.active(partnerId, "assets")))
+      throw conflict("an asset sync is running for this partner; try again when it has finished");
     try {
       switch (input.action) {
         case "ignore":
@@ -141,7 +152,7 @@ export class Reconciliation {
           return await this.#resync(actor, partnerId, session, input.action, need(input, "deviceId"));
       }
     } finally {
-      if (input.action !== "ignore") this.#cache.forget(partnerId);
+      if (input.action !== "ignore") this.#reader.forget(partnerId);
     }
     throw invalid("action", `unknown action ${String(input.action)}`);
   }
@@ -157,80 +168,10 @@ export class Reconciliation {
     return psa.session;
   }
 
-  async #mapped(partnerId: number): Promise<Array<{ client: Client; devices: Device[] }>> {
-    const clients = (await this.o.portal.clients(partnerId)).filter((c) => c.psaCompanyId !== null);
-    const out = [];
-    for (const client of clients) out.push({ client, devices: await this.o.portal.devices(client.id) });
-    return out;
-  }
-
-  async #load(partnerId: number, session: PsaSession): Promise<Loaded> {
-    const before = session.stats().requests;
-    const [mapped, links] = await Promise.all([
-      this.#mapped(partnerId),
-      this.o.links.all(partnerId, "device"),
-    ]);
-    const companyNames = new Map<number, string>();
-    for (const { client } of mapped)
-      if (client.psaCompanyName) companyNames.set(client.psaCompanyId as number, client.psaCompanyName);
-    const companyIds = [...new Set(mapped.map((m) => m.client.psaCompanyId as number))];
-    const read = companyIds.slice(0, MAX_COMPANIES_PER_VIEW);
-    const cisByCompany = new Map<number, PsaAsset[]>();
-    for (const id of read)
-      cisByCompany.set(
-        id,
-        await this.#cache.get(`cis:${id}:${partnerId}`, session.key, () => session.assets.listByCompany(id)),
-      );
-    // Linked CIs found in none of those companies: one look-up each, bounded.
-    const seen = new Set([...cisByCompany.values()].flat().map((c) => c.id));
-    const readCompanies = new Set(read);
-    const devicesRead = new Set(
-      mapped
-        .filter((m) => readCompanies.has(m.client.psaCompanyId as number))
-        .flatMap((m) => m.devices.map((d) => d.id)),
-    );
-    const strays = new Map<number, PsaAsset | null>();
-    const wanted = [...links.values()].filter((l) => devicesRead.has(l.portalId) && !seen.has(l.psaId));
-    for (const l of wanted.slice(0, MAX_STRAY_READS))
-      strays.set(
-        l.psaId,
-        await this.#cache.get(`ci:${l.psaId}:${partnerId}`, session.key, () => session.assets.get(l.psaId)),
-      );
-    const unnamed = [
-      ...new Set([...read, ...[...strays.values()].flatMap((c) => (c ? [c.companyId] : []))]),
-    ].filter((id) => !companyNames.has(id));
-    if (unnamed.length > 0 && session.companies) {
-      const port = session.companies;
-      const found = await this.#cache.get(`companies:${unnamed.join(",")}:${partnerId}`, session.key, () =>
-        port.byIds(unnamed),
-      );
-      for (const c of found) companyNames.set(c.id, c.name);
-    }
-    const inRead = mapped.filter((m) => readCompanies.has(m.client.psaCompanyId as number));
-    const items = analyse({
-      clients: inRead,
-      links,
-      cisByCompany,
-      strays,
-      companyNames,
-      assets: session.assets,
-    });
-    const skipped = companyIds
-      .slice(MAX_COMPANIES_PER_VIEW)
-      .map((id) => ({ id, name: companyNames.get(id) ?? `company ${id}` }));
-    return {
-      mapped,
-      links,
-      items,
-      companies: { read: read.length, skipped },
-      apiCalls: session.stats().requests - before,
-    };
-  }
-
   /** A device of the partner whose client is mapped to a company, or 404. */
   async #device(partnerId: number, deviceId: number): Promise<{ client: Client; device: Device }> {
     const clientId = await this.o.portal.deviceClient(deviceId);
-    const mapped = clientId === null ? [] : await this.#mapped(partnerId);
+    const mapped = clientId === null ? [] : await this.#reader.mapped(partnerId);
     const m = mapped.find((x) => x.client.id === clientId);
     const device = m?.devices.find((d) => d.id === deviceId);
     if (!m || !device) {
@@ -342,7 +283,11 @@ export class Reconciliation {
           "deviceId",
         );
       links.delete(deviceId);
-    }
+    } else if (old && old.companyId !== client.psaCompanyId)
+      throw conflict(
+        `deviceId: the CI of ${device.hostname} is in another company than ${client.name}'s; move it instead`,
+        "deviceId",
+      );
     const psa = await this.o.sessions.forPartner(partnerId);
     const checks = await this.o.validation.check(partnerId, "assets", psa);
     if (!checks.ok)
@@ -393,7 +338,7 @@ export class Reconciliation {
     session: PsaSession,
     key: string,
   ): Promise<ReconciliationActionResult> {
-    const { items } = await this.#load(partnerId, session);
+    const { items } = await this.#reader.load(partnerId, session);
     const item = items.find((i) => i.key === key);
     if (!item)
       throw conflict(
