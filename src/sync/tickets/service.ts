@@ -14,6 +14,7 @@ import { type DriftFinding, type ReceiveResult, TicketFeed } from "./feed.js";
 import { FileSync } from "./files.js";
 import { TicketLinks } from "./links.js";
 import { FieldMap } from "./mapping.js";
+import { ticketName } from "./names.js";
 import { NoteSync } from "./notes.js";
 import { pushedOpenTickets } from "./open-tickets.js";
 import { Reconciler } from "./reconcile.js";
@@ -63,6 +64,7 @@ export class TicketEngine {
       db,
       clock,
       logger,
+      portal,
       ...(o.retry?.maxAttempts ? { maxAttempts: o.retry.maxAttempts } : {}),
       ...(o.retry?.baseMs !== undefined ? { retryBaseMs: o.retry.baseMs } : {}),
     });
@@ -153,7 +155,12 @@ export class TicketEngine {
         psaTicketId: row.psa_ticket_id,
       });
     await this.notify(row.partner_id);
-    return this.#errors.get(errorId);
+    const after = await this.#errors.get(errorId);
+    this.#o.logger.info(
+      { partnerId: row.partner_id, ticketId: row.ticket_id, psaTicketId: row.psa_ticket_id, errorId },
+      `ticket sync retried ${ticketName(after?.ticketTitle, after?.ticketNumber)} by hand`,
+    );
+    return after;
   }
 
   /** The `psa` block of a portal ticket: PSA id and number, sync state, last sync, last error. */
