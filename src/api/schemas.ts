@@ -353,7 +353,7 @@ export const SyncErrorView = Type.Object(
     psaTicketId: Type.Union([Type.Integer(), Type.Null()]),
     error: Type.String(),
     code: Type.String(),
-    /** What `code` means, for people ("Client not mapped to a PSA company"). */
+    /** What `code` means, for people ("Client not mapped to a company in the PSA"). */
     codeText: Type.String(),
     /** The portal ticket's title, when known. */
     ticketTitle: Type.Union([Type.String(), Type.Null()]),

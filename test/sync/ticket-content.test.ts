@@ -314,7 +314,7 @@ describe.each(STORES)("ticket content against the Autotask emulator on %s", (kin
     );
     expect(err).toMatchObject({
       code: "UNMAPPED_COMPANY",
-      codeText: "Client not mapped to a PSA company",
+      codeText: "Client not mapped to a company in the PSA",
       ticketTitle: "Printer jam",
       ticketNumber: null,
       parked: true,

@@ -26,7 +26,7 @@ export interface SyncErrorView {
   psaTicketId: number | null;
   error: string;
   code: string;
-  /** What the code means, for people ("Client not mapped to a PSA company"); `code` is for machines. */
+  /** What the code means, for people ("Client not mapped to a company in the PSA"); `code` is for machines. */
   codeText: string;
   /** The portal ticket's title, when the failure is about a portal ticket. */
   ticketTitle: string | null;

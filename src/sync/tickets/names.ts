@@ -80,7 +80,7 @@ export async function psaCompanyName(ctx: Ctx, companyId: number | null): Promis
  */
 const CODE_TEXT: Record<string, string> = {
   MAPPING: "Missing mapping row",
-  UNMAPPED_COMPANY: "Client not mapped to a PSA company",
+  UNMAPPED_COMPANY: "Client not mapped to a company in the PSA",
   CLOSE_REFUSED: "The PSA did not close the ticket",
   NOT_FOUND: "Not found in the PSA",
   AUTH: "PSA credentials refused",
@@ -101,9 +101,9 @@ const CODE_TEXT: Record<string, string> = {
   ERROR: "Unexpected error",
 };
 
-/** The readable text of an error code (`UNMAPPED_COMPANY` → "Client not mapped to a PSA company"). */
+/** The readable text of an error code (`UNMAPPED_COMPANY` → "Client not mapped to a company in the PSA"). */
 export function codeText(code: string, label?: string): string {
   const text = CODE_TEXT[code];
   if (!text) return code.charAt(0) + code.slice(1).toLowerCase().replaceAll("_", " ");
-  return label ? text.replaceAll("PSA", label) : text;
+  return label ? text.replaceAll("the PSA", label).replaceAll("PSA", label) : text;
 }

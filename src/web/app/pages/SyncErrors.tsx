@@ -90,7 +90,7 @@ export function SyncErrors() {
                     </td>
                     <td data-label="Error">
                       <div data-testid="sync-error-kind">
-                        <strong>{e.codeText.replaceAll("PSA", label)}</strong>
+                        <strong>{e.codeText.replaceAll("the PSA", label).replaceAll("PSA", label)}</strong>
                       </div>
                       <div className="error-text">{e.error}</div>
                       <div className="muted small">
