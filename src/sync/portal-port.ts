@@ -37,7 +37,9 @@ export interface SyncPortal {
     ticketId: number,
   ): Promise<Array<{ deviceId: number; hostname: string; message: string; createdAt: string }>>;
   /** Per existing ticket: title, client, devices (its own first, then its alerts'). */
-  ticketRefs(ticketIds: number[]): Promise<Map<number, { title: string; clientId: number; deviceIds: number[] }>>;
+  ticketRefs(
+    ticketIds: number[],
+  ): Promise<Map<number, { title: string; clientId: number; deviceIds: number[] }>>;
   /** The actor of an enabled user (a live-log ticket's owner), or null. */
   activeUser(userId: number): Promise<Actor | null>;
   /**

@@ -11,7 +11,13 @@ import { DEMO_IDS } from "../../src/emulators/autotask/index.js";
 import { createLogger } from "../../src/lib/logger.js";
 import { openServices, type Services } from "../../src/main.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
-import { demoTicketing, fastClient, startTestEmulator, type TestEmulator, tenant } from "../helpers/autotask.js";
+import {
+  demoTicketing,
+  fastClient,
+  startTestEmulator,
+  type TestEmulator,
+  tenant,
+} from "../helpers/autotask.js";
 import { TEST_MASTER_KEY } from "../helpers/services.js";
 
 /**
@@ -38,7 +44,8 @@ async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => bool
     } catch {
       /* not there yet */
     }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
+    if (Date.now() > end)
+      throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
     await new Promise((r) => setTimeout(r, 150));
   }
 }
@@ -168,7 +175,13 @@ describe("ticket content in the web UI, in chromium", () => {
       executablePath: CHROMIUM,
       headless: true,
       viewport: DESKTOP,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+      ],
     });
     page = context.pages()[0] ?? (await context.newPage());
     page.setDefaultTimeout(WAIT);
@@ -198,7 +211,9 @@ describe("ticket content in the web UI, in chromium", () => {
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("button", { name: "Sign out" }).waitFor();
     await page.goto(`${baseUrl}/p/${partnerId}/sync-errors`);
-    const statusRow = page.locator("tbody tr", { has: page.getByRole("link", { name: "“Disk full on SRV01”" }) });
+    const statusRow = page.locator("tbody tr", {
+      has: page.getByRole("link", { name: "“Disk full on SRV01”" }),
+    });
     await statusRow.waitFor();
     const row = (await statusRow.textContent()) ?? "";
     expect(row).toContain(statusNumber);

@@ -4,7 +4,13 @@ import { SYSTEM_ACTOR } from "../../src/portal/access.js";
 import type { MappingRowInput } from "../../src/portal/mappings.js";
 import type { DeviceInput } from "../../src/portal/service.js";
 import { ALERTS_HEADING } from "../../src/sync/tickets/content.js";
-import { CW_IDS, type CwSyncFixture, cwIntegration, openCwSync, type WireRequest } from "../helpers/connectwise.js";
+import {
+  CW_IDS,
+  type CwSyncFixture,
+  cwIntegration,
+  openCwSync,
+  type WireRequest,
+} from "../helpers/connectwise.js";
 import { STORES, testApp } from "../helpers/services.js";
 import { until } from "../helpers/wait.js";
 
@@ -63,7 +69,9 @@ describe.each(STORES)("ticket content against the ConnectWise emulator on %s", (
     return t;
   };
   const cwNotes = (id: number) =>
-    (tenant().rows("notes") as unknown as CwNoteRec[]).filter((n) => n.ticketId === id).sort((a, b) => a.id - b.id);
+    (tenant().rows("notes") as unknown as CwNoteRec[])
+      .filter((n) => n.ticketId === id)
+      .sort((a, b) => a.id - b.id);
   const cwLinks = (id: number) => tenant().ticketConfigurations.get(id) ?? [];
   const writesSince = (from: number) => cw.wire.slice(from).filter(isWrite).length;
   const settle = async () => {
@@ -82,7 +90,11 @@ describe.each(STORES)("ticket content against the ConnectWise emulator on %s", (
     if (id === null) throw new Error(`ticket ${ticketId} has no ConnectWise ticket`);
     return id;
   };
-  const ticketOf = (title: string, alerts: Array<{ deviceId: number; message: string }>, description = "Seen") =>
+  const ticketOf = (
+    title: string,
+    alerts: Array<{ deviceId: number; message: string }>,
+    description = "Seen",
+  ) =>
     portal().createTicket(SYSTEM_ACTOR, partnerId, {
       clientId: clientA,
       title,
@@ -112,7 +124,11 @@ describe.each(STORES)("ticket content against the ConnectWise emulator on %s", (
     await portal().putMappings(SYSTEM_ACTOR, partnerId, "status-forward", FORWARD);
     await portal().putMappings(SYSTEM_ACTOR, partnerId, "status-reverse", REVERSE);
     await portal().putMappings(SYSTEM_ACTOR, partnerId, "priority", PRIORITY);
-    await portal().putIntegration(SYSTEM_ACTOR, partnerId, cwIntegration(cw.f, { ticketing: true, devices: true }));
+    await portal().putIntegration(
+      SYSTEM_ACTOR,
+      partnerId,
+      cwIntegration(cw.f, { ticketing: true, devices: true }),
+    );
     await services().sync.settingsSaved(partnerId);
     await services().sync.ticketSetup(partnerId);
     const [onboarding] = (await services().sync.runs.list(partnerId, "assets")).items;
@@ -137,7 +153,9 @@ describe.each(STORES)("ticket content against the ConnectWise emulator on %s", (
     const [description] = cwNotes(id);
     // ConnectWise keeps line breaks as spaces.
     expect(description?.text).toMatch(
-      new RegExp(`^Seen  ${ALERTS_HEADING} \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC · CWC-1 · Disk C: 95 % full .* · CWC-2 · Backup failed$`),
+      new RegExp(
+        `^Seen  ${ALERTS_HEADING} \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC · CWC-1 · Disk C: 95 % full .* · CWC-2 · Backup failed$`,
+      ),
     );
     expect((await get(`/api/tickets/${t.id}`)).psa).toMatchObject({ ciMissing: false, ciDeviceId: withCi });
     const from = cw.wire.length;
@@ -161,15 +179,16 @@ describe.each(STORES)("ticket content against the ConnectWise emulator on %s", (
 
     const note = cwNotes(id)[0]!;
     await cw.asTech("PATCH", `service/tickets/${id}/notes/${note.id}`, [
-      { op: "replace", path: "text", value: note.text.replace("Rebooted. Watching it.", "Partner: new switch") },
-    ]);
-    await until(
-      async () => {
-        await pollAndSettle();
-        return (await portal().getTicket(SYSTEM_ACTOR, t.id)).description === "Partner: new switch";
+      {
+        op: "replace",
+        path: "text",
+        value: note.text.replace("Rebooted. Watching it.", "Partner: new switch"),
       },
-      "the ConnectWise edit in the portal",
-    );
+    ]);
+    await until(async () => {
+      await pollAndSettle();
+      return (await portal().getTicket(SYSTEM_ACTOR, t.id)).description === "Partner: new switch";
+    }, "the ConnectWise edit in the portal");
     const again = cw.wire.length;
     await pollAndSettle();
     expect(writesSince(again)).toBe(0);
@@ -183,15 +202,26 @@ describe.each(STORES)("ticket content against the ConnectWise emulator on %s", (
   });
 
   it("a portal note leads with its author's name in ConnectWise; a ConnectWise note is credited to the member's name", async () => {
-    const nina = await portal().createUser(SYSTEM_ACTOR, { name: "Nina Tech", role: "technician", partnerId });
+    const nina = await portal().createUser(SYSTEM_ACTOR, {
+      name: "Nina Tech",
+      role: "technician",
+      partnerId,
+    });
     const t = await ticketOf("Notes on CW", [{ deviceId: withCi, message: "Service stopped" }]);
     await settle();
     const id = await linked(t.id);
     const actor = (await services().portal.forSync.activeUser(nina.user.id))!;
     await portal().addNote(actor, t.id, { text: "Restarted the service", published: true });
     await settle();
-    expect(cwNotes(id).slice(1).map((n) => n.text)).toEqual(["Note from Nina Tech (NOC): Restarted the service"]);
-    await cw.asTech("POST", `service/tickets/${id}/notes`, { text: "Approved the restart", detailDescriptionFlag: true });
+    expect(
+      cwNotes(id)
+        .slice(1)
+        .map((n) => n.text),
+    ).toEqual(["Note from Nina Tech (NOC): Restarted the service"]);
+    await cw.asTech("POST", `service/tickets/${id}/notes`, {
+      text: "Approved the restart",
+      detailDescriptionFlag: true,
+    });
     await settle();
     const got = await until(
       async () =>
@@ -210,9 +240,9 @@ describe.each(STORES)("ticket content against the ConnectWise emulator on %s", (
     ]);
     const err = await until(async () => {
       await settle();
-      return ((await get(`/api/partners/${partnerId}/sync/errors`)).items as Array<Record<string, unknown>>).find(
-        (e) => e.ticketId === t.id,
-      );
+      return (
+        (await get(`/api/partners/${partnerId}/sync/errors`)).items as Array<Record<string, unknown>>
+      ).find((e) => e.ticketId === t.id);
     }, "the parked error");
     expect(err).toMatchObject({
       code: "MAPPING",

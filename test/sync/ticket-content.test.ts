@@ -105,7 +105,10 @@ describe.each(STORES)("ticket content against the Autotask emulator on %s", (kin
 
   beforeAll(async () => {
     at = await startTestEmulator();
-    env = await openTestServices(kind, { ticketRetry: { maxAttempts: 2, baseMs: 10 }, psaOrigins: [at.emu.url] });
+    env = await openTestServices(kind, {
+      ticketRetry: { maxAttempts: 2, baseMs: 10 },
+      psaOrigins: [at.emu.url],
+    });
     app = await testApp(env);
     await app.listen({ port: 0, host: "127.0.0.1" });
     const addr = app.server.address();
@@ -195,7 +198,8 @@ describe.each(STORES)("ticket content against the Autotask emulator on %s", (kin
       description: after.replace("Rebooted, watching", "Partner: replace the switch"),
     });
     await until(
-      async () => (await portal().getTicket(SYSTEM_ACTOR, t.id)).description === "Partner: replace the switch",
+      async () =>
+        (await portal().getTicket(SYSTEM_ACTOR, t.id)).description === "Partner: replace the switch",
       "the Autotask edit in the portal",
     );
     writes = await ticketWrites();
@@ -266,7 +270,9 @@ describe.each(STORES)("ticket content against the Autotask emulator on %s", (kin
     });
     const got = await until(
       async () =>
-        (await portal().listNotes(SYSTEM_ACTOR, t.id)).items.find((n) => n.text.includes("Approved the restart")),
+        (await portal().listNotes(SYSTEM_ACTOR, t.id)).items.find((n) =>
+          n.text.includes("Approved the restart"),
+        ),
       "the Autotask note",
     );
     expect(got.author).toBe("Alex Morgan");
@@ -293,7 +299,9 @@ describe.each(STORES)("ticket content against the Autotask emulator on %s", (kin
       ticketNumber: number,
       error: "Autotask status In Progress (8) has no row in the reverse status mapping table",
     });
-    const line = warn.mock.calls.map((c) => String(c[1] ?? c[0])).find((m) => m.includes("ticket sync failed"));
+    const line = warn.mock.calls
+      .map((c) => String(c[1] ?? c[0]))
+      .find((m) => m.includes("ticket sync failed"));
     expect(line).toBe(
       `ticket sync failed for “Disk full on SRV01” (${number}) (parked): Autotask status In Progress (8) has no row in the reverse status mapping table`,
     );
@@ -309,9 +317,9 @@ describe.each(STORES)("ticket content against the Autotask emulator on %s", (kin
       priorityId: 9,
     });
     await drain();
-    const err = ((await get(`/api/partners/${partnerId}/sync/errors`)).items as Array<Record<string, unknown>>).find(
-      (e) => e.ticketId === t.id,
-    );
+    const err = (
+      (await get(`/api/partners/${partnerId}/sync/errors`)).items as Array<Record<string, unknown>>
+    ).find((e) => e.ticketId === t.id);
     expect(err).toMatchObject({
       code: "UNMAPPED_COMPANY",
       codeText: "Client not mapped to a company in the PSA",

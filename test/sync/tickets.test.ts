@@ -248,7 +248,9 @@ describe.each(STORES)("two-way ticket sync against the Autotask emulator on %s",
       externalID: String(t.id),
     });
     // The description, then where the ticket came from: its alerts (test/sync/ticket-content.test.ts).
-    expect(a.description).toMatch(/^C: at 92 %\n\n--- Alerts from the NOC portal ---\n.* · TK-1 · CPU 99 %\n.* · TK-2 · CPU 97 %$/);
+    expect(a.description).toMatch(
+      /^C: at 92 %\n\n--- Alerts from the NOC portal ---\n.* · TK-1 · CPU 99 %\n.* · TK-2 · CPU 97 %$/,
+    );
   });
 
   it("runs the seed's round trip: Handed Over to MSP → Action Required; Assigned to NOC → Response due; Complete → Closed", async () => {
@@ -393,7 +395,9 @@ describe.each(STORES)("two-way ticket sync against the Autotask emulator on %s",
       }>
     ).find((e) => e.psaTicketId === itemId)!;
     expect(err).toMatchObject({ parked: true, attempts: 1 });
-    expect(err.error).toMatch(new RegExp(`“Vendor ticket” \\(T\\d{8}\\.\\d{4}\\).* company (“[^”]+” \\()?${DEMO_IDS.vendorCompany}`));
+    expect(err.error).toMatch(
+      new RegExp(`“Vendor ticket” \\(T\\d{8}\\.\\d{4}\\).* company (“[^”]+” \\()?${DEMO_IDS.vendorCompany}`),
+    );
     // Other tickets keep flowing meanwhile.
     const t = await newPortalTicket({ title: "Still flowing" });
     await drain();

@@ -59,9 +59,7 @@ function ticketBody(f: Partial<TicketFields>): Record<string, unknown> {
 /** A note's text as the portal shows it: its title (unless it is ours) and its description. */
 function noteText(n: TicketNote): string {
   const ours = n.title === NOTE_TITLE || AUTHOR_TITLE.test(String(n.title ?? ""));
-  return [n.title && !ours ? String(n.title) : "", String(n.description ?? "")]
-    .filter(Boolean)
-    .join("\n");
+  return [n.title && !ours ? String(n.title) : "", String(n.description ?? "")].filter(Boolean).join("\n");
 }
 
 /**

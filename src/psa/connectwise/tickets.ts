@@ -277,7 +277,8 @@ export function connectwiseTickets(
         ...(s.sourceId ? { source: ref(s.sourceId) } : {}),
         ...(s.serviceLocationId ? { serviceLocation: ref(s.serviceLocationId) } : {}),
         externalXRef: `${EXTERNAL_REF_PREFIX}${t.externalRef}`,
-        initialDescription: t.description.trim() === "" ? EMPTY_DESCRIPTION : descriptionAsStored(t.description),
+        initialDescription:
+          t.description.trim() === "" ? EMPTY_DESCRIPTION : descriptionAsStored(t.description),
       };
       // Never a blind second create: after an ambiguous failure the ticket is looked up by its ref.
       const created = await api.createIdempotent<{ id: number }>("service/tickets", body, async () => {

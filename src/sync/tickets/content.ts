@@ -32,7 +32,9 @@ function when(iso: string): string {
 /** The alerts block ("" when the ticket has no alerts). */
 export function alertsBlock(alerts: readonly AlertLine[]): string {
   if (alerts.length === 0) return "";
-  const lines = alerts.map((a) => `${when(a.createdAt)} · ${a.hostname || `device ${a.deviceId}`} · ${a.message}`);
+  const lines = alerts.map(
+    (a) => `${when(a.createdAt)} · ${a.hostname || `device ${a.deviceId}`} · ${a.message}`,
+  );
   return [ALERTS_HEADING, ...lines].join("\n");
 }
 

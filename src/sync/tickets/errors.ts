@@ -129,7 +129,10 @@ export class TicketErrors {
         .where("partner_id", "=", partnerId)
         .where("ticket_id", "=", lane.ticketId)
         .execute();
-    const [named] = await this.#named([{ ticketId: lane.ticketId, psaTicketId: lane.psaTicketId }], partnerId);
+    const [named] = await this.#named(
+      [{ ticketId: lane.ticketId, psaTicketId: lane.psaTicketId }],
+      partnerId,
+    );
     this.o.logger.warn(
       {
         partnerId,
@@ -214,7 +217,8 @@ export class TicketErrors {
         list.map((r) => ({ ticketId: r.ticket_id, psaTicketId: r.psa_ticket_id })),
         partnerId,
       );
-      list.forEach((r, i) => names.set(r.id, named[i] ?? { ticketTitle: null, ticketNumber: null }));
+      for (const [i, r] of list.entries())
+        names.set(r.id, named[i] ?? { ticketTitle: null, ticketNumber: null });
     }
     return rows.map((r) => ({ ...toErrorView(r), ...names.get(r.id) }) as SyncErrorView);
   }
@@ -226,7 +230,8 @@ export class TicketErrors {
   ): Promise<Array<{ ticketTitle: string | null; ticketNumber: string | null }>> {
     const ticketIds = refs.map((r) => r.ticketId).filter((x): x is number => x !== null);
     const psaIds = refs.map((r) => r.psaTicketId).filter((x): x is number => x !== null);
-    const titles = ticketIds.length > 0 && this.o.portal ? await this.o.portal.ticketRefs(ticketIds) : new Map();
+    const titles =
+      ticketIds.length > 0 && this.o.portal ? await this.o.portal.ticketRefs(ticketIds) : new Map();
     const byTicket = new Map<number, string>();
     const byPsa = new Map<number, string>();
     if (ticketIds.length > 0 || psaIds.length > 0) {

@@ -1,7 +1,7 @@
 import { PortalError } from "../../portal/errors.js";
 import type { TicketPatch } from "../../portal/service.js";
-import type { PsaTicket } from "../../psa/connector.js";
 import type { TicketDetail } from "../../portal/types.js";
+import type { PsaTicket } from "../../psa/connector.js";
 import type { Failpoint } from "../failpoint.js";
 import type { SyncPortal } from "../portal-port.js";
 import { type AlertLine, portalDescription, portalPart } from "./content.js";
@@ -15,10 +15,10 @@ import type { NoteSync } from "./notes.js";
 import {
   describePortal,
   PAIRS,
+  type PortalSide,
   type PsaSide,
   portalSide,
   psaSide,
-  type PortalSide,
   readShadow,
   type Shadow,
 } from "./shadow.js";
@@ -262,7 +262,13 @@ export class Reconciler {
         throw e;
       });
       if (mine?.partnerId === ctx.partnerId && !(await links.byTicket(ctx.partnerId, ext))) {
-        await links.saveNew(ctx.partnerId, mine, pt, undefined, withAlerts(mine, await portal.ticketAlerts(ext)));
+        await links.saveNew(
+          ctx.partnerId,
+          mine,
+          pt,
+          undefined,
+          withAlerts(mine, await portal.ticketAlerts(ext)),
+        );
         return this.reconcile(ctx, { ticketId: ext, psaTicketId: pt.id, pullNotes: true });
       }
     }

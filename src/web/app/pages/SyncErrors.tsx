@@ -86,7 +86,12 @@ export function SyncErrors() {
                       )}
                     </td>
                     <td data-label={`${label} ticket`}>
-                      {e.ticketNumber ?? (e.psaTicketId !== null ? <span className="muted small">id {e.psaTicketId}</span> : "—")}
+                      {e.ticketNumber ??
+                        (e.psaTicketId !== null ? (
+                          <span className="muted small">id {e.psaTicketId}</span>
+                        ) : (
+                          "—"
+                        ))}
                     </td>
                     <td data-label="Error">
                       <div data-testid="sync-error-kind">

@@ -320,14 +320,17 @@ function ConfigurationItem({ ticket, label }: { ticket: TicketDetail; label: str
       <dt>Configuration item</dt>
       {psa.ciMissing ? (
         <dd className="warning-text" data-testid="ci-missing">
-          None: no device of this ticket has a configuration item in {label}, so the {label} ticket
-          references none.
+          None: no device of this ticket has a configuration item in {label}, so the {label} ticket references
+          none.
         </dd>
       ) : (
         <dd data-testid="ci-device">
           {device?.hostname ?? `device ${psa.ciDeviceId}`}
           {device && !device.primary ? (
-            <span className="muted small"> (the first alert device with one; the ticket's device has none)</span>
+            <span className="muted small">
+              {" "}
+              (the first alert device with one; the ticket's device has none)
+            </span>
           ) : null}
         </dd>
       )}
