@@ -5,7 +5,13 @@ import { SYSTEM_ACTOR } from "../../src/portal/access.js";
 import type { DeviceInput } from "../../src/portal/service.js";
 import { fitText, TRUNCATION_MARK } from "../../src/psa/text.js";
 import { ALERTS_HEADING, portalDescription, portalPart } from "../../src/sync/tickets/content.js";
-import { demoTicketing, startTestEmulator, type TestEmulator, tenant } from "../helpers/autotask.js";
+import {
+  demoTicketing,
+  fastClient,
+  startTestEmulator,
+  type TestEmulator,
+  tenant,
+} from "../helpers/autotask.js";
 import { openTestServices, STORES, type TestEnv, testApp } from "../helpers/services.js";
 import { until } from "../helpers/wait.js";
 
@@ -106,6 +112,7 @@ describe.each(STORES)("ticket content against the Autotask emulator on %s", (kin
   beforeAll(async () => {
     at = await startTestEmulator();
     env = await openTestServices(kind, {
+      autotask: fastClient,
       ticketRetry: { maxAttempts: 2, baseMs: 10 },
       psaOrigins: [at.emu.url],
     });
@@ -276,6 +283,35 @@ describe.each(STORES)("ticket content against the Autotask emulator on %s", (kin
       "the Autotask note",
     );
     expect(got.author).toBe("Alex Morgan");
+  });
+
+  it("a note author whose name cannot be read is 'Autotask user <id>', and by name once Resources answer again", async () => {
+    const t = await ticketOf("Nameless author", [{ deviceId: withCi, message: "Service stopped" }]);
+    await drain();
+    const atId = await atIdOf(t.id);
+    const sam = DEMO_IDS.technicians[1];
+    const asSam = await at.admin<Creds>("POST", tenant("/actAs"), { resourceId: sam });
+    const note = (description: string) =>
+      at.api(
+        "POST",
+        `Tickets/${atId}/Notes`,
+        { ticketID: atId, title: "Partner", description, noteType: 1, publish: 1 },
+        asSam,
+      );
+    const authorOf = (text: string) =>
+      until(
+        async () => (await portal().listNotes(SYSTEM_ACTOR, t.id)).items.find((n) => n.text.includes(text)),
+        text,
+      );
+    await at.admin("PUT", "faults", { seed: 3, share500: 1, onlyEntities: ["Resources"] });
+    try {
+      await note("While Resources fail");
+      expect((await authorOf("While Resources fail")).author).toBe(`Autotask user ${sam}`);
+    } finally {
+      await at.admin("PUT", "faults", { share500: 0, onlyEntities: null });
+    }
+    await note("Resources answer again");
+    expect((await authorOf("Resources answer again")).author).toBe("Sam Rivera");
   });
 
   it("sync errors name the ticket, its Autotask number and the status, with the code as readable text", async () => {

@@ -237,9 +237,12 @@ describe.each(STORES)("two-way ticket sync against the fake connector on %s", (k
       status: STATUS_IN_PROGRESS,
       priority: PRIORITY_HIGH,
       title: "Disk almost full",
-      description: "C: at 92 %",
       externalRef: String(t.id),
     });
+    // The description, then the ticket's alerts (docs/ticket-content.md).
+    expect(tenant.ticket(v.psa.ticketId)?.description).toMatch(
+      /^C: at 92 %\n\n--- Alerts from the NOC portal ---\n.* · CPU 99 %\n.* · CPU 97 %$/,
+    );
     expect(writesSince(before)).toEqual(["tickets.create"]);
   });
 
@@ -502,7 +505,9 @@ describe.each(STORES)("two-way ticket sync against the fake connector on %s", (k
       "the parked error",
     );
     expect(err).toMatchObject({ code: "UNMAPPED_COMPANY", parked: true, attempts: 1 });
-    expect(err.error).toContain(`FakePSA company ${COMPANY_WITHOUT_ASSETS} of ticket ${pt.number}`);
+    expect(err.error).toMatch(
+      new RegExp(`“Globex ticket” \\(${pt.number.replace(".", "\\.")}\\).* company (“[^”]+” \\()?${COMPANY_WITHOUT_ASSETS}\\b`),
+    );
     await portal().createClient(SYSTEM_ACTOR, partnerId, {
       code: "FK2",
       name: "Globex",

@@ -94,18 +94,20 @@ export function SyncErrors() {
                         ))}
                     </td>
                     <td data-label="Error">
-                      <div data-testid="sync-error-kind">
-                        <strong>{e.codeText.replaceAll("the PSA", label).replaceAll("PSA", label)}</strong>
-                      </div>
-                      <div className="error-text">{e.error}</div>
-                      <div className="muted small">
-                        <code title="error code">{e.code}</code>
-                        {e.code === "MAPPING" ? (
-                          <>
-                            {" · "}
-                            <Link to={`/p/${partner.id}/mappings`}>open the mapping tables</Link>
-                          </>
-                        ) : null}
+                      <div className="error-cell">
+                        <div data-testid="sync-error-kind">
+                          <strong>{e.codeText.replaceAll("the PSA", label).replaceAll("PSA", label)}</strong>
+                        </div>
+                        <div className="error-text">{e.error}</div>
+                        <div className="muted small">
+                          <code title="error code">{e.code}</code>
+                          {e.code === "MAPPING" ? (
+                            <>
+                              {" · "}
+                              <Link to={`/p/${partner.id}/mappings`}>open the mapping tables</Link>
+                            </>
+                          ) : null}
+                        </div>
                       </div>
                     </td>
                     <td className="num" data-label="Attempts">
