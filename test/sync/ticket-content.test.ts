@@ -303,12 +303,12 @@ describe.each(STORES)("ticket content against the Autotask emulator on %s", (kin
         async () => (await portal().listNotes(SYSTEM_ACTOR, t.id)).items.find((n) => n.text.includes(text)),
         text,
       );
-    await at.admin("PUT", "faults", { seed: 3, share500: 1, onlyEntities: ["Resources"] });
+    await at.admin("PUT", "/faults", { seed: 3, share500: 1, onlyEntities: ["Resources"] });
     try {
       await note("While Resources fail");
       expect((await authorOf("While Resources fail")).author).toBe(`Autotask user ${sam}`);
     } finally {
-      await at.admin("PUT", "faults", { share500: 0, onlyEntities: null });
+      await at.admin("PUT", "/faults", { share500: 0, onlyEntities: null });
     }
     await note("Resources answer again");
     expect((await authorOf("Resources answer again")).author).toBe("Sam Rivera");
