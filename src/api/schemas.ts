@@ -353,6 +353,12 @@ export const SyncErrorView = Type.Object(
     psaTicketId: Type.Union([Type.Integer(), Type.Null()]),
     error: Type.String(),
     code: Type.String(),
+    /** What `code` means, for people ("Client not mapped to a company in the PSA"). */
+    codeText: Type.String(),
+    /** The portal ticket's title, when known. */
+    ticketTitle: Type.Union([Type.String(), Type.Null()]),
+    /** The PSA ticket's number ("T20261128.0009"), when the ticket is linked. */
+    ticketNumber: Type.Union([Type.String(), Type.Null()]),
     attempts: Type.Integer(),
     parked: Type.Boolean(),
   },

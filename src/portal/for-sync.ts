@@ -128,6 +128,69 @@ export class ForSync {
     });
   }
 
+  /** A ticket's alerts with their devices' hostnames, in the order they were raised. */
+  async ticketAlerts(
+    ticketId: number,
+  ): Promise<Array<{ deviceId: number; hostname: string; message: string; createdAt: string }>> {
+    const rows = await this.#ctx.k
+      .selectFrom("ticket_alerts")
+      .leftJoin("devices", "devices.id", "ticket_alerts.device_id")
+      .select([
+        "ticket_alerts.device_id",
+        "ticket_alerts.message",
+        "ticket_alerts.created_at",
+        "devices.hostname",
+      ])
+      .where("ticket_alerts.ticket_id", "=", ticketId)
+      .orderBy("ticket_alerts.id")
+      .execute();
+    return rows.map((r) => ({
+      deviceId: r.device_id,
+      hostname: r.hostname ?? "",
+      message: r.message,
+      createdAt: r.created_at,
+    }));
+  }
+
+  /**
+   * Per ticket (of those that exist): its title, client and devices — its own first, then its alerts'
+   * in the order they were raised, each once. How messages name a ticket, and which devices may give
+   * it a configuration item.
+   */
+  async ticketRefs(
+    ticketIds: number[],
+  ): Promise<Map<number, { title: string; clientId: number; deviceIds: number[] }>> {
+    const out = new Map<number, { title: string; clientId: number; deviceIds: number[] }>();
+    const ids = [...new Set(ticketIds)];
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const [tickets, alerts] = await Promise.all([
+        this.#ctx.k
+          .selectFrom("tickets")
+          .select(["id", "title", "client_id", "device_id"])
+          .where("id", "in", chunk)
+          .execute(),
+        this.#ctx.k
+          .selectFrom("ticket_alerts")
+          .select(["ticket_id", "device_id"])
+          .where("ticket_id", "in", chunk)
+          .orderBy("id")
+          .execute(),
+      ]);
+      for (const t of tickets)
+        out.set(t.id, {
+          title: t.title,
+          clientId: t.client_id,
+          deviceIds: t.device_id !== null ? [t.device_id] : [],
+        });
+      for (const a of alerts) {
+        const ref = out.get(a.ticket_id);
+        if (ref && !ref.deviceIds.includes(a.device_id)) ref.deviceIds.push(a.device_id);
+      }
+    }
+    return out;
+  }
+
   /** The actor of an enabled user, or null. */
   async activeUser(userId: number): Promise<Actor | null> {
     const user = await this.#ctx.k

@@ -175,13 +175,21 @@ export interface PsaNote {
   /** Title and body as one text. */
   text: string;
   published: boolean;
-  /** Who wrote it, as the PSA names them. */
+  /**
+   * Who wrote it, by name ("Tom Tech"), as the connector resolves it from the PSA's user (cached);
+   * when the look-up fails, a clear stand-in such as "Autotask user 29682886".
+   */
   author: string;
 }
 
 export interface NewNote {
   text: string;
   published: boolean;
+  /**
+   * The heading that names the portal author ("Note from Nina Tech (NOC)"): the note's title where
+   * the PSA has one, else its first words.
+   */
+  title?: string;
 }
 
 export interface TicketPort {
@@ -196,6 +204,12 @@ export interface TicketPort {
    */
   create(t: NewTicket): Promise<number>;
   update(id: number, fields: Partial<TicketFields>): Promise<void>;
+  /**
+   * A description as the PSA keeps it once written (pure): cut to its length limit with a marker,
+   * line breaks as it stores them. `create` and `update` write exactly this; the engine keeps it as
+   * the last synced value, so reading it back is not taken for an edit in the PSA.
+   */
+  descriptionAsStored?(text: string): string;
   notes(ticketId: number): Promise<PsaNote[]>;
   /**
    * Adds a note; after an ambiguous failure a note with the same text that is not in `known` is taken

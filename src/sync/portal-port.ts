@@ -32,6 +32,14 @@ export interface SyncPortal {
   openTicketIds(partnerId: number): Promise<number[]>;
   /** Per ticket, its devices and alerts (the ticket-devices report, without the PSA side). */
   ticketDevices(partnerId: number): Promise<TicketDevices[]>;
+  /** A ticket's alerts with their devices' hostnames, in the order they were raised. */
+  ticketAlerts(
+    ticketId: number,
+  ): Promise<Array<{ deviceId: number; hostname: string; message: string; createdAt: string }>>;
+  /** Per existing ticket: title, client, devices (its own first, then its alerts'). */
+  ticketRefs(
+    ticketIds: number[],
+  ): Promise<Map<number, { title: string; clientId: number; deviceIds: number[] }>>;
   /** The actor of an enabled user (a live-log ticket's owner), or null. */
   activeUser(userId: number): Promise<Actor | null>;
   /**
@@ -76,6 +84,8 @@ export function syncPortal(portal: Portal): SyncPortal {
     deviceClient: (deviceId) => portal.forSync.deviceClient(deviceId),
     openTicketIds: (partnerId) => portal.forSync.openTicketIds(partnerId),
     ticketDevices: (partnerId) => portal.forSync.ticketDevices(partnerId),
+    ticketAlerts: (ticketId) => portal.forSync.ticketAlerts(ticketId),
+    ticketRefs: (ticketIds) => portal.forSync.ticketRefs(ticketIds),
     activeUser: (userId) => portal.forSync.activeUser(userId),
     authorize: (actor, partnerId, permission) => portal.authorize(actor, partnerId, permission),
     timeEntries: (ticketId) => portal.forSync.timeEntries(ticketId),

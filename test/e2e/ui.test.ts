@@ -632,7 +632,9 @@ describe("web UI, end to end in chromium", () => {
       priorityId: 10,
     });
     await go("Sync errors");
-    const errRow = page.locator("tbody tr", { has: page.getByRole("link", { name: `#${parked.id}` }) });
+    const errRow = page.locator("tbody tr", {
+      has: page.getByRole("link", { name: "“Backup job failed twice”" }),
+    });
     await until(
       "the parked ticket on the sync errors page",
       async () => {
@@ -745,10 +747,12 @@ describe("web UI, end to end in chromium", () => {
       .waitFor();
     expect(await writeControls()).toEqual([]);
     await go("Sync errors");
-    const printerRow = page.locator("tbody tr", { has: page.getByRole("link", { name: `#${printer.id}` }) });
+    const printerRow = page.locator("tbody tr", {
+      has: page.getByRole("link", { name: "“Printer offline at the front desk”" }),
+    });
     await waitText("the parked ticket, read-only", printerRow, /not mapped to an Autotask company/);
     expect(await writeControls()).toEqual([]);
-    await printerRow.getByRole("link", { name: `#${printer.id}` }).click();
+    await printerRow.getByRole("link", { name: "“Printer offline at the front desk”" }).click();
     currentPage = "read-only parked ticket";
     await page.getByText(/^Parked after \d+ attempts?\.$/).waitFor();
     expect(await textOf(page.getByTestId("sync-state"))).toBe("Error");

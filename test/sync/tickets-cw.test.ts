@@ -308,7 +308,11 @@ describe.each(STORES)("two-way ticket sync against the ConnectWise emulator on %
     });
     expect(cwLinks(id)).toEqual([config]);
     // The description is the ticket's first discussion note (its initial description).
-    expect(cwNotes(id).map((n) => [n.text, n.detailDescriptionFlag])).toEqual([["C: at 92 %", true]]);
+    // Then where the ticket came from: its alerts (on one line: ConnectWise keeps line breaks as spaces).
+    expect(cwNotes(id).map((n) => n.detailDescriptionFlag)).toEqual([true]);
+    expect(cwNotes(id)[0]?.text).toMatch(
+      /^C: at 92 % {2}--- Alerts from the NOC portal --- .* · CW-1 · CPU 99 % .* · CW-2 · CPU 97 %$/,
+    );
     // One create, and the configuration link (a separate resource in ConnectWise).
     expect(writesSince(from)).toEqual(["POST service/tickets", "POST service/tickets/{id}/configurations"]);
   });
@@ -499,8 +503,9 @@ describe.each(STORES)("two-way ticket sync against the ConnectWise emulator on %
         .slice(1)
         .map((n) => [n.text, n.detailDescriptionFlag, n.internalAnalysisFlag]),
     ).toEqual([
-      ["Cleared temp files", true, false],
-      ["Internal: check the RAID", false, true],
+      // Headed with the portal author (here the system actor): ConnectWise notes have no title.
+      ["Note from system (NOC): Cleared temp files", true, false],
+      ["Note from system (NOC): Internal: check the RAID", false, true],
     ]);
     // Written in ConnectWise: a note reaches us as a callback of its ticket (ConnectWise has no note
     // callbacks), with no poll.
@@ -702,7 +707,7 @@ describe.each(STORES)("two-way ticket sync against the ConnectWise emulator on %
     expect(c1.rateLimited - c0.rateLimited).toBe(refused);
     expect(c1.throttledMs - c0.throttledMs).toBeGreaterThanOrEqual(1000 * refused);
     expect(cwTicket(id)).toMatchObject({ summary: "Throttled (edited)", priority: { id: P.low } });
-    expect(cwNotes(id).filter((n) => n.text === "Throttled note")).toHaveLength(1);
+    expect(cwNotes(id).filter((n) => n.text === "Note from system (NOC): Throttled note")).toHaveLength(1);
     // A refused request was not applied: the writes on the wire are one per edit, plus one resend per 429.
     const writes = writesSince(from);
     expect(writes.length).toBe(3 + refused);
@@ -760,7 +765,9 @@ describe.each(STORES)("two-way ticket sync against the ConnectWise emulator on %
       "the parked error",
     );
     expect(err).toMatchObject({ code: "UNMAPPED_COMPANY", parked: true, attempts: 1 });
-    expect(err.error).toContain(`ConnectWise company ${BIRCH} of ticket ${ct.id}`);
+    expect(err.error).toMatch(
+      new RegExp(`^ConnectWise ticket “Birch ticket” \\(${ct.id}\\) .* company (“[^”]+” \\()?${BIRCH}\\b`),
+    );
     await portal().createClient(SYSTEM_ACTOR, partnerId, {
       code: "CW2",
       name: "Birch Logistics",

@@ -237,9 +237,12 @@ describe.each(STORES)("two-way ticket sync against the fake connector on %s", (k
       status: STATUS_IN_PROGRESS,
       priority: PRIORITY_HIGH,
       title: "Disk almost full",
-      description: "C: at 92 %",
       externalRef: String(t.id),
     });
+    // The description, then the ticket's alerts (docs/ticket-content.md).
+    expect(tenant.ticket(v.psa.ticketId)?.description).toMatch(
+      /^C: at 92 %\n\n--- Alerts from the NOC portal ---\n.* · CPU 99 %\n.* · CPU 97 %$/,
+    );
     expect(writesSince(before)).toEqual(["tickets.create"]);
   });
 
@@ -426,7 +429,12 @@ describe.each(STORES)("two-way ticket sync against the fake connector on %s", (k
     expect((await portal().listNotes(SYSTEM_ACTOR, t.id)).items.map((n) => n.text)).toContain(
       `FakePSA ticket ${number} is back in the NOC queue; sync resumed.`,
     );
-    expect(tenant.ticket(psaId)?.description).toBe("edited while away");
+    // The link is back in sync before the reconcile writes the fields: let that drain finish.
+    await tickets().idle(partnerId);
+    expect(
+      tenant.ticket(psaId)?.description,
+      JSON.stringify([await tickets().errors(partnerId, true), await view(t.id)]),
+    ).toBe("edited while away");
   });
 
   it("an ambiguous create is resolved by the externalRef lookup, never duplicated", async () => {
@@ -502,7 +510,11 @@ describe.each(STORES)("two-way ticket sync against the fake connector on %s", (k
       "the parked error",
     );
     expect(err).toMatchObject({ code: "UNMAPPED_COMPANY", parked: true, attempts: 1 });
-    expect(err.error).toContain(`FakePSA company ${COMPANY_WITHOUT_ASSETS} of ticket ${pt.number}`);
+    expect(err.error).toMatch(
+      new RegExp(
+        `“Globex ticket” \\(${pt.number.replace(".", "\\.")}\\).* company (“[^”]+” \\()?${COMPANY_WITHOUT_ASSETS}\\b`,
+      ),
+    );
     await portal().createClient(SYSTEM_ACTOR, partnerId, {
       code: "FK2",
       name: "Globex",

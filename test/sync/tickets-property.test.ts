@@ -14,6 +14,7 @@ import type { Ticket as AtTicketRow } from "../../src/psa/autotask/types.js";
 import type { IntegrationSettings } from "../../src/psa/connector.js";
 import type { ConnectWiseApi } from "../../src/psa/connectwise/api.js";
 import type { ConnectWiseClient } from "../../src/psa/connectwise/client.js";
+import { noteTitle } from "../../src/sync/tickets/notes.js";
 import { portalSide, psaSide, type Shadow } from "../../src/sync/tickets/shadow.js";
 import {
   demoTicketing,
@@ -1150,7 +1151,8 @@ async function connectwiseHarness(kind: StoreKind): Promise<Harness> {
       // ---- (c) every note once on each side, with its visibility (the description note aside)
       const cNotes = notesOf(a.id).filter((n) => n.id !== description?.id);
       for (const n of p.portalNotes) {
-        const there = cNotes.filter((x) => x.text === n.text);
+        // ConnectWise notes have no title: a portal note's text leads with its author (the system here).
+        const there = cNotes.filter((x) => x.text === `${noteTitle(SYSTEM_ACTOR.name)}: ${n.text}`);
         expect(there, `${where}: "${n.text}" in ConnectWise`).toHaveLength(1);
         expect(
           [there[0]!.detailDescriptionFlag === true, there[0]!.internalAnalysisFlag === true],

@@ -245,9 +245,12 @@ describe.each(STORES)("two-way ticket sync against the Autotask emulator on %s",
       status: 29, // New → Information (Figure 10)
       priority: 1, // P1 ← High (Figure 12)
       title: "Disk almost full",
-      description: "C: at 92 %",
       externalID: String(t.id),
     });
+    // The description, then where the ticket came from: its alerts (test/sync/ticket-content.test.ts).
+    expect(a.description).toMatch(
+      /^C: at 92 %\n\n--- Alerts from the NOC portal ---\n.* · TK-1 · CPU 99 %\n.* · TK-2 · CPU 97 %$/,
+    );
   });
 
   it("runs the seed's round trip: Handed Over to MSP → Action Required; Assigned to NOC → Response due; Complete → Closed", async () => {
@@ -296,7 +299,7 @@ describe.each(STORES)("two-way ticket sync against the Autotask emulator on %s",
       "the Autotask note",
     );
     expect(got.published).toBe(true);
-    expect(got.author).toContain("Autotask");
+    expect(got.author).toBe("Alex Morgan"); // the Autotask resource's name
     // Nothing is copied twice: another poll and drain add no note on either side.
     await env.services.sync.pollTickets(partnerId);
     expect((await portal().listNotes(SYSTEM_ACTOR, t.id)).total).toBe(3);
@@ -392,7 +395,9 @@ describe.each(STORES)("two-way ticket sync against the Autotask emulator on %s",
       }>
     ).find((e) => e.psaTicketId === itemId)!;
     expect(err).toMatchObject({ parked: true, attempts: 1 });
-    expect(err.error).toContain(`Autotask company ${DEMO_IDS.vendorCompany}`);
+    expect(err.error).toMatch(
+      new RegExp(`“Vendor ticket” \\(T\\d{8}\\.\\d{4}\\).* company (“[^”]+” \\()?${DEMO_IDS.vendorCompany}`),
+    );
     // Other tickets keep flowing meanwhile.
     const t = await newPortalTicket({ title: "Still flowing" });
     await drain();
@@ -604,7 +609,9 @@ describe.each(STORES)("two-way ticket sync against the Autotask emulator on %s",
       await drain();
       const v = await view(t.id);
       expect(v.psa.state).toBe("error");
-      expect(v.psa.lastError).toContain(`Autotask did not close ticket ${atId}`);
+      expect(v.psa.lastError).toMatch(
+        /^Autotask did not close “Close me” \(T\d{8}\.\d{4}\): its status is Information \(29\) after writing Complete \(5\)$/,
+      );
       expect((await atGet(atId)).status).toBe(29);
     } finally {
       refuse.close = false;

@@ -6,6 +6,7 @@ import { autotaskAttachments } from "./attachments.js";
 import type { AutotaskCredentials } from "./client.js";
 import { AUTOTASK_MANIFEST } from "./manifest.js";
 import { autotaskOptions, autotaskTicketValues } from "./options.js";
+import type { PeopleCache } from "./people.js";
 import { autotaskSettings } from "./settings.js";
 import { autotaskTickets } from "./tickets.js";
 import { autotaskTimeEntries } from "./time-entries.js";
@@ -20,13 +21,16 @@ export interface AutotaskConnectorOptions {
 
 /** The Autotask PSA behind the connector seam. */
 export function autotaskConnector(o: AutotaskConnectorOptions): Connector {
-  const clients = new Map<number, { key: string; api: AutotaskApi }>();
-  /** One client per partner while its credentials stay the same: its limiter and budget live there. */
-  const clientFor = (partnerId: number, creds: AutotaskCredentials): { key: string; api: AutotaskApi } => {
+  const clients = new Map<number, { key: string; api: AutotaskApi; people: PeopleCache }>();
+  /**
+   * One client per partner while its credentials stay the same: its limiter and budget live there,
+   * and the names of the partner's resources (note authors).
+   */
+  const clientFor = (partnerId: number, creds: AutotaskCredentials) => {
     const key = fingerprint(creds);
     const cached = clients.get(partnerId);
     if (cached?.key === key) return cached;
-    const made = { key, api: o.client(creds) };
+    const made = { key, api: o.client(creds), people: new Map() as PeopleCache };
     clients.set(partnerId, made);
     return made;
   };
@@ -47,7 +51,7 @@ export function autotaskConnector(o: AutotaskConnectorOptions): Connector {
     },
     open(settings: IntegrationSettings, secret: string, ctx: SessionContext): PsaSession {
       const s = autotaskSettings(settings);
-      const { key, api } = clientFor(ctx.partnerId, {
+      const { key, api, people } = clientFor(ctx.partnerId, {
         apiUrl: s.apiUrl,
         username: s.username,
         secret,
@@ -58,7 +62,7 @@ export function autotaskConnector(o: AutotaskConnectorOptions): Connector {
         label: "Autotask",
         key,
         stats: () => ({ requests: api.stats().requests }),
-        tickets: autotaskTickets(api, s, ctx),
+        tickets: autotaskTickets(api, s, ctx, people),
         assets: autotaskAssets(api, s),
         webhooks: autotaskWebhooks(api, s, ctx),
         timeEntries: autotaskTimeEntries(api, s),

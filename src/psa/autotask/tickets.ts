@@ -6,13 +6,27 @@ import type {
   TicketFields,
   TicketPort,
 } from "../connector.js";
+import { fitText } from "../text.js";
 import { type AutotaskApi, queryAll } from "./api.js";
+import { type PeopleCache, resourceNames, standIn } from "./people.js";
 import type { AutotaskSettings } from "./settings.js";
 import { createDefaults, publishedFrom, publishOf } from "./ticket-defaults.js";
 import type { QueryCondition, Ticket, TicketNote } from "./types.js";
 
-/** The title of the notes nocbridge writes; a note with it shows its description only. */
+/** The title of the notes nocbridge writes without an author; a note with it shows its description only. */
 export const NOTE_TITLE = "NOC note";
+/** The title of a portal author's note ("Note from Nina Tech (NOC)"): shown like NOTE_TITLE. */
+const AUTHOR_TITLE = /^Note from .+ \(NOC\)$|^Note from the NOC$/;
+/**
+ * Longest Tickets.description Autotask accepts: 8,000 characters (the entity's field information and
+ * Autotask's "Character limits of text fields" page, docs/autotask.md, Ticket description).
+ */
+export const DESCRIPTION_MAX = 8000;
+/** Longest TicketNotes.title: 250 characters (same sources). */
+export const NOTE_TITLE_MAX = 250;
+
+/** The description as Autotask keeps it: cut to its limit with a marker. */
+export const descriptionAsStored = (text: string) => fitText(text, DESCRIPTION_MAX);
 
 /** An Autotask ticket as the engine sees it; `queueId` is the partner's NOC queue. */
 export function toPsaTicket(row: Ticket, queueId: number | null): PsaTicket {
@@ -35,7 +49,7 @@ export function toPsaTicket(row: Ticket, queueId: number | null): PsaTicket {
 function ticketBody(f: Partial<TicketFields>): Record<string, unknown> {
   const body: Record<string, unknown> = {};
   if (f.title !== undefined) body["title"] = f.title;
-  if (f.description !== undefined) body["description"] = f.description;
+  if (f.description !== undefined) body["description"] = descriptionAsStored(f.description);
   if (f.status !== undefined) body["status"] = f.status;
   if (f.priority !== undefined) body["priority"] = f.priority;
   if (f.assetId !== undefined) body["configurationItemID"] = f.assetId;
@@ -44,9 +58,8 @@ function ticketBody(f: Partial<TicketFields>): Record<string, unknown> {
 
 /** A note's text as the portal shows it: its title (unless it is ours) and its description. */
 function noteText(n: TicketNote): string {
-  return [n.title && n.title !== NOTE_TITLE ? String(n.title) : "", String(n.description ?? "")]
-    .filter(Boolean)
-    .join("\n");
+  const ours = n.title === NOTE_TITLE || AUTHOR_TITLE.test(String(n.title ?? ""));
+  return [n.title && !ours ? String(n.title) : "", String(n.description ?? "")].filter(Boolean).join("\n");
 }
 
 /**
@@ -55,7 +68,12 @@ function noteText(n: TicketNote): string {
  * defaults and the portal ticket id as externalID, by which a create whose answer was lost is found
  * again.
  */
-export function autotaskTickets(api: AutotaskApi, s: AutotaskSettings, ctx: SessionContext): TicketPort {
+export function autotaskTickets(
+  api: AutotaskApi,
+  s: AutotaskSettings,
+  ctx: SessionContext,
+  people: PeopleCache = new Map(),
+): TicketPort {
   const byExternalId = async (ref: string): Promise<Ticket | null> => {
     const found = await queryAll<Ticket>(api, "Tickets", {
       filter: [{ op: "eq", field: "externalID", value: ref }],
@@ -91,7 +109,7 @@ export function autotaskTickets(api: AutotaskApi, s: AutotaskSettings, ctx: Sess
         queueID: s.queueId,
         billingCodeID: s.billingCodeId,
         title: t.title,
-        description: t.description,
+        description: descriptionAsStored(t.description),
         externalID: t.externalRef,
         status: t.status,
         priority: t.priority,
@@ -110,17 +128,21 @@ export function autotaskTickets(api: AutotaskApi, s: AutotaskSettings, ctx: Sess
       await api.update("Tickets", { id, ...ticketBody(fields) });
     },
 
+    descriptionAsStored,
+
     async notes(ticketId) {
       const rows = await queryAll<TicketNote>(api, "TicketNotes", {
         filter: [{ op: "eq", field: "ticketID", value: ticketId }],
       });
+      const creators = rows.map((n) => n.creatorResourceID).filter((x): x is number => typeof x === "number");
+      const names = creators.length > 0 ? await resourceNames(api, people, ctx, creators) : new Map();
       return rows.map(
         (n): PsaNote => ({
           id: n.id,
           ticketId: n.ticketID,
           text: noteText(n),
           published: publishedFrom(n.publish),
-          author: `Autotask resource ${n.creatorResourceID ?? "?"}`,
+          author: authorOf(n, names),
         }),
       );
     },
@@ -128,7 +150,7 @@ export function autotaskTickets(api: AutotaskApi, s: AutotaskSettings, ctx: Sess
     async addNote(ticketId, note, known) {
       const body = {
         ticketID: ticketId,
-        title: NOTE_TITLE,
+        title: note.title ? fitText(note.title, NOTE_TITLE_MAX, "…") : NOTE_TITLE,
         description: note.text,
         noteType: 1,
         publish: publishOf(note.published, s),
@@ -153,4 +175,13 @@ export function autotaskTickets(api: AutotaskApi, s: AutotaskSettings, ctx: Sess
       return note && typeof note.ticketID === "number" ? note.ticketID : null;
     },
   };
+}
+
+/** A note's author by name: its creating resource's, else a stand-in naming the id. */
+function authorOf(n: TicketNote, names: ReadonlyMap<number, string>): string {
+  const id = n.creatorResourceID;
+  if (typeof id === "number") return names.get(id) ?? standIn(id);
+  const contact = (n as Record<string, unknown>)["createdByContactID"];
+  if (typeof contact === "number") return `Autotask contact ${contact}`;
+  return "Autotask";
 }

@@ -15,6 +15,7 @@ import type {
   TicketPort,
 } from "../connector.js";
 import { isPsaError, PsaError } from "../errors.js";
+import { fitText } from "../text.js";
 import type { ConnectWiseApi } from "./api.js";
 import type { ConnectWiseCache } from "./cache.js";
 import { and, chunks, date, inList, int, or, str } from "./query.js";
@@ -26,6 +27,14 @@ export const EXTERNAL_REF_PREFIX = "nocbridge:";
 /** The description note of a ticket created without a description (ConnectWise needs some text). */
 export const EMPTY_DESCRIPTION = "(no description)";
 const EMPTY_NOTE = "(empty note)";
+/**
+ * Longest description nocbridge writes. ConnectWise's API reference gives the initial description
+ * (and a note's text) no maximum length (docs/connectwise.md, Ticket description); this bound keeps
+ * one request reasonable and matches the portal's own longest note.
+ */
+export const DESCRIPTION_MAX = 32000;
+/** The cut marker, on the same line: the API keeps line breaks as spaces. */
+const CUT_MARK = " [… cut to fit; the whole text is on the NOC portal ticket]";
 const SUMMARY_MAX = 100;
 const TICKET_FIELDS = [
   "summary",
@@ -55,6 +64,15 @@ export const normText = (s: string) =>
     .replace(/\r\n|\r|\n/g, " ")
     .replace(/[\b\f]/g, "")
     .trim();
+
+/** How the API keeps a text: \r and \n as spaces, \b and \f dropped. */
+const asKept = (s: string) => s.replace(/\r\n|\r|\n/g, " ").replace(/[\b\f]/g, "");
+
+/** A description as ConnectWise keeps it ("" for none: the connector writes a placeholder then). */
+export function descriptionAsStored(text: string): string {
+  if (text.trim() === "") return "";
+  return fitText(asKept(text), DESCRIPTION_MAX, CUT_MARK);
+}
 
 const refId = (r: CwRef | null | undefined): number | null => (typeof r?.id === "number" ? r.id : null);
 
@@ -150,7 +168,7 @@ export function connectwiseTickets(
   };
 
   const setDescription = async (ticketId: number, text: string): Promise<void> => {
-    const value = text.trim() === "" ? EMPTY_DESCRIPTION : text;
+    const value = text.trim() === "" ? EMPTY_DESCRIPTION : descriptionAsStored(text);
     const cached = cache.descriptionNote.get(ticketId);
     const noteId = cached ?? (await descriptionNote(ticketId))?.id;
     if (noteId !== undefined) {
@@ -259,7 +277,8 @@ export function connectwiseTickets(
         ...(s.sourceId ? { source: ref(s.sourceId) } : {}),
         ...(s.serviceLocationId ? { serviceLocation: ref(s.serviceLocationId) } : {}),
         externalXRef: `${EXTERNAL_REF_PREFIX}${t.externalRef}`,
-        initialDescription: t.description.trim() === "" ? EMPTY_DESCRIPTION : t.description,
+        initialDescription:
+          t.description.trim() === "" ? EMPTY_DESCRIPTION : descriptionAsStored(t.description),
       };
       // Never a blind second create: after an ambiguous failure the ticket is looked up by its ref.
       const created = await api.createIdempotent<{ id: number }>("service/tickets", body, async () => {
@@ -293,10 +312,14 @@ export function connectwiseTickets(
       if (fields.assetId !== undefined) await setAsset(id, fields.assetId);
     },
 
+    descriptionAsStored,
+
     notes,
 
     async addNote(ticketId: number, note: NewNote, known: ReadonlySet<number>): Promise<number> {
-      const text = note.text.trim() === "" ? EMPTY_NOTE : note.text;
+      const body0 = note.text.trim() === "" ? EMPTY_NOTE : note.text;
+      // A note has no title here: the author's heading leads its text.
+      const text = note.title ? `${note.title}: ${body0}` : body0;
       const body = { text, detailDescriptionFlag: note.published, internalAnalysisFlag: !note.published };
       const want = normText(text);
       const created = await api.createIdempotent<{ id: number }>(

@@ -6,6 +6,8 @@ import { isPsaError, type PsaError } from "../../psa/errors.js";
 import type { Db } from "../../store/db.js";
 import type { SyncErrorRow } from "../../store/schema.js";
 import { isDbOutage } from "../outage.js";
+import type { SyncPortal } from "../portal-port.js";
+import { codeText, ticketName } from "./names.js";
 
 /** An error that retrying cannot fix (a mapping row is missing, a company is not mapped). */
 export class TicketSyncError extends Error {
@@ -24,6 +26,12 @@ export interface SyncErrorView {
   psaTicketId: number | null;
   error: string;
   code: string;
+  /** What the code means, for people ("Client not mapped to a company in the PSA"); `code` is for machines. */
+  codeText: string;
+  /** The portal ticket's title, when the failure is about a portal ticket. */
+  ticketTitle: string | null;
+  /** The PSA ticket's number ("T20261128.0009"), when the ticket is linked. */
+  ticketNumber: string | null;
   attempts: number;
   parked: boolean;
   nextAttemptAt: string | null;
@@ -53,6 +61,8 @@ export class TicketErrors {
       maxAttempts?: number;
       /** Backoff base for a failing ticket's retries, ms (default 1000; doubles per attempt). */
       retryBaseMs?: number;
+      /** Names the tickets in the list and the log (their titles); without it, ids only. */
+      portal?: SyncPortal;
     },
   ) {}
 
@@ -119,9 +129,22 @@ export class TicketErrors {
         .where("partner_id", "=", partnerId)
         .where("ticket_id", "=", lane.ticketId)
         .execute();
+    const [named] = await this.#named(
+      [{ ticketId: lane.ticketId, psaTicketId: lane.psaTicketId }],
+      partnerId,
+    );
     this.o.logger.warn(
-      { partnerId, lane: lane.key, attempts, parked, code },
-      `ticket sync failed: ${message}`,
+      {
+        partnerId,
+        lane: lane.key,
+        ticketId: lane.ticketId,
+        psaTicketId: lane.psaTicketId,
+        ticketNumber: named?.ticketNumber ?? null,
+        attempts,
+        parked,
+        code,
+      },
+      `ticket sync failed for ${ticketName(named?.ticketTitle, named?.ticketNumber)}${parked ? " (parked)" : ""}: ${message}`,
     );
   }
 
@@ -173,7 +196,7 @@ export class TicketErrors {
   async list(partnerId: number, all = false): Promise<SyncErrorView[]> {
     let q = this.#k.selectFrom("sync_errors").selectAll().where("partner_id", "=", partnerId);
     if (!all) q = q.where("resolved_at", "is", null);
-    return (await q.orderBy("id", "desc").limit(500).execute()).map(toErrorView);
+    return this.#views(await q.orderBy("id", "desc").limit(500).execute());
   }
 
   async get(errorId: number): Promise<SyncErrorView | null> {
@@ -182,11 +205,64 @@ export class TicketErrors {
       .selectAll()
       .where("id", "=", errorId)
       .executeTakeFirst();
-    return row ? toErrorView(row) : null;
+    return row ? ((await this.#views([row]))[0] ?? null) : null;
+  }
+
+  async #views(rows: Array<Selectable<SyncErrorRow>>): Promise<SyncErrorView[]> {
+    const byPartner = new Map<number, Array<Selectable<SyncErrorRow>>>();
+    for (const r of rows) byPartner.set(r.partner_id, [...(byPartner.get(r.partner_id) ?? []), r]);
+    const names = new Map<number, { ticketTitle: string | null; ticketNumber: string | null }>();
+    for (const [partnerId, list] of byPartner) {
+      const named = await this.#named(
+        list.map((r) => ({ ticketId: r.ticket_id, psaTicketId: r.psa_ticket_id })),
+        partnerId,
+      );
+      for (const [i, r] of list.entries())
+        names.set(r.id, named[i] ?? { ticketTitle: null, ticketNumber: null });
+    }
+    return rows.map((r) => ({ ...toErrorView(r), ...names.get(r.id) }) as SyncErrorView);
+  }
+
+  /** Each ticket's portal title and PSA number, where known. */
+  async #named(
+    refs: Array<{ ticketId: number | null; psaTicketId: number | null }>,
+    partnerId: number,
+  ): Promise<Array<{ ticketTitle: string | null; ticketNumber: string | null }>> {
+    const ticketIds = refs.map((r) => r.ticketId).filter((x): x is number => x !== null);
+    const psaIds = refs.map((r) => r.psaTicketId).filter((x): x is number => x !== null);
+    const titles =
+      ticketIds.length > 0 && this.o.portal ? await this.o.portal.ticketRefs(ticketIds) : new Map();
+    const byTicket = new Map<number, string>();
+    const byPsa = new Map<number, string>();
+    if (ticketIds.length > 0 || psaIds.length > 0) {
+      let q = this.#k
+        .selectFrom("ticket_links")
+        .select(["ticket_id", "psa_ticket_id", "ticket_number"])
+        .where("partner_id", "=", partnerId)
+        .where("state", "!=", "creating");
+      q = q.where((eb) =>
+        eb.or([
+          ...(ticketIds.length > 0 ? [eb("ticket_id", "in", ticketIds)] : []),
+          ...(psaIds.length > 0 ? [eb("psa_ticket_id", "in", psaIds)] : []),
+        ]),
+      );
+      for (const l of await q.execute()) {
+        if (!l.ticket_number) continue;
+        byTicket.set(l.ticket_id, l.ticket_number);
+        byPsa.set(l.psa_ticket_id, l.ticket_number);
+      }
+    }
+    return refs.map((r) => ({
+      ticketTitle: r.ticketId !== null ? (titles.get(r.ticketId)?.title ?? null) : null,
+      ticketNumber:
+        (r.ticketId !== null ? byTicket.get(r.ticketId) : undefined) ??
+        (r.psaTicketId !== null ? byPsa.get(r.psaTicketId) : undefined) ??
+        null,
+    }));
   }
 }
 
-function toErrorView(r: Selectable<SyncErrorRow>): SyncErrorView {
+function toErrorView(r: Selectable<SyncErrorRow>): Omit<SyncErrorView, "ticketTitle" | "ticketNumber"> {
   return {
     id: r.id,
     partnerId: r.partner_id,
@@ -194,6 +270,7 @@ function toErrorView(r: Selectable<SyncErrorRow>): SyncErrorView {
     psaTicketId: r.psa_ticket_id,
     error: r.error,
     code: r.code,
+    codeText: codeText(r.code),
     attempts: r.attempts,
     parked: r.parked === 1,
     nextAttemptAt: r.next_attempt_at,

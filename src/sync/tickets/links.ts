@@ -4,7 +4,7 @@ import type { TicketDetail } from "../../portal/types.js";
 import type { PsaTicket } from "../../psa/connector.js";
 import type { Db } from "../../store/db.js";
 import type { TicketLinkRow } from "../../store/schema.js";
-import { portalSide, psaSide, type Shadow } from "./shadow.js";
+import { type PortalSide, portalSide, psaSide, type Shadow } from "./shadow.js";
 
 export type TicketLink = Selectable<TicketLinkRow>;
 
@@ -83,9 +83,11 @@ export class TicketLinks {
     ticket: TicketDetail,
     pt: PsaTicket,
     gap?: { statusId: number; warning: string },
+    /** The portal side as sent (the description with its alerts block); default: the ticket's own. */
+    side: PortalSide = portalSide(ticket),
   ): Promise<void> {
     const shadow: Shadow = {
-      portal: gap ? { ...portalSide(ticket), statusId: gap.statusId } : portalSide(ticket),
+      portal: gap ? { ...side, statusId: gap.statusId } : side,
       psa: psaSide(pt),
       portalAt: ticket.updatedAt,
       psaAt: pt.lastActivity,

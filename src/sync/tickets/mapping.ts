@@ -5,7 +5,9 @@ import type { ConnectorManifest, PsaSession } from "../../psa/connector.js";
 import type { Db } from "../../store/db.js";
 import type { SyncPortal } from "../portal-port.js";
 import { statusRowsInScope } from "../status-scope.js";
+import { portalPart } from "./content.js";
 import { TicketSyncError } from "./errors.js";
+import { psaPriorityName, psaStatusName } from "./names.js";
 import { PAIRS, type PortalSide, type PsaSide } from "./shadow.js";
 
 /** Everything one drain needs for a partner: settings, PSA session, mapping tables, company → client. */
@@ -16,6 +18,8 @@ export interface Ctx {
   maps: Record<MappingKind, MappingEntry[]>;
   clientByCompany: Map<number, number>;
   companyByClient: Map<number, number | null>;
+  /** Client id → "AT1 — Acme" (how messages name a client). */
+  clientNames: Map<number, string>;
   /** PSA statuses that close a ticket: those the reverse table maps to portal "Closed" (3). */
   closing: Set<number>;
 }
@@ -47,6 +51,7 @@ export async function ticketContext(
     maps: { "status-forward": fwd, "status-reverse": rev, priority: pri },
     clientByCompany,
     companyByClient: new Map(clients.map((c) => [c.id, c.psaCompanyId])),
+    clientNames: new Map(clients.map((c) => [c.id, `${c.code} — ${c.name}`])),
     closing: new Set(rev.filter((m) => m.portalId === 3).map((m) => m.psaId)),
   };
 }
@@ -62,11 +67,16 @@ export class FieldMap {
     return this.db.kysely;
   }
 
-  /** Portal value → PSA field. A status or priority without a mapping row is an error naming it. */
+  /**
+   * Portal value → PSA field. A status or priority without a mapping row is an error naming it. For
+   * the device, `fallback` lists the ticket's other devices (its alerts', in order): when the device
+   * has no configuration item, the first of them that has one is referenced.
+   */
   async toPsa(
     ctx: Ctx,
     field: keyof PortalSide,
     value: PortalSide[keyof PortalSide],
+    fallback: readonly number[] = [],
   ): Promise<Partial<PsaSide>> {
     switch (field) {
       case "title":
@@ -93,15 +103,18 @@ export class FieldMap {
         return { priority: row.psaId };
       }
       case "deviceId": {
-        if (value === null) return { assetId: null };
-        const link = await this.#k
+        const order = [...new Set([...(value === null ? [] : [value as number]), ...fallback])];
+        if (order.length === 0) return { assetId: null };
+        const links = await this.#k
           .selectFrom("links")
-          .select("psa_id")
+          .select(["portal_id", "psa_id"])
           .where("partner_id", "=", ctx.partnerId)
           .where("entity", "=", "device")
-          .where("portal_id", "=", value as number)
-          .executeTakeFirst();
-        return { assetId: link?.psa_id ?? null };
+          .where("portal_id", "in", order)
+          .execute();
+        const ci = new Map(links.map((l) => [l.portal_id, l.psa_id]));
+        const first = order.find((id) => ci.has(id));
+        return { assetId: first === undefined ? null : (ci.get(first) ?? null) };
       }
     }
   }
@@ -118,13 +131,14 @@ export class FieldMap {
       case "title":
         return { title: (value as string) || (ticket?.title ?? "") };
       case "description":
-        return { description: value as string };
+        // The PSA holds the description and the alerts block; the portal keeps its own part.
+        return { description: portalPart(value as string) };
       case "status": {
         const row = ctx.maps["status-reverse"].find((m) => m.psaId === value);
         if (!row)
           throw new TicketSyncError(
             "MAPPING",
-            `${label} status ${value} has no row in the reverse status mapping table`,
+            `${label} status ${await psaStatusName(ctx, value as number)} has no row in the reverse status mapping table`,
           );
         return { statusId: row.portalId };
       }
@@ -133,7 +147,7 @@ export class FieldMap {
         if (!row)
           throw new TicketSyncError(
             "MAPPING",
-            `${label} priority ${value} has no row in the priority mapping table`,
+            `${label} priority ${await psaPriorityName(ctx, value as number)} has no row in the priority mapping table`,
           );
         return { priorityId: row.portalId };
       }
@@ -154,10 +168,23 @@ export class FieldMap {
     }
   }
 
+  /** PSA fields as the PSA keeps them once written (the description fitted to its limit). */
+  asStored(ctx: Ctx, fields: Partial<PsaSide>): Partial<PsaSide> {
+    const { tickets } = ctx.session;
+    if (fields.description === undefined || !tickets.descriptionAsStored) return fields;
+    return { ...fields, description: tickets.descriptionAsStored(fields.description) };
+  }
+
   /** Both sides changed a field to values that mean the same thing once mapped: not a conflict. */
-  async sameAfterMapping(ctx: Ctx, pf: keyof PortalSide, portal: PortalSide, psa: PsaSide): Promise<boolean> {
+  async sameAfterMapping(
+    ctx: Ctx,
+    pf: keyof PortalSide,
+    portal: PortalSide,
+    psa: PsaSide,
+    fallback: readonly number[] = [],
+  ): Promise<boolean> {
     try {
-      const mapped = await this.toPsa(ctx, pf, portal[pf]);
+      const mapped = this.asStored(ctx, await this.toPsa(ctx, pf, portal[pf], fallback));
       const [, af] = PAIRS.find(([p]) => p === pf) as readonly [keyof PortalSide, keyof PsaSide];
       return mapped[af] === psa[af];
     } catch {

@@ -35,7 +35,7 @@ export class NoteSync {
       if (linkedPortal.has(n.id)) continue;
       const psaNoteId = await ctx.session.tickets.addNote(
         psaTicketId,
-        { text: n.text, published: n.published },
+        { text: n.text, published: n.published, title: noteTitle(n.author) },
         linkedPsa,
       );
       linkedPsa.add(psaNoteId);
@@ -65,4 +65,10 @@ export class NoteSync {
     const note = await this.portal.addNote(link.ticket_id, { text, published: false }, "nocbridge");
     await this.#link(ctx.partnerId, note.id, -note.id, link.psa_ticket_id);
   }
+}
+
+/** The heading of a portal note in the PSA: who wrote it, and that it comes from the NOC. */
+export function noteTitle(author: string): string {
+  const name = author.trim();
+  return name ? `Note from ${name} (NOC)` : "Note from the NOC";
 }

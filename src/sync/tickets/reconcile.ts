@@ -1,17 +1,21 @@
 import { PortalError } from "../../portal/errors.js";
 import type { TicketPatch } from "../../portal/service.js";
+import type { TicketDetail } from "../../portal/types.js";
 import type { PsaTicket } from "../../psa/connector.js";
 import type { Failpoint } from "../failpoint.js";
 import type { SyncPortal } from "../portal-port.js";
+import { type AlertLine, portalDescription, portalPart } from "./content.js";
 import type { EffortSync } from "./effort.js";
 import { TicketSyncError } from "./errors.js";
 import type { FileSync } from "./files.js";
 import type { TicketLinks } from "./links.js";
 import type { Ctx, FieldMap } from "./mapping.js";
+import { clientName, psaCompanyName, psaPriorityName, psaStatusName, ticketName } from "./names.js";
 import type { NoteSync } from "./notes.js";
 import {
   describePortal,
   PAIRS,
+  type PortalSide,
   type PsaSide,
   portalSide,
   psaSide,
@@ -73,8 +77,13 @@ export class Reconciler {
       return;
     }
 
+    const ticket = await portal.ticket(link.ticket_id);
     const pt = await ctx.session.tickets.get(link.psa_ticket_id);
-    if (!pt) throw new TicketSyncError("NOT_FOUND", `${label} ticket ${link.psa_ticket_id} no longer exists`);
+    if (!pt)
+      throw new TicketSyncError(
+        "NOT_FOUND",
+        `${label} ticket ${ticketName(ticket.title, link.ticket_number)} no longer exists`,
+      );
     if (!pt.inNocQueue) {
       if (link.state !== "out-of-queue") {
         await links.setState(link.id, "out-of-queue", true);
@@ -95,9 +104,10 @@ export class Reconciler {
       );
     }
 
-    const ticket = await portal.ticket(link.ticket_id);
+    const alerts = await portal.ticketAlerts(ticket.id);
+    const fallback = alerts.map((a) => a.deviceId);
     const shadow = readShadow(link.shadow);
-    const portalNow = portalSide(ticket);
+    const portalNow = withAlerts(ticket, alerts);
     const psaNow = psaSide(pt);
     const toPsa: Partial<PsaSide> = {};
     const toPortal: TicketPatch = {};
@@ -122,23 +132,24 @@ export class Reconciler {
       if (portalChanged && psaChanged) {
         // Edited on both sides since the last sync: the later edit by source timestamp wins.
         winner = Date.parse(ticket.updatedAt) >= Date.parse(pt.lastActivity) ? "portal" : "psa";
-        if (await map.sameAfterMapping(ctx, pf, portalNow, psaNow)) continue;
+        if (await map.sameAfterMapping(ctx, pf, portalNow, psaNow, fallback)) continue;
         resolutions.push(
-          `${pf}: portal ${JSON.stringify(describePortal(pf, portalNow[pf]))} (${ticket.updatedAt}) vs ${label} ${JSON.stringify(psaNow[af])} (${pt.lastActivity}); kept the ${winner === "portal" ? "portal" : label} value, the later edit`,
+          `${pf}: portal ${JSON.stringify(describePortal(pf, portalNow[pf]))} (${ticket.updatedAt}) vs ${label} ${await describePsa(ctx, af, psaNow[af])} (${pt.lastActivity}); kept the ${winner === "portal" ? "portal" : label} value, the later edit`,
         );
       }
       if (gap && winner === "portal") {
         warnings.push(statusGapWarning(portalNow.statusId, label));
         statusGap = true;
-      } else if (winner === "portal") Object.assign(toPsa, await map.toPsa(ctx, pf, portalNow[pf]));
+      } else if (winner === "portal") Object.assign(toPsa, await map.toPsa(ctx, pf, portalNow[pf], fallback));
       else Object.assign(toPortal, await map.toPortal(ctx, af, psaNow[af], ticket));
     }
 
-    const psaAfter: PsaSide = { ...psaNow, ...toPsa };
+    // What the PSA keeps of our write (a description cut to its limit) is the last synced value.
+    const psaAfter: PsaSide = { ...psaNow, ...map.asStored(ctx, toPsa) };
     if (Object.keys(toPsa).length > 0) {
       await ctx.session.tickets.update(pt.id, toPsa);
       if (toPsa.status !== undefined && ctx.closing.has(toPsa.status))
-        await this.#confirmClose(ctx, pt.id, toPsa.status);
+        await this.#confirmClose(ctx, pt, ticket.title, toPsa.status);
     }
     let after = ticket;
     if (Object.keys(toPortal).length > 0) after = await portal.updateTicket(ticket.id, toPortal);
@@ -155,7 +166,9 @@ export class Reconciler {
     );
     const next: Shadow = {
       // An unsynced status stays "changed" against the shadow, so it crosses once a row covers it.
-      portal: statusGap ? { ...portalSide(after), statusId: shadow.portal.statusId } : portalSide(after),
+      portal: statusGap
+        ? { ...withAlerts(after, alerts), statusId: shadow.portal.statusId }
+        : withAlerts(after, alerts),
       psa: psaAfter,
       portalAt: after.updatedAt,
       psaAt: pt.lastActivity,
@@ -173,16 +186,22 @@ export class Reconciler {
     if (companyId === null)
       throw new TicketSyncError(
         "UNMAPPED_COMPANY",
-        `client ${ticket.clientId} is not mapped to ${/^[aeiou]/i.test(label) ? "an" : "a"} ${label} company`,
+        `${ticketName(ticket.title)} cannot go to ${label}: client ${clientName(ctx, ticket.clientId)} is not mapped to ${/^[aeiou]/i.test(label) ? "an" : "a"} ${label} company; map it under Setup → Clients`,
       );
-    const side = portalSide(ticket);
+    const alerts = await portal.ticketAlerts(ticket.id);
+    const side = withAlerts(ticket, alerts);
     // A status with no forward row is created as portal New would be, with a warning on the ticket.
     const gap = forwardStatus(ctx.maps["status-forward"], side.statusId) === null;
     const sentStatus = gap ? PORTAL_NEW : side.statusId;
     const fields = {
       ...(await map.toPsa(ctx, "statusId", sentStatus)),
       ...(await map.toPsa(ctx, "priorityId", side.priorityId)),
-      ...(await map.toPsa(ctx, "deviceId", side.deviceId)),
+      ...(await map.toPsa(
+        ctx,
+        "deviceId",
+        side.deviceId,
+        alerts.map((a) => a.deviceId),
+      )),
     };
     const ref = String(ticket.id);
     // A create that may already have happened (an earlier attempt failed, or the process died after
@@ -207,12 +226,16 @@ export class Reconciler {
     }
     const pt = await ctx.session.tickets.get(id);
     if (!pt)
-      throw new TicketSyncError("NOT_FOUND", `${label} ticket ${id} vanished right after it was created`);
+      throw new TicketSyncError(
+        "NOT_FOUND",
+        `${label} ticket ${id} for ${ticketName(ticket.title)} vanished right after it was created`,
+      );
     await links.saveNew(
       ctx.partnerId,
       ticket,
       pt,
       gap ? { statusId: sentStatus, warning: statusGapWarning(side.statusId, label) } : undefined,
+      side,
     );
     await notes.sync(ctx, ticket.id, pt.id, false);
     await this.o.effort?.sync(ctx, ticket.id, pt.id);
@@ -262,7 +285,13 @@ export class Reconciler {
         throw e;
       });
       if (mine?.partnerId === ctx.partnerId && !(await links.byTicket(ctx.partnerId, ext))) {
-        await links.saveNew(ctx.partnerId, mine, pt);
+        await links.saveNew(
+          ctx.partnerId,
+          mine,
+          pt,
+          undefined,
+          withAlerts(mine, await portal.ticketAlerts(ext)),
+        );
         return this.reconcile(ctx, { ticketId: ext, psaTicketId: pt.id, pullNotes: true });
       }
     }
@@ -270,7 +299,7 @@ export class Reconciler {
     if (clientId === undefined) {
       throw new TicketSyncError(
         "UNMAPPED_COMPANY",
-        `${label} company ${pt.companyId} of ticket ${pt.number} is not mapped to any client of this partner; map a client to it`,
+        `${label} ticket ${ticketName(pt.title, pt.number)} cannot come to the portal: its company ${await psaCompanyName(ctx, pt.companyId)} is not mapped to any client of this partner; map a client to it under Setup → Clients`,
       );
     }
     const status = await map.toPortal(ctx, "status", pt.status, null);
@@ -279,7 +308,7 @@ export class Reconciler {
     const ticket = await portal.createTicket(ctx.partnerId, {
       clientId,
       title: pt.title.trim() || `${label} ticket ${pt.number}`,
-      description: pt.description,
+      description: portalPart(pt.description),
       statusId: status.statusId as number,
       priorityId: pri.priorityId as number,
       ...(typeof dev.deviceId === "number" && (await map.deviceOfClient(dev.deviceId, clientId))
@@ -292,13 +321,27 @@ export class Reconciler {
   }
 
   /** After writing a closing status, read the ticket back: a close the PSA refused is reported. */
-  async #confirmClose(ctx: Ctx, psaTicketId: number, status: number): Promise<void> {
-    const back = await ctx.session.tickets.get(psaTicketId);
+  async #confirmClose(ctx: Ctx, pt: PsaTicket, title: string, status: number): Promise<void> {
+    const back = await ctx.session.tickets.get(pt.id);
     if (!back || back.status !== status) {
+      const now = back ? await psaStatusName(ctx, back.status) : "unknown";
       throw new TicketSyncError(
         "CLOSE_REFUSED",
-        `${ctx.session.label} did not close ticket ${psaTicketId}: status is ${back?.status ?? "unknown"} after writing ${status}`,
+        `${ctx.session.label} did not close ${ticketName(title, pt.number)}: its status is ${now} after writing ${await psaStatusName(ctx, status)}`,
       );
     }
   }
+}
+
+/** The portal side of a ticket as the PSA should hold it: the description with its alerts block. */
+function withAlerts(ticket: TicketDetail, alerts: readonly AlertLine[]): PortalSide {
+  const side = portalSide(ticket);
+  return { ...side, description: portalDescription(side.description, alerts) };
+}
+
+/** A PSA value as a person reads it in a conflict note (status and priority by name). */
+async function describePsa(ctx: Ctx, field: keyof PsaSide, v: unknown): Promise<string> {
+  if (field === "status" && typeof v === "number") return psaStatusName(ctx, v);
+  if (field === "priority" && typeof v === "number") return psaPriorityName(ctx, v);
+  return JSON.stringify(v);
 }

@@ -15,6 +15,7 @@ import { DEFAULT_FILE_CHECK_MINUTES, FileCheck } from "./file-check.js";
 import { FileSync } from "./files.js";
 import { TicketLinks } from "./links.js";
 import { FieldMap } from "./mapping.js";
+import { ticketName } from "./names.js";
 import { NoteSync } from "./notes.js";
 import { pushedOpenTickets } from "./open-tickets.js";
 import { Reconciler } from "./reconcile.js";
@@ -67,6 +68,7 @@ export class TicketEngine {
       db,
       clock,
       logger,
+      portal,
       ...(o.retry?.maxAttempts ? { maxAttempts: o.retry.maxAttempts } : {}),
       ...(o.retry?.baseMs !== undefined ? { retryBaseMs: o.retry.baseMs } : {}),
     });
@@ -165,7 +167,12 @@ export class TicketEngine {
         psaTicketId: row.psa_ticket_id,
       });
     await this.notify(row.partner_id);
-    return this.#errors.get(errorId);
+    const after = await this.#errors.get(errorId);
+    this.#o.logger.info(
+      { partnerId: row.partner_id, ticketId: row.ticket_id, psaTicketId: row.psa_ticket_id, errorId },
+      `ticket sync retried ${ticketName(after?.ticketTitle, after?.ticketNumber)} by hand`,
+    );
+    return after;
   }
 
   /** The `psa` block of a portal ticket: PSA id and number, sync state, last sync, last error. */

@@ -10,6 +10,13 @@ export interface PsaTicketView {
   lastError: string | null;
   /** A condition that does not stop the sync (a portal status with no forward row). */
   warning: string | null;
+  /**
+   * The device whose configuration item the PSA ticket references: the ticket's own device, else the
+   * first alert device that has one; null when none has.
+   */
+  ciDeviceId: number | null;
+  /** No device of the ticket has a configuration item: the PSA ticket references none. */
+  ciMissing: boolean;
 }
 
 /** What the UI shows of the ticket sync: each ticket's PSA side, and the devices report. */
@@ -32,7 +39,7 @@ export class TicketViews {
   async views(ticketIds: number[]): Promise<Map<number, PsaTicketView>> {
     const out = new Map<number, PsaTicketView>();
     if (ticketIds.length === 0) return out;
-    const [links, open, pending] = await Promise.all([
+    const [links, open, pending, refs] = await Promise.all([
       this.#k
         .selectFrom("ticket_links")
         .selectAll()
@@ -56,7 +63,19 @@ export class TicketViews {
         .where("ticket_id", "in", ticketIds)
         .where("processed_at", "is", null)
         .execute(),
+      this.portal.ticketRefs(ticketIds),
     ]);
+    const deviceIds = [...new Set([...refs.values()].flatMap((r) => r.deviceIds))];
+    const withCi = new Set<number>();
+    for (let i = 0; i < deviceIds.length; i += 500) {
+      const rows = await this.#k
+        .selectFrom("links")
+        .select("portal_id")
+        .where("entity", "=", "device")
+        .where("portal_id", "in", deviceIds.slice(i, i + 500))
+        .execute();
+      for (const r of rows) withCi.add(r.portal_id);
+    }
     const linkOf = new Map(links.map((l) => [l.ticket_id, l]));
     const errorOf = new Map(open.map((e) => [Number(e.lane.slice("ticket:".length)), e]));
     const waiting = new Set(pending.map((p) => p.ticket_id));
@@ -80,6 +99,7 @@ export class TicketViews {
         lastSyncedAt: link?.synced_at ?? null,
         lastError: err?.error ?? link?.last_error ?? null,
         warning: link?.warning ?? null,
+        ...ciOf(refs.get(id)?.deviceIds ?? [], withCi),
       });
     }
     return out;
@@ -105,4 +125,10 @@ export class TicketViews {
       })),
     }));
   }
+}
+
+/** Which device gives the ticket its configuration item (the engine's choice, mapping.ts). */
+function ciOf(deviceIds: readonly number[], withCi: ReadonlySet<number>) {
+  const ciDeviceId = deviceIds.find((d) => withCi.has(d)) ?? null;
+  return { ciDeviceId, ciMissing: ciDeviceId === null };
 }

@@ -198,6 +198,10 @@ export interface PsaTicket {
   lastError: string | null;
   /** A condition that does not stop the sync (a portal status with no forward row). */
   warning: string | null;
+  /** The device whose configuration item the PSA ticket references (its own, else the first alert device with one). */
+  ciDeviceId?: number | null;
+  /** No device of the ticket has a configuration item: the PSA ticket references none. */
+  ciMissing?: boolean;
 }
 
 export type TicketDetail = Ticket & {

@@ -31,7 +31,7 @@ export function SyncErrors() {
     setMsg(undefined);
     try {
       await api("POST", `/api/sync/errors/${e.id}/retry`);
-      setMsg({ kind: "success", text: `Retried ticket ${e.ticketId ?? e.psaTicketId ?? e.id}.` });
+      setMsg({ kind: "success", text: `Retried ${ticketName(e, label)}.` });
       await errors.reload(true);
     } catch (x) {
       setMsg({ kind: "error", text: messageOf(x) });
@@ -79,22 +79,36 @@ export function SyncErrors() {
                   <tr key={e.id}>
                     <td data-label="Ticket">
                       {e.ticketId !== null ? (
-                        <Link to={`/p/${partner.id}/tickets/${e.ticketId}`}>#{e.ticketId}</Link>
+                        <Link to={`/p/${partner.id}/tickets/${e.ticketId}`}>
+                          {e.ticketTitle ? `“${e.ticketTitle}”` : `Ticket ${e.ticketId}`}
+                        </Link>
                       ) : (
                         "—"
                       )}
                     </td>
-                    <td data-label={`${label} ticket`}>{e.psaTicketId ?? "—"}</td>
+                    <td data-label={`${label} ticket`}>
+                      {e.ticketNumber ??
+                        (e.psaTicketId !== null ? (
+                          <span className="muted small">id {e.psaTicketId}</span>
+                        ) : (
+                          "—"
+                        ))}
+                    </td>
                     <td data-label="Error">
-                      <div className="error-text">{e.error}</div>
-                      <div className="muted small">
-                        {e.code}
-                        {e.code === "MAPPING" ? (
-                          <>
-                            {" · "}
-                            <Link to={mappingsLink(partner.id, e.error)}>open the mapping table</Link>
-                          </>
-                        ) : null}
+                      <div className="error-cell">
+                        <div data-testid="sync-error-kind">
+                          <strong>{e.codeText.replaceAll("the PSA", label).replaceAll("PSA", label)}</strong>
+                        </div>
+                        <div className="error-text">{e.error}</div>
+                        <div className="muted small">
+                          <code title="error code">{e.code}</code>
+                          {e.code === "MAPPING" ? (
+                            <>
+                              {" · "}
+                              <Link to={mappingsLink(partner.id, e.error)}>open the mapping table</Link>
+                            </>
+                          ) : null}
+                        </div>
                       </div>
                     </td>
                     <td className="num" data-label="Attempts">
@@ -134,4 +148,14 @@ export function SyncErrors() {
 function mappingsLink(partnerId: number, error: string): string {
   const section = mappingSectionOf(error);
   return `/p/${partnerId}/mappings${section ? `#${section}` : ""}`;
+}
+
+/** `“Disk full on SRV01” (T20261128.0009)`: a failing ticket as people know it. */
+function ticketName(e: SyncError, label: string): string {
+  const title = e.ticketTitle ? `“${e.ticketTitle}”` : null;
+  const number = e.ticketNumber;
+  if (title && number) return `${title} (${number})`;
+  if (title) return title;
+  if (number) return `${label} ticket ${number}`;
+  return `the ${label} ticket`;
 }

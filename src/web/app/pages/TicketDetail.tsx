@@ -290,6 +290,7 @@ function PsaSide({
             <dd className="warning-text">{psa.warning}</dd>
           </div>
         ) : null}
+        <ConfigurationItem ticket={ticket} label={label} />
       </dl>
       {syncError ? (
         <div className="retry">
@@ -306,6 +307,34 @@ function PsaSide({
       ) : null}
       {msg ? <Banner kind={msg.kind}>{msg.text}</Banner> : null}
     </Section>
+  );
+}
+
+/** Which device's configuration item the PSA ticket references, or that it references none. */
+function ConfigurationItem({ ticket, label }: { ticket: TicketDetail; label: string }) {
+  const psa = ticket.psa;
+  if (!psa || psa.ciMissing === undefined) return null;
+  const device = ticket.devices.find((d) => d.id === psa.ciDeviceId);
+  return (
+    <div>
+      <dt>Configuration item</dt>
+      {psa.ciMissing ? (
+        <dd className="warning-text" data-testid="ci-missing">
+          None: no device of this ticket has a configuration item in {label}, so the {label} ticket references
+          none.
+        </dd>
+      ) : (
+        <dd data-testid="ci-device">
+          {device?.hostname ?? `device ${psa.ciDeviceId}`}
+          {device && !device.primary ? (
+            <span className="muted small">
+              {" "}
+              (the first alert device with one; the ticket's device has none)
+            </span>
+          ) : null}
+        </dd>
+      )}
+    </div>
   );
 }
 

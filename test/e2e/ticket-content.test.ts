@@ -1,0 +1,245 @@
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { build } from "vite";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type App, buildApp } from "../../src/api/app.js";
+import { loadConfig } from "../../src/config.js";
+import { DEMO_IDS } from "../../src/emulators/autotask/index.js";
+import { createLogger } from "../../src/lib/logger.js";
+import { openServices, type Services } from "../../src/main.js";
+import { SYSTEM_ACTOR } from "../../src/portal/access.js";
+import {
+  demoTicketing,
+  fastClient,
+  startTestEmulator,
+  type TestEmulator,
+  tenant,
+} from "../helpers/autotask.js";
+import { TEST_MASTER_KEY } from "../helpers/services.js";
+
+/**
+ * Names instead of ids on the Sync errors page, and the no-CI note on a ticket page (issue 15, points
+ * 1 and 7), in Debian's chromium against the built UI and the Autotask emulator. The set-up is the
+ * one of test/e2e/ui.test.ts, without the browser-driven configuration: the partner is wired to the
+ * emulator directly.
+ */
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const REPO = fileURLToPath(new URL("../../", import.meta.url));
+const SHOTS = join(REPO, "test-results", "screenshots");
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+const WAIT = 15_000;
+
+async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
+  const end = Date.now() + WAIT;
+  let last: T | undefined;
+  for (;;) {
+    try {
+      last = await read();
+      if (ok(last)) return last;
+    } catch {
+      /* not there yet */
+    }
+    if (Date.now() > end)
+      throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+describe("ticket content in the web UI, in chromium", () => {
+  let emulator: TestEmulator;
+  let services: Services;
+  let app: App;
+  let baseUrl = "";
+  let context: BrowserContext;
+  let page: Page;
+  let webRoot = "";
+  let profile = "";
+  let partnerId = 0;
+  let nocToken = "";
+  let noCiTicket = 0;
+  let statusTicket = 0;
+  let statusNumber = "";
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    webRoot = mkdtempSync(join(tmpdir(), "nb-content-web-"));
+    profile = mkdtempSync(join(tmpdir(), "nb-content-chromium-"));
+    const nodeEnv = process.env.NODE_ENV;
+    process.env.NODE_ENV = "production";
+    try {
+      await build({
+        configFile: join(REPO, "src/web/vite.config.ts"),
+        mode: "production",
+        logLevel: "warn",
+        build: { outDir: webRoot, emptyOutDir: true },
+      });
+    } finally {
+      process.env.NODE_ENV = nodeEnv;
+    }
+    emulator = await startTestEmulator();
+    const config = loadConfig(
+      { NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: "silent", NOCBRIDGE_ALLOW_HTTP_WEBHOOKS: "1" },
+      { databaseUrl: ":memory:", dataDir: join(profile, "data-unused"), host: "127.0.0.1", port: 0 },
+    );
+    config.psaUrls = config.psaUrls.withOrigins(emulator.emu.url);
+    services = await openServices(config, {
+      logger: createLogger("silent"),
+      autotask: fastClient,
+      background: true,
+    });
+    const portal = services.portal;
+    partnerId = (await portal.createPartner(SYSTEM_ACTOR, { name: "Content VAR" })).id;
+    const acme = await portal.createClient(SYSTEM_ACTOR, partnerId, {
+      code: "AT1",
+      name: "Acme Dental Group",
+      psaCompanyId: DEMO_IDS.companies.AT1,
+    });
+    const cedar = await portal.createClient(SYSTEM_ACTOR, partnerId, { code: "AT3", name: "Cedar Clinic" });
+    const lonely = await portal.createDevice(SYSTEM_ACTOR, acme.id, {
+      state: "unmanaged",
+      hostname: "AT1-KIOSK",
+      serialNumber: "KIOSK1",
+    });
+    const server = await portal.createDevice(SYSTEM_ACTOR, acme.id, {
+      state: "managed",
+      hostname: "AT1-SRV01",
+      serialNumber: "SRV1",
+    });
+    nocToken = (await portal.createUser(SYSTEM_ACTOR, { name: "Nora NOC", role: "noc-admin" })).token;
+    app = await buildApp({ portal, sync: services.sync, webRoot });
+    await app.listen({ host: "127.0.0.1", port: 0 });
+    const addr = app.server.address();
+    baseUrl = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
+    services.setListeningUrl(baseUrl);
+    await portal.putIntegration(SYSTEM_ACTOR, partnerId, {
+      ticketing: demoTicketing(emulator.emu.baseUrl),
+      devices: {
+        enabled: true,
+        productId: DEMO_IDS.product,
+        configurationItemTypeId: DEMO_IDS.ciType,
+        advanced: true,
+        schedule: null,
+      },
+    });
+    await services.sync.ticketSetup(partnerId);
+    const [onboarding] = (await services.sync.runs.list(partnerId, "assets")).items;
+    await services.sync.wait(onboarding!.id);
+
+    const tickets = services.sync.tickets;
+    noCiTicket = (
+      await portal.createTicket(SYSTEM_ACTOR, partnerId, {
+        clientId: acme.id,
+        title: "Kiosk offline",
+        statusId: 1,
+        priorityId: 9,
+        alerts: [{ deviceId: lonely.id, message: "Heartbeat lost" }],
+      })
+    ).id;
+    statusTicket = (
+      await portal.createTicket(SYSTEM_ACTOR, partnerId, {
+        clientId: acme.id,
+        title: "Disk full on SRV01",
+        statusId: 1,
+        priorityId: 9,
+        alerts: [{ deviceId: server.id, message: "Disk D: 99 %" }],
+      })
+    ).id;
+    await portal.createTicket(SYSTEM_ACTOR, partnerId, {
+      clientId: cedar.id,
+      title: "Printer jam",
+      statusId: 1,
+      priorityId: 9,
+    });
+    await tickets.notify(partnerId);
+    const atId = (await tickets.view(statusTicket)).ticketId!;
+    statusNumber = (await tickets.view(statusTicket)).ticketNumber!;
+    // A technician moves the ticket to In Progress, a status the reverse table has no row for.
+    const tech = await emulator.admin<{ username: string; secret: string; integrationCode: string }>(
+      "POST",
+      tenant("/actAs"),
+      { resourceId: DEMO_IDS.technicians[0] },
+    );
+    await emulator.api("PATCH", "Tickets", { id: atId, status: 8 }, tech);
+    await until(
+      "the status error",
+      async () => (await tickets.errors(partnerId)).length,
+      (n) => n >= 2,
+    );
+
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: DESKTOP,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+      ],
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.setDefaultTimeout(WAIT);
+    page.on("pageerror", (e) => pageErrors.push(e.message));
+    mkdirSync(SHOTS, { recursive: true });
+  }, 90_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await app?.close();
+    await services?.close();
+    await emulator?.close();
+    for (const dir of [webRoot, profile]) if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const shot = async (name: string) => {
+    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+    await page.setViewportSize(PHONE);
+    await page.screenshot({ path: join(SHOTS, `${name}-phone.png`), fullPage: true });
+    await page.setViewportSize(DESKTOP);
+  };
+
+  it("the Sync errors page names tickets, numbers, statuses and what each code means; a retry names the ticket", async () => {
+    await page.goto(baseUrl);
+    await page.getByRole("radio", { name: "API token" }).check();
+    await page.getByLabel("Your API token").fill(nocToken);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign out" }).waitFor();
+    await page.goto(`${baseUrl}/p/${partnerId}/sync-errors`);
+    const statusRow = page.locator("tbody tr", {
+      has: page.getByRole("link", { name: "“Disk full on SRV01”" }),
+    });
+    await statusRow.waitFor();
+    const row = (await statusRow.textContent()) ?? "";
+    expect(row).toContain(statusNumber);
+    expect(row).toContain("Missing mapping row");
+    expect(row).toContain("Autotask status In Progress (8) has no row in the reverse status mapping table");
+    expect(row).not.toMatch(new RegExp(`#${statusTicket}\\b`));
+    const printerRow = page.locator("tbody tr", { has: page.getByRole("link", { name: "“Printer jam”" }) });
+    const printer = (await printerRow.textContent()) ?? "";
+    expect(printer).toContain("Client not mapped to a company in Autotask");
+    expect(printer).toContain("client “AT3 — Cedar Clinic” is not mapped to an Autotask company");
+    // The code stays, as secondary text for machines.
+    expect(await printerRow.locator("code").textContent()).toBe("UNMAPPED_COMPANY");
+    await shot("sync-errors-named");
+
+    await statusRow.getByRole("button", { name: "Retry" }).click();
+    await page.getByText(`Retried “Disk full on SRV01” (${statusNumber}).`).waitFor();
+  });
+
+  it("a ticket whose devices have no CI says so on its page; one with a CI names the device", async () => {
+    await page.goto(`${baseUrl}/p/${partnerId}/tickets/${noCiTicket}`);
+    const note = page.getByTestId("ci-missing");
+    await note.waitFor();
+    expect(await note.textContent()).toMatch(/no device of this ticket has a configuration item in Autotask/);
+    await shot("ticket-no-ci");
+    await page.goto(`${baseUrl}/p/${partnerId}/tickets/${statusTicket}`);
+    expect(await page.getByTestId("ci-device").textContent()).toContain("AT1-SRV01");
+    expect(pageErrors).toEqual([]);
+  });
+});
