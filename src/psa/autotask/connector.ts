@@ -3,6 +3,7 @@ import type { Check, Connector, IntegrationSettings, PsaSession, SessionContext 
 import type { AutotaskApi } from "./api.js";
 import { autotaskAssets } from "./assets.js";
 import { autotaskAttachments } from "./attachments.js";
+import { autotaskCompanies } from "./companies.js";
 import type { AutotaskCredentials } from "./client.js";
 import { AUTOTASK_MANIFEST } from "./manifest.js";
 import { autotaskOptions, autotaskTicketValues } from "./options.js";
@@ -63,6 +64,7 @@ export function autotaskConnector(o: AutotaskConnectorOptions): Connector {
         webhooks: autotaskWebhooks(api, s, ctx),
         timeEntries: autotaskTimeEntries(api, s),
         attachments: autotaskAttachments(api),
+        companies: autotaskCompanies(api),
         options: () => autotaskOptions(api),
         ticketValues: () => autotaskTicketValues(api),
         validate: (input) => validateAutotask(api, s, input),
