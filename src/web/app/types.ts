@@ -7,6 +7,7 @@
 
 import type { Static } from "@sinclair/typebox";
 import type * as S from "../../api/schemas.js";
+import type * as SC from "../../api/schemas-companies.js";
 
 export type Role = Static<typeof S.Role>;
 
@@ -214,3 +215,9 @@ export type SyncError = Static<typeof S.SyncErrorView> & {
 
 /** GET /api/partners/:id/webhooks: the PSA's webhooks (callbacks) registered, or polling only and why. */
 export type WebhookState = Static<typeof S.WebhookState>;
+
+/** A company of the partner's PSA (GET /api/partners/:id/psa-companies). */
+export type PsaCompany = Static<typeof SC.PsaCompany>;
+export type PsaCompanyList = Static<typeof SC.PsaCompanyList>;
+/** Auto-match proposals by name (POST /api/partners/:id/clients/auto-match); nothing saved. */
+export type AutoMatchResult = Static<typeof SC.AutoMatchResult>;
