@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../src/api/app.js";
 import { DEMO_IDS } from "../src/emulators/autotask/seed.js";
 import { SYSTEM_ACTOR } from "../src/portal/access.js";
-import type { IntegrationInput } from "../src/portal/service.js";
+import type { IntegrationInput } from "../src/portal/types.js";
 import { demoTicketing, fastClient, startTestEmulator, type TestEmulator } from "./helpers/autotask.js";
 import { CW_IDS, type CwSyncFixture, cwIntegration, openCwSync } from "./helpers/connectwise.js";
 import { device } from "./helpers/devices.js";

@@ -11,7 +11,7 @@ import { DEMO_IDS } from "../../src/emulators/autotask/index.js";
 import { createLogger } from "../../src/lib/logger.js";
 import { openServices, type Services } from "../../src/main.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
-import type { IntegrationInput } from "../../src/portal/service.js";
+import type { IntegrationInput } from "../../src/portal/types.js";
 import { demoTicketing, fastClient, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
 import { TEST_MASTER_KEY } from "../helpers/services.js";
 

@@ -3,8 +3,8 @@ import type { Check, Connector, IntegrationSettings, PsaSession, SessionContext 
 import type { AutotaskApi } from "./api.js";
 import { autotaskAssets } from "./assets.js";
 import { autotaskAttachments } from "./attachments.js";
-import { autotaskCompanies } from "./companies.js";
 import type { AutotaskCredentials } from "./client.js";
+import { autotaskCompanies } from "./companies.js";
 import { AUTOTASK_MANIFEST } from "./manifest.js";
 import { autotaskOptions, autotaskTicketValues } from "./options.js";
 import { autotaskSettings } from "./settings.js";
