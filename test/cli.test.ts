@@ -66,7 +66,7 @@ describe.each(STORES)("nocbridge CLI on %s", (kind) => {
     // An aligned table with names: no console.table index column, the client by code and name.
     expect(ticketTable.split("\n")[0]).toMatch(/^Title\s+Client\s+Status\s+Priority\s+Updated\s+ID$/);
     expect(ticketTable).not.toContain("(index)");
-    expect(ticketTable).toMatch(/Windows updates pending reboot\s+AT\d \S/);
+    expect(ticketTable).toMatch(/Windows updates pending reboot[^\n]*\s{2}AT\d \S/);
     const clientTable = await cli("clients", "list", "--partner", "1");
     expect(clientTable).toMatch(/^AT1\s+\S.*\s+(not mapped|company \d+|.+ \(\d+\))\s+1$/m);
     await expect(cli("users", "create", "--name", "x", "--role", "wizard")).rejects.toThrow(

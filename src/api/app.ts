@@ -23,6 +23,7 @@ import { DB_UNAVAILABLE, toHttpError } from "./errors.js";
 import { installGuards, isUiFallback } from "./guard.js";
 import { attachmentRoutes } from "./routes/attachments.js";
 import { clientRoutes } from "./routes/clients.js";
+import { companyRoutes } from "./routes/companies.js";
 import { deviceViewRoutes } from "./routes/devices.js";
 import { partnerRoutes } from "./routes/partners.js";
 import { psaSystemRoutes } from "./routes/psa-systems.js";
@@ -232,6 +233,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     await app.register(ticketSyncRoutes(deps.portal, deps.sync));
     await app.register(resourceMapRoutes(deps.sync));
     await app.register(reconciliationRoutes(deps.sync));
+    await app.register(companyRoutes(deps.sync));
     await app.register(webhookRoutes(deps.sync));
   }
   return app;

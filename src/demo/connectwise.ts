@@ -190,7 +190,8 @@ export async function wireConnectWiseDemo(
   for (const c of (await portal.listClients(actor, partnerId, { limit: 500 })).items) {
     const company = CW_DEMO_COMPANIES[c.code];
     if (company !== undefined && c.psaCompanyId === null)
-      await portal.updateClient(actor, c.id, { psaCompanyId: company });
+      // The demo tenant names each company as the client is named.
+      await portal.updateClient(actor, c.id, { psaCompanyId: company, psaCompanyName: c.name });
   }
   await portal.putIntegration(actor, partnerId, connectWiseDemoIntegration(emu));
 }

@@ -120,7 +120,11 @@ export async function startDemo(
     for (const c of (await services.portal.listClients(SYSTEM_ACTOR, partnerId, { limit: 500 })).items) {
       const company = COMPANIES[c.code];
       if (company !== undefined && c.psaCompanyId === null)
-        await services.portal.updateClient(SYSTEM_ACTOR, c.id, { psaCompanyId: company });
+        // The demo tenant names each company as the client is named.
+        await services.portal.updateClient(SYSTEM_ACTOR, c.id, {
+          psaCompanyId: company,
+          psaCompanyName: c.name,
+        });
     }
     // The server listens first, so the webhooks registered when ticketing is switched on call it back.
     const server = await startServer(services, o.webRoot ? { webRoot: o.webRoot } : {});

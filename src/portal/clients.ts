@@ -16,7 +16,7 @@ export class Clients {
   async create(
     actor: Actor,
     partnerId: number,
-    input: { code: string; name: string; psaCompanyId?: number | null },
+    input: { code: string; name: string; psaCompanyId?: number | null; psaCompanyName?: string | null },
   ): Promise<Client> {
     await requirePartnerRow(this.#ctx.k, actor, partnerId, "data:write");
     checkText("code", input.code);
@@ -30,6 +30,7 @@ export class Clients {
         code: input.code.trim(),
         name: input.name.trim(),
         psa_company_id: input.psaCompanyId ?? null,
+        psa_company_name: input.psaCompanyId == null ? null : (input.psaCompanyName ?? null),
         created_at: now,
         updated_at: now,
       })
@@ -51,7 +52,7 @@ export class Clients {
   async update(
     actor: Actor,
     clientId: number,
-    patch: { code?: string; name?: string; psaCompanyId?: number | null },
+    patch: { code?: string; name?: string; psaCompanyId?: number | null; psaCompanyName?: string | null },
   ): Promise<Client> {
     const current = await this.row(actor, clientId);
     requirePermission(actor, "data:write");
@@ -65,7 +66,13 @@ export class Clients {
       .set({
         ...(patch.code !== undefined ? { code: patch.code.trim() } : {}),
         ...(patch.name !== undefined ? { name: patch.name.trim() } : {}),
-        ...(patch.psaCompanyId !== undefined ? { psa_company_id: patch.psaCompanyId } : {}),
+        // The company's name as the PSA gave it with this id (unknown: null until Validate reads it).
+        ...(patch.psaCompanyId !== undefined
+          ? {
+              psa_company_id: patch.psaCompanyId,
+              psa_company_name: patch.psaCompanyId === null ? null : (patch.psaCompanyName ?? null),
+            }
+          : {}),
         updated_at: this.#ctx.now(),
       })
       .where("id", "=", clientId)
@@ -74,8 +81,8 @@ export class Clients {
     return toClient(row);
   }
 
-  /** All clients of a partner with their device counts, ordered by code (the sync engine's read). */
-  async forSync(partnerId: number): Promise<Array<Client & { deviceCount: number }>> {
+  /** All clients of a partner with their device and ticket counts, ordered by code (the sync engine's read). */
+  async forSync(partnerId: number): Promise<Array<Client & { deviceCount: number; ticketCount: number }>> {
     const rows = await this.#ctx.k
       .selectFrom("clients")
       .selectAll()
@@ -88,8 +95,37 @@ export class Clients {
       .where("partner_id", "=", partnerId)
       .groupBy("client_id")
       .execute();
+    const tickets = await this.#ctx.k
+      .selectFrom("tickets")
+      .select(["client_id", (eb) => eb.fn.countAll().as("n")])
+      .where("partner_id", "=", partnerId)
+      .groupBy("client_id")
+      .execute();
     const byClient = new Map(counts.map((c) => [c.client_id, Number(c.n)]));
-    return rows.map((r) => ({ ...toClient(r), deviceCount: byClient.get(r.id) ?? 0 }));
+    const ticketsOf = new Map(tickets.map((c) => [c.client_id, Number(c.n)]));
+    return rows.map((r) => ({
+      ...toClient(r),
+      deviceCount: byClient.get(r.id) ?? 0,
+      ticketCount: ticketsOf.get(r.id) ?? 0,
+    }));
+  }
+
+  /**
+   * The PSA companies' names as the PSA has them now (Validate's refresh); a row whose company
+   * changed meanwhile is left alone. Not a user's change: updated_at stays.
+   */
+  async setCompanyNames(
+    partnerId: number,
+    names: Array<{ clientId: number; companyId: number; name: string }>,
+  ): Promise<void> {
+    for (const n of names)
+      await this.#ctx.k
+        .updateTable("clients")
+        .set({ psa_company_name: n.name })
+        .where("id", "=", n.clientId)
+        .where("partner_id", "=", partnerId)
+        .where("psa_company_id", "=", n.companyId)
+        .execute();
   }
 
   /** The client row as the actor may see it; named by a request `field`, a miss is a 400 on it. */

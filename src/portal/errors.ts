@@ -11,7 +11,8 @@ export class PortalError extends Error {
       | "CONFLICT"
       | "UNAUTHORIZED"
       | "RATE_LIMITED"
-      | "TOO_LARGE",
+      | "TOO_LARGE"
+      | "UNAVAILABLE",
     readonly status: number,
     message: string,
     readonly field?: string,
@@ -30,3 +31,6 @@ export const invalid = (field: string, message: string) =>
 export const conflict = (message: string, field?: string) => new PortalError("CONFLICT", 409, message, field);
 export const tooManyRequests = (message: string, retryAfterSeconds: number) =>
   new PortalError("RATE_LIMITED", 429, message, undefined, Math.max(1, Math.ceil(retryAfterSeconds)));
+/** Something the answer depends on (the partner's PSA) cannot be reached now: 503, try again later. */
+export const unavailable = (message: string, retryAfterSeconds: number) =>
+  new PortalError("UNAVAILABLE", 503, message, undefined, Math.max(1, Math.ceil(retryAfterSeconds)));

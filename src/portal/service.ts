@@ -228,7 +228,7 @@ export class Portal {
   createClient(
     actor: Actor,
     partnerId: number,
-    input: { code: string; name: string; psaCompanyId?: number | null },
+    input: { code: string; name: string; psaCompanyId?: number | null; psaCompanyName?: string | null },
   ): Promise<Client> {
     return this.clients.create(actor, partnerId, input);
   }
@@ -244,15 +244,15 @@ export class Portal {
   updateClient(
     actor: Actor,
     clientId: number,
-    patch: { code?: string; name?: string; psaCompanyId?: number | null },
+    patch: { code?: string; name?: string; psaCompanyId?: number | null; psaCompanyName?: string | null },
   ): Promise<Client> {
     return this.clients.update(actor, clientId, patch);
   }
 
   // ---------------------------------------------------------------- for the sync engine (system use, no actor)
 
-  /** All clients of a partner with their device counts, ordered by code. */
-  clientsForSync(partnerId: number): Promise<Array<Client & { deviceCount: number }>> {
+  /** All clients of a partner with their device and ticket counts, ordered by code. */
+  clientsForSync(partnerId: number): Promise<Array<Client & { deviceCount: number; ticketCount: number }>> {
     return this.clients.forSync(partnerId);
   }
 

@@ -121,7 +121,17 @@ export interface ValidateInput {
   ticketingEnabled: boolean;
   devicesEnabled: boolean;
   advanced: boolean;
-  clients: Array<{ code: string; name: string; psaCompanyId: number | null; deviceCount: number }>;
+  /**
+   * The partner's clients with their counts: those with devices (asset side) or tickets (ticket side)
+   * need a company. `ticketCount` left out: 0.
+   */
+  clients: Array<{
+    code: string;
+    name: string;
+    psaCompanyId: number | null;
+    deviceCount: number;
+    ticketCount?: number;
+  }>;
   mappings: {
     statuses: Array<{ table: string; psaId: number; psaLabel: string }>;
     priorities: Array<{ psaId: number; psaLabel: string }>;

@@ -8,6 +8,7 @@ import type { PsaOptions, ValidationResult } from "../psa/connector.js";
 import type { ConnectorRegistry } from "../psa/registry.js";
 import type { Db } from "../store/db.js";
 import { AssetRuns, type AssetSyncStatus } from "./asset-runs.js";
+import { CompanyDirectory } from "./companies.js";
 import type { Failpoint } from "./failpoint.js";
 import { LinkStore } from "./links.js";
 import { LIVE_READ_TTL_MS, LiveReadCache } from "./live-cache.js";
@@ -94,6 +95,8 @@ export class SyncEngine {
   readonly effort: ResourceMap;
   /** Portal devices against the PSA's configuration items, and the actions that fix them. */
   readonly reconciliation: Reconciliation;
+  /** The partners' PSA companies: search, the check before a client's company is saved, auto-match. */
+  readonly companies: CompanyDirectory;
   readonly #options: PsaOptionsReader;
   /** Integration settings saves (integration_events rows) and what follows them. */
   readonly #events: PortalEvents;
@@ -120,12 +123,14 @@ export class SyncEngine {
       logger: o.logger,
       clock: o.clock,
     });
+    this.companies = new CompanyDirectory({ portal: this.portal, sessions: this.sessions });
     this.validation = new Validation({
       db: o.db,
       portal: this.portal,
       sessions: this.sessions,
       live: this.#live,
       ticketChecks: (partnerId, session) => this.tickets.validationChecks(partnerId, session),
+      refreshNames: (partnerId, session) => this.companies.refreshNames(partnerId, session),
     });
     this.effort = new ResourceMap({ db: o.db, portal: this.portal, sessions: this.sessions });
     this.reconciliation = new Reconciliation({

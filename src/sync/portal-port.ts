@@ -14,10 +14,15 @@ export interface SyncPortal {
   /** The integration settings with the secret decrypted (never an API answer), and the time zone. */
   integration(partnerId: number): Promise<{ view: IntegrationView; secret: string | null; timeZone: string }>;
   mappings(partnerId: number, kind: MappingKind): Promise<MappingEntry[]>;
-  /** All clients of a partner with their device counts, ordered by code. */
-  clients(partnerId: number): Promise<Array<Client & { deviceCount: number }>>;
+  /** All clients of a partner with their device and ticket counts, ordered by code. */
+  clients(partnerId: number): Promise<Array<Client & { deviceCount: number; ticketCount: number }>>;
   /** Every device of a client, in id order. */
   devices(clientId: number): Promise<Device[]>;
+  /** Stores the PSA companies' names of clients (kept only while the client's company is still that id). */
+  setCompanyNames(
+    partnerId: number,
+    names: Array<{ clientId: number; companyId: number; name: string }>,
+  ): Promise<void>;
   existingDeviceIds(partnerId: number, ids: number[]): Promise<Set<number>>;
   ticket(ticketId: number): Promise<TicketDetail>;
   notes(ticketId: number): Promise<Note[]>;
@@ -73,6 +78,7 @@ export function syncPortal(portal: Portal): SyncPortal {
     mappings: (partnerId, kind) => portal.getMappings(SYSTEM_ACTOR, partnerId, kind),
     clients: (partnerId) => portal.clientsForSync(partnerId),
     devices: (clientId) => portal.devicesForSync(clientId),
+    setCompanyNames: (partnerId, names) => portal.clients.setCompanyNames(partnerId, names),
     existingDeviceIds: (partnerId, ids) => portal.existingDeviceIds(partnerId, ids),
     ticket: (ticketId) => portal.getTicket(SYSTEM_ACTOR, ticketId),
     notes: async (ticketId) => (await portal.listNotes(SYSTEM_ACTOR, ticketId, { limit: 500 })).items,

@@ -20,6 +20,8 @@ export interface ValidationDeps {
   sessions: PsaSessions;
   live: LiveReadCache;
   ticketChecks: TicketChecks;
+  /** After a checklist whose credentials passed: the clients' stored company names are refreshed. */
+  refreshNames?: (partnerId: number, session: PsaSession) => Promise<void>;
 }
 
 const MAPPING_TABLES = ["status-forward", "status-reverse", "priority"] as const;
@@ -83,6 +85,7 @@ export class Validation {
         name: c.name,
         psaCompanyId: c.psaCompanyId,
         deviceCount: c.deviceCount,
+        ticketCount: c.ticketCount,
       })),
       mappings: {
         statuses: [
@@ -110,6 +113,10 @@ export class Validation {
       for (const c of await this.o.ticketChecks(partnerId, psa.session))
         if (!repeatsFailed(c.name, failed)) result.checks.push(c);
       result.ok = result.checks.every((c) => c.ok);
+    }
+    if (result.checks[0]?.ok && !budgetSpent && psa.session && this.o.refreshNames) {
+      // A side job: a failure to read the names leaves them as they were and the checklist as it is.
+      await this.o.refreshNames(partnerId, psa.session).catch(() => undefined);
     }
     return result;
   }

@@ -60,6 +60,8 @@ export async function openCwSync(
     /** Wraps each client the connector makes (a spy that counts calls). */
     wrap?: (client: ConnectWiseClient) => ConnectWiseApi;
     services?: Omit<NonNullable<Parameters<typeof openTestServices>[1]>, "connectors" | "psaOrigins">;
+    /** More origins on the PSA URL allow-list (another emulator beside this one). */
+    origins?: string[];
   } = {},
 ): Promise<CwSyncFixture> {
   const f = await startCwFixture(o.emulator);
@@ -91,7 +93,7 @@ export async function openCwSync(
   const env = await openTestServices(kind, {
     ...o.services,
     connectors: [connector],
-    psaOrigins: [f.emu.url],
+    psaOrigins: [f.emu.url, ...(o.origins ?? [])],
   });
   const agent = new Agent({ ca: f.emu.caPem });
   const c = f.emu.credentials;

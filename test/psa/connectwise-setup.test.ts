@@ -181,8 +181,8 @@ describe("ConnectWise manifest, options and Validate", () => {
     );
     const failed = Object.fromEntries(r.checks.filter((c) => !c.ok).map((c) => [c.name, c.fix ?? ""]));
     expect(Object.keys(failed).sort()).toEqual([
+      "companies:unmapped",
       "company:ACME",
-      "company:BIRCH",
       "custom-field:Gateway",
       "priority:9",
       "refusal:1",
@@ -190,7 +190,10 @@ describe("ConnectWise manifest, options and Validate", () => {
     ]);
     expect(failed["custom-field:Gateway"]).toMatch(/System > Setup Tables > Custom Fields/);
     expect(failed["status:6"]).toMatch(/System > Setup Tables > Service Board > "NOC" > Statuses/);
-    expect(failed["company:BIRCH"]).toMatch(/"Birch Logistics" \(id 3\)/);
+    expect(failed["companies:unmapped"]).toMatch(/"Birch Logistics" \(id 3\)/);
+    expect(r.checks.find((c) => c.name === "companies:unmapped")?.message).toBe(
+      "Clients without a company: BIRCH Birch Logistics (1 device, 0 tickets).",
+    );
     const warnings = r.checks.filter((c) => c.warning).map((c) => c.name);
     expect(warnings).toEqual([
       "coverage:portal-statuses",

@@ -23,6 +23,7 @@ import type {
 } from "../../src/psa/connector.js";
 import { PORTAL_DEVICE_ID_FIELD } from "../../src/psa/connector.js";
 import { PsaError, type PsaErrorCode } from "../../src/psa/errors.js";
+import { contractCompanies } from "./contract-companies.js";
 
 export interface ContractIds {
   /** A company that has assets, and one that has none (both active). */
@@ -215,6 +216,7 @@ export function connectorContract(name: string, setup: () => Promise<ContractEnv
     contractAssets(kit);
     contractWebhooks(kit);
     contractOptionsAndValidate(kit);
+    contractCompanies(kit);
   });
 }
 

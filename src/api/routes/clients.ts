@@ -53,8 +53,18 @@ export const clientRoutes =
         schema: { tags: ["clients"], params: PartnerParams, body: ClientCreate, response: { 201: Client } },
         config: { permission: "data:write" },
       },
-      async (req, reply) =>
-        reply.code(201).send(await portal.createClient(req.actor, req.params.partnerId, req.body)),
+      async (req, reply) => {
+        const { partnerId } = req.params;
+        const id = req.body.psaCompanyId;
+        // The company must exist in the partner's PSA; its name is kept with the id.
+        const psaCompanyName =
+          sync && typeof id === "number"
+            ? await sync.companies.check(req.actor, partnerId, req.body.code.trim(), id)
+            : null;
+        return reply
+          .code(201)
+          .send(await portal.createClient(req.actor, partnerId, { ...req.body, psaCompanyName }));
+      },
     );
     app.get(
       "/api/partners/:partnerId/clients",
@@ -76,7 +86,15 @@ export const clientRoutes =
     app.patch(
       "/api/clients/:clientId",
       { schema: { tags: ["clients"], params: ClientParams, body: ClientPatch, response: { 200: Client } } },
-      async (req) => portal.updateClient(req.actor, req.params.clientId, req.body),
+      async (req) => {
+        const id = req.body.psaCompanyId;
+        if (!sync || typeof id !== "number")
+          return portal.updateClient(req.actor, req.params.clientId, req.body);
+        // The company must exist in the partner's PSA; its name is kept with the id.
+        const client = await portal.getClient(req.actor, req.params.clientId);
+        const psaCompanyName = await sync.companies.check(req.actor, client.partnerId, client.code, id);
+        return portal.updateClient(req.actor, req.params.clientId, { ...req.body, psaCompanyName });
+      },
     );
 
     app.post(

@@ -4,6 +4,7 @@ import type { AutotaskApi } from "./api.js";
 import { autotaskAssets } from "./assets.js";
 import { autotaskAttachments } from "./attachments.js";
 import type { AutotaskCredentials } from "./client.js";
+import { autotaskCompanies } from "./companies.js";
 import { AUTOTASK_MANIFEST } from "./manifest.js";
 import { autotaskOptions, autotaskTicketValues } from "./options.js";
 import type { PeopleCache } from "./people.js";
@@ -67,6 +68,7 @@ export function autotaskConnector(o: AutotaskConnectorOptions): Connector {
         webhooks: autotaskWebhooks(api, s, ctx),
         timeEntries: autotaskTimeEntries(api, s),
         attachments: autotaskAttachments(api),
+        companies: autotaskCompanies(api),
         options: () => autotaskOptions(api),
         ticketValues: () => autotaskTicketValues(api),
         validate: (input) => validateAutotask(api, s, input),

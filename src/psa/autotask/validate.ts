@@ -1,4 +1,5 @@
 import { BUDGET_SHARES, budgetFigures } from "../budget.js";
+import { clientsToCheck, unmappedMessage } from "../companies.js";
 import type { Check, ValidateInput, ValidationResult } from "../connector.js";
 import { type AutotaskApi, queryAll } from "./api.js";
 import { CI_UDFS } from "./mapper.js";
@@ -105,8 +106,9 @@ async function runChecks(
       ),
     );
     if (input.advanced) checks.push(...(await checkUdfs(api)));
-    checks.push(...(await checkCompanies(api, input.clients)));
   }
+  const clients = clientsToCheck(input, { assets: wantAssets, tickets: wantTickets });
+  if (clients.length > 0) checks.push(...(await checkCompanies(api, clients)));
 
   if (wantTickets) checks.push(...(await checkTickets(api, s, input)));
   return { ok: checks.every((c) => c.ok), checks };
@@ -170,13 +172,13 @@ async function checkRecord(
   }
 }
 
-/** Every client with devices maps to an existing, active company; unmapped ones get a suggestion by exact name. */
+/**
+ * Every client with devices or tickets maps to an existing, active company; those without one are
+ * listed in one check, with a suggestion by exact name.
+ */
 async function checkCompanies(api: AutotaskApi, clients: ClientForValidation[]): Promise<Check[]> {
-  const withDevices = clients.filter((c) => c.deviceCount > 0);
-  const mappedIds = [
-    ...new Set(withDevices.flatMap((c) => (c.psaCompanyId === null ? [] : [c.psaCompanyId]))),
-  ];
-  const unmapped = withDevices.filter((c) => c.psaCompanyId === null);
+  const mappedIds = [...new Set(clients.flatMap((c) => (c.psaCompanyId === null ? [] : [c.psaCompanyId])))];
+  const unmapped = clients.filter((c) => c.psaCompanyId === null);
   type Company = AutotaskEntity & { companyName: string; isActive: boolean };
   let companies: Company[] = [];
   let suggestions: Company[] = [];
@@ -203,40 +205,48 @@ async function checkCompanies(api: AutotaskApi, clients: ClientForValidation[]):
       },
     ];
   }
-  return withDevices.map((c): Check => {
-    const name = `company:${c.code}`;
-    if (c.psaCompanyId === null) {
+  const out: Check[] = [];
+  if (unmapped.length > 0) {
+    const fixes = unmapped.map((c) => {
       const match = suggestions.find(
         (s) => s.companyName.toLowerCase() === c.name.toLowerCase() && s.isActive,
       );
-      return {
-        name,
-        ok: false,
-        message: `Client ${c.code} ("${c.name}") is not mapped to an Autotask company.`,
-        fix: match
-          ? `Map client ${c.code} to the Autotask company "${match.companyName}" (id ${match.id}), which has the same name.`
-          : `Create the company "${c.name}" in Autotask (CRM → New Company) or map client ${c.code} to an existing company id.`,
-      };
-    }
-    const co = companies.find((x) => x.id === c.psaCompanyId);
-    if (!co)
-      return {
-        name,
-        ok: false,
-        message: `Client ${c.code} is mapped to company ${c.psaCompanyId}, which does not exist in Autotask.`,
-        fix: `Map client ${c.code} to an existing Autotask company id.`,
-      };
-    if (!co.isActive)
-      return {
-        name,
-        ok: false,
-        message: `Client ${c.code} is mapped to company "${co.companyName}" (${co.id}), which is inactive.`,
-        fix: `Reactivate the company in Autotask or map client ${c.code} to an active one.`,
-      };
-    return {
-      name,
-      ok: true,
-      message: `Client ${c.code} is mapped to company "${co.companyName}" (${co.id}).`,
-    };
-  });
+      return match
+        ? `Map client ${c.code} to the Autotask company "${match.companyName}" (id ${match.id}), which has the same name.`
+        : `Create the company "${c.name}" in Autotask (CRM → New Company) or map client ${c.code} to an existing company (Setup → Clients, or Auto-match by name).`;
+    });
+    out.push({
+      name: "companies:unmapped",
+      ok: false,
+      message: unmappedMessage(unmapped),
+      fix: fixes.join(" "),
+    });
+  }
+  return out.concat(
+    clients
+      .filter((c) => c.psaCompanyId !== null)
+      .map((c): Check => {
+        const name = `company:${c.code}`;
+        const co = companies.find((x) => x.id === c.psaCompanyId);
+        if (!co)
+          return {
+            name,
+            ok: false,
+            message: `Client ${c.code} is mapped to company ${c.psaCompanyId}, which does not exist in Autotask.`,
+            fix: `Map client ${c.code} to an existing Autotask company id.`,
+          };
+        if (!co.isActive)
+          return {
+            name,
+            ok: false,
+            message: `Client ${c.code} is mapped to company "${co.companyName}" (${co.id}), which is inactive.`,
+            fix: `Reactivate the company in Autotask or map client ${c.code} to an active one.`,
+          };
+        return {
+          name,
+          ok: true,
+          message: `Client ${c.code} is mapped to company "${co.companyName}" (${co.id}).`,
+        };
+      }),
+  );
 }

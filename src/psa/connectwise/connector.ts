@@ -5,6 +5,7 @@ import { connectwiseAssets } from "./assets.js";
 import { connectwiseAttachments } from "./attachments.js";
 import { type ConnectWiseCache, newCache } from "./cache.js";
 import { ConnectWiseClient } from "./client.js";
+import { connectwiseCompanies } from "./companies.js";
 import { CONNECTWISE_MANIFEST } from "./manifest.js";
 import { connectwiseOptions, connectwiseTicketValues } from "./options.js";
 import { connectwiseReceiver } from "./receive.js";
@@ -84,6 +85,7 @@ export function connectwiseConnector(o: ConnectWiseConnectorOptions = {}): Conne
         webhooks: connectwiseWebhooks(api, s, ctx, cache),
         timeEntries: connectwiseTimeEntries(api, s),
         attachments: connectwiseAttachments(api),
+        companies: connectwiseCompanies(api),
         options: () => connectwiseOptions(api, s),
         ticketValues: () => connectwiseTicketValues(api, s),
         validate: (input) => validateConnectWise(api, s, cache, input),

@@ -6,6 +6,7 @@
  * member's permissions as far as reads can show them. Each fix is said in ConnectWise's own menu
  * words (docs/connectwise.md, Validate).
  */
+import { clientsToCheck, unmappedMessage } from "../companies.js";
 import type { Check, ValidateInput, ValidationResult } from "../connector.js";
 import { isPsaError } from "../errors.js";
 import type { ConnectWiseApi } from "./api.js";
@@ -141,8 +142,9 @@ export async function validateConnectWise(
       `${ROLES} > Companies > Configurations: set Add, Edit and Inquire Level to All.`,
     );
     if (input.advanced) await customFieldChecks(api, cache, checks);
-    await companyChecks(api, input, checks);
   }
+  const clients = clientsToCheck(input, { assets: wantAssets, tickets: wantTickets });
+  if (clients.length > 0) await companyChecks(api, clients, checks);
 
   if (wantTickets) {
     const board = await record(
@@ -213,10 +215,17 @@ async function customFieldChecks(
   }
 }
 
-/** Every client with devices maps to an existing company; unmapped ones get a suggestion by exact name. */
-async function companyChecks(api: ConnectWiseApi, input: ValidateInput, checks: Check[]): Promise<void> {
-  const withDevices = input.clients.filter((c) => c.deviceCount > 0);
-  const ids = [...new Set(withDevices.flatMap((c) => (c.psaCompanyId === null ? [] : [c.psaCompanyId])))];
+/**
+ * Every client with devices or tickets maps to an existing company; those without one are listed in
+ * one check, with a suggestion by exact name.
+ */
+async function companyChecks(
+  api: ConnectWiseApi,
+  clients: ValidateInput["clients"],
+  checks: Check[],
+): Promise<void> {
+  const ids = [...new Set(clients.flatMap((c) => (c.psaCompanyId === null ? [] : [c.psaCompanyId])))];
+  const unmapped = clients.filter((c) => c.psaCompanyId === null);
   let companies: Rec[] = [];
   let all: Rec[] | null = null;
   try {
@@ -225,7 +234,7 @@ async function companyChecks(api: ConnectWiseApi, input: ValidateInput, checks: 
         conditions: inList("id", ids),
         fields: ["name", "identifier", "deletedFlag"],
       });
-    if (withDevices.some((c) => c.psaCompanyId === null))
+    if (unmapped.length > 0)
       all = await api.all<Rec>("company/companies", { fields: ["name", "identifier", "deletedFlag"] });
   } catch (e) {
     checks.push({
@@ -235,22 +244,25 @@ async function companyChecks(api: ConnectWiseApi, input: ValidateInput, checks: 
     });
     return;
   }
-  for (const c of withDevices) {
-    const name = `company:${c.code}`;
-    if (c.psaCompanyId === null) {
+  if (unmapped.length > 0) {
+    const fixes = unmapped.map((c) => {
       const match = all?.find(
         (x) => x.name?.toLowerCase() === c.name.toLowerCase() && x.deletedFlag !== true,
       );
-      checks.push({
-        name,
-        ok: false,
-        message: `Client ${c.code} ("${c.name}") is not mapped to a ConnectWise company.`,
-        fix: match
-          ? `Map client ${c.code} to the ConnectWise company "${match.name}" (id ${match.id}), which has the same name.`
-          : `Create the company "${c.name}" in ConnectWise (Companies > Companies > +) or map client ${c.code} to an existing company id.`,
-      });
-      continue;
-    }
+      return match
+        ? `Map client ${c.code} to the ConnectWise company "${match.name}" (id ${match.id}), which has the same name.`
+        : `Create the company "${c.name}" in ConnectWise (Companies > Companies > +) or map client ${c.code} to an existing company (Setup → Clients, or Auto-match by name).`;
+    });
+    checks.push({
+      name: "companies:unmapped",
+      ok: false,
+      message: unmappedMessage(unmapped),
+      fix: fixes.join(" "),
+    });
+  }
+  for (const c of clients) {
+    if (c.psaCompanyId === null) continue;
+    const name = `company:${c.code}`;
     const co = companies.find((x) => x.id === c.psaCompanyId);
     checks.push(
       !co

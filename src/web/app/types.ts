@@ -7,6 +7,7 @@
 
 import type { Static } from "@sinclair/typebox";
 import type * as S from "../../api/schemas.js";
+import type * as SC from "../../api/schemas-companies.js";
 import type * as SD from "../../api/schemas-devices.js";
 import type * as R from "../../api/schemas-reconciliation.js";
 
@@ -233,3 +234,8 @@ export type ReconciliationView = Static<typeof R.ReconciliationView>;
 export type ReconciliationItem = Static<typeof R.ReconciliationItem>;
 export type ReconciliationActionInput = Static<typeof R.ReconciliationActionInput>;
 export type ReconciliationActionResult = Static<typeof R.ReconciliationActionResult>;
+/** A company of the partner's PSA (GET /api/partners/:id/psa-companies). */
+export type PsaCompany = Static<typeof SC.PsaCompany>;
+export type PsaCompanyList = Static<typeof SC.PsaCompanyList>;
+/** Auto-match proposals by name (POST /api/partners/:id/clients/auto-match); nothing saved. */
+export type AutoMatchResult = Static<typeof SC.AutoMatchResult>;

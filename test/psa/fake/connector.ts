@@ -18,6 +18,7 @@ import type {
 } from "../../../src/psa/connector.js";
 import { fakeAssets } from "./assets.js";
 import { FakeClient } from "./client.js";
+import { fakeCompanies } from "./companies.js";
 import { FAKE_MANIFEST, fakeSettings } from "./manifest.js";
 import { FakePsa, type FakeTenant, NOC_QUEUE } from "./psa.js";
 import { fakeTickets } from "./tickets.js";
@@ -86,6 +87,7 @@ export function fakeConnector(psa: FakePsa = new FakePsa()): FakeConnector {
         tickets: fakeTickets(client, s),
         assets: fakeAssets(client, s),
         webhooks: fakeWebhooks(client),
+        companies: fakeCompanies(client),
         options: () => fakeOptions(client),
         ticketValues: async () => {
           const o = await fakeOptions(client);

@@ -1,3 +1,4 @@
+import { clientsToCheck, unmappedMessage } from "../../../src/psa/companies.js";
 import type { Check, PsaOptions, ValidateInput, ValidationResult } from "../../../src/psa/connector.js";
 import { isPsaError } from "../../../src/psa/errors.js";
 import type { FakeClient } from "./client.js";
@@ -62,22 +63,32 @@ export async function validateFake(
           ...(ok ? {} : { fix: `Create the custom field "${f}" under ${ADMIN} → Assets.` }),
         });
       }
-    for (const c of input.clients.filter((x) => x.deviceCount > 0)) {
-      const co = c.psaCompanyId === null ? undefined : tenant.companies.get(c.psaCompanyId);
-      checks.push(
-        co?.active
-          ? { name: `company:${c.code}`, ok: true, message: `Client ${c.code} is mapped to "${co.name}".` }
-          : {
-              name: `company:${c.code}`,
-              ok: false,
-              message:
-                c.psaCompanyId === null
-                  ? `Client ${c.code} is not mapped to a company.`
-                  : `Client ${c.code} is mapped to company ${c.psaCompanyId}, which does not exist or is inactive.`,
-              fix: `Map client ${c.code} to an active FakePSA company.`,
-            },
-      );
-    }
+  }
+  const clients = clientsToCheck(input, {
+    assets: input.scope === "assets" || input.devicesEnabled,
+    tickets: input.scope === "all" && input.ticketingEnabled,
+  });
+  const unmapped = clients.filter((c) => c.psaCompanyId === null);
+  if (unmapped.length > 0)
+    checks.push({
+      name: "companies:unmapped",
+      ok: false,
+      message: unmappedMessage(unmapped),
+      fix: `Map ${unmapped.map((c) => c.code).join(", ")} to FakePSA companies.`,
+    });
+  for (const c of clients) {
+    if (c.psaCompanyId === null) continue;
+    const co = tenant.companies.get(c.psaCompanyId);
+    checks.push(
+      co?.active
+        ? { name: `company:${c.code}`, ok: true, message: `Client ${c.code} is mapped to "${co.name}".` }
+        : {
+            name: `company:${c.code}`,
+            ok: false,
+            message: `Client ${c.code} is mapped to company ${c.psaCompanyId}, which does not exist or is inactive.`,
+            fix: `Map client ${c.code} to an active FakePSA company.`,
+          },
+    );
   }
   return { ok: checks.every((c) => c.ok), checks };
 }

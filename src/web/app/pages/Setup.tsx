@@ -4,11 +4,11 @@ import { ApiError, api, get, messageOf } from "../api";
 import { Banner, Check, errorFor, Field, type FieldError, Loading, PageHeader, Section } from "../components";
 import { formatDateTime } from "../format";
 import { useResource, useTitle } from "../hooks";
-import { fieldMessage, optionsWith, optionText } from "../pick";
-import { loadSystems, type Psa, usePsa, wordsOf } from "../psa";
+import { fieldMessage } from "../pick";
+import { loadSystems, usePsa, wordsOf } from "../psa";
 import { Link } from "../router";
 import { can, useMe } from "../session";
-import type { Client, Integration, Page, PsaField, PsaOption, PsaOptions, PsaSystem } from "../types";
+import type { Integration, PsaField, PsaOptions, PsaSystem } from "../types";
 import { WebhookStatus } from "../webhooks";
 import {
   ConnectorFields,
@@ -18,6 +18,8 @@ import {
   hasCredentials,
   sectionBody,
 } from "./ConnectorFields";
+import { ClientsSection } from "./SetupClients";
+import { PickListNote, SecretField } from "./SetupFields";
 
 const DEFAULT_SCHEDULE = "0 2 10,25 * *";
 
@@ -34,8 +36,6 @@ interface Draft {
   schedule: string;
 }
 
-const idText = (n: number | null) => (n === null ? "" : String(n));
-
 function draftOf(i: Integration, system: PsaSystem): Draft {
   return {
     system: system.system,
@@ -48,13 +48,6 @@ function draftOf(i: Integration, system: PsaSystem): Draft {
     advanced: i.devices.advanced,
     schedule: i.devices.schedule === DEFAULT_SCHEDULE ? "" : i.devices.schedule,
   };
-}
-
-/** "" → null; an integer → the number; anything else is sent as typed so the API names the field. */
-function idValue(s: string): number | string | null {
-  const t = s.trim();
-  if (t === "") return null;
-  return /^\d+$/.test(t) ? Number(t) : t;
 }
 
 function bodyOf(d: Draft, system: PsaSystem) {
@@ -133,7 +126,7 @@ export function Setup() {
           onReloadOptions={() => setOptionsKey((k) => k + 1)}
         />
       )}
-      {stored.psa ? <ClientsSection psa={stored.psa} options={options.data} /> : null}
+      {stored.psa ? <ClientsSection psa={stored.psa} live={creds} /> : null}
     </>
   );
 }
@@ -391,242 +384,5 @@ function IntegrationForm({
         </div>
       ) : null}
     </form>
-  );
-}
-
-function PickListNote(p: {
-  label: string;
-  writable: boolean;
-  hasCredentials: boolean;
-  options: PsaOptions | undefined;
-  error: string | undefined;
-  loading: boolean;
-  onReload(): void;
-}) {
-  if (!p.writable) return null;
-  let text: string;
-  if (!p.hasCredentials)
-    text = `Save the API user's credentials: once they are valid, the pick-lists below are offered from your ${p.label}.`;
-  else if (p.loading) text = `Reading the pick-lists from ${p.label}…`;
-  else if (p.error) text = `The pick-lists could not be read from ${p.label}: ${p.error}`;
-  else if (p.options) text = `The pick-lists are read from ${p.label}.`;
-  else return null;
-  return (
-    <div className={`picklist-note${p.error ? " warn" : ""}`} aria-live="polite">
-      <span>{text}</span>
-      {p.hasCredentials && !p.loading ? (
-        <button type="button" className="link" onClick={p.onReload}>
-          Reload from {p.label}
-        </button>
-      ) : null}
-    </div>
-  );
-}
-
-/** The API secret: masked; "Click to view password" for partner and NOC admins (every view is audited). */
-function SecretField(p: {
-  label: string;
-  value: string;
-  onChange(v: string): void;
-  clear: boolean;
-  onClear(v: boolean): void;
-  hasSecret: boolean;
-  disabled: boolean;
-  mayView: boolean;
-  error: string | undefined;
-}) {
-  const { partner } = usePartner();
-  const [shown, setShown] = useState<string | null>(null);
-  const [viewErr, setViewErr] = useState<string>();
-  const view = async () => {
-    setViewErr(undefined);
-    try {
-      const r = await get<{ secret: string | null }>(`/api/partners/${partner.id}/integration/secret`);
-      setShown(r.secret ?? "");
-    } catch (e) {
-      setViewErr(messageOf(e));
-    }
-  };
-  return (
-    <Field
-      label={p.label}
-      required
-      error={p.error}
-      hint={
-        <>
-          {p.hasSecret
-            ? p.clear
-              ? "The stored password will be removed when you save."
-              : "A password is stored. Leave this empty to keep it."
-            : "No password stored yet."}
-          {p.hasSecret && p.mayView ? (
-            <span className="secret-view">
-              {shown === null ? (
-                <button type="button" className="link" onClick={() => void view()}>
-                  Click to view password
-                </button>
-              ) : (
-                <>
-                  <code className="secret">{shown}</code>
-                  <button type="button" className="link" onClick={() => setShown(null)}>
-                    Hide
-                  </button>
-                </>
-              )}
-              <span className="muted small"> (each view is recorded in the audit log)</span>
-            </span>
-          ) : null}
-          {viewErr ? <span className="field-error">{viewErr}</span> : null}
-          {p.hasSecret && !p.disabled ? (
-            <label className="inline-check">
-              <input type="checkbox" checked={p.clear} onChange={(e) => p.onClear(e.target.checked)} /> Remove
-              the stored password
-            </label>
-          ) : null}
-        </>
-      }
-    >
-      {(a) => (
-        <input
-          {...a}
-          type="password"
-          autoComplete="new-password"
-          placeholder={p.hasSecret ? "•••••••• (stored)" : ""}
-          value={p.value}
-          disabled={p.disabled || p.clear}
-          onChange={(e) => p.onChange(e.target.value)}
-        />
-      )}
-    </Field>
-  );
-}
-
-/** Each client's company in the PSA (validation and the sync need it). */
-function ClientsSection({ psa, options }: { psa: Psa; options: PsaOptions | undefined }) {
-  const { partner } = usePartner();
-  const { me } = useMe();
-  const clients = useResource(
-    () => get<Page<Client>>(`/api/partners/${partner.id}/clients?limit=500`),
-    [partner.id],
-  );
-  const writable = can(me, "data:write") && can(me, "integration:write");
-  const column = `${psa.label} company id`;
-  return (
-    <Section
-      title={`Clients and their ${psa.label} companies`}
-      description={`Devices and tickets of a client go to this company in ${psa.label}.`}
-    >
-      {clients.error ? <Banner kind="error">{clients.error}</Banner> : null}
-      {!clients.data ? (
-        <Loading />
-      ) : clients.data.items.length === 0 ? (
-        <p className="muted">This partner has no clients yet.</p>
-      ) : (
-        <div className="table-wrap">
-          <table className="compact">
-            <thead>
-              <tr>
-                <th scope="col">Client</th>
-                <th scope="col">Name</th>
-                <th scope="col">{column}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {clients.data.items.map((c) => (
-                <ClientRow
-                  key={c.id}
-                  client={c}
-                  column={column}
-                  label={psa.label}
-                  companies={options?.["companies"]}
-                  writable={writable}
-                  onSaved={() => void clients.reload(true)}
-                />
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-    </Section>
-  );
-}
-
-function ClientRow({
-  client,
-  column,
-  label,
-  companies,
-  writable,
-  onSaved,
-}: {
-  client: Client;
-  column: string;
-  label: string;
-  /** The PSA's companies, when it lists them (a pick-list instead of an id to type). */
-  companies: PsaOption[] | undefined;
-  writable: boolean;
-  onSaved(): void;
-}) {
-  const [value, setValue] = useState(idText(client.psaCompanyId));
-  const [err, setErr] = useState<string>();
-  const [ok, setOk] = useState(false);
-  const dirty = value !== idText(client.psaCompanyId);
-  const save = async (e: FormEvent) => {
-    e.preventDefault();
-    setErr(undefined);
-    try {
-      await api("PATCH", `/api/clients/${client.id}`, { psaCompanyId: idValue(value) });
-      setOk(true);
-      onSaved();
-    } catch (x) {
-      setErr(x instanceof ApiError && x.field ? fieldMessage(x.message, x.field) : messageOf(x));
-    }
-  };
-  const id = `company-${client.id}`;
-  const current = /^\d+$/.test(value) ? Number(value) : null;
-  const input = {
-    id,
-    disabled: !writable,
-    "aria-invalid": err ? true : undefined,
-    onChange: (e: { target: { value: string } }) => {
-      setValue(e.target.value);
-      setOk(false);
-    },
-  };
-  return (
-    <tr>
-      <td data-label="Client">{client.code}</td>
-      <td data-label="Name">{client.name}</td>
-      <td data-label={column}>
-        <form className="inline-form" onSubmit={save} noValidate>
-          <label htmlFor={id} className="sr-only">
-            {column} of {client.code}
-          </label>
-          {companies && writable ? (
-            <select {...input} value={value}>
-              <option value="">— not mapped —</option>
-              {optionsWith(companies, current, label).map((o) => (
-                <option key={o.id} value={String(o.id)}>
-                  {optionText(o)}
-                </option>
-              ))}
-            </select>
-          ) : (
-            <input {...input} inputMode="numeric" className="narrow" value={value} />
-          )}
-          {writable ? (
-            <button type="submit" disabled={!dirty} aria-label={`Save the company of ${client.code}`}>
-              Save
-            </button>
-          ) : null}
-          {ok && !dirty ? <span className="ok-text">Saved</span> : null}
-          {err ? (
-            <span className="field-error" role="alert">
-              {err}
-            </span>
-          ) : null}
-        </form>
-      </td>
-    </tr>
   );
 }
