@@ -249,13 +249,15 @@ export class AssetSync {
   /** Carries out the plan made by `plan()`, client by client, logging each client's start and outcome. */
   async execute(plan: AssetPlan): Promise<RunCounts> {
     const counts: RunCounts = { created: 0, updated: 0, deactivated: 0, unchanged: 0, failed: 0 };
-    let done = 0;
+    // Devices done: those counted (a device still being written is not; nor one the budget stopped).
+    const done = () =>
+      counts.created + counts.updated + counts.deactivated + counts.unchanged + counts.failed;
     for (const [i, cp] of plan.clients.entries()) {
       await this.#d.log(`Creating/updating devices for client:${cp.code}`);
       const before = counts.failed;
       await pool(this.#work[i] ?? [], this.#d.concurrency ?? 3, async (w) => {
         await this.#apply(w, counts);
-        this.#d.progress(++done, counts);
+        this.#d.progress(done(), counts);
       });
       const failed = counts.failed - before;
       if (failed === 0) await this.#d.log(`Successfully created/updated devices for client:${cp.code}`);
@@ -269,7 +271,7 @@ export class AssetSync {
       await this.#d.log("Deactivating configuration items of devices no longer in the portal");
       await pool(this.#orphanWork, this.#d.concurrency ?? 3, async (w) => {
         await this.#apply(w, counts);
-        this.#d.progress(++done, counts);
+        this.#d.progress(done(), counts);
       });
     }
     return counts;
