@@ -30,7 +30,7 @@ function Progress({ p, label, dryRun }: { p: LiveProgress; label: string; dryRun
       <progress max={p.total} value={p.done} aria-label="Devices processed">
         {pct}%
       </progress>
-      <p className="run-progress-text" aria-live="polite">
+      <p className="run-progress-text" aria-live="polite" data-testid="sync-progress-text">
         <strong>{phase}:</strong>{" "}
         <span data-testid="sync-progress-count">
           {grouped(p.done)} of {grouped(p.total)} devices{what}, {pct}%

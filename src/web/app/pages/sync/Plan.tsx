@@ -1,5 +1,6 @@
 import type { Psa } from "../../psa";
 import type { AssetPlan, PlanItem, SyncRunDetail } from "../../types";
+import { grouped } from "./progress";
 
 /** A dry run's plan and a run held by the mass-change guard: what a sync would do, client by client. */
 
@@ -63,7 +64,7 @@ export function PlanTable({ plan, asset, label }: { plan: AssetPlan; asset: stri
             <p className="plan-counts">
               {ACTIONS.filter((a) => counts[a]).map((a) => (
                 <span key={a} className={`pill pill-${a}`}>
-                  {counts[a]} {a}
+                  {grouped(counts[a] ?? 0)} {a}
                 </span>
               ))}
               {g.items.length === 0 ? <span className="muted">no devices</span> : null}
