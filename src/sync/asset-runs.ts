@@ -211,7 +211,7 @@ export class AssetRuns {
     const callsAtStart = session?.stats().requests ?? 0;
     const calls = () => (session ? session.stats().requests - callsAtStart : 0);
     // The devices to consider are known at once (the links of devices gone join them after validation).
-    const tracker = runs.tracker(runId);
+    const tracker = runs.tracker(runId, calls);
     const clients = (await portal.clients(partnerId)).filter((c) => c.deviceCount > 0);
     tracker.total(clients.reduce((n, c) => n + c.deviceCount, 0));
 
@@ -266,7 +266,7 @@ export class AssetRuns {
     if (o.dryRun) {
       const s = summarise(plan);
       await line(
-        `Dry run: would create ${s.create}, update ${s.update}, deactivate ${s.deactivate}; ${s.unchanged} unchanged, ${s.conflict} conflicts.`,
+        `Dry run: would create ${n(s.create)}, update ${n(s.update)}, deactivate ${n(s.deactivate)}; ${n(s.unchanged)} unchanged, ${n(s.conflict)} conflicts.`,
       );
       await line("Integration completed. (dry run: nothing was written)");
       await runs.update(runId, {
@@ -299,6 +299,9 @@ export class AssetRuns {
     });
   }
 }
+
+/** 3050 → "3,050" in log lines. */
+const n = (x: number) => x.toLocaleString("en-US");
 
 /** Which count a planned action becomes: what a dry run's row shows (a conflict would fail). */
 const PLANNED: Record<PlanAction, keyof RunCounts> = {

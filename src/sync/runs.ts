@@ -212,7 +212,7 @@ export class RunStore {
    * watchers. Writes never overlap: while one is in flight the latest state waits for the next.
    * Failures are left to the final update (the run goes on whatever happens here).
    */
-  tracker(runId: number): RunTracker {
+  tracker(runId: number, apiCalls?: () => number): RunTracker {
     const state: RunProgress & { counts: RunCounts } = {
       phase: null,
       done: 0,
@@ -234,6 +234,7 @@ export class RunStore {
             progress_done: s.done,
             progress_total: s.total,
             phase_started_at: s.phaseStartedAt,
+            ...(apiCalls ? { api_calls: apiCalls() } : {}),
           })
           .where("id", "=", runId)
           .execute()

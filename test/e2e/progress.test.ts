@@ -293,6 +293,7 @@ describe("sync progress in chromium", () => {
     );
     expect(await text(dry.locator('td[data-label="Unchanged"]'))).toBe("3,000");
     expect(await text(dry.locator('td[data-label="Created"]'))).toBe("0");
+    await page.evaluate("window.scrollTo(0, 0)");
     await page.screenshot({ path: join(SHOTS, "sync-dry-run-names.png"), fullPage: true });
     expect(consoleErrors).toEqual([]);
   }, 400_000);

@@ -146,7 +146,7 @@ function HistoryRow({
           {grouped(r.counts.failed)}
         </td>
         <td className="num" data-label="API calls">
-          {r.apiCalls}
+          {grouped(r.apiCalls)}
         </td>
         <td className="hide-phone" data-label="Took">
           {tookText(r, r.progress)}
