@@ -115,9 +115,9 @@ describe("sync progress in chromium", () => {
     });
     const portal = services.portal;
     partnerId = (await portal.createPartner(SYSTEM_ACTOR, { name: "Acme VAR", timeZone: "Asia/Kolkata" })).id;
-    for (const [code, name, n] of [
-      ["AT1", "Acme Dental Group", 2000],
-      ["AT2", "Birch Logistics", 1000],
+    for (const [code, name] of [
+      ["AT1", "Acme Dental Group"],
+      ["AT2", "Birch Logistics"],
     ] as const) {
       const c = await portal.createClient(SYSTEM_ACTOR, partnerId, {
         code,
