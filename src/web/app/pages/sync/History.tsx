@@ -15,7 +15,7 @@ export interface LiveRow {
 /** What "Took" shows: finished − started − the wait for approval; a running run's progress. */
 function tookText(r: SyncRun, p: { done: number; total: number | null } | null): string {
   if (r.durationMs !== null) return formatMs(r.durationMs);
-  if (r.status === "awaiting-approval") return "waiting for approval";
+  if (r.status === "awaiting-approval") return "waiting";
   if (r.status === "running" && p && p.total) return `running, ${percent(p.done, p.total)}%`;
   return r.status === "running" ? "running" : "—";
 }
