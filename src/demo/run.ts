@@ -7,6 +7,7 @@ import {
   startAutotaskEmulator,
 } from "../emulators/autotask/index.js";
 import { type RunningConnectWiseEmulator, startConnectWiseEmulator } from "../emulators/connectwise/index.js";
+import type { ConsoleSummary } from "../lib/console-summary.js";
 import type { Logger } from "../lib/logger.js";
 import { openServices, type Server, type Services, startServer } from "../main.js";
 import { SYSTEM_ACTOR } from "../portal/access.js";
@@ -42,7 +43,7 @@ const COMPANIES: Record<string, number> = { AT1: DEMO_IDS.companies.AT1, AT2: DE
  */
 export async function startDemo(
   config: Config,
-  o: { emulatorPort: number; connectwisePort?: number; logger: Logger },
+  o: { emulatorPort: number; connectwisePort?: number; logger: Logger; consoleSummary?: ConsoleSummary },
 ): Promise<Demo> {
   const persistent = config.databaseUrl !== ":memory:";
   const cw = await startConnectWiseEmulator({
@@ -83,6 +84,7 @@ export async function startDemo(
     };
     services = await openServices(demoConfig, {
       logger: o.logger,
+      ...(o.consoleSummary ? { consoleSummary: o.consoleSummary } : {}),
       background: true,
       connectwiseCa: cw.caPem,
     });
