@@ -164,6 +164,7 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
     ...(opts.liveReadTtlMs !== undefined ? { liveReadTtlMs: opts.liveReadTtlMs } : {}),
     ...(opts.guard ? { guard: opts.guard } : {}),
     retentionDays: config.retentionDays,
+    fileCheckPeriodMs: config.fileCheckMinutes * 60_000,
     ...(config.failpoint ? { failpoint: config.failpoint } : {}),
   });
   try {

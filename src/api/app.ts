@@ -222,7 +222,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(psaSystemRoutes(deps.portal));
   await app.register(clientRoutes(deps.portal, deps.sync));
   await app.register(ticketRoutes(deps.portal, deps.sync));
-  await app.register(timeEntryRoutes(deps.portal));
+  await app.register(timeEntryRoutes(deps.portal, deps.sync));
   await app.register(attachmentRoutes(deps.portal));
   if (deps.sync) {
     await app.register(syncRoutes(deps.sync));
