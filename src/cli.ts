@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-import { Presets, SingleBar } from "cli-progress";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { registerReconciliationCommand } from "./cli/reconciliation.js";
+import { followRun, printPlan, runSummary } from "./cli-sync.js";
 import { type Config, ENV_DOC, loadConfig } from "./config.js";
 import { DEMO_PARTNER_NAME, seedDemo } from "./demo/seed.js";
 import { registerAutotaskEmulatorCommand } from "./emulators/autotask/cli.js";
@@ -14,7 +14,6 @@ import { SYSTEM_ACTOR } from "./portal/access.js";
 import { DEVICE_STATES, ROLES, type Role } from "./portal/catalog.js";
 import { PortalError } from "./portal/errors.js";
 import { migrate, openDb } from "./store/db.js";
-import type { SyncRunDetail } from "./sync/runs.js";
 
 /**
  * The `nocbridge` command. Commands run as the system operator (whoever can run this command can
@@ -338,10 +337,7 @@ export function buildCli(): Command {
           const done = await followRun(s, run.id, !o.json);
           if (o.json) console.log(JSON.stringify(done, null, 2));
           else {
-            const c = done.counts;
-            console.log(
-              `run ${done.id}: ${done.status} — created ${c.created}, updated ${c.updated}, deactivated ${c.deactivated}, unchanged ${c.unchanged}, failed ${c.failed}; ${done.apiCalls} API calls`,
-            );
+            console.log(runSummary(done));
             if (done.status === "awaiting-approval")
               console.log(`approve with: nocbridge sync assets --partner ${o.partner} --approve ${done.id}`);
             if (done.dryRun) printPlan(done.plan);
@@ -371,60 +367,6 @@ export function buildCli(): Command {
     );
 
   return program;
-}
-
-/** Prints the run's log lines as they come, with a progress bar on a terminal; resolves when it stops. */
-async function followRun(s: Services, runId: number, print: boolean): Promise<SyncRunDetail> {
-  const bar =
-    print && process.stderr.isTTY
-      ? new SingleBar(
-          { format: " {bar} {value}/{total} devices", stream: process.stderr, clearOnComplete: true },
-          Presets.shades_classic,
-        )
-      : null;
-  let started = false;
-  const off = s.sync.subscribe(runId, (e) => {
-    if (!print) return;
-    if (e.type === "line") {
-      if (bar && started) bar.stop();
-      started = false;
-      console.log(e.text);
-    } else if (e.type === "progress" && bar) {
-      if (!started) {
-        bar.start(e.total, e.done);
-        started = true;
-      } else bar.update(e.done);
-    }
-  });
-  try {
-    return await s.sync.wait(runId);
-  } finally {
-    off();
-    if (bar && started) bar.stop();
-  }
-}
-
-function printPlan(plan: unknown): void {
-  const p = plan as {
-    clients?: Array<{
-      code: string;
-      items: Array<{
-        hostname: string;
-        action: string;
-        ciId?: number;
-        changes?: Record<string, { from: unknown; to: unknown }>;
-      }>;
-    }>;
-  } | null;
-  for (const c of p?.clients ?? []) {
-    console.log(`client:${c.code}`);
-    for (const i of c.items) {
-      if (i.action === "unchanged") continue;
-      console.log(`  ${i.action.padEnd(10)} ${i.hostname}${i.ciId ? ` (CI ${i.ciId})` : ""}`);
-      for (const [k, ch] of Object.entries(i.changes ?? {}))
-        console.log(`      ${k}: ${JSON.stringify(ch.from)} → ${JSON.stringify(ch.to)}`);
-    }
-  }
 }
 
 function configFrom(o: { port?: number; host?: string; database?: string }): Config {

@@ -21,6 +21,8 @@ const ALLOWED: Record<string, readonly string[] | "any"> = {
   emulators: ["lib"],
   api: "any",
   cli: "any",
+  // The `sync assets` command's output (log, progress bar, summary, plan).
+  "cli-sync": "any",
   main: "any",
   demo: "any",
   web: [],

@@ -7,6 +7,7 @@ import {
   PORTAL_STATUSES,
   ROLES,
 } from "../portal/catalog.js";
+import { RunTiming } from "./schemas-runs.js";
 import { Effort } from "./schemas-time.js";
 
 /**
@@ -342,6 +343,7 @@ export const Run = Type.Object(
     apiCalls: Type.Integer(),
     startedAt: Type.String(),
     finishedAt: Type.Union([Type.String(), Type.Null()]),
+    ...RunTiming,
   },
   { additionalProperties: true },
 );

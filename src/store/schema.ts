@@ -261,6 +261,17 @@ export interface SyncRunRow {
   approved_by: string | null;
   started_at: string;
   finished_at: string | null;
+  // progress and approval waits (migration 0020)
+  /** planning | writing; null before the first phase or after the run. */
+  progress_phase: string | null;
+  progress_done: Generated<number>;
+  /** Devices the run considers (portal devices plus links of devices gone); null until known. */
+  progress_total: number | null;
+  phase_started_at: string | null;
+  /** Since when the run waits for approval; null when it does not. */
+  held_at: string | null;
+  /** Milliseconds spent waiting for approval (left out of the run's duration). */
+  waited_ms: Generated<number>;
 }
 
 export interface SyncRunLineRow {

@@ -2,11 +2,18 @@ import { fingerprint } from "../lib/fingerprint.js";
 import type { Logger } from "../lib/logger.js";
 import type { Actor } from "../portal/access.js";
 import { notFound, PortalError } from "../portal/errors.js";
-import { AssetSync } from "./assets.js";
+import { type AssetPlan, AssetSync, type PlanAction } from "./assets.js";
 import type { LinkStore } from "./links.js";
 import { isDbOutage } from "./outage.js";
 import type { SyncPortal } from "./portal-port.js";
-import type { RunStore, RunTrigger, SyncRun, SyncRunDetail } from "./runs.js";
+import {
+  type RunCounts,
+  type RunStore,
+  type RunTrigger,
+  type SyncRun,
+  type SyncRunDetail,
+  ZERO_COUNTS,
+} from "./runs.js";
 import type { PsaSessions } from "./sessions.js";
 import type { Validation } from "./validation.js";
 
@@ -71,6 +78,7 @@ export class AssetRuns {
     await this.o.portal.authorize(actor, run.partnerId, "integration:write");
     if (run.status !== "awaiting-approval")
       throw new PortalError("CONFLICT", 409, `run ${runId} is ${run.status}, not awaiting approval`);
+    await this.o.runs.release(runId);
     await this.o.runs.update(runId, { status: "running", approvedBy: actor.name, finished: false });
     await this.o.runs.line(runId, `Approved by ${actor.name}; continuing.`);
     this.#launch(run.partnerId, runId, { dryRun: false, approved: true });
@@ -87,6 +95,7 @@ export class AssetRuns {
         `only a run awaiting approval can be cancelled; run ${runId} is ${run.status}`,
       );
     await this.o.runs.line(runId, `Cancelled by ${actor.name}; nothing was written.`);
+    await this.o.runs.release(runId);
     await this.o.runs.update(runId, {
       status: "failed",
       error: `cancelled by ${actor.name}`,
@@ -201,6 +210,10 @@ export class AssetRuns {
     const { session } = psa;
     const callsAtStart = session?.stats().requests ?? 0;
     const calls = () => (session ? session.stats().requests - callsAtStart : 0);
+    // The devices to consider are known at once (the links of devices gone join them after validation).
+    const tracker = runs.tracker(runId, calls);
+    const clients = (await portal.clients(partnerId)).filter((c) => c.deviceCount > 0);
+    tracker.total(clients.reduce((n, c) => n + c.deviceCount, 0));
 
     await line(
       o.dryRun
@@ -212,6 +225,7 @@ export class AssetRuns {
       const failed = validation.checks.filter((c) => !c.ok);
       for (const c of failed)
         await line(`Synchronization error: ${c.message}${c.fix ? ` ${c.fix}` : ""}`, "error");
+      await tracker.flush();
       await runs.update(runId, {
         status: "failed",
         error: `configuration validation failed: ${failed.map((c) => c.name).join(", ")}`,
@@ -222,13 +236,16 @@ export class AssetRuns {
     }
     await line("Configuration validation success.");
     const linked = await links.all(partnerId, "device");
-    const clients = (await portal.clients(partnerId)).filter((c) => c.deviceCount > 0);
     const withDevices = [];
     for (const client of clients) withDevices.push({ client, devices: await portal.devices(client.id) });
     const existing = await portal.existingDeviceIds(partnerId, [...linked.keys()]);
     const orphans = [...linked.values()].filter((l) => !existing.has(l.portalId));
+    const total = withDevices.reduce((n, c) => n + c.devices.length, 0) + orphans.length;
 
-    const counter = runs.counter(runId);
+    // Planning: devices matched so far (a dry run's counts are what it plans, as it plans them).
+    tracker.phase("planning", total);
+    const planned = { ...ZERO_COUNTS };
+    let matched = 0;
     const sync = new AssetSync({
       assets: session.assets,
       label: session.label,
@@ -237,18 +254,28 @@ export class AssetRuns {
       saveLink: (deviceId, ciId, desired) =>
         links.upsert(partnerId, "device", deviceId, ciId, fingerprint(desired), desired),
       log: (text, level) => line(text, level),
-      progress: (done, total) => runs.progress(runId, done, total),
-      counted: (counts) => counter.push(counts),
+      planned: (items) => {
+        for (const i of items) planned[PLANNED[i.action]]++;
+        matched += items.length;
+        tracker.step(matched, o.dryRun ? planned : ZERO_COUNTS);
+      },
+      progress: (done, counts) => tracker.step(done, counts),
     });
-    const plan = await sync.plan(withDevices, orphans);
-    const summary = summarise(plan);
+    const plan = await sync.plan(withDevices, orphans).finally(() => tracker.flush());
 
     if (o.dryRun) {
+      const s = summarise(plan);
       await line(
-        `Dry run: would create ${summary.create}, update ${summary.update}, deactivate ${summary.deactivate}; ${summary.unchanged} unchanged, ${summary.conflict} conflicts.`,
+        `Dry run: would create ${n(s.create)}, update ${n(s.update)}, deactivate ${n(s.deactivate)}; ${n(s.unchanged)} unchanged, ${n(s.conflict)} conflicts.`,
       );
       await line("Integration completed. (dry run: nothing was written)");
-      await runs.update(runId, { status: "succeeded", plan, apiCalls: calls(), finished: true });
+      await runs.update(runId, {
+        status: "succeeded",
+        plan,
+        counts: plannedCounts(plan),
+        apiCalls: calls(),
+        finished: true,
+      });
       return;
     }
     const guard = this.o.guard ?? { share: 0.2, minimum: 3 };
@@ -256,10 +283,11 @@ export class AssetRuns {
     if (verdict.held && !o.approved) {
       for (const r of verdict.reasons) await line(`Mass-change guard: ${r}.`, "warn");
       await line("Nothing was written. Approve the run to carry out the plan, or cancel it.", "warn");
-      await runs.update(runId, { status: "awaiting-approval", plan, apiCalls: calls() });
+      await runs.update(runId, { status: "awaiting-approval", plan, apiCalls: calls(), held: true });
       return;
     }
-    const counts = await sync.execute(plan).finally(() => counter.flush());
+    tracker.phase("writing", total);
+    const counts = await sync.execute(plan).finally(() => tracker.flush());
     await line(sync.halted ? "Integration stopped before completion." : "Integration completed.");
     await runs.update(runId, {
       status: counts.failed > 0 || sync.halted ? "partial" : "succeeded",
@@ -270,6 +298,25 @@ export class AssetRuns {
       finished: true,
     });
   }
+}
+
+/** 3050 → "3,050" in log lines. */
+const n = (x: number) => x.toLocaleString("en-US");
+
+/** Which count a planned action becomes: what a dry run's row shows (a conflict would fail). */
+const PLANNED: Record<PlanAction, keyof RunCounts> = {
+  create: "created",
+  update: "updated",
+  deactivate: "deactivated",
+  unchanged: "unchanged",
+  conflict: "failed",
+};
+
+/** A plan's counts as a run's: a dry run's row and the CLI's summary show what it would do. */
+export function plannedCounts(plan: AssetPlan): RunCounts {
+  const c = { ...ZERO_COUNTS };
+  for (const i of [...plan.clients.flatMap((p) => p.items), ...plan.orphans]) c[PLANNED[i.action]]++;
+  return c;
 }
 
 function summarise(plan: {

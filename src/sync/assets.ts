@@ -31,7 +31,11 @@ export interface PlanItem {
 export interface ClientPlan {
   clientId: number;
   code: string;
+  /** The client's name, for pages and messages. */
+  name: string;
   companyId: number;
+  /** The PSA company's name as the portal knows it (null: not known; show the id). */
+  companyName: string | null;
   /** CIs of this company linked to this partner's devices before the run. */
   linkedCount: number;
   items: PlanItem[];
@@ -64,9 +68,10 @@ export interface AssetSyncDeps {
   links: Map<number, Link>;
   saveLink(deviceId: number, ciId: number, desired: DesiredAsset): Promise<void>;
   log(text: string, level?: "info" | "warn" | "error"): Promise<void>;
-  progress(done: number, total: number): void;
-  /** The counts so far, after every device (the run saves them as it goes). */
-  counted?(counts: RunCounts): void;
+  /** While planning: the items of a client (or of one device gone) just planned. */
+  planned?(items: PlanItem[]): void;
+  /** While writing: devices done so far and the counts so far, after every device (the run saves them). */
+  progress(done: number, counts: RunCounts): void;
   /** Parallel writes; the PSA client keeps its own per-endpoint limit whatever this is. */
   concurrency?: number;
 }
@@ -188,11 +193,14 @@ export class AssetSync {
       plan.clients.push({
         clientId: client.id,
         code: client.code,
+        name: client.name,
         companyId,
+        companyName: client.psaCompanyName ?? null,
         linkedCount,
         items: work.map((w) => w.item),
       });
       this.#work.push(work);
+      this.#d.planned?.(work.map((w) => w.item));
     }
     // Devices that are gone from the portal: their CIs become inactive (never deleted).
     this.#orphanWork = [];
@@ -216,6 +224,7 @@ export class AssetSync {
           };
       plan.orphans.push(item);
       this.#orphanWork.push({ item, companyId: ci?.companyId ?? 0, device: null, desired: null });
+      this.#d.planned?.([item]);
     }
     return plan;
   }
@@ -230,7 +239,7 @@ export class AssetSync {
       const n = c.items.filter((i) => i.action === "deactivate").length;
       if (c.linkedCount > 0 && n >= minimum && n / c.linkedCount > share) {
         reasons.push(
-          `client:${c.code} would deactivate ${n} of ${c.linkedCount} linked configuration items (${Math.round((100 * n) / c.linkedCount)} % > ${Math.round(share * 100)} %)`,
+          `client:${c.code} (${c.name}) would deactivate ${n} of ${c.linkedCount} linked configuration items (${Math.round((100 * n) / c.linkedCount)} % > ${Math.round(share * 100)} %)`,
         );
       }
     }
@@ -240,15 +249,15 @@ export class AssetSync {
   /** Carries out the plan made by `plan()`, client by client, logging each client's start and outcome. */
   async execute(plan: AssetPlan): Promise<RunCounts> {
     const counts: RunCounts = { created: 0, updated: 0, deactivated: 0, unchanged: 0, failed: 0 };
-    const total = this.#work.reduce((n, w) => n + w.length, 0) + this.#orphanWork.length;
-    let done = 0;
+    // Devices done: those counted (a device still being written is not; nor one the budget stopped).
+    const done = () =>
+      counts.created + counts.updated + counts.deactivated + counts.unchanged + counts.failed;
     for (const [i, cp] of plan.clients.entries()) {
       await this.#d.log(`Creating/updating devices for client:${cp.code}`);
       const before = counts.failed;
       await pool(this.#work[i] ?? [], this.#d.concurrency ?? 3, async (w) => {
         await this.#apply(w, counts);
-        this.#d.counted?.(counts);
-        this.#d.progress(++done, total);
+        this.#d.progress(done(), counts);
       });
       const failed = counts.failed - before;
       if (failed === 0) await this.#d.log(`Successfully created/updated devices for client:${cp.code}`);
@@ -262,8 +271,7 @@ export class AssetSync {
       await this.#d.log("Deactivating configuration items of devices no longer in the portal");
       await pool(this.#orphanWork, this.#d.concurrency ?? 3, async (w) => {
         await this.#apply(w, counts);
-        this.#d.counted?.(counts);
-        this.#d.progress(++done, total);
+        this.#d.progress(done(), counts);
       });
     }
     return counts;

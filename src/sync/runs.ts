@@ -17,6 +17,19 @@ export interface RunCounts {
 
 export const ZERO_COUNTS: RunCounts = { created: 0, updated: 0, deactivated: 0, unchanged: 0, failed: 0 };
 
+/** planning: reading the PSA and matching devices; writing: carrying out the plan. */
+export type RunPhase = "planning" | "writing";
+
+/** Where a run is: devices done of the devices it considers, in its current phase. */
+export interface RunProgress {
+  phase: RunPhase | null;
+  done: number;
+  /** Devices to consider (portal devices plus CIs of devices gone); null until known. */
+  total: number | null;
+  /** When the phase began: done ÷ (now − this) is the rate, (total − done) ÷ rate the estimate. */
+  phaseStartedAt: string | null;
+}
+
 export interface SyncRun {
   id: number;
   partnerId: number;
@@ -30,6 +43,13 @@ export interface SyncRun {
   approvedBy: string | null;
   startedAt: string;
   finishedAt: string | null;
+  progress: RunProgress;
+  /** Milliseconds spent waiting for approval (waits that ended; a wait going on began at `heldAt`). */
+  waitedMs: number;
+  /** Since when the run waits for approval, or null. */
+  heldAt: string | null;
+  /** How long the run took: finished − started − waited; null while it has not finished. */
+  durationMs: number | null;
 }
 
 export interface SyncRunDetail extends SyncRun {
@@ -40,8 +60,10 @@ export interface SyncRunDetail extends SyncRun {
 /** What a live watcher of a run receives (the Sync button's log, the CLI's progress bar). */
 export type RunEvent =
   | { type: "line"; runId: number; id: number; text: string; at: string }
-  | { type: "progress"; runId: number; done: number; total: number }
+  | ({ type: "progress"; runId: number; counts: RunCounts } & RunProgress & { total: number })
   | { type: "status"; runId: number; status: RunStatus };
+
+const ms = (iso: string) => new Date(iso).getTime();
 
 const toRun = (r: Selectable<SyncRunRow>): SyncRun => ({
   id: r.id,
@@ -56,7 +78,37 @@ const toRun = (r: Selectable<SyncRunRow>): SyncRun => ({
   approvedBy: r.approved_by,
   startedAt: r.started_at,
   finishedAt: r.finished_at,
+  progress: {
+    phase: r.progress_phase as RunPhase | null,
+    done: r.progress_done,
+    total: r.progress_total,
+    phaseStartedAt: r.phase_started_at,
+  },
+  waitedMs: r.waited_ms,
+  heldAt: r.held_at,
+  durationMs:
+    r.finished_at === null
+      ? null
+      : Math.max(
+          0,
+          ms(r.finished_at) -
+            ms(r.started_at) -
+            r.waited_ms -
+            (r.held_at ? ms(r.finished_at) - ms(r.held_at) : 0),
+        ),
 });
+
+/** What a run tracker saves: the phase, the devices done, the total, the counts so far. */
+export interface RunTracker {
+  /** A new phase begins over `total` devices (done back to 0). */
+  phase(phase: RunPhase, total: number): void;
+  /** The devices to consider, once known (before the first phase). */
+  total(total: number): void;
+  /** `done` devices of the phase so far, and the counts so far (planned counts in a dry run's planning). */
+  step(done: number, counts: RunCounts): void;
+  /** Resolves once everything pushed is written. */
+  flush(): Promise<void>;
+}
 
 /**
  * Sync runs and their log lines. Lines are written to the store as they happen (so a run's log
@@ -101,10 +153,6 @@ export class RunStore {
     this.#emit({ type: "line", runId, id: row.id, text, at });
   }
 
-  progress(runId: number, done: number, total: number): void {
-    this.#emit({ type: "progress", runId, done, total });
-  }
-
   async update(
     runId: number,
     patch: {
@@ -115,6 +163,8 @@ export class RunStore {
       error?: string | null;
       approvedBy?: string;
       finished?: boolean;
+      /** true: the run starts waiting for approval now. */
+      held?: boolean;
     },
   ): Promise<void> {
     await this.#db.kysely
@@ -130,6 +180,7 @@ export class RunStore {
         ...(patch.approvedBy !== undefined ? { approved_by: patch.approvedBy } : {}),
         ...(patch.finished === true ? { finished_at: this.#clock.now().toISOString() } : {}),
         ...(patch.finished === false ? { finished_at: null } : {}),
+        ...(patch.held ? { held_at: this.#clock.now().toISOString() } : {}),
       })
       .where("id", "=", runId)
       .execute();
@@ -137,31 +188,80 @@ export class RunStore {
   }
 
   /**
-   * Saves a run's counts as it goes, so a run cut short (a crash, a kill, a lost database) shows
-   * what it did. Writes never overlap: while one is in flight the latest counts wait for the next.
+   * The wait for approval is over (approved or cancelled): its length joins `waited_ms`, which the
+   * run's duration leaves out.
+   */
+  async release(runId: number): Promise<void> {
+    const row = await this.#db.kysely
+      .selectFrom("sync_runs")
+      .select(["held_at", "waited_ms"])
+      .where("id", "=", runId)
+      .executeTakeFirst();
+    if (!row?.held_at) return;
+    const waited = Math.max(0, this.#clock.now().getTime() - ms(row.held_at));
+    await this.#db.kysely
+      .updateTable("sync_runs")
+      .set({ held_at: null, waited_ms: row.waited_ms + waited })
+      .where("id", "=", runId)
+      .execute();
+  }
+
+  /**
+   * Saves a run's progress and counts as it goes, so every reader (the history, GET of the run, a run
+   * cut short by a crash or a lost database) sees where it is, and publishes each step to live
+   * watchers. Writes never overlap: while one is in flight the latest state waits for the next.
    * Failures are left to the final update (the run goes on whatever happens here).
    */
-  counter(runId: number): { push(counts: RunCounts): void; flush(): Promise<void> } {
-    let latest: RunCounts | null = null;
+  tracker(runId: number, apiCalls?: () => number): RunTracker {
+    const state: RunProgress & { counts: RunCounts } = {
+      phase: null,
+      done: 0,
+      total: null,
+      phaseStartedAt: null,
+      counts: { ...ZERO_COUNTS },
+    };
+    let dirty = false;
     let writing: Promise<void> | null = null;
     const drain = async (): Promise<void> => {
-      while (latest) {
-        const counts = latest;
-        latest = null;
+      while (dirty) {
+        dirty = false;
+        const s = { ...state };
         await this.#db.kysely
           .updateTable("sync_runs")
-          .set({ counts: JSON.stringify(counts) })
+          .set({
+            counts: JSON.stringify(s.counts),
+            progress_phase: s.phase,
+            progress_done: s.done,
+            progress_total: s.total,
+            phase_started_at: s.phaseStartedAt,
+            ...(apiCalls ? { api_calls: apiCalls() } : {}),
+          })
           .where("id", "=", runId)
           .execute()
           .catch(() => {});
       }
     };
+    const save = (emit: boolean) => {
+      dirty = true;
+      writing ??= drain().finally(() => {
+        writing = null;
+      });
+      if (emit && state.total !== null)
+        this.#emit({ type: "progress", runId, ...state, total: state.total, counts: { ...state.counts } });
+    };
     return {
-      push(counts) {
-        latest = { ...counts };
-        writing ??= drain().finally(() => {
-          writing = null;
-        });
+      phase: (phase, total) => {
+        Object.assign(state, { phase, total, done: 0, phaseStartedAt: this.#clock.now().toISOString() });
+        save(true);
+      },
+      total: (total) => {
+        state.total = total;
+        save(false);
+      },
+      step: (done, counts) => {
+        state.done = done;
+        state.counts = { ...counts };
+        save(true);
       },
       async flush() {
         while (writing) await writing;

@@ -434,7 +434,7 @@ describe("web UI, end to end in chromium", () => {
     await page.getByRole("button", { name: "Sync", exact: true }).click();
     await held.waitFor({ timeout: 30_000 });
     const heldRunId = Number(/Run #(\d+)/.exec(await textOf(held))?.[1]);
-    expect(await textOf(held)).toMatch(/client:AT2 would deactivate 3 of 5/);
+    expect(await textOf(held)).toMatch(/client:AT2 \(Birch Logistics\) would deactivate 3 of 5/);
     await held.getByRole("button", { name: "Cancel the run" }).click();
     await page.getByText(`Run #${heldRunId} was cancelled; nothing was written.`).waitFor();
     expect(await held.count()).toBe(0);

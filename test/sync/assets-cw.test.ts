@@ -434,9 +434,11 @@ describe.each(STORES)("asset sync against the ConnectWise emulator on %s", (kind
     const before = await cw.stats();
     const run = await runManual();
     expect(run.status).toBe("awaiting-approval");
-    expect(run.log.some((l) => l.startsWith("Mass-change guard: client:CW2 would deactivate 4 of"))).toBe(
-      true,
-    );
+    expect(
+      run.log.some((l) =>
+        l.startsWith("Mass-change guard: client:CW2 (Birch Logistics) would deactivate 4 of"),
+      ),
+    ).toBe(true);
     expect(writesOf(opsDelta(before, await cw.stats()))).toEqual({});
     // While held it is the partner's active run.
     expect((await services().sync.startAssetRun(partnerId, "manual", { dryRun: false })).id).toBe(run.id);

@@ -476,9 +476,9 @@ describe.each(STORES)("asset sync against the fake connector on %s", (kind) => {
     const before = ops.length;
     const run = await runManual();
     expect(run.status).toBe("awaiting-approval");
-    expect(run.log.some((l) => l.startsWith("Mass-change guard: client:FK2 would deactivate 4 of"))).toBe(
-      true,
-    );
+    expect(
+      run.log.some((l) => l.startsWith("Mass-change guard: client:FK2 (Globex) would deactivate 4 of")),
+    ).toBe(true);
     expect(writesSince(before)).toEqual([]);
     // While held it is the partner's active run.
     expect((await env.services.sync.startAssetRun(partnerId, "manual", { dryRun: false })).id).toBe(run.id);

@@ -427,9 +427,11 @@ describe.each(STORES)("asset sync against the Autotask emulator on %s", (kind) =
     const before = await writes();
     const run = await runManual();
     expect(run.status).toBe("awaiting-approval");
-    expect(run.log.some((l) => l.startsWith("Mass-change guard: client:AT2 would deactivate 4 of"))).toBe(
-      true,
-    );
+    expect(
+      run.log.some((l) =>
+        l.startsWith("Mass-change guard: client:AT2 (Birch Logistics) would deactivate 4 of"),
+      ),
+    ).toBe(true);
     expect(await writes()).toBe(before);
     // While held it is the partner's active run.
     expect((await env.services.sync.startAssetRun(partnerId, "manual", { dryRun: false })).id).toBe(run.id);

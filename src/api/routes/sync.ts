@@ -126,7 +126,7 @@ export const syncRoutes =
         schema: {
           tags: ["sync"],
           summary:
-            "Server-sent events: the run's log lines as they happen, then its final status. EventSource cannot send headers: pass ?ticket= from POST /api/sync-runs/:runId/stream-ticket",
+            "Server-sent events: the run's log lines as they happen (line), its progress (progress: phase, done, total, phaseStartedAt, counts), then its final status. EventSource cannot send headers: pass ?ticket= from POST /api/sync-runs/:runId/stream-ticket",
           params: RunParams,
           querystring: Type.Object({ ticket: Type.Optional(Type.String({ maxLength: 200 })) }),
         },
@@ -166,8 +166,10 @@ export const syncRoutes =
             if (e.id <= lastId) return;
             lastId = e.id;
             send("line", { text: e.text, at: e.at });
-          } else if (e.type === "progress") send("progress", { done: e.done, total: e.total });
-          else if (e.status !== "running") finish(e.status);
+          } else if (e.type === "progress") {
+            const { type: _t, runId: _r, ...progress } = e;
+            send("progress", progress);
+          } else if (e.status !== "running") finish(e.status);
         };
         const off = sync.subscribe(run.id, (e) => (live ? handle(e) : buffered.push(e)));
         req.raw.on("close", off);

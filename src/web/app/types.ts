@@ -136,7 +136,11 @@ export interface AssetPlan {
   clients: Array<{
     clientId: number;
     code: string;
+    /** The client's name (plans made before it was recorded have none). */
+    name?: string;
     companyId: number;
+    /** The PSA company's name; null (or absent) when not known: show the id. */
+    companyName?: string | null;
     linkedCount: number;
     items: PlanItem[];
   }>;
