@@ -25,6 +25,7 @@ import { attachmentRoutes } from "./routes/attachments.js";
 import { clientRoutes } from "./routes/clients.js";
 import { partnerRoutes } from "./routes/partners.js";
 import { psaSystemRoutes } from "./routes/psa-systems.js";
+import { queueRoutes } from "./routes/queue.js";
 import { resourceMapRoutes } from "./routes/resource-map.js";
 import { syncRoutes } from "./routes/sync.js";
 import { ticketSyncRoutes, webhookRoutes } from "./routes/ticket-sync.js";
@@ -207,6 +208,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(psaSystemRoutes(deps.portal));
   await app.register(clientRoutes(deps.portal, deps.sync));
   await app.register(ticketRoutes(deps.portal, deps.sync));
+  await app.register(queueRoutes(deps.portal, deps.sync));
   await app.register(timeEntryRoutes(deps.portal));
   await app.register(attachmentRoutes(deps.portal));
   if (deps.sync) {

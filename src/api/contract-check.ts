@@ -1,11 +1,14 @@
 import type { Static } from "@sinclair/typebox";
+import type * as portalQueue from "../portal/queue.js";
 import type * as service from "../portal/service.js";
 import type * as domain from "../portal/types.js";
 import type { Check, ValidationResult } from "../psa/connector.js";
 import type { SyncRun } from "../sync/runs.js";
 import type { SyncErrorView } from "../sync/tickets/errors.js";
+import type { PsaTicketView } from "../sync/tickets/views.js";
 import type { WebhookState } from "../sync/tickets/webhooks.js";
 import type * as api from "./schemas.js";
+import type * as queue from "./schemas-queue.js";
 
 /**
  * Compile-time checks only (nothing here runs): each response schema's type accepts the domain type
@@ -37,6 +40,10 @@ export type ContractChecks = [
   Assert<Same<Static<typeof api.WebhookState>, WebhookState>>,
   Assert<Same<Static<typeof api.Check>, Check>>,
   Assert<Same<Static<typeof api.Validation>, ValidationResult>>,
+  Assert<Same<Omit<Static<typeof queue.QueueItem>, "psa">, portalQueue.QueueItem>>,
+  Assert<Same<Static<typeof queue.QueueCounts>, portalQueue.QueueCounts>>,
+  Assert<Same<Static<typeof queue.QueuePsa>, PsaTicketView>>,
+  Assert<Same<(typeof queue.QUEUE_SYNC_STATES)[number], portalQueue.QueueSyncState>>,
   // What each route sends through its response schema.
   Assert<Serialises<Static<typeof api.Integration>, domain.IntegrationView>>,
   Assert<Serialises<Static<typeof api.Device>, domain.Device & { psaCiId: number | null }>>,

@@ -22,6 +22,7 @@ import { PsaSessions } from "./sessions.js";
 import { StreamTickets } from "./stream-tickets.js";
 import type { SyncErrorView } from "./tickets/errors.js";
 import type { DriftFinding, ReceiveResult } from "./tickets/feed.js";
+import { ticketQueueFilter } from "./tickets/queue-state.js";
 import { ResourceMap } from "./tickets/resource-map.js";
 import { TicketEngine } from "./tickets/service.js";
 import type { PsaTicketView } from "./tickets/views.js";
@@ -88,6 +89,8 @@ export class SyncEngine {
   readonly validation: Validation;
   /** The portal-user ↔ PSA-resource map of time entries. */
   readonly effort: ResourceMap;
+  /** The ticket queue's sync-state and PSA-number conditions (the portal's queue filters with them). */
+  readonly queueFilter = ticketQueueFilter;
   readonly #options: PsaOptionsReader;
   /** Integration settings saves (integration_events rows) and what follows them. */
   readonly #events: PortalEvents;
