@@ -75,7 +75,7 @@ export function buildCli(): Command {
       async (o: { port?: number; emulatorPort: number; connectwisePort: number; database?: string }) => {
         const config = configFrom(o);
         // Loaded only for the demo: it brings the emulators, which other commands do not need.
-        const { CW_ADMIN, DEMO_PASSWORD, startDemo } = await import("./demo/run.js");
+        const { CW_ADMIN, DEMO_PASSWORD, NOC_TECH, startDemo } = await import("./demo/run.js");
         const demo = await startDemo(config, {
           emulatorPort: o.emulatorPort,
           connectwisePort: o.connectwisePort,
@@ -95,6 +95,7 @@ export function buildCli(): Command {
             `  partner "${summary.partner.name}" (id ${p}) on Autotask: ${counts(summary)}`,
             `  partner "${cw.summary.partner.name}" (id ${cw.summary.partner.id}) on ConnectWise: ${counts(cw.summary)}`,
             `  web UI: ${server.url}/  (sign in as noc / ${DEMO_PASSWORD}, or var-admin / ${DEMO_PASSWORD} for the Autotask partner, or ${CW_ADMIN} / ${DEMO_PASSWORD} for the ConnectWise partner)`,
+            `          NOC technician: ${NOC_TECH} / ${DEMO_PASSWORD} (the ticket queue of both partners)`,
             `  NOC admin token: ${adminToken}`,
             `  Autotask emulator: ${emulator.baseUrl} (admin API ${emulator.url}/_emulator/state)`,
             `  ConnectWise emulator: ${cw.emulator.url} (self-signed certificate; company id ${cw.emulator.credentials.companyId}, admin API ${cw.emulator.url}/_emulator/tenants)`,

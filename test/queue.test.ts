@@ -156,7 +156,12 @@ describe.each(STORES)("ticket queue across partners on %s", (kind) => {
     expect(page.total).toBe(6);
     const by = new Map(page.items.map((r) => [r.title, r]));
     const disk = by.get("Disk full on SRV01");
-    expect(disk).toMatchObject({ partnerName: "North VAR", clientCode: "N1", clientName: "Nimbus Ltd" });
+    expect(disk).toMatchObject({
+      partnerName: "North VAR",
+      psaSystem: "autotask",
+      clientCode: "N1",
+      clientName: "Nimbus Ltd",
+    });
     expect(disk?.psa?.state).toBe("synced");
     expect(disk?.psa?.ticketNumber).toMatch(/^T\d{8}\.\d{4}$/);
     expect(by.get("Backup failed")?.psa?.state).toBe("out-of-queue");

@@ -59,6 +59,8 @@ export const QueueItem = Type.Object({
   id: Type.Integer(),
   partnerId: Type.Integer(),
   partnerName: Type.String(),
+  /** The partner's PSA system ("autotask", "connectwise"); null when none is set up. */
+  psaSystem: Nullable(Type.String()),
   clientId: Type.Integer(),
   clientCode: Type.String(),
   clientName: Type.String(),

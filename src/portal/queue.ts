@@ -45,6 +45,8 @@ export interface QueueFilter {
 /** A queue row: the ticket with the names of its partner and client. */
 export interface QueueItem extends Ticket {
   partnerName: string;
+  /** The partner's PSA system ("autotask", "connectwise"), null when it has none set up. */
+  psaSystem: string | null;
   clientCode: string;
   clientName: string;
 }
@@ -84,7 +86,13 @@ export class TicketQueue {
     const where = filter.statusId !== undefined ? q.where("t.status_id", "=", filter.statusId) : q;
     const select = where
       .selectAll("t")
-      .select(["p.name as partner_name", "c.code as client_code", "c.name as client_name"])
+      .leftJoin("partner_integrations as pi", "pi.partner_id", "t.partner_id")
+      .select([
+        "p.name as partner_name",
+        "pi.system as psa_system",
+        "c.code as client_code",
+        "c.name as client_name",
+      ])
       .orderBy("t.updated_at", "desc")
       .orderBy("t.id", "desc");
     const limit = Math.min(Math.max(filter.limit ?? DEFAULT_LIMIT, 1), MAX_LIMIT);
@@ -96,6 +104,7 @@ export class TicketQueue {
     const items = rows.map((r) => ({
       ...toTicket(r),
       partnerName: r.partner_name,
+      psaSystem: r.psa_system ?? null,
       clientCode: r.client_code,
       clientName: r.client_name,
     }));

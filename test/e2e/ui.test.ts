@@ -683,10 +683,10 @@ describe("web UI, end to end in chromium", () => {
     await page.getByRole("radio", { name: "API token" }).check();
     await page.getByLabel("Your API token").fill(technicianToken);
     await page.getByRole("button", { name: "Sign in" }).click();
-    currentPage = "technician tickets";
-    await page.getByRole("heading", { name: "Tickets", exact: true }).waitFor();
+    currentPage = "technician queue";
+    await page.getByRole("heading", { name: "Ticket queue", exact: true }).waitFor();
     const techNav = await page.getByRole("navigation", { name: "Main" }).getByRole("link").allTextContents();
-    expect(techNav).toEqual(["Tickets", "Devices", "Sync errors"]);
+    expect(techNav).toEqual(["Queue", "Tickets", "Devices", "Sync errors"]);
 
     // ---- a read-only user (password) sees the data, and no control that writes
     // One more ticket of a client mapped to no company: parked, shown without Retry.
@@ -714,6 +714,7 @@ describe("web UI, end to end in chromium", () => {
     currentPage = "read-only tickets";
     await page.getByRole("heading", { name: "Tickets", exact: true }).waitFor();
     expect(await page.getByRole("navigation", { name: "Main" }).getByRole("link").allTextContents()).toEqual([
+      "Queue",
       "Tickets",
       "Devices",
       "Sync errors",
@@ -769,7 +770,9 @@ describe("web UI, end to end in chromium", () => {
     await page.getByRole("radio", { name: "API token" }).check();
     await page.getByLabel("Your API token").fill(nocToken);
     await page.getByRole("button", { name: "Sign in" }).click();
-    currentPage = "partners";
+    // A NOC admin lands on the ticket queue; the partner list is one click away.
+    await page.getByRole("heading", { name: "Ticket queue", exact: true }).waitFor();
+    await go("Partners");
     await page.getByRole("heading", { name: "Partners", exact: true }).waitFor();
     await page.getByRole("link", { name: "Acme VAR" }).waitFor();
     await shot("partners");
@@ -876,7 +879,7 @@ describe("web UI, end to end in chromium", () => {
     await page.getByRole("radio", { name: "API token" }).check();
     await page.getByLabel("Your API token").fill(nocToken);
     await signInButton.click();
-    await page.getByRole("heading", { name: "Partners", exact: true }).waitFor();
+    await page.getByRole("heading", { name: "Ticket queue", exact: true }).waitFor();
 
     // ---- Setup: choosing ConnectWise shows its fields (from its manifest) instead of Autotask's
     currentPage = "connectwise setup";

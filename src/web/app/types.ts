@@ -7,6 +7,7 @@
 
 import type { Static } from "@sinclair/typebox";
 import type * as S from "../../api/schemas.js";
+import type * as Q from "../../api/schemas-queue.js";
 
 export type Role = Static<typeof S.Role>;
 
@@ -214,3 +215,8 @@ export type SyncError = Static<typeof S.SyncErrorView> & {
 
 /** GET /api/partners/:id/webhooks: the PSA's webhooks (callbacks) registered, or polling only and why. */
 export type WebhookState = Static<typeof S.WebhookState>;
+
+/** The ticket queue across partners (GET /api/tickets) and its counts per status (GET /api/tickets/counts). */
+export type QueueItem = Static<typeof Q.QueueItem>;
+export type QueueCounts = Static<typeof Q.QueueCounts>;
+export type QueueSyncState = (typeof Q.QUEUE_SYNC_STATES)[number];
