@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Presets, SingleBar } from "cli-progress";
 import { Command, InvalidArgumentError, Option } from "commander";
+import { registerTicketQueueCommand } from "./cli/tickets-queue.js";
 import { type Config, ENV_DOC, loadConfig } from "./config.js";
 import { DEMO_PARTNER_NAME, seedDemo } from "./demo/seed.js";
 import { registerAutotaskEmulatorCommand } from "./emulators/autotask/cli.js";
@@ -244,6 +245,8 @@ export function buildCli(): Command {
         ),
       ),
     );
+
+  registerTicketQueueCommand(tickets, { dbOption, jsonOption, positiveInt, withServices });
 
   const timeEntries = program.command("time-entries").description("time logged on tickets");
   timeEntries

@@ -62,11 +62,23 @@ describe.each(STORES)("nocbridge CLI on %s", (kind) => {
     expect(managed.length).toBeGreaterThan(0);
     expect(managed.every((d: { state: string }) => d.state === "managed")).toBe(true);
     expect(await cli("tickets", "list", "--partner", "1")).toContain("Windows updates pending reboot");
+    // The queue across partners: an aligned table with names (no index column), then the counts.
+    const queue = (await cli("tickets", "queue")).split("\n");
+    expect(queue[0]).toMatch(/^PSA ticket +Title +Partner +Client +Status +Priority +Sync$/);
+    expect(queue[1]).toMatch(/^-+( +-+){6}$/);
+    const backup = queue.find((l) => l.includes("Backup job failed"));
+    expect(backup).toMatch(/^— +Backup job failed on \S+ +Demo VAR +AT\d \S.* +New +P\d +pending$/);
+    expect(queue.at(-1)).toBe("4 tickets · New 1 · Work In Progress 1 · Scheduled 1 · Handed Over to MSP 1");
+    const newOnes = JSON.parse(await cli("tickets", "queue", "--status", "1", "--json"));
+    expect(newOnes.items.map((t: { title: string }) => t.title)).toEqual([
+      expect.stringMatching(/^Backup job/),
+    ]);
+    expect(newOnes.counts.total).toBe(4);
     await expect(cli("users", "create", "--name", "x", "--role", "wizard")).rejects.toThrow(
       /Allowed choices are noc-admin/,
     );
     await expect(cli("clients", "list", "--partner", "77")).rejects.toThrow(/partner not found/);
-  }, 120_000);
+  }, 240_000);
 
   it("serves the API with the admin token from the environment", async () => {
     const token = `nbt_${randomBytes(16).toString("hex")}`;
