@@ -63,7 +63,7 @@ describe.each(STORES)("nocbridge CLI on %s", (kind) => {
     expect(managed.every((d: { state: string }) => d.state === "managed")).toBe(true);
     expect(await cli("tickets", "list", "--partner", "1")).toContain("Windows updates pending reboot");
     // The queue across partners: an aligned table with names (no index column), then the counts.
-    const queue = (await cli("tickets", "queue")).split("\n");
+    const queue = (await cli("tickets", "queue")).trimEnd().split("\n");
     expect(queue[0]).toMatch(/^PSA ticket +Title +Partner +Client +Status +Priority +Sync$/);
     expect(queue[1]).toMatch(/^-+( +-+){6}$/);
     const backup = queue.find((l) => l.includes("Backup job failed"));
