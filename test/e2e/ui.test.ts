@@ -720,7 +720,7 @@ describe("web UI, end to end in chromium", () => {
       "Sync errors",
     ]);
     expect(await textOf(page.locator(".who-role"))).toBe("Read-only");
-    await waitText("the tickets, read-only", tickets, /Disk C: above 90 %.*T\d{8}\.\d{4}/);
+    await waitText("the tickets, read-only", tickets, /T\d{8}\.\d{4}\s*Disk C: above 90 %/);
     expect(await textOf(tickets)).toContain("Printer offline at the front desk");
     expect(await writeControls()).toEqual([]);
     await tickets.getByRole("link", { name: "Disk C: above 90 % on AT1-SRV01" }).click();
