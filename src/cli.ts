@@ -6,7 +6,9 @@ import { type Config, ENV_DOC, loadConfig } from "./config.js";
 import { DEMO_PARTNER_NAME, seedDemo } from "./demo/seed.js";
 import { registerAutotaskEmulatorCommand } from "./emulators/autotask/cli.js";
 import { registerConnectWiseEmulatorCommand } from "./emulators/connectwise/cli.js";
+import { ConsoleSummary } from "./lib/console-summary.js";
 import { createLogger } from "./lib/logger.js";
+import { type Column, textTable } from "./lib/text-table.js";
 import { openServices, type Services, StartupError, startServer } from "./main.js";
 import { SYSTEM_ACTOR } from "./portal/access.js";
 import { DEVICE_STATES, ROLES, type Role } from "./portal/catalog.js";
@@ -77,10 +79,12 @@ export function buildCli(): Command {
         const config = configFrom(o);
         // Loaded only for the demo: it brings the emulators, which other commands do not need.
         const { CW_ADMIN, DEMO_PASSWORD, NOC_TECH, startDemo } = await import("./demo/run.js");
+        const consoleSummary = new ConsoleSummary();
         const demo = await startDemo(config, {
           emulatorPort: o.emulatorPort,
           connectwisePort: o.connectwisePort,
-          logger: createLogger(config.logLevel, process.stderr),
+          logger: createLogger(config.logLevel, process.stderr, { onLevel: (l) => consoleSummary.logged(l) }),
+          consoleSummary,
         }).catch((e: unknown) => {
           throw e instanceof StartupError ? e : new StartupError("starting the demo", e);
         });
@@ -172,9 +176,9 @@ export function buildCli(): Command {
     .action(async (o: { database?: string; json?: boolean }) =>
       withServices(o, async (s) =>
         print(o, (await s.portal.listPartners(SYSTEM_ACTOR, { limit: 500 })).items, [
-          "id",
-          "name",
-          "timeZone",
+          { head: "Partner", value: (p) => p.name },
+          { head: "Time zone", value: (p) => p.timeZone },
+          { head: "ID", value: (p) => p.id, right: true },
         ]),
       ),
     );
@@ -188,10 +192,10 @@ export function buildCli(): Command {
     .action(async (o: { partner: number; database?: string; json?: boolean }) =>
       withServices(o, async (s) =>
         print(o, (await s.portal.listClients(SYSTEM_ACTOR, o.partner, { limit: 500 })).items, [
-          "id",
-          "code",
-          "name",
-          "psaCompanyId",
+          { head: "Code", value: (c) => c.code },
+          { head: "Client", value: (c) => c.name },
+          { head: "PSA company", value: companyText },
+          { head: "ID", value: (c) => c.id, right: true },
         ]),
       ),
     );
@@ -219,7 +223,15 @@ export function buildCli(): Command {
                 ...(o.state ? { state: o.state } : {}),
               })
             ).items,
-            ["id", "hostname", "state", "deviceType", "ipAddress", "serialNumber", "warrantyEndDate"],
+            [
+              { head: "Hostname", value: (d) => d.hostname },
+              { head: "State", value: (d) => d.state },
+              { head: "Type", value: (d) => d.deviceType },
+              { head: "IP address", value: (d) => d.ipAddress },
+              { head: "Serial number", value: (d) => d.serialNumber },
+              { head: "Warranty end", value: (d) => d.warrantyEndDate },
+              { head: "ID", value: (d) => d.id, right: true },
+            ],
           ),
         ),
     );
@@ -232,18 +244,31 @@ export function buildCli(): Command {
     .addOption(dbOption())
     .addOption(jsonOption())
     .action(async (o: { partner: number; status?: number; database?: string; json?: boolean }) =>
-      withServices(o, async (s) =>
-        print(
-          o,
-          (
-            await s.portal.listTickets(SYSTEM_ACTOR, o.partner, {
-              limit: 500,
-              ...(o.status ? { statusId: o.status } : {}),
-            })
-          ).items,
-          ["id", "clientId", "deviceId", "status", "priority", "title"],
-        ),
-      ),
+      withServices(o, async (s) => {
+        const clientsById = new Map(
+          (await s.portal.listClients(SYSTEM_ACTOR, o.partner, { limit: 500 })).items.map((c) => [c.id, c]),
+        );
+        const items = (
+          await s.portal.listTickets(SYSTEM_ACTOR, o.partner, {
+            limit: 500,
+            ...(o.status ? { statusId: o.status } : {}),
+          })
+        ).items;
+        print(o, items, [
+          { head: "Title", value: (t) => t.title },
+          {
+            head: "Client",
+            value: (t) => {
+              const c = clientsById.get(t.clientId);
+              return c ? `${c.code} ${c.name}` : t.clientId;
+            },
+          },
+          { head: "Status", value: (t) => t.status },
+          { head: "Priority", value: (t) => t.priority },
+          { head: "Updated", value: (t) => t.updatedAt.slice(0, 16).replace("T", " ") },
+          { head: "ID", value: (t) => t.id, right: true },
+        ]);
+      }),
     );
 
   registerTicketQueueCommand(tickets, { dbOption, jsonOption, positiveInt, withServices });
@@ -257,15 +282,16 @@ export function buildCli(): Command {
     .action(async (o: { ticket: number; database?: string; json?: boolean }) =>
       withServices(o, async (s) => {
         const items = (await s.portal.listTimeEntries(SYSTEM_ACTOR, o.ticket, { limit: 500 })).items;
-        print(
-          o,
-          items.map((e) => ({
-            ...e,
-            billable: e.billable ? "yes" : "no",
-            workTypeId: e.workTypeId ?? "default",
-          })),
-          ["id", "userName", "startedAt", "endedAt", "minutes", "billable", "workTypeId", "summary"],
-        );
+        print(o, items, [
+          { head: "Technician", value: (e) => e.userName },
+          { head: "Started (UTC)", value: (e) => e.startedAt.slice(0, 16).replace("T", " ") },
+          { head: "Ended (UTC)", value: (e) => e.endedAt.slice(0, 16).replace("T", " ") },
+          { head: "Minutes", value: (e) => e.minutes, right: true },
+          { head: "Billable", value: (e) => (e.billable ? "yes" : "no") },
+          { head: "Work type", value: (e) => e.workTypeId ?? "default" },
+          { head: "Summary", value: (e) => e.summary },
+          { head: "ID", value: (e) => e.id, right: true },
+        ]);
         if (o.json) return;
         const effort = await s.portal.ticketEffort(SYSTEM_ACTOR, o.ticket);
         console.log(
@@ -419,8 +445,15 @@ async function open(config: Config, command: string): Promise<Services> {
   // Commands that print results keep the log quiet unless asked; servers log at the configured level.
   const level =
     command === "serve" || command === "demo" ? config.logLevel : (process.env.LOG_LEVEL ?? "warn");
+  const server = command === "serve";
+  const consoleSummary = server ? new ConsoleSummary() : undefined;
   return openServices(config, {
-    logger: createLogger(level, process.stderr),
+    logger: createLogger(
+      level,
+      process.stderr,
+      consoleSummary ? { onLevel: (l) => consoleSummary.logged(l) } : {},
+    ),
+    ...(consoleSummary ? { consoleSummary } : {}),
     background: command === "serve" || command === "demo",
   });
 }
@@ -434,14 +467,15 @@ async function withServices(o: { database?: string }, fn: (s: Services) => Promi
   }
 }
 
-function print(o: { json?: boolean }, rows: object[], columns: string[]): void {
-  if (o.json) {
-    console.log(JSON.stringify(rows, null, 2));
-    return;
-  }
-  console.table(
-    rows.map((r) => Object.fromEntries(columns.map((c) => [c, (r as Record<string, unknown>)[c]]))),
-  );
+/** The rows as JSON (as the API gives them), or as an aligned table of the columns. */
+function print<T>(o: { json?: boolean }, rows: T[], columns: ReadonlyArray<Column<T>>): void {
+  console.log(o.json ? JSON.stringify(rows, null, 2) : textTable(rows, columns));
+}
+
+/** A client's PSA company by name, with its id after it. */
+function companyText(c: { psaCompanyId: number | null; psaCompanyName: string | null }): string {
+  if (c.psaCompanyId === null) return "not mapped";
+  return c.psaCompanyName ? `${c.psaCompanyName} (${c.psaCompanyId})` : `company ${c.psaCompanyId}`;
 }
 
 function port(v: string): number {

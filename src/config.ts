@@ -4,6 +4,7 @@ import { DEFAULT_ATTACHMENT_MAX_BYTES, DEFAULT_ATTACHMENT_TYPES } from "./portal
 import { BUILTIN_PSA_URL_ALLOWLIST } from "./psa/manifests.js";
 import { PsaUrlPolicy } from "./psa/url-policy.js";
 import { FAILPOINTS, type Failpoint } from "./sync/failpoint.js";
+import { DEFAULT_FILE_CHECK_MINUTES } from "./sync/tickets/file-check.js";
 
 // Kept here too for callers of the configuration module; each lives with the layer that uses it.
 export { isPostgresUrl } from "./lib/database-url.js";
@@ -30,6 +31,8 @@ export interface Config {
   tlsKey: string | undefined;
   /** Processed ticket inbox/outbox rows and resolved sync errors older than this many days are deleted. */
   retentionDays: number;
+  /** Every open linked ticket's PSA files are listed at least this often, minutes (NOCBRIDGE_FILE_CHECK_MINUTES). */
+  fileCheckMinutes: number;
   /** Where PSA calls may go (NOCBRIDGE_PSA_URL_ALLOWLIST). */
   psaUrls: PsaUrlPolicy;
   /** Testing only (NOCBRIDGE_FAILPOINT): the process exits at this point of a ticket create. */
@@ -94,6 +97,10 @@ export const ENV_DOC: Array<[name: string, meaning: string]> = [
     "comma-separated content types accepted on tickets; type/* allows a family (image/*). Default: common images, PDF, plain text and CSV, JSON, XML, zip/7z/gzip, e-mail messages and Office documents",
   ],
   [
+    "NOCBRIDGE_FILE_CHECK_MINUTES",
+    `the periodic file check: every open linked ticket's PSA files are listed about this often (a file added alone in the PSA may not show as ticket activity). Default: ${DEFAULT_FILE_CHECK_MINUTES}`,
+  ],
+  [
     "NOCBRIDGE_ATTACHMENT_DIR",
     "directory for attachment bytes (one file each, 0600). Default: unset — the bytes are stored in the database",
   ],
@@ -131,6 +138,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (!/^\d+$/.test(retentionText.trim()) || retentionDays < 1 || retentionDays > 3650)
     problems.push(
       `NOCBRIDGE_RETENTION_DAYS must be a whole number of days from 1 to 3650, got "${retentionText}"`,
+    );
+  const fileCheckText = env.NOCBRIDGE_FILE_CHECK_MINUTES ?? String(DEFAULT_FILE_CHECK_MINUTES);
+  const fileCheckMinutes = Number(fileCheckText);
+  if (!/^\d+$/.test(fileCheckText.trim()) || fileCheckMinutes < 1 || fileCheckMinutes > 10080)
+    problems.push(
+      `NOCBRIDGE_FILE_CHECK_MINUTES must be a whole number of minutes from 1 to 10080, got "${fileCheckText}"`,
     );
   const failpoint = env.NOCBRIDGE_FAILPOINT || undefined;
   if (failpoint !== undefined && !(FAILPOINTS as readonly string[]).includes(failpoint))
@@ -174,6 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     tlsCert,
     tlsKey,
     retentionDays,
+    fileCheckMinutes,
     psaUrls,
     failpoint: failpoint as Failpoint | undefined,
     attachmentMaxBytes,

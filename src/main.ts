@@ -4,6 +4,7 @@ import { rootCertificates } from "node:tls";
 import { type App, buildApp } from "./api/app.js";
 import type { Config } from "./config.js";
 import { type Clock, systemClock } from "./lib/clock.js";
+import type { ConsoleSummary } from "./lib/console-summary.js";
 import { loadOrCreateKeyFile, newToken, parseMasterKey, SecretBox } from "./lib/crypto.js";
 import { createLogger, type Logger } from "./lib/logger.js";
 import { Portal } from "./portal/service.js";
@@ -18,6 +19,7 @@ import { ConnectorRegistry } from "./psa/registry.js";
 import { guardedFetch } from "./psa/transport.js";
 import type { PsaUrlPolicy } from "./psa/url-policy.js";
 import { type Db, migrate, openDb } from "./store/db.js";
+import { syncActivity } from "./sync/activity.js";
 import { SyncEngine, type SyncEngineOptions } from "./sync/engine.js";
 
 /** Everything a running nocbridge holds. Built here, the composition root; nothing else wires parts. */
@@ -30,6 +32,8 @@ export interface Services {
   /** The PSA connectors this nocbridge runs. */
   connectors: ConnectorRegistry;
   logger: Logger;
+  /** The quiet console's per-minute summary, for a long-running server (requests are then logged at debug). */
+  consoleSummary: ConsoleSummary | undefined;
   /** Tells the engine the server's own URL (the default webhook base). */
   setListeningUrl(url: string): void;
   close(): Promise<void>;
@@ -38,6 +42,8 @@ export interface Services {
 export interface ServiceOptions {
   clock?: Clock;
   logger?: Logger;
+  /** A server's console summary (made with the logger, which counts warnings and errors into it). */
+  consoleSummary?: ConsoleSummary;
   /** PostgreSQL: the schema to use (tests use one per file). */
   schema?: string;
   /**
@@ -158,6 +164,7 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
     ...(opts.liveReadTtlMs !== undefined ? { liveReadTtlMs: opts.liveReadTtlMs } : {}),
     ...(opts.guard ? { guard: opts.guard } : {}),
     retentionDays: config.retentionDays,
+    fileCheckPeriodMs: config.fileCheckMinutes * 60_000,
     ...(config.failpoint ? { failpoint: config.failpoint } : {}),
   });
   try {
@@ -175,6 +182,7 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
     sync,
     connectors,
     logger,
+    consoleSummary: opts.consoleSummary,
     setListeningUrl(url: string) {
       urls.listening = url;
     },
@@ -194,7 +202,13 @@ export interface Server {
 }
 
 /** Starts the API on the configured host and port. */
-export async function startServer(services: Services): Promise<Server> {
+export async function startServer(
+  services: Services,
+  o: {
+    /** The built web UI to serve (default: dist/web when it has been built; null: none). */
+    webRoot?: string | null;
+  } = {},
+): Promise<Server> {
   const { config, portal } = services;
   let generatedAdminToken: string | undefined;
   let adminToken = config.adminToken;
@@ -208,11 +222,14 @@ export async function startServer(services: Services): Promise<Server> {
     config.tlsCert && config.tlsKey
       ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) }
       : undefined;
+  const summary = services.consoleSummary;
   const app = await buildApp({
     portal,
     sync: services.sync,
     logger: services.logger,
     ...(https ? { https } : {}),
+    ...(o.webRoot !== undefined ? { webRoot: o.webRoot } : {}),
+    ...(summary ? { onAnswered: (status: number) => summary.request(status) } : {}),
   });
   await step(`listening on ${config.host}:${config.port}`, () =>
     app.listen({ host: config.host, port: config.port }),
@@ -222,7 +239,18 @@ export async function startServer(services: Services): Promise<Server> {
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   const url = `${https ? "https" : "http"}://${host}:${port}`;
   services.setListeningUrl(url);
-  return { app, url, generatedAdminToken, close: () => app.close() };
+  const stopSummary = summary?.start(services.logger, (since, until) =>
+    syncActivity(services.db, since.toISOString(), until.toISOString()),
+  );
+  return {
+    app,
+    url,
+    generatedAdminToken,
+    close: async () => {
+      stopSummary?.();
+      await app.close();
+    },
+  };
 }
 
 /** A start-up step that failed: `what` names the step, the message says why. */

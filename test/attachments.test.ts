@@ -4,7 +4,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../src/api/app.js";
-import { multipartFile } from "../src/api/routes/attachments.js";
 import { systemClock } from "../src/lib/clock.js";
 import { SYSTEM_ACTOR } from "../src/portal/access.js";
 import { Attachments } from "../src/portal/attachments.js";
@@ -13,17 +12,6 @@ import { multipart } from "./helpers/multipart.js";
 import { openTestServices, STORES, type TestEnv, testApp } from "./helpers/services.js";
 
 const MAX = 4096;
-
-describe("multipartFile", () => {
-  it("reads the file part, its name, type and exact bytes (CRLF inside the data kept)", () => {
-    const data = Buffer.from("line1\r\n--not-a-boundary\r\nline2\r\n");
-    const m = multipart("a b.txt", "text/plain", data);
-    const f = multipartFile(m.payload, m.headers["content-type"]);
-    expect(f.fileName).toBe("a b.txt");
-    expect(f.contentType).toBe("text/plain");
-    expect(f.data.equals(data)).toBe(true);
-  });
-});
 
 describe.each(STORES)("ticket attachments API on %s", (kind) => {
   let env: TestEnv;
@@ -198,6 +186,99 @@ describe.each(STORES)("ticket attachments API on %s", (kind) => {
     expect(narrowed.allowed("image/png; charset=x")).toBe(true);
     const got = await narrowed.get(SYSTEM_ACTOR, r.body.id);
     expect(got.data.equals(data)).toBe(true);
+  });
+
+  it("reads the multipart file part exactly: CRLF and boundary-like lines inside the data, a UTF-8 name", async () => {
+    const data = Buffer.from("line1\r\n--not-a-boundary\r\nline2\r\n");
+    const r = await upload(t.techA, ticketA, "rapport d'été.txt", "text/plain", data);
+    expect(r.status).toBe(201);
+    expect(r.body).toMatchObject({
+      fileName: "rapport d'été.txt",
+      contentType: "text/plain",
+      size: data.length,
+    });
+    const dl = await get(t.techA, `/api/attachments/${r.body.id}`);
+    expect(dl.rawPayload.equals(data)).toBe(true);
+  });
+
+  it("takes the first file part of several and reads the whole body", async () => {
+    const boundary = "----nocbridge-two-files";
+    const first = Buffer.from("first file");
+    const payload = Buffer.concat([
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="one.txt"\r\n` +
+          "Content-Type: text/plain\r\n\r\n",
+      ),
+      first,
+      Buffer.from(
+        `\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="two.txt"\r\n` +
+          "Content-Type: text/plain\r\n\r\nsecond file\r\n" +
+          `--${boundary}--\r\n`,
+      ),
+    ]);
+    const res = await app.inject({
+      method: "POST",
+      url: `/api/tickets/${ticketA}/attachments`,
+      headers: {
+        "content-type": `multipart/form-data; boundary=${boundary}`,
+        authorization: `Bearer ${t.techA}`,
+      },
+      payload,
+    });
+    expect(res.statusCode).toBe(201);
+    expect(res.json()).toMatchObject({ fileName: "one.txt", size: first.length });
+  });
+
+  it("refuses a multipart body without a file part or a boundary, naming the field, and writes nothing", async () => {
+    const before = await counts();
+    const boundary = "----nocbridge-no-file";
+    const noFile = await app.inject({
+      method: "POST",
+      url: `/api/tickets/${ticketA}/attachments`,
+      headers: {
+        "content-type": `multipart/form-data; boundary=${boundary}`,
+        authorization: `Bearer ${t.techA}`,
+      },
+      payload: `--${boundary}\r\nContent-Disposition: form-data; name="comment"\r\n\r\nhello\r\n--${boundary}--\r\n`,
+    });
+    expect(noFile.statusCode).toBe(400);
+    expect(noFile.json()).toMatchObject({ field: "file" });
+    expect(noFile.json().message).toContain("no file part");
+    const noBoundary = await app.inject({
+      method: "POST",
+      url: `/api/tickets/${ticketA}/attachments`,
+      headers: { "content-type": "multipart/form-data", authorization: `Bearer ${t.techA}` },
+      payload: "--x\r\n",
+    });
+    expect(noBoundary.statusCode).toBe(400);
+    expect(noBoundary.json()).toMatchObject({ field: "file" });
+    expect(await counts()).toEqual(before);
+  });
+
+  it("stops reading a file far over the limit while it streams: 413 naming it, nothing written", async () => {
+    const before = await counts();
+    const r = await upload(
+      t.techA,
+      ticketA,
+      "capture.pcap.zip",
+      "application/zip",
+      Buffer.alloc(12 * MAX, 3),
+    );
+    expect(r.status).toBe(413);
+    expect(r.body).toMatchObject({ code: "TOO_LARGE", field: "file" });
+    expect(r.body.message).toContain('"capture.pcap.zip"');
+    expect(r.body.message).toContain(`over ${MAX} bytes`);
+    // A body declared larger than a file could be is refused before it is read.
+    const m = multipart("huge.bin.zip", "application/zip", Buffer.alloc(40 * MAX, 4));
+    const declared = await app.inject({
+      method: "POST",
+      url: `/api/tickets/${ticketA}/attachments`,
+      headers: { ...m.headers, authorization: `Bearer ${t.techA}` },
+      payload: m.payload,
+    });
+    expect(declared.statusCode).toBe(413);
+    expect(declared.json()).toMatchObject({ field: "file" });
+    expect(await counts()).toEqual(before);
   });
 
   it("accepts a JSON body with base64 data, keeping only the last segment of the name", async () => {

@@ -61,7 +61,14 @@ describe.each(STORES)("nocbridge CLI on %s", (kind) => {
     const managed = JSON.parse(await cli("devices", "list", "--client", "1", "--state", "managed", "--json"));
     expect(managed.length).toBeGreaterThan(0);
     expect(managed.every((d: { state: string }) => d.state === "managed")).toBe(true);
-    expect(await cli("tickets", "list", "--partner", "1")).toContain("Windows updates pending reboot");
+    const ticketTable = await cli("tickets", "list", "--partner", "1");
+    expect(ticketTable).toContain("Windows updates pending reboot");
+    // An aligned table with names: no console.table index column, the client by code and name.
+    expect(ticketTable.split("\n")[0]).toMatch(/^Title\s+Client\s+Status\s+Priority\s+Updated\s+ID$/);
+    expect(ticketTable).not.toContain("(index)");
+    expect(ticketTable).toMatch(/Windows updates pending reboot\s+AT\d \S/);
+    const clientTable = await cli("clients", "list", "--partner", "1");
+    expect(clientTable).toMatch(/^AT1\s+\S.*\s+(not mapped|company \d+|.+ \(\d+\))\s+1$/m);
     await expect(cli("users", "create", "--name", "x", "--role", "wizard")).rejects.toThrow(
       /Allowed choices are noc-admin/,
     );
@@ -73,7 +80,7 @@ describe.each(STORES)("nocbridge CLI on %s", (kind) => {
     // outbox (no server ran to send them): pending.
     const queue = (await cli("tickets", "queue")).trimEnd().split("\n");
     expect(queue[0]).toMatch(/^PSA ticket +Title +Partner +Client +Status +Priority +Sync$/);
-    expect(queue[1]).toMatch(/^-+( +-+){6}$/);
+    expect(queue[1]).toMatch(/^─+( +─+){6}$/);
     const backup = queue.find((l) => l.includes("Backup job failed"));
     expect(backup).toMatch(/^— +Backup job failed on \S+ +Demo VAR +AT\d \S.* +New +P\d +pending$/);
     expect(queue.at(-1)).toBe("4 tickets · New 1 · Work In Progress 1 · Scheduled 1 · Handed Over to MSP 1");
@@ -117,10 +124,11 @@ describe.each(STORES)("nocbridge CLI on %s", (kind) => {
     expect(logged.status).toBe(201);
     const listed = await cli("time-entries", "list", "--ticket", "1");
     expect(listed).toContain("Rebooted after updates");
-    expect(listed).toMatch(/│\s+90\s+│/);
+    expect(listed).toMatch(/Rebooted after updates/);
+    expect(listed).toMatch(/\s90\s+yes\s/);
     expect(listed).toContain("total 90 min (90 billable) in 1 entries");
     expect(JSON.parse(await cli("time-entries", "list", "--ticket", "1", "--json"))).toMatchObject([
-      { minutes: 90, billable: "yes", summary: "Rebooted after updates" },
+      { minutes: 90, billable: true, summary: "Rebooted after updates" },
     ]);
   }, 120_000);
 });

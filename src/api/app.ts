@@ -39,6 +39,11 @@ export interface AppDeps {
   /** The sync engine; without it the sync routes are not mounted. */
   sync?: SyncEngine;
   logger?: Logger;
+  /**
+   * Told the status of every answered request: with it, requests are logged one by one at debug level
+   * only (a server's console summary counts them); without it, Fastify logs each at info.
+   */
+  onAnswered?: (statusCode: number) => void;
   /** Largest accepted request body, bytes. */
   bodyLimit?: number;
   /** The built web UI (dist/web); default: found next to this module, when it has been built. */
@@ -82,11 +87,21 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const options = {
     ...(deps.logger ? { loggerInstance: deps.logger as FastifyBaseLogger } : {}),
     bodyLimit: deps.bodyLimit ?? 5 * 1024 * 1024,
+    ...(deps.onAnswered ? { disableRequestLogging: true } : {}),
   };
   // With TLS the server is an https.Server; routes and hooks see the same request and reply API.
   const app: App = (
     deps.https ? (Fastify({ ...options, https: deps.https }) as unknown as FastifyInstance) : Fastify(options)
   ).withTypeProvider<TypeBoxTypeProvider>();
+  const onAnswered = deps.onAnswered;
+  if (onAnswered)
+    app.addHook("onResponse", async (request, reply) => {
+      onAnswered(reply.statusCode);
+      request.log.debug(
+        { req: request, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime },
+        "request completed",
+      );
+    });
   const onRoute = deps.onRoute;
   if (onRoute) app.addHook("onRoute", (route) => onRoute(route as RouteOptions));
 
@@ -209,7 +224,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(clientRoutes(deps.portal, deps.sync));
   await app.register(ticketRoutes(deps.portal, deps.sync));
   await app.register(queueRoutes(deps.portal, deps.sync));
-  await app.register(timeEntryRoutes(deps.portal));
+  await app.register(timeEntryRoutes(deps.portal, deps.sync));
   await app.register(attachmentRoutes(deps.portal));
   if (deps.sync) {
     await app.register(syncRoutes(deps.sync));

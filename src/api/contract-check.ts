@@ -4,6 +4,7 @@ import type * as service from "../portal/service.js";
 import type * as domain from "../portal/types.js";
 import type { Check, ValidationResult } from "../psa/connector.js";
 import type { SyncRun } from "../sync/runs.js";
+import type { TimeEntrySyncView } from "../sync/tickets/effort-views.js";
 import type { SyncErrorView } from "../sync/tickets/errors.js";
 import type { PsaTicketView } from "../sync/tickets/views.js";
 import type { WebhookState } from "../sync/tickets/webhooks.js";
@@ -31,7 +32,9 @@ export type ContractChecks = [
   Assert<Same<Static<typeof api.User>, domain.User>>,
   Assert<Same<Static<typeof api.Client>, domain.Client>>,
   Assert<Same<Static<typeof api.Note>, domain.Note>>,
-  Assert<Same<Static<typeof api.TimeEntry>, domain.TimeEntry>>,
+  // The list adds the sync's view of each entry (`psa`, optional).
+  Assert<Same<Omit<Static<typeof api.TimeEntry>, "psa">, domain.TimeEntry>>,
+  Assert<Same<NonNullable<Static<typeof api.TimeEntry>["psa"]>, TimeEntrySyncView>>,
   Assert<Same<Static<typeof api.Effort>, domain.Effort>>,
   Assert<Same<Static<typeof api.EffortLine>, service.EffortLine>>,
   Assert<Same<Static<typeof api.Integration>["devices"], domain.DeviceSettings>>,

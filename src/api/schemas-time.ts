@@ -47,6 +47,17 @@ export const TimeEntry = Type.Object({
   createdAt: Type.String(),
   updatedAt: Type.String(),
   deletedAt: Nullable(Type.String()),
+  /** How the entry stands with the PSA; absent until the sync considered it. */
+  psa: Type.Optional(
+    Type.Object({
+      state: Type.String({
+        description:
+          "creating, synced, deleted, corrected, gone; kept back: unmapped (no PSA resource), refused (by the PSA)",
+      }),
+      message: Nullable(Type.String()),
+      psaId: Nullable(Type.Integer()),
+    }),
+  ),
 });
 
 /** A ticket's effort (on GET /api/tickets/:ticketId). */

@@ -67,13 +67,13 @@ export function registerTicketQueueCommand(tickets: Command, d: QueueCommandDeps
         }
         console.log(
           textTable(items, [
-            { header: "PSA ticket", value: (t) => t.psa?.ticketNumber },
-            { header: "Title", value: (t) => t.title },
-            { header: "Partner", value: (t) => t.partnerName },
-            { header: "Client", value: (t) => `${t.clientCode} ${t.clientName}` },
-            { header: "Status", value: (t) => t.status },
-            { header: "Priority", value: (t) => t.priority },
-            { header: "Sync", value: (t) => t.psa?.state ?? "not-synced" },
+            { head: "PSA ticket", value: (t) => t.psa?.ticketNumber },
+            { head: "Title", value: (t) => t.title },
+            { head: "Partner", value: (t) => t.partnerName },
+            { head: "Client", value: (t) => `${t.clientCode} ${t.clientName}` },
+            { head: "Status", value: (t) => t.status },
+            { head: "Priority", value: (t) => t.priority },
+            { head: "Sync", value: (t) => t.psa?.state ?? "not-synced" },
           ]),
         );
         const per = counts.statuses.filter((c) => c.count > 0).map((c) => `${c.status} ${c.count}`);

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import type { RunningConnectWiseEmulator, TenantData } from "../emulators/connectwise/index.js";
 import type { Logger } from "../lib/logger.js";
 
@@ -28,6 +29,8 @@ export function keepConnectWiseState(
     const text = JSON.stringify({ tenants: emu.store.tenants().map((t) => t.toData()) });
     if (text === last) return;
     try {
+      // The first start saves before the database has made the data directory.
+      mkdirSync(dirname(file), { recursive: true });
       writeFileSync(`${file}.tmp`, text, { mode: 0o600 });
       renameSync(`${file}.tmp`, file);
       last = text;

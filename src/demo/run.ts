@@ -7,6 +7,7 @@ import {
   startAutotaskEmulator,
 } from "../emulators/autotask/index.js";
 import { type RunningConnectWiseEmulator, startConnectWiseEmulator } from "../emulators/connectwise/index.js";
+import type { ConsoleSummary } from "../lib/console-summary.js";
 import type { Logger } from "../lib/logger.js";
 import { openServices, type Server, type Services, startServer } from "../main.js";
 import { SYSTEM_ACTOR } from "../portal/access.js";
@@ -44,7 +45,14 @@ const COMPANIES: Record<string, number> = { AT1: DEMO_IDS.companies.AT1, AT2: DE
  */
 export async function startDemo(
   config: Config,
-  o: { emulatorPort: number; connectwisePort?: number; logger: Logger },
+  o: {
+    emulatorPort: number;
+    connectwisePort?: number;
+    logger: Logger;
+    consoleSummary?: ConsoleSummary;
+    /** The built web UI to serve (tests pass a fresh build); default: dist/web. */
+    webRoot?: string;
+  },
 ): Promise<Demo> {
   const persistent = config.databaseUrl !== ":memory:";
   const cw = await startConnectWiseEmulator({
@@ -85,6 +93,7 @@ export async function startDemo(
     };
     services = await openServices(demoConfig, {
       logger: o.logger,
+      ...(o.consoleSummary ? { consoleSummary: o.consoleSummary } : {}),
       background: true,
       connectwiseCa: cw.caPem,
     });
@@ -117,7 +126,7 @@ export async function startDemo(
         await services.portal.updateClient(SYSTEM_ACTOR, c.id, { psaCompanyId: company });
     }
     // The server listens first, so the webhooks registered when ticketing is switched on call it back.
-    const server = await startServer(services);
+    const server = await startServer(services, o.webRoot ? { webRoot: o.webRoot } : {});
     // The emulator's port may differ from the last start: point the integration at it every time.
     await services.portal.putIntegration(SYSTEM_ACTOR, partnerId, {
       ticketing: {

@@ -73,7 +73,29 @@ const serializers = {
   },
 };
 
-export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
-  const opts = { level, redact: { paths: REDACT_PATHS, censor: "********" }, serializers };
+/**
+ * The process's logger. `onLevel` is told the level of every line written (the console summary counts
+ * warnings and errors with it).
+ */
+export function createLogger(
+  level: string,
+  destination?: NodeJS.WritableStream,
+  o: { onLevel?: (level: number) => void } = {},
+): Logger {
+  const onLevel = o.onLevel;
+  const hooks = onLevel
+    ? {
+        logMethod(this: Logger, args: Parameters<Logger["info"]>, method: Logger["info"], lvl: number) {
+          onLevel(lvl);
+          return method.apply(this, args);
+        },
+      }
+    : undefined;
+  const opts = {
+    level,
+    redact: { paths: REDACT_PATHS, censor: "********" },
+    serializers,
+    ...(hooks ? { hooks } : {}),
+  };
   return destination ? pino(opts, destination as pino.DestinationStream) : pino(opts);
 }

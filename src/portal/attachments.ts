@@ -133,15 +133,21 @@ export class Attachments {
     return this.#types.some((a) => a === t || (a.endsWith("/*") && t.startsWith(a.slice(0, -1))));
   }
 
-  /** Why a file would be refused (too large, a refused type, no name), or null when it is accepted. */
-  refusal(file: { fileName: string; contentType: string; size: number }): PortalError | null {
+  /**
+   * Why a file would be refused (too large, a refused type, no name), or null when it is accepted.
+   * `over`: the upload stopped reading the file at the limit, so its size is only known to exceed it.
+   */
+  refusal(
+    file: { fileName: string; contentType: string; size: number },
+    o: { over?: boolean } = {},
+  ): PortalError | null {
     const name = cleanFileName(file.fileName);
     if (name === "") return invalid("fileName", "a file name is required");
-    if (file.size > this.maxBytes)
+    if (o.over || file.size > this.maxBytes)
       return new PortalError(
         "TOO_LARGE",
         413,
-        `file "${name}" is ${file.size} bytes; the largest accepted is ${this.maxBytes} bytes`,
+        `file "${name}" is ${o.over ? `over ${this.maxBytes}` : file.size} bytes; the largest accepted is ${this.maxBytes} bytes`,
         "file",
       );
     if (!this.allowed(file.contentType))

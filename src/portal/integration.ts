@@ -93,6 +93,16 @@ export class Integration {
     return { view: integrationView(row, this.#rules), secret, timeZone: partner.time_zone };
   }
 
+  /**
+   * How messages name the partner's PSA ("Autotask") and what its statuses belong to ("service
+   * board"; null where they belong to nothing). No access check: the caller has made it.
+   */
+  async psaNames(partnerId: number): Promise<{ label: string; scope: string | null }> {
+    const row = await this.#row(this.#ctx.k, partnerId);
+    const m = this.#rules.manifests.find((x) => x.system === row.system);
+    return { label: m?.label ?? row.system, scope: m?.statusScope?.label.toLowerCase() ?? null };
+  }
+
   /** The explicit, audited read of the PSA secret (partner admins and NOC admins only). */
   async readSecret(actor: Actor, partnerId: number): Promise<{ secret: string | null }> {
     await requirePartnerRow(this.#ctx.k, actor, partnerId, "secret:read");

@@ -83,7 +83,7 @@ export class Portal {
     const ctx = new PortalContext(db, clock);
     this.users = new Users(db, clock);
     this.integration = new Integration(ctx, box, options);
-    this.mappings = new Mappings(ctx);
+    this.mappings = new Mappings(ctx, (partnerId) => this.integration.psaNames(partnerId));
     this.partners = new Partners(ctx, this.integration, this.mappings);
     this.clients = new Clients(ctx);
     this.devices = new Devices(ctx, this.clients);

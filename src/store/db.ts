@@ -27,6 +27,7 @@ import * as m0015 from "./migrations/0015_attachments.js";
 import * as m0016 from "./migrations/0016_effort_sync.js";
 import * as m0017 from "./migrations/0017_attachment_links.js";
 import * as m0018 from "./migrations/0018_client_company_name.js";
+import * as m0019 from "./migrations/0019_file_checks.js";
 import type { Database } from "./schema.js";
 import { Signals } from "./signals.js";
 
@@ -148,6 +149,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     "0015_attachments": { up: (db) => m0015.up(db, dialect) },
     "0017_attachment_links": { up: (db) => m0017.up(db, dialect) },
     "0018_client_company_name": { up: (db) => m0018.up(db, dialect) },
+    "0019_file_checks": { up: (db) => m0019.up(db, dialect) },
   };
 }
 

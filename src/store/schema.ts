@@ -317,6 +317,8 @@ export interface TicketLinkRow {
   last_error: string | null;
   /** A condition that does not stop the sync (a portal status with no forward row). */
   warning: Generated<string | null>;
+  /** When the PSA ticket's files were last listed (the periodic file check, migration 0019); null: never. */
+  files_checked_at: Generated<string | null>;
 }
 
 export interface NoteLinkRow {

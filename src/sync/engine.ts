@@ -20,6 +20,7 @@ import { type RunEvent, RunStore, type RunTrigger, type SyncRun, type SyncRunDet
 import { AssetScheduler } from "./scheduler.js";
 import { PsaSessions } from "./sessions.js";
 import { StreamTickets } from "./stream-tickets.js";
+import { type TimeEntrySyncView, timeEntrySyncViews } from "./tickets/effort-views.js";
 import type { SyncErrorView } from "./tickets/errors.js";
 import type { DriftFinding, ReceiveResult } from "./tickets/feed.js";
 import { ticketQueueFilter } from "./tickets/queue-state.js";
@@ -63,6 +64,8 @@ export interface SyncEngineOptions {
   failpoint?: Failpoint;
   /** Days processed inbox/outbox rows and resolved sync errors are kept (default 30). */
   retentionDays?: number;
+  /** The periodic file check: every open linked ticket's PSA files are listed about this often, ms (default 1 hour). */
+  fileCheckPeriodMs?: number;
 }
 
 /**
@@ -155,6 +158,7 @@ export class SyncEngine {
       pollIntervalMs: o.pollIntervalMs,
       retry: o.ticketRetry,
       failpoint: o.failpoint,
+      fileCheckPeriodMs: o.fileCheckPeriodMs,
     });
     this.#events = new PortalEvents({
       db: o.db,
@@ -244,6 +248,11 @@ export class SyncEngine {
   /** The `psa` block of portal tickets (their sync state); the caller has checked access to the tickets. */
   ticketViews(ticketIds: number[]): Promise<Map<number, PsaTicketView>> {
     return this.tickets.views(ticketIds);
+  }
+
+  /** How time entries stand with the PSA (kept back: `unmapped`, `refused`, with the reason); the caller checked access. */
+  timeEntryViews(entryIds: number[]): Promise<Map<number, TimeEntrySyncView>> {
+    return timeEntrySyncViews(this.#o.db, entryIds);
   }
 
   /** Mapped statuses and priorities the PSA renamed, deactivated or removed. */

@@ -246,7 +246,7 @@ describe("web UI, end to end in chromium", () => {
   };
   /** Enabled buttons that would change something (a read-only user must see none). */
   const WRITE_BUTTONS =
-    /^(Save\b.*|Sync|Dry run|Validate|Approve and run|Cancel the run|add mapping|Remove row \d+|New ticket|Create ticket|Add note|Log time|Start timer|Add time entry|Retry( now)?|Click to view password)$/;
+    /^(Save\b.*|Sync|Dry run|Validate|Approve and run|Cancel the run|Add row|Remove row \d+|New ticket|Create ticket|Add note|Log time|Start timer|Add time entry|Retry( now)?|Click to view password)$/;
   const writeControls = async () => {
     const enabled: string[] = [];
     for (const b of await page.getByRole("button", { name: WRITE_BUTTONS }).all())
@@ -473,17 +473,25 @@ describe("web UI, end to end in chromium", () => {
       headers: { authorization: `Bearer ${nocToken}` },
     }).then((r) => r.json() as Promise<{ rows: Array<{ portalStatusId: number; psaStatusId: number }> }>);
     expect(stored.rows.find((r) => r.portalStatusId === 1)?.psaStatusId).toBe(30);
+    // Adding and removing rows are edits too, stored by "Save table" (test/e2e/mappings.test.ts
+    // covers the unsaved-changes warning).
     const rowsBefore = await forward.locator("table.mapping tbody tr").count();
     await forward.getByLabel("Portal status of the new row").selectOption("19");
     await forward.getByLabel("Autotask status of the new row").selectOption("29");
-    await forward.getByRole("button", { name: "add mapping" }).click();
-    await forward.getByText("Mapping added.").waitFor();
+    await forward.getByRole("button", { name: "Add row" }).click();
     expect(await forward.locator("table.mapping tbody tr").count()).toBe(rowsBefore + 1);
     // Every portal status has a row now: the warning is gone.
     await forward.locator(".banner-warning").waitFor({ state: "detached" });
+    await forward.getByRole("button", { name: "Save table" }).click();
+    await forward.getByText("Table saved.").waitFor();
     await forward.getByRole("button", { name: `Remove row ${rowsBefore + 1}` }).click();
-    await forward.getByText("Mapping removed.").waitFor();
+    await forward.getByRole("button", { name: "Save table" }).click();
+    await forward.getByText("Table saved.").waitFor();
     expect(await forward.locator("table.mapping tbody tr").count()).toBe(rowsBefore);
+    const afterRemove = await fetch(`${baseUrl}/api/partners/${partnerId}/mappings/status-forward`, {
+      headers: { authorization: `Bearer ${nocToken}` },
+    }).then((r) => r.json() as Promise<{ rows: unknown[] }>);
+    expect(afterRemove.rows).toHaveLength(rowsBefore);
     await shot("mappings");
 
     // ---- time entries' resource map: Tom Tech is booked as an Autotask resource; it persists
@@ -661,8 +669,9 @@ describe("web UI, end to end in chromium", () => {
     await go("Mappings");
     await forward.getByLabel("Portal status of the new row").selectOption("19");
     await forward.getByLabel("Autotask status of the new row").selectOption("29");
-    await forward.getByRole("button", { name: "add mapping" }).click();
-    await forward.getByText("Mapping added.").waitFor();
+    await forward.getByRole("button", { name: "Add row" }).click();
+    await forward.getByRole("button", { name: "Save table" }).click();
+    await forward.getByText("Table saved.").waitFor();
     await services.portal.updateClient(SYSTEM_ACTOR, unmapped.id, { psaCompanyId: DEMO_IDS.companies.AT3 });
     await go("Sync errors");
     await errRow.getByRole("button", { name: "Retry" }).waitFor();

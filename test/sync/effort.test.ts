@@ -348,6 +348,24 @@ describe.each(STORES)("time entries to the Autotask emulator on %s", (kind) => {
         .executeTakeFirst();
       expect(link).toMatchObject({ state: "unmapped", psa_time_entry_id: null });
       expect(link?.last_error).toContain("Jamie Lee");
+      // The ticket page's list says it is kept back, and why.
+      const app = await testApp(env);
+      try {
+        const admin = (
+          await env.services.portal.createUser(SYSTEM_ACTOR, { name: "NOC list", role: "noc-admin" })
+        ).token;
+        const listed = await app.inject({
+          method: "GET",
+          url: `/api/tickets/${t}/time-entries`,
+          headers: { authorization: `Bearer ${admin}` },
+        });
+        expect(listed.statusCode, listed.body).toBe(200);
+        const item = listed.json().items.find((e: { id: number }) => e.id === id);
+        expect(item.psa).toMatchObject({ state: "unmapped", psaId: null });
+        expect(item.psa.message).toContain("Jamie Lee");
+      } finally {
+        await app.close();
+      }
       expect((await tickets().errors(partnerId)).filter((e) => e.ticketId === t)).toEqual([]);
       // The ticket's own changes still cross.
       await env.services.portal.updateTicket(SYSTEM_ACTOR, t, { title: "Renamed while the entry waits" });

@@ -1,5 +1,7 @@
+import multipart from "@fastify/multipart";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
+import type { FastifyRequest } from "fastify";
 import type { NewFile } from "../../portal/attachments.js";
 import { invalid, PortalError } from "../../portal/errors.js";
 import type { Portal } from "../../portal/service.js";
@@ -20,50 +22,66 @@ const Attachment = Type.Object(
   { $id: "Attachment" },
 );
 
-/** Room for the multipart envelope and the base64 expansion of a JSON body around the file itself. */
+/** Room for the base64 expansion and the JSON around a file sent as `{fileName, contentType, dataBase64}`. */
 const ENVELOPE = 64 * 1024;
+/** The multipart body's other parts (form fields) are small: their size and count are bounded. */
+const FIELD_LIMITS = { fieldSize: 64 * 1024, fields: 20, parts: 50, headerPairs: 50 } as const;
 
-/** The header's parameter (boundary, name, filename), unquoted; undefined when absent. */
-function param(header: string, key: string): string | undefined {
-  const m = new RegExp(`(?:^|;)\\s*${key}\\s*=\\s*(?:"((?:[^"\\\\]|\\\\.)*)"|([^;\\s]*))`, "i").exec(header);
-  if (!m) return undefined;
-  return m[1] !== undefined ? m[1].replace(/\\(.)/g, "$1") : m[2];
+/** One file part read from the stream: its bytes (none kept once it is over the limit or refused). */
+interface StreamedFile {
+  fileName: string;
+  contentType: string;
+  data: Buffer;
+  size: number;
+  /** The file went over the limit: the rest of it was discarded unread. */
+  over: boolean;
 }
 
 /**
- * The file part of a multipart/form-data body (RFC 7578): the first part with a filename, its type
- * from the part's Content-Type (application/octet-stream when it has none).
+ * The file of a multipart/form-data upload (@fastify/multipart, on busboy): the first part with a
+ * filename, its type from the part's Content-Type (text/plain when it has none, RFC 7578 §4.4). The
+ * size limit is enforced while the file streams in — busboy stops at `maxBytes` and discards the
+ * rest, so no more than the limit is ever held — and a file whose type is refused is not kept at all.
+ * Other parts are read to their end and dropped, so the whole body is consumed before the answer.
  */
-export function multipartFile(body: Buffer, contentType: string): NewFile {
-  const boundary = param(contentType, "boundary");
-  if (!boundary) throw invalid("file", "multipart body without a boundary");
-  const delim = Buffer.from(`--${boundary}`);
-  let at = body.indexOf(delim);
-  while (at !== -1) {
-    const start = at + delim.length;
-    if (body.subarray(start, start + 2).toString() === "--") break; // the closing delimiter
-    const headEnd = body.indexOf("\r\n\r\n", start);
-    if (headEnd === -1) break;
-    const next = body.indexOf(Buffer.concat([Buffer.from("\r\n"), delim]), headEnd + 4);
-    if (next === -1) break;
-    const headers = body.subarray(start, headEnd).toString("utf8").split("\r\n");
-    const get = (name: string) =>
-      headers
-        .find((h) => h.toLowerCase().startsWith(`${name}:`))
-        ?.slice(name.length + 1)
-        .trim() ?? "";
-    const disposition = get("content-disposition");
-    const fileName = param(disposition, "filename");
-    if (fileName !== undefined) {
-      return {
-        fileName,
-        contentType: get("content-type") || "application/octet-stream",
-        data: Buffer.from(body.subarray(headEnd + 4, next)),
+async function streamedFile(
+  req: FastifyRequest,
+  maxBytes: number,
+  accepted: (contentType: string) => boolean,
+): Promise<StreamedFile> {
+  let found: StreamedFile | null = null;
+  try {
+    for await (const part of req.parts({ limits: { ...FIELD_LIMITS, fileSize: maxBytes } })) {
+      if (part.type !== "file") continue;
+      const keep: boolean = found === null && accepted(part.mimetype);
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of part.file as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (keep) chunks.push(chunk);
+      }
+      if (found !== null) continue;
+      const over = part.file.truncated;
+      found = {
+        fileName: part.filename,
+        contentType: part.mimetype,
+        data: keep && !over ? Buffer.concat(chunks) : Buffer.alloc(0),
+        size: over ? maxBytes + 1 : size,
+        over,
       };
     }
-    at = next + 2;
+  } catch (e) {
+    if (e instanceof PortalError) throw e;
+    const err = e as { statusCode?: number; message?: string };
+    throw new PortalError(
+      err.statusCode === 413 ? "TOO_LARGE" : "INVALID",
+      err.statusCode === 413 ? 413 : 400,
+      `the multipart body could not be read: ${err.message ?? "malformed"}`,
+      "file",
+    );
   }
-  throw invalid("file", "the multipart body has no file part");
+  if (found === null) throw invalid("file", "the multipart body has no file part");
+  return found;
 }
 
 /** "attachment" with the name as ASCII and, when it has other characters, as RFC 8187 UTF-8. */
@@ -75,7 +93,7 @@ function disposition(name: string): string {
 }
 
 /**
- * Files on tickets. Upload is multipart/form-data (one file part) or JSON
+ * Files on tickets. Upload is multipart/form-data (the first file part; streamed) or JSON
  * `{fileName, contentType, dataBase64}`; a download is always served as an attachment, with its
  * stored content type only when that type is allowed, and never sniffed.
  */
@@ -83,12 +101,11 @@ export const attachmentRoutes =
   (portal: Portal): FastifyPluginAsyncTypebox =>
   async (app) => {
     const max = portal.attachments.maxBytes;
-    // The body may exceed the limit a little (envelope), so an oversized file is refused by the
-    // portal with its name rather than cut off by the server; far larger bodies meet the server's 413.
+    // JSON bodies carry the file in base64: room for its expansion, so an oversized file is refused
+    // by the portal with its name rather than cut off by the server. Multipart bodies stream
+    // (streamedFile); their declared length is bounded the same way before anything is read.
     const bodyLimit = Math.ceil(max * 1.4) + ENVELOPE;
-    app.addContentTypeParser("multipart/form-data", { parseAs: "buffer", bodyLimit }, (_req, body, done) =>
-      done(null, body),
-    );
+    await app.register(multipart, { throwFileSizeLimit: false });
     const TicketParams = IdParams("ticketId");
 
     app.post(
@@ -104,8 +121,21 @@ export const attachmentRoutes =
       async (req, reply) => {
         const type = String(req.headers["content-type"] ?? "");
         let file: NewFile;
-        if (/^multipart\/form-data/i.test(type)) file = multipartFile(req.body as Buffer, type);
-        else if (/^application\/json/i.test(type)) {
+        if (req.isMultipart()) {
+          const declared = Number(req.headers["content-length"] ?? 0);
+          if (declared > bodyLimit)
+            throw new PortalError(
+              "TOO_LARGE",
+              413,
+              `the upload is ${declared} bytes; the largest file accepted is ${max} bytes`,
+              "file",
+            );
+          const got = await streamedFile(req, max, (t) => portal.attachments.allowed(t));
+          // Nothing is written for a refused file: too large (named, never truncated), a refused type.
+          const refused = portal.attachments.refusal(got, { over: got.over });
+          if (refused) throw refused;
+          file = got;
+        } else if (/^application\/json/i.test(type)) {
           const b = req.body as Record<string, unknown> | null;
           const fileName = b?.["fileName"];
           const contentType = b?.["contentType"];

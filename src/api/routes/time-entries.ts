@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
 import type { Portal } from "../../portal/service.js";
 import type { EffortLine } from "../../portal/time-entries.js";
+import type { SyncEngine } from "../../sync/engine.js";
 import {
   EffortQuery,
   EffortReport,
@@ -29,9 +30,13 @@ export function effortCsv(lines: EffortLine[]): string {
   return `${rows.map((r) => r.map(csvField).join(",")).join("\r\n")}\r\n`;
 }
 
-/** Time entries on tickets, and the effort report per client and month. */
+/**
+ * Time entries on tickets, and the effort report per client and month. With the sync engine, a
+ * ticket's list says how each entry stands with the PSA (`psa`: kept back as unmapped or refused,
+ * with the reason).
+ */
 export const timeEntryRoutes =
-  (portal: Portal): FastifyPluginAsyncTypebox =>
+  (portal: Portal, sync?: SyncEngine): FastifyPluginAsyncTypebox =>
   async (app) => {
     const TicketParams = IdParams("ticketId");
     const EntryParams = IdParams("timeEntryId");
@@ -63,7 +68,18 @@ export const timeEntryRoutes =
           response: { 200: PageOf(TimeEntry) },
         },
       },
-      async (req) => portal.listTimeEntries(req.actor, req.params.ticketId, req.query),
+      async (req) => {
+        const page = await portal.listTimeEntries(req.actor, req.params.ticketId, req.query);
+        if (!sync) return page;
+        const views = await sync.timeEntryViews(page.items.map((e) => e.id));
+        return {
+          ...page,
+          items: page.items.map((e) => {
+            const psa = views.get(e.id);
+            return psa ? { ...e, psa } : e;
+          }),
+        };
+      },
     );
     app.patch(
       "/api/time-entries/:timeEntryId",

@@ -46,6 +46,7 @@ import {
   type Tenant,
   type WriteContext,
 } from "./store.js";
+import { registerWebPages } from "./web-pages.js";
 import {
   checkWebhookCreate,
   checkWebhookUpdate,
@@ -772,6 +773,7 @@ export function buildAutotaskEmulator(options: AutotaskEmulatorOptions = {}): Au
   };
 
   registerWebhookPolicyRoutes(app, store, webhookPolicy);
+  registerWebPages(app, store);
   registerAdminRoutes(app, {
     store,
     stats,

@@ -107,6 +107,8 @@ export class TicketLinks {
         shadow: JSON.stringify(shadow),
         synced_at: this.#now(),
         warning: gap?.warning ?? null,
+        // The files are brought in step right after a link is made (the periodic check can wait).
+        files_checked_at: this.#now(),
       })
       .execute();
   }
@@ -130,6 +132,15 @@ export class TicketLinks {
         state: "linked",
         warning,
       })
+      .where("id", "=", id)
+      .execute();
+  }
+
+  /** The PSA ticket's files were just listed (the periodic file check, ./file-check.ts). */
+  async filesChecked(id: number): Promise<void> {
+    await this.#k
+      .updateTable("ticket_links")
+      .set({ files_checked_at: this.#now() })
       .where("id", "=", id)
       .execute();
   }

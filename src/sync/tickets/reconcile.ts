@@ -25,6 +25,8 @@ export interface LaneRef {
   ticketId: number | null;
   psaTicketId: number | null;
   pullNotes: boolean;
+  /** A periodic file check asked for the PSA's files (./file-check.ts): they are listed whatever the activity. */
+  pullFiles?: boolean;
 }
 
 /**
@@ -142,9 +144,15 @@ export class Reconciler {
     if (Object.keys(toPortal).length > 0) after = await portal.updateTicket(ticket.id, toPortal);
     for (const r of resolutions) await notes.systemNote(ctx, link, `Sync conflict resolved — ${r}.`);
     await notes.sync(ctx, ticket.id, pt.id, lane.pullNotes);
-    // The PSA's files are listed only when its ticket shows activity since the last sync (an
-    // attachment is activity on its ticket): a reconcile with nothing new costs no extra request.
-    await this.#files(ctx, ticket.id, pt.id, lane.pullNotes && pt.lastActivity !== shadow.psaAt);
+    // The PSA's files are listed when its ticket shows activity since the last sync, or when the
+    // periodic file check asks (a file added alone may not stamp its ticket: ./file-check.ts); a
+    // reconcile with nothing new costs no extra request.
+    await this.#files(
+      ctx,
+      ticket.id,
+      pt.id,
+      (lane.pullNotes && pt.lastActivity !== shadow.psaAt) || lane.pullFiles === true,
+    );
     const next: Shadow = {
       // An unsynced status stays "changed" against the shadow, so it crosses once a row covers it.
       portal: statusGap ? { ...portalSide(after), statusId: shadow.portal.statusId } : portalSide(after),
@@ -211,6 +219,19 @@ export class Reconciler {
     await this.#files(ctx, ticket.id, pt.id, false);
   }
 
+  /**
+   * A lane of periodic file checks only (./file-check.ts): the linked ticket's PSA files are listed
+   * and the new ones brought over (the portal's unsent ones sent), without reading the ticket. A
+   * ticket no longer linked, or out of the NOC queue, is left alone.
+   */
+  async checkFiles(ctx: Ctx, lane: LaneRef): Promise<void> {
+    const { links } = this.o;
+    let link = lane.ticketId !== null ? await links.byTicket(ctx.partnerId, lane.ticketId) : null;
+    if (!link && lane.psaTicketId !== null) link = await links.byPsa(ctx.partnerId, lane.psaTicketId);
+    if (link?.state !== "linked") return;
+    await this.#files(ctx, link.ticket_id, link.psa_ticket_id, true);
+  }
+
   /** The ticket's files, once it is linked; a warning about a file goes on the portal ticket. */
   async #files(ctx: Ctx, ticketId: number, psaTicketId: number, pull: boolean): Promise<void> {
     const { files, links, notes } = this.o;
@@ -218,6 +239,8 @@ export class Reconciler {
     const link = await links.byTicket(ctx.partnerId, ticketId);
     if (!link) return;
     await files.sync(ctx, ticketId, psaTicketId, pull, (text) => notes.systemNote(ctx, link, text));
+    // Listed now: the periodic check of this ticket can wait a whole period.
+    if (pull && ctx.session.attachments) await links.filesChecked(link.id);
   }
 
   /** Testing only: dies here, without cleanup, when NOCBRIDGE_FAILPOINT names this point. */

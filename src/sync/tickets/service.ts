@@ -11,6 +11,7 @@ import type { PsaSessions } from "../sessions.js";
 import { EffortSync } from "./effort.js";
 import { type SyncErrorView, TicketErrors } from "./errors.js";
 import { type DriftFinding, type ReceiveResult, TicketFeed } from "./feed.js";
+import { DEFAULT_FILE_CHECK_MINUTES, FileCheck } from "./file-check.js";
 import { FileSync } from "./files.js";
 import { TicketLinks } from "./links.js";
 import { FieldMap } from "./mapping.js";
@@ -39,6 +40,8 @@ export interface TicketEngineOptions {
   retry?: { maxAttempts?: number | undefined; baseMs?: number | undefined } | undefined;
   /** Testing only (NOCBRIDGE_FAILPOINT): where a ticket create stops the process. */
   failpoint?: Failpoint | undefined;
+  /** The periodic file check's period, ms (default NOCBRIDGE_FILE_CHECK_MINUTES' default): ./file-check.ts. */
+  fileCheckPeriodMs?: number | undefined;
 }
 
 /**
@@ -53,6 +56,7 @@ export class TicketEngine {
   readonly #views: TicketViews;
   readonly #feed: TicketFeed;
   readonly #webhooks: WebhookRegistrations;
+  readonly #fileCheck: FileCheck;
   readonly #lastPoll = new Map<number, number>();
 
   constructor(o: TicketEngineOptions) {
@@ -103,6 +107,14 @@ export class TicketEngine {
       registrations: this.#webhooks,
       links,
       worker: this.#worker,
+    });
+    this.#fileCheck = new FileCheck({
+      db,
+      clock,
+      portal,
+      periodMs: o.fileCheckPeriodMs ?? DEFAULT_FILE_CHECK_MINUTES * 60_000,
+      pollIntervalMs: o.pollIntervalMs ?? 5 * 60_000,
+      enqueue: (partnerId, e) => this.#worker.enqueue(partnerId, e),
     });
   }
 
@@ -202,6 +214,8 @@ export class TicketEngine {
       .checkDrift(partnerId, session)
       .catch((e: unknown) => this.#o.logger.warn({ err: e, partnerId }, "mapping drift check failed"));
     const n = await this.#feed.poll(partnerId, session);
+    // The slower half of the safety net: files added alone in the PSA (./file-check.ts).
+    if (session.attachments) await this.#fileCheck.queueDue(partnerId);
     await this.notify(partnerId);
     return n;
   }

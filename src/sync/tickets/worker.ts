@@ -6,6 +6,7 @@ import { pool } from "../assets.js";
 import type { SyncPortal } from "../portal-port.js";
 import type { PsaSessions } from "../sessions.js";
 import type { TicketErrors } from "./errors.js";
+import { FILE_CHECK_SOURCE } from "./file-check.js";
 import { type Ctx, ticketContext } from "./mapping.js";
 import type { Reconciler } from "./reconcile.js";
 
@@ -17,6 +18,10 @@ type Lane = {
   outbox: number[];
   inbox: number[];
   pullNotes: boolean;
+  /** A periodic file check is among the events: the PSA's files are listed (./file-check.ts). */
+  pullFiles: boolean;
+  /** The lane holds file checks only: the PSA's files are listed, the ticket is not reconciled. */
+  filesOnly: boolean;
 };
 
 /** A PSA change as the inbox stores it: "look at this ticket (or note)". */
@@ -121,7 +126,8 @@ export class TicketWorker {
           return;
         }
         try {
-          await this.o.reconciler.reconcile(ctx, lane);
+          if (lane.filesOnly) await this.o.reconciler.checkFiles(ctx, lane);
+          else await this.o.reconciler.reconcile(ctx, lane);
           await this.#done(lane);
           await this.o.errors.resolve(partnerId, lane.key);
         } catch (e) {
@@ -207,6 +213,8 @@ export class TicketWorker {
           outbox: [],
           inbox: [],
           pullNotes: false,
+          pullFiles: false,
+          filesOnly: true,
           first: order,
           pollOnly: true,
         };
@@ -219,11 +227,18 @@ export class TicketWorker {
       const l = lane(e.ticket_id, null, e.id);
       l.outbox.push(e.id);
       l.pollOnly = false;
+      l.filesOnly = false;
     }
     for (const e of inb) {
       if (e.psa_ticket_id === null) continue; // resolved first by #resolveNoteTickets
       const l = lane(linked.get(e.psa_ticket_id) ?? null, e.psa_ticket_id, e.id);
       l.inbox.push(e.id);
+      if (e.source === FILE_CHECK_SOURCE) {
+        // The safety net's slower half: it waits behind everything else, like a poll.
+        l.pullFiles = true;
+        continue;
+      }
+      l.filesOnly = false;
       // A ticket webhook carries no note changes: notes are read for note events, polls and retries —
       // and for every ticket event of a PSA that has no note events.
       if (e.entity_type === "TicketNote" || e.source !== "webhook" || notesInTicketEvents) l.pullNotes = true;

@@ -14,7 +14,7 @@ import { TicketDetailPage } from "./pages/TicketDetail";
 import { Tickets } from "./pages/Tickets";
 import { Users } from "./pages/Users";
 import { PsaScope } from "./psa";
-import { Link, match, navigate, useLocation } from "./router";
+import { confirmLeave, Link, match, navigate, useLocation } from "./router";
 import { can, ROLE_NAMES, type Session, useMe, useSession } from "./session";
 import type { Me, Page, Partner } from "./types";
 
@@ -197,7 +197,11 @@ function Header({ partnerId, section }: { partnerId: number | null; section: str
         <div className="who">
           <span className="who-name">{me.name}</span>
           <span className="who-role">{ROLE_NAMES[me.role]}</span>
-          <button type="button" className="ghost" onClick={() => void signOut().then(() => navigate("/"))}>
+          <button
+            type="button"
+            className="ghost"
+            onClick={() => confirmLeave() && void signOut().then(() => navigate("/", { force: true }))}
+          >
             Sign out
           </button>
         </div>

@@ -62,7 +62,9 @@ export function autotaskWebUrl(apiUrl: string): string | null {
 }
 
 export function autotaskTicketUrl(webUrl: string | null, ticketId: number): string | null {
-  return webUrl ? `${webUrl}/Mvc/ServiceDesk/TicketDetail.mvc?workItemId=${ticketId}` : null;
+  return webUrl
+    ? `${webUrl}/Autotask/AutotaskExtend/ExecuteCommand.aspx?Code=OpenTicketDetail&TicketID=${ticketId}`
+    : null;
 }
 
 export function autotaskCiUrl(webUrl: string | null, ciId: number): string | null {

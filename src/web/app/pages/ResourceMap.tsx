@@ -6,6 +6,7 @@ import { useResource } from "../hooks";
 import { optionsWith, optionText } from "../pick";
 import type { Psa } from "../psa";
 import type { PsaOption, PsaOptions, PsaResource, ResourceMapInput, ResourceMapLine } from "../types";
+import { useUnsavedChanges } from "../unsaved";
 
 interface MapView {
   lines: ResourceMapLine[];
@@ -57,8 +58,17 @@ export function ResourceMapSection({
   }));
   const roles: PsaOption[] | undefined = options?.[psa.roleOptions];
   const shown = (l: ResourceMapLine): Draft => draft?.[l.userId] ?? draftOf(l);
-  const dirty = draft !== null;
+  // Lines the user edited (a line set back to what is stored is not a change).
+  const changed = lines.filter((l) => {
+    const d = draft?.[l.userId];
+    return d !== undefined && (d.resource !== draftOf(l).resource || d.role !== draftOf(l).role);
+  }).length;
+  const dirty = changed > 0;
   const suggestions = lines.some((l) => l.suggested);
+  useUnsavedChanges(
+    dirty,
+    `The time entries' map has changes that are not saved (${changed} line${changed === 1 ? "" : "s"}). Leave without saving them?`,
+  );
 
   const edit = (l: ResourceMapLine, patch: Partial<Draft>) => {
     setSaved(undefined);
@@ -147,9 +157,10 @@ export function ResourceMapSection({
                 onClick={() => {
                   setDraft(null);
                   setErr(undefined);
+                  setSaved(undefined);
                 }}
               >
-                Discard
+                Discard changes
               </button>
             ) : null}
           </>
@@ -167,6 +178,12 @@ export function ResourceMapSection({
         <Banner kind="info">
           {P}'s {noun}s could not be listed (the API credentials are saved in Setup): type the {P} {noun} ids.
         </Banner>
+      ) : null}
+      {writable && dirty ? (
+        <p className="unsaved" role="status">
+          Not saved yet: {changed} line{changed === 1 ? "" : "s"} changed. "Save map" stores every line shown;
+          "Discard changes" goes back to the saved map.
+        </p>
       ) : null}
       {writable && suggestions && !dirty ? (
         <Banner kind="info">Suggested lines are not stored until the map is saved.</Banner>
@@ -193,16 +210,18 @@ export function ResourceMapSection({
             <tbody>
               {lines.map((l) => {
                 const d = shown(l);
-                const changed = draft?.[l.userId] !== undefined;
+                const edited = draft?.[l.userId] !== undefined;
+                const state = edited && (d.resource !== draftOf(l).resource || d.role !== draftOf(l).role);
                 return (
-                  <tr key={l.userId}>
+                  <tr key={l.userId} className={state ? "row-changed" : undefined}>
                     <th scope="row" data-label="Portal user">
                       {l.userName}
                     </th>
                     <td data-label={`${P} ${noun}`}>{resourceCell(l, d)}</td>
                     <td data-label={`${P} ${roleNoun}`}>{roleCell(l, d)}</td>
                     <td data-label="Note">
-                      {l.suggested && !changed ? <span className="badge badge-neutral">{why(l)}</span> : null}
+                      {state ? <span className="badge badge-warn">changed</span> : null}
+                      {l.suggested && !edited ? <span className="badge badge-neutral">{why(l)}</span> : null}
                     </td>
                   </tr>
                 );

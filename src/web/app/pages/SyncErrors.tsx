@@ -8,6 +8,7 @@ import { usePsa } from "../psa";
 import { Link } from "../router";
 import { can, useMe } from "../session";
 import type { SyncError } from "../types";
+import { mappingSectionOf } from "./mapping-spec";
 
 /** Tickets whose sync keeps failing (parked) or waits for a retry, with a retry button. */
 export function SyncErrors() {
@@ -91,7 +92,7 @@ export function SyncErrors() {
                         {e.code === "MAPPING" ? (
                           <>
                             {" · "}
-                            <Link to={`/p/${partner.id}/mappings`}>open the mapping tables</Link>
+                            <Link to={mappingsLink(partner.id, e.error)}>open the mapping table</Link>
                           </>
                         ) : null}
                       </div>
@@ -127,4 +128,10 @@ export function SyncErrors() {
       </Section>
     </>
   );
+}
+
+/** The Mappings page at the table a mapping error is about (`#status-reverse`). */
+function mappingsLink(partnerId: number, error: string): string {
+  const section = mappingSectionOf(error);
+  return `/p/${partnerId}/mappings${section ? `#${section}` : ""}`;
 }

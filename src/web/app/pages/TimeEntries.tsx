@@ -1,11 +1,10 @@
 import { type FormEvent, useEffect, useState } from "react";
-import { usePartner } from "../App";
-import { ApiError, api, get, messageOf, qs, tokenStore } from "../api";
+import { ApiError, api, get, messageOf } from "../api";
 import { Banner, Check, Field, Loading, Section } from "../components";
 import { formatDateTime } from "../format";
 import { useResource } from "../hooks";
 import { useMe } from "../session";
-import type { Effort, EffortReport, Page, TicketDetail, TimeEntry, TimeEntryCreate } from "../types";
+import type { Effort, Page, TicketDetail, TimeEntry, TimeEntryCreate } from "../types";
 
 /** "1 h 30 min", "45 min". */
 export function formatMinutes(m: number): string {
@@ -73,7 +72,6 @@ export function TimeEntriesSection({
   writable: boolean;
   onChanged(): void;
 }) {
-  const { partner } = usePartner();
   const { me } = useMe();
   const entries = useResource(
     () => get<Page<TimeEntry>>(`/api/tickets/${ticket.id}/time-entries?limit=500`),
@@ -159,9 +157,9 @@ export function TimeEntriesSection({
                 <div className="note-head">
                   <strong>{formatMinutes(e.minutes)}</strong>
                   <span>{e.userName}</span>
+                  {/* The browser's time zone, as the entry form's "your local time" (named in each time). */}
                   <span className="muted small">
-                    {formatDateTime(e.startedAt, partner.timeZone)} –{" "}
-                    {formatDateTime(e.endedAt, partner.timeZone)}
+                    {formatDateTime(e.startedAt)} – {formatDateTime(e.endedAt)}
                   </span>
                   <span className="muted small">
                     {e.billable ? "billable" : "not billable"}
@@ -169,6 +167,7 @@ export function TimeEntriesSection({
                   </span>
                 </div>
                 <p className="note-text">{e.summary}</p>
+                <KeptBack entry={e} />
                 {e.internalNote ? <p className="muted small">Internal: {e.internalNote}</p> : null}
                 {mayChange(e) ? (
                   <div className="form-actions">
@@ -222,6 +221,25 @@ export function TimeEntriesSection({
         </>
       ) : null}
     </Section>
+  );
+}
+
+/** Why an entry is not in the PSA: kept back by the sync (no resource for its technician, or refused). */
+function KeptBack({ entry }: { entry: TimeEntry }) {
+  const psa = entry.psa;
+  if (!psa || (psa.state !== "unmapped" && psa.state !== "refused")) return null;
+  const what =
+    psa.state === "unmapped"
+      ? "Not sent to the PSA: no PSA resource for this technician. Map the user (Resource map) or choose a default NOC resource in Setup; it is sent then."
+      : "Not sent to the PSA: the PSA refused it. Fix the cause and edit the entry to send it again.";
+  return (
+    <p className="small" data-testid="time-entry-kept-back" role="status">
+      <span className="badge badge-warn">
+        {psa.state === "unmapped" ? "waiting for a resource" : "refused"}
+      </span>{" "}
+      {what}
+      {psa.message ? <span className="muted"> ({psa.message})</span> : null}
+    </p>
   );
 }
 
@@ -371,101 +389,5 @@ function EntryForm({
   );
 }
 
-/** Effort per client and month, and its CSV download (the token goes in a header, so not a plain link). */
-export function EffortReportSection() {
-  const { partner } = usePartner();
-  const [from, setFrom] = useState("");
-  const [to, setTo] = useState("");
-  const query = qs({ from, to });
-  const report = useResource(
-    () => get<EffortReport>(`/api/partners/${partner.id}/reports/effort${query}`),
-    [partner.id, query],
-  );
-  const [err, setErr] = useState<string>();
-  const download = async () => {
-    setErr(undefined);
-    try {
-      const token = tokenStore.get();
-      const res = await fetch(
-        `/api/partners/${partner.id}/reports/effort${qs({ from, to, format: "csv" })}`,
-        {
-          headers: { accept: "text/csv", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-        },
-      );
-      if (!res.ok)
-        throw new Error(
-          ((await res.json().catch(() => ({}))) as { message?: string }).message ?? res.statusText,
-        );
-      const url = URL.createObjectURL(await res.blob());
-      const a = document.createElement("a");
-      a.href = url;
-      a.download =
-        /filename="([^"]+)"/.exec(res.headers.get("content-disposition") ?? "")?.[1] ?? "effort.csv";
-      a.click();
-      URL.revokeObjectURL(url);
-    } catch (x) {
-      setErr(messageOf(x));
-    }
-  };
-  const r = report.data;
-  return (
-    <Section
-      title="Effort report"
-      description="Time the NOC logged, per client and month (UTC), from the entries on the partner's tickets."
-      actions={
-        <button type="button" onClick={() => void download()}>
-          Download CSV
-        </button>
-      }
-    >
-      <div className="inline-edit">
-        <Field label="From (day)">
-          {(a) => <input {...a} type="date" value={from} onChange={(e) => setFrom(e.target.value)} />}
-        </Field>
-        <Field label="To (day after the last)">
-          {(a) => <input {...a} type="date" value={to} onChange={(e) => setTo(e.target.value)} />}
-        </Field>
-      </div>
-      {err ? <Banner kind="error">{err}</Banner> : null}
-      {report.error ? <Banner kind="error">{report.error}</Banner> : null}
-      {!r ? (
-        <Loading />
-      ) : r.lines.length === 0 ? (
-        <p className="muted">No time logged in this period.</p>
-      ) : (
-        <div className="table-wrap">
-          <table aria-label="Effort per client and month">
-            <thead>
-              <tr>
-                <th>Client</th>
-                <th>Month</th>
-                <th>Entries</th>
-                <th>Time</th>
-                <th>Billable</th>
-              </tr>
-            </thead>
-            <tbody>
-              {r.lines.map((l) => (
-                <tr key={`${l.clientId}-${l.month}`}>
-                  <td>
-                    {l.clientCode} — {l.clientName}
-                  </td>
-                  <td>{l.month}</td>
-                  <td>{l.entries}</td>
-                  <td>{formatMinutes(l.minutes)}</td>
-                  <td>{formatMinutes(l.billableMinutes)}</td>
-                </tr>
-              ))}
-              <tr>
-                <th colSpan={2}>Total</th>
-                <th>{r.total.entries}</th>
-                <th>{formatMinutes(r.total.minutes)}</th>
-                <th>{formatMinutes(r.total.billableMinutes)}</th>
-              </tr>
-            </tbody>
-          </table>
-        </div>
-      )}
-    </Section>
-  );
-}
+// The effort report lives in its own module; Sync.tsx imports it from here.
+export { EffortReportSection } from "./EffortReport";
