@@ -23,6 +23,7 @@ import { DB_UNAVAILABLE, toHttpError } from "./errors.js";
 import { installGuards, isUiFallback } from "./guard.js";
 import { attachmentRoutes } from "./routes/attachments.js";
 import { clientRoutes } from "./routes/clients.js";
+import { deviceViewRoutes } from "./routes/devices.js";
 import { partnerRoutes } from "./routes/partners.js";
 import { psaSystemRoutes } from "./routes/psa-systems.js";
 import { queueRoutes } from "./routes/queue.js";
@@ -222,6 +223,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(partnerRoutes(deps.portal, deps.sync));
   await app.register(psaSystemRoutes(deps.portal));
   await app.register(clientRoutes(deps.portal, deps.sync));
+  await app.register(deviceViewRoutes(deps.portal, deps.sync));
   await app.register(ticketRoutes(deps.portal, deps.sync));
   await app.register(queueRoutes(deps.portal, deps.sync));
   await app.register(timeEntryRoutes(deps.portal, deps.sync));

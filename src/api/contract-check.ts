@@ -1,14 +1,17 @@
 import type { Static } from "@sinclair/typebox";
+import type * as deviceViews from "../portal/device-views.js";
 import type * as portalQueue from "../portal/queue.js";
 import type * as service from "../portal/service.js";
 import type * as domain from "../portal/types.js";
 import type { Check, ValidationResult } from "../psa/connector.js";
+import type { DeviceCiView } from "../sync/device-ci.js";
 import type { SyncRun } from "../sync/runs.js";
 import type { TimeEntrySyncView } from "../sync/tickets/effort-views.js";
 import type { SyncErrorView } from "../sync/tickets/errors.js";
 import type { PsaTicketView } from "../sync/tickets/views.js";
 import type { WebhookState } from "../sync/tickets/webhooks.js";
 import type * as api from "./schemas.js";
+import type * as devicesApi from "./schemas-devices.js";
 import type * as queue from "./schemas-queue.js";
 
 /**
@@ -42,6 +45,9 @@ export type ContractChecks = [
   Assert<Same<Omit<Static<typeof api.Integration>, "ticketing">, Omit<domain.IntegrationView, "ticketing">>>,
   Assert<Same<Static<typeof api.WebhookState>, WebhookState>>,
   Assert<Same<Static<typeof api.Check>, Check>>,
+  Assert<Same<Static<typeof devicesApi.DeviceListItem>, deviceViews.DeviceListItem>>,
+  Assert<Same<Static<typeof devicesApi.DeviceListQuery>, deviceViews.DeviceListFilter>>,
+  Assert<Same<Static<typeof devicesApi.DeviceCi>, DeviceCiView>>,
   Assert<Same<Static<typeof api.Validation>, ValidationResult>>,
   Assert<Same<Omit<Static<typeof queue.QueueItem>, "psa">, portalQueue.QueueItem>>,
   Assert<Same<Static<typeof queue.QueueCounts>, portalQueue.QueueCounts>>,

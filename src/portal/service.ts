@@ -9,6 +9,7 @@ import { Audit } from "./audit.js";
 import type { DeviceState, MappingKind } from "./catalog.js";
 import { Clients } from "./clients.js";
 import { type PageQuery, PortalContext } from "./context.js";
+import { DeviceViews } from "./device-views.js";
 import { type DeviceImportResult, type DeviceInput, Devices } from "./devices.js";
 import { ForSync } from "./for-sync.js";
 import { Integration, type IntegrationOptions } from "./integration.js";
@@ -67,6 +68,8 @@ export class Portal {
   readonly mappings: Mappings;
   readonly clients: Clients;
   readonly devices: Devices;
+  /** The partner-wide device list and the device page (device-views.ts). */
+  readonly deviceViews: DeviceViews;
   readonly tickets: Tickets;
   /** The ticket queue across the partners an actor sees (queue.ts). */
   readonly queue: TicketQueue;
@@ -87,6 +90,7 @@ export class Portal {
     this.partners = new Partners(ctx, this.integration, this.mappings);
     this.clients = new Clients(ctx);
     this.devices = new Devices(ctx, this.clients);
+    this.deviceViews = new DeviceViews(ctx, this.clients, this.devices);
     this.tickets = new Tickets(ctx, this.clients, this.devices);
     this.queue = new TicketQueue(ctx, this.clients);
     this.notes = new Notes(ctx, this.tickets);

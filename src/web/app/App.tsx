@@ -2,6 +2,7 @@ import { createContext, type ReactNode, useContext, useEffect } from "react";
 import { get } from "./api";
 import { Banner, Loading } from "./components";
 import { useResource } from "./hooks";
+import { DeviceDetailPage } from "./pages/DeviceDetail";
 import { Devices } from "./pages/Devices";
 import { Mappings } from "./pages/Mappings";
 import { Partners } from "./pages/Partners";
@@ -117,6 +118,8 @@ function PartnerRoutes({ path }: { path: string }) {
   for (const [pattern, render, allowed] of routes) {
     if (match(pattern, path)) return allowed ? render() : <NotAllowed />;
   }
+  const dv = match("/p/:pid/devices/:deviceId", path);
+  if (dv) return <DeviceDetailPage deviceId={Number(dv.deviceId)} />;
   const t = match("/p/:pid/tickets/:ticketId", path);
   if (t) return <TicketDetailPage ticketId={Number(t.ticketId)} />;
   const pid = /^\/p\/(\d+)\/?$/.exec(path);

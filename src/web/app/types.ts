@@ -7,6 +7,7 @@
 
 import type { Static } from "@sinclair/typebox";
 import type * as S from "../../api/schemas.js";
+import type * as SD from "../../api/schemas-devices.js";
 import type * as Q from "../../api/schemas-queue.js";
 
 export type Role = Static<typeof S.Role>;
@@ -220,3 +221,9 @@ export type WebhookState = Static<typeof S.WebhookState>;
 export type QueueItem = Static<typeof Q.QueueItem>;
 export type QueueCounts = Static<typeof Q.QueueCounts>;
 export type QueueSyncState = (typeof Q.QUEUE_SYNC_STATES)[number];
+/** GET /api/partners/:id/devices: a device across the partner's clients, with its client and PSA link. */
+export type DeviceListItem = Static<typeof SD.DeviceListItem>;
+export type DeviceSort = (typeof SD.DEVICE_SORTS)[number];
+/** GET /api/devices/:id/overview: the device page (alerts, tickets, the PSA asset read live). */
+export type DeviceOverview = Static<typeof SD.DeviceOverview>;
+export type DeviceCi = Static<typeof SD.DeviceCi>;

@@ -1,29 +1,35 @@
+import { useEffect, useRef, useState } from "react";
 import { usePartner } from "../App";
 import { get, qs } from "../api";
-import { Badge, Banner, Field, Loading, PageHeader, Pager, Section, type Tone } from "../components";
+import { Badge, Banner, Field, Loading, PageHeader, Pager, Section } from "../components";
 import { ago } from "../format";
 import { useResource, useTitle } from "../hooks";
 import { usePsa } from "../psa";
-import { navigate, useLocation } from "../router";
-import type { Client, Device, DeviceState, Page } from "../types";
+import { Link, navigate, useLocation } from "../router";
+import type { Client, DeviceListItem, DeviceSort, DeviceState, Page } from "../types";
+import { CompanyName, syncStateOf, useKeptResource, Warranty } from "./device-parts";
 
 const LIMIT = 50;
 const STATES: DeviceState[] = ["managed", "discovered", "unmanaged"];
+/** How long typing pauses before the list follows the search box. */
+const SEARCH_DEBOUNCE_MS = 300;
+/** The sortable columns, as their headers name them. */
+const SORT_LABELS: Record<DeviceSort, string> = {
+  hostname: "Hostname",
+  client: "Client",
+  state: "State",
+  type: "Type",
+  serial: "Serial number",
+  warranty: "Warranty end",
+  synced: "Last synced",
+};
+const SORTS = Object.keys(SORT_LABELS) as DeviceSort[];
 
 /**
- * What the asset sync does with a device in this state, and whether it has happened (a linked asset:
- * `asset` is the PSA's word for it, an Autotask "CI", a ConnectWise "configuration").
+ * The partner's devices across its clients (or one client's): search as you type, sort by column,
+ * with the warranty end, the serial number and the PSA asset (Autotask CI, ConnectWise configuration)
+ * and sync state. Searching, sorting and paging happen in the database (lists can be long).
  */
-function syncStateOf(d: Device, asset: string): { tone: Tone; text: string } {
-  if (d.psaCiId !== null)
-    return d.state === "managed"
-      ? { tone: "ok", text: `Synced (active ${asset})` }
-      : { tone: "ok", text: `Synced (inactive ${asset})` };
-  if (d.state === "unmanaged") return { tone: "neutral", text: `No ${asset} (unmanaged)` };
-  return { tone: "warn", text: "Not synced yet" };
-}
-
-/** Devices of one client, by state, with their PSA asset (Autotask CI, ConnectWise configuration) and sync state. */
 export function Devices() {
   const { partner } = usePartner();
   useTitle(`Devices — ${partner.name}`);
@@ -33,30 +39,81 @@ export function Devices() {
     [partner.id],
   );
   const list = clients.data?.items ?? [];
-  const clientId = search.get("clientId") ?? (list[0] ? String(list[0].id) : "");
+  const clientId = search.get("clientId") ?? "";
   const state = search.get("state") ?? "";
   const q = search.get("search") ?? "";
+  const sortParam = search.get("sort") as DeviceSort | null;
+  const sort: DeviceSort = sortParam && SORTS.includes(sortParam) ? sortParam : "hostname";
+  const order = search.get("order") === "desc" ? "desc" : "asc";
   const offset = Number(search.get("offset") ?? 0) || 0;
   const go = (p: Record<string, string | number>) => {
-    const next = { clientId, state, search: q, offset: 0, ...p };
-    navigate(`/p/${partner.id}/devices${qs({ ...next, offset: next.offset || undefined })}`, {
-      replace: true,
-    });
+    const next = { clientId, state, search: q, sort, order, offset: 0, ...p };
+    navigate(
+      `/p/${partner.id}/devices${qs({
+        ...next,
+        sort: next.sort === "hostname" ? undefined : next.sort,
+        order: next.order === "asc" ? undefined : next.order,
+        offset: next.offset || undefined,
+      })}`,
+      { replace: true },
+    );
   };
-  const devices = useResource(
+
+  // Search as you type: the box is the page's own state; the list (and the URL) follow after a pause.
+  const [text, setText] = useState(q);
+  const goLatest = useRef(go);
+  goLatest.current = go;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: only the typed text starts the pause
+  useEffect(() => {
+    if (text === q) return;
+    const timer = window.setTimeout(() => goLatest.current({ search: text }), SEARCH_DEBOUNCE_MS);
+    return () => window.clearTimeout(timer);
+  }, [text]);
+
+  const devices = useKeptResource(
     () =>
-      clientId
-        ? get<Page<Device>>(
-            `/api/clients/${clientId}/devices${qs({ state, search: q, limit: LIMIT, offset: offset || undefined })}`,
-          )
-        : Promise.resolve(null),
-    [clientId, state, q, offset],
+      get<Page<DeviceListItem>>(
+        `/api/partners/${partner.id}/devices${qs({
+          clientId,
+          state,
+          search: q,
+          sort,
+          order,
+          limit: LIMIT,
+          offset: offset || undefined,
+        })}`,
+      ),
+    [partner.id, clientId, state, q, sort, order, offset],
   );
   const { psa } = usePsa();
   const label = psa?.label ?? "PSA";
   const asset = psa?.asset ?? "asset";
   const Asset = `${asset.charAt(0).toUpperCase()}${asset.slice(1)}`;
   const client = list.find((c) => String(c.id) === clientId);
+  const page = devices.data;
+
+  /** A column header that sorts by it (again: the other way). */
+  const sortHeader = (by: DeviceSort) => {
+    const active = sort === by;
+    return (
+      <th
+        key={by}
+        scope="col"
+        aria-sort={active ? (order === "asc" ? "ascending" : "descending") : undefined}
+      >
+        <button
+          type="button"
+          className="sort-button"
+          onClick={() => go({ sort: by, order: active && order === "asc" ? "desc" : "asc" })}
+        >
+          {SORT_LABELS[by]}
+          <span aria-hidden="true" className={active ? "sort-mark" : "sort-mark muted"}>
+            {active ? (order === "asc" ? " ▲" : " ▼") : " ↕"}
+          </span>
+        </button>
+      </th>
+    );
+  };
 
   return (
     <>
@@ -69,6 +126,7 @@ export function Devices() {
           <Field label="Client">
             {(a) => (
               <select {...a} value={clientId} onChange={(e) => go({ clientId: e.target.value })}>
+                <option value="">All clients</option>
                 {list.map((c) => (
                   <option key={c.id} value={c.id}>
                     {c.code} — {c.name}
@@ -94,21 +152,41 @@ export function Devices() {
               <input
                 {...a}
                 type="search"
-                placeholder="hostname, serial…"
-                defaultValue={q}
+                placeholder="hostname, serial, IP…"
+                value={text}
+                onChange={(e) => setText(e.target.value)}
                 onKeyDown={(e) => {
-                  if (e.key === "Enter") go({ search: e.currentTarget.value });
-                }}
-                onBlur={(e) => {
-                  if (e.currentTarget.value !== q) go({ search: e.currentTarget.value });
+                  if (e.key === "Enter") go({ search: text });
                 }}
               />
             )}
           </Field>
+          {/* On a phone the table has no header row: sorting is chosen here instead. */}
+          <Field label="Sort by" className="sort-phone">
+            {(a) => (
+              <select
+                {...a}
+                value={`${sort}:${order}`}
+                onChange={(e) => {
+                  const [by, o] = e.target.value.split(":");
+                  go({ sort: by ?? "hostname", order: o ?? "asc" });
+                }}
+              >
+                {SORTS.flatMap((by) => [
+                  <option key={`${by}:asc`} value={`${by}:asc`}>
+                    {SORT_LABELS[by]} ↑
+                  </option>,
+                  <option key={`${by}:desc`} value={`${by}:desc`}>
+                    {SORT_LABELS[by]} ↓
+                  </option>,
+                ])}
+              </select>
+            )}
+          </Field>
         </form>
         {client ? (
-          <p className="muted small">
-            {label} company: {client.psaCompanyId ?? "not mapped — set it in Setup › Clients"}
+          <p className="muted small" data-testid="client-company">
+            {label} company: <CompanyName id={client.psaCompanyId} name={client.psaCompanyName} />
           </p>
         ) : null}
       </Section>
@@ -117,64 +195,74 @@ export function Devices() {
         <Loading />
       ) : list.length === 0 ? (
         <p className="muted">This partner has no clients yet.</p>
-      ) : !devices.data ? (
+      ) : !page ? (
         <Loading />
-      ) : devices.data.items.length === 0 ? (
-        <p className="muted">No device matches.</p>
       ) : (
         <div className="table-wrap card">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Hostname</th>
-                <th scope="col">State</th>
-                <th scope="col">Type</th>
-                <th scope="col">IP address</th>
-                <th scope="col">Serial number</th>
-                <th scope="col">
-                  {label} {asset}
-                </th>
-                <th scope="col">Sync</th>
-                <th scope="col">Updated</th>
-              </tr>
-            </thead>
-            <tbody>
-              {devices.data.items.map((d) => {
-                const s = syncStateOf(d, asset);
-                const href = d.psaCiId !== null ? (psa?.assetUrl(d.psaCiId) ?? null) : null;
-                return (
-                  <tr key={d.id}>
-                    <td data-label="Hostname">{d.hostname}</td>
-                    <td data-label="State">{d.state}</td>
-                    <td data-label="Type">{d.deviceType || "—"}</td>
-                    <td data-label="IP address">{d.ipAddress || "—"}</td>
-                    <td data-label="Serial number">{d.serialNumber || "—"}</td>
-                    <td data-label={`${label} ${asset}`}>
-                      {d.psaCiId === null ? (
-                        "—"
-                      ) : href ? (
-                        <a href={href} target="_blank" rel="noreferrer">
-                          {Asset} {d.psaCiId}
-                        </a>
-                      ) : (
-                        `${Asset} ${d.psaCiId}`
-                      )}
-                    </td>
-                    <td data-label="Sync">
-                      <Badge tone={s.tone}>{s.text}</Badge>
-                    </td>
-                    <td data-label="Updated">{ago(d.updatedAt)}</td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-          <Pager
-            total={devices.data.total}
-            limit={LIMIT}
-            offset={offset}
-            onOffset={(o) => go({ offset: o })}
-          />
+          <p className="muted small table-count" aria-live="polite" data-testid="device-count">
+            {page.total === 0
+              ? "No device matches."
+              : `${page.total.toLocaleString()} device${page.total === 1 ? "" : "s"}`}
+            {devices.loading ? " · updating…" : ""}
+          </p>
+          {page.items.length === 0 ? null : (
+            <table className="devices">
+              <thead>
+                <tr>
+                  {sortHeader("hostname")}
+                  {sortHeader("client")}
+                  {sortHeader("state")}
+                  {sortHeader("type")}
+                  <th scope="col">IP address</th>
+                  {sortHeader("serial")}
+                  {sortHeader("warranty")}
+                  <th scope="col">
+                    {label} {asset}
+                  </th>
+                  {sortHeader("synced")}
+                </tr>
+              </thead>
+              <tbody>
+                {page.items.map((d) => {
+                  const s = syncStateOf(d, asset);
+                  const href = d.psaCiId !== null ? (psa?.assetUrl(d.psaCiId) ?? null) : null;
+                  return (
+                    <tr key={d.id}>
+                      <td data-label="Hostname">
+                        <Link to={`/p/${partner.id}/devices/${d.id}`}>{d.hostname}</Link>
+                      </td>
+                      <td data-label="Client">
+                        {d.client.name} <span className="muted small">{d.client.code}</span>
+                      </td>
+                      <td data-label="State">{d.state}</td>
+                      <td data-label="Type">{d.deviceType || "—"}</td>
+                      <td data-label="IP address">{d.ipAddress || "—"}</td>
+                      <td data-label="Serial number">{d.serialNumber || "—"}</td>
+                      <td data-label="Warranty end">
+                        <Warranty date={d.warrantyEndDate} />
+                      </td>
+                      <td data-label={`${label} ${asset}`}>
+                        {d.psaCiId === null ? (
+                          "—"
+                        ) : href ? (
+                          <a href={href} target="_blank" rel="noreferrer">
+                            {Asset} {d.psaCiId}
+                          </a>
+                        ) : (
+                          `${Asset} ${d.psaCiId}`
+                        )}
+                      </td>
+                      <td data-label="Last synced">
+                        <Badge tone={s.tone}>{s.text}</Badge>
+                        {d.lastSyncedAt ? <span className="muted small"> {ago(d.lastSyncedAt)}</span> : null}
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          )}
+          <Pager total={page.total} limit={LIMIT} offset={offset} onOffset={(o) => go({ offset: o })} />
         </div>
       )}
     </>
