@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Presets, SingleBar } from "cli-progress";
 import { Command, InvalidArgumentError, Option } from "commander";
+import { registerReconciliationCommand } from "./cli/reconciliation.js";
 import { registerTicketQueueCommand } from "./cli/tickets-queue.js";
 import { type Config, ENV_DOC, loadConfig } from "./config.js";
 import { DEMO_PARTNER_NAME, seedDemo } from "./demo/seed.js";
@@ -353,6 +354,7 @@ export function buildCli(): Command {
         }),
     );
 
+  registerReconciliationCommand(program, { withServices, dbOption });
   registerAutotaskEmulatorCommand(program);
   registerConnectWiseEmulatorCommand(program);
 

@@ -27,6 +27,7 @@ import { deviceViewRoutes } from "./routes/devices.js";
 import { partnerRoutes } from "./routes/partners.js";
 import { psaSystemRoutes } from "./routes/psa-systems.js";
 import { queueRoutes } from "./routes/queue.js";
+import { reconciliationRoutes } from "./routes/reconciliation.js";
 import { resourceMapRoutes } from "./routes/resource-map.js";
 import { syncRoutes } from "./routes/sync.js";
 import { ticketSyncRoutes, webhookRoutes } from "./routes/ticket-sync.js";
@@ -232,6 +233,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     await app.register(syncRoutes(deps.sync));
     await app.register(ticketSyncRoutes(deps.portal, deps.sync));
     await app.register(resourceMapRoutes(deps.sync));
+    await app.register(reconciliationRoutes(deps.sync));
     await app.register(webhookRoutes(deps.sync));
   }
   return app;

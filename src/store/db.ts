@@ -28,6 +28,7 @@ import * as m0016 from "./migrations/0016_effort_sync.js";
 import * as m0017 from "./migrations/0017_attachment_links.js";
 import * as m0018 from "./migrations/0018_client_company_name.js";
 import * as m0019 from "./migrations/0019_file_checks.js";
+import * as m0022 from "./migrations/0022_reconciliation_ignores.js";
 import type { Database } from "./schema.js";
 import { Signals } from "./signals.js";
 
@@ -150,6 +151,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     "0017_attachment_links": { up: (db) => m0017.up(db, dialect) },
     "0018_client_company_name": { up: (db) => m0018.up(db, dialect) },
     "0019_file_checks": { up: (db) => m0019.up(db, dialect) },
+    "0022_reconciliation_ignores": { up: (db) => m0022.up(db, dialect) },
   };
 }
 

@@ -38,6 +38,8 @@ export interface Database {
   // attachments (migrations 0015, 0017)
   attachments: AttachmentRow;
   attachment_links: AttachmentLinkRow;
+  // reconciliation (migration 0022)
+  reconciliation_ignores: ReconciliationIgnoreRow;
 }
 
 export interface PartnerRow {
@@ -441,5 +443,19 @@ export interface AttachmentLinkRow {
   psa_ticket_id: number;
   sha256: string | null;
   skipped: string | null;
+  created_at: string;
+}
+
+// ---------------------------------------------------------------- reconciliation (migration 0022)
+
+/** A reconciliation item a partner ignores, by its key ("orphan-ci:ci:812"). */
+export interface ReconciliationIgnoreRow {
+  id: Generated<number>;
+  partner_id: number;
+  item_key: string;
+  kind: string;
+  /** The item's sentence when it was ignored (the list of ignored items shows it). */
+  summary: string;
+  created_by: string;
   created_at: string;
 }

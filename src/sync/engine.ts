@@ -15,6 +15,7 @@ import { OutageWatch } from "./outage.js";
 import { PortalEvents } from "./portal-events.js";
 import { type SyncPortal, syncPortal } from "./portal-port.js";
 import { PsaOptionsReader } from "./psa-options.js";
+import { Reconciliation } from "./reconciliation/service.js";
 import { pruneProcessed } from "./retention.js";
 import { type RunEvent, RunStore, type RunTrigger, type SyncRun, type SyncRunDetail } from "./runs.js";
 import { AssetScheduler } from "./scheduler.js";
@@ -94,6 +95,8 @@ export class SyncEngine {
   readonly effort: ResourceMap;
   /** The ticket queue's sync-state and PSA-number conditions (the portal's queue filters with them). */
   readonly queueFilter = ticketQueueFilter;
+  /** Portal devices against the PSA's configuration items, and the actions that fix them. */
+  readonly reconciliation: Reconciliation;
   readonly #options: PsaOptionsReader;
   /** Integration settings saves (integration_events rows) and what follows them. */
   readonly #events: PortalEvents;
@@ -128,6 +131,16 @@ export class SyncEngine {
       ticketChecks: (partnerId, session) => this.tickets.validationChecks(partnerId, session),
     });
     this.effort = new ResourceMap({ db: o.db, portal: this.portal, sessions: this.sessions });
+    this.reconciliation = new Reconciliation({
+      db: o.db,
+      clock: o.clock,
+      portal: this.portal,
+      links: this.links,
+      runs: this.runs,
+      sessions: this.sessions,
+      validation: this.validation,
+      ttlMs: o.liveReadTtlMs ?? LIVE_READ_TTL_MS,
+    });
     this.#options = new PsaOptionsReader({ portal: this.portal, sessions: this.sessions, live: this.#live });
     this.scheduler = new AssetScheduler({
       portal: this.portal,

@@ -85,4 +85,14 @@ export class LinkStore {
       )
       .execute();
   }
+
+  /** Drops one link (reconciliation's move: the device's next write finds or creates its CI again). */
+  async remove(partnerId: number, entity: LinkEntity, portalId: number): Promise<void> {
+    await this.#db.kysely
+      .deleteFrom("links")
+      .where("partner_id", "=", partnerId)
+      .where("entity", "=", entity)
+      .where("portal_id", "=", portalId)
+      .execute();
+  }
 }

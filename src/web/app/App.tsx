@@ -7,6 +7,7 @@ import { Devices } from "./pages/Devices";
 import { Mappings } from "./pages/Mappings";
 import { Partners } from "./pages/Partners";
 import { Queue } from "./pages/Queue";
+import { Reconciliation } from "./pages/Reconciliation";
 import { Setup } from "./pages/Setup";
 import { SignIn } from "./pages/SignIn";
 import { SyncPage } from "./pages/Sync";
@@ -43,6 +44,7 @@ const PARTNER_NAV: NavItem[] = [
   { section: "setup", label: "Setup", show: (me) => can(me, "integration:write") },
   { section: "mappings", label: "Mappings", show: (me) => can(me, "mapping:write") },
   { section: "sync", label: "Validate & sync", show: (me) => can(me, "integration:write") },
+  { section: "reconciliation", label: "Reconciliation", show: (me) => can(me, "integration:write") },
   { section: "tickets", label: "Tickets", show: () => true },
   { section: "devices", label: "Devices", show: () => true },
   { section: "sync-errors", label: "Sync errors", show: () => true },
@@ -110,6 +112,7 @@ function PartnerRoutes({ path }: { path: string }) {
     ["/p/:pid/setup", () => <Setup />, true],
     ["/p/:pid/mappings", () => <Mappings />, true],
     ["/p/:pid/sync", () => <SyncPage />, can(me, "integration:write")],
+    ["/p/:pid/reconciliation", () => <Reconciliation />, can(me, "integration:write")],
     ["/p/:pid/tickets", () => <Tickets />, true],
     ["/p/:pid/devices", () => <Devices />, true],
     ["/p/:pid/sync-errors", () => <SyncErrors />, true],

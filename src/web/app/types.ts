@@ -9,6 +9,7 @@ import type { Static } from "@sinclair/typebox";
 import type * as S from "../../api/schemas.js";
 import type * as SD from "../../api/schemas-devices.js";
 import type * as Q from "../../api/schemas-queue.js";
+import type * as R from "../../api/schemas-reconciliation.js";
 
 export type Role = Static<typeof S.Role>;
 
@@ -227,3 +228,9 @@ export type DeviceSort = (typeof SD.DEVICE_SORTS)[number];
 /** GET /api/devices/:id/overview: the device page (alerts, tickets, the PSA asset read live). */
 export type DeviceOverview = Static<typeof SD.DeviceOverview>;
 export type DeviceCi = Static<typeof SD.DeviceCi>;
+// ---------------------------------------------------------------- reconciliation
+/** GET /api/partners/:id/reconciliation: portal devices against the PSA's configuration items. */
+export type ReconciliationView = Static<typeof R.ReconciliationView>;
+export type ReconciliationItem = Static<typeof R.ReconciliationItem>;
+export type ReconciliationActionInput = Static<typeof R.ReconciliationActionInput>;
+export type ReconciliationActionResult = Static<typeof R.ReconciliationActionResult>;
