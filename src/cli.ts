@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from "commander";
 import { registerReconciliationCommand } from "./cli/reconciliation.js";
+import { registerTicketQueueCommand } from "./cli/tickets-queue.js";
 import { followRun, printPlan, runSummary } from "./cli-sync.js";
 import { type Config, ENV_DOC, loadConfig } from "./config.js";
 import { DEMO_PARTNER_NAME, seedDemo } from "./demo/seed.js";
@@ -77,7 +78,7 @@ export function buildCli(): Command {
       async (o: { port?: number; emulatorPort: number; connectwisePort: number; database?: string }) => {
         const config = configFrom(o);
         // Loaded only for the demo: it brings the emulators, which other commands do not need.
-        const { CW_ADMIN, DEMO_PASSWORD, startDemo } = await import("./demo/run.js");
+        const { CW_ADMIN, DEMO_PASSWORD, NOC_TECH, startDemo } = await import("./demo/run.js");
         const consoleSummary = new ConsoleSummary();
         const demo = await startDemo(config, {
           emulatorPort: o.emulatorPort,
@@ -99,6 +100,7 @@ export function buildCli(): Command {
             `  partner "${summary.partner.name}" (id ${p}) on Autotask: ${counts(summary)}`,
             `  partner "${cw.summary.partner.name}" (id ${cw.summary.partner.id}) on ConnectWise: ${counts(cw.summary)}`,
             `  web UI: ${server.url}/  (sign in as noc / ${DEMO_PASSWORD}, or var-admin / ${DEMO_PASSWORD} for the Autotask partner, or ${CW_ADMIN} / ${DEMO_PASSWORD} for the ConnectWise partner)`,
+            `          NOC technician: ${NOC_TECH} / ${DEMO_PASSWORD} (the ticket queue of both partners)`,
             `  NOC admin token: ${adminToken}`,
             `  Autotask emulator: ${emulator.baseUrl} (admin API ${emulator.url}/_emulator/state)`,
             `  ConnectWise emulator: ${cw.emulator.url} (self-signed certificate; company id ${cw.emulator.credentials.companyId}, admin API ${cw.emulator.url}/_emulator/tenants)`,
@@ -268,6 +270,8 @@ export function buildCli(): Command {
         ]);
       }),
     );
+
+  registerTicketQueueCommand(tickets, { dbOption, jsonOption, positiveInt, withServices });
 
   const timeEntries = program.command("time-entries").description("time logged on tickets");
   timeEntries

@@ -75,6 +75,22 @@ describe.each(STORES)("nocbridge CLI on %s", (kind) => {
     await expect(cli("clients", "list", "--partner", "77")).rejects.toThrow(/partner not found/);
   }, 120_000);
 
+  it("prints the ticket queue across partners with names and the count per status", async () => {
+    // An aligned table with names (no index column), then the counts. The demo's tickets wait in the
+    // outbox (no server ran to send them): pending.
+    const queue = (await cli("tickets", "queue")).trimEnd().split("\n");
+    expect(queue[0]).toMatch(/^PSA ticket +Title +Partner +Client +Status +Priority +Sync$/);
+    expect(queue[1]).toMatch(/^─+( +─+){6}$/);
+    const backup = queue.find((l) => l.includes("Backup job failed"));
+    expect(backup).toMatch(/^— +Backup job failed on \S+ +Demo VAR +AT\d \S.* +New +P\d +pending$/);
+    expect(queue.at(-1)).toBe("4 tickets · New 1 · Work In Progress 1 · Scheduled 1 · Handed Over to MSP 1");
+    const newOnes = JSON.parse(await cli("tickets", "queue", "--status", "1", "--json"));
+    expect(newOnes.items.map((t: { title: string }) => t.title)).toEqual([
+      expect.stringMatching(/^Backup job/),
+    ]);
+    expect(newOnes.counts.total).toBe(4);
+  }, 120_000);
+
   it("serves the API with the admin token from the environment", async () => {
     const token = `nbt_${randomBytes(16).toString("hex")}`;
     server = spawn("node", [...CLI, "serve", "--port", "0"], {

@@ -165,8 +165,44 @@ describe("nocbridge demo", () => {
         company: configuration?.["company"],
         externalXRef: `nocbridge:${portalTicket.id}`,
       });
+
+      // The NOC technician of the demo signs in and works one queue of both partners' tickets, each
+      // named by its PSA ticket number.
+      const { DEMO_PASSWORD, NOC_TECH } = await import("../src/demo/run.js");
+      const signIn = await fetch(`${demo.server.url}/api/session`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ username: NOC_TECH, password: DEMO_PASSWORD }),
+      });
+      expect(signIn.status).toBe(200);
+      const session = (await signIn.json()) as {
+        token: string;
+        user: { role: string; partnerId: number | null };
+      };
+      expect(session.user).toMatchObject({ role: "technician", partnerId: null });
+      const queue = (await (
+        await fetch(`${demo.server.url}/api/tickets?limit=500`, {
+          headers: { authorization: `Bearer ${session.token}` },
+        })
+      ).json()) as {
+        total: number;
+        items: Array<{ partnerId: number; psaSystem: string; psa: { ticketNumber: string | null } }>;
+      };
+      const all = (await demo.services.portal.listTickets(SYSTEM_ACTOR, p, {})).total;
+      const allCw = (await demo.services.portal.listTickets(SYSTEM_ACTOR, c, {})).total;
+      expect(queue.total).toBe(all + allCw);
+      expect(new Set(queue.items.map((t) => t.partnerId))).toEqual(new Set([p, c]));
+      for (const t of queue.items.filter((x) => x.partnerId === p)) {
+        expect(t.psaSystem).toBe("autotask");
+        expect(t.psa.ticketNumber).toMatch(/^T\d{8}\.\d{4}$/);
+      }
+      for (const t of queue.items.filter((x) => x.partnerId === c)) {
+        expect(t.psaSystem).toBe("connectwise");
+        expect(t.psa.ticketNumber).toMatch(/^\d+$/);
+      }
     } finally {
       await demo.close();
     }
-  });
+    // Two emulators, two onboarding syncs and two ticket pushes: more than the default on a busy machine.
+  }, 120_000);
 });

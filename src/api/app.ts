@@ -27,6 +27,7 @@ import { companyRoutes } from "./routes/companies.js";
 import { deviceViewRoutes } from "./routes/devices.js";
 import { partnerRoutes } from "./routes/partners.js";
 import { psaSystemRoutes } from "./routes/psa-systems.js";
+import { queueRoutes } from "./routes/queue.js";
 import { reconciliationRoutes } from "./routes/reconciliation.js";
 import { resourceMapRoutes } from "./routes/resource-map.js";
 import { syncRoutes } from "./routes/sync.js";
@@ -226,6 +227,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(clientRoutes(deps.portal, deps.sync));
   await app.register(deviceViewRoutes(deps.portal, deps.sync));
   await app.register(ticketRoutes(deps.portal, deps.sync));
+  await app.register(queueRoutes(deps.portal, deps.sync));
   await app.register(timeEntryRoutes(deps.portal, deps.sync));
   await app.register(attachmentRoutes(deps.portal));
   if (deps.sync) {

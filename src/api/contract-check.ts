@@ -1,5 +1,6 @@
 import type { Static } from "@sinclair/typebox";
 import type * as deviceViews from "../portal/device-views.js";
+import type * as portalQueue from "../portal/queue.js";
 import type * as service from "../portal/service.js";
 import type * as domain from "../portal/types.js";
 import type { Check, ValidationResult } from "../psa/connector.js";
@@ -7,9 +8,11 @@ import type { DeviceCiView } from "../sync/device-ci.js";
 import type { SyncRun } from "../sync/runs.js";
 import type { TimeEntrySyncView } from "../sync/tickets/effort-views.js";
 import type { SyncErrorView } from "../sync/tickets/errors.js";
+import type { PsaTicketView } from "../sync/tickets/views.js";
 import type { WebhookState } from "../sync/tickets/webhooks.js";
 import type * as api from "./schemas.js";
 import type * as devicesApi from "./schemas-devices.js";
+import type * as queue from "./schemas-queue.js";
 
 /**
  * Compile-time checks only (nothing here runs): each response schema's type accepts the domain type
@@ -46,6 +49,10 @@ export type ContractChecks = [
   Assert<Same<Static<typeof devicesApi.DeviceListQuery>, deviceViews.DeviceListFilter>>,
   Assert<Same<Static<typeof devicesApi.DeviceCi>, DeviceCiView>>,
   Assert<Same<Static<typeof api.Validation>, ValidationResult>>,
+  Assert<Same<Omit<Static<typeof queue.QueueItem>, "psa">, portalQueue.QueueItem>>,
+  Assert<Same<Static<typeof queue.QueueCounts>, portalQueue.QueueCounts>>,
+  Assert<Same<Static<typeof queue.QueuePsa>, PsaTicketView>>,
+  Assert<Same<(typeof queue.QUEUE_SYNC_STATES)[number], portalQueue.QueueSyncState>>,
   // What each route sends through its response schema.
   Assert<Serialises<Static<typeof api.Integration>, domain.IntegrationView>>,
   Assert<Serialises<Static<typeof api.Device>, domain.Device & { psaCiId: number | null }>>,

@@ -15,8 +15,10 @@ import { seedConnectWiseDemo, wireConnectWiseDemo } from "./connectwise.js";
 import { keepConnectWiseState } from "./connectwise-state.js";
 import { type DemoSummary, seedDemo } from "./seed.js";
 
-/** Password of the demo's web UI users `noc`, `var-admin` and `cw-admin`. */
+/** Password of the demo's web UI users `noc`, `noc-tech`, `var-admin` and `cw-admin`. */
 export const DEMO_PASSWORD = "nocbridge-demo";
+/** The demo's NOC technician (web UI sign-in): NOC-wide, so the queue shows both demo partners' tickets. */
+export const NOC_TECH = "noc-tech";
 /** The ConnectWise demo partner's admin (web UI sign-in). */
 export const CW_ADMIN = "cw-admin";
 
@@ -99,9 +101,10 @@ export async function startDemo(
     const partnerId = summary.partner.id;
     const cwSummary = await seedConnectWiseDemo(services.portal, SYSTEM_ACTOR);
     const cwPartnerId = cwSummary.partner.id;
-    // Web UI sign-ins (printed at start): a NOC admin and each demo partner's admin.
+    // Web UI sign-ins (printed at start): a NOC admin, a NOC technician and each demo partner's admin.
     for (const u of [
       { username: "noc", name: "NOC admin", role: "noc-admin" as const },
+      { username: NOC_TECH, name: "Nina NOC technician", role: "technician" as const },
       { username: "var-admin", name: "Demo VAR admin", role: "partner-admin" as const, partnerId },
       {
         username: CW_ADMIN,

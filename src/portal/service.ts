@@ -16,6 +16,7 @@ import { Integration, type IntegrationOptions } from "./integration.js";
 import { type MappingRowInput, Mappings } from "./mappings.js";
 import { Notes } from "./notes.js";
 import { Partners } from "./partners.js";
+import { TicketQueue } from "./queue.js";
 import { type ChangeOrigin, type TicketInput, type TicketPatch, Tickets } from "./tickets.js";
 import { type EffortLine, TimeEntries, type TimeEntryInput, type TimeEntryPatch } from "./time-entries.js";
 import type {
@@ -70,6 +71,8 @@ export class Portal {
   /** The partner-wide device list and the device page (device-views.ts). */
   readonly deviceViews: DeviceViews;
   readonly tickets: Tickets;
+  /** The ticket queue across the partners an actor sees (queue.ts). */
+  readonly queue: TicketQueue;
   readonly notes: Notes;
   readonly timeEntries: TimeEntries;
   readonly audit: Audit;
@@ -89,6 +92,7 @@ export class Portal {
     this.devices = new Devices(ctx, this.clients);
     this.deviceViews = new DeviceViews(ctx, this.clients, this.devices);
     this.tickets = new Tickets(ctx, this.clients, this.devices);
+    this.queue = new TicketQueue(ctx, this.clients);
     this.notes = new Notes(ctx, this.tickets);
     this.timeEntries = new TimeEntries(ctx, this.tickets);
     this.audit = new Audit(ctx);

@@ -25,6 +25,7 @@ import { StreamTickets } from "./stream-tickets.js";
 import { type TimeEntrySyncView, timeEntrySyncViews } from "./tickets/effort-views.js";
 import type { SyncErrorView } from "./tickets/errors.js";
 import type { DriftFinding, ReceiveResult } from "./tickets/feed.js";
+import { ticketQueueFilter } from "./tickets/queue-state.js";
 import { ResourceMap } from "./tickets/resource-map.js";
 import { TicketEngine } from "./tickets/service.js";
 import type { PsaTicketView } from "./tickets/views.js";
@@ -93,6 +94,8 @@ export class SyncEngine {
   readonly validation: Validation;
   /** The portal-user ↔ PSA-resource map of time entries. */
   readonly effort: ResourceMap;
+  /** The ticket queue's sync-state and PSA-number conditions (the portal's queue filters with them). */
+  readonly queueFilter = ticketQueueFilter;
   /** Portal devices against the PSA's configuration items, and the actions that fix them. */
   readonly reconciliation: Reconciliation;
   /** The partners' PSA companies: search, the check before a client's company is saved, auto-match. */

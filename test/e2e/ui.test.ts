@@ -694,10 +694,10 @@ describe("web UI, end to end in chromium", () => {
     await page.getByRole("radio", { name: "API token" }).check();
     await page.getByLabel("Your API token").fill(technicianToken);
     await page.getByRole("button", { name: "Sign in" }).click();
-    currentPage = "technician tickets";
-    await page.getByRole("heading", { name: "Tickets", exact: true }).waitFor();
+    currentPage = "technician queue";
+    await page.getByRole("heading", { name: "Ticket queue", exact: true }).waitFor();
     const techNav = await page.getByRole("navigation", { name: "Main" }).getByRole("link").allTextContents();
-    expect(techNav).toEqual(["Tickets", "Devices", "Sync errors"]);
+    expect(techNav).toEqual(["Queue", "Tickets", "Devices", "Sync errors"]);
 
     // ---- a read-only user (password) sees the data, and no control that writes
     // One more ticket of a client mapped to no company: parked, shown without Retry.
@@ -725,12 +725,13 @@ describe("web UI, end to end in chromium", () => {
     currentPage = "read-only tickets";
     await page.getByRole("heading", { name: "Tickets", exact: true }).waitFor();
     expect(await page.getByRole("navigation", { name: "Main" }).getByRole("link").allTextContents()).toEqual([
+      "Queue",
       "Tickets",
       "Devices",
       "Sync errors",
     ]);
     expect(await textOf(page.locator(".who-role"))).toBe("Read-only");
-    await waitText("the tickets, read-only", tickets, /Disk C: above 90 %.*T\d{8}\.\d{4}/);
+    await waitText("the tickets, read-only", tickets, /T\d{8}\.\d{4}\s*Disk C: above 90 %/);
     expect(await textOf(tickets)).toContain("Printer offline at the front desk");
     expect(await writeControls()).toEqual([]);
     await tickets.getByRole("link", { name: "Disk C: above 90 % on AT1-SRV01" }).click();
@@ -782,7 +783,9 @@ describe("web UI, end to end in chromium", () => {
     await page.getByRole("radio", { name: "API token" }).check();
     await page.getByLabel("Your API token").fill(nocToken);
     await page.getByRole("button", { name: "Sign in" }).click();
-    currentPage = "partners";
+    // A NOC admin lands on the ticket queue; the partner list is one click away.
+    await page.getByRole("heading", { name: "Ticket queue", exact: true }).waitFor();
+    await go("Partners");
     await page.getByRole("heading", { name: "Partners", exact: true }).waitFor();
     await page.getByRole("link", { name: "Acme VAR" }).waitFor();
     await shot("partners");
@@ -889,7 +892,7 @@ describe("web UI, end to end in chromium", () => {
     await page.getByRole("radio", { name: "API token" }).check();
     await page.getByLabel("Your API token").fill(nocToken);
     await signInButton.click();
-    await page.getByRole("heading", { name: "Partners", exact: true }).waitFor();
+    await page.getByRole("heading", { name: "Ticket queue", exact: true }).waitFor();
 
     // ---- Setup: choosing ConnectWise shows its fields (from its manifest) instead of Autotask's
     currentPage = "connectwise setup";

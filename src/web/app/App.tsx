@@ -6,6 +6,7 @@ import { DeviceDetailPage } from "./pages/DeviceDetail";
 import { Devices } from "./pages/Devices";
 import { Mappings } from "./pages/Mappings";
 import { Partners } from "./pages/Partners";
+import { Queue } from "./pages/Queue";
 import { Reconciliation } from "./pages/Reconciliation";
 import { Setup } from "./pages/Setup";
 import { SignIn } from "./pages/SignIn";
@@ -50,7 +51,9 @@ const PARTNER_NAV: NavItem[] = [
   { section: "users", label: "Users", show: (me) => can(me, "users") },
 ];
 
+/** Where a user lands after sign-in: technicians and NOC admins on the ticket queue (pages/Queue.tsx). */
 export function homeOf(me: Me): string {
+  if (me.role === "technician" || me.role === "noc-admin") return "/queue";
   if (me.partnerId === null) return "/partners";
   return me.role === "partner-admin" ? `/p/${me.partnerId}/setup` : `/p/${me.partnerId}/tickets`;
 }
@@ -62,7 +65,7 @@ export function App() {
 }
 
 function SignedIn({ session }: { session: Session }) {
-  const { path } = useLocation();
+  const { path, search } = useLocation();
   const me = session.me;
   const home = homeOf(me);
 
@@ -71,12 +74,16 @@ function SignedIn({ session }: { session: Session }) {
   }, [path, home]);
 
   const pm = /^\/p\/(\d+)(?:\/([^/]+))?/.exec(path);
-  const partnerId = pm ? Number(pm[1]) : me.partnerId;
-  const section = pm?.[2] ?? (path.startsWith("/partners") ? "partners" : "");
+  // The queue filtered by one partner is that partner's context too (the picker and its pages).
+  const queuePartner = path === "/queue" ? Number(search.get("partnerId")) || null : null;
+  const partnerId = pm ? Number(pm[1]) : (queuePartner ?? me.partnerId);
+  const section = pm?.[2] ?? (path.startsWith("/partners") ? "partners" : path === "/queue" ? "queue" : "");
 
   let content: ReactNode;
   if (path === "/partners") {
     content = me.partnerId === null ? <Partners /> : <NotFound />;
+  } else if (path === "/queue") {
+    content = <Queue />;
   } else if (pm) {
     content = (
       <PartnerScope partnerId={Number(pm[1])}>
@@ -178,7 +185,8 @@ function Header({ partnerId, section }: { partnerId: number | null; section: str
               value={current ? String(current.id) : ""}
               onChange={(e) => {
                 const id = e.target.value;
-                if (!id) navigate("/partners");
+                if (section === "queue") navigate(id ? `/queue?partnerId=${id}` : "/queue");
+                else if (!id) navigate("/partners");
                 else if (section && section !== "partners") navigate(`/p/${id}/${section}`);
                 else navigate(homeFor(me, Number(id)));
               }}
@@ -206,6 +214,11 @@ function Header({ partnerId, section }: { partnerId: number | null; section: str
       </div>
       <nav className="mainnav" aria-label="Main">
         <ul>
+          <li>
+            <Link to="/queue" aria-current={section === "queue" ? "page" : undefined}>
+              Queue
+            </Link>
+          </li>
           {nocWide ? (
             <li>
               <Link to="/partners" aria-current={section === "partners" ? "page" : undefined}>

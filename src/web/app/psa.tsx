@@ -115,6 +115,19 @@ export function settingOf(i: Integration, key: string): unknown {
   return key in t ? t[key] : d[key];
 }
 
+/**
+ * How people refer to a PSA ticket of a system: Autotask's ticket number as it is ("T20261128.0001"),
+ * other systems' with a leading # ("#123"); null when the ticket is not in the PSA.
+ */
+export function ticketRefOf(
+  system: string | null,
+  t: Pick<PsaTicket, "ticketNumber"> | null | undefined,
+): string | null {
+  const n = t?.ticketNumber ?? null;
+  if (n === null || n === "") return null;
+  return system === "autotask" ? n : `#${n.replace(/^#/, "")}`;
+}
+
 /** The PSA of the stored settings, as the pages name it. */
 export function psaOf(i: Integration, systems: PsaSystem[]): Psa {
   const system = systems.find((s) => s.system === i.ticketing.system);
@@ -143,8 +156,7 @@ export function psaOf(i: Integration, systems: PsaSystem[]): Psa {
         }
       : undefined,
     setting,
-    ticketRef: (t) =>
-      t.ticketNumber === null ? null : autotask ? t.ticketNumber : `#${t.ticketNumber.replace(/^#/, "")}`,
+    ticketRef: (t) => ticketRefOf(i.ticketing.system, t),
     ticketUrl: (id) => (autotask ? autotaskTicketUrl(web, id) : null),
     assetUrl: (id) => (autotask ? autotaskCiUrl(web, id) : null),
   };

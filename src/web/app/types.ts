@@ -9,6 +9,7 @@ import type { Static } from "@sinclair/typebox";
 import type * as S from "../../api/schemas.js";
 import type * as SC from "../../api/schemas-companies.js";
 import type * as SD from "../../api/schemas-devices.js";
+import type * as Q from "../../api/schemas-queue.js";
 import type * as R from "../../api/schemas-reconciliation.js";
 
 export type Role = Static<typeof S.Role>;
@@ -226,6 +227,10 @@ export type SyncError = Static<typeof S.SyncErrorView> & {
 /** GET /api/partners/:id/webhooks: the PSA's webhooks (callbacks) registered, or polling only and why. */
 export type WebhookState = Static<typeof S.WebhookState>;
 
+/** The ticket queue across partners (GET /api/tickets) and its counts per status (GET /api/tickets/counts). */
+export type QueueItem = Static<typeof Q.QueueItem>;
+export type QueueCounts = Static<typeof Q.QueueCounts>;
+export type QueueSyncState = (typeof Q.QUEUE_SYNC_STATES)[number];
 /** GET /api/partners/:id/devices: a device across the partner's clients, with its client and PSA link. */
 export type DeviceListItem = Static<typeof SD.DeviceListItem>;
 export type DeviceSort = (typeof SD.DEVICE_SORTS)[number];

@@ -30,10 +30,12 @@ export function TicketDetailPage({ ticketId }: { ticketId: number }) {
   const { me } = useMe();
   const ticket = useResource(() => get<TicketDetail>(`/api/tickets/${ticketId}`), [ticketId]);
   const t = ticket.data;
-  useTitle(t ? `#${t.id} ${t.title}` : "Ticket");
+  const { psa } = usePsa();
+  // Named by its PSA ticket number once it has one; the portal's own id is never shown.
+  const ref = t?.psa ? (psa?.ticketRef(t.psa) ?? null) : null;
+  useTitle(t ? `${ref ? `${ref} ` : ""}${t.title}` : "Ticket");
   // The PSA's side changes on its own (webhooks, polling): keep the page current.
   useInterval(() => void ticket.reload(true), 3000);
-  const { psa } = usePsa();
   const client = useResource(
     () => (t ? get<Client>(`/api/clients/${t.clientId}`) : Promise.resolve(null)),
     [t?.clientId],
@@ -51,12 +53,13 @@ export function TicketDetailPage({ ticketId }: { ticketId: number }) {
   return (
     <>
       <p className="crumbs">
-        <Link to={`/p/${partner.id}/tickets`}>← Tickets</Link>
+        <Link to="/queue">← Queue</Link> ·{" "}
+        <Link to={`/p/${partner.id}/tickets`}>Tickets of {partner.name}</Link>
       </p>
       <PageHeader
         title={
           <>
-            <span className="muted">#{t.id}</span> {t.title}
+            {ref ? <span className="muted">{ref}</span> : null} {t.title}
           </>
         }
       />

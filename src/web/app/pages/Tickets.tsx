@@ -184,14 +184,11 @@ export function Tickets() {
           <table className="tickets">
             <thead>
               <tr>
-                <th scope="col" className="num">
-                  #
-                </th>
+                <th scope="col">{label} ticket</th>
                 <th scope="col">Title</th>
                 <th scope="col">Client</th>
                 <th scope="col">Status</th>
                 <th scope="col">Priority</th>
-                <th scope="col">{label}</th>
                 <th scope="col">Sync</th>
                 <th scope="col">Updated</th>
               </tr>
@@ -201,8 +198,8 @@ export function Tickets() {
                 const psa = t.psa;
                 return (
                   <tr key={t.id}>
-                    <td className="num" data-label="#">
-                      {t.id}
+                    <td data-label={`${label} ticket`}>
+                      {(psa && system?.ticketRef(psa)) ?? <span className="muted">not in {label}</span>}
                     </td>
                     <td data-label="Title">
                       <Link to={`/p/${partner.id}/tickets/${t.id}`}>{t.title}</Link>
@@ -210,7 +207,6 @@ export function Tickets() {
                     <td data-label="Client">{clientName(t.clientId)}</td>
                     <td data-label="Status">{t.status}</td>
                     <td data-label="Priority">{t.priority}</td>
-                    <td data-label={label}>{(psa && system?.ticketRef(psa)) ?? psa?.ticketNumber ?? "—"}</td>
                     <td data-label="Sync">
                       {psa ? (
                         <Badge tone={syncTone(psa.state)}>{SYNC_STATE_TEXT[psa.state] ?? psa.state}</Badge>
