@@ -53,6 +53,10 @@ export const QueuePsa = Type.Object({
   lastSyncedAt: Nullable(Type.String()),
   lastError: Nullable(Type.String()),
   warning: Nullable(Type.String()),
+  /** The device whose configuration item the PSA ticket references; null when none has one. */
+  ciDeviceId: Nullable(Type.Integer()),
+  /** No device of the ticket has a configuration item. */
+  ciMissing: Type.Boolean(),
 });
 
 export const QueueItem = Type.Object({
