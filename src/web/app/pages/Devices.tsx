@@ -242,14 +242,20 @@ export function Devices() {
                         <Warranty date={d.warrantyEndDate} />
                       </td>
                       <td data-label={`${label} ${asset}`}>
+                        {/* The sync names the CI after the device's hostname; its id is secondary. */}
                         {d.psaCiId === null ? (
                           "—"
-                        ) : href ? (
-                          <a href={href} target="_blank" rel="noreferrer">
-                            {Asset} {d.psaCiId}
-                          </a>
                         ) : (
-                          `${Asset} ${d.psaCiId}`
+                          <>
+                            {href ? (
+                              <a href={href} target="_blank" rel="noreferrer" title={`${Asset} ${d.psaCiId}`}>
+                                {d.hostname}
+                              </a>
+                            ) : (
+                              d.hostname
+                            )}{" "}
+                            <span className="muted small">#{d.psaCiId}</span>
+                          </>
                         )}
                       </td>
                       <td data-label="Last synced">
