@@ -178,6 +178,22 @@ describe("every page at 1280 × 800 and 390 px, on the demo", () => {
     expect(errors).toEqual([]);
   }, 600_000);
 
+  it("the Autotask ticket number on a ticket page opens the emulator's page of that ticket", async () => {
+    await signIn("var-admin");
+    current = "ticket link";
+    await page.setViewportSize(DESKTOP);
+    await page.goto(`${demo.server.url}/p/${ids.partner}/tickets/${ids.ticket}`);
+    const link = page.getByTestId("autotask-number").getByRole("link");
+    const number = (await link.textContent())?.trim() ?? "";
+    expect(number).toMatch(/^T\d{8}\.\d{4}$/);
+    const [opened] = await Promise.all([context.waitForEvent("page"), link.click()]);
+    await opened.getByRole("heading", { name: new RegExp(`Ticket ${number.replace(".", "\\.")}`) }).waitFor();
+    expect(await opened.locator("body").textContent()).toMatch(/Company.+\(\d+\)/);
+    await opened.screenshot({ path: join(SHOTS, "emulator-ticket-link.png") });
+    await opened.close();
+    expect(errors).toEqual([]);
+  }, 120_000);
+
   it("the ConnectWise partner's Setup and Mappings", async () => {
     await signIn(CW_ADMIN);
     for (const shot of PARTNER_ADMIN_PAGES.filter((s) => ["setup", "mappings"].includes(s.name)))
