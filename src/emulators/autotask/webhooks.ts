@@ -4,6 +4,7 @@
  * deactivation rules, plus injected delivery faults (faults.ts). Registrations are read through the
  * core's WebhookRegistryView; nothing here touches the store directly.
  */
+import { setMaxListeners } from "node:events";
 import type { DeliveryFaultDecision } from "./faults.js";
 import type { EntityChange, Row, WebhookEntityType, WebhookRegistration } from "./hooks.js";
 import { scaled, systemClock } from "./timing.js";
@@ -52,6 +53,8 @@ export function createWebhookEngine(opts: WebhookEngineOptions): WebhookEngine {
   let states = new Map<string, WebhookState>();
   const deactivating = new Set<string>();
   const closer = new AbortController();
+  // Every delivery and hold in flight combines this signal with its own: many listeners by design.
+  setMaxListeners(0, closer.signal);
   let closed = false;
   let busy = 0; // running queue loops + deactivation calls
   let flushing = 0;

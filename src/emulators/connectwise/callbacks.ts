@@ -8,6 +8,7 @@
  * member that created them. Delivery faults (faults.ts) drop, duplicate, delay and reorder messages.
  */
 import { createHash, createHmac, randomUUID } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import type { CwFaults } from "./faults.js";
 import type { Rec, Tenant } from "./store.js";
 
@@ -122,6 +123,8 @@ export class CallbackEngine {
     private readonly now: () => Date,
   ) {
     this.o = { ...DEFAULT_CALLBACK_OPTIONS, ...opts };
+    // Every delivery in flight combines this signal with its own timeout: many listeners by design.
+    setMaxListeners(0, this.abort.signal);
   }
 
   private static zero(): CallbackStats {
