@@ -331,7 +331,10 @@ describe("Devices pages, end to end in chromium", () => {
       () => rows().count(),
       (n) => n === 9,
     );
-    await page.getByRole("link", { name: "AT1-WS01", exact: true }).click();
+    await page
+      .locator(`td[data-label="Hostname"]`)
+      .getByRole("link", { name: "AT1-WS01", exact: true })
+      .click();
     await page.getByRole("heading", { name: "AT1-WS01", level: 1 }).waitFor();
     expect(new URL(page.url()).pathname).toMatch(new RegExp(`^/p/${partnerId}/devices/\\d+$`));
     const attrs = await text(page.getByTestId("device-attributes"));
