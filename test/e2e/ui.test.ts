@@ -556,8 +556,10 @@ describe("web UI, end to end in chromium", () => {
     await waitText("the Autotask ticket number", number, /^T\d{8}\.\d{4}$/, 20_000);
     await waitText("the sync state", page.getByTestId("sync-state"), /Synced/);
     const link = await number.getByRole("link").getAttribute("href");
-    expect(link).toMatch(/\/Mvc\/ServiceDesk\/TicketDetail\.mvc\?workItemId=\d+$/);
-    const atId = Number(new URL(link as string).searchParams.get("workItemId"));
+    expect(link).toMatch(
+      /\/Autotask\/AutotaskExtend\/ExecuteCommand\.aspx\?Code=OpenTicketDetail&TicketID=\d+$/,
+    );
+    const atId = Number(new URL(link as string).searchParams.get("TicketID"));
     const atTicket = await emulator.api<{ item: { status: number; priority: number; queueID: number } }>(
       "GET",
       `Tickets/${atId}`,
@@ -613,7 +615,8 @@ describe("web UI, end to end in chromium", () => {
     await go("Devices");
     await page
       .locator("table tbody tr", { hasText: "AT1-SRV01" })
-      .getByRole("link", { name: /CI \d+/ })
+      .locator('td[data-label="Autotask CI"]')
+      .getByRole("link", { name: "AT1-SRV01" })
       .waitFor();
     expect(await page.getByText("Synced (active CI)").count()).toBeGreaterThan(0);
     await page.getByLabel("State", { exact: true }).selectOption("unmanaged");
@@ -744,7 +747,8 @@ describe("web UI, end to end in chromium", () => {
     await go("Devices");
     await page
       .locator("table tbody tr", { hasText: "AT1-SRV01" })
-      .getByRole("link", { name: /CI \d+/ })
+      .locator('td[data-label="Autotask CI"]')
+      .getByRole("link", { name: "AT1-SRV01" })
       .waitFor();
     expect(await writeControls()).toEqual([]);
     await go("Sync errors");
@@ -994,7 +998,9 @@ describe("web UI, end to end in chromium", () => {
       () => page.getByText("Synced (active configuration)").count(),
       (n) => n > 0,
     );
-    expect(await textOf(page.locator("table tbody"))).toMatch(/Configuration \d+/);
+    // A configuration is named after its device, with its id after it.
+    const configurations = await page.locator('td[data-label="ConnectWise configuration"]').allTextContents();
+    expect(configurations.some((c) => /^CW\d-\S+ #\d+$/.test(c.trim()))).toBe(true);
 
     // ---- a ticket: its ConnectWise number
     currentPage = "connectwise tickets";
