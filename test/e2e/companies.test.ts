@@ -1,9 +1,7 @@
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { type BrowserContext, type ConsoleMessage, chromium, type Locator, type Page } from "playwright-core";
-import { build } from "vite";
+import type { BrowserContext, ConsoleMessage, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type App, buildApp } from "../../src/api/app.js";
 import { loadConfig } from "../../src/config.js";
@@ -13,6 +11,7 @@ import { openServices, type Services } from "../../src/main.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
 import type { IntegrationInput } from "../../src/portal/types.js";
 import { demoTicketing, fastClient, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
+import { buildWebUi, DESKTOP, launchChromium, PHONE, SHOTS, WAIT } from "../helpers/browser.js";
 import { TEST_MASTER_KEY } from "../helpers/services.js";
 
 /**
@@ -21,12 +20,6 @@ import { TEST_MASTER_KEY } from "../helpers/services.js";
  * "Auto-match by name" with proposals confirmed by checkbox.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const REPO = fileURLToPath(new URL("../../", import.meta.url));
-const SHOTS = join(REPO, "test-results", "screenshots");
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-const WAIT = 15_000;
 const PASSWORD = "correct horse battery";
 
 const text = async (l: Locator) => (await l.textContent({ timeout: 1000 })) ?? "";
@@ -64,18 +57,7 @@ describe("Setup: clients and their companies, in chromium", () => {
   beforeAll(async () => {
     webRoot = mkdtempSync(join(tmpdir(), "nb-companies-web-"));
     profile = mkdtempSync(join(tmpdir(), "nb-companies-chromium-"));
-    const nodeEnv = process.env.NODE_ENV;
-    process.env.NODE_ENV = "production";
-    try {
-      await build({
-        configFile: join(REPO, "src/web/vite.config.ts"),
-        mode: "production",
-        logLevel: "warn",
-        build: { outDir: webRoot, emptyOutDir: true },
-      });
-    } finally {
-      process.env.NODE_ENV = nodeEnv;
-    }
+    await buildWebUi(webRoot);
     emulator = await startTestEmulator({ webhooks: false });
     const config = loadConfig(
       { NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: "silent" },
@@ -125,20 +107,7 @@ describe("Setup: clients and their companies, in chromium", () => {
     baseUrl = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
     services.setListeningUrl(baseUrl);
 
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: DESKTOP,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-      ],
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(WAIT);
+    ({ context, page } = await launchChromium(profile));
     page.on("console", (m: ConsoleMessage) => {
       if (m.type() !== "error") return;
       const t = `${m.text()} @ ${m.location().url}`;
@@ -147,7 +116,6 @@ describe("Setup: clients and their companies, in chromium", () => {
       else consoleErrors.push(t);
     });
     page.on("pageerror", (e) => consoleErrors.push(`page error: ${e.message}`));
-    mkdirSync(SHOTS, { recursive: true });
   }, 120_000);
 
   afterAll(async () => {

@@ -1,9 +1,7 @@
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { type BrowserContext, chromium, type Dialog, type Locator, type Page } from "playwright-core";
-import { build } from "vite";
+import type { BrowserContext, Dialog, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type App, buildApp } from "../../src/api/app.js";
 import { loadConfig } from "../../src/config.js";
@@ -11,6 +9,7 @@ import { createLogger } from "../../src/lib/logger.js";
 import { openServices, type Services } from "../../src/main.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
 import { demoTicketing, fastClient, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
+import { buildWebUi, launchChromium, SHOTS, WAIT } from "../helpers/browser.js";
 import { TEST_MASTER_KEY } from "../helpers/services.js";
 
 /**
@@ -20,10 +19,6 @@ import { TEST_MASTER_KEY } from "../helpers/services.js";
  * pick-list offers only values not mapped yet; links to the reverse table land on it.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const REPO = fileURLToPath(new URL("../../", import.meta.url));
-const SHOTS = join(REPO, "test-results", "screenshots");
-const WAIT = 15_000;
 const PASSWORD = "correct horse battery";
 
 /** Polls `read` until `ok` holds; fails with the last value seen. */
@@ -69,20 +64,7 @@ describe("mapping tables in chromium: edit, then one save", () => {
   beforeAll(async () => {
     webRoot = mkdtempSync(join(tmpdir(), "nb-map-web-"));
     profile = mkdtempSync(join(tmpdir(), "nb-map-chromium-"));
-    // The UI as `npm run build:web` makes it (vitest sets NODE_ENV=test, which would bundle React's
-    // development build), into a temporary folder.
-    const nodeEnv = process.env.NODE_ENV;
-    process.env.NODE_ENV = "production";
-    try {
-      await build({
-        configFile: join(REPO, "src/web/vite.config.ts"),
-        mode: "production",
-        logLevel: "warn",
-        build: { outDir: webRoot, emptyOutDir: true },
-      });
-    } finally {
-      process.env.NODE_ENV = nodeEnv;
-    }
+    await buildWebUi(webRoot);
 
     emulator = await startTestEmulator();
     const config = loadConfig(
@@ -123,20 +105,7 @@ describe("mapping tables in chromium: edit, then one save", () => {
     const addr = app.server.address();
     baseUrl = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
 
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1280, height: 800 },
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-      ],
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(WAIT);
+    ({ context, page } = await launchChromium(profile));
     page.on("console", (m) => {
       if (m.type() !== "error") return;
       const text = `${m.text()} @ ${m.location().url}`;
@@ -149,7 +118,6 @@ describe("mapping tables in chromium: edit, then one save", () => {
       dialogs.push({ type: d.type(), message: d.message() });
       void (acceptDialogs ? d.accept() : d.dismiss());
     });
-    mkdirSync(SHOTS, { recursive: true });
   }, 60_000);
 
   afterAll(async () => {

@@ -1,9 +1,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
-import { build } from "vite";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type App, buildApp } from "../../src/api/app.js";
 import { loadConfig } from "../../src/config.js";
@@ -18,6 +16,7 @@ import {
   type TestEmulator,
   tenant,
 } from "../helpers/autotask.js";
+import { buildWebUi, DESKTOP, launchChromium, PHONE, REPO, SHOTS } from "../helpers/browser.js";
 import { device } from "../helpers/devices.js";
 import { TEST_MASTER_KEY } from "../helpers/services.js";
 
@@ -27,13 +26,7 @@ import { TEST_MASTER_KEY } from "../helpers/services.js";
  * Autotask emulator over HTTP.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const REPO = fileURLToPath(new URL("../../", import.meta.url));
-const SHOTS = join(REPO, "test-results", "screenshots");
 const DOCS_SHOTS = join(REPO, "docs", "screenshots");
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-const WAIT = 15_000;
 const PASSWORD = "correct horse battery";
 const C = DEMO_IDS.companies;
 
@@ -80,19 +73,7 @@ describe("reconciliation page, end to end in chromium", () => {
   beforeAll(async () => {
     webRoot = mkdtempSync(join(tmpdir(), "nb-recon-web-"));
     profile = mkdtempSync(join(tmpdir(), "nb-recon-chromium-"));
-    // The UI as `npm run build:web` makes it (see test/e2e/ui.test.ts).
-    const nodeEnv = process.env.NODE_ENV;
-    process.env.NODE_ENV = "production";
-    try {
-      await build({
-        configFile: join(REPO, "src/web/vite.config.ts"),
-        mode: "production",
-        logLevel: "warn",
-        build: { outDir: webRoot, emptyOutDir: true },
-      });
-    } finally {
-      process.env.NODE_ENV = nodeEnv;
-    }
+    await buildWebUi(webRoot);
     at = await startTestEmulator();
     const config = loadConfig(
       { NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: "silent", NOCBRIDGE_ALLOW_HTTP_WEBHOOKS: "1" },
@@ -163,25 +144,11 @@ describe("reconciliation page, end to end in chromium", () => {
     await app.listen({ host: "127.0.0.1", port: 0 });
     const addr = app.server.address();
     baseUrl = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: DESKTOP,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-      ],
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(WAIT);
+    ({ context, page } = await launchChromium(profile));
     page.on("console", (m) => {
       if (m.type() === "error") consoleErrors.push(m.text());
     });
     page.on("pageerror", (e) => consoleErrors.push(`page error: ${e.message}`));
-    mkdirSync(SHOTS, { recursive: true });
   }, 120_000);
 
   afterAll(async () => {

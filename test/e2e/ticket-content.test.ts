@@ -1,9 +1,7 @@
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
-import { build } from "vite";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type App, buildApp } from "../../src/api/app.js";
 import { loadConfig } from "../../src/config.js";
@@ -18,6 +16,7 @@ import {
   type TestEmulator,
   tenant,
 } from "../helpers/autotask.js";
+import { buildWebUi, DESKTOP, launchChromium, PHONE, SHOTS, WAIT } from "../helpers/browser.js";
 import { TEST_MASTER_KEY } from "../helpers/services.js";
 
 /**
@@ -26,13 +25,6 @@ import { TEST_MASTER_KEY } from "../helpers/services.js";
  * one of test/e2e/ui.test.ts, without the browser-driven configuration: the partner is wired to the
  * emulator directly.
  */
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const REPO = fileURLToPath(new URL("../../", import.meta.url));
-const SHOTS = join(REPO, "test-results", "screenshots");
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-const WAIT = 15_000;
 
 async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
   const end = Date.now() + WAIT;
@@ -69,18 +61,7 @@ describe("ticket content in the web UI, in chromium", () => {
   beforeAll(async () => {
     webRoot = mkdtempSync(join(tmpdir(), "nb-content-web-"));
     profile = mkdtempSync(join(tmpdir(), "nb-content-chromium-"));
-    const nodeEnv = process.env.NODE_ENV;
-    process.env.NODE_ENV = "production";
-    try {
-      await build({
-        configFile: join(REPO, "src/web/vite.config.ts"),
-        mode: "production",
-        logLevel: "warn",
-        build: { outDir: webRoot, emptyOutDir: true },
-      });
-    } finally {
-      process.env.NODE_ENV = nodeEnv;
-    }
+    await buildWebUi(webRoot);
     emulator = await startTestEmulator();
     const config = loadConfig(
       { NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: "silent", NOCBRIDGE_ALLOW_HTTP_WEBHOOKS: "1" },
@@ -171,22 +152,8 @@ describe("ticket content in the web UI, in chromium", () => {
       (n) => n >= 2,
     );
 
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: DESKTOP,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-      ],
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(WAIT);
+    ({ context, page } = await launchChromium(profile));
     page.on("pageerror", (e) => pageErrors.push(e.message));
-    mkdirSync(SHOTS, { recursive: true });
   }, 90_000);
 
   afterAll(async () => {

@@ -1,16 +1,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import {
-  type BrowserContext,
-  type ConsoleMessage,
-  chromium,
-  type Locator,
-  type Page,
-  type Request,
-} from "playwright-core";
-import { build } from "vite";
+import type { BrowserContext, ConsoleMessage, Locator, Page, Request } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type App, buildApp } from "../../src/api/app.js";
 import { loadConfig } from "../../src/config.js";
@@ -36,6 +27,7 @@ import {
   type TestEmulator,
   tenant,
 } from "../helpers/autotask.js";
+import { buildWebUi, DESKTOP, launchChromium, PHONE, REPO, SHOTS, WAIT } from "../helpers/browser.js";
 import { TEST_MASTER_KEY } from "../helpers/services.js";
 
 /**
@@ -46,13 +38,7 @@ import { TEST_MASTER_KEY } from "../helpers/services.js";
  * ConnectWise of the demo's second partner and of a partner set up on ConnectWise from nothing.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const REPO = fileURLToPath(new URL("../../", import.meta.url));
-const SHOTS = join(REPO, "test-results", "screenshots");
 const DOCS_SHOTS = join(REPO, "docs", "screenshots");
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-const WAIT = 15_000;
 const PASSWORD = "correct horse battery";
 const TECHNICIAN_RESOURCE = 29682886; // Alex Morgan in the emulator's demo seed
 
@@ -127,20 +113,7 @@ describe("web UI, end to end in chromium", () => {
   beforeAll(async () => {
     webRoot = mkdtempSync(join(tmpdir(), "nb-ui-web-"));
     profile = mkdtempSync(join(tmpdir(), "nb-ui-chromium-"));
-    // The UI as `npm run build:web` makes it (vitest sets NODE_ENV=test, which would bundle React's
-    // development build), into a temporary folder.
-    const nodeEnv = process.env.NODE_ENV;
-    process.env.NODE_ENV = "production";
-    try {
-      await build({
-        configFile: join(REPO, "src/web/vite.config.ts"),
-        mode: "production",
-        logLevel: "warn",
-        build: { outDir: webRoot, emptyOutDir: true },
-      });
-    } finally {
-      process.env.NODE_ENV = nodeEnv;
-    }
+    await buildWebUi(webRoot);
 
     emulator = await startTestEmulator();
     cw = await startConnectWiseEmulator({ seed: "demo", timeScale: 0.01 });
@@ -196,23 +169,7 @@ describe("web UI, end to end in chromium", () => {
     // The partner's Autotask lacks one user-defined field: Validate must say so.
     await emulator.admin("DELETE", tenant("/udfs/ConfigurationItems/BIOS%20Name"));
 
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: DESKTOP,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(WAIT);
+    ({ context, page } = await launchChromium(profile));
     page.on("console", (m: ConsoleMessage) => {
       if (m.type() !== "error") return;
       const text = `${m.text()} @ ${m.location().url}`;
@@ -221,7 +178,6 @@ describe("web UI, end to end in chromium", () => {
       else consoleErrors.push(`[${currentPage}] ${text}`);
     });
     page.on("pageerror", (e) => consoleErrors.push(`[${currentPage}] page error: ${e.message}`));
-    mkdirSync(SHOTS, { recursive: true });
   }, 60_000);
 
   afterAll(async () => {
