@@ -11,7 +11,7 @@ import { openServices, type Services } from "../../src/main.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
 import type { DeviceInput } from "../../src/portal/service.js";
 import { demoTicketing, fastClient, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
-import { buildWebUi, DESKTOP, launchChromium, PHONE, SHOTS, WAIT } from "../helpers/browser.js";
+import { buildWebUi, DESKTOP, launchChromium, PHONE, SHOTS, WAIT, watchConsole } from "../helpers/browser.js";
 import { TEST_MASTER_KEY } from "../helpers/services.js";
 
 /**
@@ -151,10 +151,7 @@ describe("Devices pages, end to end in chromium", () => {
     );
 
     ({ context, page } = await launchChromium(profile));
-    page.on("pageerror", (e) => pageErrors.push(e.message));
-    page.on("console", (m) => {
-      if (m.type() === "error") pageErrors.push(m.text());
-    });
+    watchConsole(page, pageErrors);
   }, 120_000);
 
   afterAll(async () => {

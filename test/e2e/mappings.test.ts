@@ -9,7 +9,7 @@ import { createLogger } from "../../src/lib/logger.js";
 import { openServices, type Services } from "../../src/main.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
 import { demoTicketing, fastClient, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
-import { buildWebUi, launchChromium, SHOTS, WAIT } from "../helpers/browser.js";
+import { buildWebUi, launchChromium, SHOTS, WAIT, watchConsole } from "../helpers/browser.js";
 import { TEST_MASTER_KEY } from "../helpers/services.js";
 
 /**
@@ -106,14 +106,7 @@ describe("mapping tables in chromium: edit, then one save", () => {
     baseUrl = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
 
     ({ context, page } = await launchChromium(profile));
-    page.on("console", (m) => {
-      if (m.type() !== "error") return;
-      const text = `${m.text()} @ ${m.location().url}`;
-      const i = expectedErrors.findIndex((e) => text.includes(e));
-      if (i >= 0) expectedErrors.splice(i, 1);
-      else consoleErrors.push(text);
-    });
-    page.on("pageerror", (e) => consoleErrors.push(`page error: ${e.message}`));
+    watchConsole(page, consoleErrors, { expected: expectedErrors });
     page.on("dialog", (d: Dialog) => {
       dialogs.push({ type: d.type(), message: d.message() });
       void (acceptDialogs ? d.accept() : d.dismiss());

@@ -1,7 +1,7 @@
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { BrowserContext, ConsoleMessage, Locator, Page } from "playwright-core";
+import type { BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type App, buildApp } from "../../src/api/app.js";
 import { loadConfig } from "../../src/config.js";
@@ -10,7 +10,16 @@ import { createLogger } from "../../src/lib/logger.js";
 import { openServices, type Services } from "../../src/main.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
 import { demoTicketing, fastClient, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
-import { buildWebUi, DESKTOP, launchChromium, PHONE, REPO, SHOTS, WAIT } from "../helpers/browser.js";
+import {
+  buildWebUi,
+  DESKTOP,
+  launchChromium,
+  PHONE,
+  REPO,
+  SHOTS,
+  WAIT,
+  watchConsole,
+} from "../helpers/browser.js";
 import { TEST_MASTER_KEY } from "../helpers/services.js";
 
 /**
@@ -131,10 +140,7 @@ describe("the ticket queue, end to end in chromium", () => {
     services.setListeningUrl(baseUrl);
 
     ({ context, page } = await launchChromium(profile));
-    page.on("console", (m: ConsoleMessage) => {
-      if (m.type() === "error") consoleErrors.push(`${m.text()} @ ${m.location().url}`);
-    });
-    page.on("pageerror", (e) => consoleErrors.push(`page error: ${e.message}`));
+    watchConsole(page, consoleErrors);
   }, 90_000);
 
   afterAll(async () => {

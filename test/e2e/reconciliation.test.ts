@@ -16,7 +16,7 @@ import {
   type TestEmulator,
   tenant,
 } from "../helpers/autotask.js";
-import { buildWebUi, DESKTOP, launchChromium, PHONE, REPO, SHOTS } from "../helpers/browser.js";
+import { buildWebUi, DESKTOP, launchChromium, PHONE, REPO, SHOTS, watchConsole } from "../helpers/browser.js";
 import { device } from "../helpers/devices.js";
 import { TEST_MASTER_KEY } from "../helpers/services.js";
 
@@ -145,10 +145,7 @@ describe("reconciliation page, end to end in chromium", () => {
     const addr = app.server.address();
     baseUrl = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
     ({ context, page } = await launchChromium(profile));
-    page.on("console", (m) => {
-      if (m.type() === "error") consoleErrors.push(m.text());
-    });
-    page.on("pageerror", (e) => consoleErrors.push(`page error: ${e.message}`));
+    watchConsole(page, consoleErrors);
   }, 120_000);
 
   afterAll(async () => {

@@ -7,7 +7,7 @@ import { loadConfig } from "../../src/config.js";
 import { CW_ADMIN, DEMO_PASSWORD, type Demo, NOC_TECH, startDemo } from "../../src/demo/run.js";
 import { createLogger } from "../../src/lib/logger.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
-import { buildWebUi, DESKTOP, launchChromium, PHONE, REPO } from "../helpers/browser.js";
+import { buildWebUi, DESKTOP, launchChromium, PHONE, REPO, watchConsole } from "../helpers/browser.js";
 import { TEST_MASTER_KEY } from "../helpers/services.js";
 
 /**
@@ -93,10 +93,7 @@ describe("every page at 1280 × 800 and 390 px, on the demo", () => {
     mkdirSync(SHOTS, { recursive: true });
     if (UPDATE_DOCS) mkdirSync(DOCS, { recursive: true });
     ({ context, page } = await launchChromium(join(dir, "profile"), DESKTOP, 30_000));
-    page.on("console", (m) => {
-      if (m.type() === "error") errors.push(`[${current}] ${m.text()}`);
-    });
-    page.on("pageerror", (e) => errors.push(`[${current}] page error: ${e.message}`));
+    watchConsole(page, errors, { label: () => current });
   }, 180_000);
 
   afterAll(async () => {

@@ -16,7 +16,7 @@ import {
   type TestEmulator,
   tenant,
 } from "../helpers/autotask.js";
-import { buildWebUi, DESKTOP, launchChromium, PHONE, SHOTS, WAIT } from "../helpers/browser.js";
+import { buildWebUi, DESKTOP, launchChromium, PHONE, SHOTS, WAIT, watchConsole } from "../helpers/browser.js";
 import { TEST_MASTER_KEY } from "../helpers/services.js";
 
 /**
@@ -153,7 +153,7 @@ describe("ticket content in the web UI, in chromium", () => {
     );
 
     ({ context, page } = await launchChromium(profile));
-    page.on("pageerror", (e) => pageErrors.push(e.message));
+    watchConsole(page, pageErrors, { console: false });
   }, 90_000);
 
   afterAll(async () => {

@@ -1,7 +1,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { BrowserContext, ConsoleMessage, Locator, Page, Request } from "playwright-core";
+import type { BrowserContext, Locator, Page, Request } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type App, buildApp } from "../../src/api/app.js";
 import { loadConfig } from "../../src/config.js";
@@ -27,7 +27,16 @@ import {
   type TestEmulator,
   tenant,
 } from "../helpers/autotask.js";
-import { buildWebUi, DESKTOP, launchChromium, PHONE, REPO, SHOTS, WAIT } from "../helpers/browser.js";
+import {
+  buildWebUi,
+  DESKTOP,
+  launchChromium,
+  PHONE,
+  REPO,
+  SHOTS,
+  WAIT,
+  watchConsole,
+} from "../helpers/browser.js";
 import { TEST_MASTER_KEY } from "../helpers/services.js";
 
 /**
@@ -170,14 +179,7 @@ describe("web UI, end to end in chromium", () => {
     await emulator.admin("DELETE", tenant("/udfs/ConfigurationItems/BIOS%20Name"));
 
     ({ context, page } = await launchChromium(profile));
-    page.on("console", (m: ConsoleMessage) => {
-      if (m.type() !== "error") return;
-      const text = `${m.text()} @ ${m.location().url}`;
-      const i = expectedErrors.findIndex((e) => text.includes(e));
-      if (i >= 0) expectedErrors.splice(i, 1);
-      else consoleErrors.push(`[${currentPage}] ${text}`);
-    });
-    page.on("pageerror", (e) => consoleErrors.push(`[${currentPage}] page error: ${e.message}`));
+    watchConsole(page, consoleErrors, { expected: expectedErrors, label: () => currentPage });
   }, 60_000);
 
   afterAll(async () => {
