@@ -11,7 +11,16 @@ import { openServices, type Services } from "../../src/main.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
 import type { IntegrationInput } from "../../src/portal/types.js";
 import { demoTicketing, fastClient, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
-import { buildWebUi, DESKTOP, launchChromium, PHONE, SHOTS, WAIT, watchConsole } from "../helpers/browser.js";
+import {
+  buildWebUi,
+  DESKTOP,
+  launchChromium,
+  PHONE,
+  SHOTS,
+  textOf,
+  waitText,
+  watchConsole,
+} from "../helpers/browser.js";
 import { TEST_MASTER_KEY } from "../helpers/services.js";
 
 /**
@@ -22,23 +31,7 @@ import { TEST_MASTER_KEY } from "../helpers/services.js";
 
 const PASSWORD = "correct horse battery";
 
-const text = async (l: Locator) => (await l.textContent({ timeout: 1000 })) ?? "";
-async function waitText(what: string, l: Locator, re: RegExp): Promise<string> {
-  const end = Date.now() + WAIT;
-  let last = "";
-  for (;;) {
-    try {
-      last = await text(l);
-      if (re.test(last)) return last;
-    } catch {
-      /* not there yet */
-    }
-    if (Date.now() > end)
-      throw new Error(`timed out waiting for ${what}; last text: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
-
+const text = (l: Locator) => textOf(l, 1000);
 describe("Setup: clients and their companies, in chromium", () => {
   let emulator: TestEmulator;
   let services: Services;

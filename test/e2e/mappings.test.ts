@@ -9,7 +9,7 @@ import { createLogger } from "../../src/lib/logger.js";
 import { openServices, type Services } from "../../src/main.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
 import { demoTicketing, fastClient, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
-import { buildWebUi, launchChromium, SHOTS, WAIT, watchConsole } from "../helpers/browser.js";
+import { buildWebUi, launchChromium, SHOTS, until, watchConsole } from "../helpers/browser.js";
 import { TEST_MASTER_KEY } from "../helpers/services.js";
 
 /**
@@ -20,23 +20,6 @@ import { TEST_MASTER_KEY } from "../helpers/services.js";
  */
 
 const PASSWORD = "correct horse battery";
-
-/** Polls `read` until `ok` holds; fails with the last value seen. */
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  const end = Date.now() + WAIT;
-  let last: T | undefined;
-  for (;;) {
-    try {
-      last = await read();
-      if (ok(last)) return last;
-    } catch {
-      /* not there yet */
-    }
-    if (Date.now() > end)
-      throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 interface Row {
   portalStatusId: number;

@@ -11,7 +11,16 @@ import { openServices, type Services } from "../../src/main.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
 import type { DeviceInput } from "../../src/portal/service.js";
 import { demoTicketing, fastClient, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
-import { buildWebUi, DESKTOP, launchChromium, PHONE, SHOTS, WAIT, watchConsole } from "../helpers/browser.js";
+import {
+  buildWebUi,
+  DESKTOP,
+  launchChromium,
+  PHONE,
+  SHOTS,
+  textOf,
+  until,
+  watchConsole,
+} from "../helpers/browser.js";
 import { TEST_MASTER_KEY } from "../helpers/services.js";
 
 /**
@@ -38,29 +47,7 @@ function devices(code: string, n: number): DeviceInput[] {
   }));
 }
 
-/** Polls `read` until `ok` holds; fails with the last value seen. */
-async function until<T>(
-  what: string,
-  read: () => Promise<T>,
-  ok: (v: T) => boolean,
-  timeout = WAIT,
-): Promise<T> {
-  const end = Date.now() + timeout;
-  let last: T | undefined;
-  for (;;) {
-    try {
-      last = await read();
-      if (ok(last)) return last;
-    } catch {
-      /* not there yet */
-    }
-    if (Date.now() > end)
-      throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const text = async (l: Locator) => (await l.textContent({ timeout: 1000 })) ?? "";
+const text = (l: Locator) => textOf(l, 1000);
 /** "1,240" → 1240. */
 const num = (s: string) => Number(s.replace(/[^\d]/g, ""));
 

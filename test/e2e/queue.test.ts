@@ -1,7 +1,7 @@
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { BrowserContext, Locator, Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type App, buildApp } from "../../src/api/app.js";
 import { loadConfig } from "../../src/config.js";
@@ -17,7 +17,8 @@ import {
   PHONE,
   REPO,
   SHOTS,
-  WAIT,
+  textOf,
+  waitText,
   watchConsole,
 } from "../helpers/browser.js";
 import { TEST_MASTER_KEY } from "../helpers/services.js";
@@ -30,20 +31,6 @@ import { TEST_MASTER_KEY } from "../helpers/services.js";
  */
 
 const PASSWORD = "correct horse battery";
-
-const text = async (l: Locator) => (await l.textContent()) ?? "";
-
-/** Polls until the locator's text matches (the list reloads after each filter). */
-async function waitText(what: string, l: Locator, re: RegExp): Promise<string> {
-  const end = Date.now() + WAIT;
-  let last = "";
-  for (;;) {
-    last = await text(l).catch(() => "");
-    if (re.test(last)) return last;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; last text: ${last}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe("the ticket queue, end to end in chromium", () => {
   let emulator: TestEmulator;
@@ -187,12 +174,12 @@ describe("the ticket queue, end to end in chromium", () => {
       expect(all).toContain(s);
     // Each row names its partner, its client and the Autotask ticket number, never the portal's id.
     const disk = page.locator("table.queue tbody tr", { hasText: "Disk full on NIMBUS-SRV01" });
-    expect(await text(disk)).toContain(diskNumber);
-    expect(await text(disk)).toContain("North VAR");
-    expect(await text(disk)).toContain("Nimbus Dental");
-    expect(await text(disk)).toMatch(/Synced/);
+    expect(await textOf(disk)).toContain(diskNumber);
+    expect(await textOf(disk)).toContain("North VAR");
+    expect(await textOf(disk)).toContain("Nimbus Dental");
+    expect(await textOf(disk)).toMatch(/Synced/);
     const router = page.locator("table.queue tbody tr", { hasText: "Router down at Sextant" });
-    expect(await text(router)).toMatch(/South VAR.*SV1.*New.*P0.*Not synced/);
+    expect(await textOf(router)).toMatch(/South VAR.*SV1.*New.*P0.*Not synced/);
     await waitText("the counts", counts(), /All\s*4.*New\s*2.*Open\s*2/);
     await shot("queue");
     // The docs' picture is refreshed only on request, so a test run leaves the tree clean.
@@ -202,8 +189,8 @@ describe("the ticket queue, end to end in chromium", () => {
     // A count is a filter: "Open" shows the two Open tickets, of both partners.
     await counts().getByRole("button", { name: /^Open/ }).click();
     await waitText("Open tickets only", rows(), /^(?!.*Router down).*Backup failed at Nimbus/);
-    expect(await text(rows())).toContain("VPN flapping at Sextant");
-    expect(await text(rows())).not.toContain("Disk full");
+    expect(await textOf(rows())).toContain("VPN flapping at Sextant");
+    expect(await textOf(rows())).not.toContain("Disk full");
     expect(new URL(page.url()).searchParams.get("statusId")).toBe("18");
     expect(await counts().getByRole("button", { name: /^Open/ }).getAttribute("aria-pressed")).toBe("true");
 

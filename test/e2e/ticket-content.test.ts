@@ -16,7 +16,15 @@ import {
   type TestEmulator,
   tenant,
 } from "../helpers/autotask.js";
-import { buildWebUi, DESKTOP, launchChromium, PHONE, SHOTS, WAIT, watchConsole } from "../helpers/browser.js";
+import {
+  buildWebUi,
+  DESKTOP,
+  launchChromium,
+  PHONE,
+  SHOTS,
+  until,
+  watchConsole,
+} from "../helpers/browser.js";
 import { TEST_MASTER_KEY } from "../helpers/services.js";
 
 /**
@@ -25,22 +33,6 @@ import { TEST_MASTER_KEY } from "../helpers/services.js";
  * one of test/e2e/ui.test.ts, without the browser-driven configuration: the partner is wired to the
  * emulator directly.
  */
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  const end = Date.now() + WAIT;
-  let last: T | undefined;
-  for (;;) {
-    try {
-      last = await read();
-      if (ok(last)) return last;
-    } catch {
-      /* not there yet */
-    }
-    if (Date.now() > end)
-      throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 describe("ticket content in the web UI, in chromium", () => {
   let emulator: TestEmulator;

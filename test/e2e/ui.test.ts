@@ -1,7 +1,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { BrowserContext, Locator, Page, Request } from "playwright-core";
+import type { BrowserContext, Page, Request } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type App, buildApp } from "../../src/api/app.js";
 import { loadConfig } from "../../src/config.js";
@@ -34,7 +34,9 @@ import {
   PHONE,
   REPO,
   SHOTS,
-  WAIT,
+  textOf,
+  until,
+  waitText,
   watchConsole,
 } from "../helpers/browser.js";
 import { TEST_MASTER_KEY } from "../helpers/services.js";
@@ -66,40 +68,6 @@ function devices(code: string, n: number): DeviceInput[] {
     biosVersion: "2.7.1",
   }));
 }
-
-/** Polls `read` until `ok` holds; fails with the last value seen. */
-async function until<T>(
-  what: string,
-  read: () => Promise<T>,
-  ok: (v: T) => boolean,
-  timeout = WAIT,
-): Promise<T> {
-  const end = Date.now() + timeout;
-  let last: T | undefined;
-  for (;;) {
-    try {
-      last = await read();
-      if (ok(last)) return last;
-    } catch {
-      /* not there yet */
-    }
-    if (Date.now() > end)
-      throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
-
-/** A locator's text (textContent: innerText would depend on layout). */
-const text = async (l: Locator, timeout?: number) =>
-  (await l.textContent(timeout === undefined ? {} : { timeout })) ?? "";
-const textOf = (l: Locator) => text(l);
-const waitText = (what: string, l: Locator, re: RegExp, timeout = WAIT) =>
-  until(
-    what,
-    () => text(l, 1000),
-    (t) => re.test(t),
-    timeout,
-  );
 
 describe("web UI, end to end in chromium", () => {
   let emulator: TestEmulator;
