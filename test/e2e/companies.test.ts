@@ -13,10 +13,9 @@ import type { IntegrationInput } from "../../src/portal/types.js";
 import { demoTicketing, fastClient, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
 import {
   buildWebUi,
-  DESKTOP,
   launchChromium,
-  PHONE,
-  SHOTS,
+  signIn,
+  shot as takeShot,
   textOf,
   waitText,
   watchConsole,
@@ -112,21 +111,13 @@ describe("Setup: clients and their companies, in chromium", () => {
     for (const dir of [webRoot, profile]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const shot = async (name: string) => {
-    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-    await page.setViewportSize(PHONE);
-    await page.screenshot({ path: join(SHOTS, `${name}-phone.png`), fullPage: true });
-    await page.setViewportSize(DESKTOP);
-  };
+  const shot = (name: string) => takeShot(page, name, { phone: true });
   const rowOf = (code: string) =>
     page.locator("tr", { has: page.getByLabel(`Autotask company id of ${code}`, { exact: true }) });
   const client = (code: string) => services.portal.getClient(SYSTEM_ACTOR, clientIds[code] as number);
 
   it("shows companies by name, picks one by search, refuses a typed id Autotask lacks, and auto-matches by name", async () => {
-    await page.goto(baseUrl);
-    await page.getByLabel("Username", { exact: true }).fill("vera");
-    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await signIn(page, baseUrl, "vera", PASSWORD);
     await page.getByRole("heading", { name: "Clients and their Autotask companies" }).waitFor();
 
     // ---- the current company by name, its id as secondary text

@@ -13,10 +13,9 @@ import type { DeviceInput } from "../../src/portal/service.js";
 import { demoTicketing, fastClient, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
 import {
   buildWebUi,
-  DESKTOP,
   launchChromium,
-  PHONE,
-  SHOTS,
+  signIn,
+  shot as takeShot,
   textOf,
   until,
   watchConsole,
@@ -154,22 +153,13 @@ describe("Devices pages, end to end in chromium", () => {
     for (const dir of [webRoot, profile]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const shot = async (name: string) => {
-    await page.evaluate("window.scrollTo(0, 0)");
-    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-    await page.setViewportSize(PHONE);
-    await page.screenshot({ path: join(SHOTS, `${name}-phone.png`), fullPage: true });
-    await page.setViewportSize(DESKTOP);
-  };
+  const shot = (name: string) => takeShot(page, name, { phone: true });
   const rows = () => page.locator("table.devices tbody tr");
   const column = async (label: string) =>
     (await rows().locator(`td[data-label="${label}"]`).allTextContents()).map((s) => s.trim());
 
   it("lists every client's devices, searches as you type, sorts by warranty, names companies, opens a device", async () => {
-    await page.goto(baseUrl);
-    await page.getByLabel("Username", { exact: true }).fill("vera");
-    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await signIn(page, baseUrl, "vera", PASSWORD);
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Devices" }).click();
 
     // ---- columns, all clients at once (16 devices, both clients), client names in their column

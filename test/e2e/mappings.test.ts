@@ -9,7 +9,7 @@ import { createLogger } from "../../src/lib/logger.js";
 import { openServices, type Services } from "../../src/main.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
 import { demoTicketing, fastClient, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
-import { buildWebUi, launchChromium, SHOTS, until, watchConsole } from "../helpers/browser.js";
+import { buildWebUi, launchChromium, SHOTS, signIn, until, watchConsole } from "../helpers/browser.js";
 import { TEST_MASTER_KEY } from "../helpers/services.js";
 
 /**
@@ -132,10 +132,7 @@ describe("mapping tables in chromium: edit, then one save", () => {
     );
 
   it("adds, changes and removes rows, warns before leaving, saves the whole table, and reloads it", async () => {
-    await page.goto(baseUrl);
-    await page.getByLabel("Username", { exact: true }).fill("vera");
-    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await signIn(page, baseUrl, "vera", PASSWORD);
     await page.getByRole("heading", { name: "Service Center and Ticketing System Details" }).waitFor();
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Mappings" }).click();
 

@@ -17,6 +17,7 @@ import {
   launchChromium,
   PHONE,
   SHOTS,
+  signIn,
   textOf,
   until,
   watchConsole,
@@ -143,10 +144,7 @@ describe("sync progress in chromium", () => {
   });
 
   it("Sync brings the live log into view and shows devices done of 3,000 with the percentage; the history counts as it goes", async () => {
-    await page.goto(baseUrl);
-    await page.getByLabel("Username", { exact: true }).fill("vera");
-    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await signIn(page, baseUrl, "vera", PASSWORD);
     await page
       .getByRole("navigation", { name: "Main" })
       .getByRole("link", { name: "Validate & sync" })

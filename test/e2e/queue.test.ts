@@ -12,11 +12,10 @@ import { SYSTEM_ACTOR } from "../../src/portal/access.js";
 import { demoTicketing, fastClient, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
 import {
   buildWebUi,
-  DESKTOP,
   launchChromium,
-  PHONE,
   REPO,
   SHOTS,
+  shot as takeShot,
   textOf,
   waitText,
   watchConsole,
@@ -138,17 +137,7 @@ describe("the ticket queue, end to end in chromium", () => {
     for (const dir of [webRoot, profile]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const shot = async (name: string) => {
-    for (const [size, suffix] of [
-      [DESKTOP, ""],
-      [PHONE, "-phone"],
-    ] as const) {
-      await page.setViewportSize(size);
-      await page.evaluate("window.scrollTo(0, 0)");
-      await page.screenshot({ path: join(SHOTS, `${name}${suffix}.png`), fullPage: true });
-    }
-    await page.setViewportSize(DESKTOP);
-  };
+  const shot = (name: string) => takeShot(page, name, { phone: true });
   const signIn = async (username: string) => {
     await page.goto(baseUrl, { waitUntil: "load" });
     const signOut = page.getByRole("button", { name: "Sign out" });

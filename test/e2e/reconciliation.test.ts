@@ -16,7 +16,15 @@ import {
   type TestEmulator,
   tenant,
 } from "../helpers/autotask.js";
-import { buildWebUi, DESKTOP, launchChromium, PHONE, REPO, SHOTS, watchConsole } from "../helpers/browser.js";
+import {
+  buildWebUi,
+  launchChromium,
+  REPO,
+  SHOTS,
+  signIn,
+  shot as takeShot,
+  watchConsole,
+} from "../helpers/browser.js";
 import { device } from "../helpers/devices.js";
 import { TEST_MASTER_KEY } from "../helpers/services.js";
 
@@ -156,20 +164,12 @@ describe("reconciliation page, end to end in chromium", () => {
     for (const dir of [webRoot, profile]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const shot = async (name: string, phone = false) => {
-    if (phone) await page.setViewportSize(PHONE);
-    await page.evaluate("window.scrollTo(0, 0)");
-    await page.screenshot({ path: join(SHOTS, `${name}${phone ? "-phone" : ""}.png`), fullPage: true });
-    if (phone) await page.setViewportSize(DESKTOP);
-  };
+  const shot = (name: string, phone = false) => takeShot(page, name, phone ? { desktop: false, phone } : {});
   const section = (title: RegExp) =>
     page.locator("section.card", { has: page.getByRole("heading", { name: title }) });
 
   it("a partner admin links an orphan CI to its device and deactivates a duplicate CI through the page", async () => {
-    await page.goto(baseUrl);
-    await page.getByLabel("Username", { exact: true }).fill("vera");
-    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await signIn(page, baseUrl, "vera", PASSWORD);
     await page
       .getByRole("navigation", { name: "Main" })
       .getByRole("link", { name: "Reconciliation" })

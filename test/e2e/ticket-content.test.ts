@@ -16,15 +16,7 @@ import {
   type TestEmulator,
   tenant,
 } from "../helpers/autotask.js";
-import {
-  buildWebUi,
-  DESKTOP,
-  launchChromium,
-  PHONE,
-  SHOTS,
-  until,
-  watchConsole,
-} from "../helpers/browser.js";
+import { buildWebUi, launchChromium, shot as takeShot, until, watchConsole } from "../helpers/browser.js";
 import { TEST_MASTER_KEY } from "../helpers/services.js";
 
 /**
@@ -156,12 +148,7 @@ describe("ticket content in the web UI, in chromium", () => {
     for (const dir of [webRoot, profile]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const shot = async (name: string) => {
-    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-    await page.setViewportSize(PHONE);
-    await page.screenshot({ path: join(SHOTS, `${name}-phone.png`), fullPage: true });
-    await page.setViewportSize(DESKTOP);
-  };
+  const shot = (name: string) => takeShot(page, name, { phone: true });
 
   it("the Sync errors page names tickets, numbers, statuses and what each code means; a retry names the ticket", async () => {
     await page.goto(baseUrl);

@@ -29,11 +29,10 @@ import {
 } from "../helpers/autotask.js";
 import {
   buildWebUi,
-  DESKTOP,
   launchChromium,
-  PHONE,
   REPO,
   SHOTS,
+  shot as takeShot,
   textOf,
   until,
   waitText,
@@ -159,12 +158,7 @@ describe("web UI, end to end in chromium", () => {
     for (const dir of [webRoot, profile]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const shot = async (name: string, phone = false) => {
-    if (phone) await page.setViewportSize(PHONE);
-    await page.evaluate("window.scrollTo(0, 0)");
-    await page.screenshot({ path: join(SHOTS, `${name}${phone ? "-phone" : ""}.png`), fullPage: true });
-    if (phone) await page.setViewportSize(DESKTOP);
-  };
+  const shot = (name: string, phone = false) => takeShot(page, name, phone ? { desktop: false, phone } : {});
   const nav = (name: string) => page.getByRole("navigation", { name: "Main" }).getByRole("link", { name });
   const go = async (name: string) => {
     currentPage = name;
