@@ -3,24 +3,23 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type App, buildApp } from "../../src/api/app.js";
-import { loadConfig } from "../../src/config.js";
+import type { App } from "../../src/api/app.js";
 import { DEMO_IDS } from "../../src/emulators/autotask/index.js";
-import { createLogger } from "../../src/lib/logger.js";
-import { openServices, type Services } from "../../src/main.js";
+import type { Services } from "../../src/main.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
 import type { IntegrationInput } from "../../src/portal/types.js";
-import { demoTicketing, fastClient, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
+import { demoTicketing, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
 import {
   buildWebUi,
   launchChromium,
+  openTestServices,
+  serveWebUi,
   signIn,
   shot as takeShot,
   textOf,
   waitText,
   watchConsole,
 } from "../helpers/browser.js";
-import { TEST_MASTER_KEY } from "../helpers/services.js";
 
 /**
  * Setup's clients and their Autotask companies, in chromium against the Autotask emulator: the
@@ -51,14 +50,7 @@ describe("Setup: clients and their companies, in chromium", () => {
     profile = mkdtempSync(join(tmpdir(), "nb-companies-chromium-"));
     await buildWebUi(webRoot);
     emulator = await startTestEmulator({ webhooks: false });
-    const config = loadConfig(
-      { NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: "silent" },
-      { databaseUrl: ":memory:", dataDir: join(profile, "data-unused"), host: "127.0.0.1", port: 0 },
-    );
-    config.psaUrls = config.psaUrls.withOrigins(emulator.emu.url);
-    services = await openServices(config, {
-      logger: createLogger("silent"),
-      autotask: fastClient,
+    services = await openTestServices([emulator.emu.url], join(profile, "data-unused"), {
       liveReadTtlMs: 0,
       background: true,
     });
@@ -93,10 +85,7 @@ describe("Setup: clients and their companies, in chromium", () => {
       username: "vera",
       password: PASSWORD,
     });
-    app = await buildApp({ portal, sync: services.sync, webRoot });
-    await app.listen({ host: "127.0.0.1", port: 0 });
-    const addr = app.server.address();
-    baseUrl = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
+    ({ app, baseUrl } = await serveWebUi(services, webRoot));
     services.setListeningUrl(baseUrl);
 
     ({ context, page } = await launchChromium(profile));

@@ -3,14 +3,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BrowserContext, Dialog, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type App, buildApp } from "../../src/api/app.js";
-import { loadConfig } from "../../src/config.js";
-import { createLogger } from "../../src/lib/logger.js";
-import { openServices, type Services } from "../../src/main.js";
+import type { App } from "../../src/api/app.js";
+import type { Services } from "../../src/main.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
-import { demoTicketing, fastClient, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
-import { buildWebUi, launchChromium, SHOTS, signIn, until, watchConsole } from "../helpers/browser.js";
-import { TEST_MASTER_KEY } from "../helpers/services.js";
+import { demoTicketing, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
+import {
+  buildWebUi,
+  launchChromium,
+  openTestServices,
+  SHOTS,
+  serveWebUi,
+  signIn,
+  until,
+  watchConsole,
+} from "../helpers/browser.js";
 
 /**
  * The mapping tables' one save model in chromium: rows are added, changed and removed on the page,
@@ -50,14 +56,7 @@ describe("mapping tables in chromium: edit, then one save", () => {
     await buildWebUi(webRoot);
 
     emulator = await startTestEmulator();
-    const config = loadConfig(
-      { NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: "silent" },
-      { databaseUrl: ":memory:", dataDir: join(profile, "data-unused"), host: "127.0.0.1", port: 0 },
-    );
-    config.psaUrls = config.psaUrls.withOrigins(emulator.emu.url);
-    services = await openServices(config, {
-      logger: createLogger("silent"),
-      autotask: fastClient,
+    services = await openTestServices([emulator.emu.url], join(profile, "data-unused"), {
       background: false,
     });
     const portal = services.portal;
@@ -83,10 +82,7 @@ describe("mapping tables in chromium: edit, then one save", () => {
       })
     ).token;
 
-    app = await buildApp({ portal, sync: services.sync, webRoot });
-    await app.listen({ host: "127.0.0.1", port: 0 });
-    const addr = app.server.address();
-    baseUrl = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
+    ({ app, baseUrl } = await serveWebUi(services, webRoot));
 
     ({ context, page } = await launchChromium(profile));
     watchConsole(page, consoleErrors, { expected: expectedErrors });

@@ -3,26 +3,25 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type App, buildApp } from "../../src/api/app.js";
-import { loadConfig } from "../../src/config.js";
+import type { App } from "../../src/api/app.js";
 import { DEMO_IDS } from "../../src/emulators/autotask/index.js";
-import { createLogger } from "../../src/lib/logger.js";
-import { openServices, type Services } from "../../src/main.js";
+import type { Services } from "../../src/main.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
 import type { DeviceInput } from "../../src/portal/service.js";
-import { demoTicketing, fastClient, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
+import { demoTicketing, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
 import {
   buildWebUi,
   DESKTOP,
   launchChromium,
+  openTestServices,
   PHONE,
   SHOTS,
+  serveWebUi,
   signIn,
   textOf,
   until,
   watchConsole,
 } from "../helpers/browser.js";
-import { TEST_MASTER_KEY } from "../helpers/services.js";
 
 /**
  * Honest progress in the browser: a partner admin clicks Sync on a partner with 3,000 devices; the page
@@ -71,14 +70,8 @@ describe("sync progress in chromium", () => {
 
     emulator = await startTestEmulator();
     await emulator.admin("PUT", "/limits", { requestThreshold: 1_000_000 });
-    const config = loadConfig(
-      { NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: "silent", NOCBRIDGE_ALLOW_HTTP_WEBHOOKS: "1" },
-      { databaseUrl: ":memory:", dataDir: join(profile, "data-unused"), host: "127.0.0.1", port: 0 },
-    );
-    config.psaUrls = config.psaUrls.withOrigins(emulator.emu.url);
-    services = await openServices(config, {
-      logger: createLogger("silent"),
-      autotask: fastClient,
+    services = await openTestServices([emulator.emu.url], join(profile, "data-unused"), {
+      httpWebhooks: true,
       background: true,
     });
     const portal = services.portal;
@@ -125,10 +118,7 @@ describe("sync progress in chromium", () => {
     for (const c of clients)
       await portal.importDevices(SYSTEM_ACTOR, c.id, devices(c.code, c.code === "AT1" ? 2000 : 1000));
 
-    app = await buildApp({ portal, sync: services.sync, webRoot });
-    await app.listen({ host: "127.0.0.1", port: 0 });
-    const addr = app.server.address();
-    baseUrl = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
+    ({ app, baseUrl } = await serveWebUi(services, webRoot));
     services.setListeningUrl(baseUrl);
 
     ({ context, page } = await launchChromium(profile));

@@ -3,30 +3,23 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type App, buildApp } from "../../src/api/app.js";
-import { loadConfig } from "../../src/config.js";
+import type { App } from "../../src/api/app.js";
 import { DEMO_IDS } from "../../src/emulators/autotask/index.js";
-import { createLogger } from "../../src/lib/logger.js";
-import { openServices, type Services } from "../../src/main.js";
+import type { Services } from "../../src/main.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
-import {
-  demoTicketing,
-  fastClient,
-  startTestEmulator,
-  type TestEmulator,
-  tenant,
-} from "../helpers/autotask.js";
+import { demoTicketing, startTestEmulator, type TestEmulator, tenant } from "../helpers/autotask.js";
 import {
   buildWebUi,
   launchChromium,
+  openTestServices,
   REPO,
   SHOTS,
+  serveWebUi,
   signIn,
   shot as takeShot,
   watchConsole,
 } from "../helpers/browser.js";
 import { device } from "../helpers/devices.js";
-import { TEST_MASTER_KEY } from "../helpers/services.js";
 
 /**
  * The reconciliation page in chromium: a partner admin finds an orphan CI and a duplicate serial number
@@ -83,14 +76,8 @@ describe("reconciliation page, end to end in chromium", () => {
     profile = mkdtempSync(join(tmpdir(), "nb-recon-chromium-"));
     await buildWebUi(webRoot);
     at = await startTestEmulator();
-    const config = loadConfig(
-      { NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: "silent", NOCBRIDGE_ALLOW_HTTP_WEBHOOKS: "1" },
-      { databaseUrl: ":memory:", dataDir: join(profile, "data-unused"), host: "127.0.0.1", port: 0 },
-    );
-    config.psaUrls = config.psaUrls.withOrigins(at.emu.url);
-    services = await openServices(config, {
-      logger: createLogger("silent"),
-      autotask: fastClient,
+    services = await openTestServices([at.emu.url], join(profile, "data-unused"), {
+      httpWebhooks: true,
       liveReadTtlMs: 0,
       background: true,
     });
@@ -148,10 +135,7 @@ describe("reconciliation page, end to end in chromium", () => {
     newDevice = (await portal.createDevice(SYSTEM_ACTOR, clientA, device(4, "managed"))).id;
     extraCi = await newCi(C.AT2, "HOST-021-old", "SN-21");
 
-    app = await buildApp({ portal, sync: services.sync, webRoot });
-    await app.listen({ host: "127.0.0.1", port: 0 });
-    const addr = app.server.address();
-    baseUrl = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
+    ({ app, baseUrl } = await serveWebUi(services, webRoot));
     ({ context, page } = await launchChromium(profile));
     watchConsole(page, consoleErrors);
   }, 120_000);

@@ -3,21 +3,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type App, buildApp } from "../../src/api/app.js";
-import { loadConfig } from "../../src/config.js";
+import type { App } from "../../src/api/app.js";
 import { DEMO_IDS } from "../../src/emulators/autotask/index.js";
-import { createLogger } from "../../src/lib/logger.js";
-import { openServices, type Services } from "../../src/main.js";
+import type { Services } from "../../src/main.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
+import { demoTicketing, startTestEmulator, type TestEmulator, tenant } from "../helpers/autotask.js";
 import {
-  demoTicketing,
-  fastClient,
-  startTestEmulator,
-  type TestEmulator,
-  tenant,
-} from "../helpers/autotask.js";
-import { buildWebUi, launchChromium, shot as takeShot, until, watchConsole } from "../helpers/browser.js";
-import { TEST_MASTER_KEY } from "../helpers/services.js";
+  buildWebUi,
+  launchChromium,
+  openTestServices,
+  serveWebUi,
+  shot as takeShot,
+  until,
+  watchConsole,
+} from "../helpers/browser.js";
 
 /**
  * Names instead of ids on the Sync errors page, and the no-CI note on a ticket page (issue 15, points
@@ -47,14 +46,8 @@ describe("ticket content in the web UI, in chromium", () => {
     profile = mkdtempSync(join(tmpdir(), "nb-content-chromium-"));
     await buildWebUi(webRoot);
     emulator = await startTestEmulator();
-    const config = loadConfig(
-      { NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: "silent", NOCBRIDGE_ALLOW_HTTP_WEBHOOKS: "1" },
-      { databaseUrl: ":memory:", dataDir: join(profile, "data-unused"), host: "127.0.0.1", port: 0 },
-    );
-    config.psaUrls = config.psaUrls.withOrigins(emulator.emu.url);
-    services = await openServices(config, {
-      logger: createLogger("silent"),
-      autotask: fastClient,
+    services = await openTestServices([emulator.emu.url], join(profile, "data-unused"), {
+      httpWebhooks: true,
       background: true,
     });
     const portal = services.portal;
@@ -76,10 +69,7 @@ describe("ticket content in the web UI, in chromium", () => {
       serialNumber: "SRV1",
     });
     nocToken = (await portal.createUser(SYSTEM_ACTOR, { name: "Nora NOC", role: "noc-admin" })).token;
-    app = await buildApp({ portal, sync: services.sync, webRoot });
-    await app.listen({ host: "127.0.0.1", port: 0 });
-    const addr = app.server.address();
-    baseUrl = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
+    ({ app, baseUrl } = await serveWebUi(services, webRoot));
     services.setListeningUrl(baseUrl);
     await portal.putIntegration(SYSTEM_ACTOR, partnerId, {
       ticketing: demoTicketing(emulator.emu.baseUrl),

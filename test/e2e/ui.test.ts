@@ -3,8 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BrowserContext, Page, Request } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type App, buildApp } from "../../src/api/app.js";
-import { loadConfig } from "../../src/config.js";
+import type { App } from "../../src/api/app.js";
 import {
   CW_DEMO_PARTNER_NAME,
   seedConnectWiseDemo,
@@ -16,29 +15,23 @@ import {
   type RunningConnectWiseEmulator,
   startConnectWiseEmulator,
 } from "../../src/emulators/connectwise/index.js";
-import { createLogger } from "../../src/lib/logger.js";
-import { openServices, type Services } from "../../src/main.js";
+import type { Services } from "../../src/main.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
 import type { DeviceInput } from "../../src/portal/service.js";
-import {
-  DEFAULT_CREDENTIALS,
-  fastClient,
-  startTestEmulator,
-  type TestEmulator,
-  tenant,
-} from "../helpers/autotask.js";
+import { DEFAULT_CREDENTIALS, startTestEmulator, type TestEmulator, tenant } from "../helpers/autotask.js";
 import {
   buildWebUi,
   launchChromium,
+  openTestServices,
   REPO,
   SHOTS,
+  serveWebUi,
   shot as takeShot,
   textOf,
   until,
   waitText,
   watchConsole,
 } from "../helpers/browser.js";
-import { TEST_MASTER_KEY } from "../helpers/services.js";
 
 /**
  * The web UI end to end: the built UI served by a real server (in-process) against the Autotask
@@ -93,14 +86,8 @@ describe("web UI, end to end in chromium", () => {
 
     emulator = await startTestEmulator();
     cw = await startConnectWiseEmulator({ seed: "demo", timeScale: 0.01 });
-    const config = loadConfig(
-      { NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: "silent", NOCBRIDGE_ALLOW_HTTP_WEBHOOKS: "1" },
-      { databaseUrl: ":memory:", dataDir: join(profile, "data-unused"), host: "127.0.0.1", port: 0 },
-    );
-    config.psaUrls = config.psaUrls.withOrigins(emulator.emu.url, cw.url);
-    services = await openServices(config, {
-      logger: createLogger("silent"),
-      autotask: fastClient,
+    services = await openTestServices([emulator.emu.url, cw.url], join(profile, "data-unused"), {
+      httpWebhooks: true,
       connectwiseCa: cw.caPem,
       // The test fixes things in Autotask and clicks Validate again at once.
       liveReadTtlMs: 0,
@@ -136,10 +123,7 @@ describe("web UI, end to end in chromium", () => {
     ).token;
     nocToken = (await portal.createUser(SYSTEM_ACTOR, { name: "Nora NOC", role: "noc-admin" })).token;
 
-    app = await buildApp({ portal, sync: services.sync, webRoot });
-    await app.listen({ host: "127.0.0.1", port: 0 });
-    const addr = app.server.address();
-    baseUrl = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
+    ({ app, baseUrl } = await serveWebUi(services, webRoot));
     services.setListeningUrl(baseUrl);
 
     // The partner's Autotask lacks one user-defined field: Validate must say so.

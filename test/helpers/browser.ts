@@ -3,6 +3,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BrowserContext, type ConsoleMessage, chromium, type Locator, type Page } from "playwright-core";
 import { build } from "vite";
+import { type App, buildApp } from "../../src/api/app.js";
+import { loadConfig } from "../../src/config.js";
+import { createLogger } from "../../src/lib/logger.js";
+import { openServices, type ServiceOptions, type Services } from "../../src/main.js";
+import { fastClient } from "./autotask.js";
+import { TEST_MASTER_KEY } from "./services.js";
 
 /**
  * What the browser tests (test/e2e) share: the web UI built as `npm run build:web` makes it, Debian's
@@ -145,4 +151,36 @@ export async function shot(page: Page, name: string, { desktop = true, phone = f
   await page.evaluate("window.scrollTo(0, 0)");
   await page.screenshot({ path: join(SHOTS, `${name}-phone.png`), fullPage: true });
   await page.setViewportSize(DESKTOP);
+}
+
+/**
+ * nocbridge's services on an in-memory store, with `origins` (the emulators) allowed as PSA addresses;
+ * `httpWebhooks` lets the emulator's plain-HTTP webhooks in.
+ */
+export async function openTestServices(
+  origins: string[],
+  dataDir: string,
+  { httpWebhooks = false, ...options }: ServiceOptions & { httpWebhooks?: boolean } = {},
+): Promise<Services> {
+  const config = loadConfig(
+    {
+      NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY,
+      LOG_LEVEL: "silent",
+      ...(httpWebhooks ? { NOCBRIDGE_ALLOW_HTTP_WEBHOOKS: "1" } : {}),
+    },
+    { databaseUrl: ":memory:", dataDir, host: "127.0.0.1", port: 0 },
+  );
+  config.psaUrls = config.psaUrls.withOrigins(...origins);
+  return openServices(config, { logger: createLogger("silent"), autotask: fastClient, ...options });
+}
+
+/** The API and the built web UI in `webRoot`, listening on a free local port. */
+export async function serveWebUi(
+  services: Services,
+  webRoot: string,
+): Promise<{ app: App; baseUrl: string }> {
+  const app = await buildApp({ portal: services.portal, sync: services.sync, webRoot });
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  const addr = app.server.address();
+  return { app, baseUrl: `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}` };
 }
