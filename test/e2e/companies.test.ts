@@ -1,19 +1,25 @@
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { type BrowserContext, type ConsoleMessage, chromium, type Locator, type Page } from "playwright-core";
-import { build } from "vite";
+import type { BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type App, buildApp } from "../../src/api/app.js";
-import { loadConfig } from "../../src/config.js";
+import type { App } from "../../src/api/app.js";
 import { DEMO_IDS } from "../../src/emulators/autotask/index.js";
-import { createLogger } from "../../src/lib/logger.js";
-import { openServices, type Services } from "../../src/main.js";
+import type { Services } from "../../src/main.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
 import type { IntegrationInput } from "../../src/portal/types.js";
-import { demoTicketing, fastClient, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
-import { TEST_MASTER_KEY } from "../helpers/services.js";
+import { demoTicketing, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
+import {
+  buildWebUi,
+  launchChromium,
+  openTestServices,
+  serveWebUi,
+  signIn,
+  shot as takeShot,
+  textOf,
+  waitText,
+  watchConsole,
+} from "../helpers/browser.js";
 
 /**
  * Setup's clients and their Autotask companies, in chromium against the Autotask emulator: the
@@ -21,31 +27,9 @@ import { TEST_MASTER_KEY } from "../helpers/services.js";
  * "Auto-match by name" with proposals confirmed by checkbox.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const REPO = fileURLToPath(new URL("../../", import.meta.url));
-const SHOTS = join(REPO, "test-results", "screenshots");
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-const WAIT = 15_000;
 const PASSWORD = "correct horse battery";
 
-const text = async (l: Locator) => (await l.textContent({ timeout: 1000 })) ?? "";
-async function waitText(what: string, l: Locator, re: RegExp): Promise<string> {
-  const end = Date.now() + WAIT;
-  let last = "";
-  for (;;) {
-    try {
-      last = await text(l);
-      if (re.test(last)) return last;
-    } catch {
-      /* not there yet */
-    }
-    if (Date.now() > end)
-      throw new Error(`timed out waiting for ${what}; last text: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
-
+const text = (l: Locator) => textOf(l, 1000);
 describe("Setup: clients and their companies, in chromium", () => {
   let emulator: TestEmulator;
   let services: Services;
@@ -64,27 +48,9 @@ describe("Setup: clients and their companies, in chromium", () => {
   beforeAll(async () => {
     webRoot = mkdtempSync(join(tmpdir(), "nb-companies-web-"));
     profile = mkdtempSync(join(tmpdir(), "nb-companies-chromium-"));
-    const nodeEnv = process.env.NODE_ENV;
-    process.env.NODE_ENV = "production";
-    try {
-      await build({
-        configFile: join(REPO, "src/web/vite.config.ts"),
-        mode: "production",
-        logLevel: "warn",
-        build: { outDir: webRoot, emptyOutDir: true },
-      });
-    } finally {
-      process.env.NODE_ENV = nodeEnv;
-    }
+    await buildWebUi(webRoot);
     emulator = await startTestEmulator({ webhooks: false });
-    const config = loadConfig(
-      { NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: "silent" },
-      { databaseUrl: ":memory:", dataDir: join(profile, "data-unused"), host: "127.0.0.1", port: 0 },
-    );
-    config.psaUrls = config.psaUrls.withOrigins(emulator.emu.url);
-    services = await openServices(config, {
-      logger: createLogger("silent"),
-      autotask: fastClient,
+    services = await openTestServices([emulator.emu.url], join(profile, "data-unused"), {
       liveReadTtlMs: 0,
       background: true,
     });
@@ -119,35 +85,11 @@ describe("Setup: clients and their companies, in chromium", () => {
       username: "vera",
       password: PASSWORD,
     });
-    app = await buildApp({ portal, sync: services.sync, webRoot });
-    await app.listen({ host: "127.0.0.1", port: 0 });
-    const addr = app.server.address();
-    baseUrl = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
+    ({ app, baseUrl } = await serveWebUi(services, webRoot));
     services.setListeningUrl(baseUrl);
 
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: DESKTOP,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-      ],
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(WAIT);
-    page.on("console", (m: ConsoleMessage) => {
-      if (m.type() !== "error") return;
-      const t = `${m.text()} @ ${m.location().url}`;
-      const i = expectedErrors.findIndex((e) => t.includes(e));
-      if (i >= 0) expectedErrors.splice(i, 1);
-      else consoleErrors.push(t);
-    });
-    page.on("pageerror", (e) => consoleErrors.push(`page error: ${e.message}`));
-    mkdirSync(SHOTS, { recursive: true });
+    ({ context, page } = await launchChromium(profile));
+    watchConsole(page, consoleErrors, { expected: expectedErrors });
   }, 120_000);
 
   afterAll(async () => {
@@ -158,21 +100,13 @@ describe("Setup: clients and their companies, in chromium", () => {
     for (const dir of [webRoot, profile]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const shot = async (name: string) => {
-    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-    await page.setViewportSize(PHONE);
-    await page.screenshot({ path: join(SHOTS, `${name}-phone.png`), fullPage: true });
-    await page.setViewportSize(DESKTOP);
-  };
+  const shot = (name: string) => takeShot(page, name, { phone: true });
   const rowOf = (code: string) =>
     page.locator("tr", { has: page.getByLabel(`Autotask company id of ${code}`, { exact: true }) });
   const client = (code: string) => services.portal.getClient(SYSTEM_ACTOR, clientIds[code] as number);
 
   it("shows companies by name, picks one by search, refuses a typed id Autotask lacks, and auto-matches by name", async () => {
-    await page.goto(baseUrl);
-    await page.getByLabel("Username", { exact: true }).fill("vera");
-    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await signIn(page, baseUrl, "vera", PASSWORD);
     await page.getByRole("heading", { name: "Clients and their Autotask companies" }).waitFor();
 
     // ---- the current company by name, its id as secondary text

@@ -1,19 +1,25 @@
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
-import { build } from "vite";
+import type { BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type App, buildApp } from "../../src/api/app.js";
-import { loadConfig } from "../../src/config.js";
+import type { App } from "../../src/api/app.js";
 import { DEMO_IDS } from "../../src/emulators/autotask/index.js";
-import { createLogger } from "../../src/lib/logger.js";
-import { openServices, type Services } from "../../src/main.js";
+import type { Services } from "../../src/main.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
 import type { DeviceInput } from "../../src/portal/service.js";
-import { demoTicketing, fastClient, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
-import { TEST_MASTER_KEY } from "../helpers/services.js";
+import { demoTicketing, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
+import {
+  buildWebUi,
+  launchChromium,
+  openTestServices,
+  serveWebUi,
+  signIn,
+  shot as takeShot,
+  textOf,
+  until,
+  watchConsole,
+} from "../helpers/browser.js";
 
 /**
  * The Devices pages in chromium: every client at once with a client column, the serial number and
@@ -21,12 +27,6 @@ import { TEST_MASTER_KEY } from "../helpers/services.js";
  * device's own page (attributes, alerts, tickets with their Autotask numbers, its CI by name).
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const REPO = fileURLToPath(new URL("../../", import.meta.url));
-const SHOTS = join(REPO, "test-results", "screenshots");
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-const WAIT = 15_000;
 const PASSWORD = "correct horse battery";
 
 /** Devices of a client: numbered hostnames, serials, warranties spread over the years (some none). */
@@ -44,24 +44,7 @@ function devices(code: string, n: number, firstYear: number): DeviceInput[] {
   }));
 }
 
-/** Polls `read` until `ok` holds; fails with the last value seen. */
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  const end = Date.now() + WAIT;
-  let last: T | undefined;
-  for (;;) {
-    try {
-      last = await read();
-      if (ok(last)) return last;
-    } catch {
-      /* not there yet */
-    }
-    if (Date.now() > end)
-      throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const text = async (l: Locator) => (await l.textContent({ timeout: 2000 })) ?? "";
+const text = (l: Locator) => textOf(l, 2000);
 
 describe("Devices pages, end to end in chromium", () => {
   let emulator: TestEmulator;
@@ -79,30 +62,11 @@ describe("Devices pages, end to end in chromium", () => {
   beforeAll(async () => {
     webRoot = mkdtempSync(join(tmpdir(), "nb-devices-web-"));
     profile = mkdtempSync(join(tmpdir(), "nb-devices-chromium-"));
-    // The UI as `npm run build:web` makes it (vitest sets NODE_ENV=test, which would bundle React's
-    // development build), into a temporary folder.
-    const nodeEnv = process.env.NODE_ENV;
-    process.env.NODE_ENV = "production";
-    try {
-      await build({
-        configFile: join(REPO, "src/web/vite.config.ts"),
-        mode: "production",
-        logLevel: "warn",
-        build: { outDir: webRoot, emptyOutDir: true },
-      });
-    } finally {
-      process.env.NODE_ENV = nodeEnv;
-    }
+    await buildWebUi(webRoot);
 
     emulator = await startTestEmulator();
-    const config = loadConfig(
-      { NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: "silent", NOCBRIDGE_ALLOW_HTTP_WEBHOOKS: "1" },
-      { databaseUrl: ":memory:", dataDir: join(profile, "data-unused"), host: "127.0.0.1", port: 0 },
-    );
-    config.psaUrls = config.psaUrls.withOrigins(emulator.emu.url);
-    services = await openServices(config, {
-      logger: createLogger("silent"),
-      autotask: fastClient,
+    services = await openTestServices([emulator.emu.url], join(profile, "data-unused"), {
+      httpWebhooks: true,
       background: true,
     });
     const portal = services.portal;
@@ -134,10 +98,7 @@ describe("Devices pages, end to end in chromium", () => {
       password: PASSWORD,
     });
 
-    app = await buildApp({ portal, sync: services.sync, webRoot });
-    await app.listen({ host: "127.0.0.1", port: 0 });
-    const addr = app.server.address();
-    baseUrl = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
+    ({ app, baseUrl } = await serveWebUi(services, webRoot));
     services.setListeningUrl(baseUrl);
 
     await portal.putIntegration(SYSTEM_ACTOR, partnerId, {
@@ -170,25 +131,8 @@ describe("Devices pages, end to end in chromium", () => {
       (n) => n !== null,
     );
 
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: DESKTOP,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-      ],
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(WAIT);
-    page.on("pageerror", (e) => pageErrors.push(e.message));
-    page.on("console", (m) => {
-      if (m.type() === "error") pageErrors.push(m.text());
-    });
-    mkdirSync(SHOTS, { recursive: true });
+    ({ context, page } = await launchChromium(profile));
+    watchConsole(page, pageErrors);
   }, 120_000);
 
   afterAll(async () => {
@@ -199,22 +143,13 @@ describe("Devices pages, end to end in chromium", () => {
     for (const dir of [webRoot, profile]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const shot = async (name: string) => {
-    await page.evaluate("window.scrollTo(0, 0)");
-    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-    await page.setViewportSize(PHONE);
-    await page.screenshot({ path: join(SHOTS, `${name}-phone.png`), fullPage: true });
-    await page.setViewportSize(DESKTOP);
-  };
+  const shot = (name: string) => takeShot(page, name, { phone: true });
   const rows = () => page.locator("table.devices tbody tr");
   const column = async (label: string) =>
     (await rows().locator(`td[data-label="${label}"]`).allTextContents()).map((s) => s.trim());
 
   it("lists every client's devices, searches as you type, sorts by warranty, names companies, opens a device", async () => {
-    await page.goto(baseUrl);
-    await page.getByLabel("Username", { exact: true }).fill("vera");
-    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await signIn(page, baseUrl, "vera", PASSWORD);
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Devices" }).click();
 
     // ---- columns, all clients at once (16 devices, both clients), client names in their column

@@ -1,17 +1,22 @@
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { type BrowserContext, chromium, type Dialog, type Locator, type Page } from "playwright-core";
-import { build } from "vite";
+import type { BrowserContext, Dialog, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type App, buildApp } from "../../src/api/app.js";
-import { loadConfig } from "../../src/config.js";
-import { createLogger } from "../../src/lib/logger.js";
-import { openServices, type Services } from "../../src/main.js";
+import type { App } from "../../src/api/app.js";
+import type { Services } from "../../src/main.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
-import { demoTicketing, fastClient, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
-import { TEST_MASTER_KEY } from "../helpers/services.js";
+import { demoTicketing, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
+import {
+  buildWebUi,
+  launchChromium,
+  openTestServices,
+  SHOTS,
+  serveWebUi,
+  signIn,
+  until,
+  watchConsole,
+} from "../helpers/browser.js";
 
 /**
  * The mapping tables' one save model in chromium: rows are added, changed and removed on the page,
@@ -20,28 +25,7 @@ import { TEST_MASTER_KEY } from "../helpers/services.js";
  * pick-list offers only values not mapped yet; links to the reverse table land on it.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const REPO = fileURLToPath(new URL("../../", import.meta.url));
-const SHOTS = join(REPO, "test-results", "screenshots");
-const WAIT = 15_000;
 const PASSWORD = "correct horse battery";
-
-/** Polls `read` until `ok` holds; fails with the last value seen. */
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  const end = Date.now() + WAIT;
-  let last: T | undefined;
-  for (;;) {
-    try {
-      last = await read();
-      if (ok(last)) return last;
-    } catch {
-      /* not there yet */
-    }
-    if (Date.now() > end)
-      throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 interface Row {
   portalStatusId: number;
@@ -69,30 +53,10 @@ describe("mapping tables in chromium: edit, then one save", () => {
   beforeAll(async () => {
     webRoot = mkdtempSync(join(tmpdir(), "nb-map-web-"));
     profile = mkdtempSync(join(tmpdir(), "nb-map-chromium-"));
-    // The UI as `npm run build:web` makes it (vitest sets NODE_ENV=test, which would bundle React's
-    // development build), into a temporary folder.
-    const nodeEnv = process.env.NODE_ENV;
-    process.env.NODE_ENV = "production";
-    try {
-      await build({
-        configFile: join(REPO, "src/web/vite.config.ts"),
-        mode: "production",
-        logLevel: "warn",
-        build: { outDir: webRoot, emptyOutDir: true },
-      });
-    } finally {
-      process.env.NODE_ENV = nodeEnv;
-    }
+    await buildWebUi(webRoot);
 
     emulator = await startTestEmulator();
-    const config = loadConfig(
-      { NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: "silent" },
-      { databaseUrl: ":memory:", dataDir: join(profile, "data-unused"), host: "127.0.0.1", port: 0 },
-    );
-    config.psaUrls = config.psaUrls.withOrigins(emulator.emu.url);
-    services = await openServices(config, {
-      logger: createLogger("silent"),
-      autotask: fastClient,
+    services = await openTestServices([emulator.emu.url], join(profile, "data-unused"), {
       background: false,
     });
     const portal = services.portal;
@@ -118,38 +82,14 @@ describe("mapping tables in chromium: edit, then one save", () => {
       })
     ).token;
 
-    app = await buildApp({ portal, sync: services.sync, webRoot });
-    await app.listen({ host: "127.0.0.1", port: 0 });
-    const addr = app.server.address();
-    baseUrl = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
+    ({ app, baseUrl } = await serveWebUi(services, webRoot));
 
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1280, height: 800 },
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-      ],
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(WAIT);
-    page.on("console", (m) => {
-      if (m.type() !== "error") return;
-      const text = `${m.text()} @ ${m.location().url}`;
-      const i = expectedErrors.findIndex((e) => text.includes(e));
-      if (i >= 0) expectedErrors.splice(i, 1);
-      else consoleErrors.push(text);
-    });
-    page.on("pageerror", (e) => consoleErrors.push(`page error: ${e.message}`));
+    ({ context, page } = await launchChromium(profile));
+    watchConsole(page, consoleErrors, { expected: expectedErrors });
     page.on("dialog", (d: Dialog) => {
       dialogs.push({ type: d.type(), message: d.message() });
       void (acceptDialogs ? d.accept() : d.dismiss());
     });
-    mkdirSync(SHOTS, { recursive: true });
   }, 60_000);
 
   afterAll(async () => {
@@ -188,10 +128,7 @@ describe("mapping tables in chromium: edit, then one save", () => {
     );
 
   it("adds, changes and removes rows, warns before leaving, saves the whole table, and reloads it", async () => {
-    await page.goto(baseUrl);
-    await page.getByLabel("Username", { exact: true }).fill("vera");
-    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await signIn(page, baseUrl, "vera", PASSWORD);
     await page.getByRole("heading", { name: "Service Center and Ticketing System Details" }).waitFor();
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Mappings" }).click();
 

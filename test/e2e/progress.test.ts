@@ -1,19 +1,27 @@
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { type BrowserContext, type ConsoleMessage, chromium, type Locator, type Page } from "playwright-core";
-import { build } from "vite";
+import type { BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type App, buildApp } from "../../src/api/app.js";
-import { loadConfig } from "../../src/config.js";
+import type { App } from "../../src/api/app.js";
 import { DEMO_IDS } from "../../src/emulators/autotask/index.js";
-import { createLogger } from "../../src/lib/logger.js";
-import { openServices, type Services } from "../../src/main.js";
+import type { Services } from "../../src/main.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
 import type { DeviceInput } from "../../src/portal/service.js";
-import { demoTicketing, fastClient, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
-import { TEST_MASTER_KEY } from "../helpers/services.js";
+import { demoTicketing, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
+import {
+  buildWebUi,
+  DESKTOP,
+  launchChromium,
+  openTestServices,
+  PHONE,
+  SHOTS,
+  serveWebUi,
+  signIn,
+  textOf,
+  until,
+  watchConsole,
+} from "../helpers/browser.js";
 
 /**
  * Honest progress in the browser: a partner admin clicks Sync on a partner with 3,000 devices; the page
@@ -22,12 +30,6 @@ import { TEST_MASTER_KEY } from "../helpers/services.js";
  * latency is raised so the run lasts long enough to be seen (nothing here measures time).
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const REPO = fileURLToPath(new URL("../../", import.meta.url));
-const SHOTS = join(REPO, "test-results", "screenshots");
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-const WAIT = 15_000;
 const PASSWORD = "correct horse battery";
 
 function devices(code: string, n: number): DeviceInput[] {
@@ -45,29 +47,7 @@ function devices(code: string, n: number): DeviceInput[] {
   }));
 }
 
-/** Polls `read` until `ok` holds; fails with the last value seen. */
-async function until<T>(
-  what: string,
-  read: () => Promise<T>,
-  ok: (v: T) => boolean,
-  timeout = WAIT,
-): Promise<T> {
-  const end = Date.now() + timeout;
-  let last: T | undefined;
-  for (;;) {
-    try {
-      last = await read();
-      if (ok(last)) return last;
-    } catch {
-      /* not there yet */
-    }
-    if (Date.now() > end)
-      throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const text = async (l: Locator) => (await l.textContent({ timeout: 1000 })) ?? "";
+const text = (l: Locator) => textOf(l, 1000);
 /** "1,240" → 1240. */
 const num = (s: string) => Number(s.replace(/[^\d]/g, ""));
 
@@ -86,31 +66,12 @@ describe("sync progress in chromium", () => {
   beforeAll(async () => {
     webRoot = mkdtempSync(join(tmpdir(), "nb-progress-web-"));
     profile = mkdtempSync(join(tmpdir(), "nb-progress-chromium-"));
-    // The UI as `npm run build:web` makes it (vitest sets NODE_ENV=test, which would bundle React's
-    // development build), into a temporary folder.
-    const nodeEnv = process.env.NODE_ENV;
-    process.env.NODE_ENV = "production";
-    try {
-      await build({
-        configFile: join(REPO, "src/web/vite.config.ts"),
-        mode: "production",
-        logLevel: "warn",
-        build: { outDir: webRoot, emptyOutDir: true },
-      });
-    } finally {
-      process.env.NODE_ENV = nodeEnv;
-    }
+    await buildWebUi(webRoot);
 
     emulator = await startTestEmulator();
     await emulator.admin("PUT", "/limits", { requestThreshold: 1_000_000 });
-    const config = loadConfig(
-      { NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: "silent", NOCBRIDGE_ALLOW_HTTP_WEBHOOKS: "1" },
-      { databaseUrl: ":memory:", dataDir: join(profile, "data-unused"), host: "127.0.0.1", port: 0 },
-    );
-    config.psaUrls = config.psaUrls.withOrigins(emulator.emu.url);
-    services = await openServices(config, {
-      logger: createLogger("silent"),
-      autotask: fastClient,
+    services = await openTestServices([emulator.emu.url], join(profile, "data-unused"), {
+      httpWebhooks: true,
       background: true,
     });
     const portal = services.portal;
@@ -157,34 +118,11 @@ describe("sync progress in chromium", () => {
     for (const c of clients)
       await portal.importDevices(SYSTEM_ACTOR, c.id, devices(c.code, c.code === "AT1" ? 2000 : 1000));
 
-    app = await buildApp({ portal, sync: services.sync, webRoot });
-    await app.listen({ host: "127.0.0.1", port: 0 });
-    const addr = app.server.address();
-    baseUrl = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
+    ({ app, baseUrl } = await serveWebUi(services, webRoot));
     services.setListeningUrl(baseUrl);
 
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: DESKTOP,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(WAIT);
-    page.on("console", (m: ConsoleMessage) => {
-      if (m.type() === "error") consoleErrors.push(`${m.text()} @ ${m.location().url}`);
-    });
-    page.on("pageerror", (e) => consoleErrors.push(`page error: ${e.message}`));
-    mkdirSync(SHOTS, { recursive: true });
+    ({ context, page } = await launchChromium(profile));
+    watchConsole(page, consoleErrors);
   }, 180_000);
 
   afterAll(async () => {
@@ -196,10 +134,7 @@ describe("sync progress in chromium", () => {
   });
 
   it("Sync brings the live log into view and shows devices done of 3,000 with the percentage; the history counts as it goes", async () => {
-    await page.goto(baseUrl);
-    await page.getByLabel("Username", { exact: true }).fill("vera");
-    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await signIn(page, baseUrl, "vera", PASSWORD);
     await page
       .getByRole("navigation", { name: "Main" })
       .getByRole("link", { name: "Validate & sync" })

@@ -1,18 +1,25 @@
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { type BrowserContext, type ConsoleMessage, chromium, type Locator, type Page } from "playwright-core";
-import { build } from "vite";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type App, buildApp } from "../../src/api/app.js";
-import { loadConfig } from "../../src/config.js";
+import type { App } from "../../src/api/app.js";
 import { DEMO_IDS } from "../../src/emulators/autotask/index.js";
-import { createLogger } from "../../src/lib/logger.js";
-import { openServices, type Services } from "../../src/main.js";
+import type { Services } from "../../src/main.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
-import { demoTicketing, fastClient, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
-import { TEST_MASTER_KEY } from "../helpers/services.js";
+import { demoTicketing, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
+import {
+  buildWebUi,
+  launchChromium,
+  openTestServices,
+  REPO,
+  SHOTS,
+  serveWebUi,
+  shot as takeShot,
+  textOf,
+  waitText,
+  watchConsole,
+} from "../helpers/browser.js";
 
 /**
  * The NOC technician's ticket queue in chromium: the built UI served by a real server against the
@@ -21,27 +28,7 @@ import { TEST_MASTER_KEY } from "../helpers/services.js";
  * counts per status and the filters; a partner admin sees its own partner's queue only.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const REPO = fileURLToPath(new URL("../../", import.meta.url));
-const SHOTS = join(REPO, "test-results", "screenshots");
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-const WAIT = 15_000;
 const PASSWORD = "correct horse battery";
-
-const text = async (l: Locator) => (await l.textContent()) ?? "";
-
-/** Polls until the locator's text matches (the list reloads after each filter). */
-async function waitText(what: string, l: Locator, re: RegExp): Promise<string> {
-  const end = Date.now() + WAIT;
-  let last = "";
-  for (;;) {
-    last = await text(l).catch(() => "");
-    if (re.test(last)) return last;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; last text: ${last}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe("the ticket queue, end to end in chromium", () => {
   let emulator: TestEmulator;
@@ -60,30 +47,11 @@ describe("the ticket queue, end to end in chromium", () => {
   beforeAll(async () => {
     webRoot = mkdtempSync(join(tmpdir(), "nb-queue-web-"));
     profile = mkdtempSync(join(tmpdir(), "nb-queue-chromium-"));
-    // The UI as `npm run build:web` makes it (vitest sets NODE_ENV=test, which would bundle React's
-    // development build), into a temporary folder.
-    const nodeEnv = process.env.NODE_ENV;
-    process.env.NODE_ENV = "production";
-    try {
-      await build({
-        configFile: join(REPO, "src/web/vite.config.ts"),
-        mode: "production",
-        logLevel: "warn",
-        build: { outDir: webRoot, emptyOutDir: true },
-      });
-    } finally {
-      process.env.NODE_ENV = nodeEnv;
-    }
+    await buildWebUi(webRoot);
 
     emulator = await startTestEmulator();
-    const config = loadConfig(
-      { NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: "silent", NOCBRIDGE_ALLOW_HTTP_WEBHOOKS: "1" },
-      { databaseUrl: ":memory:", dataDir: join(profile, "data-unused"), host: "127.0.0.1", port: 0 },
-    );
-    config.psaUrls = config.psaUrls.withOrigins(emulator.emu.url);
-    services = await openServices(config, {
-      logger: createLogger("silent"),
-      autotask: fastClient,
+    services = await openTestServices([emulator.emu.url], join(profile, "data-unused"), {
+      httpWebhooks: true,
       background: true,
     });
     const portal = services.portal;
@@ -144,34 +112,11 @@ describe("the ticket queue, end to end in chromium", () => {
       password: PASSWORD,
     });
 
-    app = await buildApp({ portal, sync: services.sync, webRoot });
-    await app.listen({ host: "127.0.0.1", port: 0 });
-    const addr = app.server.address();
-    baseUrl = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
+    ({ app, baseUrl } = await serveWebUi(services, webRoot));
     services.setListeningUrl(baseUrl);
 
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: DESKTOP,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(WAIT);
-    page.on("console", (m: ConsoleMessage) => {
-      if (m.type() === "error") consoleErrors.push(`${m.text()} @ ${m.location().url}`);
-    });
-    page.on("pageerror", (e) => consoleErrors.push(`page error: ${e.message}`));
-    mkdirSync(SHOTS, { recursive: true });
+    ({ context, page } = await launchChromium(profile));
+    watchConsole(page, consoleErrors);
   }, 90_000);
 
   afterAll(async () => {
@@ -182,17 +127,7 @@ describe("the ticket queue, end to end in chromium", () => {
     for (const dir of [webRoot, profile]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const shot = async (name: string) => {
-    for (const [size, suffix] of [
-      [DESKTOP, ""],
-      [PHONE, "-phone"],
-    ] as const) {
-      await page.setViewportSize(size);
-      await page.evaluate("window.scrollTo(0, 0)");
-      await page.screenshot({ path: join(SHOTS, `${name}${suffix}.png`), fullPage: true });
-    }
-    await page.setViewportSize(DESKTOP);
-  };
+  const shot = (name: string) => takeShot(page, name, { phone: true });
   const signIn = async (username: string) => {
     await page.goto(baseUrl, { waitUntil: "load" });
     const signOut = page.getByRole("button", { name: "Sign out" });
@@ -218,12 +153,12 @@ describe("the ticket queue, end to end in chromium", () => {
       expect(all).toContain(s);
     // Each row names its partner, its client and the Autotask ticket number, never the portal's id.
     const disk = page.locator("table.queue tbody tr", { hasText: "Disk full on NIMBUS-SRV01" });
-    expect(await text(disk)).toContain(diskNumber);
-    expect(await text(disk)).toContain("North VAR");
-    expect(await text(disk)).toContain("Nimbus Dental");
-    expect(await text(disk)).toMatch(/Synced/);
+    expect(await textOf(disk)).toContain(diskNumber);
+    expect(await textOf(disk)).toContain("North VAR");
+    expect(await textOf(disk)).toContain("Nimbus Dental");
+    expect(await textOf(disk)).toMatch(/Synced/);
     const router = page.locator("table.queue tbody tr", { hasText: "Router down at Sextant" });
-    expect(await text(router)).toMatch(/South VAR.*SV1.*New.*P0.*Not synced/);
+    expect(await textOf(router)).toMatch(/South VAR.*SV1.*New.*P0.*Not synced/);
     await waitText("the counts", counts(), /All\s*4.*New\s*2.*Open\s*2/);
     await shot("queue");
     // The docs' picture is refreshed only on request, so a test run leaves the tree clean.
@@ -233,8 +168,8 @@ describe("the ticket queue, end to end in chromium", () => {
     // A count is a filter: "Open" shows the two Open tickets, of both partners.
     await counts().getByRole("button", { name: /^Open/ }).click();
     await waitText("Open tickets only", rows(), /^(?!.*Router down).*Backup failed at Nimbus/);
-    expect(await text(rows())).toContain("VPN flapping at Sextant");
-    expect(await text(rows())).not.toContain("Disk full");
+    expect(await textOf(rows())).toContain("VPN flapping at Sextant");
+    expect(await textOf(rows())).not.toContain("Disk full");
     expect(new URL(page.url()).searchParams.get("statusId")).toBe("18");
     expect(await counts().getByRole("button", { name: /^Open/ }).getAttribute("aria-pressed")).toBe("true");
 

@@ -1,25 +1,25 @@
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
-import { build } from "vite";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type App, buildApp } from "../../src/api/app.js";
-import { loadConfig } from "../../src/config.js";
+import type { App } from "../../src/api/app.js";
 import { DEMO_IDS } from "../../src/emulators/autotask/index.js";
-import { createLogger } from "../../src/lib/logger.js";
-import { openServices, type Services } from "../../src/main.js";
+import type { Services } from "../../src/main.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
+import { demoTicketing, startTestEmulator, type TestEmulator, tenant } from "../helpers/autotask.js";
 import {
-  demoTicketing,
-  fastClient,
-  startTestEmulator,
-  type TestEmulator,
-  tenant,
-} from "../helpers/autotask.js";
+  buildWebUi,
+  launchChromium,
+  openTestServices,
+  REPO,
+  SHOTS,
+  serveWebUi,
+  signIn,
+  shot as takeShot,
+  watchConsole,
+} from "../helpers/browser.js";
 import { device } from "../helpers/devices.js";
-import { TEST_MASTER_KEY } from "../helpers/services.js";
 
 /**
  * The reconciliation page in chromium: a partner admin finds an orphan CI and a duplicate serial number
@@ -27,13 +27,7 @@ import { TEST_MASTER_KEY } from "../helpers/services.js";
  * Autotask emulator over HTTP.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const REPO = fileURLToPath(new URL("../../", import.meta.url));
-const SHOTS = join(REPO, "test-results", "screenshots");
 const DOCS_SHOTS = join(REPO, "docs", "screenshots");
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-const WAIT = 15_000;
 const PASSWORD = "correct horse battery";
 const C = DEMO_IDS.companies;
 
@@ -80,28 +74,10 @@ describe("reconciliation page, end to end in chromium", () => {
   beforeAll(async () => {
     webRoot = mkdtempSync(join(tmpdir(), "nb-recon-web-"));
     profile = mkdtempSync(join(tmpdir(), "nb-recon-chromium-"));
-    // The UI as `npm run build:web` makes it (see test/e2e/ui.test.ts).
-    const nodeEnv = process.env.NODE_ENV;
-    process.env.NODE_ENV = "production";
-    try {
-      await build({
-        configFile: join(REPO, "src/web/vite.config.ts"),
-        mode: "production",
-        logLevel: "warn",
-        build: { outDir: webRoot, emptyOutDir: true },
-      });
-    } finally {
-      process.env.NODE_ENV = nodeEnv;
-    }
+    await buildWebUi(webRoot);
     at = await startTestEmulator();
-    const config = loadConfig(
-      { NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: "silent", NOCBRIDGE_ALLOW_HTTP_WEBHOOKS: "1" },
-      { databaseUrl: ":memory:", dataDir: join(profile, "data-unused"), host: "127.0.0.1", port: 0 },
-    );
-    config.psaUrls = config.psaUrls.withOrigins(at.emu.url);
-    services = await openServices(config, {
-      logger: createLogger("silent"),
-      autotask: fastClient,
+    services = await openTestServices([at.emu.url], join(profile, "data-unused"), {
+      httpWebhooks: true,
       liveReadTtlMs: 0,
       background: true,
     });
@@ -159,29 +135,9 @@ describe("reconciliation page, end to end in chromium", () => {
     newDevice = (await portal.createDevice(SYSTEM_ACTOR, clientA, device(4, "managed"))).id;
     extraCi = await newCi(C.AT2, "HOST-021-old", "SN-21");
 
-    app = await buildApp({ portal, sync: services.sync, webRoot });
-    await app.listen({ host: "127.0.0.1", port: 0 });
-    const addr = app.server.address();
-    baseUrl = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: DESKTOP,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-      ],
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(WAIT);
-    page.on("console", (m) => {
-      if (m.type() === "error") consoleErrors.push(m.text());
-    });
-    page.on("pageerror", (e) => consoleErrors.push(`page error: ${e.message}`));
-    mkdirSync(SHOTS, { recursive: true });
+    ({ app, baseUrl } = await serveWebUi(services, webRoot));
+    ({ context, page } = await launchChromium(profile));
+    watchConsole(page, consoleErrors);
   }, 120_000);
 
   afterAll(async () => {
@@ -192,20 +148,12 @@ describe("reconciliation page, end to end in chromium", () => {
     for (const dir of [webRoot, profile]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const shot = async (name: string, phone = false) => {
-    if (phone) await page.setViewportSize(PHONE);
-    await page.evaluate("window.scrollTo(0, 0)");
-    await page.screenshot({ path: join(SHOTS, `${name}${phone ? "-phone" : ""}.png`), fullPage: true });
-    if (phone) await page.setViewportSize(DESKTOP);
-  };
+  const shot = (name: string, phone = false) => takeShot(page, name, phone ? { desktop: false, phone } : {});
   const section = (title: RegExp) =>
     page.locator("section.card", { has: page.getByRole("heading", { name: title }) });
 
   it("a partner admin links an orphan CI to its device and deactivates a duplicate CI through the page", async () => {
-    await page.goto(baseUrl);
-    await page.getByLabel("Username", { exact: true }).fill("vera");
-    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await signIn(page, baseUrl, "vera", PASSWORD);
     await page
       .getByRole("navigation", { name: "Main" })
       .getByRole("link", { name: "Reconciliation" })

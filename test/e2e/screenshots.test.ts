@@ -1,14 +1,13 @@
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
-import { build } from "vite";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { CW_ADMIN, DEMO_PASSWORD, type Demo, NOC_TECH, startDemo } from "../../src/demo/run.js";
 import { createLogger } from "../../src/lib/logger.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
+import { buildWebUi, DESKTOP, launchChromium, PHONE, REPO, watchConsole } from "../helpers/browser.js";
 import { TEST_MASTER_KEY } from "../helpers/services.js";
 
 /**
@@ -19,13 +18,9 @@ import { TEST_MASTER_KEY } from "../helpers/services.js";
  * also replace docs/screenshots/pages/, which the README shows.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const SHOTS = join(REPO, "test-results", "screenshots", "pages");
 const DOCS = join(REPO, "docs", "screenshots", "pages");
 const UPDATE_DOCS = process.env.NOCBRIDGE_UPDATE_SCREENSHOTS === "1";
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
 
 interface Shot {
   name: string;
@@ -75,18 +70,7 @@ describe("every page at 1280 × 800 and 390 px, on the demo", () => {
   beforeAll(async () => {
     webRoot = mkdtempSync(join(tmpdir(), "nb-shots-web-"));
     dir = mkdtempSync(join(tmpdir(), "nb-shots-"));
-    const nodeEnv = process.env.NODE_ENV;
-    process.env.NODE_ENV = "production";
-    try {
-      await build({
-        configFile: join(REPO, "src/web/vite.config.ts"),
-        mode: "production",
-        logLevel: "warn",
-        build: { outDir: webRoot, emptyOutDir: true },
-      });
-    } finally {
-      process.env.NODE_ENV = nodeEnv;
-    }
+    await buildWebUi(webRoot);
     const config = loadConfig(
       { NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: "silent" },
       { databaseUrl: join(dir, "demo.sqlite"), dataDir: dir, host: "127.0.0.1", port: 0 },
@@ -108,27 +92,8 @@ describe("every page at 1280 × 800 and 390 px, on the demo", () => {
 
     mkdirSync(SHOTS, { recursive: true });
     if (UPDATE_DOCS) mkdirSync(DOCS, { recursive: true });
-    context = await chromium.launchPersistentContext(join(dir, "profile"), {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: DESKTOP,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(30_000);
-    page.on("console", (m) => {
-      if (m.type() === "error") errors.push(`[${current}] ${m.text()}`);
-    });
-    page.on("pageerror", (e) => errors.push(`[${current}] page error: ${e.message}`));
+    ({ context, page } = await launchChromium(join(dir, "profile"), DESKTOP, 30_000));
+    watchConsole(page, errors, { label: () => current });
   }, 180_000);
 
   afterAll(async () => {

@@ -1,24 +1,22 @@
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
-import { build } from "vite";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type App, buildApp } from "../../src/api/app.js";
-import { loadConfig } from "../../src/config.js";
+import type { App } from "../../src/api/app.js";
 import { DEMO_IDS } from "../../src/emulators/autotask/index.js";
-import { createLogger } from "../../src/lib/logger.js";
-import { openServices, type Services } from "../../src/main.js";
+import type { Services } from "../../src/main.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
+import { demoTicketing, startTestEmulator, type TestEmulator, tenant } from "../helpers/autotask.js";
 import {
-  demoTicketing,
-  fastClient,
-  startTestEmulator,
-  type TestEmulator,
-  tenant,
-} from "../helpers/autotask.js";
-import { TEST_MASTER_KEY } from "../helpers/services.js";
+  buildWebUi,
+  launchChromium,
+  openTestServices,
+  serveWebUi,
+  shot as takeShot,
+  until,
+  watchConsole,
+} from "../helpers/browser.js";
 
 /**
  * Names instead of ids on the Sync errors page, and the no-CI note on a ticket page (issue 15, points
@@ -26,29 +24,6 @@ import { TEST_MASTER_KEY } from "../helpers/services.js";
  * one of test/e2e/ui.test.ts, without the browser-driven configuration: the partner is wired to the
  * emulator directly.
  */
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const REPO = fileURLToPath(new URL("../../", import.meta.url));
-const SHOTS = join(REPO, "test-results", "screenshots");
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-const WAIT = 15_000;
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  const end = Date.now() + WAIT;
-  let last: T | undefined;
-  for (;;) {
-    try {
-      last = await read();
-      if (ok(last)) return last;
-    } catch {
-      /* not there yet */
-    }
-    if (Date.now() > end)
-      throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 describe("ticket content in the web UI, in chromium", () => {
   let emulator: TestEmulator;
@@ -69,27 +44,10 @@ describe("ticket content in the web UI, in chromium", () => {
   beforeAll(async () => {
     webRoot = mkdtempSync(join(tmpdir(), "nb-content-web-"));
     profile = mkdtempSync(join(tmpdir(), "nb-content-chromium-"));
-    const nodeEnv = process.env.NODE_ENV;
-    process.env.NODE_ENV = "production";
-    try {
-      await build({
-        configFile: join(REPO, "src/web/vite.config.ts"),
-        mode: "production",
-        logLevel: "warn",
-        build: { outDir: webRoot, emptyOutDir: true },
-      });
-    } finally {
-      process.env.NODE_ENV = nodeEnv;
-    }
+    await buildWebUi(webRoot);
     emulator = await startTestEmulator();
-    const config = loadConfig(
-      { NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: "silent", NOCBRIDGE_ALLOW_HTTP_WEBHOOKS: "1" },
-      { databaseUrl: ":memory:", dataDir: join(profile, "data-unused"), host: "127.0.0.1", port: 0 },
-    );
-    config.psaUrls = config.psaUrls.withOrigins(emulator.emu.url);
-    services = await openServices(config, {
-      logger: createLogger("silent"),
-      autotask: fastClient,
+    services = await openTestServices([emulator.emu.url], join(profile, "data-unused"), {
+      httpWebhooks: true,
       background: true,
     });
     const portal = services.portal;
@@ -111,10 +69,7 @@ describe("ticket content in the web UI, in chromium", () => {
       serialNumber: "SRV1",
     });
     nocToken = (await portal.createUser(SYSTEM_ACTOR, { name: "Nora NOC", role: "noc-admin" })).token;
-    app = await buildApp({ portal, sync: services.sync, webRoot });
-    await app.listen({ host: "127.0.0.1", port: 0 });
-    const addr = app.server.address();
-    baseUrl = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
+    ({ app, baseUrl } = await serveWebUi(services, webRoot));
     services.setListeningUrl(baseUrl);
     await portal.putIntegration(SYSTEM_ACTOR, partnerId, {
       ticketing: demoTicketing(emulator.emu.baseUrl),
@@ -171,22 +126,8 @@ describe("ticket content in the web UI, in chromium", () => {
       (n) => n >= 2,
     );
 
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: DESKTOP,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-      ],
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(WAIT);
-    page.on("pageerror", (e) => pageErrors.push(e.message));
-    mkdirSync(SHOTS, { recursive: true });
+    ({ context, page } = await launchChromium(profile));
+    watchConsole(page, pageErrors, { console: false });
   }, 90_000);
 
   afterAll(async () => {
@@ -197,12 +138,7 @@ describe("ticket content in the web UI, in chromium", () => {
     for (const dir of [webRoot, profile]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const shot = async (name: string) => {
-    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-    await page.setViewportSize(PHONE);
-    await page.screenshot({ path: join(SHOTS, `${name}-phone.png`), fullPage: true });
-    await page.setViewportSize(DESKTOP);
-  };
+  const shot = (name: string) => takeShot(page, name, { phone: true });
 
   it("the Sync errors page names tickets, numbers, statuses and what each code means; a retry names the ticket", async () => {
     await page.goto(baseUrl);

@@ -1,19 +1,9 @@
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import {
-  type BrowserContext,
-  type ConsoleMessage,
-  chromium,
-  type Locator,
-  type Page,
-  type Request,
-} from "playwright-core";
-import { build } from "vite";
+import type { BrowserContext, Page, Request } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type App, buildApp } from "../../src/api/app.js";
-import { loadConfig } from "../../src/config.js";
+import type { App } from "../../src/api/app.js";
 import {
   CW_DEMO_PARTNER_NAME,
   seedConnectWiseDemo,
@@ -25,18 +15,23 @@ import {
   type RunningConnectWiseEmulator,
   startConnectWiseEmulator,
 } from "../../src/emulators/connectwise/index.js";
-import { createLogger } from "../../src/lib/logger.js";
-import { openServices, type Services } from "../../src/main.js";
+import type { Services } from "../../src/main.js";
 import { SYSTEM_ACTOR } from "../../src/portal/access.js";
 import type { DeviceInput } from "../../src/portal/service.js";
+import { DEFAULT_CREDENTIALS, startTestEmulator, type TestEmulator, tenant } from "../helpers/autotask.js";
 import {
-  DEFAULT_CREDENTIALS,
-  fastClient,
-  startTestEmulator,
-  type TestEmulator,
-  tenant,
-} from "../helpers/autotask.js";
-import { TEST_MASTER_KEY } from "../helpers/services.js";
+  buildWebUi,
+  launchChromium,
+  openTestServices,
+  REPO,
+  SHOTS,
+  serveWebUi,
+  shot as takeShot,
+  textOf,
+  until,
+  waitText,
+  watchConsole,
+} from "../helpers/browser.js";
 
 /**
  * The web UI end to end: the built UI served by a real server (in-process) against the Autotask
@@ -46,13 +41,7 @@ import { TEST_MASTER_KEY } from "../helpers/services.js";
  * ConnectWise of the demo's second partner and of a partner set up on ConnectWise from nothing.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const REPO = fileURLToPath(new URL("../../", import.meta.url));
-const SHOTS = join(REPO, "test-results", "screenshots");
 const DOCS_SHOTS = join(REPO, "docs", "screenshots");
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-const WAIT = 15_000;
 const PASSWORD = "correct horse battery";
 const TECHNICIAN_RESOURCE = 29682886; // Alex Morgan in the emulator's demo seed
 
@@ -71,40 +60,6 @@ function devices(code: string, n: number): DeviceInput[] {
     biosVersion: "2.7.1",
   }));
 }
-
-/** Polls `read` until `ok` holds; fails with the last value seen. */
-async function until<T>(
-  what: string,
-  read: () => Promise<T>,
-  ok: (v: T) => boolean,
-  timeout = WAIT,
-): Promise<T> {
-  const end = Date.now() + timeout;
-  let last: T | undefined;
-  for (;;) {
-    try {
-      last = await read();
-      if (ok(last)) return last;
-    } catch {
-      /* not there yet */
-    }
-    if (Date.now() > end)
-      throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
-
-/** A locator's text (textContent: innerText would depend on layout). */
-const text = async (l: Locator, timeout?: number) =>
-  (await l.textContent(timeout === undefined ? {} : { timeout })) ?? "";
-const textOf = (l: Locator) => text(l);
-const waitText = (what: string, l: Locator, re: RegExp, timeout = WAIT) =>
-  until(
-    what,
-    () => text(l, 1000),
-    (t) => re.test(t),
-    timeout,
-  );
 
 describe("web UI, end to end in chromium", () => {
   let emulator: TestEmulator;
@@ -127,31 +82,12 @@ describe("web UI, end to end in chromium", () => {
   beforeAll(async () => {
     webRoot = mkdtempSync(join(tmpdir(), "nb-ui-web-"));
     profile = mkdtempSync(join(tmpdir(), "nb-ui-chromium-"));
-    // The UI as `npm run build:web` makes it (vitest sets NODE_ENV=test, which would bundle React's
-    // development build), into a temporary folder.
-    const nodeEnv = process.env.NODE_ENV;
-    process.env.NODE_ENV = "production";
-    try {
-      await build({
-        configFile: join(REPO, "src/web/vite.config.ts"),
-        mode: "production",
-        logLevel: "warn",
-        build: { outDir: webRoot, emptyOutDir: true },
-      });
-    } finally {
-      process.env.NODE_ENV = nodeEnv;
-    }
+    await buildWebUi(webRoot);
 
     emulator = await startTestEmulator();
     cw = await startConnectWiseEmulator({ seed: "demo", timeScale: 0.01 });
-    const config = loadConfig(
-      { NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: "silent", NOCBRIDGE_ALLOW_HTTP_WEBHOOKS: "1" },
-      { databaseUrl: ":memory:", dataDir: join(profile, "data-unused"), host: "127.0.0.1", port: 0 },
-    );
-    config.psaUrls = config.psaUrls.withOrigins(emulator.emu.url, cw.url);
-    services = await openServices(config, {
-      logger: createLogger("silent"),
-      autotask: fastClient,
+    services = await openTestServices([emulator.emu.url, cw.url], join(profile, "data-unused"), {
+      httpWebhooks: true,
       connectwiseCa: cw.caPem,
       // The test fixes things in Autotask and clicks Validate again at once.
       liveReadTtlMs: 0,
@@ -187,41 +123,14 @@ describe("web UI, end to end in chromium", () => {
     ).token;
     nocToken = (await portal.createUser(SYSTEM_ACTOR, { name: "Nora NOC", role: "noc-admin" })).token;
 
-    app = await buildApp({ portal, sync: services.sync, webRoot });
-    await app.listen({ host: "127.0.0.1", port: 0 });
-    const addr = app.server.address();
-    baseUrl = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
+    ({ app, baseUrl } = await serveWebUi(services, webRoot));
     services.setListeningUrl(baseUrl);
 
     // The partner's Autotask lacks one user-defined field: Validate must say so.
     await emulator.admin("DELETE", tenant("/udfs/ConfigurationItems/BIOS%20Name"));
 
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: DESKTOP,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(WAIT);
-    page.on("console", (m: ConsoleMessage) => {
-      if (m.type() !== "error") return;
-      const text = `${m.text()} @ ${m.location().url}`;
-      const i = expectedErrors.findIndex((e) => text.includes(e));
-      if (i >= 0) expectedErrors.splice(i, 1);
-      else consoleErrors.push(`[${currentPage}] ${text}`);
-    });
-    page.on("pageerror", (e) => consoleErrors.push(`[${currentPage}] page error: ${e.message}`));
-    mkdirSync(SHOTS, { recursive: true });
+    ({ context, page } = await launchChromium(profile));
+    watchConsole(page, consoleErrors, { expected: expectedErrors, label: () => currentPage });
   }, 60_000);
 
   afterAll(async () => {
@@ -233,12 +142,7 @@ describe("web UI, end to end in chromium", () => {
     for (const dir of [webRoot, profile]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const shot = async (name: string, phone = false) => {
-    if (phone) await page.setViewportSize(PHONE);
-    await page.evaluate("window.scrollTo(0, 0)");
-    await page.screenshot({ path: join(SHOTS, `${name}${phone ? "-phone" : ""}.png`), fullPage: true });
-    if (phone) await page.setViewportSize(DESKTOP);
-  };
+  const shot = (name: string, phone = false) => takeShot(page, name, phone ? { desktop: false, phone } : {});
   const nav = (name: string) => page.getByRole("navigation", { name: "Main" }).getByRole("link", { name });
   const go = async (name: string) => {
     currentPage = name;
