@@ -9,6 +9,14 @@ export interface BackgroundCounts {
   syncErrors: number;
 }
 
+const NO_BACKGROUND: BackgroundCounts = {
+  assetRuns: 0,
+  failedRuns: 0,
+  ticketsOut: 0,
+  ticketsIn: 0,
+  syncErrors: 0,
+};
+
 /**
  * The quiet console: instead of a line per request, one info line per minute in which something
  * happened — requests answered (and how many failed), syncs, and warnings/errors logged. Requests are
@@ -84,7 +92,8 @@ export class ConsoleSummary {
       busy = true;
       const until = now();
       void background(since, until)
-        .catch(() => ({ assetRuns: 0, failedRuns: 0, ticketsOut: 0, ticketsIn: 0, syncErrors: 0 }))
+        // A store that cannot be read this minute: the line still reports requests and log levels.
+        .catch((): BackgroundCounts => NO_BACKGROUND)
         .then((bg) => {
           since = until;
           const line = this.take(bg);

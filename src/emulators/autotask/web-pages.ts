@@ -23,12 +23,12 @@ export function registerWebPages(app: FastifyInstance, store: EmulatorStore): vo
             "Tickets",
             (r) => String(r["ticketNumber"] ?? "").toLowerCase() === byNumber.toLowerCase(),
           )
-        : find(store, "Tickets", (r) => r["id"] === Number(q["ticketid"]));
+        : byId(store, "Tickets", Number(q["ticketid"]));
       return found ? ticketPage(reply, found.tenant, found.row) : notFound(reply, "ticket");
     }
     if (code === "openinstalledproduct") {
       const id = Number(q["installedproductid"]);
-      const found = find(store, "ConfigurationItems", (r) => r["id"] === id);
+      const found = byId(store, "ConfigurationItems", id);
       return found ? ciPage(reply, found.tenant, found.row) : notFound(reply, "configuration item");
     }
     return page(
@@ -40,7 +40,7 @@ export function registerWebPages(app: FastifyInstance, store: EmulatorStore): vo
   });
   app.get("/Mvc/ServiceDesk/TicketDetail.mvc", async (req, reply) => {
     const id = Number(query(req)["workitemid"]);
-    const found = find(store, "Tickets", (r) => r["id"] === id);
+    const found = byId(store, "Tickets", id);
     return found ? ticketPage(reply, found.tenant, found.row) : notFound(reply, "ticket");
   });
 }
@@ -53,6 +53,16 @@ function query(req: FastifyRequest): Record<string, string> {
   return out;
 }
 
+/** The record with this id, from the tenant that holds it (ids are looked up, not scanned). */
+function byId(store: EmulatorStore, entity: string, id: number): { tenant: Tenant; row: Row } | undefined {
+  for (const tenant of store.tenants.values()) {
+    const row = tenant.table(entity).get(id);
+    if (row) return { tenant, row };
+  }
+  return undefined;
+}
+
+/** The first record that matches (for look-ups by a field that has no index, the ticket number). */
 function find(
   store: EmulatorStore,
   entity: string,
