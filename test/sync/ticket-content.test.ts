@@ -335,9 +335,12 @@ describe.each(STORES)("ticket content against the Autotask emulator on %s", (kin
       ticketNumber: number,
       error: "Autotask status In Progress (8) has no row in the reverse status mapping table",
     });
-    const line = warn.mock.calls
-      .map((c) => String(c[1] ?? c[0]))
-      .find((m) => m.includes("ticket sync failed"));
+    // The error row is stored before the worker logs the failure: wait for the log line too.
+    const line = await until(
+      async () =>
+        warn.mock.calls.map((c) => String(c[1] ?? c[0])).find((m) => m.includes("ticket sync failed")),
+      "the failure's log line",
+    );
     expect(line).toBe(
       `ticket sync failed for “Disk full on SRV01” (${number}) (parked): Autotask status In Progress (8) has no row in the reverse status mapping table`,
     );
