@@ -5,6 +5,7 @@ import {
   type Runner,
   run,
   type Task,
+  type WorkerEvents,
   type WorkerUtils,
 } from "graphile-worker";
 import pg from "pg";
