@@ -50,7 +50,7 @@ const config = loadConfig(
   { dataDir: dir, databaseUrl: join(dir, "bench.sqlite") },
 );
 // As the server runs it (background): saved settings start the onboarding sync.
-const services = await psa.open(config, { logger: createLogger("silent"), background: true });
+const services = await psa.open(config, { logger: createLogger("silent"), background: true, jobs: "memory" });
 const { portal, sync } = services;
 
 try {

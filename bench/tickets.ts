@@ -158,7 +158,7 @@ const config = loadConfig(
   { dataDir: dir, databaseUrl: join(dir, "bench.sqlite") },
 );
 const logger = createLogger("silent");
-const services = await psa.open(config, { logger, background: true }, observe);
+const services = await psa.open(config, { logger, background: true, jobs: "memory" }, observe);
 const { portal, sync } = services;
 const app = await buildApp({ portal, sync, logger });
 

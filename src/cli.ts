@@ -8,6 +8,7 @@ import { DEMO_PARTNER_NAME, seedDemo } from "./demo/seed.js";
 import { registerAutotaskEmulatorCommand } from "./emulators/autotask/cli.js";
 import { registerConnectWiseEmulatorCommand } from "./emulators/connectwise/cli.js";
 import { ConsoleSummary } from "./lib/console-summary.js";
+import { isPostgresUrl } from "./lib/database-url.js";
 import { createLogger } from "./lib/logger.js";
 import { type Column, textTable } from "./lib/text-table.js";
 import { openServices, type Services, StartupError, startServer } from "./main.js";
@@ -33,32 +34,67 @@ export function buildCli(): Command {
     new Option("--database <url>", "postgres://… or a SQLite file (overrides DATABASE_URL)");
   const jsonOption = () => new Option("--json", "print JSON instead of a table");
 
+  const concurrencyOption = () =>
+    new Option("--concurrency <n>", "background jobs this process runs at once")
+      .argParser(positiveInt)
+      .default(4);
+
   program
     .command("serve")
-    .description("serve the REST API")
+    .description(
+      "serve the REST API and UI; on PostgreSQL background work is left to `nocbridge worker` processes unless --with-worker",
+    )
     .addOption(new Option("--port <port>", "listen port (overrides PORT)").argParser(port))
     .addOption(new Option("--host <host>", "listen address (overrides HOST)"))
+    .addOption(new Option("--with-worker", "also do background work in this process (always so on SQLite)"))
+    .addOption(concurrencyOption())
     .addOption(dbOption())
-    .action(async (o: { port?: number; host?: string; database?: string }) => {
-      const services = await open(configFrom(o), "serve");
-      const server = await startServer(services).catch(async (e: unknown) => {
-        await services.close().catch(() => {});
-        throw e instanceof StartupError ? e : new StartupError("starting the server", e);
-      });
-      console.log(`nocbridge listening on ${server.url}`);
-      for (const c of services.connectors.list()) {
-        const why = c.webhooks.urlProblem(
-          services.config.publicUrl ?? server.url,
-          services.config.allowHttpWebhooks,
-        );
-        if (why) console.log(`${c.label} webhooks: polling only, because ${why}.`);
-      }
-      if (server.generatedAdminToken)
-        console.log(`NOC admin token (this start only): ${server.generatedAdminToken}`);
-      onSignal(async () => {
-        await server.close();
-        await services.close();
-      });
+    .action(
+      async (o: {
+        port?: number;
+        host?: string;
+        database?: string;
+        withWorker?: boolean;
+        concurrency: number;
+      }) => {
+        const config = configFrom(o);
+        // SQLite is one process's database: its server is always its worker too.
+        const worker = o.withWorker === true || !isPostgresUrl(config.databaseUrl);
+        const services = await open(config, "serve", { worker, concurrency: o.concurrency });
+        const server = await startServer(services).catch(async (e: unknown) => {
+          await services.close().catch(() => {});
+          throw e instanceof StartupError ? e : new StartupError("starting the server", e);
+        });
+        console.log(`nocbridge listening on ${server.url}${worker ? " (with a worker)" : ""}`);
+        for (const c of services.connectors.list()) {
+          const why = c.webhooks.urlProblem(
+            services.config.publicUrl ?? server.url,
+            services.config.allowHttpWebhooks,
+          );
+          if (why) console.log(`${c.label} webhooks: polling only, because ${why}.`);
+        }
+        if (server.generatedAdminToken)
+          console.log(`NOC admin token (this start only): ${server.generatedAdminToken}`);
+        onSignal(async () => {
+          await server.close();
+          await services.close();
+        });
+      },
+    );
+
+  program
+    .command("worker")
+    .description(
+      "do background work (ticket sync, polls, asset runs, schedules) beside any number of other workers",
+    )
+    .addOption(concurrencyOption())
+    .addOption(dbOption())
+    .action(async (o: { database?: string; concurrency: number }) => {
+      const config = configFrom(o);
+      const services = await open(config, "worker", { worker: true, concurrency: o.concurrency });
+      const id = services.sync.workerId;
+      console.log(`nocbridge worker ${id ?? ""} running ${o.concurrency} jobs at a time`.replace("  ", " "));
+      onSignal(() => services.close());
     });
 
   program
@@ -385,11 +421,15 @@ function configFrom(o: { port?: number; host?: string; database?: string }): Con
   };
 }
 
-async function open(config: Config, command: string): Promise<Services> {
+async function open(
+  config: Config,
+  command: string,
+  role: { worker: boolean; concurrency?: number } = { worker: false },
+): Promise<Services> {
   // Commands that print results keep the log quiet unless asked; servers log at the configured level.
-  const level =
-    command === "serve" || command === "demo" ? config.logLevel : (process.env.LOG_LEVEL ?? "warn");
-  const server = command === "serve";
+  const longRunning = command === "serve" || command === "demo" || command === "worker";
+  const level = longRunning ? config.logLevel : (process.env.LOG_LEVEL ?? "warn");
+  const server = command === "serve" || command === "worker";
   const consoleSummary = server ? new ConsoleSummary() : undefined;
   return openServices(config, {
     logger: createLogger(
@@ -398,7 +438,10 @@ async function open(config: Config, command: string): Promise<Services> {
       consoleSummary ? { onLevel: (l) => consoleSummary.logged(l) } : {},
     ),
     ...(consoleSummary ? { consoleSummary } : {}),
-    background: command === "serve" || command === "demo",
+    background: role.worker || command === "demo",
+    // A one-off command (sync assets, validate) carries out what it starts itself, in this process.
+    ...(longRunning ? {} : { jobs: "memory" as const }),
+    ...(role.concurrency !== undefined ? { concurrency: role.concurrency } : {}),
   });
 }
 

@@ -3,9 +3,12 @@ import { join } from "node:path";
 import { rootCertificates } from "node:tls";
 import { type App, buildApp } from "./api/app.js";
 import type { Config } from "./config.js";
+import { openJobs } from "./jobs/index.js";
+import type { Jobs } from "./jobs/types.js";
 import { type Clock, systemClock } from "./lib/clock.js";
 import type { ConsoleSummary } from "./lib/console-summary.js";
 import { loadOrCreateKeyFile, newToken, parseMasterKey, SecretBox } from "./lib/crypto.js";
+import { isPostgresUrl } from "./lib/database-url.js";
 import { createLogger, type Logger } from "./lib/logger.js";
 import { Portal } from "./portal/service.js";
 import type { AutotaskApi } from "./psa/autotask/api.js";
@@ -67,8 +70,18 @@ export interface ServiceOptions {
    */
   connectors?: Connector[];
   guard?: SyncEngineOptions["guard"];
-  /** A long-running server: schedules asset syncs and recovers interrupted runs (not for one-off commands). */
+  /**
+   * This process does background work (a worker, or a server with its worker): schedules, polls,
+   * drains, asset runs. Not for one-off commands.
+   */
   background?: boolean;
+  /** Jobs a worker runs at once (default 4). */
+  concurrency?: number;
+  /**
+   * The job engine: "shared" (PostgreSQL's, for any number of processes; the default there) or
+   * "memory" (in this process; SQLite's, and single-process tests on PostgreSQL).
+   */
+  jobs?: "memory" | "shared";
   pollIntervalMs?: number;
   ticketRetry?: SyncEngineOptions["ticketRetry"];
   liveReadTtlMs?: SyncEngineOptions["liveReadTtlMs"];
@@ -102,6 +115,14 @@ export function connectwiseClientFor(
 /** Opens the store, applies migrations and builds the portal. */
 export async function openServices(config: Config, opts: ServiceOptions = {}): Promise<Services> {
   const logger = opts.logger ?? createLogger(config.logLevel);
+  const postgres = isPostgresUrl(config.databaseUrl);
+  const shared = postgres && opts.jobs !== "memory";
+  // Every process on a shared database must decrypt the same stored secrets: one key, given to each.
+  if (postgres && !config.masterKey)
+    throw new StartupError(
+      "reading the master key",
+      new Error("NOCBRIDGE_MASTER_KEY is required with PostgreSQL: give every process the same key"),
+    );
   const box = new SecretBox(
     config.masterKey
       ? parseMasterKey(config.masterKey)
@@ -121,6 +142,15 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
     throw e;
   }
   const clock = opts.clock ?? systemClock;
+  let jobs: Jobs;
+  try {
+    jobs = await step("starting the job engine", () =>
+      openJobs({ db, url: config.databaseUrl, logger, memory: !shared }),
+    );
+  } catch (e) {
+    await db.close().catch(() => {});
+    throw e;
+  }
   // Where Autotask sends webhooks: NOCBRIDGE_PUBLIC_URL, else the address the server listens on.
   const urls = { listening: undefined as string | undefined };
   const autotaskClient = opts.autotask
@@ -166,11 +196,18 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
     retentionDays: config.retentionDays,
     fileCheckPeriodMs: config.fileCheckMinutes * 60_000,
     ...(config.failpoint ? { failpoint: config.failpoint } : {}),
+    jobs,
   });
   try {
-    await step("starting the sync engine", () => sync.start({ background: opts.background === true }));
+    await step("starting the sync engine", () =>
+      sync.start({
+        background: opts.background === true,
+        ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+      }),
+    );
   } catch (e) {
     await sync.stop().catch(() => {});
+    await jobs.close().catch(() => {});
     await db.close().catch(() => {});
     throw e;
   }
@@ -188,6 +225,7 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
     },
     async close() {
       await sync.stop();
+      await jobs.close();
       await db.close();
     },
   };

@@ -57,6 +57,7 @@ describe.each(STORES)("nocbridge sync assets on %s", (kind) => {
       logger: createLogger("silent"),
       autotask: fastClient,
       background: true,
+      jobs: "memory",
     });
     try {
       const portal = services.portal;

@@ -58,6 +58,7 @@ describe.each(STORES)("a server's console (%s)", (kind) => {
       {
         logger: createLogger(level, out, { onLevel: (l) => summary.logged(l) }),
         consoleSummary: summary,
+        jobs: "memory",
         ...(kind === "postgres" ? { schema } : {}),
       },
     );

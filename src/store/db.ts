@@ -30,6 +30,7 @@ import * as m0018 from "./migrations/0018_client_company_name.js";
 import * as m0019 from "./migrations/0019_file_checks.js";
 import * as m0020 from "./migrations/0020_run_progress.js";
 import * as m0022 from "./migrations/0022_reconciliation_ignores.js";
+import * as m0024 from "./migrations/0024_scale_out.js";
 import type { Database } from "./schema.js";
 import { Signals } from "./signals.js";
 
@@ -154,6 +155,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     "0019_file_checks": { up: (db) => m0019.up(db, dialect) },
     "0020_run_progress": { up: (db) => m0020.up(db, dialect) },
     "0022_reconciliation_ignores": { up: (db) => m0022.up(db, dialect) },
+    "0024_scale_out": { up: (db) => m0024.up(db, dialect) },
   };
 }
 
@@ -175,4 +177,10 @@ export async function migrate(db: Db, opts: { to?: string } = {}): Promise<strin
     : migrator.migrateTo(opts.to));
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}
+
+/** A write refused by a unique constraint (PostgreSQL 23505, SQLite SQLITE_CONSTRAINT_UNIQUE). */
+export function isUniqueViolation(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === "23505" || code === "SQLITE_CONSTRAINT_UNIQUE";
 }

@@ -18,6 +18,7 @@ export interface Database {
   audit_log: AuditRow;
   links: LinkRow;
   sync_runs: SyncRunRow;
+  worker_processes: WorkerProcessRow;
   sync_run_lines: SyncRunLineRow;
   ticket_outbox: TicketOutboxRow;
   ticket_inbox: TicketInboxRow;
@@ -272,6 +273,22 @@ export interface SyncRunRow {
   held_at: string | null;
   /** Milliseconds spent waiting for approval (left out of the run's duration). */
   waited_ms: Generated<number>;
+  // owners (migration 0024)
+  /** The worker process executing the run (worker_processes.id); null when no one is. */
+  owner: string | null;
+  /** When the owner last said it is alive; a run whose owner stopped beating is taken over. */
+  heartbeat_at: string | null;
+}
+
+/** A worker process, alive while it beats (migration 0024). */
+export interface WorkerProcessRow {
+  id: string;
+  host: string;
+  pid: number;
+  /** JSON array of the job engine's worker ids in the process. */
+  job_workers: string;
+  started_at: string;
+  beat_at: string;
 }
 
 export interface SyncRunLineRow {

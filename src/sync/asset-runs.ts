@@ -1,9 +1,12 @@
+import type { Jobs } from "../jobs/types.js";
 import { fingerprint } from "../lib/fingerprint.js";
 import type { Logger } from "../lib/logger.js";
 import type { Actor } from "../portal/access.js";
 import { notFound, PortalError } from "../portal/errors.js";
+import { isUniqueViolation } from "../store/db.js";
 import { type AssetPlan, AssetSync, type PlanAction } from "./assets.js";
 import type { LinkStore } from "./links.js";
+import type { Liveness } from "./liveness.js";
 import { isDbOutage } from "./outage.js";
 import type { SyncPortal } from "./portal-port.js";
 import {
@@ -33,11 +36,26 @@ export interface AssetRunsDeps {
   validation: Validation;
   logger: Logger;
   /** The partner's schedule and when it fires next. */
-  schedule(partnerId: number): { nextRunAt: string | null; schedule: string | null };
+  schedule(partnerId: number): Promise<{ nextRunAt: string | null; schedule: string | null }>;
   /** Mass-change guard: hold a run that deactivates more than `share` of a company's linked CIs (and at least `minimum`). */
   guard?: { share: number; minimum: number } | undefined;
   /** Parallel CI writes within a client. */
   concurrency?: number | undefined;
+  /**
+   * Shared mode (several processes on PostgreSQL): a run is a job that any worker process executes,
+   * owned while it runs and taken over when its owner dies. Without it runs execute in this process.
+   */
+  shared?: { jobs: Jobs; liveness: () => Liveness | undefined } | undefined;
+}
+
+/** The job that executes an asset run. */
+export const RUN_TASK = "assets.run";
+
+export interface RunJob {
+  runId: number;
+  partnerId: number;
+  dryRun: boolean;
+  approved: boolean;
 }
 
 /**
@@ -81,7 +99,7 @@ export class AssetRuns {
     await this.o.runs.release(runId);
     await this.o.runs.update(runId, { status: "running", approvedBy: actor.name, finished: false });
     await this.o.runs.line(runId, `Approved by ${actor.name}; continuing.`);
-    this.#launch(run.partnerId, runId, { dryRun: false, approved: true });
+    await this.#launch(run.partnerId, runId, { dryRun: false, approved: true });
     return (await this.o.runs.get(runId)) as SyncRun;
   }
 
@@ -110,14 +128,15 @@ export class AssetRuns {
   }
 
   async assetStatus(partnerId: number): Promise<AssetSyncStatus> {
-    const [last, active] = await Promise.all([
+    const [last, active, schedule] = await Promise.all([
       this.o.runs.lastFinished(partnerId, "assets"),
       this.o.runs.active(partnerId, "assets"),
+      this.o.schedule(partnerId),
     ]);
     return {
       lastSyncAt: last?.finishedAt ?? null,
       lastSyncStatus: last?.status ?? null,
-      ...this.o.schedule(partnerId),
+      ...schedule,
       running: active?.id ?? null,
     };
   }
@@ -125,6 +144,14 @@ export class AssetRuns {
   /** Resolves when the run's current execution has finished (tests, CLI). */
   async wait(runId: number): Promise<SyncRunDetail> {
     await this.#inflight.get(runId);
+    if (this.o.shared) {
+      // Executed by whichever worker took its job: the stored status says when it is done.
+      for (;;) {
+        const run = (await this.o.runs.get(runId)) as SyncRunDetail;
+        if (run.status !== "running") return run;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
     return (await this.o.runs.get(runId)) as SyncRunDetail;
   }
 
@@ -140,21 +167,29 @@ export class AssetRuns {
       const p = (async () => {
         const active = await runs.active(partnerId, "assets");
         if (active) return active;
-        const run = await runs.create(partnerId, "assets", trigger, false);
-        this.#launch(partnerId, run.id, { dryRun: false, approved: false });
+        let run: SyncRun;
+        try {
+          run = await runs.create(partnerId, "assets", trigger, false);
+        } catch (e) {
+          // Another process started one between the check and the insert: that one is the run.
+          const other = isUniqueViolation(e) ? await runs.active(partnerId, "assets") : null;
+          if (other) return other;
+          throw e;
+        }
+        await this.#launch(partnerId, run.id, { dryRun: false, approved: false });
         return run;
       })().finally(() => this.#starting.delete(partnerId));
       this.#starting.set(partnerId, p);
       return p;
     }
     const run = await runs.create(partnerId, "assets", trigger, true);
-    this.#launch(partnerId, run.id, { dryRun: true, approved: false });
+    await this.#launch(partnerId, run.id, { dryRun: true, approved: false });
     return run;
   }
 
   /** A schedule fired: start the run; while the database is away, run it once it is back. */
-  fireScheduled(partnerId: number): void {
-    this.start(partnerId, "schedule", { dryRun: false }).catch((e: unknown) => {
+  async fireScheduled(partnerId: number): Promise<void> {
+    await this.start(partnerId, "schedule", { dryRun: false }).catch((e: unknown) => {
       if (isDbOutage(e))
         this.#missed.add(partnerId); // runs when the database is back
       else this.o.logger.error({ err: e, partnerId }, "scheduled sync did not start");
@@ -184,23 +219,61 @@ export class AssetRuns {
     await Promise.allSettled([...this.#inflight.values()]);
   }
 
-  #launch(partnerId: number, runId: number, o: { dryRun: boolean; approved: boolean }): void {
+  /** Executes the run: here, or (shared mode) as a job any worker process takes. */
+  async #launch(partnerId: number, runId: number, o: { dryRun: boolean; approved: boolean }): Promise<void> {
+    if (this.o.shared) {
+      const job: RunJob = { runId, partnerId, ...o };
+      await this.o.shared.jobs.add(
+        RUN_TASK,
+        { ...job },
+        { key: `run:${runId}`, queue: `assets:${partnerId}` },
+      );
+      return;
+    }
+    this.#track(runId, this.#guarded(partnerId, runId, o));
+  }
+
+  /**
+   * The run job's handler (shared mode). The worker claims the run: one no live process owns (new,
+   * or its owner stopped beating — then the run is taken over and goes on from what is saved: the
+   * links of the devices done, so nothing done is written again). A run a live process owns is left.
+   */
+  async executeJob(job: RunJob, workerId: string): Promise<void> {
+    const liveness = this.o.shared?.liveness();
+    if (!liveness) throw new Error("asset run jobs run only in a worker process");
+    const claim = await liveness.claimRun(job.runId);
+    if (!claim) return;
+    if (claim.from !== null)
+      await this.o.runs.line(
+        job.runId,
+        `Taken over by worker ${liveness.id}: worker ${claim.from} stopped (last heartbeat ${claim.beatAt ?? "never"}). Continuing from the devices already synchronized.`,
+        "warn",
+      );
+    this.o.logger.debug({ runId: job.runId, workerId }, "asset run claimed");
+    const p = this.#guarded(job.partnerId, job.runId, job);
+    this.#track(job.runId, p);
+    await p.finally(() => liveness.releaseRun(job.runId).catch(() => {}));
+  }
+
+  #track(runId: number, p: Promise<void>): void {
+    this.#inflight.set(
+      runId,
+      p.finally(() => this.#inflight.delete(runId)),
+    );
+  }
+
+  #guarded(partnerId: number, runId: number, o: { dryRun: boolean; approved: boolean }): Promise<void> {
     const { runs, logger } = this.o;
-    const p = this.#execute(partnerId, runId, o)
-      .catch(async (e: unknown) => {
-        const message = isDbOutage(e)
-          ? "the database became unavailable during the run"
-          : (e as Error).message;
-        logger.error({ err: e, runId }, "asset sync failed");
-        await runs.line(runId, `Synchronization error: ${message}`, "error").catch(() => {});
-        await runs.update(runId, { status: "failed", error: message, finished: true }).catch(() => {
-          // The database is away: close the run (and start it again) once it answers.
-          this.#unfinished.set(runId, { partnerId, dryRun: o.dryRun, message });
-        });
-        if (isDbOutage(e) && !o.dryRun && !this.#unfinished.has(runId)) this.#missed.add(partnerId);
-      })
-      .finally(() => this.#inflight.delete(runId));
-    this.#inflight.set(runId, p);
+    return this.#execute(partnerId, runId, o).catch(async (e: unknown) => {
+      const message = isDbOutage(e) ? "the database became unavailable during the run" : (e as Error).message;
+      logger.error({ err: e, runId }, "asset sync failed");
+      await runs.line(runId, `Synchronization error: ${message}`, "error").catch(() => {});
+      await runs.update(runId, { status: "failed", error: message, finished: true }).catch(() => {
+        // The database is away: close the run (and start it again) once it answers.
+        this.#unfinished.set(runId, { partnerId, dryRun: o.dryRun, message });
+      });
+      if (isDbOutage(e) && !o.dryRun && !this.#unfinished.has(runId)) this.#missed.add(partnerId);
+    });
   }
 
   async #execute(partnerId: number, runId: number, o: { dryRun: boolean; approved: boolean }): Promise<void> {

@@ -1,3 +1,4 @@
+import type { JobOutcome, Jobs } from "../jobs/types.js";
 import type { Clock } from "../lib/clock.js";
 import type { SecretBox } from "../lib/crypto.js";
 import type { Logger } from "../lib/logger.js";
@@ -8,6 +9,7 @@ import type { PsaOptions, ValidationResult } from "../psa/connector.js";
 import type { ConnectorRegistry } from "../psa/registry.js";
 import type { Db } from "../store/db.js";
 import { AssetRuns, type AssetSyncStatus } from "./asset-runs.js";
+import { enqueueDrain, SETUP_TASK, ticketQueue, WorkerRole } from "./background.js";
 import { CompanyDirectory } from "./companies.js";
 import type { Failpoint } from "./failpoint.js";
 import { LinkStore } from "./links.js";
@@ -19,7 +21,7 @@ import { PsaOptionsReader } from "./psa-options.js";
 import { Reconciliation } from "./reconciliation/service.js";
 import { pruneProcessed } from "./retention.js";
 import { type RunEvent, RunStore, type RunTrigger, type SyncRun, type SyncRunDetail } from "./runs.js";
-import { AssetScheduler } from "./scheduler.js";
+import { AssetScheduler, SCHEDULE_TASK } from "./scheduler.js";
 import { PsaSessions } from "./sessions.js";
 import { StreamTickets } from "./stream-tickets.js";
 import { type TimeEntrySyncView, timeEntrySyncViews } from "./tickets/effort-views.js";
@@ -68,6 +70,13 @@ export interface SyncEngineOptions {
   retentionDays?: number;
   /** The periodic file check: every open linked ticket's PSA files are listed about this often, ms (default 1 hour). */
   fileCheckPeriodMs?: number;
+  /**
+   * Background work. The PostgreSQL engine (shared by processes) makes this process one of many:
+   * wake-ups become jobs, runs are owned and taken over. The in-process engine keeps one process.
+   */
+  jobs: Jobs;
+  /** Told how each job run ended (metrics). */
+  onJobOutcome?: (o: JobOutcome) => void;
 }
 
 /**
@@ -109,6 +118,8 @@ export class SyncEngine {
   readonly #o: SyncEngineOptions;
   readonly #live: LiveReadCache;
   #background = false;
+  /** Shared mode, a worker process: its jobs and beat. */
+  #worker: WorkerRole | undefined;
   #retention: NodeJS.Timeout | undefined;
   readonly #outage: OutageWatch;
 
@@ -147,9 +158,12 @@ export class SyncEngine {
       ttlMs: o.liveReadTtlMs ?? LIVE_READ_TTL_MS,
     });
     this.#options = new PsaOptionsReader({ portal: this.portal, sessions: this.sessions, live: this.#live });
+    const shared = o.jobs.backend === "graphile";
     this.scheduler = new AssetScheduler({
       portal: this.portal,
       logger: o.logger,
+      jobs: o.jobs,
+      clock: o.clock,
       fire: (partnerId) => this.assetRuns.fireScheduled(partnerId),
     });
     this.assetRuns = new AssetRuns({
@@ -162,6 +176,7 @@ export class SyncEngine {
       schedule: (partnerId) => this.scheduler.of(partnerId),
       guard: o.guard,
       concurrency: o.concurrency,
+      shared: shared ? { jobs: o.jobs, liveness: () => this.#worker?.liveness } : undefined,
     });
     this.tickets = new TicketEngine({
       db: o.db,
@@ -177,6 +192,7 @@ export class SyncEngine {
       retry: o.ticketRetry,
       failpoint: o.failpoint,
       fileCheckPeriodMs: o.fileCheckPeriodMs,
+      enqueueDrain: shared ? (partnerId, runAt) => enqueueDrain(o.jobs, partnerId, runAt) : undefined,
     });
     this.#events = new PortalEvents({
       db: o.db,
@@ -187,7 +203,30 @@ export class SyncEngine {
       onboard: (partnerId) => this.startAssetRun(partnerId, "onboarding", { dryRun: false }),
       ticketingChanged: (partnerId) => this.ticketingChanged(partnerId),
       failed: (e, what) => this.#outage.failed(e, what),
+      enqueueSetup: shared
+        ? (partnerId) =>
+            o.jobs.add(
+              SETUP_TASK,
+              { partnerId },
+              { key: `setup:${partnerId}`, queue: ticketQueue(partnerId) },
+            )
+        : undefined,
     });
+  }
+
+  /** Whether background work is shared with other processes (PostgreSQL's job engine). */
+  get shared(): boolean {
+    return this.#o.jobs.backend === "graphile";
+  }
+
+  /** This process's id as a worker (shared mode), or undefined. */
+  get workerId(): string | undefined {
+    return this.#worker?.liveness.id;
+  }
+
+  /** The job engine (metrics, readiness). */
+  get jobs(): Jobs {
+    return this.#o.jobs;
   }
 
   /**
@@ -293,21 +332,44 @@ export class SyncEngine {
 
   /**
    * Listens for the portal's wake-ups (the rows are the news: outbox rows wake the ticket worker,
-   * integration_events rows are consumed by PortalEvents). With `background` (the server, not a
-   * one-off CLI command) it also marks runs a dead process left "running" as failed and schedules
-   * every partner; the heartbeat then consumes whatever rows a wake-up did not announce.
+   * integration_events rows are consumed by PortalEvents). With `background` this process does the
+   * background work: shared mode, a worker taking jobs (`concurrency` at a time) beside any number of
+   * others; in-process mode (SQLite), the one process that marks runs a dead start left "running" as
+   * failed, schedules every partner and beats: polls, retries, integration saves. Without it, shared
+   * mode still turns wake-ups into jobs (an API process); in-process mode does nothing more.
    */
-  async start(o: { background: boolean }): Promise<void> {
+  async start(o: { background: boolean; concurrency?: number }): Promise<void> {
     this.#unlisten?.();
     this.#unlisten = this.#o.db.signals.on((s) => {
-      if (!this.#background) return;
+      if (!this.#background && !this.shared) return;
       // Fire and forget: notify never rejects (its worker logs a failed drain); settle reports its own.
       if (s.kind === "outbox") void this.tickets.notify(s.partnerId);
       else void this.#events.settle(s.partnerId);
     });
     if (!o.background) return;
     this.#background = true;
-    this.scheduler.activate();
+    if (this.shared) {
+      this.#worker = new WorkerRole({
+        db: this.#o.db,
+        clock: this.#o.clock,
+        logger: this.#o.logger,
+        jobs: this.#o.jobs,
+        portal: this.portal,
+        tickets: this.tickets,
+        assetRuns: this.assetRuns,
+        scheduler: this.scheduler,
+        pollIntervalMs: this.#o.pollIntervalMs ?? 5 * 60_000,
+        consumeEvents: () => this.#events.consumeAll(),
+        onOutcome: this.#o.onJobOutcome,
+      });
+      await this.#worker.start(o.concurrency ?? 4);
+      this.#startPruning();
+      return;
+    }
+    await this.#o.jobs.work(
+      { [SCHEDULE_TASK]: (p) => this.scheduler.fired(Number(p.partnerId)) },
+      { concurrency: 1, ...(this.#o.onJobOutcome ? { onOutcome: this.#o.onJobOutcome } : {}) },
+    );
     await this.runs.failInterrupted();
     for (const partnerId of await this.portal.partnersWith("devices")) await this.reschedule(partnerId);
     // The ticket worker's heartbeat: it polls partners when due and retries lanes whose backoff has
@@ -330,6 +392,11 @@ export class SyncEngine {
     this.#timer = setInterval(beat, Math.min(TICK_MS, this.#o.pollIntervalMs ?? TICK_MS));
     this.#timer.unref();
     beat();
+    this.#startPruning();
+  }
+
+  /** Processed sync rows older than the retention period are deleted hourly (idempotent in every process). */
+  #startPruning(): void {
     const prune = () => {
       pruneProcessed(this.#o.db, this.#o.clock, this.#o.retentionDays ?? 30)
         .then((n) => {
@@ -346,13 +413,17 @@ export class SyncEngine {
   }
 
   async stop(): Promise<void> {
+    this.#unlisten?.();
+    this.#unlisten = undefined;
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
     if (this.#retention) clearInterval(this.#retention);
     this.#retention = undefined;
     await this.#ticking;
     this.#background = false;
-    this.scheduler.stop();
+    await this.#worker?.stop();
+    this.#worker = undefined;
+    await this.#o.jobs.stop();
     await this.assetRuns.settled();
   }
 

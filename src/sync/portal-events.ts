@@ -21,6 +21,11 @@ export interface PortalEventsOptions {
   ticketingChanged(partnerId: number): Promise<void>;
   /** Told when consuming failed (the rows stay; the next beat tries again). */
   failed(err: unknown, what: string): void;
+  /**
+   * Shared mode: the webhook set-up becomes a job in the partner's ticket lane (a worker process
+   * does it, one at a time per partner), queued by whichever process consumed the save.
+   */
+  enqueueSetup?: ((partnerId: number) => Promise<void>) | undefined;
 }
 
 /**
@@ -115,6 +120,10 @@ export class PortalEvents {
     } catch (e) {
       if (isDbOutage(e)) throw e;
       this.#o.logger.error({ err: e, partnerId }, "asset schedule or onboarding sync did not start");
+    }
+    if (this.#o.enqueueSetup) {
+      await this.#o.enqueueSetup(partnerId);
+      return;
     }
     // The webhook set-up is the server's work (a one-off command that asked for the save to be applied
     // does not register webhooks on the server's behalf).

@@ -65,6 +65,8 @@ export async function openTestServices(
     ...(opts.guard ? { guard: opts.guard } : {}),
     ...(opts.ticketRetry ? { ticketRetry: opts.ticketRetry } : {}),
     background: true,
+    // In-process jobs: these tests await drains and runs in this process.
+    jobs: "memory",
   });
   return {
     services,

@@ -192,6 +192,18 @@ export class TicketErrors {
     );
   }
 
+  /** When the partner's next waiting retry is due (errors not parked), or null when none waits. */
+  async nextRetryAt(partnerId: number): Promise<string | null> {
+    const row = await this.#k
+      .selectFrom("sync_errors")
+      .select((eb) => eb.fn.min("next_attempt_at").as("next"))
+      .where("partner_id", "=", partnerId)
+      .where("resolved_at", "is", null)
+      .where("parked", "=", 0)
+      .executeTakeFirst();
+    return (row?.next as string | null | undefined) ?? null;
+  }
+
   /** Open errors of a partner (or all, with `all`), newest first. */
   async list(partnerId: number, all = false): Promise<SyncErrorView[]> {
     let q = this.#k.selectFrom("sync_errors").selectAll().where("partner_id", "=", partnerId);

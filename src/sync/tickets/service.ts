@@ -43,6 +43,11 @@ export interface TicketEngineOptions {
   failpoint?: Failpoint | undefined;
   /** The periodic file check's period, ms (default NOCBRIDGE_FILE_CHECK_MINUTES' default): ./file-check.ts. */
   fileCheckPeriodMs?: number | undefined;
+  /**
+   * Shared mode: a wake-up becomes a drain job in the partner's serial lane (any worker process takes
+   * it) instead of a drain in this process.
+   */
+  enqueueDrain?: ((partnerId: number, runAt?: Date) => Promise<void>) | undefined;
 }
 
 /**
@@ -122,9 +127,32 @@ export class TicketEngine {
 
   // ---------------------------------------------------------------- the worker
 
-  /** Wakes the partner's worker; returns when the drain it started (or joined) is done. Never rejects. */
+  /**
+   * Wakes the partner's worker; returns when the drain it started (or joined) is done — in shared
+   * mode, once the drain job is queued. Never rejects.
+   */
   notify(partnerId: number): Promise<void> {
-    return this.#worker.notify(partnerId);
+    const enqueue = this.#o.enqueueDrain;
+    if (!enqueue) return this.#worker.notify(partnerId);
+    return enqueue(partnerId).catch((e: unknown) =>
+      this.#o.logger.warn(
+        { err: e, partnerId },
+        "ticket drain could not be queued; the next sweep queues it",
+      ),
+    );
+  }
+
+  /**
+   * The drain job's handler (shared mode): the partner's waiting events are processed here, then a
+   * drain is queued for when the earliest waiting retry is due.
+   */
+  async drainJob(partnerId: number): Promise<void> {
+    await this.#worker.notify(partnerId);
+    const next = await this.#errors.nextRetryAt(partnerId);
+    if (next !== null && this.#o.enqueueDrain) {
+      const wait = Math.max(0, Date.parse(next) - this.#o.clock.now().getTime());
+      await this.#o.enqueueDrain(partnerId, new Date(Date.now() + wait));
+    }
   }
   /** Holds the partner's worker (events keep arriving in the outbox and inbox) until `resume`. */
   pause(partnerId: number): void {

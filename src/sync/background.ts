@@ -1,0 +1,181 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import type { JobOutcome, Jobs, TaskList } from "../jobs/types.js";
+import type { Clock } from "../lib/clock.js";
+import type { Logger } from "../lib/logger.js";
+import { PortalError } from "../portal/errors.js";
+import type { Db } from "../store/db.js";
+import { type AssetRuns, RUN_TASK, type RunJob } from "./asset-runs.js";
+import { BEAT_MS, Liveness } from "./liveness.js";
+import type { SyncPortal } from "./portal-port.js";
+import { type AssetScheduler, SCHEDULE_TASK } from "./scheduler.js";
+import type { TicketEngine } from "./tickets/service.js";
+
+export const DRAIN_TASK = "tickets.drain";
+export const POLL_TASK = "tickets.poll";
+export const SETUP_TASK = "tickets.setup";
+
+/** A partner's ticket lane: its drains, polls and webhook set-ups run one at a time across all processes. */
+export const ticketQueue = (partnerId: number) => `tickets:${partnerId}`;
+
+/** How often a worker looks for outbox rows no wake-up announced (a process died before it queued the drain), ms. */
+const SWEEP_MS = 30_000;
+
+/** Queues the partner's drain now, or (a waiting retry) at `runAt`. */
+export function enqueueDrain(jobs: Jobs, partnerId: number, runAt?: Date): Promise<void> {
+  return jobs.add(
+    DRAIN_TASK,
+    { partnerId },
+    runAt
+      ? { key: `retry:${partnerId}`, queue: ticketQueue(partnerId), runAt }
+      : { key: `drain:${partnerId}`, queue: ticketQueue(partnerId) },
+  );
+}
+
+/** Queues the partner's next poll after `delayMs` (`keepDue`: a poll already due keeps its time). */
+export function enqueuePoll(jobs: Jobs, partnerId: number, delayMs: number, keepDue = false): Promise<void> {
+  return jobs.add(
+    POLL_TASK,
+    { partnerId },
+    {
+      key: `poll:${partnerId}`,
+      queue: ticketQueue(partnerId),
+      runAt: new Date(Date.now() + delayMs),
+      ...(keepDue ? { keyMode: "preserve_run_at" as const } : {}),
+    },
+  );
+}
+
+export interface WorkerRoleOptions {
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  jobs: Jobs;
+  portal: SyncPortal;
+  tickets: TicketEngine;
+  assetRuns: AssetRuns;
+  scheduler: AssetScheduler;
+  pollIntervalMs: number;
+  /** Integration saves not yet acted on (each beat). */
+  consumeEvents(): Promise<void>;
+  onOutcome?: ((o: JobOutcome) => void) | undefined;
+}
+
+/**
+ * A worker process in shared mode (several processes on PostgreSQL): it takes jobs — ticket drains,
+ * polls and webhook set-ups in each partner's serial lane, asset runs, schedules — and beats, so the
+ * others know it is alive. Each beat it also looks for workers that stopped beating: the job engine
+ * hands their jobs back (a run they owned is then taken over by the worker that takes its job).
+ */
+export class WorkerRole {
+  readonly liveness: Liveness;
+  #beat: NodeJS.Timeout | undefined;
+  #beating: Promise<void> | undefined;
+  #lastSweep = 0;
+
+  constructor(private readonly o: WorkerRoleOptions) {
+    this.liveness = new Liveness(
+      o.db,
+      o.clock,
+      `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`,
+    );
+  }
+
+  tasks(): TaskList {
+    const { tickets, assetRuns, scheduler, logger, jobs } = this.o;
+    const partnerOf = (p: Record<string, unknown>) => Number(p.partnerId);
+    return {
+      [DRAIN_TASK]: (p) => tickets.drainJob(partnerOf(p)),
+      [POLL_TASK]: async (p) => {
+        const partnerId = partnerOf(p);
+        try {
+          await tickets.pollTickets(partnerId);
+        } catch (e) {
+          logger.warn({ err: e, partnerId }, "ticket poll failed");
+        }
+        // The next poll, as long as the partner's ticketing is on (a poll that failed is tried again then).
+        if (await this.#ticketingOn(partnerId)) await enqueuePoll(jobs, partnerId, this.o.pollIntervalMs);
+      },
+      [SETUP_TASK]: async (p) => {
+        const partnerId = partnerOf(p);
+        await tickets.ticketingChanged(partnerId);
+        if (await this.#ticketingOn(partnerId))
+          await enqueuePoll(jobs, partnerId, this.o.pollIntervalMs, true);
+      },
+      [RUN_TASK]: (p, ctx) => assetRuns.executeJob(p as unknown as RunJob, ctx.workerId),
+      [SCHEDULE_TASK]: (p) => scheduler.fired(partnerOf(p)),
+    };
+  }
+
+  /** Whether the partner (still) has ticketing on; a partner that is gone has not. */
+  async #ticketingOn(partnerId: number): Promise<boolean> {
+    try {
+      return (await this.o.portal.integration(partnerId)).view.ticketing.enabled;
+    } catch (e) {
+      if (e instanceof PortalError && e.code === "NOT_FOUND") return false;
+      throw e;
+    }
+  }
+
+  /** Starts taking jobs and beating; every partner's recurring jobs are made sure of. */
+  async start(concurrency: number): Promise<void> {
+    const { jobs, portal } = this.o;
+    await jobs.work(this.tasks(), {
+      concurrency,
+      ...(this.o.onOutcome ? { onOutcome: this.o.onOutcome } : {}),
+    });
+    for (const partnerId of await portal.partnersWith("devices"))
+      await this.o.scheduler.reschedule(partnerId, { keepDue: true });
+    for (const partnerId of await portal.partnersWith("ticketing"))
+      await enqueuePoll(jobs, partnerId, 0, true);
+    // The first beat at once: a predecessor that died is found and its jobs handed back, and outbox
+    // rows it left are given a drain.
+    await this.#tick();
+    this.#beat = setInterval(() => {
+      this.#beating ??= this.#tick()
+        .catch((e: unknown) => this.o.logger.warn({ err: e }, "worker beat failed"))
+        .finally(() => {
+          this.#beating = undefined;
+        });
+    }, BEAT_MS);
+    this.#beat.unref();
+  }
+
+  async #tick(): Promise<void> {
+    const { jobs, logger } = this.o;
+    await this.liveness.beat(jobs.workerIds());
+    for (const dead of await this.liveness.dead()) {
+      await jobs.releaseWorkers(dead.jobWorkers);
+      await this.liveness.forget(dead.id);
+      logger.warn(
+        { worker: dead.id, host: dead.host, pid: dead.pid, lastBeat: dead.beatAt },
+        "a worker process stopped beating; its jobs were handed back",
+      );
+    }
+    await this.o.consumeEvents();
+    if (Date.now() - this.#lastSweep >= SWEEP_MS) await this.#sweep();
+  }
+
+  /** Partners with outbox rows waiting get a drain (a process may have died before queuing one). */
+  async #sweep(): Promise<void> {
+    this.#lastSweep = Date.now();
+    const rows = await this.o.db.kysely
+      .selectFrom("ticket_outbox")
+      .select("partner_id")
+      .distinct()
+      .where("processed_at", "is", null)
+      .execute();
+    for (const r of rows) await enqueueDrain(this.o.jobs, r.partner_id);
+  }
+
+  /** Stops taking jobs (in-flight ones finish or are handed back), then leaves. */
+  async stop(): Promise<void> {
+    if (this.#beat) clearInterval(this.#beat);
+    this.#beat = undefined;
+    await this.#beating;
+    await this.o.jobs.stop();
+    await this.liveness
+      .leave()
+      .catch((e: unknown) => this.o.logger.warn({ err: e }, "worker could not sign off"));
+  }
+}
