@@ -57,7 +57,10 @@ interface Child {
 }
 
 function spawnServe(env: NodeJS.ProcessEnv): Child {
-  const proc = spawn("node", [...CLI, "serve", "--with-worker", "--port", "0"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn("node", [...CLI, "serve", "--with-worker", "--port", "0"], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   let err = "";
   proc.stdout?.on("data", (b) => {

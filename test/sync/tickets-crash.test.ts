@@ -35,7 +35,10 @@ interface Child {
 
 /** `nocbridge serve --port 0`; resolves once it prints its URL. */
 async function serve(env: NodeJS.ProcessEnv): Promise<Child> {
-  const proc = spawn("node", [...CLI, "serve", "--with-worker", "--port", "0"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn("node", [...CLI, "serve", "--with-worker", "--port", "0"], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   proc.stdout!.on("data", (b) => {
     out += String(b);
