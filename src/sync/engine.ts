@@ -298,6 +298,7 @@ export class SyncEngine {
    * every partner; the heartbeat then consumes whatever rows a wake-up did not announce.
    */
   async start(o: { background: boolean }): Promise<void> {
+    this.runs.open();
     this.#unlisten?.();
     this.#unlisten = this.#o.db.signals.on((s) => {
       if (!this.#background) return;
@@ -354,6 +355,7 @@ export class SyncEngine {
     this.#background = false;
     this.scheduler.stop();
     await this.assetRuns.settled();
+    await this.runs.close();
   }
 
   // ---------------------------------------------------------------- assets and Validate (./asset-runs.ts, ./validation.ts)
