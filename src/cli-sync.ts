@@ -27,7 +27,12 @@ export function rateOf(
   return { perSecond, etaSeconds: perSecond > 0 ? Math.ceil((p.total - p.done) / perSecond) : null };
 }
 
-/** Prints the run's log lines as they come, with a progress bar on a terminal; resolves when it stops. */
+/**
+ * Prints the run's log lines as they come, with a progress bar on a terminal; resolves when the run
+ * stops (finished or held for approval). The run may execute here or in another process on the same
+ * database (a server's run this command joined): either way its log, progress and status come from the
+ * store, and what is returned is the stored run once it has stopped, with its true counts.
+ */
 export async function followRun(s: Services, runId: number, print: boolean): Promise<SyncRunDetail> {
   const bar =
     print && process.stderr.isTTY
@@ -42,7 +47,17 @@ export async function followRun(s: Services, runId: number, print: boolean): Pro
         )
       : null;
   let shown: string | null = null; // the phase the bar shows
+  let stopped: () => void = () => {};
+  // The feed gives every line before the status that ends the run, so once that status is here the
+  // whole log has been printed.
+  const stop = new Promise<void>((resolve) => {
+    stopped = resolve;
+  });
   const off = s.sync.subscribe(runId, (e: RunEvent) => {
+    if (e.type === "status") {
+      if (e.status !== "running") stopped();
+      return;
+    }
     if (!print) return;
     if (e.type === "line") {
       if (bar && shown) bar.stop();
@@ -60,9 +75,14 @@ export async function followRun(s: Services, runId: number, print: boolean): Pro
       } else bar.update(e.done, payload);
     }
   });
+  // The feed's timer does not hold the process up (a forgotten watcher must not): this wait does.
+  const keepAlive = setInterval(() => {}, 60_000);
   try {
-    return await s.sync.wait(runId);
+    await s.sync.wait(runId); // the run's execution in this process, if it is here
+    await stop;
+    return (await s.sync.runs.get(runId)) as SyncRunDetail;
   } finally {
+    clearInterval(keepAlive);
     off();
     if (bar && shown) bar.stop();
   }

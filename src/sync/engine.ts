@@ -339,6 +339,7 @@ export class SyncEngine {
    * mode still turns wake-ups into jobs (an API process); in-process mode does nothing more.
    */
   async start(o: { background: boolean; concurrency?: number }): Promise<void> {
+    this.runs.open();
     this.#unlisten?.();
     this.#unlisten = this.#o.db.signals.on((s) => {
       if (!this.#background && !this.shared) return;
@@ -425,6 +426,7 @@ export class SyncEngine {
     this.#worker = undefined;
     await this.#o.jobs.stop();
     await this.assetRuns.settled();
+    await this.runs.close();
   }
 
   // ---------------------------------------------------------------- assets and Validate (./asset-runs.ts, ./validation.ts)

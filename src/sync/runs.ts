@@ -1,8 +1,8 @@
-import { EventEmitter } from "node:events";
 import type { Selectable } from "kysely";
 import type { Clock } from "../lib/clock.js";
 import type { Db } from "../store/db.js";
 import type { SyncRunRow } from "../store/schema.js";
+import { RunFeed } from "./run-feed.js";
 
 export type RunStatus = "running" | "succeeded" | "partial" | "failed" | "awaiting-approval";
 export type RunTrigger = "onboarding" | "schedule" | "manual";
@@ -111,18 +111,19 @@ export interface RunTracker {
 }
 
 /**
- * Sync runs and their log lines. Lines are written to the store as they happen (so a run's log
- * survives a restart) and published to live watchers.
+ * Sync runs and their log lines. Lines, progress and status are written to the store as they happen
+ * (so a run's log survives a restart), and live watchers read them from there (./run-feed.ts): the
+ * store is the only source, so a run executing in another process is watched the same way.
  */
 export class RunStore {
   readonly #db: Db;
   readonly #clock: Clock;
-  readonly #events = new EventEmitter();
+  readonly #feed: RunFeed;
 
   constructor(db: Db, clock: Clock) {
     this.#db = db;
     this.#clock = clock;
-    this.#events.setMaxListeners(0);
+    this.#feed = new RunFeed(db);
   }
 
   async create(partnerId: number, kind: string, trigger: RunTrigger, dryRun: boolean): Promise<SyncRun> {
@@ -145,12 +146,7 @@ export class RunStore {
 
   async line(runId: number, text: string, level: "info" | "warn" | "error" = "info"): Promise<void> {
     const at = this.#clock.now().toISOString();
-    const row = await this.#db.kysely
-      .insertInto("sync_run_lines")
-      .values({ run_id: runId, at, level, text })
-      .returning("id")
-      .executeTakeFirstOrThrow();
-    this.#emit({ type: "line", runId, id: row.id, text, at });
+    await this.#db.kysely.insertInto("sync_run_lines").values({ run_id: runId, at, level, text }).execute();
   }
 
   async update(
@@ -184,7 +180,6 @@ export class RunStore {
       })
       .where("id", "=", runId)
       .execute();
-    if (patch.status) this.#emit({ type: "status", runId, status: patch.status });
   }
 
   /**
@@ -208,8 +203,7 @@ export class RunStore {
 
   /**
    * Saves a run's progress and counts as it goes, so every reader (the history, GET of the run, a run
-   * cut short by a crash or a lost database) sees where it is, and publishes each step to live
-   * watchers. Writes never overlap: while one is in flight the latest state waits for the next.
+   * cut short by a crash or a lost database) and every live watcher sees where it is. Writes never overlap: while one is in flight the latest state waits for the next.
    * Failures are left to the final update (the run goes on whatever happens here).
    */
   tracker(runId: number, apiCalls?: () => number): RunTracker {
@@ -241,27 +235,25 @@ export class RunStore {
           .catch(() => {});
       }
     };
-    const save = (emit: boolean) => {
+    const save = () => {
       dirty = true;
       writing ??= drain().finally(() => {
         writing = null;
       });
-      if (emit && state.total !== null)
-        this.#emit({ type: "progress", runId, ...state, total: state.total, counts: { ...state.counts } });
     };
     return {
       phase: (phase, total) => {
         Object.assign(state, { phase, total, done: 0, phaseStartedAt: this.#clock.now().toISOString() });
-        save(true);
+        save();
       },
       total: (total) => {
         state.total = total;
-        save(false);
+        save();
       },
       step: (done, counts) => {
         state.done = done;
         state.counts = { ...counts };
-        save(true);
+        save();
       },
       async flush() {
         while (writing) await writing;
@@ -358,13 +350,22 @@ export class RunStore {
     return Number(r.numUpdatedRows);
   }
 
+  /**
+   * Follows a run, wherever it executes: `fn` gets the run's log from its first line, then each new
+   * line, its progress and its status as the store shows them (about every RUN_FEED_POLL_MS). Call the
+   * returned function to stop.
+   */
   subscribe(runId: number, fn: (e: RunEvent) => void): () => void {
-    const key = `run:${runId}`;
-    this.#events.on(key, fn);
-    return () => this.#events.off(key, fn);
+    return this.#feed.subscribe(runId, fn);
   }
 
-  #emit(e: RunEvent): void {
-    this.#events.emit(`run:${e.runId}`, e);
+  /** Watchers are served again (after close()). */
+  open(): void {
+    this.#feed.open();
+  }
+
+  /** Stops reading the store for watchers (the engine stops; the store is about to close). */
+  close(): Promise<void> {
+    return this.#feed.close();
   }
 }

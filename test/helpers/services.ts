@@ -1,4 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import pg from "pg";
 import { type App, buildApp } from "../../src/api/app.js";
 import { loadConfig } from "../../src/config.js";
@@ -42,9 +45,15 @@ export async function openTestServices(
     psaOrigins?: string[];
     /** More environment variables for loadConfig (attachment settings). */
     env?: Record<string, string>;
+    /** A database other services use too (sharedTestDatabase); left in place by close(). */
+    database?: TestDatabase;
+    /** The sync engine's background work (schedules, ticket worker); default on. */
+    background?: boolean;
   } = {},
 ): Promise<TestEnv> {
-  const schema = `t_${randomBytes(6).toString("hex")}`;
+  const shared = opts.database;
+  const schema = shared ? shared.schema : `t_${randomBytes(6).toString("hex")}`;
+  const databaseUrl = shared ? shared.url : kind === "postgres" ? PG_URL : ":memory:";
   const config = loadConfig(
     {
       NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY,
@@ -53,18 +62,18 @@ export async function openTestServices(
       ...(opts.publicUrl ? { NOCBRIDGE_PUBLIC_URL: opts.publicUrl } : {}),
       ...opts.env,
     },
-    { databaseUrl: kind === "postgres" ? PG_URL : ":memory:", dataDir: "data-test-unused" },
+    { databaseUrl, dataDir: "data-test-unused" },
   );
   if (opts.psaOrigins) config.psaUrls = config.psaUrls.withOrigins(...opts.psaOrigins);
   const services = await openServices(config, {
     logger: createLogger("silent"),
-    ...(kind === "postgres" ? { schema } : {}),
+    ...(kind === "postgres" && schema ? { schema } : {}),
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.autotask ? { autotask: opts.autotask } : {}),
     ...(opts.connectors ? { connectors: opts.connectors } : {}),
     ...(opts.guard ? { guard: opts.guard } : {}),
     ...(opts.ticketRetry ? { ticketRetry: opts.ticketRetry } : {}),
-    background: true,
+    background: opts.background ?? true,
     // In-process jobs: these tests await drains and runs in this process.
     jobs: "memory",
   });
@@ -73,8 +82,40 @@ export async function openTestServices(
     kind,
     async close() {
       await services.close();
-      if (kind === "postgres") await dropSchema(schema);
+      if (kind === "postgres" && !shared && schema) await dropSchema(schema);
     },
+  };
+}
+
+/** A database several services (as several processes would) open at once. */
+export interface TestDatabase {
+  /** The database URL for openServices: a SQLite file, or PostgreSQL (with `schema`). */
+  url: string;
+  /** PostgreSQL: the schema, for openServices. */
+  schema?: string;
+  /** DATABASE_URL for another process (the CLI): PostgreSQL names the schema as its search_path. */
+  processUrl: string;
+  /** Drops the schema or deletes the file. */
+  drop(): Promise<void>;
+}
+
+/** A fresh database that outlives the services opened on it: a SQLite file, or a PostgreSQL schema. */
+export function sharedTestDatabase(kind: StoreKind): TestDatabase {
+  if (kind === "postgres") {
+    const schema = `t_${randomBytes(6).toString("hex")}`;
+    return {
+      url: PG_URL,
+      schema,
+      processUrl: `${PG_URL}?options=-c%20search_path%3D${schema}`,
+      drop: () => dropSchema(schema),
+    };
+  }
+  const dir = mkdtempSync(join(tmpdir(), "nb-shared-"));
+  const file = join(dir, "shared.sqlite");
+  return {
+    url: file,
+    processUrl: file,
+    drop: async () => rmSync(dir, { recursive: true, force: true }),
   };
 }
 

@@ -10,6 +10,15 @@ export const syncRoutes =
   async (app) => {
     const PartnerParams = IdParams("partnerId");
     const RunParams = IdParams("runId");
+    /**
+     * The live logs being streamed, each by the function that ends it. A stream lasts as long as its
+     * run; the server's close would wait for every one, so closing ends them first (a browser then
+     * reads the run instead, a CLI sees its stream end).
+     */
+    const open = new Set<() => void>();
+    app.addHook("preClose", async () => {
+      for (const end of [...open]) end();
+    });
 
     app.post(
       "/api/partners/:partnerId/validate",
@@ -152,35 +161,29 @@ export const syncRoutes =
         });
         const send = (event: string, data: unknown) =>
           res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-        // Subscribe before reading the lines so nothing falls between the two; line ids drop repeats.
-        let lastId = 0;
-        let live = false;
-        const buffered: RunEvent[] = [];
-        const finish = (status: string) => {
-          send("status", { status });
+        let ended = false;
+        const end = () => {
+          if (ended) return;
+          ended = true;
           off();
+          open.delete(end);
           res.end();
         };
-        const handle = (e: RunEvent) => {
-          if (e.type === "line") {
-            if (e.id <= lastId) return;
-            lastId = e.id;
-            send("line", { text: e.text, at: e.at });
-          } else if (e.type === "progress") {
+        // The feed gives the log from its first line, then what the run writes (in whichever process
+        // it executes); a status other than running ends the stream.
+        const off = sync.subscribe(run.id, (e: RunEvent) => {
+          if (ended) return;
+          if (e.type === "line") send("line", { text: e.text, at: e.at });
+          else if (e.type === "progress") {
             const { type: _t, runId: _r, ...progress } = e;
             send("progress", progress);
-          } else if (e.status !== "running") finish(e.status);
-        };
-        const off = sync.subscribe(run.id, (e) => (live ? handle(e) : buffered.push(e)));
-        req.raw.on("close", off);
-        for (const l of await sync.runs.lines(run.id)) {
-          lastId = l.id;
-          send("line", { text: l.text, at: l.at });
-        }
-        const current = await sync.runs.get(run.id);
-        if (current && current.status !== "running") return finish(current.status);
-        live = true;
-        for (const e of buffered.splice(0)) handle(e);
+          } else if (e.status !== "running") {
+            send("status", { status: e.status });
+            end();
+          }
+        });
+        open.add(end);
+        res.on("close", end);
       },
     );
   };
