@@ -7,6 +7,7 @@ import { type Clock, systemClock } from "./lib/clock.js";
 import type { ConsoleSummary } from "./lib/console-summary.js";
 import { loadOrCreateKeyFile, newToken, parseMasterKey, SecretBox } from "./lib/crypto.js";
 import { createLogger, type Logger } from "./lib/logger.js";
+import { Metrics, type PsaRequestMetrics } from "./lib/metrics.js";
 import { Portal } from "./portal/service.js";
 import type { AutotaskApi } from "./psa/autotask/api.js";
 import { AutotaskClient, type AutotaskCredentials } from "./psa/autotask/client.js";
@@ -21,6 +22,7 @@ import type { PsaUrlPolicy } from "./psa/url-policy.js";
 import { type Db, migrate, openDb } from "./store/db.js";
 import { syncActivity } from "./sync/activity.js";
 import { SyncEngine, type SyncEngineOptions } from "./sync/engine.js";
+import { runCounts, ticketSyncLag } from "./sync/ops-metrics.js";
 
 /** Everything a running nocbridge holds. Built here, the composition root; nothing else wires parts. */
 export interface Services {
@@ -31,6 +33,8 @@ export interface Services {
   sync: SyncEngine;
   /** The PSA connectors this nocbridge runs. */
   connectors: ConnectorRegistry;
+  /** This process's metrics (GET /metrics); the job engine sets its job counts and observes its jobs. */
+  metrics: Metrics;
   logger: Logger;
   /** The quiet console's per-minute summary, for a long-running server (requests are then logged at debug). */
   consoleSummary: ConsoleSummary | undefined;
@@ -48,14 +52,20 @@ export interface ServiceOptions {
   schema?: string;
   /**
    * Builds a partner's Autotask client (tests pass one with fast retries). It is given the
-   * configured URL policy, which it must apply.
+   * configured URL policy, which it must apply, and the metrics with the partner's label, which it may.
    */
-  autotask?: (creds: AutotaskCredentials, urlPolicy: PsaUrlPolicy) => AutotaskApi;
+  autotask?: (creds: AutotaskCredentials, urlPolicy: PsaUrlPolicy, labels: PsaClientLabels) => AutotaskApi;
   /**
    * Builds a partner's ConnectWise client (tests pass one with fast retries). It is given the
-   * configured URL policy, which it must apply.
+   * configured URL policy, which it must apply, and the metrics with the partner's label, which it may.
    */
-  connectwise?: (creds: ConnectWiseCredentials, urlPolicy: PsaUrlPolicy) => ConnectWiseApi;
+  connectwise?: (
+    creds: ConnectWiseCredentials,
+    urlPolicy: PsaUrlPolicy,
+    labels: PsaClientLabels,
+  ) => ConnectWiseApi;
+  /** This process's metrics (default: a new registry). */
+  metrics?: Metrics;
   /**
    * A certificate (PEM) the ConnectWise clients trust besides Node's bundled ones: the demo's
    * emulator serves HTTPS with a self-signed one. Only those clients' connections are affected.
@@ -74,13 +84,28 @@ export interface ServiceOptions {
   liveReadTtlMs?: SyncEngineOptions["liveReadTtlMs"];
 }
 
-/** The production Autotask client for a partner's credentials, calling only where `urlPolicy` allows. */
+/** What a PSA client is given to report its requests: the metrics, and its partner as their label. */
+export interface PsaClientLabels {
+  metrics: PsaRequestMetrics;
+  partner: string;
+}
+
+/**
+ * The production Autotask client for a partner's credentials, calling only where `urlPolicy` allows
+ * and counting its requests in `metrics`.
+ */
 export function autotaskClientFor(
   logger: Logger,
   urlPolicy: PsaUrlPolicy,
-): (creds: AutotaskCredentials) => AutotaskApi {
-  return (creds) => {
-    const client: AutotaskApi = new AutotaskClient({ credentials: creds, logger, urlPolicy });
+  metrics?: PsaRequestMetrics,
+): (creds: AutotaskCredentials, partnerId: number) => AutotaskApi {
+  return (creds, partnerId) => {
+    const client: AutotaskApi = new AutotaskClient({
+      credentials: creds,
+      logger,
+      urlPolicy,
+      ...(metrics ? { metrics, partner: String(partnerId) } : {}),
+    });
     return client;
   };
 }
@@ -93,10 +118,17 @@ export function connectwiseClientFor(
   logger: Logger,
   urlPolicy: PsaUrlPolicy,
   ca?: string,
-): (creds: ConnectWiseCredentials) => ConnectWiseApi {
+  metrics?: PsaRequestMetrics,
+): (creds: ConnectWiseCredentials, partnerId: number) => ConnectWiseApi {
   const fetch = ca === undefined ? undefined : guardedFetch(urlPolicy, { ca: [...rootCertificates, ca] });
-  return (creds) =>
-    new ConnectWiseClient({ credentials: creds, logger, urlPolicy, ...(fetch ? { fetch } : {}) });
+  return (creds, partnerId) =>
+    new ConnectWiseClient({
+      credentials: creds,
+      logger,
+      urlPolicy,
+      ...(fetch ? { fetch } : {}),
+      ...(metrics ? { metrics, partner: String(partnerId) } : {}),
+    });
 }
 
 /** Opens the store, applies migrations and builds the portal. */
@@ -123,14 +155,17 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
   const clock = opts.clock ?? systemClock;
   // Where Autotask sends webhooks: NOCBRIDGE_PUBLIC_URL, else the address the server listens on.
   const urls = { listening: undefined as string | undefined };
-  const autotaskClient = opts.autotask
-    ? (creds: AutotaskCredentials) =>
-        (opts.autotask as NonNullable<ServiceOptions["autotask"]>)(creds, config.psaUrls)
-    : autotaskClientFor(logger, config.psaUrls);
+  const metrics = opts.metrics ?? new Metrics();
+  const labels = (partnerId: number): PsaClientLabels => ({ metrics, partner: String(partnerId) });
+  const autotask = opts.autotask;
+  const autotaskClient = autotask
+    ? (creds: AutotaskCredentials, partnerId: number) => autotask(creds, config.psaUrls, labels(partnerId))
+    : autotaskClientFor(logger, config.psaUrls, metrics);
   const connectwise = opts.connectwise;
   const connectwiseClient = connectwise
-    ? (creds: ConnectWiseCredentials) => connectwise(creds, config.psaUrls)
-    : connectwiseClientFor(logger, config.psaUrls, opts.connectwiseCa);
+    ? (creds: ConnectWiseCredentials, partnerId: number) =>
+        connectwise(creds, config.psaUrls, labels(partnerId))
+    : connectwiseClientFor(logger, config.psaUrls, opts.connectwiseCa, metrics);
   // A connector the options pass for a built-in system takes its place (a test's own ConnectWise).
   const given = opts.connectors ?? [];
   const builtins = [
@@ -166,7 +201,10 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
     retentionDays: config.retentionDays,
     fileCheckPeriodMs: config.fileCheckMinutes * 60_000,
     ...(config.failpoint ? { failpoint: config.failpoint } : {}),
+    onRunFinished: (kind, status) => metrics.runFinished(kind, status),
   });
+  metrics.setSyncLag(() => ticketSyncLag(db, clock));
+  metrics.setRunCounts(() => runCounts(db));
   try {
     await step("starting the sync engine", () => sync.start({ background: opts.background === true }));
   } catch (e) {
@@ -181,6 +219,7 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
     portal,
     sync,
     connectors,
+    metrics,
     logger,
     consoleSummary: opts.consoleSummary,
     setListeningUrl(url: string) {
@@ -227,6 +266,8 @@ export async function startServer(
     portal,
     sync: services.sync,
     logger: services.logger,
+    metrics: services.metrics,
+    ...(config.metricsToken ? { metricsToken: config.metricsToken } : {}),
     ...(https ? { https } : {}),
     ...(o.webRoot !== undefined ? { webRoot: o.webRoot } : {}),
     ...(summary ? { onAnswered: (status: number) => summary.request(status) } : {}),

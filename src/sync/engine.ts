@@ -68,6 +68,8 @@ export interface SyncEngineOptions {
   retentionDays?: number;
   /** The periodic file check: every open linked ticket's PSA files are listed about this often, ms (default 1 hour). */
   fileCheckPeriodMs?: number;
+  /** Told of every sync run that ends, with its kind and final status (the metrics count them). */
+  onRunFinished?: (kind: string, status: string) => void;
 }
 
 /**
@@ -116,7 +118,7 @@ export class SyncEngine {
     this.#o = o;
     this.#outage = new OutageWatch(o.logger);
     this.#live = new LiveReadCache(() => o.clock.now().getTime(), o.liveReadTtlMs ?? LIVE_READ_TTL_MS);
-    this.runs = new RunStore(o.db, o.clock);
+    this.runs = new RunStore(o.db, o.clock, o.onRunFinished);
     this.links = new LinkStore(o.db, o.clock);
     this.portal = syncPortal(o.portal);
     this.streamTickets = new StreamTickets(o.db, o.clock, this.portal);

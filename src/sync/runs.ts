@@ -118,10 +118,13 @@ export class RunStore {
   readonly #db: Db;
   readonly #clock: Clock;
   readonly #events = new EventEmitter();
+  readonly #onFinished: ((kind: string, status: RunStatus) => void) | undefined;
 
-  constructor(db: Db, clock: Clock) {
+  /** `onFinished`: told of every run that ends here, with its final status (the metrics count them). */
+  constructor(db: Db, clock: Clock, onFinished?: (kind: string, status: RunStatus) => void) {
     this.#db = db;
     this.#clock = clock;
+    this.#onFinished = onFinished;
     this.#events.setMaxListeners(0);
   }
 
@@ -167,7 +170,7 @@ export class RunStore {
       held?: boolean;
     },
   ): Promise<void> {
-    await this.#db.kysely
+    const finished = await this.#db.kysely
       .updateTable("sync_runs")
       .set({
         ...(patch.status ? { status: patch.status } : {}),
@@ -183,8 +186,10 @@ export class RunStore {
         ...(patch.held ? { held_at: this.#clock.now().toISOString() } : {}),
       })
       .where("id", "=", runId)
-      .execute();
+      .returning("kind")
+      .executeTakeFirst();
     if (patch.status) this.#emit({ type: "status", runId, status: patch.status });
+    if (finished && patch.status && patch.finished === true) this.#onFinished?.(finished.kind, patch.status);
   }
 
   /**
@@ -354,8 +359,10 @@ export class RunStore {
         finished_at: this.#clock.now().toISOString(),
       })
       .where("status", "=", "running")
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows);
+      .returning("kind")
+      .execute();
+    for (const row of r) this.#onFinished?.(row.kind, "failed");
+    return r.length;
   }
 
   subscribe(runId: number, fn: (e: RunEvent) => void): () => void {
