@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { rootCertificates } from "node:tls";
 import { type App, buildApp } from "./api/app.js";
+import type { ReadinessCheck } from "./api/routes/ops.js";
 import type { Config } from "./config.js";
 import { type Clock, systemClock } from "./lib/clock.js";
 import type { ConsoleSummary } from "./lib/console-summary.js";
@@ -246,6 +247,8 @@ export async function startServer(
   o: {
     /** The built web UI to serve (default: dist/web when it has been built; null: none). */
     webRoot?: string | null;
+    /** Readiness beyond the database for /readyz (a process that runs the job engine reports it). */
+    ready?: ReadinessCheck;
   } = {},
 ): Promise<Server> {
   const { config, portal } = services;
@@ -270,6 +273,7 @@ export async function startServer(
     ...(config.metricsToken ? { metricsToken: config.metricsToken } : {}),
     ...(https ? { https } : {}),
     ...(o.webRoot !== undefined ? { webRoot: o.webRoot } : {}),
+    ...(o.ready ? { ready: o.ready } : {}),
     ...(summary ? { onAnswered: (status: number) => summary.request(status) } : {}),
   });
   await step(`listening on ${config.host}:${config.port}`, () =>

@@ -67,6 +67,22 @@ describe("metrics without a server", () => {
     );
   });
 
+  it("leaves a reading that fails empty and counts it, keeping the rest of the scrape", async () => {
+    const m = new Metrics({ defaultMetrics: false });
+    m.setRunCounts(async () => {
+      throw new Error("database unavailable");
+    });
+    m.setSyncLag(async () => [{ partner: "2", seconds: 42 }]);
+    const text = await m.text();
+    expect(sample(text, "nocbridge_runs")).toBeUndefined();
+    expect(sample(text, "nocbridge_ticket_sync_lag_seconds", { partner: "2" })).toBe(42);
+    // Metrics are read side by side, so the failure shows by the next scrape at the latest.
+    const next = await m.text();
+    expect(
+      sample(next, "nocbridge_metrics_read_failures_total", { metric: "nocbridge_runs" }),
+    ).toBeGreaterThanOrEqual(1);
+  });
+
   it("counts 429 answers as throttled as well as requests", async () => {
     const m = new Metrics({ defaultMetrics: false });
     m.request("4", "Tickets", 429);

@@ -46,6 +46,7 @@ export class Metrics implements PsaRequestMetrics {
   readonly #psaBudget: Gauge<"partner">;
   readonly #webhooks: Counter<"system" | "outcome">;
   readonly #runsFinished: Counter<"kind" | "status">;
+  readonly #readFailures: Counter<"metric">;
 
   constructor(o: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -58,9 +59,8 @@ export class Metrics implements PsaRequestMetrics {
       registers,
       async collect() {
         this.reset();
-        const read = self.#jobCounts;
-        if (!read) return;
-        for (const j of await read()) this.set({ task: j.task, state: j.state }, j.count);
+        for (const j of await self.#read("jobs", self.#jobCounts))
+          this.set({ task: j.task, state: j.state }, j.count);
       },
     });
     this.#jobDuration = new Histogram({
@@ -95,9 +95,8 @@ export class Metrics implements PsaRequestMetrics {
       registers,
       async collect() {
         this.reset();
-        const read = self.#syncLag;
-        if (!read) return;
-        for (const l of await read()) this.set({ partner: l.partner }, l.seconds);
+        for (const l of await self.#read("ticket_sync_lag_seconds", self.#syncLag))
+          this.set({ partner: l.partner }, l.seconds);
       },
     });
     this.#webhooks = new Counter({
@@ -113,10 +112,16 @@ export class Metrics implements PsaRequestMetrics {
       registers,
       async collect() {
         this.reset();
-        const read = self.#runCounts;
-        if (!read) return;
-        for (const r of await read()) this.set({ kind: r.kind, status: r.status }, r.count);
+        for (const r of await self.#read("runs", self.#runCounts))
+          this.set({ kind: r.kind, status: r.status }, r.count);
       },
+    });
+    this.#readFailures = new Counter({
+      name: `${PREFIX}metrics_read_failures_total`,
+      // Metrics are read side by side: a failure shows in this scrape or, at the latest, the next.
+      help: "Scrapes in which a metric read from the database or the job engine could not be read (left empty)",
+      labelNames: ["metric"] as const,
+      registers,
     });
     this.#runsFinished = new Counter({
       name: `${PREFIX}runs_finished_total`,
@@ -168,6 +173,20 @@ export class Metrics implements PsaRequestMetrics {
   }
 
   // ---------------------------------------------------------------- the scrape
+
+  /**
+   * A scrape-time reading, or none when it is unset or fails: one reading that cannot be had (the
+   * database is down) must not cost the scrape every other metric, so it is left empty and counted.
+   */
+  async #read<T>(metric: string, fn: (() => Promise<T[]>) | undefined): Promise<T[]> {
+    if (!fn) return [];
+    try {
+      return await fn();
+    } catch {
+      this.#readFailures.inc({ metric: `${PREFIX}${metric}` });
+      return [];
+    }
+  }
 
   /** The Content-Type of `text()` (Prometheus text format 0.0.4). */
   get contentType(): string {
