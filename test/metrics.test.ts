@@ -9,6 +9,7 @@ import type { IntegrationInput } from "../src/portal/types.js";
 import { AutotaskClient } from "../src/psa/autotask/client.js";
 import { demoTicketing, startTestEmulator, type TestEmulator } from "./helpers/autotask.js";
 import { openTestServices, STORES, type TestEnv } from "./helpers/services.js";
+import { startCwFixture } from "./psa/connectwise-helpers.js";
 
 const ADMIN_TOKEN = "metrics-test-admin-token";
 const METRICS_TOKEN = "metrics-scraper-token-0123456789";
@@ -98,6 +99,27 @@ describe("metrics without a server", () => {
     );
     expect(() => loadConfig({ NOCBRIDGE_METRICS_TOKEN: "short secret" })).not.toThrow(/short secret/);
     expect(loadConfig({ NOCBRIDGE_METRICS_TOKEN: METRICS_TOKEN }).metricsToken).toBe(METRICS_TOKEN);
+  });
+});
+
+describe("ConnectWise requests in the metrics", () => {
+  it("counts each answer with the client's partner and the path family, ids as :id", async () => {
+    const f = await startCwFixture();
+    try {
+      const m = new Metrics({ defaultMetrics: false });
+      const client = f.client({ metrics: m, partner: "9" });
+      expect(await client.get("service/tickets/424242")).toBeNull();
+      await client.count("service/tickets", "id > 0");
+      const text = await m.text();
+      const count = (endpoint: string, status: string) =>
+        sample(text, "nocbridge_psa_requests_total", { partner: "9", endpoint, status });
+      expect(count("login/companyinfo", "200")).toBe(1);
+      expect(count("service/tickets/:id", "404")).toBe(1);
+      expect(count("service/tickets/count", "200")).toBe(1);
+      expect(text).not.toContain("424242");
+    } finally {
+      await f.close();
+    }
   });
 });
 
