@@ -19,6 +19,8 @@ export interface Config {
   masterKey: string | undefined;
   /** NOC admin's API token set at start (NOCBRIDGE_ADMIN_TOKEN). */
   adminToken: string | undefined;
+  /** A bearer token that may read GET /metrics and nothing else (NOCBRIDGE_METRICS_TOKEN). */
+  metricsToken: string | undefined;
   host: string;
   port: number;
   logLevel: string;
@@ -59,6 +61,10 @@ export const ENV_DOC: Array<[name: string, meaning: string]> = [
   [
     "NOCBRIDGE_ADMIN_TOKEN",
     "API token of the NOC admin, (re)set at every start. Without it `serve` prints a fresh one",
+  ],
+  [
+    "NOCBRIDGE_METRICS_TOKEN",
+    "bearer token (at least 16 characters, no spaces) that may read GET /metrics and nothing else, for Prometheus. The admin token may read it too. Default: unset",
   ],
   ["HOST", "listen address. Default: 127.0.0.1"],
   ["PORT", "listen port. Default: 8080"],
@@ -145,6 +151,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     problems.push(
       `NOCBRIDGE_FILE_CHECK_MINUTES must be a whole number of minutes from 1 to 10080, got "${fileCheckText}"`,
     );
+  const metricsToken = env.NOCBRIDGE_METRICS_TOKEN || undefined;
+  // Never echoed: the value is a credential.
+  if (metricsToken !== undefined && !/^\S{16,}$/.test(metricsToken))
+    problems.push("NOCBRIDGE_METRICS_TOKEN must be at least 16 characters without spaces");
   const failpoint = env.NOCBRIDGE_FAILPOINT || undefined;
   if (failpoint !== undefined && !(FAILPOINTS as readonly string[]).includes(failpoint))
     problems.push(`NOCBRIDGE_FAILPOINT must be one of ${FAILPOINTS.join(", ")}, got "${failpoint}"`);
@@ -179,6 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     dataDir,
     masterKey: env.NOCBRIDGE_MASTER_KEY,
     adminToken: env.NOCBRIDGE_ADMIN_TOKEN,
+    metricsToken,
     host: env.HOST ?? "127.0.0.1",
     port,
     logLevel,

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { rootCertificates } from "node:tls";
 import { type App, buildApp } from "./api/app.js";
+import type { ReadinessCheck } from "./api/routes/ops.js";
 import type { Config } from "./config.js";
 import { openJobs } from "./jobs/index.js";
 import type { Jobs } from "./jobs/types.js";
@@ -10,6 +11,7 @@ import type { ConsoleSummary } from "./lib/console-summary.js";
 import { loadOrCreateKeyFile, newToken, parseMasterKey, SecretBox } from "./lib/crypto.js";
 import { isPostgresUrl } from "./lib/database-url.js";
 import { createLogger, type Logger } from "./lib/logger.js";
+import { Metrics, type PsaRequestMetrics } from "./lib/metrics.js";
 import { Portal } from "./portal/service.js";
 import type { AutotaskApi } from "./psa/autotask/api.js";
 import { AutotaskClient, type AutotaskCredentials } from "./psa/autotask/client.js";
@@ -24,6 +26,7 @@ import type { PsaUrlPolicy } from "./psa/url-policy.js";
 import { type Db, migrate, openDb } from "./store/db.js";
 import { syncActivity } from "./sync/activity.js";
 import { SyncEngine, type SyncEngineOptions } from "./sync/engine.js";
+import { runCounts, ticketSyncLag } from "./sync/ops-metrics.js";
 
 /** Everything a running nocbridge holds. Built here, the composition root; nothing else wires parts. */
 export interface Services {
@@ -34,6 +37,8 @@ export interface Services {
   sync: SyncEngine;
   /** The PSA connectors this nocbridge runs. */
   connectors: ConnectorRegistry;
+  /** This process's metrics (GET /metrics); the job engine sets its job counts and observes its jobs. */
+  metrics: Metrics;
   logger: Logger;
   /** The quiet console's per-minute summary, for a long-running server (requests are then logged at debug). */
   consoleSummary: ConsoleSummary | undefined;
@@ -51,14 +56,20 @@ export interface ServiceOptions {
   schema?: string;
   /**
    * Builds a partner's Autotask client (tests pass one with fast retries). It is given the
-   * configured URL policy, which it must apply.
+   * configured URL policy, which it must apply, and the metrics with the partner's label, which it may.
    */
-  autotask?: (creds: AutotaskCredentials, urlPolicy: PsaUrlPolicy) => AutotaskApi;
+  autotask?: (creds: AutotaskCredentials, urlPolicy: PsaUrlPolicy, labels: PsaClientLabels) => AutotaskApi;
   /**
    * Builds a partner's ConnectWise client (tests pass one with fast retries). It is given the
-   * configured URL policy, which it must apply.
+   * configured URL policy, which it must apply, and the metrics with the partner's label, which it may.
    */
-  connectwise?: (creds: ConnectWiseCredentials, urlPolicy: PsaUrlPolicy) => ConnectWiseApi;
+  connectwise?: (
+    creds: ConnectWiseCredentials,
+    urlPolicy: PsaUrlPolicy,
+    labels: PsaClientLabels,
+  ) => ConnectWiseApi;
+  /** This process's metrics (default: a new registry). */
+  metrics?: Metrics;
   /**
    * A certificate (PEM) the ConnectWise clients trust besides Node's bundled ones: the demo's
    * emulator serves HTTPS with a self-signed one. Only those clients' connections are affected.
@@ -87,13 +98,28 @@ export interface ServiceOptions {
   liveReadTtlMs?: SyncEngineOptions["liveReadTtlMs"];
 }
 
-/** The production Autotask client for a partner's credentials, calling only where `urlPolicy` allows. */
+/** What a PSA client is given to report its requests: the metrics, and its partner as their label. */
+export interface PsaClientLabels {
+  metrics: PsaRequestMetrics;
+  partner: string;
+}
+
+/**
+ * The production Autotask client for a partner's credentials, calling only where `urlPolicy` allows
+ * and counting its requests in `metrics`.
+ */
 export function autotaskClientFor(
   logger: Logger,
   urlPolicy: PsaUrlPolicy,
-): (creds: AutotaskCredentials) => AutotaskApi {
-  return (creds) => {
-    const client: AutotaskApi = new AutotaskClient({ credentials: creds, logger, urlPolicy });
+  metrics?: PsaRequestMetrics,
+): (creds: AutotaskCredentials, partnerId: number) => AutotaskApi {
+  return (creds, partnerId) => {
+    const client: AutotaskApi = new AutotaskClient({
+      credentials: creds,
+      logger,
+      urlPolicy,
+      ...(metrics ? { metrics, partner: String(partnerId) } : {}),
+    });
     return client;
   };
 }
@@ -106,10 +132,17 @@ export function connectwiseClientFor(
   logger: Logger,
   urlPolicy: PsaUrlPolicy,
   ca?: string,
-): (creds: ConnectWiseCredentials) => ConnectWiseApi {
+  metrics?: PsaRequestMetrics,
+): (creds: ConnectWiseCredentials, partnerId: number) => ConnectWiseApi {
   const fetch = ca === undefined ? undefined : guardedFetch(urlPolicy, { ca: [...rootCertificates, ca] });
-  return (creds) =>
-    new ConnectWiseClient({ credentials: creds, logger, urlPolicy, ...(fetch ? { fetch } : {}) });
+  return (creds, partnerId) =>
+    new ConnectWiseClient({
+      credentials: creds,
+      logger,
+      urlPolicy,
+      ...(fetch ? { fetch } : {}),
+      ...(metrics ? { metrics, partner: String(partnerId) } : {}),
+    });
 }
 
 /** Opens the store, applies migrations and builds the portal. */
@@ -153,14 +186,17 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
   }
   // Where Autotask sends webhooks: NOCBRIDGE_PUBLIC_URL, else the address the server listens on.
   const urls = { listening: undefined as string | undefined };
-  const autotaskClient = opts.autotask
-    ? (creds: AutotaskCredentials) =>
-        (opts.autotask as NonNullable<ServiceOptions["autotask"]>)(creds, config.psaUrls)
-    : autotaskClientFor(logger, config.psaUrls);
+  const metrics = opts.metrics ?? new Metrics();
+  const labels = (partnerId: number): PsaClientLabels => ({ metrics, partner: String(partnerId) });
+  const autotask = opts.autotask;
+  const autotaskClient = autotask
+    ? (creds: AutotaskCredentials, partnerId: number) => autotask(creds, config.psaUrls, labels(partnerId))
+    : autotaskClientFor(logger, config.psaUrls, metrics);
   const connectwise = opts.connectwise;
   const connectwiseClient = connectwise
-    ? (creds: ConnectWiseCredentials) => connectwise(creds, config.psaUrls)
-    : connectwiseClientFor(logger, config.psaUrls, opts.connectwiseCa);
+    ? (creds: ConnectWiseCredentials, partnerId: number) =>
+        connectwise(creds, config.psaUrls, labels(partnerId))
+    : connectwiseClientFor(logger, config.psaUrls, opts.connectwiseCa, metrics);
   // A connector the options pass for a built-in system takes its place (a test's own ConnectWise).
   const given = opts.connectors ?? [];
   const builtins = [
@@ -197,7 +233,12 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
     fileCheckPeriodMs: config.fileCheckMinutes * 60_000,
     ...(config.failpoint ? { failpoint: config.failpoint } : {}),
     jobs,
+    onRunFinished: (kind, status) => metrics.runFinished(kind, status),
+    onJobOutcome: (o) => metrics.observeJob(o.task, o.ok ? "ok" : "failed", o.seconds),
   });
+  metrics.setSyncLag(() => ticketSyncLag(db, clock));
+  metrics.setJobCounts(() => jobs.counts());
+  metrics.setRunCounts(() => runCounts(db));
   try {
     await step("starting the sync engine", () =>
       sync.start({
@@ -218,6 +259,7 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
     portal,
     sync,
     connectors,
+    metrics,
     logger,
     consoleSummary: opts.consoleSummary,
     setListeningUrl(url: string) {
@@ -245,6 +287,8 @@ export async function startServer(
   o: {
     /** The built web UI to serve (default: dist/web when it has been built; null: none). */
     webRoot?: string | null;
+    /** Readiness beyond the database for /readyz (a process that runs the job engine reports it). */
+    ready?: ReadinessCheck;
   } = {},
 ): Promise<Server> {
   const { config, portal } = services;
@@ -261,12 +305,18 @@ export async function startServer(
       ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) }
       : undefined;
   const summary = services.consoleSummary;
+  // With the shared job engine, a process that cannot reach it can neither queue nor take work.
+  const sync = services.sync;
+  const ready = o.ready ?? (sync.shared ? async () => ({ jobs: await sync.jobs.ready() }) : undefined);
   const app = await buildApp({
     portal,
     sync: services.sync,
     logger: services.logger,
+    metrics: services.metrics,
+    ...(config.metricsToken ? { metricsToken: config.metricsToken } : {}),
     ...(https ? { https } : {}),
     ...(o.webRoot !== undefined ? { webRoot: o.webRoot } : {}),
+    ...(ready ? { ready } : {}),
     ...(summary ? { onAnswered: (status: number) => summary.request(status) } : {}),
   });
   await step(`listening on ${config.host}:${config.port}`, () =>

@@ -15,16 +15,18 @@ import Fastify, {
   type RouteOptions,
 } from "fastify";
 import { type Logger, redactUrl } from "../lib/logger.js";
+import type { Metrics } from "../lib/metrics.js";
 import type { Actor } from "../portal/access.js";
 import type { Portal } from "../portal/service.js";
 import { isPsaError } from "../psa/errors.js";
 import type { SyncEngine } from "../sync/engine.js";
-import { DB_UNAVAILABLE, toHttpError } from "./errors.js";
+import { toHttpError } from "./errors.js";
 import { installGuards, isUiFallback } from "./guard.js";
 import { attachmentRoutes } from "./routes/attachments.js";
 import { clientRoutes } from "./routes/clients.js";
 import { companyRoutes } from "./routes/companies.js";
 import { deviceViewRoutes } from "./routes/devices.js";
+import { healthRoutes, metricsRoutes, type ReadinessCheck } from "./routes/ops.js";
 import { partnerRoutes } from "./routes/partners.js";
 import { psaSystemRoutes } from "./routes/psa-systems.js";
 import { queueRoutes } from "./routes/queue.js";
@@ -57,6 +59,15 @@ export interface AppDeps {
   https?: { cert: Buffer; key: Buffer };
   /** Told of every route as it is registered (tests walk them all). */
   onRoute?: (route: RouteOptions) => void;
+  /** The process's metrics: with them, GET /metrics serves them. */
+  metrics?: Metrics;
+  /** NOCBRIDGE_METRICS_TOKEN: a bearer token that may read GET /metrics (and nothing else). */
+  metricsToken?: string;
+  /**
+   * Readiness beyond the database, for /readyz: a worker process reports its job engine
+   * (`{ jobs: false }` answers 503 naming it).
+   */
+  ready?: ReadinessCheck;
 }
 
 /** dist/web, from the built server (dist/api) or from the sources (src/api), if it exists. */
@@ -202,23 +213,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     });
   });
 
-  app.get("/healthz", { schema: { hide: true }, config: { public: true } }, async () => ({ ok: true }));
-  // Readiness, unlike liveness: 200 only while the database answers.
-  app.get("/readyz", { schema: { hide: true }, config: { public: true } }, async (req, reply) => {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(Object.assign(new Error("timeout"), { code: "ETIMEDOUT" })), 2_000);
-    });
-    try {
-      await Promise.race([deps.portal.ping(), timeout]);
-      return { ok: true };
-    } catch (err) {
-      req.log.warn({ err }, "readiness check failed");
-      return reply.code(503).header("retry-after", "5").send(DB_UNAVAILABLE);
-    } finally {
-      clearTimeout(timer);
-    }
-  });
+  await app.register(healthRoutes(deps.portal, deps.ready));
+  if (deps.metrics) await app.register(metricsRoutes(deps.metrics, deps.metricsToken));
   app.get("/openapi.json", { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
 
   await app.register(userRoutes(deps.portal, deps.signInLimits));
@@ -236,7 +232,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     await app.register(resourceMapRoutes(deps.sync));
     await app.register(reconciliationRoutes(deps.sync));
     await app.register(companyRoutes(deps.sync));
-    await app.register(webhookRoutes(deps.sync));
+    await app.register(webhookRoutes(deps.sync, deps.metrics));
   }
   return app;
 }

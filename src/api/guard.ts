@@ -20,6 +20,11 @@ declare module "fastify" {
      * EventSource, which cannot send headers, presents a single-use ticket instead).
      */
     authenticate?: (req: FastifyRequest) => Promise<Actor | null>;
+    /**
+     * A bearer token this route alone accepts besides users' tokens (GET /metrics takes
+     * NOCBRIDGE_METRICS_TOKEN): the actor it stands for, or null when the token is not it.
+     */
+    acceptToken?: (token: string) => Actor | null;
   }
 }
 
@@ -64,7 +69,7 @@ export function installGuards(app: App, portal: Portal, servesUi: boolean): void
     if (req.is404 ? servesUi && isUiFallback(req) : config.public) return;
     const token = bearerToken(req);
     let actor: Actor | null = null;
-    if (token) actor = await portal.authenticate(token);
+    if (token) actor = config.acceptToken?.(token) ?? (await portal.authenticate(token));
     else if (config.authenticate) actor = await config.authenticate(req);
     if (!actor) return unauthorized(reply, "a valid token is required: Authorization: Bearer <token>");
     req.actor = actor;

@@ -214,6 +214,8 @@ export interface ExchangeOptions {
   write: boolean;
   /** Response size cap in bytes (default DEFAULT_MAX_RESPONSE_BYTES). */
   maxResponseBytes?: number;
+  /** Told the status of every answer the PSA gave (redirects and refusals included), for metrics. */
+  onStatus?: (status: number) => void;
 }
 
 function hostOf(location: string, base: string): string {
@@ -277,6 +279,7 @@ export async function fetchWithTimeout(
   }, opts.timeoutMs);
   try {
     const res = await fetchFn(url, { ...init, redirect: "manual", signal: controller.signal });
+    opts.onStatus?.(res.status);
     if (res.status >= 300 && res.status < 400) {
       await res.body?.cancel().catch(() => undefined);
       const location = res.headers.get("location");

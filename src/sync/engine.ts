@@ -77,6 +77,8 @@ export interface SyncEngineOptions {
   jobs: Jobs;
   /** Told how each job run ended (metrics). */
   onJobOutcome?: (o: JobOutcome) => void;
+  /** Told of every sync run that ends, with its kind and final status (the metrics count them). */
+  onRunFinished?: (kind: string, status: string) => void;
 }
 
 /**
@@ -127,7 +129,7 @@ export class SyncEngine {
     this.#o = o;
     this.#outage = new OutageWatch(o.logger);
     this.#live = new LiveReadCache(() => o.clock.now().getTime(), o.liveReadTtlMs ?? LIVE_READ_TTL_MS);
-    this.runs = new RunStore(o.db, o.clock);
+    this.runs = new RunStore(o.db, o.clock, o.onRunFinished);
     this.links = new LinkStore(o.db, o.clock);
     this.portal = syncPortal(o.portal);
     this.streamTickets = new StreamTickets(o.db, o.clock, this.portal);

@@ -119,11 +119,14 @@ export class RunStore {
   readonly #db: Db;
   readonly #clock: Clock;
   readonly #feed: RunFeed;
+  readonly #onFinished: ((kind: string, status: RunStatus) => void) | undefined;
 
-  constructor(db: Db, clock: Clock) {
+  /** `onFinished`: told of every run that ends here, with its final status (the metrics count them). */
+  constructor(db: Db, clock: Clock, onFinished?: (kind: string, status: RunStatus) => void) {
     this.#db = db;
     this.#clock = clock;
     this.#feed = new RunFeed(db);
+    this.#onFinished = onFinished;
   }
 
   async create(partnerId: number, kind: string, trigger: RunTrigger, dryRun: boolean): Promise<SyncRun> {
@@ -163,7 +166,7 @@ export class RunStore {
       held?: boolean;
     },
   ): Promise<void> {
-    await this.#db.kysely
+    const finished = await this.#db.kysely
       .updateTable("sync_runs")
       .set({
         ...(patch.status ? { status: patch.status } : {}),
@@ -179,7 +182,9 @@ export class RunStore {
         ...(patch.held ? { held_at: this.#clock.now().toISOString() } : {}),
       })
       .where("id", "=", runId)
-      .execute();
+      .returning("kind")
+      .executeTakeFirst();
+    if (finished && patch.status && patch.finished === true) this.#onFinished?.(finished.kind, patch.status);
   }
 
   /**
@@ -346,8 +351,10 @@ export class RunStore {
         finished_at: this.#clock.now().toISOString(),
       })
       .where("status", "=", "running")
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows);
+      .returning("kind")
+      .execute();
+    for (const row of r) this.#onFinished?.(row.kind, "failed");
+    return r.length;
   }
 
   /**

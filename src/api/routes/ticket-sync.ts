@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
+import type { Metrics } from "../../lib/metrics.js";
 import type { Portal } from "../../portal/service.js";
 import type { SyncEngine } from "../../sync/engine.js";
 import { reasonOf } from "../errors.js";
@@ -13,7 +14,7 @@ const WEBHOOK_BODY_LIMIT = 256 * 1024;
  * Autotask's, `/webhooks/connectwise/:partnerId` ConnectWise's): raw bytes in, signature checked before anything is parsed.
  */
 export const webhookRoutes =
-  (sync: SyncEngine): FastifyPluginAsyncTypebox =>
+  (sync: SyncEngine, metrics?: Metrics): FastifyPluginAsyncTypebox =>
   async (app) => {
     // Raw body for this plugin only: the signature covers the exact bytes the PSA sent (docs/autotask.md,
     // Signature).
@@ -41,7 +42,19 @@ export const webhookRoutes =
         const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
         const { system, partnerId } = req.params;
         // A stored event wakes the worker; the answer does not wait for it.
-        const r = await sync.receiveWebhook(system, partnerId, raw, req.headers);
+        let r: Awaited<ReturnType<SyncEngine["receiveWebhook"]>>;
+        try {
+          r = await sync.receiveWebhook(system, partnerId, raw, req.headers);
+        } catch (e) {
+          // Thrown when the system is not the partner's (404) or the store fails: the path's system is
+          // then not known to be one, so it is not used as a label, whatever the sender put there.
+          metrics?.webhookDelivery("unknown", "refused");
+          throw e;
+        }
+        metrics?.webhookDelivery(
+          system,
+          r.status !== 200 ? "refused" : r.duplicate ? "duplicate" : "accepted",
+        );
         if (r.status !== 200)
           return reply.code(r.status).send({
             statusCode: r.status,

@@ -27,11 +27,19 @@ export class BudgetTracker {
   /** A fresh ThresholdInformation: the view starts again from it. */
   record(info: ThresholdInformation): void {
     this.budget = { info, fetchedAt: this.ctx.now(), sentSince: 0 };
+    this.report(this.budget);
   }
 
   /** One of our requests is going out. */
   noteSent(): void {
-    if (this.budget) this.budget.sentSince++;
+    if (!this.budget) return;
+    this.budget.sentSince++;
+    this.report(this.budget);
+  }
+
+  /** The share used, to the metrics (the gauge shows what the gate decides on). */
+  private report(b: BudgetState): void {
+    this.ctx.observe?.budget(this.usageShare(b));
   }
 
   view(): AutotaskClientStats["budget"] {
@@ -56,7 +64,7 @@ export class BudgetTracker {
     this.refreshing ??= (async () => {
       try {
         const body = await this.readThreshold();
-        this.budget = { info: parseThreshold(body), fetchedAt: this.ctx.now(), sentSince: 0 };
+        this.record(parseThreshold(body));
       } finally {
         this.refreshing = null;
       }

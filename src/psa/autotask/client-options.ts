@@ -3,6 +3,7 @@
  * defaults filled in, in the order the constructor has always checked them.
  */
 
+import { endpointLabel } from "../../lib/metrics.js";
 import { PsaError } from "../errors.js";
 import { ConcurrencyLimiter, DEFAULT_RETRY, realSleep, systemNow } from "../http.js";
 import { guardedFetch } from "../transport.js";
@@ -11,6 +12,7 @@ import {
   type AutotaskClientOptions,
   type BudgetOptions,
   type ClientContext,
+  type ClientObserver,
   type Counters,
   DEFAULT_BUDGET,
   DEFAULT_MAX_CONCURRENT_PER_ENDPOINT,
@@ -59,6 +61,7 @@ export function resolveClientOptions(options: AutotaskClientOptions): ResolvedCl
     random: options.random ?? Math.random,
     log: options.logger,
     counters: newCounters(),
+    observe: observerOf(options),
   };
   return { ctx, limiter, initialZone, budget };
 }
@@ -96,5 +99,16 @@ export function newCounters(): Counters {
     zoneDiscoveries: 0,
     ambiguousCreates: 0,
     recoveredByLookup: 0,
+  };
+}
+
+/** The client's metrics with its partner label bound; undefined without metrics. */
+function observerOf(options: AutotaskClientOptions): ClientObserver | undefined {
+  const metrics = options.metrics;
+  if (!metrics) return undefined;
+  const partner = options.partner ?? "unknown";
+  return {
+    request: (endpoint, status) => metrics.request(partner, endpointLabel(endpoint), status),
+    budget: (share) => metrics.budget(partner, share),
   };
 }

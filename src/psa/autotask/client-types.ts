@@ -3,6 +3,7 @@
  * modules share: one call, the zone in use, the budget view, the counters and the per-instance context.
  */
 
+import type { PsaRequestMetrics } from "../../lib/metrics.js";
 import { BUDGET_SHARES } from "../budget.js";
 import type { FetchFn, Now, Random, RetryPolicy, Sleep } from "../http.js";
 import type { PsaUrlPolicy } from "../url-policy.js";
@@ -83,6 +84,10 @@ export interface AutotaskClientOptions {
   now?: Now;
   random?: Random;
   logger?: ClientLogger;
+  /** Told of every answer and of the budget share used, labelled with `partner`. */
+  metrics?: PsaRequestMetrics;
+  /** The partner this connection serves, as a metrics label (default "unknown"). */
+  partner?: string;
 }
 
 /** Default discovery host (apigrate's default, docs/autotask.md, Zone discovery). */
@@ -183,4 +188,13 @@ export interface ClientContext {
   readonly random: Random;
   readonly log: ClientLogger | undefined;
   readonly counters: Counters;
+  /** The metrics of this connection's answers and budget, when the client was given metrics. */
+  readonly observe: ClientObserver | undefined;
+}
+
+/** A client's metrics with its partner label bound. */
+export interface ClientObserver {
+  /** One answer of the PSA; `endpoint` is the entity (or "ZoneInformation"). */
+  request(endpoint: string, status: number): void;
+  budget(share: number): void;
 }

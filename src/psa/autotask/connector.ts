@@ -16,8 +16,11 @@ import { autotaskWebhookReceiver } from "./webhook-receive.js";
 import { autotaskWebhooks } from "./webhooks.js";
 
 export interface AutotaskConnectorOptions {
-  /** Builds a partner's Autotask client for its credentials (tests pass one with fast retries). */
-  client(creds: AutotaskCredentials): AutotaskApi;
+  /**
+   * Builds a partner's Autotask client for its credentials (tests pass one with fast retries);
+   * `partnerId` labels its metrics.
+   */
+  client(creds: AutotaskCredentials, partnerId: number): AutotaskApi;
 }
 
 /** The Autotask PSA behind the connector seam. */
@@ -31,7 +34,7 @@ export function autotaskConnector(o: AutotaskConnectorOptions): Connector {
     const key = fingerprint(creds);
     const cached = clients.get(partnerId);
     if (cached?.key === key) return cached;
-    const made = { key, api: o.client(creds), people: new Map() as PeopleCache };
+    const made = { key, api: o.client(creds, partnerId), people: new Map() as PeopleCache };
     clients.set(partnerId, made);
     return made;
   };

@@ -150,6 +150,7 @@ export class RequestPipeline {
         operation: this.operation(call),
         write: call.write,
         ...(ctx.maxResponseBytes !== undefined ? { maxResponseBytes: ctx.maxResponseBytes } : {}),
+        ...(ctx.observe ? { onStatus: (status: number) => ctx.observe?.request(call.endpoint, status) } : {}),
       });
     } catch (e) {
       if (isPsaError(e)) {

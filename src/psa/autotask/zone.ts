@@ -110,6 +110,7 @@ export class ZoneResolver {
             operation,
             write: false,
             ...(ctx.maxResponseBytes !== undefined ? { maxResponseBytes: ctx.maxResponseBytes } : {}),
+            ...(ctx.observe ? { onStatus: (s: number) => ctx.observe?.request("ZoneInformation", s) } : {}),
           },
         );
         if (answer.status < 200 || answer.status >= 300) {

@@ -9,6 +9,7 @@
  * operator's allow-list, no redirects, capped bodies). Credentials are only ever put in request
  * headers — never in messages, errors or logs.
  */
+import { endpointLabel, type PsaRequestMetrics } from "../../lib/metrics.js";
 import { isPsaError, PsaError } from "../errors.js";
 import {
   ConcurrencyLimiter,
@@ -62,6 +63,10 @@ export interface ConnectWiseClientOptions {
   now?: Now;
   random?: Random;
   logger?: ClientLogger;
+  /** Told of every answer, labelled with `partner` and the path family ("service/tickets/:id"). */
+  metrics?: PsaRequestMetrics;
+  /** The partner this connection serves, as a metrics label (default "unknown"). */
+  partner?: string;
 }
 
 export const DEFAULT_API_VERSION = "2025.1";
@@ -336,7 +341,7 @@ export class ConnectWiseClient implements ConnectWiseApi {
         site: this.#site,
         companyId: this.#creds.companyId,
         fetch: this.#fetch,
-        exchange: (operation) => this.#exchangeOptions(operation, false),
+        exchange: (operation) => this.#exchangeOptions(operation, false, "login/companyinfo"),
         checkUrl: (url, operation) => this.#checkUrl(url, operation),
         counted: () => {
           this.#counters.discoveries++;
@@ -414,7 +419,7 @@ export class ConnectWiseClient implements ConnectWiseApi {
       this.#counters.byOperation[operation] = (this.#counters.byOperation[operation] ?? 0) + 1;
       this.#checkUrl(url, operation);
       a = await fetchWithTimeout(this.#fetch, url, init, {
-        ...this.#exchangeOptions(operation, call.write),
+        ...this.#exchangeOptions(operation, call.write, call.path),
         ...(call.maxBytes !== undefined ? { maxResponseBytes: call.maxBytes } : {}),
         ...(call.timeoutMs !== undefined ? { timeoutMs: call.timeoutMs } : {}),
       });
@@ -439,12 +444,16 @@ export class ConnectWiseClient implements ConnectWiseApi {
     throw err;
   }
 
-  #exchangeOptions(operation: string, write: boolean) {
+  /** `path`: the request's path under the REST base, whose family labels the answer in the metrics. */
+  #exchangeOptions(operation: string, write: boolean, path: string) {
+    const metrics = this.#o.metrics;
+    const partner = this.#o.partner ?? "unknown";
     return {
       timeoutMs: this.#o.requestTimeoutMs ?? 60_000,
       operation,
       write,
       ...(this.#o.maxResponseBytes !== undefined ? { maxResponseBytes: this.#o.maxResponseBytes } : {}),
+      ...(metrics ? { onStatus: (s: number) => metrics.request(partner, endpointLabel(path), s) } : {}),
     };
   }
 

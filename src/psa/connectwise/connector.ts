@@ -19,9 +19,9 @@ export interface ConnectWiseConnectorOptions {
   /**
    * Builds a partner's ConnectWise client for its credentials (the server passes the operator's
    * allow-list; tests pass fast retries). Default: a ConnectWiseClient allowing ConnectWise's cloud
-   * hosts only.
+   * hosts only. `partnerId` labels its metrics.
    */
-  client?(creds: ConnectWiseCredentials): ConnectWiseApi;
+  client?(creds: ConnectWiseCredentials, partnerId: number): ConnectWiseApi;
   /** Clock of the signing-key cache (default Date.now). */
   now?: () => number;
 }
@@ -45,7 +45,7 @@ export function connectwiseConnector(o: ConnectWiseConnectorOptions = {}): Conne
     const list = clients.get(partnerId) ?? [];
     const cached = list.find((c) => c.key === key);
     if (cached) return cached;
-    const made = { key, api: make(creds), cache: newCache(), companyId: creds.companyId };
+    const made = { key, api: make(creds, partnerId), cache: newCache(), companyId: creds.companyId };
     clients.set(partnerId, [made, ...list].slice(0, KEPT_CREDENTIALS));
     return made;
   };
