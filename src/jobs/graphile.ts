@@ -31,7 +31,8 @@ import {
 export class GraphileJobs implements Jobs {
   readonly backend = "graphile" as const;
   readonly #ids = new Set<string>();
-  #runner: Runner | undefined;
+  /** One runner per `work` call: each its own pool of tasks and concurrency. */
+  #runners: Runner[] = [];
   #stopping: Promise<void> | undefined;
 
   private constructor(
@@ -66,7 +67,7 @@ export class GraphileJobs implements Jobs {
   }
 
   get working(): boolean {
-    return this.#runner !== undefined;
+    return this.#runners.length > 0;
   }
 
   async add(task: string, payload: Record<string, unknown>, o: JobOptions = {}): Promise<void> {
@@ -121,7 +122,7 @@ export class GraphileJobs implements Jobs {
       logger: quietLogger(this.logger),
       preset: { worker: { gracefulShutdownAbortTimeout: this.graceMs } },
     });
-    this.#runner = runner;
+    this.#runners.push(runner);
   }
 
   workerIds(): string[] {
@@ -154,11 +155,9 @@ export class GraphileJobs implements Jobs {
   }
 
   stop(): Promise<void> {
-    const runner = this.#runner;
-    if (!runner) return Promise.resolve();
-    this.#stopping ??= runner.stop().finally(() => {
-      this.#runner = undefined;
-      this.#stopping = undefined;
+    const runners = this.#runners.splice(0);
+    if (runners.length === 0) return this.#stopping ?? Promise.resolve();
+    this.#stopping = Promise.all(runners.map((r) => r.stop())).then(() => {
       this.#ids.clear();
     });
     return this.#stopping;

@@ -9,6 +9,13 @@ import {
   type TaskList,
 } from "./types.js";
 
+interface Pool {
+  tasks: TaskList;
+  concurrency: number;
+  running: number;
+  onOutcome?: ((o: JobOutcome) => void) | undefined;
+}
+
 interface MemJob {
   id: number;
   task: string;
@@ -38,15 +45,14 @@ export class MemoryJobs implements Jobs {
   readonly #id = `memory-${randomBytes(4).toString("hex")}`;
   readonly #idleWaiters = new Set<() => void>();
   #next = 1;
-  #tasks: TaskList | undefined;
-  #concurrency = 0;
-  #onOutcome: ((o: JobOutcome) => void) | undefined;
+  /** Each `work` call is a pool: its tasks, at most `concurrency` of them at once. */
+  #pools: Pool[] = [];
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Number.POSITIVE_INFINITY;
   #pumpQueued = false;
 
   get working(): boolean {
-    return this.#tasks !== undefined;
+    return this.#pools.length > 0;
   }
 
   async add(task: string, payload: Record<string, unknown>, o: JobOptions = {}): Promise<void> {
@@ -96,9 +102,7 @@ export class MemoryJobs implements Jobs {
     tasks: TaskList,
     o: { concurrency: number; onOutcome?: (o: JobOutcome) => void },
   ): Promise<void> {
-    this.#tasks = tasks;
-    this.#concurrency = Math.max(1, o.concurrency);
-    this.#onOutcome = o.onOutcome;
+    this.#pools.push({ tasks, concurrency: Math.max(1, o.concurrency), running: 0, onOutcome: o.onOutcome });
     this.#kick();
   }
 
@@ -133,7 +137,7 @@ export class MemoryJobs implements Jobs {
   }
 
   async stop(graceMs = 30_000): Promise<void> {
-    this.#tasks = undefined;
+    this.#pools = [];
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = Number.POSITIVE_INFINITY;
@@ -164,20 +168,21 @@ export class MemoryJobs implements Jobs {
   }
 
   #pump(): void {
-    const tasks = this.#tasks;
-    if (!tasks) return;
     const now = Date.now();
-    while (this.#running.size < this.#concurrency) {
-      let pick: MemJob | undefined;
-      for (const j of this.#jobs.values()) {
-        if (j.state !== "waiting" || j.runAt > now || !(j.task in tasks)) continue;
-        if (j.queue !== undefined && this.#busyQueues.has(j.queue)) continue;
-        if (!pick || j.priority < pick.priority || (j.priority === pick.priority && j.runAt < pick.runAt))
-          pick = j;
+    for (const pool of this.#pools) {
+      while (pool.running < pool.concurrency) {
+        let pick: MemJob | undefined;
+        for (const j of this.#jobs.values()) {
+          if (j.state !== "waiting" || j.runAt > now || !(j.task in pool.tasks)) continue;
+          if (j.queue !== undefined && this.#busyQueues.has(j.queue)) continue;
+          if (!pick || j.priority < pick.priority || (j.priority === pick.priority && j.runAt < pick.runAt))
+            pick = j;
+        }
+        if (!pick) break;
+        this.#start(pick, pool);
       }
-      if (!pick) break;
-      this.#start(pick, tasks);
     }
+    if (this.#pools.length === 0) return;
     let earliest = Number.POSITIVE_INFINITY;
     for (const j of this.#jobs.values())
       if (j.state === "waiting" && j.runAt > now) earliest = Math.min(earliest, j.runAt);
@@ -197,8 +202,9 @@ export class MemoryJobs implements Jobs {
     this.#settleIdle();
   }
 
-  #start(job: MemJob, tasks: TaskList): void {
-    const handler = tasks[job.task] as TaskList[string];
+  #start(job: MemJob, pool: Pool): void {
+    const handler = pool.tasks[job.task] as TaskList[string];
+    pool.running++;
     job.state = "running";
     job.attempts++;
     if (job.queue !== undefined) this.#busyQueues.add(job.queue);
@@ -214,17 +220,18 @@ export class MemoryJobs implements Jobs {
         });
         this.#jobs.delete(job.id);
         if (job.key !== undefined && this.#byKey.get(job.key) === job.id) this.#byKey.delete(job.key);
-        this.#onOutcome?.({ task: job.task, ok: true, seconds: (Date.now() - started) / 1000 });
+        pool.onOutcome?.({ task: job.task, ok: true, seconds: (Date.now() - started) / 1000 });
       } catch (error) {
         if (job.attempts >= job.maxAttempts) job.state = "failed";
         else {
           job.state = "waiting";
           job.runAt = Date.now() + retryDelayMs(job.attempts);
         }
-        this.#onOutcome?.({ task: job.task, ok: false, seconds: (Date.now() - started) / 1000, error });
+        pool.onOutcome?.({ task: job.task, ok: false, seconds: (Date.now() - started) / 1000, error });
       }
     })().finally(() => {
       if (job.queue !== undefined) this.#busyQueues.delete(job.queue);
+      pool.running--;
       this.#running.delete(job.id);
       this.#kick();
     });
@@ -233,10 +240,9 @@ export class MemoryJobs implements Jobs {
 
   #isIdle(): boolean {
     if (this.#running.size > 0) return false;
-    if (!this.#tasks) return true;
     const now = Date.now();
     for (const j of this.#jobs.values())
-      if (j.state === "waiting" && j.runAt <= now && j.task in this.#tasks) return false;
+      if (j.state === "waiting" && j.runAt <= now && this.#pools.some((p) => j.task in p.tasks)) return false;
     return true;
   }
 

@@ -81,29 +81,37 @@ export class WorkerRole {
     );
   }
 
-  tasks(): TaskList {
+  /**
+   * Two pools, so that long asset runs never hold the slots ticket work needs: ticket drains, polls,
+   * set-ups and schedules in one; asset runs in the other.
+   */
+  tasks(): { tickets: TaskList; assets: TaskList } {
     const { tickets, assetRuns, scheduler, logger, jobs } = this.o;
     const partnerOf = (p: Record<string, unknown>) => Number(p.partnerId);
     return {
-      [DRAIN_TASK]: (p) => tickets.drainJob(partnerOf(p)),
-      [POLL_TASK]: async (p) => {
-        const partnerId = partnerOf(p);
-        try {
-          await tickets.pollTickets(partnerId);
-        } catch (e) {
-          logger.warn({ err: e, partnerId }, "ticket poll failed");
-        }
-        // The next poll, as long as the partner's ticketing is on (a poll that failed is tried again then).
-        if (await this.#ticketingOn(partnerId)) await enqueuePoll(jobs, partnerId, this.o.pollIntervalMs);
+      tickets: {
+        [DRAIN_TASK]: (p) => tickets.drainJob(partnerOf(p)),
+        [POLL_TASK]: async (p) => {
+          const partnerId = partnerOf(p);
+          try {
+            await tickets.pollTickets(partnerId);
+          } catch (e) {
+            logger.warn({ err: e, partnerId }, "ticket poll failed");
+          }
+          // The next poll, as long as the partner's ticketing is on (a poll that failed is tried again then).
+          if (await this.#ticketingOn(partnerId)) await enqueuePoll(jobs, partnerId, this.o.pollIntervalMs);
+        },
+        [SETUP_TASK]: async (p) => {
+          const partnerId = partnerOf(p);
+          await tickets.ticketingChanged(partnerId);
+          if (await this.#ticketingOn(partnerId))
+            await enqueuePoll(jobs, partnerId, this.o.pollIntervalMs, true);
+        },
+        [SCHEDULE_TASK]: (p) => scheduler.fired(partnerOf(p)),
       },
-      [SETUP_TASK]: async (p) => {
-        const partnerId = partnerOf(p);
-        await tickets.ticketingChanged(partnerId);
-        if (await this.#ticketingOn(partnerId))
-          await enqueuePoll(jobs, partnerId, this.o.pollIntervalMs, true);
+      assets: {
+        [RUN_TASK]: (p, ctx) => assetRuns.executeJob(p as unknown as RunJob, ctx.workerId),
       },
-      [RUN_TASK]: (p, ctx) => assetRuns.executeJob(p as unknown as RunJob, ctx.workerId),
-      [SCHEDULE_TASK]: (p) => scheduler.fired(partnerOf(p)),
     };
   }
 
@@ -120,10 +128,11 @@ export class WorkerRole {
   /** Starts taking jobs and beating; every partner's recurring jobs are made sure of. */
   async start(concurrency: number): Promise<void> {
     const { jobs, portal } = this.o;
-    await jobs.work(this.tasks(), {
-      concurrency,
-      ...(this.o.onOutcome ? { onOutcome: this.o.onOutcome } : {}),
-    });
+    const tasks = this.tasks();
+    const outcome = this.o.onOutcome ? { onOutcome: this.o.onOutcome } : {};
+    await jobs.work(tasks.tickets, { concurrency, ...outcome });
+    // Asset runs are long and each holds a slot: at most half the worker's, at least one.
+    await jobs.work(tasks.assets, { concurrency: Math.max(1, Math.ceil(concurrency / 2)), ...outcome });
     for (const partnerId of await portal.partnersWith("devices"))
       await this.o.scheduler.reschedule(partnerId, { keepDue: true });
     for (const partnerId of await portal.partnersWith("ticketing"))

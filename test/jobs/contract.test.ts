@@ -191,6 +191,30 @@ describe.each(BACKENDS)("the job contract (%s)", (backend) => {
     expect(most).toBe(1);
   });
 
+  it("each work call is its own pool: long jobs of one never hold the slots of the other", async () => {
+    const jobs = await engine();
+    const release = gate();
+    const started = gate();
+    const quick: number[] = [];
+    await jobs.work(
+      {
+        long: () => {
+          started.open();
+          return release.opened;
+        },
+      },
+      { concurrency: 1 },
+    );
+    await jobs.work({ quick: async (p) => void quick.push(Number(p.n)) }, { concurrency: 1 });
+    await jobs.add("long", {});
+    await jobs.add("long", {});
+    await started.opened;
+    for (let n = 1; n <= 3; n++) await jobs.add("quick", { n });
+    await until(async () => quick.length === 3, "the quick jobs ran beside the long one");
+    expect((await jobs.counts()).find((c) => c.task === "long" && c.state === "queued")?.count).toBe(1);
+    release.open();
+  });
+
   it("a failing job is retried with backoff, then kept as failed", async () => {
     const jobs = await engine();
     const attempts: number[] = [];
@@ -243,7 +267,7 @@ describe.each(BACKENDS)("the job contract (%s)", (backend) => {
 describe("graphile: the jobs of a worker that died", () => {
   afterAll(dropSchemas);
 
-  it("are handed to another worker once released", async () => {
+  it("are handed to another worker once released", { timeout: 90_000 }, async () => {
     const schema = `jobs_${randomBytes(5).toString("hex")}`;
     schemas.push(schema);
     const a = await GraphileJobs.open({ url: PG_URL, schema, logger, graceMs: 500 });
@@ -263,13 +287,18 @@ describe("graphile: the jobs of a worker that died", () => {
       const ranOnB: string[] = [];
       await b.work({ stuck: async (_p, ctx) => void ranOnB.push(ctx.workerId) }, { concurrency: 1 });
       await a.add("stuck", {}, { queue: "tickets:9" });
+      await until(
+        async () => (await a.counts()).some((c) => c.task === "stuck" && c.state === "running"),
+        "a took the job",
+        30_000,
+      );
       await taken.opened;
       const dead = a.workerIds();
       expect(dead.length).toBe(1);
       // Still locked by a: b does not take it.
       expect(ranOnB).toEqual([]);
       await b.releaseWorkers(dead);
-      await until(async () => ranOnB.length === 1, "b ran the released job");
+      await until(async () => ranOnB.length === 1, "b ran the released job", 30_000);
       expect(ranOnB[0]).not.toBe(dead[0]);
     } finally {
       await b.close();
