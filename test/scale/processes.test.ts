@@ -1,0 +1,220 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { DEMO_IDS } from "../../src/emulators/autotask/seed.js";
+import { demoTicketing, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
+import { freePort, freshSchema, type NocProcess, startNocbridge } from "../helpers/processes.js";
+import { TEST_MASTER_KEY } from "../helpers/services.js";
+import { until } from "../helpers/wait.js";
+
+/**
+ * Several nocbridge processes on one PostgreSQL database, against the Autotask emulator: API
+ * processes (`serve`) and worker processes (`worker`), started, killed (SIGKILL) and restarted as real
+ * processes. Nothing here runs in the test's own process but the checks.
+ */
+
+const TOKEN = `nbt_${randomBytes(16).toString("hex")}`;
+const slow = <T>(fn: () => Promise<T | undefined | null | false>, what: string, ms = 90_000) =>
+  until(fn, what, ms, 100);
+
+async function api<T = unknown>(
+  base: string | undefined,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${TOKEN}`,
+      ...(body !== undefined ? { "content-type": "application/json" } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+interface Setup {
+  at: TestEmulator;
+  env: NodeJS.ProcessEnv;
+  schema: string;
+  procs: NocProcess[];
+  serve(port?: number): Promise<NocProcess>;
+  worker(extra?: NodeJS.ProcessEnv): Promise<NocProcess>;
+}
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
+});
+
+/** A fresh schema and emulator, and starters for processes on them. */
+async function setup(
+  o: { publicPort?: number; emulator?: Parameters<typeof startTestEmulator>[0] } = {},
+): Promise<Setup> {
+  const at = await startTestEmulator(o.emulator ?? {});
+  cleanups.push(() => at.close());
+  const db = await freshSchema("scale");
+  cleanups.push(() => db.drop());
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: db.url,
+    NOCBRIDGE_MASTER_KEY: TEST_MASTER_KEY,
+    NOCBRIDGE_ADMIN_TOKEN: TOKEN,
+    LOG_LEVEL: "warn",
+    NOCBRIDGE_ALLOW_HTTP_WEBHOOKS: "1",
+    NOCBRIDGE_PSA_URL_ALLOWLIST: `https://*.autotask.net,${at.emu.url}`,
+    ...(o.publicPort ? { NOCBRIDGE_PUBLIC_URL: `http://127.0.0.1:${o.publicPort}` } : {}),
+  };
+  delete env.NOCBRIDGE_FAILPOINT;
+  if (!o.publicPort) delete env.NOCBRIDGE_PUBLIC_URL;
+  const procs: NocProcess[] = [];
+  cleanups.push(async () => {
+    await Promise.all(procs.map((p) => p.kill9()));
+  });
+  const track = (p: NocProcess) => {
+    procs.push(p);
+    return p;
+  };
+  return {
+    at,
+    env,
+    schema: db.schema,
+    procs,
+    serve: async (port = 0) => track(await startNocbridge(["serve", "--port", String(port)], env)),
+    worker: async (extra = {}) =>
+      track(await startNocbridge(["worker", "--concurrency", "3"], { ...env, ...extra })),
+  };
+}
+
+/** A partner wired to the emulator's demo tenant, with one client (through the API at `base`). */
+async function partnerWithClient(
+  base: string | undefined,
+  name: string,
+): Promise<{ partnerId: number; clientId: number }> {
+  const partner = await api<{ id: number }>(base, "POST", "/api/partners", { name });
+  const client = await api<{ id: number }>(base, "POST", `/api/partners/${partner.id}/clients`, {
+    code: "AT1",
+    name: "Acme",
+    psaCompanyId: DEMO_IDS.companies.AT1,
+  });
+  return { partnerId: partner.id, clientId: client.id };
+}
+
+const integration = (at: TestEmulator, o: { tickets: boolean; devices: boolean }) => ({
+  ticketing: demoTicketing(at.emu.baseUrl, { enabled: o.tickets, nocMayEnterTickets: o.tickets }),
+  devices: {
+    enabled: o.devices,
+    productId: o.devices ? DEMO_IDS.product : null,
+    configurationItemTypeId: o.devices ? DEMO_IDS.ciType : null,
+    advanced: false,
+  },
+});
+
+const ops = async (at: TestEmulator, op: string) =>
+  ((await at.stats()) as unknown as { byOperation: Record<string, number> }).byOperation[op] ?? 0;
+
+describe("several API and worker processes on one PostgreSQL database", () => {
+  afterAll(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
+  });
+
+  it("tickets created and edited through two APIs, worked by two workers: one Autotask ticket each, one write per edit; concurrent saves register the webhooks once", async () => {
+    const port = await freePort();
+    const s = await setup({ publicPort: port });
+    const [w1, w2] = [await s.worker(), await s.worker()];
+    const a1 = await s.serve(port);
+    const a2 = await s.serve();
+    const { partnerId, clientId } = await partnerWithClient(a1.url, "Two APIs VAR");
+    // The same settings saved through both APIs at once: one webhook set-up, one set of webhooks.
+    const settings = integration(s.at, { tickets: true, devices: false });
+    await Promise.all([
+      api(a1.url, "PUT", `/api/partners/${partnerId}/integration`, settings),
+      api(a2.url, "PUT", `/api/partners/${partnerId}/integration`, settings),
+    ]);
+    const state = await slow(async () => {
+      const st = await api<{ mode: string; webhooks: Array<{ entity: string; psaWebhookId: number }> }>(
+        a2.url,
+        "GET",
+        `/api/partners/${partnerId}/webhooks`,
+      );
+      return st.mode === "webhooks" ? st : null;
+    }, "the webhooks registered");
+    // In Autotask: exactly the webhooks the state names, one per entity — none left over by the second save.
+    for (const [entity, root] of [
+      ["Ticket", "TicketWebhooks"],
+      ["TicketNote", "TicketNoteWebhooks"],
+    ] as const) {
+      const held = await s.at.api<{ items: Array<{ id: number }> }>("POST", `${root}/query`, {
+        filter: [{ op: "gte", field: "id", value: 0 }],
+      });
+      expect(
+        held.items.map((w) => w.id),
+        root,
+      ).toEqual(state.webhooks.filter((w) => w.entity === entity).map((w) => w.psaWebhookId));
+      expect(held.items, root).toHaveLength(1);
+    }
+
+    // Ten portal tickets, created through both APIs in turn.
+    const ids: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const t = await api<{ id: number }>(
+        i % 2 ? a2.url : a1.url,
+        "POST",
+        `/api/partners/${partnerId}/tickets`,
+        {
+          clientId,
+          title: `Two APIs ${i}`,
+          description: "made through one of two API processes",
+          statusId: 1,
+          priorityId: 9,
+        },
+      );
+      ids.push(t.id);
+    }
+    const psaIds = new Map<number, number>();
+    await slow(async () => {
+      for (const id of ids) {
+        if (psaIds.has(id)) continue;
+        const v = await api<{ psa: { state: string; ticketId: number | null } }>(
+          a1.url,
+          "GET",
+          `/api/tickets/${id}`,
+        );
+        if (v.psa.state === "synced" && v.psa.ticketId) psaIds.set(id, v.psa.ticketId);
+      }
+      return psaIds.size === ids.length;
+    }, "every ticket synced");
+    expect(await ops(s.at, "create Tickets")).toBe(10);
+    for (const id of ids) {
+      const found = await s.at.api<{ items: unknown[] }>("POST", "Tickets/query", {
+        filter: [{ op: "eq", field: "externalID", value: String(id) }],
+      });
+      expect(found.items, `Autotask tickets of portal ticket ${id}`).toHaveLength(1);
+    }
+
+    // Each edited once, through the API that did not create it.
+    const updatesBefore = await ops(s.at, "update Tickets");
+    for (const [i, id] of ids.entries())
+      await api(i % 2 ? a1.url : a2.url, "PATCH", `/api/tickets/${id}`, { title: `Two APIs ${i} (edited)` });
+    await slow(async () => {
+      for (const [i, id] of ids.entries()) {
+        const t = await s.at.api<{ item: { title: string } }>("GET", `Tickets/${psaIds.get(id)}`);
+        if (t.item.title !== `Two APIs ${i} (edited)`) return false;
+      }
+      return true;
+    }, "every edit in Autotask");
+    // Let any second write that would come show up before counting.
+    await new Promise((r) => setTimeout(r, 2_000));
+    const writes = (await ops(s.at, "update Tickets")) - updatesBefore;
+    expect(writes).toBe(10);
+    const errors = await api<{ items: unknown[] }>(
+      a2.url,
+      "GET",
+      `/api/partners/${partnerId}/sync/errors?all=true`,
+    );
+    expect(errors.items).toEqual([]);
+    for (const w of [w1, w2]) expect(w.output()).not.toMatch(/"level":(50|60)/);
+  }, 240_000);
+});
