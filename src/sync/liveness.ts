@@ -112,8 +112,7 @@ export class Liveness {
       .where("id", "=", runId)
       .executeTakeFirst();
     if (row?.status !== "running") return false;
-    const stale = row.heartbeat_at === null || row.heartbeat_at < this.#staleBefore();
-    if (row.owner !== null && row.owner !== this.id && !stale) return false;
+    if (row.owner !== null && row.owner !== this.id && (await this.#alive(row.owner))) return false;
     // Compare-and-set on what was read: of two workers claiming at once, one wins.
     let q = k
       .updateTable("sync_runs")
@@ -127,6 +126,17 @@ export class Liveness {
     const r = await q.executeTakeFirst();
     if (Number(r.numUpdatedRows) === 0) return false;
     return { from: row.owner !== this.id ? row.owner : null, beatAt: row.heartbeat_at };
+  }
+
+  /** Whether a worker process is alive: it beats, and (on this machine) its process is there. */
+  async #alive(id: string): Promise<boolean> {
+    const r = await this.db.kysely
+      .selectFrom("worker_processes")
+      .selectAll()
+      .where("id", "=", id)
+      .executeTakeFirst();
+    if (!r || r.beat_at < this.#staleBefore()) return false;
+    return r.host !== hostname() || processAlive(r.pid);
   }
 
   /** The run is no longer executing here (finished, or held for approval). */

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { DEMO_IDS } from "../../src/emulators/autotask/seed.js";
 import { demoTicketing, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
-import { freePort, freshSchema, type NocProcess, startNocbridge } from "../helpers/processes.js";
+import { freePort, freshSchema, type NocProcess, sqlQuery, startNocbridge } from "../helpers/processes.js";
 import { TEST_MASTER_KEY } from "../helpers/services.js";
 import { until } from "../helpers/wait.js";
 
@@ -216,5 +216,93 @@ describe("several API and worker processes on one PostgreSQL database", () => {
     );
     expect(errors.items).toEqual([]);
     for (const w of [w1, w2]) expect(w.output()).not.toMatch(/"level":(50|60)/);
+  }, 240_000);
+
+  it("a worker killed (SIGKILL) in the middle of an asset run: the other takes it over and finishes, no CI twice; an API restarted meanwhile does not touch the run, and the other API's live log streams to the end", async () => {
+    // Each CI request takes a while, so the run is long enough to kill its worker in the middle.
+    const s = await setup({
+      emulator: { faults: { timeScale: 1, latencyMs: 40, onlyEntities: ["ConfigurationItems"] } },
+    });
+    await s.worker();
+    await s.worker();
+    const a1 = await s.serve();
+    const a2 = await s.serve();
+    const { partnerId, clientId } = await partnerWithClient(a1.url, "Takeover VAR");
+    const devices = Array.from({ length: 400 }, (_, i) => ({
+      state: "managed",
+      hostname: `take-${i}`,
+      serialNumber: `SN-TAKE-${i}`,
+    }));
+    await api(a1.url, "POST", `/api/clients/${clientId}/devices/import`, devices);
+    await api(
+      a1.url,
+      "PUT",
+      `/api/partners/${partnerId}/integration`,
+      integration(s.at, { tickets: false, devices: true }),
+    );
+    const run = await slow(async () => {
+      const st = await api<{ running: number | null }>(
+        a1.url,
+        "GET",
+        `/api/partners/${partnerId}/sync/assets/status`,
+      );
+      return st.running;
+    }, "the onboarding run");
+
+    // The live log, followed through API 2 from here to the end.
+    const stream = await fetch(`${a2.url}/api/sync-runs/${run}/events`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(stream.status).toBe(200);
+    const text = stream.text().catch((e: unknown) => `the stream broke: ${String(e)}`);
+
+    // Some CIs written: kill the run's worker, then restart API 1.
+    const owner = await slow(async () => {
+      const [r] = await sqlQuery<{
+        owner: string | null;
+        progress_phase: string | null;
+        progress_done: number;
+      }>(`select owner, progress_phase, progress_done from ${s.schema}.sync_runs where id = $1`, [run]);
+      return r?.owner && r.progress_phase === "writing" && r.progress_done >= 10 ? r.owner : null;
+    }, "the run writing CIs");
+    const pid = Number(owner.split(":")[1]);
+    const victim = s.procs.find((p) => p.proc.pid === pid);
+    expect(victim, `the worker ${owner}`).toBeDefined();
+    await victim!.kill9();
+    // While the other worker finds the dead one and takes the run over, API 1 restarts: the run goes on.
+    await a1.stop();
+    const a1again = await s.serve();
+    expect((await api<{ status: string }>(a1again.url, "GET", `/api/sync-runs/${run}`)).status).toBe(
+      "running",
+    );
+
+    const done = await slow(
+      async () => {
+        const r = await api<{ status: string; log: string[]; counts: { created: number } }>(
+          a1again.url,
+          "GET",
+          `/api/sync-runs/${run}`,
+        );
+        return r.status !== "running" ? r : null;
+      },
+      "the run finished by the other worker",
+      120_000,
+    );
+    expect(done.status).toBe("succeeded");
+    expect(done.log.join("\n")).toMatch(/Taken over by worker .*: worker .* stopped/);
+    const cis = await s.at.api<{ items: Array<{ serialNumber: string }> }>(
+      "POST",
+      "ConfigurationItems/query",
+      {
+        filter: [{ op: "beginsWith", field: "serialNumber", value: "SN-TAKE-" }],
+      },
+    );
+    expect(cis.items).toHaveLength(400);
+    expect(new Set(cis.items.map((c) => c.serialNumber)).size).toBe(400);
+
+    // The stream through API 2 saw the takeover and the end.
+    const events = await text;
+    expect(events).toContain("Taken over by worker");
+    expect(events).toMatch(/event: status\ndata: \{[^}]*"status":"succeeded"/);
   }, 240_000);
 });
