@@ -57,8 +57,18 @@ export class GraphileJobs implements Jobs {
     // A connection the server dropped must not end the process: the pool makes a new one on next use.
     pool.on("error", (err) => o.logger.warn({ err }, "job engine connection lost"));
     try {
-      const utils = await makeWorkerUtils({ pgPool: pool, schema: o.schema, logger: quietLogger(o.logger) });
-      await utils.migrate();
+      // Workers started together would each create the engine's schema: one at a time, the others wait.
+      const key = `nocbridge-jobs:${o.schema}`;
+      const lock = await pool.connect();
+      let utils: WorkerUtils;
+      try {
+        await lock.query("select pg_advisory_lock(hashtext($1))", [key]);
+        utils = await makeWorkerUtils({ pgPool: pool, schema: o.schema, logger: quietLogger(o.logger) });
+        await utils.migrate();
+      } finally {
+        await lock.query("select pg_advisory_unlock(hashtext($1))", [key]).catch(() => {});
+        lock.release();
+      }
       return new GraphileJobs(pool, utils, o.schema, o.logger, o.graceMs ?? 30_000);
     } catch (e) {
       await pool.end().catch(() => {});

@@ -305,4 +305,94 @@ describe("several API and worker processes on one PostgreSQL database", () => {
     expect(events).toContain("Taken over by worker");
     expect(events).toMatch(/event: status\ndata: \{[^}]*"status":"succeeded"/);
   }, 240_000);
+
+  it("a worker killed between a ticket's create and its link: the other worker finishes it, one Autotask ticket", async () => {
+    const s = await setup();
+    const doomed = await s.worker({ NOCBRIDGE_FAILPOINT: "after-send" });
+    const a1 = await s.serve();
+    const { partnerId, clientId } = await partnerWithClient(a1.url, "Crash VAR");
+    await api(
+      a1.url,
+      "PUT",
+      `/api/partners/${partnerId}/integration`,
+      integration(s.at, { tickets: true, devices: false }),
+    );
+    const t = await api<{ id: number }>(a1.url, "POST", `/api/partners/${partnerId}/tickets`, {
+      clientId,
+      title: "Created, then the worker died",
+      description: "the link was never saved by the first worker",
+      statusId: 1,
+      priorityId: 9,
+    });
+    expect(await doomed.exited).toEqual({ code: 137, signal: null });
+    expect(await ops(s.at, "create Tickets")).toBe(1);
+    // Another worker: it finds the dead one, takes its partner lane and finishes the ticket.
+    await s.worker();
+    const view = await slow(async () => {
+      const v = await api<{ psa: { state: string; ticketId: number | null } }>(
+        a1.url,
+        "GET",
+        `/api/tickets/${t.id}`,
+      );
+      return v.psa.state === "synced" ? v : null;
+    }, "the ticket synced by the other worker");
+    const found = await s.at.api<{ items: Array<{ id: number }> }>("POST", "Tickets/query", {
+      filter: [{ op: "eq", field: "externalID", value: String(t.id) }],
+    });
+    expect(found.items.map((i) => i.id)).toEqual([view.psa.ticketId]);
+    expect(await ops(s.at, "create Tickets")).toBe(1);
+  }, 180_000);
+
+  it("a schedule fires once with three workers, and the next one is scheduled", async () => {
+    const s = await setup();
+    await Promise.all([s.worker(), s.worker(), s.worker()]);
+    const a1 = await s.serve();
+    const { partnerId, clientId } = await partnerWithClient(a1.url, "Schedule VAR");
+    await api(a1.url, "POST", `/api/clients/${clientId}/devices/import`, [
+      { state: "managed", hostname: "sched-1", serialNumber: "SN-SCHED-1" },
+    ]);
+    await api(
+      a1.url,
+      "PUT",
+      `/api/partners/${partnerId}/integration`,
+      integration(s.at, { tickets: false, devices: true }),
+    );
+    const runs = async () =>
+      (
+        await api<{ items: Array<{ id: number; trigger: string; status: string }> }>(
+          a1.url,
+          "GET",
+          `/api/partners/${partnerId}/sync-runs`,
+        )
+      ).items;
+    await slow(
+      async () => (await runs()).some((r) => r.trigger === "onboarding" && r.status === "succeeded"),
+      "onboarding",
+    );
+    const jobs = `${s.schema}_jobs`;
+    const scheduled = () =>
+      sqlQuery<{ run_at: Date }>(
+        `select run_at from ${jobs}.jobs where task_identifier = 'assets.schedule' and key = $1`,
+        [`schedule:${partnerId}`],
+      );
+    const [next] = await scheduled();
+    expect(next!.run_at.getTime()).toBeGreaterThan(Date.now());
+    // The schedule's time comes: its one job is made due now.
+    await sqlQuery(
+      `select ${jobs}.add_job('assets.schedule', json_build_object('partnerId', $1::int), job_key := $2, run_at := now())`,
+      [partnerId, `schedule:${partnerId}`],
+    );
+    await slow(
+      async () => (await runs()).some((r) => r.trigger === "schedule" && r.status === "succeeded"),
+      "the scheduled run",
+    );
+    // Whoever took it added the next one; nothing else fires.
+    const [after] = await slow(async () => {
+      const rows = await scheduled();
+      return rows.length === 1 && rows[0]!.run_at.getTime() > Date.now() ? rows : null;
+    }, "the next schedule job");
+    expect(after!.run_at.getTime()).toBeGreaterThan(Date.now());
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect((await runs()).filter((r) => r.trigger === "schedule")).toHaveLength(1);
+  }, 180_000);
 });
