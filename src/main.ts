@@ -81,6 +81,8 @@ export interface ServiceOptions {
    */
   connectors?: Connector[];
   guard?: SyncEngineOptions["guard"];
+  /** How long an asset run paused at the hourly API budget waits when the PSA named no time (tests). */
+  budgetWaitMs?: SyncEngineOptions["budgetWaitMs"];
   /**
    * This process does background work (a worker, or a server with its worker): schedules, polls,
    * drains, asset runs. Not for one-off commands.
@@ -229,6 +231,7 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
     ...(opts.ticketRetry ? { ticketRetry: opts.ticketRetry } : {}),
     ...(opts.liveReadTtlMs !== undefined ? { liveReadTtlMs: opts.liveReadTtlMs } : {}),
     ...(opts.guard ? { guard: opts.guard } : {}),
+    ...(opts.budgetWaitMs !== undefined ? { budgetWaitMs: opts.budgetWaitMs } : {}),
     retentionDays: config.retentionDays,
     fileCheckPeriodMs: config.fileCheckMinutes * 60_000,
     ...(config.failpoint ? { failpoint: config.failpoint } : {}),

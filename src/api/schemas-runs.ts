@@ -27,6 +27,12 @@ export const RunTiming = {
   progress: RunProgress,
   waitedMs: Type.Integer({ description: "Milliseconds the run waited for approval (ended waits)" }),
   heldAt: Nullable(Type.String({ description: "Since when the run waits for approval" })),
+  pausedUntil: Nullable(
+    Type.String({
+      description:
+        "A running run paused at the PSA's hourly API budget goes on by itself at this time; null when not paused",
+    }),
+  ),
   durationMs: Nullable(
     Type.Integer({ description: "Finished − started − waited for approval; null until finished" }),
   ),

@@ -278,6 +278,9 @@ export interface SyncRunRow {
   owner: string | null;
   /** When the owner last said it is alive; a run whose owner stopped beating is taken over. */
   heartbeat_at: string | null;
+  // pauses at the hourly API budget (migration 0025)
+  /** When a run paused at the PSA's hourly API budget goes on; null while it executes or after it ended. */
+  paused_until: string | null;
 }
 
 /** A worker process, alive while it beats (migration 0024). */

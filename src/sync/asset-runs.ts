@@ -1,13 +1,16 @@
 import type { Jobs } from "../jobs/types.js";
+import type { Clock } from "../lib/clock.js";
 import { fingerprint } from "../lib/fingerprint.js";
 import type { Logger } from "../lib/logger.js";
 import type { Actor } from "../portal/access.js";
 import { notFound, PortalError } from "../portal/errors.js";
 import { isUniqueViolation } from "../store/db.js";
-import { type AssetPlan, AssetSync, type PlanAction } from "./assets.js";
+import { addLeg, budgetOnly, isBudgetStop, pausedLine, RESUMED_LINE, resumeAt } from "./asset-pause.js";
+import { type AssetPlan, AssetSync } from "./assets.js";
 import type { LinkStore } from "./links.js";
 import type { Liveness } from "./liveness.js";
 import { isDbOutage } from "./outage.js";
+import { n, PLANNED, plannedCounts, summarise } from "./plan-counts.js";
 import type { SyncPortal } from "./portal-port.js";
 import {
   type RunCounts,
@@ -26,6 +29,8 @@ export interface AssetSyncStatus {
   nextRunAt: string | null;
   schedule: string | null;
   running: number | null;
+  /** The running run is paused at the hourly API budget and goes on at this time; null when it is not. */
+  pausedUntil: string | null;
 }
 
 export interface AssetRunsDeps {
@@ -41,6 +46,11 @@ export interface AssetRunsDeps {
   guard?: { share: number; minimum: number } | undefined;
   /** Parallel CI writes within a client. */
   concurrency?: number | undefined;
+  /** Background work: a run paused at the hourly API budget goes on as a job (RUN_TASK) at its time. */
+  jobs: Jobs;
+  clock: Clock;
+  /** How long a paused run waits when the PSA client named no time (default BUDGET_WAIT_MS). */
+  budgetWaitMs?: number | undefined;
   /**
    * Shared mode (several processes on PostgreSQL): a run is a job that any worker process executes,
    * owned while it runs and taken over when its owner dies. Without it runs execute in this process.
@@ -48,7 +58,10 @@ export interface AssetRunsDeps {
   shared?: { jobs: Jobs; liveness: () => Liveness | undefined } | undefined;
 }
 
-/** The job that executes an asset run. */
+/**
+ * The job that executes an asset run: in shared mode every run; in-process, a run that goes on after a
+ * pause at the hourly API budget.
+ */
 export const RUN_TASK = "assets.run";
 
 export interface RunJob {
@@ -56,7 +69,11 @@ export interface RunJob {
   partnerId: number;
   dryRun: boolean;
   approved: boolean;
+  /** The run paused at the API budget and goes on from what it saved. */
+  resumed?: boolean;
 }
+
+type RunMode = Omit<RunJob, "runId" | "partnerId">;
 
 /**
  * Asset sync runs (manual, scheduled, onboarding): start, execute, hold for approval, approve or
@@ -138,21 +155,23 @@ export class AssetRuns {
       lastSyncStatus: last?.status ?? null,
       ...schedule,
       running: active?.id ?? null,
+      pausedUntil: active?.status === "running" ? active.pausedUntil : null,
     };
   }
 
-  /** Resolves when the run's current execution has finished (tests, CLI). */
+  /**
+   * Resolves when the run has stopped (finished or held for approval), through any pauses at the API
+   * budget (tests, CLI). In-process, a running run neither executing here nor paused is left as it is.
+   */
   async wait(runId: number): Promise<SyncRunDetail> {
-    await this.#inflight.get(runId);
-    if (this.o.shared) {
-      // Executed by whichever worker took its job: the stored status says when it is done.
-      for (;;) {
-        const run = (await this.o.runs.get(runId)) as SyncRunDetail;
-        if (run.status !== "running") return run;
-        await new Promise((r) => setTimeout(r, 250));
-      }
+    for (;;) {
+      await this.#inflight.get(runId);
+      const run = (await this.o.runs.get(runId)) as SyncRunDetail;
+      if (run.status !== "running") return run;
+      // Shared: executed by whichever worker took its job; the stored status says when it is done.
+      if (!this.o.shared && run.pausedUntil === null && !this.#inflight.has(runId)) return run;
+      await new Promise((r) => setTimeout(r, 250));
     }
-    return (await this.o.runs.get(runId)) as SyncRunDetail;
   }
 
   // ---------------------------------------------------------------- runs
@@ -220,26 +239,49 @@ export class AssetRuns {
   }
 
   /** Executes the run: here, or (shared mode) as a job any worker process takes. */
-  async #launch(partnerId: number, runId: number, o: { dryRun: boolean; approved: boolean }): Promise<void> {
+  async #launch(partnerId: number, runId: number, o: RunMode): Promise<void> {
     if (this.o.shared) {
-      const job: RunJob = { runId, partnerId, ...o };
-      await this.o.shared.jobs.add(
-        RUN_TASK,
-        { ...job },
-        { key: `run:${runId}`, queue: `assets:${partnerId}` },
-      );
+      await this.#enqueue({ runId, partnerId, ...o });
       return;
     }
     this.#track(runId, this.#guarded(partnerId, runId, o));
   }
 
+  /** The run's job; at `runAt` for a run paused at the API budget. */
+  #enqueue(job: RunJob, runAt?: Date): Promise<void> {
+    return this.o.jobs.add(
+      RUN_TASK,
+      { ...job },
+      { key: `run:${job.runId}`, queue: `assets:${job.partnerId}`, ...(runAt ? { runAt } : {}) },
+    );
+  }
+
   /**
-   * The run job's handler (shared mode). The worker claims the run: one no live process owns (new,
-   * or its owner stopped beating — then the run is taken over and goes on from what is saved: the
-   * links of the devices done, so nothing done is written again). A run a live process owns is left.
+   * In-process (after a restart): runs paused at the API budget go on at their time, or now if it
+   * has passed. In shared mode their jobs are in the database already.
+   */
+  async schedulePaused(): Promise<void> {
+    for (const r of await this.o.runs.paused())
+      await this.#enqueue(
+        { runId: r.id, partnerId: r.partnerId, dryRun: r.dryRun, approved: r.approved, resumed: true },
+        new Date(r.pausedUntil),
+      );
+  }
+
+  /**
+   * The run job's handler. In-process it is a paused run going on: it executes here, beside the job
+   * (a leg may take hours, and the job lane must not wait for it). In shared mode the worker claims
+   * the run: one no live process owns (new, paused, or its owner stopped beating — then the run is
+   * taken over and goes on from what is saved: the links of the devices done, so nothing done is
+   * written again). A run a live process owns is left.
    */
   async executeJob(job: RunJob, workerId: string): Promise<void> {
-    const liveness = this.o.shared?.liveness();
+    if (!this.o.shared) {
+      if (!this.#inflight.has(job.runId))
+        this.#track(job.runId, this.#guarded(job.partnerId, job.runId, job));
+      return;
+    }
+    const liveness = this.o.shared.liveness();
     if (!liveness) throw new Error("asset run jobs run only in a worker process");
     const claim = await liveness.claimRun(job.runId);
     if (!claim) return;
@@ -262,40 +304,52 @@ export class AssetRuns {
     );
   }
 
-  #guarded(partnerId: number, runId: number, o: { dryRun: boolean; approved: boolean }): Promise<void> {
+  #guarded(partnerId: number, runId: number, o: RunMode): Promise<void> {
     const { runs, logger } = this.o;
     return this.#execute(partnerId, runId, o).catch(async (e: unknown) => {
       const message = isDbOutage(e) ? "the database became unavailable during the run" : (e as Error).message;
       logger.error({ err: e, runId }, "asset sync failed");
       await runs.line(runId, `Synchronization error: ${message}`, "error").catch(() => {});
-      await runs.update(runId, { status: "failed", error: message, finished: true }).catch(() => {
-        // The database is away: close the run (and start it again) once it answers.
-        this.#unfinished.set(runId, { partnerId, dryRun: o.dryRun, message });
-      });
+      await runs
+        .update(runId, { status: "failed", error: message, pausedUntil: null, finished: true })
+        .catch(() => {
+          // The database is away: close the run (and start it again) once it answers.
+          this.#unfinished.set(runId, { partnerId, dryRun: o.dryRun, message });
+        });
       if (isDbOutage(e) && !o.dryRun && !this.#unfinished.has(runId)) this.#missed.add(partnerId);
     });
   }
 
-  async #execute(partnerId: number, runId: number, o: { dryRun: boolean; approved: boolean }): Promise<void> {
+  async #execute(partnerId: number, runId: number, o: RunMode): Promise<void> {
     const { portal, runs, links } = this.o;
     const line = (text: string, level: "info" | "warn" | "error" = "info") => runs.line(runId, text, level);
+    // A run going on after a pause: its counts and calls so far carry on (null: it ended meanwhile).
+    const prior = o.resumed ? await this.#resume(runId) : { counts: ZERO_COUNTS, apiCalls: 0 };
+    if (!prior) return;
     const psa = await this.o.sessions.forPartner(partnerId);
     const { session } = psa;
     const callsAtStart = session?.stats().requests ?? 0;
-    const calls = () => (session ? session.stats().requests - callsAtStart : 0);
+    const calls = () => prior.apiCalls + (session ? session.stats().requests - callsAtStart : 0);
     // The devices to consider are known at once (the links of devices gone join them after validation).
     const tracker = runs.tracker(runId, calls);
+    const pause = (figures: string, retryAfterMs: number | undefined, counts: RunCounts) =>
+      this.#pause({ runId, partnerId, ...o }, psa.timeZone, figures, retryAfterMs, counts, calls());
     const clients = (await portal.clients(partnerId)).filter((c) => c.deviceCount > 0);
     tracker.total(clients.reduce((n, c) => n + c.deviceCount, 0));
 
-    await line(
-      o.dryRun
-        ? "Validating configuration... (dry run: nothing will be written)"
-        : "Validating configuration...",
-    );
+    // A run going on checks again quietly: while the window is still full it only says when it tries next.
+    if (!o.resumed)
+      await line(
+        o.dryRun
+          ? "Validating configuration... (dry run: nothing will be written)"
+          : "Validating configuration...",
+      );
     const validation = await this.o.validation.check(partnerId, "assets", psa);
     if (!validation.ok || !session) {
       const failed = validation.checks.filter((c) => !c.ok);
+      // The checklist stopped at the budget: nothing is wrong with the settings, the hour is used up.
+      const figures = session ? budgetOnly(failed) : null;
+      if (figures !== null) return pause(figures, undefined, prior.counts);
       for (const c of failed)
         await line(`Synchronization error: ${c.message}${c.fix ? ` ${c.fix}` : ""}`, "error");
       await tracker.flush();
@@ -307,7 +361,7 @@ export class AssetRuns {
       });
       return;
     }
-    await line("Configuration validation success.");
+    await line(o.resumed ? RESUMED_LINE : "Configuration validation success.");
     const linked = await links.all(partnerId, "device");
     const withDevices = [];
     for (const client of clients) withDevices.push({ client, devices: await portal.devices(client.id) });
@@ -330,11 +384,18 @@ export class AssetRuns {
       planned: (items) => {
         for (const i of items) planned[PLANNED[i.action]]++;
         matched += items.length;
-        tracker.step(matched, o.dryRun ? planned : ZERO_COUNTS);
+        tracker.step(matched, o.dryRun ? planned : prior.counts);
       },
-      progress: (done, counts) => tracker.step(done, counts),
+      progress: (done, counts) => tracker.step(done, addLeg(prior.counts, counts)),
     });
-    const plan = await sync.plan(withDevices, orphans).finally(() => tracker.flush());
+    let plan: AssetPlan;
+    try {
+      plan = await sync.plan(withDevices, orphans).finally(() => tracker.flush());
+    } catch (e) {
+      // Reading the CIs used up the share: the plan is made again, from the start, when the run goes on.
+      if (isBudgetStop(e)) return pause(e.message, e.retryAfterMs, prior.counts);
+      throw e;
+    }
 
     if (o.dryRun) {
       const s = summarise(plan);
@@ -360,43 +421,45 @@ export class AssetRuns {
       return;
     }
     tracker.phase("writing", total);
-    const counts = await sync.execute(plan).finally(() => tracker.flush());
-    await line(sync.halted ? "Integration stopped before completion." : "Integration completed.");
+    const counts = addLeg(prior.counts, await sync.execute(plan).finally(() => tracker.flush()));
+    const halt = sync.halted;
+    if (halt) return pause(halt.message, halt.retryAfterMs, counts);
+    await line("Integration completed.");
     await runs.update(runId, {
-      status: counts.failed > 0 || sync.halted ? "partial" : "succeeded",
-      ...(sync.halted ? { error: sync.halted } : {}),
+      status: counts.failed > 0 ? "partial" : "succeeded",
       counts,
       plan: null,
       apiCalls: calls(),
       finished: true,
     });
   }
-}
 
-/** 3050 → "3,050" in log lines. */
-const n = (x: number) => x.toLocaleString("en-US");
+  /**
+   * A paused run goes on: it is no longer paused, and its counts and API calls so far are where this
+   * leg starts from. Null when the run is no longer running (nothing to go on with).
+   */
+  async #resume(runId: number): Promise<{ counts: RunCounts; apiCalls: number } | null> {
+    const run = await this.o.runs.get(runId);
+    if (run?.status !== "running") return null;
+    await this.o.runs.update(runId, { pausedUntil: null });
+    return { counts: run.counts, apiCalls: run.apiCalls };
+  }
 
-/** Which count a planned action becomes: what a dry run's row shows (a conflict would fail). */
-const PLANNED: Record<PlanAction, keyof RunCounts> = {
-  create: "created",
-  update: "updated",
-  deactivate: "deactivated",
-  unchanged: "unchanged",
-  conflict: "failed",
-};
-
-/** A plan's counts as a run's: a dry run's row and the CLI's summary show what it would do. */
-export function plannedCounts(plan: AssetPlan): RunCounts {
-  const c = { ...ZERO_COUNTS };
-  for (const i of [...plan.clients.flatMap((p) => p.items), ...plan.orphans]) c[PLANNED[i.action]]++;
-  return c;
-}
-
-function summarise(plan: {
-  clients: Array<{ items: Array<{ action: string }> }>;
-  orphans: Array<{ action: string }>;
-}) {
-  const s = { create: 0, update: 0, deactivate: 0, unchanged: 0, conflict: 0 };
-  for (const i of [...plan.clients.flatMap((c) => c.items), ...plan.orphans]) s[i.action as keyof typeof s]++;
-  return s;
+  /**
+   * The run reached its share of the hour: it stays the partner's running run, says when it goes on
+   * (in the partner's time zone), and its job is due then. Ticket sync keeps the rest of the budget.
+   */
+  async #pause(
+    job: RunJob,
+    timeZone: string,
+    figures: string,
+    retryAfterMs: number | undefined,
+    counts: RunCounts,
+    apiCalls: number,
+  ): Promise<void> {
+    const until = resumeAt(this.o.clock.now(), retryAfterMs, this.o.budgetWaitMs);
+    await this.o.runs.line(job.runId, pausedLine(until, timeZone, figures), "warn");
+    await this.o.runs.update(job.runId, { counts, apiCalls, plan: null, pausedUntil: until.toISOString() });
+    await this.#enqueue({ ...job, resumed: true }, until);
+  }
 }

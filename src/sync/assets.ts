@@ -11,6 +11,12 @@ import {
 import type { Link } from "./links.js";
 import type { RunCounts } from "./runs.js";
 
+/** The hourly API budget stopped the writes: its figures, and when the PSA client looks again (ms). */
+export interface BudgetHalt {
+  message: string;
+  retryAfterMs: number | undefined;
+}
+
 export type PlanAction = "create" | "update" | "deactivate" | "unchanged" | "conflict";
 
 /** What the sync will do (or did) with one device. This is also the dry run's output. */
@@ -86,11 +92,11 @@ export class AssetSync {
   readonly #d: AssetSyncDeps;
   #work: Work[][] = [];
   #orphanWork: Work[] = [];
-  /** Set when the hourly API budget ran out: the rest waits for the next run, rather than failing one by one. */
-  #halted: string | null = null;
+  /** Set when the hourly API budget ran out: the rest waits for the budget, rather than failing one by one. */
+  #halted: BudgetHalt | null = null;
 
-  /** Why the run stopped early (the API budget), or null. */
-  get halted(): string | null {
+  /** Why the run stopped early (the API budget) and when the PSA client means to look again, or null. */
+  get halted(): BudgetHalt | null {
     return this.#halted;
   }
 
@@ -330,14 +336,8 @@ export class AssetSync {
     } catch (e) {
       if (isPsaError(e) && e.code === "BUDGET_EXHAUSTED") {
         // Not this device's fault: stop writing and leave room for ticket traffic (docs/reliability.md,
-        // Rate-limit awareness).
-        if (!this.#halted) {
-          this.#halted = e.message;
-          await this.#d.log(
-            `Stopped: ${e.message} The remaining devices will be synchronised by the next run.`,
-            "warn",
-          );
-        }
+        // Rate-limit awareness). The caller pauses the run; what was written is saved in the links.
+        this.#halted ??= { message: e.message, retryAfterMs: e.retryAfterMs };
         return;
       }
       counts.failed++;

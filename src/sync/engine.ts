@@ -8,7 +8,7 @@ import type { Portal } from "../portal/service.js";
 import type { PsaOptions, ValidationResult } from "../psa/connector.js";
 import type { ConnectorRegistry } from "../psa/registry.js";
 import type { Db } from "../store/db.js";
-import { AssetRuns, type AssetSyncStatus } from "./asset-runs.js";
+import { AssetRuns, type AssetSyncStatus, RUN_TASK, type RunJob } from "./asset-runs.js";
 import { enqueueDrain, SETUP_TASK, ticketQueue, WorkerRole } from "./background.js";
 import { CompanyDirectory } from "./companies.js";
 import type { Failpoint } from "./failpoint.js";
@@ -62,6 +62,8 @@ export interface SyncEngineOptions {
   guard?: { share: number; minimum: number };
   /** Parallel CI writes within a client. */
   concurrency?: number;
+  /** How long an asset run paused at the hourly API budget waits when the PSA named no time, ms. */
+  budgetWaitMs?: number;
   /** Longest reuse of live PSA reads (pick-lists, Validate), ms; 0 = none (browser tests). */
   liveReadTtlMs?: number;
   /** Testing only (NOCBRIDGE_FAILPOINT): where the ticket sync stops the process during a create. */
@@ -178,6 +180,9 @@ export class SyncEngine {
       schedule: (partnerId) => this.scheduler.of(partnerId),
       guard: o.guard,
       concurrency: o.concurrency,
+      jobs: o.jobs,
+      clock: o.clock,
+      budgetWaitMs: o.budgetWaitMs,
       shared: shared ? { jobs: o.jobs, liveness: () => this.#worker?.liveness } : undefined,
     });
     this.tickets = new TicketEngine({
@@ -349,7 +354,16 @@ export class SyncEngine {
       if (s.kind === "outbox") void this.tickets.notify(s.partnerId);
       else void this.#events.settle(s.partnerId);
     });
-    if (!o.background) return;
+    // In-process, a run paused at the API budget goes on as a job of this process, whatever its role
+    // (a one-off command follows its run to the end).
+    const runTask = {
+      [RUN_TASK]: (p: Record<string, unknown>) => this.assetRuns.executeJob(p as unknown as RunJob, ""),
+    };
+    const outcome = this.#o.onJobOutcome ? { onOutcome: this.#o.onJobOutcome } : {};
+    if (!o.background) {
+      if (!this.shared) await this.#o.jobs.work(runTask, { concurrency: 1, ...outcome });
+      return;
+    }
     this.#background = true;
     if (this.shared) {
       this.#worker = new WorkerRole({
@@ -370,10 +384,11 @@ export class SyncEngine {
       return;
     }
     await this.#o.jobs.work(
-      { [SCHEDULE_TASK]: (p) => this.scheduler.fired(Number(p.partnerId)) },
-      { concurrency: 1, ...(this.#o.onJobOutcome ? { onOutcome: this.#o.onJobOutcome } : {}) },
+      { [SCHEDULE_TASK]: (p) => this.scheduler.fired(Number(p.partnerId)), ...runTask },
+      { concurrency: 1, ...outcome },
     );
     await this.runs.failInterrupted();
+    await this.assetRuns.schedulePaused();
     for (const partnerId of await this.portal.partnersWith("devices")) await this.reschedule(partnerId);
     // The ticket worker's heartbeat: it polls partners when due and retries lanes whose backoff has
     // passed. The first beat runs at once, so a restarted server sends the outbox rows a process that

@@ -50,6 +50,8 @@ export interface SyncRun {
   heldAt: string | null;
   /** How long the run took: finished − started − waited; null while it has not finished. */
   durationMs: number | null;
+  /** A running run paused at the PSA's hourly API budget goes on at this time; null when not paused. */
+  pausedUntil: string | null;
 }
 
 export interface SyncRunDetail extends SyncRun {
@@ -86,6 +88,7 @@ const toRun = (r: Selectable<SyncRunRow>): SyncRun => ({
   },
   waitedMs: r.waited_ms,
   heldAt: r.held_at,
+  pausedUntil: r.paused_until,
   durationMs:
     r.finished_at === null
       ? null
@@ -164,6 +167,8 @@ export class RunStore {
       finished?: boolean;
       /** true: the run starts waiting for approval now. */
       held?: boolean;
+      /** When a run paused at the API budget goes on; null: it is not paused (any more). */
+      pausedUntil?: string | null;
     },
   ): Promise<void> {
     const finished = await this.#db.kysely
@@ -180,6 +185,7 @@ export class RunStore {
         ...(patch.finished === true ? { finished_at: this.#clock.now().toISOString() } : {}),
         ...(patch.finished === false ? { finished_at: null } : {}),
         ...(patch.held ? { held_at: this.#clock.now().toISOString() } : {}),
+        ...(patch.pausedUntil !== undefined ? { paused_until: patch.pausedUntil } : {}),
       })
       .where("id", "=", runId)
       .returning("kind")
@@ -341,7 +347,10 @@ export class RunStore {
     return row ? toRun(row) : null;
   }
 
-  /** Runs left "running" by a process that died are marked failed at start. */
+  /**
+   * Runs left "running" by a process that died are marked failed at start. A run paused at the API
+   * budget was not cut short (what it did is saved): it is left to go on (`paused`).
+   */
   async failInterrupted(): Promise<number> {
     const r = await this.#db.kysely
       .updateTable("sync_runs")
@@ -351,10 +360,30 @@ export class RunStore {
         finished_at: this.#clock.now().toISOString(),
       })
       .where("status", "=", "running")
+      .where("paused_until", "is", null)
       .returning("kind")
       .execute();
     for (const row of r) this.#onFinished?.(row.kind, "failed");
     return r.length;
+  }
+
+  /** Runs paused at the API budget: when each goes on (a process starting again schedules them). */
+  async paused(): Promise<
+    Array<{ id: number; partnerId: number; dryRun: boolean; approved: boolean; pausedUntil: string }>
+  > {
+    const rows = await this.#db.kysely
+      .selectFrom("sync_runs")
+      .select(["id", "partner_id", "dry_run", "approved_by", "paused_until"])
+      .where("status", "=", "running")
+      .where("paused_until", "is not", null)
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      partnerId: r.partner_id,
+      dryRun: r.dry_run === 1,
+      approved: r.approved_by !== null,
+      pausedUntil: r.paused_until as string,
+    }));
   }
 
   /**

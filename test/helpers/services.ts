@@ -36,6 +36,7 @@ export async function openTestServices(
     /** PSA connectors registered next to Autotask (the fake connector). */
     connectors?: ServiceOptions["connectors"];
     guard?: ServiceOptions["guard"];
+    budgetWaitMs?: ServiceOptions["budgetWaitMs"];
     ticketRetry?: ServiceOptions["ticketRetry"];
     /** NOCBRIDGE_ALLOW_HTTP_WEBHOOKS (default on: test servers listen on http://127.0.0.1:<port>). */
     allowHttpWebhooks?: boolean;
@@ -72,6 +73,7 @@ export async function openTestServices(
     ...(opts.autotask ? { autotask: opts.autotask } : {}),
     ...(opts.connectors ? { connectors: opts.connectors } : {}),
     ...(opts.guard ? { guard: opts.guard } : {}),
+    ...(opts.budgetWaitMs !== undefined ? { budgetWaitMs: opts.budgetWaitMs } : {}),
     ...(opts.ticketRetry ? { ticketRetry: opts.ticketRetry } : {}),
     background: opts.background ?? true,
     // In-process jobs: these tests await drains and runs in this process.

@@ -434,6 +434,12 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: AdminContext): vo
   };
   route("GET", "/limits", () => need(behaviours.limits, "limits").snapshot());
   route("PUT", "/limits", (req) => need(behaviours.limits, "limits").configure(parseBody(req)));
+  // The rolling window moves on at once: every tenant's request count starts again from zero.
+  route("POST", "/limits/reset", () => {
+    const limits = need(behaviours.limits, "limits");
+    limits.reset();
+    return limits.snapshot();
+  });
   route("GET", "/faults", () => need(behaviours.faults, "faults").snapshot());
   route("PUT", "/faults", (req) => need(behaviours.faults, "faults").configure(parseBody(req)));
   route("GET", "/webhooks", () => need(behaviours.webhooks, "webhook deliveries").stats());

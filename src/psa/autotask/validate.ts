@@ -1,6 +1,7 @@
 import { BUDGET_SHARES, budgetFigures } from "../budget.js";
 import { clientsToCheck, unmappedMessage } from "../companies.js";
 import type { Check, ValidateInput, ValidationResult } from "../connector.js";
+import { isPsaError } from "../errors.js";
 import { type AutotaskApi, queryAll } from "./api.js";
 import { CI_UDFS } from "./mapper.js";
 import type { AutotaskSettings } from "./settings.js";
@@ -73,6 +74,11 @@ async function runChecks(
       return { ok: false, checks };
     }
   } catch (e) {
+    // Refused at the tenant's hourly threshold: the hour is used up, which says nothing of the API user.
+    if (isPsaError(e) && e.code === "RATE_LIMITED") {
+      checks.push(budgetCheck("Autotask refused the request: the tenant's hourly API threshold is used up"));
+      return { ok: false, checks };
+    }
     checks.push({
       name: "credentials",
       ok: false,

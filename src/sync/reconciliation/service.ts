@@ -314,7 +314,9 @@ export class Reconciliation {
     const counts = await sync.execute(plan);
     const item = plan.clients[0]?.items[0] as PlanItem;
     if (counts.failed > 0 || sync.halted || item.ciId === undefined)
-      throw conflict(`${device.hostname}: ${sync.halted ?? item.reason ?? "the sync wrote nothing"}`);
+      throw conflict(
+        `${device.hostname}: ${sync.halted?.message ?? item.reason ?? "the sync wrote nothing"}`,
+      );
     const what = describe(item);
     let message = `${device.hostname} (${client.name}): ${what}.`;
     if (action === "move" && old && old.active && old.id !== item.ciId) {

@@ -159,6 +159,8 @@ export interface SyncStatus {
   nextRunAt: string | null;
   schedule: string | null;
   running: number | null;
+  /** The running run is paused at the hourly API budget and goes on by itself at this time. */
+  pausedUntil: string | null;
 }
 
 export type Client = Static<typeof S.Client>;

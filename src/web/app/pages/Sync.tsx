@@ -240,6 +240,12 @@ export function SyncPage() {
             </dd>
           </div>
         </dl>
+        {s?.pausedUntil ? (
+          <Banner kind="info">
+            Paused at the hourly API limit; resuming at {formatDateTime(s.pausedUntil, partner.timeZone)}.
+            Ticket sync keeps the rest of the budget meanwhile.
+          </Banner>
+        ) : null}
         {notice ? <Banner kind="info">{notice}</Banner> : null}
         {held ? <HeldRun run={held} psa={psa} writable={writable} onDecide={decide} /> : null}
         <LogWindow live={stream.live} label={label} anchor={liveRef} />
