@@ -88,13 +88,32 @@ export function buildCli(): Command {
       "do background work (ticket sync, polls, asset runs, schedules) beside any number of other workers",
     )
     .addOption(concurrencyOption())
+    .addOption(
+      new Option(
+        "--port <port>",
+        "also answer /healthz, /readyz and /metrics on this port (no API)",
+      ).argParser(port),
+    )
+    .addOption(new Option("--host <host>", "listen address of --port (overrides HOST)"))
     .addOption(dbOption())
-    .action(async (o: { database?: string; concurrency: number }) => {
+    .action(async (o: { database?: string; concurrency: number; port?: number; host?: string }) => {
       const config = configFrom(o);
       const services = await open(config, "worker", { worker: true, concurrency: o.concurrency });
-      const id = services.sync.workerId;
-      console.log(`nocbridge worker ${id ?? ""} running ${o.concurrency} jobs at a time`.replace("  ", " "));
-      onSignal(() => services.close());
+      const ops =
+        o.port === undefined
+          ? undefined
+          : await startServer(services, { opsOnly: true }).catch(async (e: unknown) => {
+              await services.close().catch(() => {});
+              throw e instanceof StartupError ? e : new StartupError("starting the worker's port", e);
+            });
+      const id = services.sync.workerId ?? "";
+      console.log(
+        `nocbridge worker ${id} running ${o.concurrency} jobs at a time${ops ? `; health and metrics on ${ops.url}` : ""}`,
+      );
+      onSignal(async () => {
+        await ops?.close();
+        await services.close();
+      });
     });
 
   program

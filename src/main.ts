@@ -292,16 +292,22 @@ export async function startServer(
     webRoot?: string | null;
     /** Readiness beyond the database for /readyz (a process that runs the job engine reports it). */
     ready?: ReadinessCheck;
+    /** A worker's port: only /healthz, /readyz and /metrics. */
+    opsOnly?: boolean;
   } = {},
 ): Promise<Server> {
   const { config, portal } = services;
   let generatedAdminToken: string | undefined;
-  let adminToken = config.adminToken;
-  if (!adminToken) {
-    adminToken = newToken();
-    generatedAdminToken = adminToken;
+  // A worker's ops port leaves the admin token to the API processes (it has no API to use it with).
+  if (!o.opsOnly) {
+    let adminToken = config.adminToken;
+    if (!adminToken) {
+      adminToken = newToken();
+      generatedAdminToken = adminToken;
+    }
+    const token = adminToken;
+    await step("setting the admin token", () => portal.ensureAdminToken(token));
   }
-  await step("setting the admin token", () => portal.ensureAdminToken(adminToken));
   // NOCBRIDGE_TLS_CERT and NOCBRIDGE_TLS_KEY (both or neither, checked in config.ts): serve https.
   const https =
     config.tlsCert && config.tlsKey
@@ -320,6 +326,7 @@ export async function startServer(
     ...(https ? { https } : {}),
     ...(o.webRoot !== undefined ? { webRoot: o.webRoot } : {}),
     ...(ready ? { ready } : {}),
+    ...(o.opsOnly ? { opsOnly: true, webRoot: null } : {}),
     ...(summary ? { onAnswered: (status: number) => summary.request(status) } : {}),
   });
   await step(`listening on ${config.host}:${config.port}`, () =>

@@ -68,6 +68,8 @@ export interface AppDeps {
    * (`{ jobs: false }` answers 503 naming it).
    */
   ready?: ReadinessCheck;
+  /** A worker's own port: /healthz, /readyz and /metrics only (no API, no UI). */
+  opsOnly?: boolean;
 }
 
 /** dist/web, from the built server (dist/api) or from the sources (src/api), if it exists. */
@@ -215,6 +217,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   await app.register(healthRoutes(deps.portal, deps.ready));
   if (deps.metrics) await app.register(metricsRoutes(deps.metrics, deps.metricsToken));
+  if (deps.opsOnly) return app;
   app.get("/openapi.json", { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
 
   await app.register(userRoutes(deps.portal, deps.signInLimits));

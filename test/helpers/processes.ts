@@ -30,8 +30,9 @@ export async function startNocbridge(args: string[], env: NodeJS.ProcessEnv): Pr
   const ready = new Promise<string | undefined>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`nocbridge ${args[0]} did not start:\n${out}`)), 60_000);
     const look = () => {
-      const m = /listening on (https?:\/\/\S+)/.exec(out);
-      if (m?.[1] || /nocbridge worker .* running/.test(out)) {
+      const m = /(?:listening|health and metrics) on (https?:\/\/\S+)/.exec(out);
+      const worker = /nocbridge worker .* running[^\n]*\n/.exec(out);
+      if (m?.[1] || (worker && !/health and metrics/.test(worker[0]))) {
         clearTimeout(timer);
         resolve(m?.[1]);
       }

@@ -41,7 +41,7 @@ interface Setup {
   schema: string;
   procs: NocProcess[];
   serve(port?: number): Promise<NocProcess>;
-  worker(extra?: NodeJS.ProcessEnv): Promise<NocProcess>;
+  worker(extra?: NodeJS.ProcessEnv, args?: string[]): Promise<NocProcess>;
 }
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -83,8 +83,8 @@ async function setup(
     schema: db.schema,
     procs,
     serve: async (port = 0) => track(await startNocbridge(["serve", "--port", String(port)], env)),
-    worker: async (extra = {}) =>
-      track(await startNocbridge(["worker", "--concurrency", "3"], { ...env, ...extra })),
+    worker: async (extra = {}, args: string[] = []) =>
+      track(await startNocbridge(["worker", "--concurrency", "3", ...args], { ...env, ...extra })),
   };
 }
 
@@ -345,8 +345,18 @@ describe("several API and worker processes on one PostgreSQL database", () => {
 
   it("a schedule fires once with three workers, and the next one is scheduled", async () => {
     const s = await setup();
-    await Promise.all([s.worker(), s.worker(), s.worker()]);
+    const [withPort] = await Promise.all([s.worker({}, ["--port", "0"]), s.worker(), s.worker()]);
+    // A worker's own port: readiness names the job engine; metrics need a token and count jobs.
+    const ready = await fetch(`${withPort!.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ ok: true, database: true, jobs: true });
+    expect((await fetch(`${withPort!.url}/metrics`)).status).toBe(401);
     const a1 = await s.serve();
+    // (Once an API process has set the admin token:) the worker's port has no API.
+    const noApi = await fetch(`${withPort!.url}/api/partners`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(noApi.status).toBe(404);
     const { partnerId, clientId } = await partnerWithClient(a1.url, "Schedule VAR");
     await api(a1.url, "POST", `/api/clients/${clientId}/devices/import`, [
       { state: "managed", hostname: "sched-1", serialNumber: "SN-SCHED-1" },
@@ -394,5 +404,10 @@ describe("several API and worker processes on one PostgreSQL database", () => {
     expect(after!.run_at.getTime()).toBeGreaterThan(Date.now());
     await new Promise((r) => setTimeout(r, 3_000));
     expect((await runs()).filter((r) => r.trigger === "schedule")).toHaveLength(1);
+    const metrics = await fetch(`${withPort!.url}/metrics`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/nocbridge_jobs\{task="assets\.schedule",state="queued"\} 1/);
   }, 180_000);
 });
