@@ -19,7 +19,6 @@ import { PortalEvents } from "./portal-events.js";
 import { type SyncPortal, syncPortal } from "./portal-port.js";
 import { PsaOptionsReader } from "./psa-options.js";
 import { Reconciliation } from "./reconciliation/service.js";
-import { pruneProcessed } from "./retention.js";
 import { type RunEvent, RunStore, type RunTrigger, type SyncRun, type SyncRunDetail } from "./runs.js";
 import { AssetScheduler, SCHEDULE_TASK } from "./scheduler.js";
 import { PsaSessions } from "./sessions.js";
@@ -32,15 +31,11 @@ import { ResourceMap } from "./tickets/resource-map.js";
 import { TicketEngine } from "./tickets/service.js";
 import type { PsaTicketView } from "./tickets/views.js";
 import type { WebhookState } from "./tickets/webhooks.js";
+import { LocalBeat, startPruning } from "./timers.js";
 import { Validation } from "./validation.js";
 
 export type { AssetSyncStatus } from "./asset-runs.js";
 export { nextRuns } from "./scheduler.js";
-
-/** How often the ticket worker wakes up to poll partners that are due and retry waiting tickets, ms. */
-const TICK_MS = 5_000;
-/** How often processed sync rows older than the retention period are deleted, ms. */
-const RETENTION_MS = 60 * 60_000;
 
 export interface SyncEngineOptions {
   db: Db;
@@ -117,14 +112,14 @@ export class SyncEngine {
   /** Integration settings saves (integration_events rows) and what follows them. */
   readonly #events: PortalEvents;
   #unlisten: (() => void) | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  #ticking: Promise<void> | undefined;
+  /** In-process mode: the heartbeat of polls, retries and integration saves. */
+  #beat: LocalBeat | undefined;
+  #stopPruning: (() => void) | undefined;
   readonly #o: SyncEngineOptions;
   readonly #live: LiveReadCache;
   #background = false;
   /** Shared mode, a worker process: its jobs and beat. */
   #worker: WorkerRole | undefined;
-  #retention: NodeJS.Timeout | undefined;
   readonly #outage: OutageWatch;
 
   constructor(o: SyncEngineOptions) {
@@ -331,12 +326,6 @@ export class SyncEngine {
     return this.tickets.deviceReport(partnerId);
   }
 
-  /** Every few seconds: integration saves not yet acted on, then ticket polls that are due and retries. */
-  async #tick(): Promise<void> {
-    await this.#events.consumeAll();
-    await this.tickets.tick();
-  }
-
   /**
    * Listens for the portal's wake-ups (the rows are the news: outbox rows wake the ticket worker,
    * integration_events rows are consumed by PortalEvents). With `background` this process does the
@@ -390,54 +379,36 @@ export class SyncEngine {
     await this.runs.failInterrupted();
     await this.assetRuns.schedulePaused();
     for (const partnerId of await this.portal.partnersWith("devices")) await this.reschedule(partnerId);
-    // The ticket worker's heartbeat: it polls partners when due and retries lanes whose backoff has
-    // passed. The first beat runs at once, so a restarted server sends the outbox rows a process that
-    // died between commit and send left behind, without waiting for the partner's next change.
-    // A beat that fails because the database is away is logged once; the next beat simply tries again.
-    const beat = () => {
-      this.#ticking ??= this.#tick()
-        .then(() => {
-          this.#outage.succeeded();
-          if (this.assetRuns.interrupted) return this.assetRuns.resume();
-        })
-        .catch((e: unknown) => {
-          this.#outage.failed(e, "ticket sync tick failed");
-        })
-        .finally(() => {
-          this.#ticking = undefined;
-        });
-    };
-    this.#timer = setInterval(beat, Math.min(TICK_MS, this.#o.pollIntervalMs ?? TICK_MS));
-    this.#timer.unref();
-    beat();
+    this.#beat = new LocalBeat({
+      outage: this.#outage,
+      pollIntervalMs: this.#o.pollIntervalMs,
+      tick: async () => {
+        await this.#events.consumeAll();
+        await this.tickets.tick();
+      },
+      succeeded: () => (this.assetRuns.interrupted ? this.assetRuns.resume() : undefined),
+    });
+    this.#beat.start();
     this.#startPruning();
   }
 
-  /** Processed sync rows older than the retention period are deleted hourly (idempotent in every process). */
   #startPruning(): void {
-    const prune = () => {
-      pruneProcessed(this.#o.db, this.#o.clock, this.#o.retentionDays ?? 30)
-        .then((n) => {
-          if (n.inbox + n.outbox + n.errors + n.integrationEvents > 0)
-            this.#o.logger.info(n, "pruned processed sync rows");
-        })
-        .catch((e: unknown) => {
-          this.#outage.failed(e, "pruning processed sync rows failed");
-        });
-    };
-    this.#retention = setInterval(prune, RETENTION_MS);
-    this.#retention.unref();
-    prune();
+    this.#stopPruning = startPruning({
+      db: this.#o.db,
+      clock: this.#o.clock,
+      logger: this.#o.logger,
+      outage: this.#outage,
+      retentionDays: this.#o.retentionDays ?? 30,
+    });
   }
 
   async stop(): Promise<void> {
     this.#unlisten?.();
     this.#unlisten = undefined;
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = undefined;
-    if (this.#retention) clearInterval(this.#retention);
-    this.#retention = undefined;
-    await this.#ticking;
+    this.#stopPruning?.();
+    this.#stopPruning = undefined;
+    await this.#beat?.stop();
+    this.#beat = undefined;
     this.#background = false;
     await this.#worker?.stop();
     this.#worker = undefined;
