@@ -5,19 +5,21 @@ import ts from "typescript";
 import { describe, expect, it } from "vitest";
 
 /**
- * Imports flow one way: api/cli → sync → psa, portal, store → lib. A module may import its own layer and
+ * Imports flow one way: api/cli → sync → psa, portal, jobs, store → lib. A module may import its own layer and
  * the layers listed here, nothing else; the web UI may import other layers' types only.
  */
 const ALLOWED: Record<string, readonly string[] | "any"> = {
   lib: [],
   store: ["lib"],
+  // The job engines: the contract, graphile-worker on PostgreSQL, in-process on SQLite.
+  jobs: ["store", "lib"],
   psa: ["lib"],
   // The portal checks a partner's PSA URL against the operator's allow-list (psa/url-policy.ts) when
   // the integration settings are saved: the one thing it needs of the PSA layer.
   portal: ["store", "lib", "psa"],
-  sync: ["portal", "psa", "store", "lib"],
+  sync: ["portal", "psa", "jobs", "store", "lib"],
   // The configuration module reads the environment into the values of the layers below it.
-  config: ["sync", "portal", "psa", "store", "lib"],
+  config: ["sync", "portal", "psa", "jobs", "store", "lib"],
   emulators: ["lib"],
   api: "any",
   cli: "any",
