@@ -150,7 +150,10 @@ describe("a PostgreSQL outage under a running server (postgres)", () => {
       60_000,
       50,
     );
-    expect(await get(`${url}/readyz`)).toEqual({ status: 200, body: { ok: true } });
+    expect(await get(`${url}/readyz`)).toEqual({
+      status: 200,
+      body: { ok: true, database: true, jobs: true },
+    });
     const created = await fetch(`${url}/api/partners`, {
       method: "POST",
       headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
