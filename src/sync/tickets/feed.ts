@@ -9,15 +9,13 @@ import type { Db } from "../../store/db.js";
 import type { SyncPortal } from "../portal-port.js";
 import { statusRowsInScope } from "../status-scope.js";
 import type { TicketLinks } from "./links.js";
+import { SECOND_STAMP_SETTLE_MS, toTheSecond } from "./stamps.js";
 import type { WebhookRegistrations } from "./webhooks.js";
 import type { TicketWorker } from "./worker.js";
 
 export type ReceiveResult =
   | { status: 200; duplicate: boolean }
   | { status: 400 | 401; error: string; field?: string };
-
-/** How long after its second a stamp given to the second is taken as final (with room for clock skew). */
-const SECOND_STAMP_SETTLE_MS = 5_000;
 
 /**
  * The inbox key of a ticket a poll found: the ticket and its last-change stamp, so that the overlap of
@@ -27,9 +25,8 @@ const SECOND_STAMP_SETTLE_MS = 5_000;
  * once its second is over, so while it is recent each poll's event for it is its own.
  */
 export function pollKey(id: number, lastActivity: string, now: Date): string {
-  const toTheSecond = /T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:?\d{2})$/.test(lastActivity);
   const recent = now.getTime() - Date.parse(lastActivity) < 1_000 + SECOND_STAMP_SETTLE_MS;
-  return toTheSecond && recent
+  return toTheSecond(lastActivity) && recent
     ? `poll:${id}:${lastActivity}:${now.toISOString()}`
     : `poll:${id}:${lastActivity}`;
 }
@@ -127,8 +124,9 @@ export class TicketFeed {
 
   /**
    * The safety net: NOC-queue tickets (and linked tickets, to see them leave the queue) changed at or
-   * after the cursor minus an overlap go to the inbox. The cursor is saved after the inbox rows it
-   * covers.
+   * after the cursor minus an overlap go to the inbox — except those the last sync already read at the
+   * stamp listed (`#unchanged`). The cursor is saved after the inbox rows it covers. Returns how many
+   * tickets were queued.
    */
   async poll(partnerId: number, session: PsaSession): Promise<number> {
     const now = this.o.clock.now();
@@ -143,8 +141,11 @@ export class TicketFeed {
       : new Date(now.getTime() - 7 * 86_400_000);
     const linked = await this.o.links.recentPsaIds(partnerId, 400);
     const rows = await session.tickets.changedSince(from, linked);
+    const unchanged = await this.#unchanged(partnerId, session, rows, from);
     let newest = cursor?.value ?? from.toISOString();
     for (const r of rows) {
+      if (r.lastActivity > newest) newest = r.lastActivity;
+      if (unchanged.has(r.id)) continue;
       await this.o.worker.enqueue(partnerId, {
         source: "poll",
         dedupKey: pollKey(r.id, r.lastActivity, now),
@@ -152,7 +153,6 @@ export class TicketFeed {
         psaId: r.id,
         psaTicketId: r.id,
       });
-      if (r.lastActivity > newest) newest = r.lastActivity;
     }
     const stamp = now.toISOString();
     if (cursor) {
@@ -169,7 +169,43 @@ export class TicketFeed {
         .values({ partner_id: partnerId, stream: "tickets", value: newest, version: 1, updated_at: stamp })
         .execute();
     }
-    return rows.length;
+    return rows.length - unchanged.size;
+  }
+
+  /**
+   * The listed tickets whose stamp still equals the one their last sync saw everything behind (a
+   * webhook's sync, or the last poll's): reading them again would find nothing new. Such a stamp was
+   * final when it was read (./stamps.ts), so no same-second edit hides behind it. Where the PSA
+   * reports notes in events of their own, a ticket sync may not have read the notes: one listing of
+   * the notes added since `from` on these tickets finds a note whose event was lost, and its ticket is
+   * read after all.
+   */
+  async #unchanged(
+    partnerId: number,
+    session: PsaSession,
+    rows: ReadonlyArray<{ id: number; lastActivity: string }>,
+    from: Date,
+  ): Promise<Set<number>> {
+    const seen = await this.o.links.seenStamps(
+      partnerId,
+      rows.map((r) => r.id),
+    );
+    const unchanged = new Set(rows.filter((r) => seen.get(r.id) === r.lastActivity).map((r) => r.id));
+    if (unchanged.size === 0 || !session.tickets.notesAddedSince) return unchanged;
+    const added = await session.tickets.notesAddedSince(from, [...unchanged]);
+    const known = new Set<number>();
+    const ids = [...new Set(added.map((n) => n.id))];
+    for (let i = 0; i < ids.length; i += 500) {
+      const linked = await this.#k
+        .selectFrom("note_links")
+        .select("psa_note_id")
+        .where("partner_id", "=", partnerId)
+        .where("psa_note_id", "in", ids.slice(i, i + 500))
+        .execute();
+      for (const l of linked) known.add(l.psa_note_id);
+    }
+    for (const n of added) if (!known.has(n.id)) unchanged.delete(n.ticketId);
+    return unchanged;
   }
 
   /**
