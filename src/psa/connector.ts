@@ -170,6 +170,13 @@ export interface PsaTicket {
   lastActivity: string;
 }
 
+/** A ticket a poll's listing found: its id and last-change stamp, and the ticket itself where the listing carries it. */
+export interface ChangedTicket {
+  id: number;
+  lastActivity: string;
+  ticket?: PsaTicket;
+}
+
 /** The fields that cross both ways. */
 export type TicketFields = Pick<PsaTicket, "title" | "description" | "status" | "priority" | "assetId">;
 
@@ -207,9 +214,11 @@ export interface TicketPort {
   /**
    * NOC-queue tickets changed at or after `since`, and any of `alsoIds` changed since (to see them
    * leave), each with its last-change stamp as `get` reports it (`PsaTicket.lastActivity`): a poll
-   * compares it with the stamp the last sync read.
+   * compares it with the stamp the last sync read. Where the listing carries whole tickets at no
+   * extra request, each comes as `get` would return it (`ticket`): a poll then sees that a ticket
+   * holds exactly what its last sync left (only our own write moved its stamp) without reading it.
    */
-  changedSince(since: Date, alsoIds: number[]): Promise<Array<{ id: number; lastActivity: string }>>;
+  changedSince(since: Date, alsoIds: number[]): Promise<ChangedTicket[]>;
   /** The ticket created for a portal ticket (its externalRef), if there is one. */
   findByExternalRef(ref: string): Promise<PsaTicket | null>;
   /**

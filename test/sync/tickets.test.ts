@@ -35,10 +35,13 @@ type Creds = { username: string; secret: string; integrationCode: string };
  * arrives without its status — as when an Autotask workflow rule or a required field stops a close.
  */
 const refuse = { close: false };
+/** While set, runs right before our client sends a ticket update (an edit racing our write). */
+const race: { beforeUpdate: (() => Promise<void>) | null } = { beforeUpdate: null };
 function refusingCloses(creds: Parameters<typeof fastClient>[0]): ReturnType<typeof fastClient> {
   const api = fastClient(creds);
   const update = api.update.bind(api);
   api.update = async (entity, body, opts) => {
+    if (race.beforeUpdate && entity === "Tickets") await race.beforeUpdate();
     if (refuse.close && entity === "Tickets" && body.status === 5) {
       const { status: _dropped, ...rest } = body;
       return update(entity, rest, opts);
@@ -544,6 +547,48 @@ describe.each(STORES)("two-way ticket sync against the Autotask emulator on %s",
     } finally {
       await at.admin("PUT", "/faults", { deliveryDrop: 0 });
     }
+    expect((await portal().getTicket(SYSTEM_ACTOR, t.id)).priorityId).toBe(9);
+    await env.services.sync.pollTickets(partnerId);
+    await tickets().idle(partnerId);
+    expect((await portal().getTicket(SYSTEM_ACTOR, t.id)).priorityId).toBe(8); // Critical → P0
+  });
+
+  it("a poll does not read a ticket again whose stamp only our own write moved; an edit racing that write still comes through", async () => {
+    const t = await newPortalTicket({ title: "Own write" });
+    await drain();
+    const atId = (await linkOf(t.id))!;
+    const ops = async () =>
+      ((await at.stats()) as unknown as { byOperation: Record<string, number> }).byOperation;
+    await env.services.sync.pollTickets(partnerId);
+    await tickets().idle(partnerId);
+    await portal().updateTicket(SYSTEM_ACTOR, t.id, { title: "Own write (portal)" });
+    await drain();
+    expect((await atGet(atId)).title).toBe("Own write (portal)");
+    const before = await ops();
+    await env.services.sync.pollTickets(partnerId);
+    await tickets().idle(partnerId);
+    const after = await ops();
+    expect((after["get Tickets"] ?? 0) - (before["get Tickets"] ?? 0)).toBe(0);
+
+    // The technician edits another field between our read and our write, and its webhook is lost: the
+    // ticket no longer holds what our sync left, so the poll reads it.
+    race.beforeUpdate = async () => {
+      race.beforeUpdate = null;
+      await at.admin("PUT", "/faults", { deliveryDrop: 1 });
+      try {
+        await asTech("PATCH", "Tickets", { id: atId, priority: 4 });
+        await at.admin("POST", "/webhooks/flush");
+      } finally {
+        await at.admin("PUT", "/faults", { deliveryDrop: 0 });
+      }
+    };
+    try {
+      await portal().updateTicket(SYSTEM_ACTOR, t.id, { title: "Own write (raced)" });
+      await drain();
+    } finally {
+      race.beforeUpdate = null;
+    }
+    expect((await atGet(atId)).priority).toBe(4);
     expect((await portal().getTicket(SYSTEM_ACTOR, t.id)).priorityId).toBe(9);
     await env.services.sync.pollTickets(partnerId);
     await tickets().idle(partnerId);

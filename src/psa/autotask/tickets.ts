@@ -93,11 +93,15 @@ export function autotaskTickets(
       const queue: QueryCondition = { op: "eq", field: "queueID", value: s.queueId };
       const scope: QueryCondition =
         alsoIds.length > 0 ? { op: "or", items: [queue, { op: "in", field: "id", value: alsoIds }] } : queue;
+      // Whole rows, at no extra request: a ticket only our own write touched since its last sync is
+      // recognised from them without a read of its own.
       const rows = await queryAll<Ticket>(api, "Tickets", {
         filter: [{ op: "gte", field: "lastActivityDate", value: since.toISOString() }, scope],
-        includeFields: ["id", "lastActivityDate"],
       });
-      return rows.map((r) => ({ id: r.id, lastActivity: String(r.lastActivityDate ?? "") }));
+      return rows.map((r) => {
+        const ticket = toPsaTicket(r, s.queueId);
+        return { id: ticket.id, lastActivity: ticket.lastActivity, ticket };
+      });
     },
 
     async notesAddedSince(since, ticketIds) {

@@ -3,13 +3,14 @@ import type { Logger } from "../../lib/logger.js";
 import { nulField } from "../../lib/nul.js";
 import { notFound, PortalError } from "../../portal/errors.js";
 import type { IntegrationView } from "../../portal/types.js";
-import type { PsaSession } from "../../psa/connector.js";
+import type { ChangedTicket, PsaSession, PsaTicket } from "../../psa/connector.js";
 import type { ConnectorRegistry } from "../../psa/registry.js";
 import type { Db } from "../../store/db.js";
 import type { SyncPortal } from "../portal-port.js";
 import { statusRowsInScope } from "../status-scope.js";
 import type { TicketLinks } from "./links.js";
-import { SECOND_STAMP_SETTLE_MS, toTheSecond } from "./stamps.js";
+import { PAIRS, psaSide, readShadow } from "./shadow.js";
+import { SECOND_STAMP_SETTLE_MS, stampFinal, toTheSecond } from "./stamps.js";
 import type { WebhookRegistrations } from "./webhooks.js";
 import type { TicketWorker } from "./worker.js";
 
@@ -141,7 +142,7 @@ export class TicketFeed {
       : new Date(now.getTime() - 7 * 86_400_000);
     const linked = await this.o.links.recentPsaIds(partnerId, 400);
     const rows = await session.tickets.changedSince(from, linked);
-    const unchanged = await this.#unchanged(partnerId, session, rows, from);
+    const unchanged = await this.#unchanged(partnerId, session, rows, from, now);
     let newest = cursor?.value ?? from.toISOString();
     for (const r of rows) {
       if (r.lastActivity > newest) newest = r.lastActivity;
@@ -173,38 +174,55 @@ export class TicketFeed {
   }
 
   /**
-   * The listed tickets whose stamp still equals the one their last sync saw everything behind (a
-   * webhook's sync, or the last poll's): reading them again would find nothing new. Such a stamp was
-   * final when it was read (./stamps.ts), so no same-second edit hides behind it. Where the PSA
-   * reports notes in events of their own, a ticket sync may not have read the notes: one listing of
-   * the notes added since `from` on these tickets finds a note whose event was lost, and its ticket is
-   * read after all.
+   * The listed tickets a read would find nothing new in:
+   *   - the stamp still equals the one their last sync saw everything behind (a webhook's sync, or the
+   *     last poll's). Such a stamp was final when it was read (./stamps.ts), so no same-second edit
+   *     hides behind it;
+   *   - or the listing carries the ticket, which holds exactly what the last sync left (only our own
+   *     write moved its stamp), at a final stamp — which is then stored as seen.
+   * Where the PSA reports notes in events of their own, a ticket sync may not have read the notes:
+   * one listing of the notes added since `from` on these tickets finds a note whose event was lost,
+   * and its ticket is read after all.
    */
   async #unchanged(
     partnerId: number,
     session: PsaSession,
-    rows: ReadonlyArray<{ id: number; lastActivity: string }>,
+    rows: ReadonlyArray<ChangedTicket>,
     from: Date,
+    now: Date,
   ): Promise<Set<number>> {
-    const seen = await this.o.links.seenStamps(
+    const links = this.o.links;
+    const states = await links.seenStates(
       partnerId,
       rows.map((r) => r.id),
     );
-    const unchanged = new Set(rows.filter((r) => seen.get(r.id) === r.lastActivity).map((r) => r.id));
-    if (unchanged.size === 0 || !session.tickets.notesAddedSince) return unchanged;
-    const added = await session.tickets.notesAddedSince(from, [...unchanged]);
-    const known = new Set<number>();
-    const ids = [...new Set(added.map((n) => n.id))];
-    for (let i = 0; i < ids.length; i += 500) {
-      const linked = await this.#k
-        .selectFrom("note_links")
-        .select("psa_note_id")
-        .where("partner_id", "=", partnerId)
-        .where("psa_note_id", "in", ids.slice(i, i + 500))
-        .execute();
-      for (const l of linked) known.add(l.psa_note_id);
+    const unchanged = new Set<number>();
+    const asLeft: Array<{ psaId: number; link: number; shadow: string; stamp: string }> = [];
+    for (const r of rows) {
+      const state = states.get(r.id);
+      if (!state) continue;
+      if (state.seenAt === r.lastActivity) unchanged.add(r.id);
+      else if (r.ticket?.inNocQueue && stampFinal(r.lastActivity, now) && sameSide(r.ticket, state.shadow)) {
+        unchanged.add(r.id);
+        asLeft.push({ psaId: r.id, link: state.id, shadow: state.shadow, stamp: r.lastActivity });
+      }
     }
-    for (const n of added) if (!known.has(n.id)) unchanged.delete(n.ticketId);
+    if (unchanged.size > 0 && session.tickets.notesAddedSince) {
+      const added = await session.tickets.notesAddedSince(from, [...unchanged]);
+      const known = new Set<number>();
+      const ids = [...new Set(added.map((n) => n.id))];
+      for (let i = 0; i < ids.length; i += 500) {
+        const linked = await this.#k
+          .selectFrom("note_links")
+          .select("psa_note_id")
+          .where("partner_id", "=", partnerId)
+          .where("psa_note_id", "in", ids.slice(i, i + 500))
+          .execute();
+        for (const l of linked) known.add(l.psa_note_id);
+      }
+      for (const n of added) if (!known.has(n.id)) unchanged.delete(n.ticketId);
+    }
+    for (const a of asLeft) if (unchanged.has(a.psaId)) await links.seen(a.link, a.shadow, a.stamp);
     return unchanged;
   }
 
@@ -282,4 +300,11 @@ export class TicketFeed {
       detectedAt: r.detected_at,
     }));
   }
+}
+
+/** Whether the PSA ticket holds exactly the PSA side of the stored shadow (nothing changed since that sync). */
+function sameSide(ticket: PsaTicket, shadow: string): boolean {
+  const now = psaSide(ticket);
+  const last = readShadow(shadow).psa;
+  return PAIRS.every(([, f]) => now[f] === last[f]);
 }

@@ -160,24 +160,40 @@ export class TicketLinks {
   }
 
   /**
-   * The stamps the last syncs saw everything behind, by PSA ticket id, for those of these tickets
-   * that have one (linked tickets only: one out of the queue is read to see it come back).
+   * What a poll compares a listed ticket with, by PSA ticket id: the stamp the last sync saw
+   * everything behind (or null) and the shadow it left. Linked tickets only: one out of the queue is
+   * read to see it come back.
    */
-  async seenStamps(partnerId: number, psaTicketIds: number[]): Promise<Map<number, string>> {
-    const seen = new Map<number, string>();
+  async seenStates(
+    partnerId: number,
+    psaTicketIds: number[],
+  ): Promise<Map<number, { id: number; seenAt: string | null; shadow: string }>> {
+    const seen = new Map<number, { id: number; seenAt: string | null; shadow: string }>();
     const ids = [...new Set(psaTicketIds)];
     for (let i = 0; i < ids.length; i += 500) {
       const rows = await this.#k
         .selectFrom("ticket_links")
-        .select(["psa_ticket_id", "psa_seen_at"])
+        .select(["id", "psa_ticket_id", "psa_seen_at", "shadow"])
         .where("partner_id", "=", partnerId)
         .where("state", "=", "linked")
         .where("psa_ticket_id", "in", ids.slice(i, i + 500))
-        .where("psa_seen_at", "is not", null)
         .execute();
-      for (const r of rows) if (r.psa_seen_at !== null) seen.set(r.psa_ticket_id, r.psa_seen_at);
+      for (const r of rows) seen.set(r.psa_ticket_id, { id: r.id, seenAt: r.psa_seen_at, shadow: r.shadow });
     }
     return seen;
+  }
+
+  /**
+   * A poll found the ticket exactly as its last sync left it at a newer stamp: that stamp is seen.
+   * Only while the shadow is still the one compared (a sync in between has the last word).
+   */
+  async seen(id: number, shadow: string, seenAt: string): Promise<void> {
+    await this.#k
+      .updateTable("ticket_links")
+      .set({ psa_seen_at: seenAt })
+      .where("id", "=", id)
+      .where("shadow", "=", shadow)
+      .execute();
   }
 
   /** The PSA tickets of the partner's links, most recently synced first (a poll looks at them too). */
