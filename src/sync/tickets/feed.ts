@@ -182,7 +182,8 @@ export class TicketFeed {
    *     write moved its stamp), at a final stamp — which is then stored as seen.
    * Where the PSA reports notes in events of their own, a ticket sync may not have read the notes:
    * one listing of the notes added since `from` on these tickets finds a note whose event was lost,
-   * and its ticket is read after all.
+   * and its ticket is read after all. Files likewise, where the PSA lists them in bulk (a ticket sync
+   * lists them only when the ticket shows activity it did not see).
    */
   async #unchanged(
     partnerId: number,
@@ -209,21 +210,42 @@ export class TicketFeed {
     }
     if (unchanged.size > 0 && session.tickets.notesAddedSince) {
       const added = await session.tickets.notesAddedSince(from, [...unchanged]);
-      const known = new Set<number>();
-      const ids = [...new Set(added.map((n) => n.id))];
-      for (let i = 0; i < ids.length; i += 500) {
-        const linked = await this.#k
+      const known = await this.#linked(added, (ids) =>
+        this.#k
           .selectFrom("note_links")
-          .select("psa_note_id")
+          .select("psa_note_id as id")
           .where("partner_id", "=", partnerId)
-          .where("psa_note_id", "in", ids.slice(i, i + 500))
-          .execute();
-        for (const l of linked) known.add(l.psa_note_id);
-      }
+          .where("psa_note_id", "in", ids)
+          .execute(),
+      );
       for (const n of added) if (!known.has(n.id)) unchanged.delete(n.ticketId);
+    }
+    if (unchanged.size > 0 && session.attachments?.addedSince) {
+      const added = await session.attachments.addedSince(from, [...unchanged]);
+      const known = await this.#linked(added, (ids) =>
+        this.#k
+          .selectFrom("attachment_links")
+          .select("psa_attachment_id as id")
+          .where("partner_id", "=", partnerId)
+          .where("psa_attachment_id", "in", ids)
+          .execute(),
+      );
+      for (const f of added) if (!known.has(f.id)) unchanged.delete(f.ticketId);
     }
     for (const a of asLeft) if (unchanged.has(a.psaId)) await links.seen(a.link, a.shadow, a.stamp);
     return unchanged;
+  }
+
+  /** Which of these PSA records (notes, files) are linked already, looked up 500 ids at a time. */
+  async #linked(
+    records: ReadonlyArray<{ id: number }>,
+    lookup: (ids: number[]) => Promise<Array<{ id: number }>>,
+  ): Promise<Set<number>> {
+    const known = new Set<number>();
+    const ids = [...new Set(records.map((r) => r.id))];
+    for (let i = 0; i < ids.length; i += 500)
+      for (const r of await lookup(ids.slice(i, i + 500))) known.add(r.id);
+    return known;
   }
 
   /**
