@@ -6,7 +6,8 @@
  * (`--system connectwise`): its emulator over HTTPS with callbacks on; see tickets-connectwise.ts for
  * its request limit. Prints human lines, then one JSON object:
  *
- *   {"edits", "toPsa": {"p50Ms", "p99Ms"}, "toPortal": {"p50Ms", "p99Ms"}, "writesPerEdit", "apiCalls", "http429"}
+ *   {"edits", "toPsa": {"p50Ms", "p99Ms"}, "toPortal": {"p50Ms", "p99Ms"}, "writesPerEdit", "apiCalls",
+ *    "apiCallsPerEdit", "http429"}
  *
  *   npm run bench:tickets                          (BENCH_TICKETS=200, BENCH_RATE=20, BENCH_SECONDS=60)
  *   npm run bench:tickets -- --system connectwise
@@ -55,6 +56,10 @@
  *     addNote with origin "psa" (counted by the Portal wrapper; conflict-resolution notes would be
  *     counted here too).
  * 1.00 means each edit caused exactly one write on the other side and no echo wrote anything back.
+ *
+ * apiCallsPerEdit = nocbridge's own PSA requests per edit: those its client sent in the window plus
+ * those of one poll cycle run right after it (listing, drift check, and every ticket it re-reads, up
+ * to the worker being idle again), over the edits. The technician's requests are not counted.
  *
  * apiCalls = every API request the emulator counted in the window (nocbridge's and the technician's;
  * both shares are printed). http429 = requests the emulator refused in the window (limit and
@@ -376,6 +381,15 @@ try {
     throttledMs: client.throttledMs - clientStart.throttledMs,
   };
 
+  // ---- the next poll (the safety net's cycle after the edits), on its own: its PSA calls count
+  // towards the cost of an edit too, since every edit it re-reads is read again there
+  const pollBefore = psa.clientCounters().requests;
+  const pollStart = performance.now();
+  const polled = await sync.pollTickets(partner.id);
+  await sync.tickets.idle(partner.id);
+  const pollMs = performance.now() - pollStart;
+  const pollCalls = psa.clientCounters().requests - pollBefore;
+
   // ---- convergence, read after the window closed (not counted): both sides hold the last edit
   const psaRows = await psa.read(ticketIds.map((id) => psaOf.get(id) as number));
   const psaById = new Map(psaRows.map((r) => [r.id, r]));
@@ -401,6 +415,8 @@ try {
   const portalWrites = counts.portalWrites;
   const edits = portalEdits.length + psaEdits.length - failures.length;
   const writesPerEdit = edits > 0 ? (psaWrites + portalWrites) / edits : Number.NaN;
+  // nocbridge's own PSA calls per edit: the window's and the next poll's (the technician's are not counted).
+  const apiCallsPerEdit = edits > 0 ? (ours.requests + pollCalls) / edits : Number.NaN;
   const rejected = Object.values(stats.rejected).reduce((a, n) => a + n, 0);
   const http429 = Math.max(rejected, ours.rateLimited + ours.threadLimited + psa.tech429());
   const lostToPsa = portalEdits.filter((e) => e.doneAt === null).length;
@@ -429,6 +445,10 @@ try {
     `API calls in the window: ${stats.requests} (nocbridge ${ours.requests}, technician ${techPatches}); by operation ${JSON.stringify(stats.byOperation)}`,
   );
   console.log(
+    `next poll: ${polled} tickets queued, ${pollCalls} ${label} calls, ${(pollMs / 1000).toFixed(1)} s with its drain; ` +
+      `API calls per edit (nocbridge's in the window + the next poll's) ${apiCallsPerEdit.toFixed(2)}`,
+  );
+  console.log(
     `rejections: emulator ${JSON.stringify(stats.rejected)}; nocbridge client 429 ${ours.rateLimited}, ${psa.threads ? `thread limit ${ours.threadLimited}, ` : ""}retries ${ours.retries}, throttled ${ours.throttledMs} ms; technician 429 ${psa.tech429()}`,
   );
   console.log(
@@ -451,6 +471,7 @@ try {
       toPortal: { p50Ms: round1(pct(toPortal, 50)), p99Ms: round1(pct(toPortal, 99)) },
       writesPerEdit: Number(writesPerEdit.toFixed(2)),
       apiCalls: stats.requests,
+      apiCallsPerEdit: Number(apiCallsPerEdit.toFixed(2)),
       http429,
     }),
   );

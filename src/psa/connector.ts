@@ -170,6 +170,13 @@ export interface PsaTicket {
   lastActivity: string;
 }
 
+/** A ticket a poll's listing found: its id and last-change stamp, and the ticket itself where the listing carries it. */
+export interface ChangedTicket {
+  id: number;
+  lastActivity: string;
+  ticket?: PsaTicket;
+}
+
 /** The fields that cross both ways. */
 export type TicketFields = Pick<PsaTicket, "title" | "description" | "status" | "priority" | "assetId">;
 
@@ -204,8 +211,14 @@ export interface NewNote {
 
 export interface TicketPort {
   get(id: number): Promise<PsaTicket | null>;
-  /** NOC-queue tickets changed at or after `since`, and any of `alsoIds` changed since (to see them leave). */
-  changedSince(since: Date, alsoIds: number[]): Promise<Array<{ id: number; lastActivity: string }>>;
+  /**
+   * NOC-queue tickets changed at or after `since`, and any of `alsoIds` changed since (to see them
+   * leave), each with its last-change stamp as `get` reports it (`PsaTicket.lastActivity`): a poll
+   * compares it with the stamp the last sync read. Where the listing carries whole tickets at no
+   * extra request, each comes as `get` would return it (`ticket`): a poll then sees that a ticket
+   * holds exactly what its last sync left (only our own write moved its stamp) without reading it.
+   */
+  changedSince(since: Date, alsoIds: number[]): Promise<ChangedTicket[]>;
   /** The ticket created for a portal ticket (its externalRef), if there is one. */
   findByExternalRef(ref: string): Promise<PsaTicket | null>;
   /**
@@ -221,6 +234,13 @@ export interface TicketPort {
    */
   descriptionAsStored?(text: string): string;
   notes(ticketId: number): Promise<PsaNote[]>;
+  /**
+   * For a PSA that reports notes in events of their own (not in its ticket events): the notes created
+   * at or after `since` on any of these tickets, by id, in one listing rather than a read per ticket.
+   * A poll asks it for the tickets it would leave alone, so that a note whose own event was lost is
+   * still found. Absent: a ticket counts as seen only when its notes were read with it.
+   */
+  notesAddedSince?(since: Date, ticketIds: number[]): Promise<Array<{ id: number; ticketId: number }>>;
   /**
    * Adds a note; after an ambiguous failure a note with the same text that is not in `known` is taken
    * as the one sent.

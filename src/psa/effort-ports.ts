@@ -85,4 +85,10 @@ export interface AttachmentPort {
    * not in `known` is taken as the one sent.
    */
   add(psaTicketId: number, file: NewAttachment, known: ReadonlySet<number>): Promise<number>;
+  /**
+   * The files added at or after `since` to any of these tickets, by id, in one listing rather than a
+   * list per ticket: a poll asks it for the tickets it would leave alone, so that a file added in the
+   * PSA behind a stamp already seen is still fetched. Absent: such a file waits for the periodic check.
+   */
+  addedSince?(since: Date, ticketIds: number[]): Promise<Array<{ id: number; ticketId: number }>>;
 }

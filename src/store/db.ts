@@ -30,6 +30,7 @@ import * as m0018 from "./migrations/0018_client_company_name.js";
 import * as m0019 from "./migrations/0019_file_checks.js";
 import * as m0020 from "./migrations/0020_run_progress.js";
 import * as m0022 from "./migrations/0022_reconciliation_ignores.js";
+import * as m0023 from "./migrations/0023_ticket_seen_stamp.js";
 import * as m0024 from "./migrations/0024_scale_out.js";
 import * as m0025 from "./migrations/0025_run_pause.js";
 import type { Database } from "./schema.js";
@@ -156,6 +157,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     "0019_file_checks": { up: (db) => m0019.up(db, dialect) },
     "0020_run_progress": { up: (db) => m0020.up(db, dialect) },
     "0022_reconciliation_ignores": { up: (db) => m0022.up(db, dialect) },
+    "0023_ticket_seen_stamp": { up: (db) => m0023.up(db, dialect) },
     "0024_scale_out": { up: (db) => m0024.up(db, dialect) },
     "0025_run_pause": { up: (db) => m0025.up(db, dialect) },
   };

@@ -352,6 +352,11 @@ export interface TicketLinkRow {
   warning: Generated<string | null>;
   /** When the PSA ticket's files were last listed (the periodic file check, migration 0019); null: never. */
   files_checked_at: Generated<string | null>;
+  /**
+   * The PSA's last-activity stamp as the last sync read it, when that read saw everything behind it
+   * (migration 0023); null: not known, the next poll reads the ticket again.
+   */
+  psa_seen_at: Generated<string | null>;
 }
 
 export interface NoteLinkRow {

@@ -803,6 +803,54 @@ describe.each(STORES)("two-way ticket sync against the ConnectWise emulator on %
     expect(v.checks.find((c) => c.name === "webhooks:registration")).toMatchObject({ ok: true });
   });
 
+  it("a poll does not read a ticket again that a callback already synced at its (final) stamp", async () => {
+    const t = await newPortalTicket({ title: "Polled once" });
+    await drain();
+    const id = await linked(t.id);
+    await services().sync.pollTickets(partnerId);
+    await tickets().idle(partnerId);
+    // The technician's edit is stamped in a second long over when the callback's sync reads it.
+    frozen = new Date(Date.now() - 10_000);
+    try {
+      await techPatch(id, [{ op: "replace", path: "summary", value: "Polled once (by callback)" }]);
+      await settle();
+    } finally {
+      frozen = null;
+    }
+    expect((await portal().getTicket(SYSTEM_ACTOR, t.id)).title).toBe("Polled once (by callback)");
+    const from = cw.wire.length;
+    await services().sync.pollTickets(partnerId);
+    await tickets().idle(partnerId);
+    const own = new RegExp(`^service/tickets/${id}(/|$)`);
+    const polled = cw.wire.slice(from).map((r) => r.path);
+    expect(polled).toContain("service/tickets"); // the poll's listing
+    expect(polled.filter((p) => own.test(p))).toEqual([]); // no read of the ticket, its notes or CIs
+  });
+
+  it("an edit in the same second as the one a callback's sync read is not lost to a poll after that second", async () => {
+    const t = await newPortalTicket({ title: "Same second, callback" });
+    await drain();
+    const id = await linked(t.id);
+    frozen = new Date();
+    try {
+      await techPatch(id, [{ op: "replace", path: "summary", value: "Same second, callback (1)" }]);
+      await settle(); // read while its second is not over
+      expect((await portal().getTicket(SYSTEM_ACTOR, t.id)).title).toBe("Same second, callback (1)");
+      await cw.admin("PUT", "callbacks", { enabled: false });
+      const stamp = cwTicket(id)!._info.lastUpdated;
+      await techPatch(id, [{ op: "replace", path: "summary", value: "Same second, callback (2)" }]);
+      expect(cwTicket(id)!._info.lastUpdated).toBe(stamp);
+      // The poll comes once the stamp is final (its second and the settle window are over).
+      await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(stamp) + 6_100 - Date.now())));
+      await services().sync.pollTickets(partnerId);
+      await tickets().idle(partnerId);
+    } finally {
+      frozen = null;
+      await cw.admin("PUT", "callbacks", { enabled: true });
+    }
+    expect((await portal().getTicket(SYSTEM_ACTOR, t.id)).title).toBe("Same second, callback (2)");
+  });
+
   it("an edit stamped in the same second as one a poll already saw is not lost (ConnectWise stamps lastUpdated to the second)", async () => {
     const t = await newPortalTicket({ title: "Same second" });
     await drain();

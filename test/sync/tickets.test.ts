@@ -35,10 +35,13 @@ type Creds = { username: string; secret: string; integrationCode: string };
  * arrives without its status — as when an Autotask workflow rule or a required field stops a close.
  */
 const refuse = { close: false };
+/** While set, runs right before our client sends a ticket update (an edit racing our write). */
+const race: { beforeUpdate: (() => Promise<void>) | null } = { beforeUpdate: null };
 function refusingCloses(creds: Parameters<typeof fastClient>[0]): ReturnType<typeof fastClient> {
   const api = fastClient(creds);
   const update = api.update.bind(api);
   api.update = async (entity, body, opts) => {
+    if (race.beforeUpdate && entity === "Tickets") await race.beforeUpdate();
     if (refuse.close && entity === "Tickets" && body.status === 5) {
       const { status: _dropped, ...rest } = body;
       return update(entity, rest, opts);
@@ -511,6 +514,118 @@ describe.each(STORES)("two-way ticket sync against the Autotask emulator on %s",
     } finally {
       await at.admin("PUT", "/faults", { deliveryDrop: 0 });
     }
+  });
+
+  it("a poll does not read a ticket again that a webhook already synced at its stamp; an edit without a webhook still comes through", async () => {
+    const t = await newPortalTicket({ title: "Polled once" });
+    await drain();
+    const atId = (await linkOf(t.id))!;
+    const ops = async () =>
+      ((await at.stats()) as unknown as { byOperation: Record<string, number> }).byOperation;
+    // A poll first, so that only what happens next is new to the one after it (our own writes so far
+    // moved stamps that this poll reads once).
+    await env.services.sync.pollTickets(partnerId);
+    await asTech("PATCH", "Tickets", { id: atId, title: "Polled once (by webhook)" });
+    await until(
+      async () => (await portal().getTicket(SYSTEM_ACTOR, t.id)).title === "Polled once (by webhook)",
+      "the webhook's edit",
+    );
+    const before = await ops();
+    await env.services.sync.pollTickets(partnerId);
+    await tickets().idle(partnerId);
+    const after = await ops();
+    const delta = (op: string) => (after[op] ?? 0) - (before[op] ?? 0);
+    expect(delta("query Tickets")).toBe(1); // the poll's listing
+    expect(delta("get Tickets")).toBe(0); // no read of the ticket…
+    expect(delta("query TicketNotes")).toBe(1); // …and one listing of new notes, for every ticket at once
+
+    // An edit whose webhook is lost moves the stamp: the poll reads the ticket and applies it.
+    await at.admin("PUT", "/faults", { deliveryDrop: 1 });
+    try {
+      await asTech("PATCH", "Tickets", { id: atId, priority: 4 });
+      await at.admin("POST", "/webhooks/flush");
+    } finally {
+      await at.admin("PUT", "/faults", { deliveryDrop: 0 });
+    }
+    expect((await portal().getTicket(SYSTEM_ACTOR, t.id)).priorityId).toBe(9);
+    await env.services.sync.pollTickets(partnerId);
+    await tickets().idle(partnerId);
+    expect((await portal().getTicket(SYSTEM_ACTOR, t.id)).priorityId).toBe(8); // Critical → P0
+  });
+
+  it("a poll does not read a ticket again whose stamp only our own write moved; an edit racing that write still comes through", async () => {
+    const t = await newPortalTicket({ title: "Own write" });
+    await drain();
+    const atId = (await linkOf(t.id))!;
+    const ops = async () =>
+      ((await at.stats()) as unknown as { byOperation: Record<string, number> }).byOperation;
+    await env.services.sync.pollTickets(partnerId);
+    await tickets().idle(partnerId);
+    await portal().updateTicket(SYSTEM_ACTOR, t.id, { title: "Own write (portal)" });
+    await drain();
+    expect((await atGet(atId)).title).toBe("Own write (portal)");
+    const before = await ops();
+    await env.services.sync.pollTickets(partnerId);
+    await tickets().idle(partnerId);
+    const after = await ops();
+    expect((after["get Tickets"] ?? 0) - (before["get Tickets"] ?? 0)).toBe(0);
+
+    // The technician edits another field between our read and our write, and its webhook is lost: the
+    // ticket no longer holds what our sync left, so the poll reads it.
+    race.beforeUpdate = async () => {
+      race.beforeUpdate = null;
+      await at.admin("PUT", "/faults", { deliveryDrop: 1 });
+      try {
+        await asTech("PATCH", "Tickets", { id: atId, priority: 4 });
+        await at.admin("POST", "/webhooks/flush");
+      } finally {
+        await at.admin("PUT", "/faults", { deliveryDrop: 0 });
+      }
+    };
+    try {
+      await portal().updateTicket(SYSTEM_ACTOR, t.id, { title: "Own write (raced)" });
+      await drain();
+    } finally {
+      race.beforeUpdate = null;
+    }
+    expect((await atGet(atId)).priority).toBe(4);
+    expect((await portal().getTicket(SYSTEM_ACTOR, t.id)).priorityId).toBe(9);
+    await env.services.sync.pollTickets(partnerId);
+    await tickets().idle(partnerId);
+    expect((await portal().getTicket(SYSTEM_ACTOR, t.id)).priorityId).toBe(8); // Critical → P0
+  });
+
+  it("a note whose webhook was lost is still found by the poll when a webhook synced its ticket since", async () => {
+    const t = await newPortalTicket({ title: "Lost note hook" });
+    await drain();
+    const atId = (await linkOf(t.id))!;
+    await env.services.sync.pollTickets(partnerId);
+    await at.admin("PUT", "/faults", { deliveryDrop: 1 });
+    try {
+      await asTech("POST", `Tickets/${atId}/Notes`, {
+        ticketID: atId,
+        title: "Partner",
+        description: "Note whose webhook was lost",
+        noteType: 1,
+        publish: 1,
+      });
+      await at.admin("POST", "/webhooks/flush");
+    } finally {
+      await at.admin("PUT", "/faults", { deliveryDrop: 0 });
+    }
+    // The ticket's own webhook syncs it (its notes are not read for a ticket event) at the stamp the
+    // note moved too.
+    await asTech("PATCH", "Tickets", { id: atId, title: "Lost note hook (edited)" });
+    await until(
+      async () => (await portal().getTicket(SYSTEM_ACTOR, t.id)).title === "Lost note hook (edited)",
+      "the webhook's edit",
+    );
+    const hasNote = async () =>
+      (await portal().listNotes(SYSTEM_ACTOR, t.id)).items.some((n) => n.text.includes("webhook was lost"));
+    expect(await hasNote()).toBe(false);
+    await env.services.sync.pollTickets(partnerId);
+    await tickets().idle(partnerId);
+    expect(await hasNote()).toBe(true);
   });
 
   it("creates are never duplicated under 429s, 500s and timeouts after apply", async () => {

@@ -17,6 +17,9 @@ interface TicketAttachment extends AutotaskEntity {
   data?: string | null;
 }
 
+/** Ticket ids per listing of `addedSince` (an `in` condition of Autotask's query stays short). */
+const QUERY_IDS = 200;
+
 /** publish: 1 = all Autotask users (the partner's technicians see the NOC's files). */
 const PUBLISH_ALL = 1;
 
@@ -46,6 +49,24 @@ export function autotaskAttachments(api: AutotaskApi): AttachmentPort {
   };
   return {
     list,
+
+    async addedSince(since, ticketIds) {
+      const found: Array<{ id: number; ticketId: number }> = [];
+      const ids = [...new Set(ticketIds)];
+      for (let i = 0; i < ids.length; i += QUERY_IDS) {
+        const rows = await queryAll<TicketAttachment>(api, "TicketAttachments", {
+          filter: [
+            { op: "gte", field: "attachDate", value: since.toISOString() },
+            { op: "in", field: "parentID", value: ids.slice(i, i + QUERY_IDS) },
+          ],
+          includeFields: ["id", "parentID", "ticketID", "attachmentType"],
+        });
+        for (const r of rows)
+          if (r.attachmentType === "FILE_ATTACHMENT" && typeof r.parentID === "number")
+            found.push({ id: r.id, ticketId: r.parentID });
+      }
+      return found;
+    },
 
     async get(id) {
       const row = await api.get<TicketAttachment>("TicketAttachments", id);

@@ -25,6 +25,9 @@ export const DESCRIPTION_MAX = 8000;
 /** Longest TicketNotes.title: 250 characters (same sources). */
 export const NOTE_TITLE_MAX = 250;
 
+/** Ticket ids per note listing of `notesAddedSince` (an `in` condition of Autotask's query stays short). */
+const NOTE_QUERY_IDS = 200;
+
 /** The description as Autotask keeps it: cut to its limit with a marker. */
 export const descriptionAsStored = (text: string) => fitText(text, DESCRIPTION_MAX);
 
@@ -90,11 +93,31 @@ export function autotaskTickets(
       const queue: QueryCondition = { op: "eq", field: "queueID", value: s.queueId };
       const scope: QueryCondition =
         alsoIds.length > 0 ? { op: "or", items: [queue, { op: "in", field: "id", value: alsoIds }] } : queue;
+      // Whole rows, at no extra request: a ticket only our own write touched since its last sync is
+      // recognised from them without a read of its own.
       const rows = await queryAll<Ticket>(api, "Tickets", {
         filter: [{ op: "gte", field: "lastActivityDate", value: since.toISOString() }, scope],
-        includeFields: ["id", "lastActivityDate"],
       });
-      return rows.map((r) => ({ id: r.id, lastActivity: String(r.lastActivityDate ?? "") }));
+      return rows.map((r) => {
+        const ticket = toPsaTicket(r, s.queueId);
+        return { id: ticket.id, lastActivity: ticket.lastActivity, ticket };
+      });
+    },
+
+    async notesAddedSince(since, ticketIds) {
+      const found: Array<{ id: number; ticketId: number }> = [];
+      const ids = [...new Set(ticketIds)];
+      for (let i = 0; i < ids.length; i += NOTE_QUERY_IDS) {
+        const rows = await queryAll<TicketNote>(api, "TicketNotes", {
+          filter: [
+            { op: "gte", field: "createDateTime", value: since.toISOString() },
+            { op: "in", field: "ticketID", value: ids.slice(i, i + NOTE_QUERY_IDS) },
+          ],
+          includeFields: ["id", "ticketID"],
+        });
+        for (const r of rows) found.push({ id: r.id, ticketId: r.ticketID });
+      }
+      return found;
     },
 
     async findByExternalRef(ref) {

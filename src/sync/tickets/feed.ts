@@ -3,21 +3,20 @@ import type { Logger } from "../../lib/logger.js";
 import { nulField } from "../../lib/nul.js";
 import { notFound, PortalError } from "../../portal/errors.js";
 import type { IntegrationView } from "../../portal/types.js";
-import type { PsaSession } from "../../psa/connector.js";
+import type { ChangedTicket, PsaSession, PsaTicket } from "../../psa/connector.js";
 import type { ConnectorRegistry } from "../../psa/registry.js";
 import type { Db } from "../../store/db.js";
 import type { SyncPortal } from "../portal-port.js";
 import { statusRowsInScope } from "../status-scope.js";
 import type { TicketLinks } from "./links.js";
+import { PAIRS, psaSide, readShadow } from "./shadow.js";
+import { SECOND_STAMP_SETTLE_MS, stampFinal, toTheSecond } from "./stamps.js";
 import type { WebhookRegistrations } from "./webhooks.js";
 import type { TicketWorker } from "./worker.js";
 
 export type ReceiveResult =
   | { status: 200; duplicate: boolean }
   | { status: 400 | 401; error: string; field?: string };
-
-/** How long after its second a stamp given to the second is taken as final (with room for clock skew). */
-const SECOND_STAMP_SETTLE_MS = 5_000;
 
 /**
  * The inbox key of a ticket a poll found: the ticket and its last-change stamp, so that the overlap of
@@ -27,9 +26,8 @@ const SECOND_STAMP_SETTLE_MS = 5_000;
  * once its second is over, so while it is recent each poll's event for it is its own.
  */
 export function pollKey(id: number, lastActivity: string, now: Date): string {
-  const toTheSecond = /T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:?\d{2})$/.test(lastActivity);
   const recent = now.getTime() - Date.parse(lastActivity) < 1_000 + SECOND_STAMP_SETTLE_MS;
-  return toTheSecond && recent
+  return toTheSecond(lastActivity) && recent
     ? `poll:${id}:${lastActivity}:${now.toISOString()}`
     : `poll:${id}:${lastActivity}`;
 }
@@ -127,8 +125,9 @@ export class TicketFeed {
 
   /**
    * The safety net: NOC-queue tickets (and linked tickets, to see them leave the queue) changed at or
-   * after the cursor minus an overlap go to the inbox. The cursor is saved after the inbox rows it
-   * covers.
+   * after the cursor minus an overlap go to the inbox — except those the last sync already read at the
+   * stamp listed (`#unchanged`). The cursor is saved after the inbox rows it covers. Returns how many
+   * tickets were queued.
    */
   async poll(partnerId: number, session: PsaSession): Promise<number> {
     const now = this.o.clock.now();
@@ -143,8 +142,11 @@ export class TicketFeed {
       : new Date(now.getTime() - 7 * 86_400_000);
     const linked = await this.o.links.recentPsaIds(partnerId, 400);
     const rows = await session.tickets.changedSince(from, linked);
+    const unchanged = await this.#unchanged(partnerId, session, rows, from, now);
     let newest = cursor?.value ?? from.toISOString();
     for (const r of rows) {
+      if (r.lastActivity > newest) newest = r.lastActivity;
+      if (unchanged.has(r.id)) continue;
       await this.o.worker.enqueue(partnerId, {
         source: "poll",
         dedupKey: pollKey(r.id, r.lastActivity, now),
@@ -152,7 +154,6 @@ export class TicketFeed {
         psaId: r.id,
         psaTicketId: r.id,
       });
-      if (r.lastActivity > newest) newest = r.lastActivity;
     }
     const stamp = now.toISOString();
     if (cursor) {
@@ -169,7 +170,82 @@ export class TicketFeed {
         .values({ partner_id: partnerId, stream: "tickets", value: newest, version: 1, updated_at: stamp })
         .execute();
     }
-    return rows.length;
+    return rows.length - unchanged.size;
+  }
+
+  /**
+   * The listed tickets a read would find nothing new in:
+   *   - the stamp still equals the one their last sync saw everything behind (a webhook's sync, or the
+   *     last poll's). Such a stamp was final when it was read (./stamps.ts), so no same-second edit
+   *     hides behind it;
+   *   - or the listing carries the ticket, which holds exactly what the last sync left (only our own
+   *     write moved its stamp), at a final stamp — which is then stored as seen.
+   * Where the PSA reports notes in events of their own, a ticket sync may not have read the notes:
+   * one listing of the notes added since `from` on these tickets finds a note whose event was lost,
+   * and its ticket is read after all. Files likewise, where the PSA lists them in bulk (a ticket sync
+   * lists them only when the ticket shows activity it did not see).
+   */
+  async #unchanged(
+    partnerId: number,
+    session: PsaSession,
+    rows: ReadonlyArray<ChangedTicket>,
+    from: Date,
+    now: Date,
+  ): Promise<Set<number>> {
+    const links = this.o.links;
+    const states = await links.seenStates(
+      partnerId,
+      rows.map((r) => r.id),
+    );
+    const unchanged = new Set<number>();
+    const asLeft: Array<{ psaId: number; link: number; shadow: string; stamp: string }> = [];
+    for (const r of rows) {
+      const state = states.get(r.id);
+      if (!state) continue;
+      if (state.seenAt === r.lastActivity) unchanged.add(r.id);
+      else if (r.ticket?.inNocQueue && stampFinal(r.lastActivity, now) && sameSide(r.ticket, state.shadow)) {
+        unchanged.add(r.id);
+        asLeft.push({ psaId: r.id, link: state.id, shadow: state.shadow, stamp: r.lastActivity });
+      }
+    }
+    if (unchanged.size > 0 && session.tickets.notesAddedSince) {
+      const added = await session.tickets.notesAddedSince(from, [...unchanged]);
+      const known = await this.#linked(added, (ids) =>
+        this.#k
+          .selectFrom("note_links")
+          .select("psa_note_id as id")
+          .where("partner_id", "=", partnerId)
+          .where("psa_note_id", "in", ids)
+          .execute(),
+      );
+      for (const n of added) if (!known.has(n.id)) unchanged.delete(n.ticketId);
+    }
+    if (unchanged.size > 0 && session.attachments?.addedSince) {
+      const added = await session.attachments.addedSince(from, [...unchanged]);
+      const known = await this.#linked(added, (ids) =>
+        this.#k
+          .selectFrom("attachment_links")
+          .select("psa_attachment_id as id")
+          .where("partner_id", "=", partnerId)
+          .where("psa_attachment_id", "in", ids)
+          .execute(),
+      );
+      for (const f of added) if (!known.has(f.id)) unchanged.delete(f.ticketId);
+    }
+    for (const a of asLeft) if (unchanged.has(a.psaId)) await links.seen(a.link, a.shadow, a.stamp);
+    return unchanged;
+  }
+
+  /** Which of these PSA records (notes, files) are linked already, looked up 500 ids at a time. */
+  async #linked(
+    records: ReadonlyArray<{ id: number }>,
+    lookup: (ids: number[]) => Promise<Array<{ id: number }>>,
+  ): Promise<Set<number>> {
+    const known = new Set<number>();
+    const ids = [...new Set(records.map((r) => r.id))];
+    for (let i = 0; i < ids.length; i += 500)
+      for (const r of await lookup(ids.slice(i, i + 500))) known.add(r.id);
+    return known;
   }
 
   /**
@@ -246,4 +322,11 @@ export class TicketFeed {
       detectedAt: r.detected_at,
     }));
   }
+}
+
+/** Whether the PSA ticket holds exactly the PSA side of the stored shadow (nothing changed since that sync). */
+function sameSide(ticket: PsaTicket, shadow: string): boolean {
+  const now = psaSide(ticket);
+  const last = readShadow(shadow).psa;
+  return PAIRS.every(([, f]) => now[f] === last[f]);
 }

@@ -85,6 +85,8 @@ export class TicketLinks {
     gap?: { statusId: number; warning: string },
     /** The portal side as sent (the description with its alerts block); default: the ticket's own. */
     side: PortalSide = portalSide(ticket),
+    /** The PSA stamp this sync saw everything behind (see `synced`); null: none. */
+    seenAt: string | null = null,
   ): Promise<void> {
     const shadow: Shadow = {
       portal: gap ? { ...side, statusId: gap.statusId } : side,
@@ -111,6 +113,7 @@ export class TicketLinks {
         warning: gap?.warning ?? null,
         // The files are brought in step right after a link is made (the periodic check can wait).
         files_checked_at: this.#now(),
+        psa_seen_at: seenAt,
       })
       .execute();
   }
@@ -123,8 +126,11 @@ export class TicketLinks {
       .execute();
   }
 
-  /** A reconcile done: the new shadow, no error, the warning (or none). */
-  async synced(id: number, shadow: Shadow, warning: string | null): Promise<void> {
+  /**
+   * A reconcile done: the new shadow, no error, the warning (or none), and the PSA's last-change
+   * stamp if the reconcile saw everything behind it (null: a poll reads the ticket again).
+   */
+  async synced(id: number, shadow: Shadow, warning: string | null, seenAt: string | null): Promise<void> {
     await this.#k
       .updateTable("ticket_links")
       .set({
@@ -133,6 +139,7 @@ export class TicketLinks {
         last_error: null,
         state: "linked",
         warning,
+        psa_seen_at: seenAt,
       })
       .where("id", "=", id)
       .execute();
@@ -144,6 +151,48 @@ export class TicketLinks {
       .updateTable("ticket_links")
       .set({ files_checked_at: this.#now() })
       .where("id", "=", id)
+      .execute();
+  }
+
+  /** The time now, by the links' clock (when a PSA read was made, for `seenStamp`). */
+  now(): Date {
+    return this.clock.now();
+  }
+
+  /**
+   * What a poll compares a listed ticket with, by PSA ticket id: the stamp the last sync saw
+   * everything behind (or null) and the shadow it left. Linked tickets only: one out of the queue is
+   * read to see it come back.
+   */
+  async seenStates(
+    partnerId: number,
+    psaTicketIds: number[],
+  ): Promise<Map<number, { id: number; seenAt: string | null; shadow: string }>> {
+    const seen = new Map<number, { id: number; seenAt: string | null; shadow: string }>();
+    const ids = [...new Set(psaTicketIds)];
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await this.#k
+        .selectFrom("ticket_links")
+        .select(["id", "psa_ticket_id", "psa_seen_at", "shadow"])
+        .where("partner_id", "=", partnerId)
+        .where("state", "=", "linked")
+        .where("psa_ticket_id", "in", ids.slice(i, i + 500))
+        .execute();
+      for (const r of rows) seen.set(r.psa_ticket_id, { id: r.id, seenAt: r.psa_seen_at, shadow: r.shadow });
+    }
+    return seen;
+  }
+
+  /**
+   * A poll found the ticket exactly as its last sync left it at a newer stamp: that stamp is seen.
+   * Only while the shadow is still the one compared (a sync in between has the last word).
+   */
+  async seen(id: number, shadow: string, seenAt: string): Promise<void> {
+    await this.#k
+      .updateTable("ticket_links")
+      .set({ psa_seen_at: seenAt })
+      .where("id", "=", id)
+      .where("shadow", "=", shadow)
       .execute();
   }
 

@@ -22,6 +22,7 @@ import {
   readShadow,
   type Shadow,
 } from "./shadow.js";
+import { stampFinal } from "./stamps.js";
 import { forwardStatus, PORTAL_NEW, statusGapWarning } from "./status-gap.js";
 
 /** What reconcile needs to know of a lane: the ticket on either side, and whether to read the PSA's notes. */
@@ -71,13 +72,15 @@ export class Reconciler {
         await this.#createInPsa(ctx, lane.ticketId);
         return;
       }
+      const readAt = links.now();
       const pt = await ctx.session.tickets.get(lane.psaTicketId as number);
       if (!pt?.inNocQueue) return; // other queues are not ours, even when a webhook says so
-      await this.#createInPortal(ctx, pt);
+      await this.#createInPortal(ctx, pt, readAt);
       return;
     }
 
     const ticket = await portal.ticket(link.ticket_id);
+    const readAt = links.now();
     const pt = await ctx.session.tickets.get(link.psa_ticket_id);
     if (!pt)
       throw new TicketSyncError(
@@ -173,7 +176,12 @@ export class Reconciler {
       portalAt: after.updatedAt,
       psaAt: pt.lastActivity,
     };
-    await links.synced(link.id, next, warnings.length > 0 ? warnings.join("; ") : null);
+    await links.synced(
+      link.id,
+      next,
+      warnings.length > 0 ? warnings.join("; ") : null,
+      seenStamp(ctx, pt.lastActivity, readAt, lane.pullNotes),
+    );
     await this.o.effort?.sync(ctx, ticket.id, pt.id);
   }
 
@@ -224,6 +232,7 @@ export class Reconciler {
       });
       this.#failpoint("after-send");
     }
+    const readAt = links.now();
     const pt = await ctx.session.tickets.get(id);
     if (!pt)
       throw new TicketSyncError(
@@ -236,6 +245,7 @@ export class Reconciler {
       pt,
       gap ? { statusId: sentStatus, warning: statusGapWarning(side.statusId, label) } : undefined,
       side,
+      seenStamp(ctx, pt.lastActivity, readAt, false),
     );
     await notes.sync(ctx, ticket.id, pt.id, false);
     await this.o.effort?.sync(ctx, ticket.id, pt.id);
@@ -274,7 +284,7 @@ export class Reconciler {
   }
 
   /** PSA → portal create, for a ticket put into the NOC queue. */
-  async #createInPortal(ctx: Ctx, pt: PsaTicket): Promise<void> {
+  async #createInPortal(ctx: Ctx, pt: PsaTicket, readAt: Date): Promise<void> {
     const { links, map, notes, portal } = this.o;
     const label = ctx.session.label;
     // Our own create whose link was lost (a crash between create and link): link it, don't copy it.
@@ -315,7 +325,14 @@ export class Reconciler {
         ? { deviceId: dev.deviceId }
         : {}),
     });
-    await links.saveNew(ctx.partnerId, ticket, pt);
+    await links.saveNew(
+      ctx.partnerId,
+      ticket,
+      pt,
+      undefined,
+      undefined,
+      seenStamp(ctx, pt.lastActivity, readAt, true),
+    );
     await notes.sync(ctx, ticket.id, pt.id, true);
     await this.#files(ctx, ticket.id, pt.id, true);
   }
@@ -331,6 +348,18 @@ export class Reconciler {
       );
     }
   }
+}
+
+/**
+ * The PSA stamp a sync saw everything behind, for the next poll to leave the ticket alone while the
+ * stamp stays (null: it reads the ticket again). The stamp must have been final when the ticket was
+ * read (./stamps.ts): a later edit in the same second would carry it too. And the notes behind it
+ * must be known: read with the ticket, or — where the PSA reports notes in events of their own — left
+ * to the poll's one listing of notes added since (`notesAddedSince`).
+ */
+function seenStamp(ctx: Ctx, stamp: string, readAt: Date, notesRead: boolean): string | null {
+  const notesKnown = notesRead || ctx.session.tickets.notesAddedSince !== undefined;
+  return notesKnown && stampFinal(stamp, readAt) ? stamp : null;
 }
 
 /** The portal side of a ticket as the PSA should hold it: the description with its alerts block. */
