@@ -7,6 +7,7 @@ import { PortalError } from "../portal/errors.js";
 import type { Db } from "../store/db.js";
 import { type AssetRuns, RUN_TASK, type RunJob } from "./asset-runs.js";
 import { BEAT_MS, Liveness } from "./liveness.js";
+import type { OutageWatch } from "./outage.js";
 import type { SyncPortal } from "./portal-port.js";
 import { type AssetScheduler, SCHEDULE_TASK } from "./scheduler.js";
 import type { TicketEngine } from "./tickets/service.js";
@@ -56,6 +57,8 @@ export interface WorkerRoleOptions {
   assetRuns: AssetRuns;
   scheduler: AssetScheduler;
   pollIntervalMs: number;
+  /** Says once when the database went away (and when it is back), instead of a line per beat. */
+  outage: OutageWatch;
   /** Integration saves not yet acted on (each beat). */
   consumeEvents(): Promise<void>;
   onOutcome?: ((o: JobOutcome) => void) | undefined;
@@ -142,7 +145,10 @@ export class WorkerRole {
     await this.#tick();
     this.#beat = setInterval(() => {
       this.#beating ??= this.#tick()
-        .catch((e: unknown) => this.o.logger.warn({ err: e }, "worker beat failed"))
+        .then(
+          () => void this.o.outage.succeeded(),
+          (e: unknown) => void this.o.outage.failed(e, "worker beat failed"),
+        )
         .finally(() => {
           this.#beating = undefined;
         });

@@ -366,6 +366,7 @@ export class SyncEngine {
         scheduler: this.scheduler,
         pollIntervalMs: this.#o.pollIntervalMs ?? 5 * 60_000,
         consumeEvents: () => this.#events.consumeAll(),
+        outage: this.#outage,
         onOutcome: this.#o.onJobOutcome,
       });
       await this.#worker.start(o.concurrency ?? 4);
