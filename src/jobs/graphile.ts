@@ -117,6 +117,16 @@ export class GraphileJobs implements Jobs {
         }
       };
     }
+    await this.#start(taskList, Math.max(1, o.concurrency));
+  }
+
+  /**
+   * One runner for a pool. graphile-worker's notifications are database-wide: when any process installs
+   * the engine's tables in another schema of the same database (another deployment, a test), every
+   * runner hears of a "breaking migration" and stops, and sets the exit code. That migration is not
+   * ours (our schema is current), so a runner that stops unasked is started again.
+   */
+  async #start(taskList: Record<string, Task>, concurrency: number): Promise<void> {
     // Our own emitter, listened to before the workers exist: they announce themselves while `run` starts.
     const events: WorkerEvents = new EventEmitter();
     events.on("worker:create", ({ worker }) => this.#ids.add(worker.workerId));
@@ -125,7 +135,7 @@ export class GraphileJobs implements Jobs {
       events,
       pgPool: this.pool,
       schema: this.schema,
-      concurrency: Math.max(1, o.concurrency),
+      concurrency,
       noHandleSignals: true,
       pollInterval: 2_000,
       taskList,
@@ -133,6 +143,17 @@ export class GraphileJobs implements Jobs {
       preset: { worker: { gracefulShutdownAbortTimeout: this.graceMs } },
     });
     this.#runners.push(runner);
+    void runner.promise
+      .catch(() => {})
+      .then(() => {
+        const i = this.#runners.indexOf(runner);
+        if (i < 0) return; // stopped by us
+        this.#runners.splice(i, 1);
+        if (process.exitCode === 57) process.exitCode = undefined;
+        this.logger.warn("job engine runner stopped by another schema's migration notice; starting it again");
+        return this.#start(taskList, concurrency);
+      })
+      .catch((err: unknown) => this.logger.error({ err }, "job engine runner could not be started again"));
   }
 
   workerIds(): string[] {

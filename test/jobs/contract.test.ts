@@ -306,4 +306,30 @@ describe("graphile: the jobs of a worker that died", () => {
       await Promise.race([a.close(), new Promise((r) => setTimeout(r, 1_000))]);
     }
   });
+
+  it("keep working when another schema of the same database installs the engine's tables", {
+    timeout: 60_000,
+  }, async () => {
+    const schema = `jobs_${randomBytes(5).toString("hex")}`;
+    const other = `jobs_${randomBytes(5).toString("hex")}`;
+    schemas.push(schema, other);
+    const a = await GraphileJobs.open({ url: PG_URL, schema, logger, graceMs: 500 });
+    const ran: number[] = [];
+    try {
+      await a.work({ tick: async (p) => void ran.push(Number(p.n)) }, { concurrency: 1 });
+      await a.add("tick", { n: 1 });
+      await until(async () => ran.includes(1), "the first job", 30_000);
+      // Another deployment (or test) installs its tables: the engine tells every listener of a
+      // "breaking migration" in the database.
+      const b = await GraphileJobs.open({ url: PG_URL, schema: other, logger });
+      await b.close();
+      await new Promise((r) => setTimeout(r, 1_500));
+      await a.add("tick", { n: 2 });
+      await until(async () => ran.includes(2), "a job after the other schema's install", 30_000);
+      expect(a.working).toBe(true);
+      expect(process.exitCode).not.toBe(57);
+    } finally {
+      await a.close();
+    }
+  });
 });
