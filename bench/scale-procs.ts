@@ -108,7 +108,7 @@ export function freePort(): Promise<number> {
  * The bench's database, made when it is not there (and then dropped at the end). A database of its
  * own, not a schema in a shared one: graphile-worker's NOTIFY channels are database-wide, and a job
  * schema installed anywhere in the database (another process's first start, a test) makes every
- * worker in it shut down (see the report of this bench).
+ * worker in it shut down (docs/operations.md, Measured: `npm run bench:scale`).
  */
 export async function ensureDatabase(url: string): Promise<{ created: boolean; drop(): Promise<void> }> {
   const target = new URL(url);
