@@ -52,6 +52,7 @@ import {
   type NocbridgeProcess,
   spawnNocbridge,
 } from "./scale-procs.js";
+import { devices, diff, extra, integration, mapPool } from "./scale-setup.js";
 
 const num = (name: string, def: number, min = 1) => {
   const v = Number(process.env[name] ?? def);
@@ -84,21 +85,6 @@ const MASTER_KEY = randomBytes(32).toString("hex");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const secs = (ms: number) => Math.round(ms / 100) / 10;
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
-
-/** Runs `fn` over `items`, `n` at a time, results in order. */
-async function mapPool<T, R>(
-  items: readonly T[],
-  n: number,
-  fn: (x: T, i: number) => Promise<R>,
-): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(n, items.length) }, async () => {
-    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i] as T, i);
-  });
-  await Promise.all(lanes);
-  return out;
-}
 
 /** Waits for `check` to say done, printing its progress now and then; fails after the phase timeout. */
 async function until(what: string, check: () => Promise<{ done: boolean; note: string }>): Promise<void> {
@@ -413,57 +399,6 @@ async function round(workers: number): Promise<RoundResult> {
     duplicates: dupTickets + dupCis,
     writesPerEdit: edits > 0 ? Math.round((writes / edits) * 100) / 100 : Number.NaN,
     http429,
-  };
-}
-
-/** How many values occur more often than once, beyond their first (nulls ignored). */
-function extra(values: Array<string | null>): number {
-  const seen = new Map<string, number>();
-  for (const v of values) if (v !== null) seen.set(v, (seen.get(v) ?? 0) + 1);
-  return [...seen.values()].reduce((a, n) => a + n - 1, 0);
-}
-
-function diff(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v - (b[k] ?? 0)]));
-}
-
-function devices(partner: number, client: number, n: number) {
-  return Array.from({ length: n }, (_, j) => ({
-    state: "managed",
-    hostname: `P${partner + 1}-C${client + 1}-PC${String(j).padStart(4, "0")}`,
-    deviceType: "Workstation",
-    ipAddress: `10.${client}.${Math.floor(j / 250)}.${j % 250}`,
-    make: "Dell Inc.",
-    model: "OptiPlex 7090",
-    operatingSystem: "Microsoft Windows 11 Pro 23H2",
-    ram: "16 GB",
-    serialNumber: `SN${partner + 1}-${client + 1}-${j}`,
-    warrantyEndDate: "2028-06-30",
-  }));
-}
-
-function integration(apiUrl: string, c: { username: string; secret: string; integrationCode: string }) {
-  return {
-    ticketing: {
-      enabled: true,
-      nocMayEnterTickets: true,
-      apiUrl,
-      ...c,
-      queueId: DEMO_IDS.nocQueue,
-      queueName: "NOC",
-      billingCodeId: DEMO_IDS.remoteSupport,
-      billingCodeName: "Remote Support",
-      issueTypeId: DEMO_IDS.issueType,
-      subIssueTypeId: DEMO_IDS.subIssueType,
-    },
-    devices: {
-      enabled: true,
-      productId: DEMO_IDS.product,
-      configurationItemTypeId: DEMO_IDS.ciType,
-      // As the demo: every attribute is written, the portal's device id among them.
-      advanced: true,
-      schedule: null,
-    },
   };
 }
 
