@@ -138,6 +138,19 @@ describe("tenant admin data", () => {
     expect((await t.api("GET", `BillingCodes/${codes.body.ids[0]}`)).body.item.name).toBe("Emergency");
   });
 
+  it("lists an entity's rows as stored without counting them as API requests", async () => {
+    const id = (await t.api("POST", "Tickets", newTicket({ title: "listed" }))).body.itemId;
+    await t.admin("DELETE", "stats");
+    const res = await t.admin("GET", `${tenant()}/rows/Tickets`);
+    expect(res.status).toBe(200);
+    const items = res.body.items as { id: number; title: string }[];
+    expect(items.find((r) => r.id === id)?.title).toBe("listed");
+    expect(items.map((r) => r.id)).toEqual([...items.map((r) => r.id)].sort((a, b) => a - b));
+    expect((await t.admin("GET", "stats")).body.requests).toBe(0);
+    expect((await t.admin("GET", `${tenant()}/rows/NoSuchEntity`)).status).toBe(404);
+    expect((await t.admin("GET", "tenants/nobody/rows/Tickets")).status).toBe(404);
+  });
+
   it("gives credentials to act as a partner technician", async () => {
     const tech = DEMO_IDS.technicians[0];
     const creds = (await t.admin("POST", `${tenant()}/actAs`, { resourceId: tech })).body as Credentials;
