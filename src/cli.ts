@@ -37,7 +37,7 @@ export function buildCli(): Command {
   const concurrencyOption = () =>
     new Option("--concurrency <n>", "background jobs this process runs at once")
       .argParser(positiveInt)
-      .default(4);
+      .default(16);
 
   program
     .command("serve")

@@ -369,7 +369,7 @@ export class SyncEngine {
         outage: this.#outage,
         onOutcome: this.#o.onJobOutcome,
       });
-      await this.#worker.start(o.concurrency ?? 4);
+      await this.#worker.start(o.concurrency ?? 16);
       this.#startPruning();
       return;
     }
