@@ -22,6 +22,8 @@ interface Edit {
   /** When the watcher saw it (or a later edit of the same ticket, which carries it over). */
   seenAt: number | null;
   superseded: boolean;
+  /** The op that created the ticket (it waits behind its partner's onboarding set-up). */
+  create: boolean;
 }
 
 export interface LoadResult {
@@ -31,6 +33,8 @@ export interface LoadResult {
   failures: string[];
   /** ms from the API request to the watcher seeing the title in the tenant, sorted. */
   latencies: number[];
+  /** The same, of edits only (a ticket's create excluded), sorted. */
+  editLatencies: number[];
   /** Edits never seen (by the end of the settle time). */
   lost: number;
   /** Edits overtaken by a later edit of the same ticket before theirs was seen. */
@@ -90,6 +94,10 @@ export class TicketLoad {
       creates: this.#creates,
       failures: this.#failures,
       latencies: seen.map((e) => (e.seenAt as number) - e.startedAt).sort((a, b) => a - b),
+      editLatencies: seen
+        .filter((e) => !e.create)
+        .map((e) => (e.seenAt as number) - e.startedAt)
+        .sort((a, b) => a - b),
       lost: this.#all.length - seen.length,
       superseded: seen.filter((e) => e.superseded).length,
       sweepMs: this.#sweeps > 0 ? this.#sweepTotalMs / this.#sweeps : 0,
@@ -125,7 +133,7 @@ export class TicketLoad {
     }
   }
 
-  #track(slot: string, title: string): Edit {
+  #track(slot: string, title: string, create = false): Edit {
     const tenant = this.#t.partners[Number(slot.split(":")[0])]?.tenant as string;
     const e: Edit = {
       slot,
@@ -135,6 +143,7 @@ export class TicketLoad {
       startedAt: performance.now(),
       seenAt: null,
       superseded: false,
+      create,
     };
     this.#all.push(e);
     const list = this.#pending.get(tenant) ?? [];
@@ -151,7 +160,7 @@ export class TicketLoad {
   }
 
   #create(partner: LoadTarget["partners"][number], slot: string, s: number, title: string): Promise<void> {
-    const e = this.#track(slot, title);
+    const e = this.#track(slot, title, true);
     const created = this.#t
       .api<{ id: number }>("POST", `/api/partners/${partner.id}/tickets`, {
         clientId: partner.clientIds[s % partner.clientIds.length],
