@@ -71,6 +71,8 @@ export interface RunJob {
   approved: boolean;
   /** The run paused at the API budget and goes on from what it saved. */
   resumed?: boolean;
+  /** The run goes on after a worker that was shutting down handed it over. */
+  handedOver?: boolean;
 }
 
 type RunMode = Omit<RunJob, "runId" | "partnerId">;
@@ -82,6 +84,8 @@ type RunMode = Omit<RunJob, "runId" | "partnerId">;
  */
 export class AssetRuns {
   readonly #inflight = new Map<number, Promise<void>>();
+  /** Runs this worker stopped writing because it shuts down; their jobs are added again (shared mode). */
+  readonly #handedOver = new Set<number>();
   readonly #starting = new Map<number, Promise<SyncRun>>();
   /** Runs the database went away under: marked failed and started again once it answers. */
   readonly #unfinished = new Map<number, { partnerId: number; dryRun: boolean; message: string }>();
@@ -275,7 +279,7 @@ export class AssetRuns {
    * taken over and goes on from what is saved: the links of the devices done, so nothing done is
    * written again). A run a live process owns is left.
    */
-  async executeJob(job: RunJob, workerId: string): Promise<void> {
+  async executeJob(job: RunJob, workerId: string, signal?: AbortSignal): Promise<void> {
     if (!this.o.shared) {
       if (!this.#inflight.has(job.runId))
         this.#track(job.runId, this.#guarded(job.partnerId, job.runId, job));
@@ -292,9 +296,12 @@ export class AssetRuns {
         "warn",
       );
     this.o.logger.debug({ runId: job.runId, workerId }, "asset run claimed");
-    const p = this.#guarded(job.partnerId, job.runId, job);
+    const p = this.#guarded(job.partnerId, job.runId, job, signal);
     this.#track(job.runId, p);
     await p.finally(() => liveness.releaseRun(job.runId).catch(() => {}));
+    // Shutting down: the run was left at a safe point; its job is added again for another worker
+    // (after ownership was let go, so that worker may claim it at once).
+    if (this.#handedOver.delete(job.runId)) await this.#enqueue({ ...job, resumed: true, handedOver: true });
   }
 
   #track(runId: number, p: Promise<void>): void {
@@ -304,9 +311,9 @@ export class AssetRuns {
     );
   }
 
-  #guarded(partnerId: number, runId: number, o: RunMode): Promise<void> {
+  #guarded(partnerId: number, runId: number, o: RunMode, signal?: AbortSignal): Promise<void> {
     const { runs, logger } = this.o;
-    return this.#execute(partnerId, runId, o).catch(async (e: unknown) => {
+    return this.#execute(partnerId, runId, o, signal).catch(async (e: unknown) => {
       const message = isDbOutage(e) ? "the database became unavailable during the run" : (e as Error).message;
       logger.error({ err: e, runId }, "asset sync failed");
       await runs.line(runId, `Synchronization error: ${message}`, "error").catch(() => {});
@@ -320,7 +327,7 @@ export class AssetRuns {
     });
   }
 
-  async #execute(partnerId: number, runId: number, o: RunMode): Promise<void> {
+  async #execute(partnerId: number, runId: number, o: RunMode, signal?: AbortSignal): Promise<void> {
     const { portal, runs, links } = this.o;
     const line = (text: string, level: "info" | "warn" | "error" = "info") => runs.line(runId, text, level);
     // A run going on after a pause: its counts and calls so far carry on (null: it ended meanwhile).
@@ -361,7 +368,13 @@ export class AssetRuns {
       });
       return;
     }
-    await line(o.resumed ? RESUMED_LINE : "Configuration validation success.");
+    await line(
+      o.handedOver
+        ? "Continuing from the devices already synchronized (the previous worker handed the run over)."
+        : o.resumed
+          ? RESUMED_LINE
+          : "Configuration validation success.",
+    );
     const linked = await links.all(partnerId, "device");
     const withDevices = [];
     for (const client of clients) withDevices.push({ client, devices: await portal.devices(client.id) });
@@ -420,10 +433,25 @@ export class AssetRuns {
       await runs.update(runId, { status: "awaiting-approval", plan, apiCalls: calls(), held: true });
       return;
     }
+    const handOver = async (counts: RunCounts) => {
+      await line("Handed over: this worker is shutting down; another worker goes on from here.", "warn");
+      await runs.update(runId, { counts, apiCalls: calls(), plan: null });
+      this.#handedOver.add(runId);
+    };
+    if (signal?.aborted) return handOver(prior.counts);
+    const stop = () => sync.stop();
+    signal?.addEventListener("abort", stop, { once: true });
     tracker.phase("writing", total);
-    const counts = addLeg(prior.counts, await sync.execute(plan).finally(() => tracker.flush()));
+    const counts = addLeg(
+      prior.counts,
+      await sync
+        .execute(plan)
+        .finally(() => tracker.flush())
+        .finally(() => signal?.removeEventListener("abort", stop)),
+    );
     const halt = sync.halted;
     if (halt) return pause(halt.message, halt.retryAfterMs, counts);
+    if (sync.stopped) return handOver(counts);
     await line("Integration completed.");
     await runs.update(runId, {
       status: counts.failed > 0 ? "partial" : "succeeded",

@@ -100,6 +100,19 @@ export class AssetSync {
     return this.#halted;
   }
 
+  #stopRequested = false;
+  #stopped = false;
+
+  /** Writes nothing more (the worker shuts down); writes in flight finish. */
+  stop(): void {
+    this.#stopRequested = true;
+  }
+
+  /** Whether `stop` left part of the plan unwritten. */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
   constructor(deps: AssetSyncDeps) {
     this.#d = deps;
   }
@@ -285,6 +298,10 @@ export class AssetSync {
 
   async #apply(w: Work, counts: RunCounts): Promise<void> {
     if (this.#halted) return;
+    if (this.#stopRequested) {
+      this.#stopped = true;
+      return;
+    }
     const { item, device, desired } = w;
     const { assets, label } = this.#d;
     const who = `Device ${item.hostname} (id ${item.deviceId})`;

@@ -113,7 +113,7 @@ export class WorkerRole {
         [SCHEDULE_TASK]: (p) => scheduler.fired(partnerOf(p)),
       },
       assets: {
-        [RUN_TASK]: (p, ctx) => assetRuns.executeJob(p as unknown as RunJob, ctx.workerId),
+        [RUN_TASK]: (p, ctx) => assetRuns.executeJob(p as unknown as RunJob, ctx.workerId, ctx.signal),
       },
     };
   }

@@ -410,4 +410,64 @@ describe("several API and worker processes on one PostgreSQL database", () => {
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toMatch(/nocbridge_jobs\{task="assets\.schedule",state="queued"\} 1/);
   }, 180_000);
+
+  it("a worker stopped (SIGTERM) in the middle of an asset run hands it over after its grace period; the other worker goes on, no CI twice", async () => {
+    const s = await setup({
+      emulator: { faults: { timeScale: 1, latencyMs: 150, onlyEntities: ["ConfigurationItems"] } },
+    });
+    await s.worker();
+    await s.worker();
+    const a1 = await s.serve();
+    const { partnerId, clientId } = await partnerWithClient(a1.url, "Handover VAR");
+    const devices = Array.from({ length: 1000 }, (_, i) => ({
+      state: "managed",
+      hostname: `hand-${i}`,
+      serialNumber: `SN-HAND-${i}`,
+    }));
+    await api(a1.url, "POST", `/api/clients/${clientId}/devices/import`, devices);
+    await api(
+      a1.url,
+      "PUT",
+      `/api/partners/${partnerId}/integration`,
+      integration(s.at, { tickets: false, devices: true }),
+    );
+    const run = await slow(async () => {
+      const st = await api<{ running: number | null }>(
+        a1.url,
+        "GET",
+        `/api/partners/${partnerId}/sync/assets/status`,
+      );
+      return st.running;
+    }, "the onboarding run");
+    const owner = await slow(async () => {
+      const [r] = await sqlQuery<{
+        owner: string | null;
+        progress_phase: string | null;
+        progress_done: number;
+      }>(`select owner, progress_phase, progress_done from ${s.schema}.sync_runs where id = $1`, [run]);
+      return r?.owner && r.progress_phase === "writing" && r.progress_done >= 10 ? r.owner : null;
+    }, "the run writing CIs");
+    const leaving = s.procs.find((p) => p.proc.pid === Number(owner.split(":")[1]));
+    expect(leaving, `the worker ${owner}`).toBeDefined();
+    expect(await leaving!.stop()).toEqual({ code: 0, signal: null });
+
+    const done = await slow(
+      async () => {
+        const r = await api<{ status: string; log: string[] }>(a1.url, "GET", `/api/sync-runs/${run}`);
+        return r.status !== "running" ? r : null;
+      },
+      "the run finished by the other worker",
+      180_000,
+    );
+    expect(done.status).toBe("succeeded");
+    const log = done.log.join("\n");
+    expect(log).toContain("Handed over: this worker is shutting down");
+    expect(log).toContain("the previous worker handed the run over");
+    expect(log).not.toContain("Taken over by worker");
+    // One CI per device (serial numbers are unique per device): 1,000 in all, none twice.
+    const { queryCount } = await s.at.api<{ queryCount: number }>("POST", "ConfigurationItems/query/count", {
+      filter: [{ op: "beginsWith", field: "serialNumber", value: "SN-HAND-" }],
+    });
+    expect(queryCount).toBe(1000);
+  }, 300_000);
 });
