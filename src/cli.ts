@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from "commander";
+import { registerProcessCommands } from "./cli/processes.js";
 import { registerReconciliationCommand } from "./cli/reconciliation.js";
 import { registerTicketQueueCommand } from "./cli/tickets-queue.js";
 import { followRun, printPlan, runSummary } from "./cli-sync.js";
@@ -8,10 +9,9 @@ import { DEMO_PARTNER_NAME, seedDemo } from "./demo/seed.js";
 import { registerAutotaskEmulatorCommand } from "./emulators/autotask/cli.js";
 import { registerConnectWiseEmulatorCommand } from "./emulators/connectwise/cli.js";
 import { ConsoleSummary } from "./lib/console-summary.js";
-import { isPostgresUrl } from "./lib/database-url.js";
 import { createLogger } from "./lib/logger.js";
 import { type Column, textTable } from "./lib/text-table.js";
-import { openServices, type Services, StartupError, startServer } from "./main.js";
+import { openServices, type Services, StartupError } from "./main.js";
 import { SYSTEM_ACTOR } from "./portal/access.js";
 import { DEVICE_STATES, ROLES, type Role } from "./portal/catalog.js";
 import { PortalError } from "./portal/errors.js";
@@ -34,87 +34,7 @@ export function buildCli(): Command {
     new Option("--database <url>", "postgres://… or a SQLite file (overrides DATABASE_URL)");
   const jsonOption = () => new Option("--json", "print JSON instead of a table");
 
-  const concurrencyOption = () =>
-    new Option("--concurrency <n>", "background jobs this process runs at once")
-      .argParser(positiveInt)
-      .default(16);
-
-  program
-    .command("serve")
-    .description(
-      "serve the REST API and UI; on PostgreSQL background work is left to `nocbridge worker` processes unless --with-worker",
-    )
-    .addOption(new Option("--port <port>", "listen port (overrides PORT)").argParser(port))
-    .addOption(new Option("--host <host>", "listen address (overrides HOST)"))
-    .addOption(new Option("--with-worker", "also do background work in this process (always so on SQLite)"))
-    .addOption(concurrencyOption())
-    .addOption(dbOption())
-    .action(
-      async (o: {
-        port?: number;
-        host?: string;
-        database?: string;
-        withWorker?: boolean;
-        concurrency: number;
-      }) => {
-        const config = configFrom(o);
-        // SQLite is one process's database: its server is always its worker too.
-        const worker = o.withWorker === true || !isPostgresUrl(config.databaseUrl);
-        const services = await open(config, "serve", { worker, concurrency: o.concurrency });
-        const server = await startServer(services).catch(async (e: unknown) => {
-          await services.close().catch(() => {});
-          throw e instanceof StartupError ? e : new StartupError("starting the server", e);
-        });
-        console.log(`nocbridge listening on ${server.url}${worker ? " (with a worker)" : ""}`);
-        for (const c of services.connectors.list()) {
-          const why = c.webhooks.urlProblem(
-            services.config.publicUrl ?? server.url,
-            services.config.allowHttpWebhooks,
-          );
-          if (why) console.log(`${c.label} webhooks: polling only, because ${why}.`);
-        }
-        if (server.generatedAdminToken)
-          console.log(`NOC admin token (this start only): ${server.generatedAdminToken}`);
-        onSignal(async () => {
-          await server.close();
-          await services.close();
-        });
-      },
-    );
-
-  program
-    .command("worker")
-    .description(
-      "do background work (ticket sync, polls, asset runs, schedules) beside any number of other workers",
-    )
-    .addOption(concurrencyOption())
-    .addOption(
-      new Option(
-        "--port <port>",
-        "also answer /healthz, /readyz and /metrics on this port (no API)",
-      ).argParser(port),
-    )
-    .addOption(new Option("--host <host>", "listen address of --port (overrides HOST)"))
-    .addOption(dbOption())
-    .action(async (o: { database?: string; concurrency: number; port?: number; host?: string }) => {
-      const config = configFrom(o);
-      const services = await open(config, "worker", { worker: true, concurrency: o.concurrency });
-      const ops =
-        o.port === undefined
-          ? undefined
-          : await startServer(services, { opsOnly: true }).catch(async (e: unknown) => {
-              await services.close().catch(() => {});
-              throw e instanceof StartupError ? e : new StartupError("starting the worker's port", e);
-            });
-      const id = services.sync.workerId ?? "";
-      console.log(
-        `nocbridge worker ${id} running ${o.concurrency} jobs at a time${ops ? `; health and metrics on ${ops.url}` : ""}`,
-      );
-      onSignal(async () => {
-        await ops?.close();
-        await services.close();
-      });
-    });
+  registerProcessCommands(program, { dbOption, open, configFrom, port, positiveInt, onSignal });
 
   program
     .command("demo")
