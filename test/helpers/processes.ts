@@ -114,3 +114,25 @@ export async function sqlQuery<T extends pg.QueryResultRow>(
     await c.end();
   }
 }
+
+/** A JSON client of a process's REST API with this bearer token: answers the parsed body, throws on non-2xx. */
+export function apiClient(token: string) {
+  return async <T = unknown>(
+    base: string | undefined,
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<T> => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body !== undefined ? { "content-type": "application/json" } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text}`);
+    return (text ? JSON.parse(text) : undefined) as T;
+  };
+}

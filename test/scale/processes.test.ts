@@ -2,7 +2,14 @@ import { randomBytes } from "node:crypto";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { DEMO_IDS } from "../../src/emulators/autotask/seed.js";
 import { demoTicketing, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
-import { freePort, freshSchema, type NocProcess, sqlQuery, startNocbridge } from "../helpers/processes.js";
+import {
+  apiClient,
+  freePort,
+  freshSchema,
+  type NocProcess,
+  sqlQuery,
+  startNocbridge,
+} from "../helpers/processes.js";
 import { TEST_MASTER_KEY } from "../helpers/services.js";
 import { until } from "../helpers/wait.js";
 
@@ -16,24 +23,7 @@ const TOKEN = `nbt_${randomBytes(16).toString("hex")}`;
 const slow = <T>(fn: () => Promise<T | undefined | null | false>, what: string, ms = 90_000) =>
   until(fn, what, ms, 100);
 
-async function api<T = unknown>(
-  base: string | undefined,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<T> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${TOKEN}`,
-      ...(body !== undefined ? { "content-type": "application/json" } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text}`);
-  return (text ? JSON.parse(text) : undefined) as T;
-}
+const api = apiClient(TOKEN);
 
 interface Setup {
   at: TestEmulator;
@@ -111,6 +101,50 @@ const integration = (at: TestEmulator, o: { tickets: boolean; devices: boolean }
     advanced: false,
   },
 });
+
+/** A partner with `count` managed devices (serials `SN-<PREFIX>-i`), device sync switched on: its onboarding run. */
+async function onboardDevices(
+  s: Setup,
+  base: string | undefined,
+  name: string,
+  prefix: string,
+  count: number,
+): Promise<{ run: number }> {
+  const { partnerId, clientId } = await partnerWithClient(base, name);
+  const devices = Array.from({ length: count }, (_, i) => ({
+    state: "managed",
+    hostname: `${prefix}-${i}`,
+    serialNumber: `SN-${prefix.toUpperCase()}-${i}`,
+  }));
+  await api(base, "POST", `/api/clients/${clientId}/devices/import`, devices);
+  await api(
+    base,
+    "PUT",
+    `/api/partners/${partnerId}/integration`,
+    integration(s.at, { tickets: false, devices: true }),
+  );
+  const run = await slow(async () => {
+    const st = await api<{ running: number | null }>(
+      base,
+      "GET",
+      `/api/partners/${partnerId}/sync/assets/status`,
+    );
+    return st.running;
+  }, "the onboarding run");
+  return { run };
+}
+
+/** The worker process executing the run, once it has written some CIs. */
+async function writingOwner(s: Setup, run: number): Promise<string> {
+  return slow(async () => {
+    const [r] = await sqlQuery<{
+      owner: string | null;
+      progress_phase: string | null;
+      progress_done: number;
+    }>(`select owner, progress_phase, progress_done from ${s.schema}.sync_runs where id = $1`, [run]);
+    return r?.owner && r.progress_phase === "writing" && r.progress_done >= 10 ? r.owner : null;
+  }, "the run writing CIs");
+}
 
 const ops = async (at: TestEmulator, op: string) =>
   ((await at.stats()) as unknown as { byOperation: Record<string, number> }).byOperation[op] ?? 0;
@@ -227,27 +261,7 @@ describe("several API and worker processes on one PostgreSQL database", () => {
     await s.worker();
     const a1 = await s.serve();
     const a2 = await s.serve();
-    const { partnerId, clientId } = await partnerWithClient(a1.url, "Takeover VAR");
-    const devices = Array.from({ length: 400 }, (_, i) => ({
-      state: "managed",
-      hostname: `take-${i}`,
-      serialNumber: `SN-TAKE-${i}`,
-    }));
-    await api(a1.url, "POST", `/api/clients/${clientId}/devices/import`, devices);
-    await api(
-      a1.url,
-      "PUT",
-      `/api/partners/${partnerId}/integration`,
-      integration(s.at, { tickets: false, devices: true }),
-    );
-    const run = await slow(async () => {
-      const st = await api<{ running: number | null }>(
-        a1.url,
-        "GET",
-        `/api/partners/${partnerId}/sync/assets/status`,
-      );
-      return st.running;
-    }, "the onboarding run");
+    const { run } = await onboardDevices(s, a1.url, "Takeover VAR", "take", 400);
 
     // The live log, followed through API 2 from here to the end.
     const stream = await fetch(`${a2.url}/api/sync-runs/${run}/events`, {
@@ -257,14 +271,7 @@ describe("several API and worker processes on one PostgreSQL database", () => {
     const text = stream.text().catch((e: unknown) => `the stream broke: ${String(e)}`);
 
     // Some CIs written: kill the run's worker, then restart API 1.
-    const owner = await slow(async () => {
-      const [r] = await sqlQuery<{
-        owner: string | null;
-        progress_phase: string | null;
-        progress_done: number;
-      }>(`select owner, progress_phase, progress_done from ${s.schema}.sync_runs where id = $1`, [run]);
-      return r?.owner && r.progress_phase === "writing" && r.progress_done >= 10 ? r.owner : null;
-    }, "the run writing CIs");
+    const owner = await writingOwner(s, run);
     const pid = Number(owner.split(":")[1]);
     const victim = s.procs.find((p) => p.proc.pid === pid);
     expect(victim, `the worker ${owner}`).toBeDefined();
@@ -418,35 +425,8 @@ describe("several API and worker processes on one PostgreSQL database", () => {
     await s.worker();
     await s.worker();
     const a1 = await s.serve();
-    const { partnerId, clientId } = await partnerWithClient(a1.url, "Handover VAR");
-    const devices = Array.from({ length: 1000 }, (_, i) => ({
-      state: "managed",
-      hostname: `hand-${i}`,
-      serialNumber: `SN-HAND-${i}`,
-    }));
-    await api(a1.url, "POST", `/api/clients/${clientId}/devices/import`, devices);
-    await api(
-      a1.url,
-      "PUT",
-      `/api/partners/${partnerId}/integration`,
-      integration(s.at, { tickets: false, devices: true }),
-    );
-    const run = await slow(async () => {
-      const st = await api<{ running: number | null }>(
-        a1.url,
-        "GET",
-        `/api/partners/${partnerId}/sync/assets/status`,
-      );
-      return st.running;
-    }, "the onboarding run");
-    const owner = await slow(async () => {
-      const [r] = await sqlQuery<{
-        owner: string | null;
-        progress_phase: string | null;
-        progress_done: number;
-      }>(`select owner, progress_phase, progress_done from ${s.schema}.sync_runs where id = $1`, [run]);
-      return r?.owner && r.progress_phase === "writing" && r.progress_done >= 10 ? r.owner : null;
-    }, "the run writing CIs");
+    const { run } = await onboardDevices(s, a1.url, "Handover VAR", "hand", 1000);
+    const owner = await writingOwner(s, run);
     const leaving = s.procs.find((p) => p.proc.pid === Number(owner.split(":")[1]));
     expect(leaving, `the worker ${owner}`).toBeDefined();
     expect(await leaving!.stop()).toEqual({ code: 0, signal: null });

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FAILPOINTS, type Failpoint } from "../../src/config.js";
 import { DEMO_IDS } from "../../src/emulators/autotask/seed.js";
 import { demoTicketing, startTestEmulator, type TestEmulator } from "../helpers/autotask.js";
+import { apiClient, startNocbridge } from "../helpers/processes.js";
 import { dropSchema, PG_URL, STORES, TEST_MASTER_KEY } from "../helpers/services.js";
 import { until } from "../helpers/wait.js";
 
@@ -23,62 +24,11 @@ const untilServer = <T>(fn: () => Promise<T | undefined | null | false>, what: s
  * Autotask ticket carrying its externalID.
  */
 
-const CLI = ["--import", "tsx", join(import.meta.dirname, "..", "..", "src", "cli.ts")];
 const TOKEN = `nbt_${randomBytes(16).toString("hex")}`;
 
-interface Child {
-  proc: ChildProcess;
-  url: string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  output(): string;
-}
-
-/** `nocbridge serve --port 0`; resolves once it prints its URL. */
-async function serve(env: NodeJS.ProcessEnv): Promise<Child> {
-  const proc = spawn("node", [...CLI, "serve", "--with-worker", "--port", "0"], {
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  proc.stdout!.on("data", (b) => {
-    out += String(b);
-  });
-  proc.stderr!.on("data", (b) => {
-    out += String(b);
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    proc.on("exit", (code, signal) => resolve({ code, signal })),
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}`)), 30_000);
-    proc.stdout!.on("data", () => {
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m?.[1]) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    void exited.then(({ code }) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited with ${code} before listening:\n${out}`));
-    });
-  });
-  return { proc, url, exited, output: () => out };
-}
-
-async function api<T = unknown>(base: string, method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${TOKEN}`,
-      ...(body !== undefined ? { "content-type": "application/json" } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text}`);
-  return JSON.parse(text) as T;
-}
+/** `nocbridge serve --with-worker --port 0`; resolves once it prints its URL. */
+const serve = (env: NodeJS.ProcessEnv) => startNocbridge(["serve", "--with-worker", "--port", "0"], env);
+const api = apiClient(TOKEN);
 
 /** fetch's error when the server's socket closed under the request (the process died mid-request). */
 function isClosedSocket(err: unknown): boolean {
