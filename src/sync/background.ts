@@ -185,10 +185,12 @@ export class WorkerRole {
 
   /** Stops taking jobs (in-flight ones finish or are handed back), then leaves. */
   async stop(): Promise<void> {
+    // The beat goes on through the grace period: a worker finishing or handing over its jobs is alive,
+    // and must not be taken for dead (and its run taken over) while it still writes.
+    await this.o.jobs.stop();
     if (this.#beat) clearInterval(this.#beat);
     this.#beat = undefined;
     await this.#beating;
-    await this.o.jobs.stop();
     await this.liveness
       .leave()
       .catch((e: unknown) => this.o.logger.warn({ err: e }, "worker could not sign off"));
