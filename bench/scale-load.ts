@@ -10,7 +10,11 @@ export interface LoadTarget {
   /** An authenticated call to the nocbridge API; rejects on a non-2xx answer. */
   api<T>(method: string, path: string, body?: unknown): Promise<T>;
   /** A tenant's Tickets as the emulator stores them. */
-  tickets(tenant: string): Promise<Array<{ id: number; title: string; externalID?: string | null }>>;
+  tickets(
+    tenant: string,
+  ): Promise<
+    Array<{ id: number; title: string; externalID?: string | null; lastActivityDate?: string | null }>
+  >;
 }
 
 interface Edit {
@@ -19,6 +23,10 @@ interface Edit {
   title: string;
   tenant: string;
   startedAt: number;
+  /** The same instant on the wall clock (the emulator stamps its writes with it). */
+  startedWall: number;
+  /** When the emulator wrote the title: the ticket's lastActivityDate when the watcher saw it. */
+  writtenWall: number | null;
   /** When the watcher saw it (or a later edit of the same ticket, which carries it over). */
   seenAt: number | null;
   superseded: boolean;
@@ -39,6 +47,15 @@ export interface LoadResult {
   lost: number;
   /** Edits overtaken by a later edit of the same ticket before theirs was seen. */
   superseded: number;
+  /**
+   * ms from the API request to the emulator's write of the title (its lastActivityDate), of edits only,
+   * sorted: the sync's own latency, free of the watcher's sweep.
+   */
+  editWriteLatencies: number[];
+  /** The same, of creates. */
+  createWriteLatencies: number[];
+  /** Per 10 s of the load (by when the op was sent): ops, and the slowest op's ms to be seen. */
+  timeline: Array<{ atS: number; ops: number; maxMs: number }>;
   /** Mean time of one sweep over the tenants with edits outstanding, ms (the reading's granularity). */
   sweepMs: number;
 }
@@ -98,10 +115,32 @@ export class TicketLoad {
         .filter((e) => !e.create)
         .map((e) => (e.seenAt as number) - e.startedAt)
         .sort((a, b) => a - b),
+      editWriteLatencies: seen
+        .filter((e) => !e.create && !e.superseded && e.writtenWall !== null)
+        .map((e) => (e.writtenWall as number) - e.startedWall)
+        .sort((a, b) => a - b),
+      createWriteLatencies: seen
+        .filter((e) => e.create && !e.superseded && e.writtenWall !== null)
+        .map((e) => (e.writtenWall as number) - e.startedWall)
+        .sort((a, b) => a - b),
+      timeline: this.#timeline(seen),
       lost: this.#all.length - seen.length,
       superseded: seen.filter((e) => e.superseded).length,
       sweepMs: this.#sweeps > 0 ? this.#sweepTotalMs / this.#sweeps : 0,
     };
+  }
+
+  #timeline(seen: Edit[]): LoadResult["timeline"] {
+    const t0 = Math.min(...this.#all.map((e) => e.startedAt));
+    const buckets = new Map<number, { ops: number; maxMs: number }>();
+    for (const e of seen) {
+      const b = Math.floor((e.startedAt - t0) / 10_000) * 10;
+      const cur = buckets.get(b) ?? { ops: 0, maxMs: 0 };
+      cur.ops++;
+      cur.maxMs = Math.max(cur.maxMs, Math.round((e.seenAt as number) - e.startedAt));
+      buckets.set(b, cur);
+    }
+    return [...buckets].sort(([a], [b]) => a - b).map(([atS, v]) => ({ atS, ...v }));
   }
 
   #outstanding(): number {
@@ -141,6 +180,8 @@ export class TicketLoad {
       title,
       tenant,
       startedAt: performance.now(),
+      startedWall: Date.now(),
+      writtenWall: null,
       seenAt: null,
       superseded: false,
       create,
@@ -208,9 +249,14 @@ export class TicketLoad {
           continue;
         }
         const at = performance.now();
-        const titles = new Set(rows.map((r) => r.title));
+        const written = new Map(rows.map((r) => [r.title, r.lastActivityDate ?? null]));
         const list = this.#pending.get(tenant) ?? [];
-        for (const e of list) if (titles.has(e.title)) this.#seen(e, at);
+        for (const e of list) {
+          if (!written.has(e.title)) continue;
+          const stamp = written.get(e.title);
+          e.writtenWall = stamp ? Date.parse(stamp) : null;
+          this.#seen(e, at);
+        }
         this.#pending.set(
           tenant,
           list.filter((e) => e.seenAt === null),

@@ -26,7 +26,7 @@
  *   npm run bench:scale                                  (200 partners × 250 devices, 150 ms, 20 edits/s)
  *   SCALE_PARTNERS=10 SCALE_DEVICES=20 npm run bench:scale
  *
- * Also: SCALE_WORKERS (default "1,2"), SCALE_CONCURRENCY (jobs per worker, default 16), SCALE_CLIENTS
+ * Also: SCALE_WORKERS (default "1,2"), SCALE_CONCURRENCY (ticket jobs per worker, the worker's default 32; asset runs a quarter), SCALE_CLIENTS
  * (per partner, 1–4, default 4), SCALE_MIN_LOAD_S (10), SCALE_SETTLE_S (60), SCALE_PHASE_TIMEOUT_S
  * (3600), SCALE_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/nocbridge_bench_scale, a
  * database of the bench's own: made and dropped when missing; see ensureDatabase for why).
@@ -41,7 +41,7 @@ import { DEFAULT_CREDENTIALS, DEMO_IDS } from "../src/emulators/autotask/seed.js
 import { GraphileJobs } from "../src/jobs/index.js";
 import { createLogger } from "../src/lib/logger.js";
 import { PORTAL_ID_UDF } from "../src/psa/autotask/mapper.js";
-import { enqueuePoll } from "../src/sync/background.js";
+import { DEFAULT_CONCURRENCY, enqueuePoll } from "../src/sync/background.js";
 import { startEmulatorProcess } from "./emulator-process.js";
 import { type LoadTarget, percentile, TicketLoad } from "./scale-load.js";
 import {
@@ -63,7 +63,7 @@ const PARTNERS = Math.round(num("SCALE_PARTNERS", 200));
 const DEVICES = Math.round(num("SCALE_DEVICES", 250));
 const LATENCY_MS = num("SCALE_LATENCY_MS", 150, 0);
 const RATE = num("SCALE_EDITS_PER_S", 20);
-const CONCURRENCY = Math.round(num("SCALE_CONCURRENCY", 16));
+const CONCURRENCY = Math.round(num("SCALE_CONCURRENCY", DEFAULT_CONCURRENCY));
 const CLIENTS = Math.min(4, Math.round(num("SCALE_CLIENTS", 4)));
 const MIN_LOAD_S = num("SCALE_MIN_LOAD_S", 10);
 const SETTLE_S = num("SCALE_SETTLE_S", 60);
@@ -200,16 +200,49 @@ async function round(workers: number): Promise<RoundResult> {
       /listening on http/,
     ),
   );
-  for (let i = 0; i < workers; i++)
+  const workerPorts: number[] = [];
+  for (let i = 0; i < workers; i++) {
+    const workerPort = await freePort();
+    workerPorts.push(workerPort);
     procs.push(
       await spawnNocbridge(
         `worker-${i + 1}`,
-        ["worker", "--concurrency", String(CONCURRENCY)],
+        ["worker", "--concurrency", String(CONCURRENCY), "--port", String(workerPort)],
         env,
         logDir,
         /nocbridge worker .*running/,
       ),
     );
+  }
+  /** Ticket jobs so far, summed over the workers' /metrics: count, mean and over 1 s / 5 s, by task. */
+  const jobTimes = async (): Promise<string> => {
+    const by = new Map<string, { n: number; sum: number; le1: number; le5: number }>();
+    for (const wp of workerPorts) {
+      const text = await fetch(`http://127.0.0.1:${wp}/metrics`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      }).then((r) => r.text());
+      for (const m of text.matchAll(
+        /^nocbridge_job_duration_seconds_(count|sum|bucket)\{([^}]*)\} ([\d.e+-]+)$/gm,
+      )) {
+        const labels = m[2] as string;
+        const task = /task="([^"]+)"/.exec(labels)?.[1] ?? "?";
+        if (!task.startsWith("tickets.")) continue;
+        const cur = by.get(task) ?? { n: 0, sum: 0, le1: 0, le5: 0 };
+        const v = Number(m[3]);
+        if (m[1] === "count") cur.n += v;
+        else if (m[1] === "sum") cur.sum += v;
+        else if (labels.includes('le="1"')) cur.le1 += v;
+        else if (labels.includes('le="5"')) cur.le5 += v;
+        by.set(task, cur);
+      }
+    }
+    return [...by]
+      .map(
+        ([t, v]) =>
+          `${t} ${v.n} (mean ${v.n ? Math.round((v.sum / v.n) * 1000) : 0} ms, over 1 s ${v.n - v.le1}, over 5 s ${v.n - v.le5})`,
+      )
+      .join("; ");
+  };
 
   const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const res = await fetch(`${base}${path}`, {
@@ -301,9 +334,19 @@ async function round(workers: number): Promise<RoundResult> {
     `tickets: ${edits} ops (${lr.creates} creates) in ${secs(performance.now() - loadStart)} s, ${lr.failures.length} failed, ` +
       `${lr.lost} never seen, ${lr.superseded} overtaken; p50 ${Math.round(percentile(lr.latencies, 50))} ms, ` +
       `p99 ${Math.round(percentile(lr.latencies, 99))} ms, max ${Math.round(lr.latencies.at(-1) ?? Number.NaN)} ms ` +
-      `(watcher sweep ${Math.round(lr.sweepMs)} ms); emulator ticket writes ${writes}`,
+      `(watcher sweep ${Math.round(lr.sweepMs)} ms); edits by the emulator's write stamp p50 ` +
+      `${Math.round(percentile(lr.editWriteLatencies, 50))} ms, p99 ${Math.round(percentile(lr.editWriteLatencies, 99))} ms; ` +
+      `emulator ticket writes ${writes}`,
   );
   for (const f of lr.failures.slice(0, 5)) log(`  failed: ${f}`);
+  log(
+    `  creates by the emulator's write stamp: p50 ${Math.round(percentile(lr.createWriteLatencies, 50))} ms, ` +
+      `p99 ${Math.round(percentile(lr.createWriteLatencies, 99))} ms`,
+  );
+  log(`  ticket jobs: ${await jobTimes().catch((e: unknown) => `not read (${String(e)})`)}`);
+  log(
+    `  slowest op to be seen, by when it was sent: ${lr.timeline.map((b) => `${b.atS}s ${b.maxMs}`).join(", ")}`,
+  );
 
   // ---- re-sync: a manual asset sync of every partner
   const t2 = performance.now();
