@@ -88,7 +88,7 @@ export interface ServiceOptions {
    * drains, asset runs. Not for one-off commands.
    */
   background?: boolean;
-  /** Jobs a worker runs at once (default 16). */
+  /** Ticket jobs a worker runs at once (default 32; asset runs a quarter of that). */
   concurrency?: number;
   /**
    * The job engine: "shared" (PostgreSQL's, for any number of processes; the default there) or

@@ -3,6 +3,7 @@ import { Option } from "commander";
 import type { Config } from "../config.js";
 import { isPostgresUrl } from "../lib/database-url.js";
 import { type Services, StartupError, startServer } from "../main.js";
+import { DEFAULT_CONCURRENCY } from "../sync/background.js";
 
 /**
  * The long-running commands: `nocbridge serve [--with-worker]` (API and UI; on PostgreSQL background
@@ -24,7 +25,7 @@ export function registerProcessCommands(
   const concurrencyOption = () =>
     new Option("--concurrency <n>", "background jobs this process runs at once")
       .argParser(positiveInt)
-      .default(16);
+      .default(DEFAULT_CONCURRENCY);
 
   program
     .command("serve")

@@ -16,8 +16,30 @@ export const DRAIN_TASK = "tickets.drain";
 export const POLL_TASK = "tickets.poll";
 export const SETUP_TASK = "tickets.setup";
 
-/** A partner's ticket lane: its drains, polls and webhook set-ups run one at a time across all processes. */
+/** A partner's ticket lane: its drains and polls run one at a time across all processes. */
 export const ticketQueue = (partnerId: number) => `tickets:${partnerId}`;
+
+/**
+ * A partner's webhook set-ups, one at a time (two quick saves never register twice side by side). A
+ * lane of its own: registering takes several PSA requests, and ticket changes do not wait for it (the
+ * poll is the safety net for what a webhook not yet registered would have said).
+ */
+export const setupQueue = (partnerId: number) => `setup:${partnerId}`;
+
+/**
+ * Among due jobs, lower runs first: a ticket change goes ahead of polls and webhook set-ups, so a burst
+ * of onboardings (each a set-up and a first poll) does not hold the slots ticket changes need.
+ */
+export const PRIORITY = Object.freeze({ drain: 0, poll: 5, setup: 5 });
+
+/** Queues the partner's webhook set-up (ticketing switched on or off, or its settings changed). */
+export function enqueueSetup(jobs: Jobs, partnerId: number): Promise<void> {
+  return jobs.add(
+    SETUP_TASK,
+    { partnerId },
+    { key: `setup:${partnerId}`, queue: setupQueue(partnerId), priority: PRIORITY.setup },
+  );
+}
 
 /** How often a worker looks for outbox rows no wake-up announced (a process died before it queued the drain), ms. */
 const SWEEP_MS = 30_000;
@@ -28,8 +50,8 @@ export function enqueueDrain(jobs: Jobs, partnerId: number, runAt?: Date): Promi
     DRAIN_TASK,
     { partnerId },
     runAt
-      ? { key: `retry:${partnerId}`, queue: ticketQueue(partnerId), runAt }
-      : { key: `drain:${partnerId}`, queue: ticketQueue(partnerId) },
+      ? { key: `retry:${partnerId}`, queue: ticketQueue(partnerId), runAt, priority: PRIORITY.drain }
+      : { key: `drain:${partnerId}`, queue: ticketQueue(partnerId), priority: PRIORITY.drain },
   );
 }
 
@@ -42,10 +64,19 @@ export function enqueuePoll(jobs: Jobs, partnerId: number, delayMs: number, keep
       key: `poll:${partnerId}`,
       queue: ticketQueue(partnerId),
       runAt: new Date(Date.now() + delayMs),
+      priority: PRIORITY.poll,
       ...(keepDue ? { keyMode: "preserve_run_at" as const } : {}),
     },
   );
 }
+
+/**
+ * Ticket jobs a worker runs at once unless told (`--concurrency`); asset runs are a quarter of it.
+ * Ticket jobs wait on the PSA most of their time (a drain is a few requests), so many fit in one
+ * process: 20 ticket changes a second at a few hundred ms each hold about 10 slots, and a burst of
+ * onboardings (a webhook set-up of many requests each) must leave room for them.
+ */
+export const DEFAULT_CONCURRENCY = 32;
 
 export interface WorkerRoleOptions {
   db: Db;
@@ -86,7 +117,7 @@ export class WorkerRole {
 
   /**
    * Two pools, so that long asset runs never hold the slots ticket work needs: ticket drains, polls,
-   * set-ups and schedules in one; asset runs in the other.
+   * set-ups and schedules in one (`concurrency`); asset runs in the other (a quarter of it).
    */
   tasks(): { tickets: TaskList; assets: TaskList } {
     const { tickets, assetRuns, scheduler, logger, jobs } = this.o;
@@ -106,9 +137,9 @@ export class WorkerRole {
         },
         [SETUP_TASK]: async (p) => {
           const partnerId = partnerOf(p);
-          await tickets.ticketingChanged(partnerId);
-          if (await this.#ticketingOn(partnerId))
-            await enqueuePoll(jobs, partnerId, this.o.pollIntervalMs, true);
+          // The webhooks here; the first poll is a job of the ticket lane, due now.
+          await tickets.ticketingChanged(partnerId, { firstPoll: false });
+          if (await this.#ticketingOn(partnerId)) await enqueuePoll(jobs, partnerId, 0);
         },
         [SCHEDULE_TASK]: (p) => scheduler.fired(partnerOf(p)),
       },
@@ -134,8 +165,8 @@ export class WorkerRole {
     const tasks = this.tasks();
     const outcome = this.o.onOutcome ? { onOutcome: this.o.onOutcome } : {};
     await jobs.work(tasks.tickets, { concurrency, ...outcome });
-    // Asset runs are long and each holds a slot: at most half the worker's, at least one.
-    await jobs.work(tasks.assets, { concurrency: Math.max(1, Math.ceil(concurrency / 2)), ...outcome });
+    // Asset runs are long, and each is many requests of its own (several at once): a quarter, at least one.
+    await jobs.work(tasks.assets, { concurrency: Math.max(1, Math.ceil(concurrency / 4)), ...outcome });
     for (const partnerId of await portal.partnersWith("devices"))
       await this.o.scheduler.reschedule(partnerId, { keepDue: true });
     for (const partnerId of await portal.partnersWith("ticketing"))

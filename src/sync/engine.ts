@@ -9,7 +9,7 @@ import type { PsaOptions, ValidationResult } from "../psa/connector.js";
 import type { ConnectorRegistry } from "../psa/registry.js";
 import type { Db } from "../store/db.js";
 import { AssetRuns, type AssetSyncStatus, RUN_TASK, type RunJob } from "./asset-runs.js";
-import { enqueueDrain, SETUP_TASK, ticketQueue, WorkerRole } from "./background.js";
+import { DEFAULT_CONCURRENCY, enqueueDrain, enqueueSetup, WorkerRole } from "./background.js";
 import { CompanyDirectory } from "./companies.js";
 import type { Failpoint } from "./failpoint.js";
 import { LinkStore } from "./links.js";
@@ -205,14 +205,7 @@ export class SyncEngine {
       onboard: (partnerId) => this.startAssetRun(partnerId, "onboarding", { dryRun: false }),
       ticketingChanged: (partnerId) => this.ticketingChanged(partnerId),
       failed: (e, what) => this.#outage.failed(e, what),
-      enqueueSetup: shared
-        ? (partnerId) =>
-            o.jobs.add(
-              SETUP_TASK,
-              { partnerId },
-              { key: `setup:${partnerId}`, queue: ticketQueue(partnerId) },
-            )
-        : undefined,
+      enqueueSetup: shared ? (partnerId) => enqueueSetup(o.jobs, partnerId) : undefined,
     });
   }
 
@@ -369,7 +362,7 @@ export class SyncEngine {
         outage: this.#outage,
         onOutcome: this.#o.onJobOutcome,
       });
-      await this.#worker.start(o.concurrency ?? 16);
+      await this.#worker.start(o.concurrency ?? DEFAULT_CONCURRENCY);
       this.#startPruning();
       return;
     }

@@ -137,6 +137,17 @@ describe.each(BACKENDS)("the job contract (%s)", (backend) => {
     expect(order).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
+  it("among due jobs a lower priority runs first, whatever order they were added in", async () => {
+    const jobs = await engine();
+    const order: string[] = [];
+    for (let n = 1; n <= 3; n++) await jobs.add("p", { v: `poll ${n}` }, { queue: `q:${n}`, priority: 5 });
+    await jobs.add("p", { v: "drain" }, { queue: "q:4", priority: 0 });
+    await jobs.work({ p: async (p) => void order.push(String(p.v)) }, { concurrency: 1 });
+    await until(async () => order.length === 4, "four jobs ran");
+    expect(order[0]).toBe("drain");
+    expect(order.slice(1).sort()).toEqual(["poll 1", "poll 2", "poll 3"]);
+  });
+
   it("jobs of different queues run side by side", async () => {
     const jobs = await engine();
     const both = gate();

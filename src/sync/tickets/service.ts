@@ -286,9 +286,11 @@ export class TicketEngine {
   /**
    * Webhook registration follows the ticketing switch; then the first push of open tickets, a poll
    * and a drain. The push never depends on the webhooks: a partner whose registration the PSA
-   * refused is polled, and its open tickets still go across.
+   * refused is polled, and its open tickets still go across. `firstPoll: false` (shared mode): the
+   * caller queues the poll as a job of the partner's ticket lane instead, and the push is drained
+   * there.
    */
-  async ticketingChanged(partnerId: number): Promise<void> {
+  async ticketingChanged(partnerId: number, o: { firstPoll?: boolean } = {}): Promise<void> {
     const { db, clock } = this.#o;
     const { view, connector, session } = await this.#o.sessions.forPartner(partnerId);
     if (!session || !view.ticketing.enabled) {
@@ -299,7 +301,8 @@ export class TicketEngine {
     await this.#webhooks.register(partnerId, session);
     if (view.ticketing.nocMayEnterTickets)
       await pushedOpenTickets(db, this.#o.portal, partnerId, clock, true);
-    await this.pollTickets(partnerId);
+    if (o.firstPoll === false) await this.notify(partnerId);
+    else await this.pollTickets(partnerId);
   }
 
   /** The partner's webhook state: registered, or polling only and why (Setup and Sync pages). */
