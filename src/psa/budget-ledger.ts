@@ -42,6 +42,9 @@ export interface BudgetLedger {
 /** How often a process adds its requests to the ledger and reads the others' back (at the latest). */
 export const BUDGET_BATCH = Object.freeze({ requests: 10, ms: 250 });
 
+/** How long a client waits before asking a failing ledger again (meanwhile it counts by itself). */
+export const LEDGER_RETRY_MS = 5_000;
+
 /** A ledger in this process's memory: what a client without a shared one counts in. */
 export function memoryBudgetLedger(): BudgetLedger {
   let usage: BudgetUsage | null = null;
@@ -105,11 +108,11 @@ export class BudgetCount {
    */
   async current(now?: (view: BudgetUsage) => boolean): Promise<BudgetUsage | null> {
     const v = this.view();
-    const due =
-      v === null ||
-      this.pending >= this.batch.requests ||
-      this.opts.now() - this.syncedAt >= this.batch.ms ||
-      (now?.(v) ?? false);
+    const since = this.opts.now() - this.syncedAt;
+    // A failing ledger is asked again after a while, not on every request.
+    const due = this.failing
+      ? since >= LEDGER_RETRY_MS
+      : v === null || this.pending >= this.batch.requests || since >= this.batch.ms || (now?.(v) ?? false);
     if (due) await this.sync();
     return this.view();
   }
