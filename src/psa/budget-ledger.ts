@@ -103,16 +103,16 @@ export class BudgetCount {
   }
 
   /**
-   * The view, synced with the ledger first when a batch is due or `now(view)` says so (the gate asks
-   * near a stop share); null before any reading.
+   * The view, synced with the ledger first when a batch is due or `urgent(view)` says so (the gate
+   * asks near a stop share); null before any reading.
    */
-  async current(now?: (view: BudgetUsage) => boolean): Promise<BudgetUsage | null> {
+  async current(urgent?: (view: BudgetUsage) => boolean): Promise<BudgetUsage | null> {
     const v = this.view();
     const since = this.opts.now() - this.syncedAt;
     // A failing ledger is asked again after a while, not on every request.
     const due = this.failing
       ? since >= LEDGER_RETRY_MS
-      : v === null || this.pending >= this.batch.requests || since >= this.batch.ms || (now?.(v) ?? false);
+      : v === null || this.pending >= this.batch.requests || since >= this.batch.ms || (urgent?.(v) ?? false);
     if (due) await this.sync();
     return this.view();
   }
