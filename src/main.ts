@@ -16,6 +16,7 @@ import { Portal } from "./portal/service.js";
 import type { AutotaskApi } from "./psa/autotask/api.js";
 import { AutotaskClient, type AutotaskCredentials } from "./psa/autotask/client.js";
 import { autotaskConnector } from "./psa/autotask/connector.js";
+import type { BudgetLedger } from "./psa/budget-ledger.js";
 import type { Connector } from "./psa/connector.js";
 import type { ConnectWiseApi, ConnectWiseCredentials } from "./psa/connectwise/api.js";
 import { ConnectWiseClient } from "./psa/connectwise/client.js";
@@ -25,6 +26,7 @@ import { guardedFetch } from "./psa/transport.js";
 import type { PsaUrlPolicy } from "./psa/url-policy.js";
 import { type Db, migrate, openDb } from "./store/db.js";
 import { syncActivity } from "./sync/activity.js";
+import { storeBudgetLedger } from "./sync/budget-ledger.js";
 import { SyncEngine, type SyncEngineOptions } from "./sync/engine.js";
 import { runCounts, ticketSyncLag } from "./sync/ops-metrics.js";
 
@@ -56,7 +58,8 @@ export interface ServiceOptions {
   schema?: string;
   /**
    * Builds a partner's Autotask client (tests pass one with fast retries). It is given the
-   * configured URL policy, which it must apply, and the metrics with the partner's label, which it may.
+   * configured URL policy, which it must apply, and the metrics with the partner's label and the
+   * partner's budget ledger, which it may.
    */
   autotask?: (creds: AutotaskCredentials, urlPolicy: PsaUrlPolicy, labels: PsaClientLabels) => AutotaskApi;
   /**
@@ -100,20 +103,25 @@ export interface ServiceOptions {
   liveReadTtlMs?: SyncEngineOptions["liveReadTtlMs"];
 }
 
-/** What a PSA client is given to report its requests: the metrics, and its partner as their label. */
+/**
+ * What a PSA client is given to report its requests: the metrics and its partner as their label; and
+ * the ledger, in the store, where every process serving the partner counts its hourly API budget.
+ */
 export interface PsaClientLabels {
   metrics: PsaRequestMetrics;
   partner: string;
+  budgetLedger: BudgetLedger;
 }
 
 /**
- * The production Autotask client for a partner's credentials, calling only where `urlPolicy` allows
- * and counting its requests in `metrics`.
+ * The production Autotask client for a partner's credentials, calling only where `urlPolicy` allows,
+ * counting its requests in `metrics` and its hourly budget in the partner's ledger (`ledger`).
  */
 export function autotaskClientFor(
   logger: Logger,
   urlPolicy: PsaUrlPolicy,
   metrics?: PsaRequestMetrics,
+  ledger?: (partnerId: number) => BudgetLedger,
 ): (creds: AutotaskCredentials, partnerId: number) => AutotaskApi {
   return (creds, partnerId) => {
     const client: AutotaskApi = new AutotaskClient({
@@ -121,6 +129,7 @@ export function autotaskClientFor(
       logger,
       urlPolicy,
       ...(metrics ? { metrics, partner: String(partnerId) } : {}),
+      ...(ledger ? { budgetLedger: ledger(partnerId) } : {}),
     });
     return client;
   };
@@ -189,11 +198,18 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
   // Where Autotask sends webhooks: NOCBRIDGE_PUBLIC_URL, else the address the server listens on.
   const urls = { listening: undefined as string | undefined };
   const metrics = opts.metrics ?? new Metrics();
-  const labels = (partnerId: number): PsaClientLabels => ({ metrics, partner: String(partnerId) });
+  // Every process serving a partner counts its hourly API budget in the store, so together they stop at
+  // its shares (docs/scale-out.md, The hourly API budget).
+  const ledger = (partnerId: number) => storeBudgetLedger(db, partnerId);
+  const labels = (partnerId: number): PsaClientLabels => ({
+    metrics,
+    partner: String(partnerId),
+    budgetLedger: ledger(partnerId),
+  });
   const autotask = opts.autotask;
   const autotaskClient = autotask
     ? (creds: AutotaskCredentials, partnerId: number) => autotask(creds, config.psaUrls, labels(partnerId))
-    : autotaskClientFor(logger, config.psaUrls, metrics);
+    : autotaskClientFor(logger, config.psaUrls, metrics, ledger);
   const connectwise = opts.connectwise;
   const connectwiseClient = connectwise
     ? (creds: ConnectWiseCredentials, partnerId: number) =>

@@ -41,6 +41,8 @@ export interface Database {
   attachment_links: AttachmentLinkRow;
   // reconciliation (migration 0022)
   reconciliation_ignores: ReconciliationIgnoreRow;
+  // the hourly PSA API budget counted across processes (migration 0026)
+  budget_ledger: BudgetLedgerRow;
 }
 
 export interface PartnerRow {
@@ -281,6 +283,22 @@ export interface SyncRunRow {
   // pauses at the hourly API budget (migration 0025)
   /** When a run paused at the PSA's hourly API budget goes on; null while it executes or after it ended. */
   paused_until: string | null;
+}
+
+/**
+ * A partner's hourly PSA API usage as every process serving it counts it (migration 0026): the last
+ * reading the PSA gave and the requests sent since by all processes.
+ */
+export interface BudgetLedgerRow {
+  partner_id: number;
+  /** Requests the PSA counted in its window when read. */
+  reported_count: number;
+  threshold: number;
+  timeframe_minutes: number;
+  /** When the reading was taken; a reading only replaces one not newer than itself. */
+  read_at: string;
+  /** Requests sent by all processes since the reading. */
+  sent_since: number;
 }
 
 /** A worker process, alive while it beats (migration 0024). */

@@ -1,105 +1,125 @@
 /**
  * Hourly-budget pacing of the Autotask REST client (client.ts): docs/autotask.md, Thresholds and limits;
  * docs/reliability.md, Rate-limit awareness. The usage view is the last ThresholdInformation plus the
- * requests this client sent since.
+ * requests sent since: by every process counting in the partner's ledger when the client was given one
+ * (docs/scale-out.md, The hourly API budget), else by this client.
  */
 
 import { budgetFigures, currentBudgetLane } from "../budget.js";
+import { BudgetCount, type BudgetLedger, type BudgetUsage, memoryBudgetLedger } from "../budget-ledger.js";
 import { PsaError } from "../errors.js";
-import type { AutotaskClientStats, BudgetOptions, BudgetState, ClientContext } from "./client-types.js";
+import type { AutotaskClientStats, BudgetOptions, ClientContext } from "./client-types.js";
 import { parseThreshold } from "./responses.js";
 import type { ThresholdInformation } from "./types.js";
 
+/**
+ * How close to a stop share every request syncs with the ledger rather than once a batch: the last
+ * requests before the stop see every process's count as of the request before.
+ */
+export const NEAR_STOP = Object.freeze({ requests: 50, share: 0.01 });
+
 export class BudgetTracker {
-  private budget: BudgetState | null = null;
-  private refreshing: Promise<void> | null = null;
+  private readonly count: BudgetCount;
+  private refreshing: Promise<BudgetUsage> | null = null;
+  /** Read ThresholdInformation at the first gate, whatever the ledger holds (it may be another tenant's). */
+  private started = false;
 
   /**
-   * `opts` null: no pacing (the view is still kept from `record` and `noteSent`). `readThreshold` sends
-   * `GET ThresholdInformation` past the gate and returns its body.
+   * `opts` null: no pacing (the view is still kept from `record` and `noteSent`, in memory). `readThreshold`
+   * sends `GET ThresholdInformation` past the gate and returns its body. `ledger`: where the processes
+   * serving the partner count together; without one, this client counts by itself.
    */
   constructor(
     private readonly ctx: ClientContext,
     private readonly opts: BudgetOptions | null,
     private readonly readThreshold: () => Promise<unknown>,
-  ) {}
+    ledger?: BudgetLedger,
+  ) {
+    this.count = new BudgetCount(opts && ledger ? ledger : memoryBudgetLedger(), {
+      now: ctx.now,
+      onError: (err) =>
+        ctx.log?.warn(
+          { err },
+          "the shared API budget count failed; counting this process's requests meanwhile",
+        ),
+    });
+  }
 
   /** A fresh ThresholdInformation: the view starts again from it. */
-  record(info: ThresholdInformation): void {
-    this.budget = { info, fetchedAt: this.ctx.now(), sentSince: 0 };
-    this.report(this.budget);
+  async record(info: ThresholdInformation): Promise<BudgetUsage> {
+    const usage = await this.count.record({
+      count: info.currentTimeframeRequestCount,
+      threshold: info.externalRequestThreshold,
+      timeframeMinutes: info.requestThresholdTimeframe,
+      at: this.ctx.now(),
+    });
+    this.report(usage);
+    return usage;
   }
 
   /** One of our requests is going out. */
   noteSent(): void {
-    if (!this.budget) return;
-    this.budget.sentSince++;
-    this.report(this.budget);
+    this.count.noteSent();
+    const usage = this.count.view();
+    if (usage) this.report(usage);
   }
 
   /** The share used, to the metrics (the gauge shows what the gate decides on). */
-  private report(b: BudgetState): void {
-    this.ctx.observe?.budget(this.usageShare(b));
+  private report(u: BudgetUsage): void {
+    this.ctx.observe?.budget(usageShare(u));
   }
 
   view(): AutotaskClientStats["budget"] {
-    const b = this.budget;
-    return b
+    const u = this.count.view();
+    return u
       ? {
-          threshold: b.info.externalRequestThreshold,
-          timeframeMinutes: b.info.requestThresholdTimeframe,
-          reportedCount: b.info.currentTimeframeRequestCount,
-          sentSince: b.sentSince,
-          share: this.usageShare(b),
+          threshold: u.reading.threshold,
+          timeframeMinutes: u.reading.timeframeMinutes,
+          reportedCount: u.reading.count,
+          sentSince: u.sentSince,
+          share: usageShare(u),
         }
       : null;
   }
 
-  private usageShare(b: BudgetState): number {
-    const threshold = Math.max(1, b.info.externalRequestThreshold);
-    return (b.info.currentTimeframeRequestCount + b.sentSince) / threshold;
-  }
-
-  private async refresh(): Promise<void> {
+  private async refresh(): Promise<BudgetUsage> {
     this.refreshing ??= (async () => {
       try {
         const body = await this.readThreshold();
-        this.record(parseThreshold(body));
+        this.started = true;
+        return await this.record(parseThreshold(body));
       } finally {
         this.refreshing = null;
       }
     })();
-    await this.refreshing;
+    return this.refreshing;
   }
 
   /**
    * Before each request: keep the usage view fresh (ThresholdInformation at start, then every
-   * `refreshEvery`), add a growing delay past `slowdownShare`, and refuse past `stopShare` — leaving
-   * the rest of the tenant's hourly allowance to ticket traffic and other integrations. Autotask itself
-   * slows every request by 0.5–1 s past 50 % usage and refuses at 100 % (docs/autotask.md, Thresholds and
-   * limits).
+   * `refreshEvery`, counted over every process sharing the ledger), add a growing delay past
+   * `slowdownShare`, and refuse past `stopShare` — leaving the rest of the tenant's hourly allowance to
+   * ticket traffic and other integrations. Autotask itself slows every request by 0.5–1 s past 50 % usage
+   * and refuses at 100 % (docs/autotask.md, Thresholds and limits).
    */
   async gate(): Promise<void> {
     const opts = this.opts;
     if (!opts) return;
-    const stale = (b: BudgetState) =>
-      b.sentSince >= opts.refreshEvery.requests || this.ctx.now() - b.fetchedAt >= opts.refreshEvery.ms;
-    if (!this.budget || stale(this.budget)) await this.refresh();
-    let b = this.budget as BudgetState | null;
-    if (!b) return;
     const tickets = currentBudgetLane() === "tickets";
     const stopShare = tickets ? opts.ticketStopShare : opts.stopShare;
-    let share = this.usageShare(b);
-    if (share >= stopShare && b.sentSince > 0) {
-      // Our own count only grows; the window also forgets old requests. Confirm before refusing.
-      await this.refresh();
-      b = this.budget as BudgetState | null;
-      if (!b) return;
-      share = this.usageShare(b);
+    const stale = (u: BudgetUsage) =>
+      u.sentSince >= opts.refreshEvery.requests || this.ctx.now() - u.reading.at >= opts.refreshEvery.ms;
+    let u = this.started ? await this.count.current((v) => nearStop(v, stopShare)) : null;
+    if (!u || stale(u)) u = await this.refresh();
+    let share = usageShare(u);
+    if (share >= stopShare && u.sentSince > 0) {
+      // The count since only grows; the window also forgets old requests. Confirm before refusing.
+      u = await this.refresh();
+      share = usageShare(u);
     }
     if (share >= stopShare) {
-      const used = b.info.currentTimeframeRequestCount + b.sentSince;
-      const figures = budgetFigures(used, b.info.externalRequestThreshold, b.info.requestThresholdTimeframe);
+      const used = u.reading.count + u.sentSince;
+      const figures = budgetFigures(used, u.reading.threshold, u.reading.timeframeMinutes);
       const pct = Math.round(stopShare * 100);
       throw new PsaError({
         code: "BUDGET_EXHAUSTED",
@@ -120,4 +140,15 @@ export class BudgetTracker {
       }
     }
   }
+}
+
+function usageShare(u: BudgetUsage): number {
+  return (u.reading.count + u.sentSince) / Math.max(1, u.reading.threshold);
+}
+
+/** Whether `u` is within NEAR_STOP of `stopShare` (below it: past it, the gate confirms by a reading). */
+function nearStop(u: BudgetUsage, stopShare: number): boolean {
+  const threshold = Math.max(1, u.reading.threshold);
+  const left = stopShare * threshold - (u.reading.count + u.sentSince);
+  return left > 0 && left <= Math.max(NEAR_STOP.requests, NEAR_STOP.share * threshold);
 }

@@ -4,6 +4,7 @@
  */
 
 import { endpointLabel } from "../../lib/metrics.js";
+import type { BudgetLedger } from "../budget-ledger.js";
 import { PsaError } from "../errors.js";
 import { ConcurrencyLimiter, DEFAULT_RETRY, realSleep, systemNow } from "../http.js";
 import { guardedFetch } from "../transport.js";
@@ -29,6 +30,8 @@ export interface ResolvedClientOptions {
   initialZone: Zone | null;
   /** Hourly-budget pacing; null when off. */
   budget: BudgetOptions | null;
+  /** Where the partner's processes count its requests together; undefined: this client by itself. */
+  ledger: BudgetLedger | undefined;
 }
 
 export function resolveClientOptions(options: AutotaskClientOptions): ResolvedClientOptions {
@@ -63,7 +66,7 @@ export function resolveClientOptions(options: AutotaskClientOptions): ResolvedCl
     counters: newCounters(),
     observe: observerOf(options),
   };
-  return { ctx, limiter, initialZone, budget };
+  return { ctx, limiter, initialZone, budget, ledger: options.budgetLedger };
 }
 
 /** The options' budget with defaults filled in; null when pacing is off. */

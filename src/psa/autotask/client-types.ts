@@ -5,9 +5,9 @@
 
 import type { PsaRequestMetrics } from "../../lib/metrics.js";
 import { BUDGET_SHARES } from "../budget.js";
+import type { BudgetLedger } from "../budget-ledger.js";
 import type { FetchFn, Now, Random, RetryPolicy, Sleep } from "../http.js";
 import type { PsaUrlPolicy } from "../url-policy.js";
-import type { ThresholdInformation } from "./types.js";
 
 export interface AutotaskCredentials {
   /**
@@ -35,7 +35,10 @@ export interface BudgetOptions {
   ticketStopShare: number;
   /** Delay per request just below `stopShare`; it grows linearly from 0 at `slowdownShare` (default 1000). */
   slowdownMaxDelayMs: number;
-  /** Re-read ThresholdInformation after this many of our own requests or this much time. */
+  /**
+   * Re-read ThresholdInformation after this many requests since the last reading (counted over every
+   * process sharing the `budgetLedger`) or this much time.
+   */
   refreshEvery: { requests: number; ms: number };
 }
 
@@ -68,6 +71,12 @@ export interface AutotaskClientOptions {
         refreshEvery?: Partial<BudgetOptions["refreshEvery"]>;
       })
     | false;
+  /**
+   * Where the processes serving this partner count its requests between two ThresholdInformation
+   * readings, so each one's budget gate sees the others' traffic (docs/scale-out.md, The hourly API
+   * budget). Without one the client counts its own requests only. Unused when `budget` is false.
+   */
+  budgetLedger?: BudgetLedger;
   retry?: Partial<RetryPolicy>;
   /** Timeout of one HTTP exchange (default 60 s). */
   requestTimeoutMs?: number;
@@ -125,7 +134,10 @@ export interface AutotaskClientStats {
   recoveredByLookup: number;
   /** Highest number of simultaneous requests seen per endpoint. */
   maxConcurrency: Record<string, number>;
-  /** Budget view: last ThresholdInformation plus our requests since; null before the first read. */
+  /**
+   * Budget view: last ThresholdInformation plus the requests sent since (by every process sharing the
+   * ledger, as of the last sync); null before the first read.
+   */
   budget: {
     threshold: number;
     timeframeMinutes: number;
@@ -160,12 +172,6 @@ export interface Call {
 
 export interface Zone {
   base: string;
-}
-
-export interface BudgetState {
-  info: ThresholdInformation;
-  fetchedAt: number;
-  sentSince: number;
 }
 
 /** The client's running counts (the scalar part of AutotaskClientStats). */

@@ -59,9 +59,9 @@ export class AutotaskClient {
   private readonly pipe: RequestPipeline;
 
   constructor(options: AutotaskClientOptions) {
-    const { ctx, limiter, initialZone, budget } = resolveClientOptions(options);
+    const { ctx, limiter, initialZone, budget, ledger } = resolveClientOptions(options);
     this.ctx = ctx;
-    this.pipe = new RequestPipeline(ctx, limiter, new ZoneResolver(ctx, initialZone), budget);
+    this.pipe = new RequestPipeline(ctx, limiter, new ZoneResolver(ctx, initialZone), budget, ledger);
   }
 
   // ---- reads -------------------------------------------------------------------------------
@@ -202,7 +202,7 @@ export class AutotaskClient {
         skipBudget: true,
       }),
     );
-    this.pipe.budget.record(info);
+    await this.pipe.budget.record(info);
     return info;
   }
 

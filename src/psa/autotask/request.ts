@@ -5,6 +5,7 @@
  * (docs/autotask.md, Authentication) and the classification of failures (src/psa/errors.ts).
  */
 
+import type { BudgetLedger } from "../budget-ledger.js";
 import { classify, isPsaError, type PsaError } from "../errors.js";
 import { type ConcurrencyLimiter, fetchWithTimeout, type HttpAnswer, withRetries } from "../http.js";
 import { BudgetTracker } from "./budget-gate.js";
@@ -22,16 +23,21 @@ export class RequestPipeline {
     private readonly limiter: ConcurrencyLimiter,
     readonly zones: ZoneResolver,
     budgetOpts: BudgetOptions | null,
+    ledger?: BudgetLedger,
   ) {
-    this.budget = new BudgetTracker(ctx, budgetOpts, () =>
-      this.attempt({
-        method: "GET",
-        path: "ThresholdInformation",
-        endpoint: "ThresholdInformation",
-        write: false,
-        blindRetry: true,
-        skipBudget: true,
-      }),
+    this.budget = new BudgetTracker(
+      ctx,
+      budgetOpts,
+      () =>
+        this.attempt({
+          method: "GET",
+          path: "ThresholdInformation",
+          endpoint: "ThresholdInformation",
+          write: false,
+          blindRetry: true,
+          skipBudget: true,
+        }),
+      ledger,
     );
   }
 
