@@ -33,6 +33,7 @@ import * as m0022 from "./migrations/0022_reconciliation_ignores.js";
 import * as m0023 from "./migrations/0023_ticket_seen_stamp.js";
 import * as m0024 from "./migrations/0024_scale_out.js";
 import * as m0025 from "./migrations/0025_run_pause.js";
+import * as m0027 from "./migrations/0027_link_run_outcome.js";
 import type { Database } from "./schema.js";
 import { Signals } from "./signals.js";
 
@@ -160,6 +161,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     "0023_ticket_seen_stamp": { up: (db) => m0023.up(db, dialect) },
     "0024_scale_out": { up: (db) => m0024.up(db, dialect) },
     "0025_run_pause": { up: (db) => m0025.up(db, dialect) },
+    "0027_link_run_outcome": { up: (db) => m0027.up(db, dialect) },
   };
 }
 

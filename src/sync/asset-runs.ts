@@ -7,6 +7,7 @@ import { notFound, PortalError } from "../portal/errors.js";
 import { isUniqueViolation } from "../store/db.js";
 import { addLeg, budgetOnly, isBudgetStop, RESUMED_LINE } from "./asset-pause.js";
 import { type AssetPlan, AssetSync } from "./assets.js";
+import type { LinkOutcomes } from "./link-outcomes.js";
 import type { LinkStore } from "./links.js";
 import type { Liveness } from "./liveness.js";
 import { isDbOutage } from "./outage.js";
@@ -23,6 +24,12 @@ import {
 } from "./runs.js";
 import type { PsaSessions } from "./sessions.js";
 import type { Validation } from "./validation.js";
+
+/** How this leg of a run executes: shared mode's shutdown signal, and whether it took the run over. */
+interface Leg {
+  signal?: AbortSignal | undefined;
+  takenOver?: boolean;
+}
 
 export interface AssetSyncStatus {
   lastSyncAt: string | null;
@@ -56,7 +63,7 @@ export interface AssetRunsDeps {
    * Shared mode (several processes on PostgreSQL): a run is a job that any worker process executes,
    * owned while it runs and taken over when its owner dies. Without it runs execute in this process.
    */
-  shared?: { jobs: Jobs; liveness: () => Liveness | undefined } | undefined;
+  shared?: { jobs: Jobs; liveness: () => Liveness | undefined; outcomes: LinkOutcomes } | undefined;
 }
 
 /**
@@ -82,6 +89,7 @@ export class AssetRuns {
       clock: o.clock,
       budgetWaitMs: o.budgetWaitMs,
       liveness: o.shared?.liveness,
+      outcomes: o.shared?.outcomes,
     });
   }
 
@@ -258,8 +266,8 @@ export class AssetRuns {
         this.#track(job.runId, this.#guarded(job.partnerId, job.runId, job));
       return;
     }
-    await this.#legs.claimed(job, workerId, () => {
-      const p = this.#guarded(job.partnerId, job.runId, job, signal);
+    await this.#legs.claimed(job, workerId, (takenOver) => {
+      const p = this.#guarded(job.partnerId, job.runId, job, { signal, takenOver });
       this.#track(job.runId, p);
       return p;
     });
@@ -272,9 +280,9 @@ export class AssetRuns {
     );
   }
 
-  #guarded(partnerId: number, runId: number, o: RunMode, signal?: AbortSignal): Promise<void> {
+  #guarded(partnerId: number, runId: number, o: RunMode, leg: Leg = {}): Promise<void> {
     const { runs, logger } = this.o;
-    return this.#execute(partnerId, runId, o, signal).catch(async (e: unknown) => {
+    return this.#execute(partnerId, runId, o, leg).catch(async (e: unknown) => {
       const message = isDbOutage(e) ? "the database became unavailable during the run" : (e as Error).message;
       logger.error({ err: e, runId }, "asset sync failed");
       await runs.line(runId, `Synchronization error: ${message}`, "error").catch(() => {});
@@ -288,11 +296,12 @@ export class AssetRuns {
     });
   }
 
-  async #execute(partnerId: number, runId: number, o: RunMode, signal?: AbortSignal): Promise<void> {
+  async #execute(partnerId: number, runId: number, o: RunMode, leg: Leg): Promise<void> {
     const { portal, runs, links } = this.o;
+    const { signal } = leg;
     const line = (text: string, level: "info" | "warn" | "error" = "info") => runs.line(runId, text, level);
-    // A run going on after a pause: its counts and calls so far carry on (null: it ended meanwhile).
-    const prior = await this.#legs.start(runId, o);
+    // A run going on after a pause, or taken over: where it starts from (null: it ended meanwhile).
+    const prior = await this.#legs.start(runId, o, leg.takenOver);
     if (!prior) return;
     const psa = await this.o.sessions.forPartner(partnerId);
     const { session } = psa;
@@ -352,6 +361,8 @@ export class AssetRuns {
       label: session.label,
       links: linked,
       concurrency: this.o.concurrency ?? 3,
+      journal: prior.journal,
+      carried: prior.carried,
       saveLink: (deviceId, ciId, desired) =>
         links.upsert(partnerId, "device", deviceId, ciId, fingerprint(desired), desired),
       log: (text, level) => line(text, level),

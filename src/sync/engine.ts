@@ -12,6 +12,7 @@ import { AssetRuns, type AssetSyncStatus } from "./asset-runs.js";
 import { enqueueDrain, SETUP_TASK, ticketQueue } from "./background.js";
 import { CompanyDirectory } from "./companies.js";
 import type { Failpoint } from "./failpoint.js";
+import { LinkOutcomes } from "./link-outcomes.js";
 import { LinkStore } from "./links.js";
 import { LIVE_READ_TTL_MS, LiveReadCache } from "./live-cache.js";
 import { OutageWatch } from "./outage.js";
@@ -174,7 +175,9 @@ export class SyncEngine {
       jobs: o.jobs,
       clock: o.clock,
       budgetWaitMs: o.budgetWaitMs,
-      shared: shared ? { jobs: o.jobs, liveness: () => this.#role.worker?.liveness } : undefined,
+      shared: shared
+        ? { jobs: o.jobs, liveness: () => this.#role.worker?.liveness, outcomes: new LinkOutcomes(o.db) }
+        : undefined,
     });
     this.tickets = new TicketEngine({
       db: o.db,

@@ -2,6 +2,7 @@ import type { Jobs } from "../jobs/types.js";
 import type { Clock } from "../lib/clock.js";
 import type { Logger } from "../lib/logger.js";
 import { pausedLine, resumeAt } from "./asset-pause.js";
+import type { LinkOutcomes, WriteJournal, WriteOutcome } from "./link-outcomes.js";
 import type { Liveness } from "./liveness.js";
 import { type RunCounts, type RunStore, ZERO_COUNTS } from "./runs.js";
 
@@ -24,10 +25,14 @@ export interface RunJob {
 
 export type RunMode = Omit<RunJob, "runId" | "partnerId">;
 
-/** Where a leg of a run starts from: the run's counts and API calls so far. */
+/** Where a leg of a run starts from: the run's counts and API calls so far, and its record of writes. */
 export interface LegStart {
   counts: RunCounts;
   apiCalls: number;
+  /** Shared mode: the leg records each write before it is sent (./link-outcomes.ts). */
+  journal?: WriteJournal | undefined;
+  /** A run taken over: what it wrote before, by device (those count by it, not as unchanged). */
+  carried?: Map<number, WriteOutcome> | undefined;
 }
 
 export interface RunLegsDeps {
@@ -40,6 +45,8 @@ export interface RunLegsDeps {
   budgetWaitMs?: number | undefined;
   /** Shared mode: this worker process's liveness (undefined outside a worker process). */
   liveness?: (() => Liveness | undefined) | undefined;
+  /** Shared mode: what each run wrote, for a takeover to count by. */
+  outcomes?: LinkOutcomes | undefined;
 }
 
 /**
@@ -81,7 +88,11 @@ export class RunLegs {
    * Shared mode: the worker claims the run and executes this leg (`execute`); a run a live process
    * owns is left. Ownership is let go when the leg ends; a leg handed over at shutdown queues the next.
    */
-  async claimed(job: RunJob, workerId: string, execute: () => Promise<void>): Promise<void> {
+  async claimed(
+    job: RunJob,
+    workerId: string,
+    execute: (takenOver: boolean) => Promise<void>,
+  ): Promise<void> {
     const liveness = this.o.liveness?.();
     if (!liveness) throw new Error("asset run jobs run only in a worker process");
     const claim = await liveness.claimRun(job.runId);
@@ -93,7 +104,7 @@ export class RunLegs {
         "warn",
       );
     this.o.logger.debug({ runId: job.runId, workerId }, "asset run claimed");
-    await execute().finally(() => liveness.releaseRun(job.runId).catch(() => {}));
+    await execute(claim.from !== null).finally(() => liveness.releaseRun(job.runId).catch(() => {}));
     // Shutting down: the run was left at a safe point; its job is added again for another worker
     // (after ownership was let go, so that worker may claim it at once).
     if (this.#handedOver.delete(job.runId)) await this.enqueue({ ...job, resumed: true, handedOver: true });
@@ -101,15 +112,20 @@ export class RunLegs {
 
   /**
    * Where the leg starts from. A run going on after a pause or a hand-over: it is no longer paused,
-   * and its counts and API calls so far carry on. Null when the run is no longer running (nothing to
-   * go on with).
+   * and its counts and API calls so far carry on. A run taken over: the counts its dead worker saved
+   * now and then are not the whole story, so they start again, and every device the run already wrote
+   * counts by what its record says (./link-outcomes.ts); its API calls carry on. Null when the run is
+   * no longer running (nothing to go on with).
    */
-  async start(runId: number, o: RunMode): Promise<LegStart | null> {
-    if (!o.resumed) return { counts: ZERO_COUNTS, apiCalls: 0 };
+  async start(runId: number, o: RunMode, takenOver = false): Promise<LegStart | null> {
+    const journal = this.o.outcomes?.journal(runId);
+    if (!o.resumed && !takenOver) return { counts: ZERO_COUNTS, apiCalls: 0, journal };
     const run = await this.o.runs.get(runId);
     if (run?.status !== "running") return null;
     await this.o.runs.update(runId, { pausedUntil: null });
-    return { counts: run.counts, apiCalls: run.apiCalls };
+    if (!takenOver) return { counts: run.counts, apiCalls: run.apiCalls, journal };
+    const carried = await this.o.outcomes?.of(runId);
+    return { counts: ZERO_COUNTS, apiCalls: run.apiCalls, journal, carried };
   }
 
   /**
