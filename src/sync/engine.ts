@@ -9,7 +9,7 @@ import type { PsaOptions, ValidationResult } from "../psa/connector.js";
 import type { ConnectorRegistry } from "../psa/registry.js";
 import type { Db } from "../store/db.js";
 import { AssetRuns, type AssetSyncStatus } from "./asset-runs.js";
-import { enqueueDrain, SETUP_TASK, ticketQueue } from "./background.js";
+import { enqueueDrain, enqueuePoll, SETUP_TASK, ticketQueue } from "./background.js";
 import { CompanyDirectory } from "./companies.js";
 import type { Failpoint } from "./failpoint.js";
 import { LinkOutcomes } from "./link-outcomes.js";
@@ -284,10 +284,14 @@ export class SyncEngine {
     return this.tickets.pollTickets(partnerId);
   }
 
-  /** "Poll now" from the API: as `pollTickets`, for who may change the integration. */
-  async pollTicketsNow(actor: Actor, partnerId: number): Promise<number> {
+  /**
+   * "Poll now" from the API, for who may change the integration: the partner's poll job (the one the
+   * workers keep queued) is due now, in the partner's serial ticket queue; a poll already waiting
+   * becomes this one, so pressing twice queues one poll. The answer does not wait for the poll.
+   */
+  async pollTicketsNow(actor: Actor, partnerId: number): Promise<void> {
     await this.portal.authorize(actor, partnerId, "integration:write");
-    return this.tickets.pollTickets(partnerId);
+    await enqueuePoll(this.#o.jobs, partnerId, 0);
   }
 
   /** A PSA webhook delivery to /webhooks/:system/:partnerId (404 unless `system` is the partner's). */

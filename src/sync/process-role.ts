@@ -3,7 +3,7 @@ import type { Clock } from "../lib/clock.js";
 import type { Logger } from "../lib/logger.js";
 import type { Db } from "../store/db.js";
 import type { AssetRuns } from "./asset-runs.js";
-import { WorkerRole } from "./background.js";
+import { POLL_TASK, WorkerRole } from "./background.js";
 import type { OutageWatch } from "./outage.js";
 import type { PortalEvents } from "./portal-events.js";
 import type { SyncPortal } from "./portal-port.js";
@@ -84,13 +84,20 @@ export class ProcessRole {
       else void events.settle(s.partnerId);
     });
     // In-process, a run paused at the API budget goes on as a job of this process, whatever its role
-    // (a one-off command follows its run to the end).
-    const runTask = {
+    // (a one-off command follows its run to the end); so does a poll someone asked for ("Poll now": the
+    // beat keeps the periodic polls, so this one queues no next).
+    const localTasks = {
       [RUN_TASK]: (p: Record<string, unknown>) => assetRuns.executeJob(p as unknown as RunJob, ""),
+      [POLL_TASK]: async (p: Record<string, unknown>) => {
+        const partnerId = Number(p.partnerId);
+        await tickets
+          .pollTickets(partnerId)
+          .catch((e: unknown) => this.o.logger.warn({ err: e, partnerId }, "ticket poll failed"));
+      },
     };
     const outcome = this.o.onJobOutcome ? { onOutcome: this.o.onJobOutcome } : {};
     if (!o.background) {
-      if (!this.shared) await jobs.work(runTask, { concurrency: 1, ...outcome });
+      if (!this.shared) await jobs.work(localTasks, { concurrency: 1, ...outcome });
       return;
     }
     this.#background = true;
@@ -114,7 +121,7 @@ export class ProcessRole {
       return;
     }
     await jobs.work(
-      { [SCHEDULE_TASK]: (p) => scheduler.fired(Number(p.partnerId)), ...runTask },
+      { [SCHEDULE_TASK]: (p) => scheduler.fired(Number(p.partnerId)), ...localTasks },
       { concurrency: 1, ...outcome },
     );
     await this.o.runs.failInterrupted();
