@@ -188,11 +188,19 @@ describe.each(STORES)("a PSA failure through the API is not a 500 (%s)", (kind) 
   const call = (method: "GET" | "POST", url: string) =>
     app.inject({ method, url, headers: { authorization: `Bearer ${token}` } });
 
-  it("answers a poll (drift check, then the NOC queue) against an unreachable PSA with 503 and a PSA code", async () => {
+  it("queues a poll against an unreachable PSA (202, not a 500); the poll's failure would answer 503 with a PSA code", async () => {
+    // "Poll now" answers at once: the poll (drift check, then the NOC queue) runs as the partner's job.
     const res = await call("POST", `/api/partners/${partnerId}/sync/tickets/poll`);
-    expect(res.statusCode).toBe(503);
-    expect(res.json()).toMatchObject({ statusCode: 503, error: "Service Unavailable", code: "PSA_NETWORK" });
-    expect(res.json().message).toMatch(/^Autotask: .*connection failure/);
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toEqual({ queued: true });
+    // What the poll runs into is a PSA failure, which the API would answer with 503 and its code.
+    const failure = await env.services.sync.pollTickets(partnerId).catch((e: unknown) => e);
+    const answer = toHttpError(failure);
+    expect(answer).toMatchObject({
+      status: 503,
+      body: { error: "Service Unavailable", code: "PSA_NETWORK" },
+    });
+    expect(answer.body.message).toMatch(/^Autotask: .*connection failure/);
     // The stored drift stays readable: it needs no PSA call.
     const drift = await call("GET", `/api/partners/${partnerId}/mappings/drift`);
     expect(drift.statusCode).toBe(200);

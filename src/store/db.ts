@@ -34,6 +34,7 @@ import * as m0023 from "./migrations/0023_ticket_seen_stamp.js";
 import * as m0024 from "./migrations/0024_scale_out.js";
 import * as m0025 from "./migrations/0025_run_pause.js";
 import * as m0026 from "./migrations/0026_budget_ledger.js";
+import * as m0027 from "./migrations/0027_link_run_outcome.js";
 import type { Database } from "./schema.js";
 import { Signals } from "./signals.js";
 
@@ -162,6 +163,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     "0024_scale_out": { up: (db) => m0024.up(db, dialect) },
     "0025_run_pause": { up: (db) => m0025.up(db, dialect) },
     "0026_budget_ledger": { up: (db) => m0026.up(db, dialect) },
+    "0027_link_run_outcome": { up: (db) => m0027.up(db, dialect) },
   };
 }
 

@@ -17,6 +17,7 @@ export interface Database {
   users: UserRow;
   audit_log: AuditRow;
   links: LinkRow;
+  link_run_outcomes: LinkRunOutcomeRow;
   sync_runs: SyncRunRow;
   worker_processes: WorkerProcessRow;
   sync_run_lines: SyncRunLineRow;
@@ -244,6 +245,18 @@ export interface LinkRow {
   /** JSON of the fields last written, to tell a PSA-side edit from our own value. */
   written: string;
   synced_at: string;
+}
+
+/**
+ * What an asset run did to a device's configuration item, recorded before the write is sent and
+ * removed if the PSA refused it (migration 0027): a run taken over counts the device by it.
+ */
+export interface LinkRunOutcomeRow {
+  run_id: number;
+  /** The device (links.portal_id). */
+  portal_id: number;
+  /** created | updated | deactivated */
+  outcome: string;
 }
 
 export interface SyncRunRow {

@@ -5,13 +5,15 @@ import type { Logger } from "../lib/logger.js";
 import type { Actor } from "../portal/access.js";
 import { notFound, PortalError } from "../portal/errors.js";
 import { isUniqueViolation } from "../store/db.js";
-import { addLeg, budgetOnly, isBudgetStop, pausedLine, RESUMED_LINE, resumeAt } from "./asset-pause.js";
+import { addLeg, budgetOnly, isBudgetStop, RESUMED_LINE } from "./asset-pause.js";
 import { type AssetPlan, AssetSync } from "./assets.js";
+import type { LinkOutcomes } from "./link-outcomes.js";
 import type { LinkStore } from "./links.js";
 import type { Liveness } from "./liveness.js";
 import { isDbOutage } from "./outage.js";
 import { n, PLANNED, plannedCounts, summarise } from "./plan-counts.js";
 import type { SyncPortal } from "./portal-port.js";
+import { type RunJob, RunLegs, type RunMode } from "./run-legs.js";
 import {
   type RunCounts,
   type RunStore,
@@ -22,6 +24,12 @@ import {
 } from "./runs.js";
 import type { PsaSessions } from "./sessions.js";
 import type { Validation } from "./validation.js";
+
+/** How this leg of a run executes: shared mode's shutdown signal, and whether it took the run over. */
+interface Leg {
+  signal?: AbortSignal | undefined;
+  takenOver?: boolean;
+}
 
 export interface AssetSyncStatus {
   lastSyncAt: string | null;
@@ -55,44 +63,35 @@ export interface AssetRunsDeps {
    * Shared mode (several processes on PostgreSQL): a run is a job that any worker process executes,
    * owned while it runs and taken over when its owner dies. Without it runs execute in this process.
    */
-  shared?: { jobs: Jobs; liveness: () => Liveness | undefined } | undefined;
+  shared?: { jobs: Jobs; liveness: () => Liveness | undefined; outcomes: LinkOutcomes } | undefined;
 }
-
-/**
- * The job that executes an asset run: in shared mode every run; in-process, a run that goes on after a
- * pause at the hourly API budget.
- */
-export const RUN_TASK = "assets.run";
-
-export interface RunJob {
-  runId: number;
-  partnerId: number;
-  dryRun: boolean;
-  approved: boolean;
-  /** The run paused at the API budget and goes on from what it saved. */
-  resumed?: boolean;
-  /** The run goes on after a worker that was shutting down handed it over. */
-  handedOver?: boolean;
-}
-
-type RunMode = Omit<RunJob, "runId" | "partnerId">;
 
 /**
  * Asset sync runs (manual, scheduled, onboarding): start, execute, hold for approval, approve or
  * cancel. One real run per partner at a time: asking again returns the run in progress. Runs the
- * database went away under are closed and started again once it answers (`resume`).
+ * database went away under are closed and started again once it answers (`resume`). How a run goes
+ * on over several legs (pauses, hand-overs, takeovers) is ./run-legs.ts.
  */
 export class AssetRuns {
   readonly #inflight = new Map<number, Promise<void>>();
-  /** Runs this worker stopped writing because it shuts down; their jobs are added again (shared mode). */
-  readonly #handedOver = new Set<number>();
+  readonly #legs: RunLegs;
   readonly #starting = new Map<number, Promise<SyncRun>>();
   /** Runs the database went away under: marked failed and started again once it answers. */
   readonly #unfinished = new Map<number, { partnerId: number; dryRun: boolean; message: string }>();
   /** Partners whose scheduled run could not start while the database was away. */
   readonly #missed = new Set<number>();
 
-  constructor(private readonly o: AssetRunsDeps) {}
+  constructor(private readonly o: AssetRunsDeps) {
+    this.#legs = new RunLegs({
+      runs: o.runs,
+      logger: o.logger,
+      jobs: o.jobs,
+      clock: o.clock,
+      budgetWaitMs: o.budgetWaitMs,
+      liveness: o.shared?.liveness,
+      outcomes: o.shared?.outcomes,
+    });
+  }
 
   // ---------------------------------------------------------------- API-facing (with access checks)
 
@@ -245,39 +244,21 @@ export class AssetRuns {
   /** Executes the run: here, or (shared mode) as a job any worker process takes. */
   async #launch(partnerId: number, runId: number, o: RunMode): Promise<void> {
     if (this.o.shared) {
-      await this.#enqueue({ runId, partnerId, ...o });
+      await this.#legs.enqueue({ runId, partnerId, ...o });
       return;
     }
     this.#track(runId, this.#guarded(partnerId, runId, o));
   }
 
-  /** The run's job; at `runAt` for a run paused at the API budget. */
-  #enqueue(job: RunJob, runAt?: Date): Promise<void> {
-    return this.o.jobs.add(
-      RUN_TASK,
-      { ...job },
-      { key: `run:${job.runId}`, queue: `assets:${job.partnerId}`, ...(runAt ? { runAt } : {}) },
-    );
-  }
-
-  /**
-   * In-process (after a restart): runs paused at the API budget go on at their time, or now if it
-   * has passed. In shared mode their jobs are in the database already.
-   */
-  async schedulePaused(): Promise<void> {
-    for (const r of await this.o.runs.paused())
-      await this.#enqueue(
-        { runId: r.id, partnerId: r.partnerId, dryRun: r.dryRun, approved: r.approved, resumed: true },
-        new Date(r.pausedUntil),
-      );
+  /** In-process (after a restart): runs paused at the API budget go on at their time (./run-legs.ts). */
+  schedulePaused(): Promise<void> {
+    return this.#legs.schedulePaused();
   }
 
   /**
    * The run job's handler. In-process it is a paused run going on: it executes here, beside the job
    * (a leg may take hours, and the job lane must not wait for it). In shared mode the worker claims
-   * the run: one no live process owns (new, paused, or its owner stopped beating — then the run is
-   * taken over and goes on from what is saved: the links of the devices done, so nothing done is
-   * written again). A run a live process owns is left.
+   * the run first (./run-legs.ts); a run a live process owns is left.
    */
   async executeJob(job: RunJob, workerId: string, signal?: AbortSignal): Promise<void> {
     if (!this.o.shared) {
@@ -285,23 +266,11 @@ export class AssetRuns {
         this.#track(job.runId, this.#guarded(job.partnerId, job.runId, job));
       return;
     }
-    const liveness = this.o.shared.liveness();
-    if (!liveness) throw new Error("asset run jobs run only in a worker process");
-    const claim = await liveness.claimRun(job.runId);
-    if (!claim) return;
-    if (claim.from !== null)
-      await this.o.runs.line(
-        job.runId,
-        `Taken over by worker ${liveness.id}: worker ${claim.from} stopped (last heartbeat ${claim.beatAt ?? "never"}). Continuing from the devices already synchronized.`,
-        "warn",
-      );
-    this.o.logger.debug({ runId: job.runId, workerId }, "asset run claimed");
-    const p = this.#guarded(job.partnerId, job.runId, job, signal);
-    this.#track(job.runId, p);
-    await p.finally(() => liveness.releaseRun(job.runId).catch(() => {}));
-    // Shutting down: the run was left at a safe point; its job is added again for another worker
-    // (after ownership was let go, so that worker may claim it at once).
-    if (this.#handedOver.delete(job.runId)) await this.#enqueue({ ...job, resumed: true, handedOver: true });
+    await this.#legs.claimed(job, workerId, (takenOver) => {
+      const p = this.#guarded(job.partnerId, job.runId, job, { signal, takenOver });
+      this.#track(job.runId, p);
+      return p;
+    });
   }
 
   #track(runId: number, p: Promise<void>): void {
@@ -311,9 +280,9 @@ export class AssetRuns {
     );
   }
 
-  #guarded(partnerId: number, runId: number, o: RunMode, signal?: AbortSignal): Promise<void> {
+  #guarded(partnerId: number, runId: number, o: RunMode, leg: Leg = {}): Promise<void> {
     const { runs, logger } = this.o;
-    return this.#execute(partnerId, runId, o, signal).catch(async (e: unknown) => {
+    return this.#execute(partnerId, runId, o, leg).catch(async (e: unknown) => {
       const message = isDbOutage(e) ? "the database became unavailable during the run" : (e as Error).message;
       logger.error({ err: e, runId }, "asset sync failed");
       await runs.line(runId, `Synchronization error: ${message}`, "error").catch(() => {});
@@ -327,11 +296,12 @@ export class AssetRuns {
     });
   }
 
-  async #execute(partnerId: number, runId: number, o: RunMode, signal?: AbortSignal): Promise<void> {
+  async #execute(partnerId: number, runId: number, o: RunMode, leg: Leg): Promise<void> {
     const { portal, runs, links } = this.o;
+    const { signal } = leg;
     const line = (text: string, level: "info" | "warn" | "error" = "info") => runs.line(runId, text, level);
-    // A run going on after a pause: its counts and calls so far carry on (null: it ended meanwhile).
-    const prior = o.resumed ? await this.#resume(runId) : { counts: ZERO_COUNTS, apiCalls: 0 };
+    // A run going on after a pause, or taken over: where it starts from (null: it ended meanwhile).
+    const prior = await this.#legs.start(runId, o, leg.takenOver);
     if (!prior) return;
     const psa = await this.o.sessions.forPartner(partnerId);
     const { session } = psa;
@@ -340,7 +310,7 @@ export class AssetRuns {
     // The devices to consider are known at once (the links of devices gone join them after validation).
     const tracker = runs.tracker(runId, calls);
     const pause = (figures: string, retryAfterMs: number | undefined, counts: RunCounts) =>
-      this.#pause({ runId, partnerId, ...o }, psa.timeZone, figures, retryAfterMs, counts, calls());
+      this.#legs.pause({ runId, partnerId, ...o }, psa.timeZone, figures, retryAfterMs, counts, calls());
     const clients = (await portal.clients(partnerId)).filter((c) => c.deviceCount > 0);
     tracker.total(clients.reduce((n, c) => n + c.deviceCount, 0));
 
@@ -391,6 +361,8 @@ export class AssetRuns {
       label: session.label,
       links: linked,
       concurrency: this.o.concurrency ?? 3,
+      journal: prior.journal,
+      carried: prior.carried,
       saveLink: (deviceId, ciId, desired) =>
         links.upsert(partnerId, "device", deviceId, ciId, fingerprint(desired), desired),
       log: (text, level) => line(text, level),
@@ -433,11 +405,7 @@ export class AssetRuns {
       await runs.update(runId, { status: "awaiting-approval", plan, apiCalls: calls(), held: true });
       return;
     }
-    const handOver = async (counts: RunCounts) => {
-      await line("Handed over: this worker is shutting down; another worker goes on from here.", "warn");
-      await runs.update(runId, { counts, apiCalls: calls(), plan: null });
-      this.#handedOver.add(runId);
-    };
+    const handOver = (counts: RunCounts) => this.#legs.handOver(runId, counts, calls());
     if (signal?.aborted) return handOver(prior.counts);
     const stop = () => sync.stop();
     signal?.addEventListener("abort", stop, { once: true });
@@ -460,34 +428,5 @@ export class AssetRuns {
       apiCalls: calls(),
       finished: true,
     });
-  }
-
-  /**
-   * A paused run goes on: it is no longer paused, and its counts and API calls so far are where this
-   * leg starts from. Null when the run is no longer running (nothing to go on with).
-   */
-  async #resume(runId: number): Promise<{ counts: RunCounts; apiCalls: number } | null> {
-    const run = await this.o.runs.get(runId);
-    if (run?.status !== "running") return null;
-    await this.o.runs.update(runId, { pausedUntil: null });
-    return { counts: run.counts, apiCalls: run.apiCalls };
-  }
-
-  /**
-   * The run reached its share of the hour: it stays the partner's running run, says when it goes on
-   * (in the partner's time zone), and its job is due then. Ticket sync keeps the rest of the budget.
-   */
-  async #pause(
-    job: RunJob,
-    timeZone: string,
-    figures: string,
-    retryAfterMs: number | undefined,
-    counts: RunCounts,
-    apiCalls: number,
-  ): Promise<void> {
-    const until = resumeAt(this.o.clock.now(), retryAfterMs, this.o.budgetWaitMs);
-    await this.o.runs.line(job.runId, pausedLine(until, timeZone, figures), "warn");
-    await this.o.runs.update(job.runId, { counts, apiCalls, plan: null, pausedUntil: until.toISOString() });
-    await this.#enqueue({ ...job, resumed: true }, until);
   }
 }

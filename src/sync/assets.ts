@@ -8,6 +8,7 @@ import {
   PORTAL_DEVICE_ID_FIELD,
   type PsaAsset,
 } from "../psa/connector.js";
+import type { WriteJournal, WriteOutcome } from "./link-outcomes.js";
 import type { Link } from "./links.js";
 import type { RunCounts } from "./runs.js";
 
@@ -80,6 +81,13 @@ export interface AssetSyncDeps {
   progress(done: number, counts: RunCounts): void;
   /** Parallel writes; the PSA client keeps its own per-endpoint limit whatever this is. */
   concurrency?: number;
+  /** A run that may be taken over records each write before it is sent (./link-outcomes.ts). */
+  journal?: WriteJournal | undefined;
+  /**
+   * A run taken over: the devices it wrote before, and how. One this plan finds unchanged was done
+   * by the run already, and counts as what was done to it.
+   */
+  carried?: Map<number, WriteOutcome> | undefined;
 }
 
 /**
@@ -303,8 +311,10 @@ export class AssetSync {
       return;
     }
     const { item, device, desired } = w;
-    const { assets, label } = this.#d;
+    const { assets, label, journal } = this.#d;
     const who = `Device ${item.hostname} (id ${item.deviceId})`;
+    // Whether the PSA carried out this device's write (a failure after it — saving the link — is not a refusal).
+    let landed = false;
     try {
       switch (item.action) {
         case "conflict":
@@ -314,7 +324,9 @@ export class AssetSync {
         case "create": {
           const d = device as Device;
           const want = desired as DesiredAsset;
+          await journal?.sending(d.id, "created");
           const id = await assets.create(w.companyId, want, d);
+          landed = true;
           await this.#d.saveLink(d.id, id, want);
           item.ciId = id;
           counts.created++;
@@ -322,7 +334,9 @@ export class AssetSync {
         }
         case "update":
         case "deactivate": {
+          await journal?.sending(item.deviceId, item.action === "deactivate" ? "deactivated" : "updated");
           await assets.update(item.ciId as number, item.changes ?? {});
+          landed = true;
           if (device && desired) await this.#d.saveLink(device.id, item.ciId as number, desired);
           if (item.action === "deactivate") counts.deactivated++;
           else counts.updated++;
@@ -347,10 +361,11 @@ export class AssetSync {
             if (!link || link.psaId !== item.ciId || link.fingerprint !== fingerprint(desired))
               await this.#d.saveLink(device.id, item.ciId, desired);
           }
-          counts.unchanged++;
+          counts[this.#d.carried?.get(item.deviceId) ?? "unchanged"]++;
           return;
       }
     } catch (e) {
+      if (journal && !landed) await journal.refused(item.deviceId).catch(() => {});
       if (isPsaError(e) && e.code === "BUDGET_EXHAUSTED") {
         // Not this device's fault: stop writing and leave room for ticket traffic (docs/reliability.md,
         // Rate-limit awareness). The caller pauses the run; what was written is saved in the links.

@@ -5,10 +5,11 @@ import type { Clock } from "../lib/clock.js";
 import type { Logger } from "../lib/logger.js";
 import { PortalError } from "../portal/errors.js";
 import type { Db } from "../store/db.js";
-import { type AssetRuns, RUN_TASK, type RunJob } from "./asset-runs.js";
+import type { AssetRuns } from "./asset-runs.js";
 import { BEAT_MS, Liveness } from "./liveness.js";
 import type { OutageWatch } from "./outage.js";
 import type { SyncPortal } from "./portal-port.js";
+import { RUN_TASK, type RunJob } from "./run-legs.js";
 import { type AssetScheduler, SCHEDULE_TASK } from "./scheduler.js";
 import type { TicketEngine } from "./tickets/service.js";
 

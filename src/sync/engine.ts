@@ -8,19 +8,21 @@ import type { Portal } from "../portal/service.js";
 import type { PsaOptions, ValidationResult } from "../psa/connector.js";
 import type { ConnectorRegistry } from "../psa/registry.js";
 import type { Db } from "../store/db.js";
-import { AssetRuns, type AssetSyncStatus, RUN_TASK, type RunJob } from "./asset-runs.js";
-import { DEFAULT_CONCURRENCY, enqueueDrain, enqueueSetup, WorkerRole } from "./background.js";
+import { AssetRuns, type AssetSyncStatus } from "./asset-runs.js";
+import { enqueueDrain, enqueuePoll, enqueueSetup } from "./background.js";
 import { CompanyDirectory } from "./companies.js";
 import type { Failpoint } from "./failpoint.js";
+import { LinkOutcomes } from "./link-outcomes.js";
 import { LinkStore } from "./links.js";
 import { LIVE_READ_TTL_MS, LiveReadCache } from "./live-cache.js";
 import { OutageWatch } from "./outage.js";
 import { PortalEvents } from "./portal-events.js";
 import { type SyncPortal, syncPortal } from "./portal-port.js";
+import { ProcessRole } from "./process-role.js";
 import { PsaOptionsReader } from "./psa-options.js";
 import { Reconciliation } from "./reconciliation/service.js";
 import { type RunEvent, RunStore, type RunTrigger, type SyncRun, type SyncRunDetail } from "./runs.js";
-import { AssetScheduler, SCHEDULE_TASK } from "./scheduler.js";
+import { AssetScheduler } from "./scheduler.js";
 import { PsaSessions } from "./sessions.js";
 import { StreamTickets } from "./stream-tickets.js";
 import { type TimeEntrySyncView, timeEntrySyncViews } from "./tickets/effort-views.js";
@@ -31,7 +33,6 @@ import { ResourceMap } from "./tickets/resource-map.js";
 import { TicketEngine } from "./tickets/service.js";
 import type { PsaTicketView } from "./tickets/views.js";
 import type { WebhookState } from "./tickets/webhooks.js";
-import { LocalBeat, startPruning } from "./timers.js";
 import { Validation } from "./validation.js";
 
 export type { AssetSyncStatus } from "./asset-runs.js";
@@ -80,8 +81,9 @@ export interface SyncEngineOptions {
 
 /**
  * The sync engine's facade: wires the asset runs (./asset-runs.ts), their schedules (./scheduler.ts),
- * Validate (./validation.ts), the live pick-lists (./psa-options.ts) and the ticket sync, and runs the
- * heartbeat that polls, retries and recovers after a database outage.
+ * Validate (./validation.ts), the live pick-lists (./psa-options.ts) and the ticket sync, and the
+ * process's background role (./process-role.ts: a worker, or the in-process beat that polls, retries
+ * and recovers after a database outage).
  */
 export class SyncEngine {
   readonly runs: RunStore;
@@ -111,15 +113,10 @@ export class SyncEngine {
   readonly #options: PsaOptionsReader;
   /** Integration settings saves (integration_events rows) and what follows them. */
   readonly #events: PortalEvents;
-  #unlisten: (() => void) | undefined;
-  /** In-process mode: the heartbeat of polls, retries and integration saves. */
-  #beat: LocalBeat | undefined;
-  #stopPruning: (() => void) | undefined;
   readonly #o: SyncEngineOptions;
   readonly #live: LiveReadCache;
-  #background = false;
-  /** Shared mode, a worker process: its jobs and beat. */
-  #worker: WorkerRole | undefined;
+  /** What this process does in the background (wake-ups; a worker, or the in-process beat). */
+  readonly #role: ProcessRole;
   readonly #outage: OutageWatch;
 
   constructor(o: SyncEngineOptions) {
@@ -178,7 +175,9 @@ export class SyncEngine {
       jobs: o.jobs,
       clock: o.clock,
       budgetWaitMs: o.budgetWaitMs,
-      shared: shared ? { jobs: o.jobs, liveness: () => this.#worker?.liveness } : undefined,
+      shared: shared
+        ? { jobs: o.jobs, liveness: () => this.#role.worker?.liveness, outcomes: new LinkOutcomes(o.db) }
+        : undefined,
     });
     this.tickets = new TicketEngine({
       db: o.db,
@@ -200,12 +199,28 @@ export class SyncEngine {
       db: o.db,
       clock: o.clock,
       logger: o.logger,
-      background: () => this.#background,
+      background: () => this.#role.background,
       reschedule: (partnerId) => this.reschedule(partnerId),
       onboard: (partnerId) => this.startAssetRun(partnerId, "onboarding", { dryRun: false }),
       ticketingChanged: (partnerId) => this.ticketingChanged(partnerId),
       failed: (e, what) => this.#outage.failed(e, what),
       enqueueSetup: shared ? (partnerId) => enqueueSetup(o.jobs, partnerId) : undefined,
+    });
+    this.#role = new ProcessRole({
+      db: o.db,
+      clock: o.clock,
+      logger: o.logger,
+      jobs: o.jobs,
+      portal: this.portal,
+      tickets: this.tickets,
+      assetRuns: this.assetRuns,
+      scheduler: this.scheduler,
+      runs: this.runs,
+      events: this.#events,
+      outage: this.#outage,
+      pollIntervalMs: o.pollIntervalMs,
+      retentionDays: o.retentionDays,
+      onJobOutcome: o.onJobOutcome,
     });
   }
 
@@ -216,7 +231,7 @@ export class SyncEngine {
 
   /** This process's id as a worker (shared mode), or undefined. */
   get workerId(): string | undefined {
-    return this.#worker?.liveness.id;
+    return this.#role.worker?.liveness.id;
   }
 
   /** The job engine (metrics, readiness). */
@@ -262,10 +277,14 @@ export class SyncEngine {
     return this.tickets.pollTickets(partnerId);
   }
 
-  /** "Poll now" from the API: as `pollTickets`, for who may change the integration. */
-  async pollTicketsNow(actor: Actor, partnerId: number): Promise<number> {
+  /**
+   * "Poll now" from the API, for who may change the integration: the partner's poll job (the one the
+   * workers keep queued) is due now, in the partner's serial ticket queue; a poll already waiting
+   * becomes this one, so pressing twice queues one poll. The answer does not wait for the poll.
+   */
+  async pollTicketsNow(actor: Actor, partnerId: number): Promise<void> {
     await this.portal.authorize(actor, partnerId, "integration:write");
-    return this.tickets.pollTickets(partnerId);
+    await enqueuePoll(this.#o.jobs, partnerId, 0);
   }
 
   /** A PSA webhook delivery to /webhooks/:system/:partnerId (404 unless `system` is the partner's). */
@@ -319,94 +338,14 @@ export class SyncEngine {
     return this.tickets.deviceReport(partnerId);
   }
 
-  /**
-   * Listens for the portal's wake-ups (the rows are the news: outbox rows wake the ticket worker,
-   * integration_events rows are consumed by PortalEvents). With `background` this process does the
-   * background work: shared mode, a worker taking jobs (`concurrency` at a time) beside any number of
-   * others; in-process mode (SQLite), the one process that marks runs a dead start left "running" as
-   * failed, schedules every partner and beats: polls, retries, integration saves. Without it, shared
-   * mode still turns wake-ups into jobs (an API process); in-process mode does nothing more.
-   */
+  /** Starts this process's background role (./process-role.ts): wake-ups, and with `background` the work. */
   async start(o: { background: boolean; concurrency?: number }): Promise<void> {
     this.runs.open();
-    this.#unlisten?.();
-    this.#unlisten = this.#o.db.signals.on((s) => {
-      if (!this.#background && !this.shared) return;
-      // Fire and forget: notify never rejects (its worker logs a failed drain); settle reports its own.
-      if (s.kind === "outbox") void this.tickets.notify(s.partnerId);
-      else void this.#events.settle(s.partnerId);
-    });
-    // In-process, a run paused at the API budget goes on as a job of this process, whatever its role
-    // (a one-off command follows its run to the end).
-    const runTask = {
-      [RUN_TASK]: (p: Record<string, unknown>) => this.assetRuns.executeJob(p as unknown as RunJob, ""),
-    };
-    const outcome = this.#o.onJobOutcome ? { onOutcome: this.#o.onJobOutcome } : {};
-    if (!o.background) {
-      if (!this.shared) await this.#o.jobs.work(runTask, { concurrency: 1, ...outcome });
-      return;
-    }
-    this.#background = true;
-    if (this.shared) {
-      this.#worker = new WorkerRole({
-        db: this.#o.db,
-        clock: this.#o.clock,
-        logger: this.#o.logger,
-        jobs: this.#o.jobs,
-        portal: this.portal,
-        tickets: this.tickets,
-        assetRuns: this.assetRuns,
-        scheduler: this.scheduler,
-        pollIntervalMs: this.#o.pollIntervalMs ?? 5 * 60_000,
-        consumeEvents: () => this.#events.consumeAll(),
-        outage: this.#outage,
-        onOutcome: this.#o.onJobOutcome,
-      });
-      await this.#worker.start(o.concurrency ?? DEFAULT_CONCURRENCY);
-      this.#startPruning();
-      return;
-    }
-    await this.#o.jobs.work(
-      { [SCHEDULE_TASK]: (p) => this.scheduler.fired(Number(p.partnerId)), ...runTask },
-      { concurrency: 1, ...outcome },
-    );
-    await this.runs.failInterrupted();
-    await this.assetRuns.schedulePaused();
-    for (const partnerId of await this.portal.partnersWith("devices")) await this.reschedule(partnerId);
-    this.#beat = new LocalBeat({
-      outage: this.#outage,
-      pollIntervalMs: this.#o.pollIntervalMs,
-      tick: async () => {
-        await this.#events.consumeAll();
-        await this.tickets.tick();
-      },
-      succeeded: () => (this.assetRuns.interrupted ? this.assetRuns.resume() : undefined),
-    });
-    this.#beat.start();
-    this.#startPruning();
-  }
-
-  #startPruning(): void {
-    this.#stopPruning = startPruning({
-      db: this.#o.db,
-      clock: this.#o.clock,
-      logger: this.#o.logger,
-      outage: this.#outage,
-      retentionDays: this.#o.retentionDays ?? 30,
-    });
+    await this.#role.start(o);
   }
 
   async stop(): Promise<void> {
-    this.#unlisten?.();
-    this.#unlisten = undefined;
-    this.#stopPruning?.();
-    this.#stopPruning = undefined;
-    await this.#beat?.stop();
-    this.#beat = undefined;
-    this.#background = false;
-    await this.#worker?.stop();
-    this.#worker = undefined;
-    await this.#o.jobs.stop();
+    await this.#role.stop();
     await this.assetRuns.settled();
     await this.runs.close();
   }

@@ -190,7 +190,21 @@ export class RunStore {
       .where("id", "=", runId)
       .returning("kind")
       .executeTakeFirst();
+    if (patch.finished === true) await this.#forgetWrites([runId]);
     if (finished && patch.status && patch.finished === true) this.#onFinished?.(finished.kind, patch.status);
+  }
+
+  /**
+   * An ended run's record of its writes is of no more use (./link-outcomes.ts). Rows a failure here
+   * leaves are never read again (only a running run is taken over); they go with the run.
+   */
+  async #forgetWrites(runIds: number[]): Promise<void> {
+    if (runIds.length === 0) return;
+    await this.#db.kysely
+      .deleteFrom("link_run_outcomes")
+      .where("run_id", "in", runIds)
+      .execute()
+      .catch(() => {});
   }
 
   /**
@@ -361,8 +375,9 @@ export class RunStore {
       })
       .where("status", "=", "running")
       .where("paused_until", "is", null)
-      .returning("kind")
+      .returning(["id", "kind"])
       .execute();
+    await this.#forgetWrites(r.map((row) => row.id));
     for (const row of r) this.#onFinished?.(row.kind, "failed");
     return r.length;
   }

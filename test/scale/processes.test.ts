@@ -252,7 +252,7 @@ describe("several API and worker processes on one PostgreSQL database", () => {
     for (const w of [w1, w2]) expect(w.output()).not.toMatch(/"level":(50|60)/);
   }, 240_000);
 
-  it("a worker killed (SIGKILL) in the middle of an asset run: the other takes it over and finishes, no CI twice; an API restarted meanwhile does not touch the run, and the other API's live log streams to the end", async () => {
+  it("a worker killed (SIGKILL) in the middle of an asset run: the other takes it over and finishes with true counts, no CI twice; an API restarted meanwhile does not touch the run, and the other API's live log streams to the end", async () => {
     // Each CI request takes a while, so the run is long enough to kill its worker in the middle.
     const s = await setup({
       emulator: { faults: { timeScale: 1, latencyMs: 40, onlyEntities: ["ConfigurationItems"] } },
@@ -285,7 +285,7 @@ describe("several API and worker processes on one PostgreSQL database", () => {
 
     const done = await slow(
       async () => {
-        const r = await api<{ status: string; log: string[]; counts: { created: number } }>(
+        const r = await api<{ status: string; log: string[]; counts: Record<string, number> }>(
           a1again.url,
           "GET",
           `/api/sync-runs/${run}`,
@@ -297,6 +297,8 @@ describe("several API and worker processes on one PostgreSQL database", () => {
     );
     expect(done.status).toBe("succeeded");
     expect(done.log.join("\n")).toMatch(/Taken over by worker .*: worker .* stopped/);
+    // True counts: the devices the killed worker wrote count as created, not as unchanged.
+    expect(done.counts).toEqual({ created: 400, updated: 0, deactivated: 0, unchanged: 0, failed: 0 });
     const cis = await s.at.api<{ items: Array<{ serialNumber: string }> }>(
       "POST",
       "ConfigurationItems/query",

@@ -147,12 +147,17 @@ export const ticketSyncRoutes =
       {
         schema: {
           tags: ["ticket sync"],
-          summary: "Poll the PSA's NOC queue now (the safety net runs every 5 minutes anyway)",
+          summary:
+            "Poll the PSA's NOC queue now: 202, the partner's poll is queued in its ticket queue (one poll however often pressed while it waits; the safety net polls every 5 minutes anyway)",
           params: PartnerParams,
+          response: { 202: Type.Object({ queued: Type.Literal(true) }) },
         },
         config: { permission: "integration:write" },
       },
-      async (req) => ({ queued: await sync.pollTicketsNow(req.actor, req.params.partnerId) }),
+      async (req, reply) => {
+        await sync.pollTicketsNow(req.actor, req.params.partnerId);
+        return reply.code(202).send({ queued: true });
+      },
     );
     app.get(
       "/api/partners/:partnerId/reports/ticket-devices",
