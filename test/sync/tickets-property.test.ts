@@ -57,13 +57,12 @@ import { silentLogger } from "../psa/connectwise-helpers.js";
  * same length in each system, and all suites share one seed. One emulator and one set of services per
  * system and suite; each run uses fresh tickets of one partner. NOCBRIDGE_PROPERTY_RUNS lowers the
  * number of runs for local work (default 200 per system and store, a quarter of that on the
- * scale-out). A failure prints fast-check's seed,
- * path and replayPath; NOCBRIDGE_PROPERTY_SEED, NOCBRIDGE_PROPERTY_PATH and
- * NOCBRIDGE_PROPERTY_REPLAY_PATH run that counterexample again (pick the suite with vitest's -t);
- * NOCBRIDGE_PROPERTY_VERBOSE=1 prints how many runs reached each hard case.
+ * scale-out). A failure prints fast-check's seed, path and replayPath; NOCBRIDGE_PROPERTY_SEED,
+ * NOCBRIDGE_PROPERTY_PATH and NOCBRIDGE_PROPERTY_REPLAY_PATH run that counterexample again (pick the
+ * suite with vitest's -t); NOCBRIDGE_PROPERTY_VERBOSE=1 prints how many runs reached each hard case.
  */
 const RUNS = Number(process.env.NOCBRIDGE_PROPERTY_RUNS ?? 200);
-/** Runs of the scale-out suites: a quarter as many (each costs about twice as much). */
+/** Runs of the scale-out suites: a quarter as many (each costs more, and the file's time is bounded). */
 const RUNS_TWO = Math.ceil(RUNS / 4);
 const replaySeed = process.env.NOCBRIDGE_PROPERTY_SEED;
 const replayPath = process.env.NOCBRIDGE_PROPERTY_PATH ?? "";
