@@ -98,6 +98,8 @@ export interface ServiceOptions {
    * "memory" (in this process; SQLite's, and single-process tests on PostgreSQL).
    */
   jobs?: "memory" | "shared";
+  /** The shared job engine: how often an idle worker looks for due jobs it was not told of, ms (default 2 s). */
+  jobPollIntervalMs?: number;
   pollIntervalMs?: number;
   ticketRetry?: SyncEngineOptions["ticketRetry"];
   liveReadTtlMs?: SyncEngineOptions["liveReadTtlMs"];
@@ -189,7 +191,13 @@ export async function openServices(config: Config, opts: ServiceOptions = {}): P
   let jobs: Jobs;
   try {
     jobs = await step("starting the job engine", () =>
-      openJobs({ db, url: config.databaseUrl, logger, memory: !shared }),
+      openJobs({
+        db,
+        url: config.databaseUrl,
+        logger,
+        memory: !shared,
+        ...(opts.jobPollIntervalMs !== undefined ? { pollIntervalMs: opts.jobPollIntervalMs } : {}),
+      }),
     );
   } catch (e) {
     await db.close().catch(() => {});

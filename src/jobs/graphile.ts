@@ -41,6 +41,7 @@ export class GraphileJobs implements Jobs {
     private readonly schema: string,
     private readonly logger: Logger,
     private readonly graceMs: number,
+    private readonly pollIntervalMs: number,
   ) {}
 
   /** Connects, and brings the job engine's schema up to date. `schema`: where its tables live. */
@@ -50,6 +51,11 @@ export class GraphileJobs implements Jobs {
     logger: Logger;
     /** In-flight jobs' time to finish on shutdown before they are handed back, ms. */
     graceMs?: number;
+    /**
+     * How often an idle worker looks for due jobs it was not told of, ms (default 2 s): a job that
+     * falls due later, or one that was not free when it was announced.
+     */
+    pollIntervalMs?: number;
     maxPoolSize?: number;
   }): Promise<GraphileJobs> {
     if (!/^[a-z_][a-z0-9_]*$/.test(o.schema)) throw new Error(`invalid job schema name "${o.schema}"`);
@@ -69,7 +75,14 @@ export class GraphileJobs implements Jobs {
         await lock.query("select pg_advisory_unlock(hashtext($1))", [key]).catch(() => {});
         lock.release();
       }
-      return new GraphileJobs(pool, utils, o.schema, o.logger, o.graceMs ?? 30_000);
+      return new GraphileJobs(
+        pool,
+        utils,
+        o.schema,
+        o.logger,
+        o.graceMs ?? 30_000,
+        o.pollIntervalMs ?? 2_000,
+      );
     } catch (e) {
       await pool.end().catch(() => {});
       throw e;
@@ -137,7 +150,7 @@ export class GraphileJobs implements Jobs {
       schema: this.schema,
       concurrency,
       noHandleSignals: true,
-      pollInterval: 2_000,
+      pollInterval: this.pollIntervalMs,
       taskList,
       logger: quietLogger(this.logger),
       preset: { worker: { gracefulShutdownAbortTimeout: this.graceMs } },

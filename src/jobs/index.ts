@@ -23,6 +23,7 @@ export async function openJobs(o: {
   logger: Logger;
   memory?: boolean;
   graceMs?: number;
+  pollIntervalMs?: number;
 }): Promise<Jobs> {
   if (o.db.dialect !== "postgres" || o.memory) return new MemoryJobs();
   return GraphileJobs.open({
@@ -30,5 +31,6 @@ export async function openJobs(o: {
     schema: jobSchemaFor(o.db.schema),
     logger: o.logger,
     ...(o.graceMs !== undefined ? { graceMs: o.graceMs } : {}),
+    ...(o.pollIntervalMs !== undefined ? { pollIntervalMs: o.pollIntervalMs } : {}),
   });
 }

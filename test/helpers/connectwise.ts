@@ -31,6 +31,11 @@ export interface WireRequest {
   body: unknown;
 }
 
+type CwServicesOptions = Omit<
+  NonNullable<Parameters<typeof openTestServices>[1]>,
+  "connectors" | "psaOrigins"
+>;
+
 export interface CwSyncFixture {
   f: CwFixture;
   env: TestEnv;
@@ -43,6 +48,11 @@ export interface CwSyncFixture {
   stats(): Promise<CwStats>;
   /** The emulator's admin API; throws on a non-2xx answer. */
   admin<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+  /**
+   * Other services on this emulator, with a connector (clients, caches) of their own, as another process
+   * has: pass the same `database` to share the store. The caller closes them.
+   */
+  another(services: CwServicesOptions): Promise<TestEnv>;
   /** A write or read as the technician "asmith" (a change made in ConnectWise, not by our API member). */
   asTech<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
   close(): Promise<void>;
@@ -59,7 +69,7 @@ export async function openCwSync(
     client?: Partial<ConnectWiseClientOptions>;
     /** Wraps each client the connector makes (a spy that counts calls). */
     wrap?: (client: ConnectWiseClient) => ConnectWiseApi;
-    services?: Omit<NonNullable<Parameters<typeof openTestServices>[1]>, "connectors" | "psaOrigins">;
+    services?: CwServicesOptions;
     /** More origins on the PSA URL allow-list (another emulator beside this one). */
     origins?: string[];
   } = {},
@@ -83,18 +93,22 @@ export async function openCwSync(
       wire.push({ method: init?.method ?? "GET", path, query: u.searchParams, body });
     return transport(input, init);
   };
-  const connector = connectwiseConnector({
-    client: (credentials) => {
-      const c = f.client({ credentials, fetch: recording, ...o.client });
-      clients.push(c);
-      return o.wrap ? o.wrap(c) : c;
-    },
-  });
-  const env = await openTestServices(kind, {
-    ...o.services,
-    connectors: [connector],
-    psaOrigins: [f.emu.url, ...(o.origins ?? [])],
-  });
+  const makeConnector = () =>
+    connectwiseConnector({
+      client: (credentials) => {
+        const c = f.client({ credentials, fetch: recording, ...o.client });
+        clients.push(c);
+        return o.wrap ? o.wrap(c) : c;
+      },
+    });
+  const connector = makeConnector();
+  const open = (services: CwServicesOptions | undefined, c: Connector) =>
+    openTestServices(kind, {
+      ...services,
+      connectors: [c],
+      psaOrigins: [f.emu.url, ...(o.origins ?? [])],
+    });
+  const env = await open(o.services, connector);
   const agent = new Agent({ ca: f.emu.caPem });
   const c = f.emu.credentials;
   const admin = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
@@ -123,6 +137,7 @@ export async function openCwSync(
       if (r.status >= 300) throw new Error(`${method} ${path}: HTTP ${r.status} ${r.text}`);
       return r.body as T;
     },
+    another: (services) => open(services, makeConnector()),
     async close() {
       await env.close();
       agent.destroy();

@@ -50,6 +50,17 @@ export async function openTestServices(
     database?: TestDatabase;
     /** The sync engine's background work (schedules, ticket worker); default on. */
     background?: boolean;
+    /**
+     * The job engine (default "memory": these tests await drains and runs in this process). "shared":
+     * PostgreSQL's, in the database's own job schema, for services that work as separate processes would.
+     */
+    jobs?: "memory" | "shared";
+    /** Jobs a worker runs at once (shared jobs with background work). */
+    concurrency?: number;
+    /** Shared jobs: how often an idle worker looks for due jobs it was not told of, ms. */
+    jobPollIntervalMs?: number;
+    /** The ticket poll interval, ms. */
+    pollIntervalMs?: number;
   } = {},
 ): Promise<TestEnv> {
   const shared = opts.database;
@@ -76,8 +87,10 @@ export async function openTestServices(
     ...(opts.budgetWaitMs !== undefined ? { budgetWaitMs: opts.budgetWaitMs } : {}),
     ...(opts.ticketRetry ? { ticketRetry: opts.ticketRetry } : {}),
     background: opts.background ?? true,
-    // In-process jobs: these tests await drains and runs in this process.
-    jobs: "memory",
+    jobs: opts.jobs ?? "memory",
+    ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+    ...(opts.jobPollIntervalMs !== undefined ? { jobPollIntervalMs: opts.jobPollIntervalMs } : {}),
+    ...(opts.pollIntervalMs !== undefined ? { pollIntervalMs: opts.pollIntervalMs } : {}),
   });
   return {
     services,
@@ -121,11 +134,13 @@ export function sharedTestDatabase(kind: StoreKind): TestDatabase {
   };
 }
 
+/** Drops a test schema, and the job engine's beside it (services with shared jobs made one). */
 export async function dropSchema(schema: string): Promise<void> {
   const c = new pg.Client({ connectionString: PG_URL });
   await c.connect();
   try {
     await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await c.query(`DROP SCHEMA IF EXISTS ${schema}_jobs CASCADE`);
   } finally {
     await c.end();
   }

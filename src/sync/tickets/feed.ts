@@ -7,6 +7,7 @@ import type { ChangedTicket, PsaSession, PsaTicket } from "../../psa/connector.j
 import type { ConnectorRegistry } from "../../psa/registry.js";
 import type { Db } from "../../store/db.js";
 import type { SyncPortal } from "../portal-port.js";
+import type { PsaSessions } from "../sessions.js";
 import { statusRowsInScope } from "../status-scope.js";
 import type { TicketLinks } from "./links.js";
 import { PAIRS, psaSide, readShadow } from "./shadow.js";
@@ -52,6 +53,7 @@ export class TicketFeed {
       logger: Logger;
       portal: SyncPortal;
       registry: ConnectorRegistry;
+      sessions: PsaSessions;
       registrations: WebhookRegistrations;
       links: TicketLinks;
       worker: TicketWorker;
@@ -86,6 +88,10 @@ export class TicketFeed {
     headers: Record<string, string | string[] | undefined>,
   ): Promise<ReceiveResult> {
     await this.#settingsFor(system, partnerId);
+    // The partner's session is opened in this process first: a receiver may verify through the
+    // partner's open connection (ConnectWise's reads the signing key with it), and the process a
+    // delivery reaches may have done no sync work for the partner yet (an API process never does).
+    await this.o.sessions.forPartner(partnerId);
     const connector = this.o.registry.get(system);
     const verified = await connector.webhooks.verify(
       raw,

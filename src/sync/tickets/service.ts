@@ -111,6 +111,7 @@ export class TicketEngine {
       logger,
       portal,
       registry: o.registry,
+      sessions: o.sessions,
       registrations: this.#webhooks,
       links,
       worker: this.#worker,
