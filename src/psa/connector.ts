@@ -171,7 +171,7 @@ export interface PsaTicket {
   /**
    * Whether that last change was made through this connection's own credentials, where the PSA says
    * who made it (absent where it does not, or before the connector knows who it writes as): a poll
-   * may then leave a ticket alone at a stamp that is not yet final (docs/ticket-sync.md).
+   * may then leave a ticket alone at a stamp that is not yet final (docs/reliability.md, Inbox and dedup).
    */
   lastChangeOurs?: boolean;
   /**

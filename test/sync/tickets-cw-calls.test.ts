@@ -15,7 +15,7 @@ import { STORES } from "../helpers/services.js";
  * the ConnectWise emulator over HTTPS. ConnectWise stamps `_info.lastUpdated` to the second, so the
  * stamp of our own write is not final when the sync sees it; it is recorded as seen because
  * `_info.updatedBy` names our API member, and only while it still does: a person's edit later in
- * that second names them, and the poll reads the ticket again (docs/ticket-sync.md, Polls).
+ * that second names them, and the poll reads the ticket again (docs/reliability.md, Inbox and dedup; docs/connectwise.md).
  *
  * The emulator's clock stands still a minute ahead while a test runs: every stamp is then "not yet
  * final" (its second is not over by our clock) however slowly the test runs, and two writes share
@@ -37,7 +37,7 @@ describe.each(STORES)("ConnectWise requests per portal edit on %s", (kind) => {
   /** While set, the emulator's clock stands still there. */
   let frozen: Date | null = null;
   /** Runs once, right before our next ticket PATCH is sent (a person's edit slipped in between). */
-  let beforeOurPatch: (() => Promise<void>) | null = null;
+  let beforeOurPatch: (() => Promise<unknown>) | null = null;
 
   const portal = () => cw.env.services.portal;
   const tickets = () => cw.env.services.sync.tickets;

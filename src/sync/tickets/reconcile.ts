@@ -255,7 +255,9 @@ export class Reconciler {
       side,
       seenStamp(ctx, pt.lastActivity, readAt, pt.notes !== undefined, pt.lastChangeOurs),
     );
-    await notes.sync(ctx, ticket.id, pt.id, pt.notes !== undefined, pt.notes);
+    // The portal's notes written after that read may share its second: the stamp no longer tells.
+    if (await notes.sync(ctx, ticket.id, pt.id, pt.notes !== undefined, pt.notes))
+      await links.unseen(ctx.partnerId, ticket.id);
     await this.o.effort?.sync(ctx, ticket.id, pt.id);
     await this.#files(ctx, ticket.id, pt.id, false);
   }
