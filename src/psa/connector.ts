@@ -168,17 +168,38 @@ export interface PsaTicket {
   externalRef: string | null;
   /** The PSA's last-change time (ISO 8601): the later edit wins a conflict. */
   lastActivity: string;
+  /**
+   * Whether that last change was made through this connection's own credentials, where the PSA says
+   * who made it (absent where it does not, or before the connector knows who it writes as): a poll
+   * may then leave a ticket alone at a stamp that is not yet final (docs/reliability.md, Inbox and dedup).
+   */
+  lastChangeOurs?: boolean;
+  /**
+   * The ticket's notes as `notes` returns them, where the read lists them anyway (ConnectWise reads a
+   * ticket's description from its notes): listed after the ticket itself, at no extra request.
+   */
+  notes?: PsaNote[];
 }
 
 /** A ticket a poll's listing found: its id and last-change stamp, and the ticket itself where the listing carries it. */
 export interface ChangedTicket {
   id: number;
   lastActivity: string;
+  /** As `PsaTicket.lastChangeOurs`, where the listing says who made the last change. */
+  lastChangeOurs?: boolean;
   ticket?: PsaTicket;
 }
 
 /** The fields that cross both ways. */
 export type TicketFields = Pick<PsaTicket, "title" | "description" | "status" | "priority" | "assetId">;
+
+/** What the PSA's answer to a ticket write shows (see `TicketPort.update`). */
+export interface TicketWritten {
+  /** The stamp of our write: its last change is ours. */
+  lastActivity: string;
+  /** The fields the answer carries (those on the ticket record itself), as stored now. */
+  fields: Partial<TicketFields>;
+}
 
 export interface NewTicket extends TicketFields {
   companyId: number;
@@ -226,7 +247,12 @@ export interface TicketPort {
    * the ticket up by its externalRef before it would send again: never a blind second create.
    */
   create(t: NewTicket): Promise<number>;
-  update(id: number, fields: Partial<TicketFields>): Promise<void>;
+  /**
+   * Writes the fields. Where the PSA answers the write with the ticket, and that write was the last
+   * one (no description, device or other write after it), returns what the answer shows: the new
+   * stamp (a change of ours) and the ticket's own fields as they are now.
+   */
+  update(id: number, fields: Partial<TicketFields>): Promise<TicketWritten | undefined>;
   /**
    * A description as the PSA keeps it once written (pure): cut to its length limit with a marker,
    * line breaks as it stores them. `create` and `update` write exactly this; the engine keeps it as

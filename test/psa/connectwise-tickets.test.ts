@@ -76,6 +76,8 @@ describe("ConnectWise tickets", () => {
       inNocQueue: true,
       externalRef: "501",
       lastActivity: "2026-03-02T09:00:00Z",
+      lastChangeOurs: true, // the create's answer named our API member
+      notes: [], // listed with the description: the ticket has no other note
     });
     expect((await session.tickets.findByExternalRef("501"))?.id).toBe(id);
     expect(await session.tickets.findByExternalRef("502")).toBeNull();
@@ -168,6 +170,48 @@ describe("ConnectWise tickets", () => {
       (await session.tickets.changedSince(since, [...many, moved])).map((x) => x.id).sort((x, y) => x - y),
     ).toEqual([fresh, moved]);
     expect(f.emu.stats.snapshot().byOperation["search service/tickets"]).toBeGreaterThan(0);
+  });
+
+  it("says whether the last change was ours (`_info.updatedBy` as our own writes are answered with); update returns its PATCH's answer", async () => {
+    const since = clock.now(); // the clock is the file's: where the tests before left it
+    const id = await session.tickets.create(newTicket());
+    clock.advance(1_000);
+    const second = new Date(since.getTime() + 1_000).toISOString().replace(/\.\d+Z$/, "Z");
+    const written = await session.tickets.update(id, { title: "Renamed", priority: DEMO_IDS.priorities.low });
+    expect(written).toEqual({
+      lastActivity: second,
+      fields: { title: "Renamed", status: DEMO_IDS.statuses.new, priority: DEMO_IDS.priorities.low },
+    });
+    expect((await session.tickets.get(id))?.lastChangeOurs).toBe(true);
+    expect(await session.tickets.changedSince(since, [])).toEqual([
+      { id, lastActivity: second, lastChangeOurs: true },
+    ]);
+    // A technician's edit in the same second: same stamp, not ours.
+    const tech = await f.admin("POST", `tenants/${f.emu.credentials.companyId}/actAs`, { member: "asmith" });
+    const { httpsCall } = await import("../emulator/connectwise-helpers.js");
+    const { Agent } = await import("node:https");
+    const agent = new Agent({ ca: f.emu.caPem });
+    await httpsCall(
+      agent,
+      "PATCH",
+      `${f.emu.baseUrl}/service/tickets/${id}`,
+      [{ op: "replace", path: "summary", value: "Renamed by Alice" }],
+      {
+        authorization: (tech.body as { authorization: string }).authorization,
+        clientId: f.emu.credentials.clientId,
+        "content-type": "application/json",
+      },
+    );
+    agent.destroy();
+    expect(await session.tickets.changedSince(since, [])).toEqual([
+      { id, lastActivity: second, lastChangeOurs: false },
+    ]);
+    expect((await session.tickets.get(id))?.lastChangeOurs).toBe(false);
+    // A write that ends with the description note: the ticket's stamp after it is not the PATCH's.
+    expect(await session.tickets.update(id, { title: "Again", description: "New text" })).toBeUndefined();
+    // A connection that has not written yet does not know who it writes as: nothing is ours.
+    const fresh = openSession(f).session;
+    expect((await fresh.tickets.get(id))?.lastChangeOurs).toBe(false);
   });
 
   it("adds notes with ConnectWise's flags and reads them with their authors", async () => {

@@ -148,7 +148,9 @@ export function autotaskTickets(
     },
 
     async update(id, fields) {
+      // Its answer is the id alone: a poll's listing carries whole tickets instead (changedSince).
       await api.update("Tickets", { id, ...ticketBody(fields) });
+      return undefined;
     },
 
     descriptionAsStored,

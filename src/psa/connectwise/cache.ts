@@ -1,8 +1,8 @@
 /**
  * What a partner's ConnectWise connection remembers between calls, to save requests: which ticket a
  * note belongs to (ConnectWise has no note lookup by id alone), a ticket's description note, each
- * configuration's custom-field array (a write must send the whole array) and the custom-field
- * definitions of configurations. Everything here can be read again from ConnectWise; losing it
+ * configuration's custom-field array (a write must send the whole array), the custom-field
+ * definitions of configurations and who ConnectWise names as the writer of our own writes. Everything here can be read again from ConnectWise; losing it
  * only costs a request.
  */
 import type { CwCustomField } from "./types.js";
@@ -42,6 +42,11 @@ export interface ConnectWiseCache {
   customFieldDefs: Map<string, CwCustomField> | null;
   /** signing key by key_url, and when it was fetched */
   signingKeys: BoundedMap<string, { key: string; at: number }>;
+  /**
+   * Who ConnectWise names as the writer of our own writes (`_info.updatedBy` of a record we just
+   * wrote: our API member); null until this connection has written something.
+   */
+  ourUpdater: string | null;
 }
 
 export function newCache(): ConnectWiseCache {
@@ -51,6 +56,7 @@ export function newCache(): ConnectWiseCache {
     configurationCustom: new BoundedMap(50_000),
     customFieldDefs: null,
     signingKeys: new BoundedMap(20),
+    ourUpdater: null,
   };
 }
 

@@ -3,7 +3,8 @@
  * the partner's service board; the portal ticket id lives in `externalXRef` as "nocbridge:<id>"; the
  * ticket's device is its first configuration link; its description is the text of its first
  * discussion note (ConnectWise's "initial description": `initialDescription` is write-only, and the
- * API keeps it as that note); its last change is `_info.lastUpdated`.
+ * API keeps it as that note); its last change is `_info.lastUpdated`, and `_info.updatedBy` says
+ * whether it was ours (the writer our own writes are answered with).
  */
 import type {
   NewNote,
@@ -13,6 +14,7 @@ import type {
   SessionContext,
   TicketFields,
   TicketPort,
+  TicketWritten,
 } from "../connector.js";
 import { isPsaError, PsaError } from "../errors.js";
 import { fitText } from "../text.js";
@@ -44,6 +46,7 @@ const TICKET_FIELDS = [
   "company/id",
   "externalXRef",
   "_info/lastUpdated",
+  "_info/updatedBy",
 ];
 const NOTE_FIELDS = [
   "ticketId",
@@ -115,7 +118,19 @@ export function connectwiseTickets(
   const links = async (ticketId: number): Promise<number[]> =>
     (await api.all<CwRef>(`${ticketPath(ticketId)}/configurations`, { fields: ["id"] })).map((c) => c.id);
 
-  const toPsa = (t: CwTicket, description: CwNote | null, assets: number[]): PsaTicket => {
+  /** Whether ConnectWise names us as the ticket's last writer (unknown before our first write: no). */
+  const ours = (t: CwTicket): boolean => {
+    const by = t._info?.updatedBy;
+    return typeof by === "string" && by !== "" && by === cache.ourUpdater;
+  };
+
+  /** Learns who our writes are answered with (the record was just written by us). */
+  const learnUpdater = (rec: { _info?: CwTicket["_info"] } | null | undefined): void => {
+    const by = rec?._info?.updatedBy;
+    if (typeof by === "string" && by !== "") cache.ourUpdater = by;
+  };
+
+  const toPsa = (t: CwTicket, description: CwNote | null, assets: number[], notes?: PsaNote[]): PsaTicket => {
     const text = description?.text ?? "";
     return {
       id: t.id,
@@ -129,15 +144,20 @@ export function connectwiseTickets(
       inNocQueue: s.boardId !== null && refId(t.board) === s.boardId,
       externalRef: externalRefOf(t.externalXRef),
       lastActivity: t._info?.lastUpdated ?? "",
+      lastChangeOurs: ours(t),
+      ...(notes ? { notes } : {}),
     };
   };
 
+  // The ticket first, then its notes and configuration links: whatever changed after the ticket was
+  // read is either in these lists or carries a newer stamp. The description is the first discussion
+  // note, so one listing of all notes gives both the description and the notes.
   const get = async (id: number): Promise<PsaTicket | null> => {
     const t = await api.get<CwTicket>(ticketPath(id), TICKET_FIELDS);
     if (!t) return null;
     try {
-      const [description, assets] = await Promise.all([descriptionNote(id), links(id)]);
-      return toPsa(t, description, assets);
+      const [all, assets] = await Promise.all([listNotes(id), links(id)]);
+      return toPsa(t, descriptionNoteOf(all) ?? null, assets, notesOf(id, all));
     } catch (e) {
       // Deleted between the reads.
       if (isPsaError(e) && e.code === "NOT_FOUND") return null;
@@ -202,21 +222,33 @@ export function connectwiseTickets(
     };
   };
 
-  const notes = async (ticketId: number): Promise<PsaNote[]> => {
+  /** All of a ticket's notes, the description note among them (remembered, as is each note's ticket). */
+  const listNotes = async (ticketId: number): Promise<CwNote[]> => {
     const all = await api.all<CwNote>(`${ticketPath(ticketId)}/notes`, { fields: NOTE_FIELDS });
     const description = descriptionNoteOf(all);
     if (description) cache.descriptionNote.set(ticketId, description.id);
     for (const n of all) cache.noteTicket.set(n.id, ticketId);
+    return all;
+  };
+
+  /** The notes as the engine sees them: all but the description note, oldest first. */
+  const notesOf = (ticketId: number, all: CwNote[]): PsaNote[] => {
+    const description = descriptionNoteOf(all);
     return all
       .filter((n) => n.id !== description?.id)
       .sort((a, b) => a.id - b.id)
       .map((n) => toNote(ticketId, n));
   };
 
+  const notes = async (ticketId: number): Promise<PsaNote[]> => notesOf(ticketId, await listNotes(ticketId));
+
   return {
     get,
 
-    async changedSince(since: Date, alsoIds: number[]): Promise<Array<{ id: number; lastActivity: string }>> {
+    async changedSince(
+      since: Date,
+      alsoIds: number[],
+    ): Promise<Array<{ id: number; lastActivity: string; lastChangeOurs: boolean }>> {
       const changed = `lastUpdated >= ${date(since)}`;
       const board = s.boardId === null ? undefined : `board/id = ${int(s.boardId)}`;
       const extra = chunks([...new Set(alsoIds)], IDS_PER_QUERY);
@@ -224,17 +256,17 @@ export function connectwiseTickets(
         or(board, extra[0] ? inList("id", extra[0]) : undefined),
         ...extra.slice(1).map((c) => inList("id", c)),
       ];
-      const found = new Map<number, string>();
+      const found = new Map<number, { lastActivity: string; lastChangeOurs: boolean }>();
       for (const scope of scopes) {
         if (scope === "") continue;
         for (const t of await api.all<CwTicket>("service/tickets", {
           conditions: and(changed, scope),
-          fields: ["_info/lastUpdated"],
+          fields: ["_info/lastUpdated", "_info/updatedBy"],
         })) {
-          found.set(t.id, t._info?.lastUpdated ?? "");
+          found.set(t.id, { lastActivity: t._info?.lastUpdated ?? "", lastChangeOurs: ours(t) });
         }
       }
-      return [...found].map(([id, lastActivity]) => ({ id, lastActivity }));
+      return [...found].map(([id, r]) => ({ id, ...r }));
     },
 
     async findByExternalRef(ref: string): Promise<PsaTicket | null> {
@@ -281,10 +313,15 @@ export function connectwiseTickets(
           t.description.trim() === "" ? EMPTY_DESCRIPTION : descriptionAsStored(t.description),
       };
       // Never a blind second create: after an ambiguous failure the ticket is looked up by its ref.
-      const created = await api.createIdempotent<{ id: number }>("service/tickets", body, async () => {
-        const id = await idByRef(t.externalRef);
-        return id === null ? null : { id };
-      });
+      const created = await api.createIdempotent<{ id: number; _info?: CwTicket["_info"] }>(
+        "service/tickets",
+        body,
+        async () => {
+          const id = await idByRef(t.externalRef);
+          return id === null ? null : { id };
+        },
+      );
+      learnUpdater(created);
       if (t.assetId !== null) {
         try {
           await setAsset(created.id, t.assetId, []);
@@ -299,7 +336,7 @@ export function connectwiseTickets(
       return created.id;
     },
 
-    async update(id: number, fields: Partial<TicketFields>): Promise<void> {
+    async update(id: number, fields: Partial<TicketFields>): Promise<TicketWritten | undefined> {
       const ops: PatchOp[] = [];
       if (fields.title !== undefined)
         ops.push({ op: "replace", path: "summary", value: summaryOf(fields.title) });
@@ -307,9 +344,22 @@ export function connectwiseTickets(
         ops.push({ op: "replace", path: "status", value: { id: fields.status } });
       if (fields.priority !== undefined)
         ops.push({ op: "replace", path: "priority", value: { id: fields.priority } });
-      if (ops.length > 0) await api.patch(ticketPath(id), ops);
+      const after = ops.length > 0 ? await api.patch<CwTicket | null>(ticketPath(id), ops) : null;
+      learnUpdater(after);
       if (fields.description !== undefined) await setDescription(id, fields.description);
       if (fields.assetId !== undefined) await setAsset(id, fields.assetId);
+      // The PATCH's answer is the ticket as written; a later note or link write may stamp it again.
+      const stamp = after?._info?.lastUpdated;
+      if (!after || !stamp || fields.description !== undefined || fields.assetId !== undefined)
+        return undefined;
+      return {
+        lastActivity: stamp,
+        fields: {
+          title: after.summary ?? "",
+          status: refId(after.status) ?? 0,
+          priority: refId(after.priority) ?? 0,
+        },
+      };
     },
 
     descriptionAsStored,

@@ -11,7 +11,7 @@ import type { PsaSessions } from "../sessions.js";
 import { statusRowsInScope } from "../status-scope.js";
 import type { TicketLinks } from "./links.js";
 import { PAIRS, psaSide, readShadow } from "./shadow.js";
-import { SECOND_STAMP_SETTLE_MS, stampFinal, toTheSecond } from "./stamps.js";
+import { SECOND_STAMP_SETTLE_MS, seenMatches, stampFinal, toTheSecond } from "./stamps.js";
 import type { WebhookRegistrations } from "./webhooks.js";
 import type { TicketWorker } from "./worker.js";
 
@@ -183,7 +183,8 @@ export class TicketFeed {
    * The listed tickets a read would find nothing new in:
    *   - the stamp still equals the one their last sync saw everything behind (a webhook's sync, or the
    *     last poll's). Such a stamp was final when it was read (./stamps.ts), so no same-second edit
-   *     hides behind it;
+   *     hides behind it — or it was not, and was recorded because the last change was ours, which
+   *     the listing still says (a person's edit later in that second would name them);
    *   - or the listing carries the ticket, which holds exactly what the last sync left (only our own
    *     write moved its stamp), at a final stamp — which is then stored as seen.
    * Where the PSA reports notes in events of their own, a ticket sync may not have read the notes:
@@ -208,7 +209,7 @@ export class TicketFeed {
     for (const r of rows) {
       const state = states.get(r.id);
       if (!state) continue;
-      if (state.seenAt === r.lastActivity) unchanged.add(r.id);
+      if (seenMatches(state.seenAt, r.lastActivity, r.lastChangeOurs)) unchanged.add(r.id);
       else if (r.ticket?.inNocQueue && stampFinal(r.lastActivity, now) && sameSide(r.ticket, state.shadow)) {
         unchanged.add(r.id);
         asLeft.push({ psaId: r.id, link: state.id, shadow: state.shadow, stamp: r.lastActivity });

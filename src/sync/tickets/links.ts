@@ -196,6 +196,16 @@ export class TicketLinks {
       .execute();
   }
 
+  /** A write of ours followed the read whose stamp was stored as seen: the next poll reads the ticket. */
+  async unseen(partnerId: number, ticketId: number): Promise<void> {
+    await this.#k
+      .updateTable("ticket_links")
+      .set({ psa_seen_at: null })
+      .where("partner_id", "=", partnerId)
+      .where("ticket_id", "=", ticketId)
+      .execute();
+  }
+
   /** The PSA tickets of the partner's links, most recently synced first (a poll looks at them too). */
   async recentPsaIds(partnerId: number, limit: number): Promise<number[]> {
     const rows = await this.#k

@@ -1,3 +1,4 @@
+import type { PsaNote } from "../../psa/connector.js";
 import type { Db } from "../../store/db.js";
 import type { SyncPortal } from "../portal-port.js";
 import type { TicketLink } from "./links.js";
@@ -21,8 +22,18 @@ export class NoteSync {
       .execute();
   }
 
-  /** Portal notes not yet in the PSA go there; with `pull`, PSA notes not yet in the portal come here. */
-  async sync(ctx: Ctx, ticketId: number, psaTicketId: number, pull: boolean): Promise<void> {
+  /**
+   * Portal notes not yet in the PSA go there; with `pull`, PSA notes not yet in the portal come here
+   * (those given as `read` when the ticket's read listed them, else listed now). Returns whether a
+   * note was written to the PSA.
+   */
+  async sync(
+    ctx: Ctx,
+    ticketId: number,
+    psaTicketId: number,
+    pull: boolean,
+    read?: readonly PsaNote[],
+  ): Promise<boolean> {
     const links = await this.#k
       .selectFrom("note_links")
       .select(["note_id", "psa_note_id"])
@@ -31,6 +42,7 @@ export class NoteSync {
       .execute();
     const linkedPortal = new Set(links.map((l) => l.note_id));
     const linkedPsa = new Set(links.map((l) => l.psa_note_id));
+    let wrote = false;
     for (const n of await this.portal.notes(ticketId)) {
       if (linkedPortal.has(n.id)) continue;
       const psaNoteId = await ctx.session.tickets.addNote(
@@ -39,10 +51,11 @@ export class NoteSync {
         linkedPsa,
       );
       linkedPsa.add(psaNoteId);
+      wrote = true;
       await this.#link(ctx.partnerId, n.id, psaNoteId, psaTicketId);
     }
-    if (!pull) return;
-    const psaNotes = await ctx.session.tickets.notes(psaTicketId);
+    if (!pull) return wrote;
+    const psaNotes = read ? [...read] : await ctx.session.tickets.notes(psaTicketId);
     for (const pn of psaNotes.sort((a, b) => a.id - b.id)) {
       if (linkedPsa.has(pn.id)) continue;
       const note = await this.portal.addNote(
@@ -52,6 +65,7 @@ export class NoteSync {
       );
       await this.#link(ctx.partnerId, note.id, pn.id, psaTicketId);
     }
+    return wrote;
   }
 
   /**

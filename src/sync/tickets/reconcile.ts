@@ -1,7 +1,7 @@
 import { PortalError } from "../../portal/errors.js";
 import type { TicketPatch } from "../../portal/service.js";
 import type { TicketDetail } from "../../portal/types.js";
-import type { PsaTicket } from "../../psa/connector.js";
+import type { PsaTicket, TicketFields, TicketWritten } from "../../psa/connector.js";
 import type { Failpoint } from "../failpoint.js";
 import type { SyncPortal } from "../portal-port.js";
 import { type AlertLine, portalDescription, portalPart } from "./content.js";
@@ -22,7 +22,7 @@ import {
   readShadow,
   type Shadow,
 } from "./shadow.js";
-import { stampFinal } from "./stamps.js";
+import { seenKey, stampFinal } from "./stamps.js";
 import { forwardStatus, PORTAL_NEW, statusGapWarning } from "./status-gap.js";
 
 /** What reconcile needs to know of a lane: the ticket on either side, and whether to read the PSA's notes. */
@@ -149,15 +149,22 @@ export class Reconciler {
 
     // What the PSA keeps of our write (a description cut to its limit) is the last synced value.
     const psaAfter: PsaSide = { ...psaNow, ...map.asStored(ctx, toPsa) };
+    let written: TicketWritten | undefined;
     if (Object.keys(toPsa).length > 0) {
-      await ctx.session.tickets.update(pt.id, toPsa);
+      written = await ctx.session.tickets.update(pt.id, toPsa);
       if (toPsa.status !== undefined && ctx.closing.has(toPsa.status))
         await this.#confirmClose(ctx, pt, ticket.title, toPsa.status);
     }
     let after = ticket;
     if (Object.keys(toPortal).length > 0) after = await portal.updateTicket(ticket.id, toPortal);
     for (const r of resolutions) await notes.systemNote(ctx, link, `Sync conflict resolved — ${r}.`);
-    await notes.sync(ctx, ticket.id, pt.id, lane.pullNotes);
+    // Notes the ticket's read listed anyway are pulled whatever the lane asked (no extra request).
+    const notesRead = lane.pullNotes || pt.notes !== undefined;
+    const notedInPsa = await notes.sync(ctx, ticket.id, pt.id, notesRead, pt.notes);
+    // Our write's answer gives the ticket's stamp after it, when nothing of ours wrote after it and
+    // the answer holds what we left (else another write came in between: the next poll reads it).
+    const stampAfter =
+      written && !notedInPsa && sameFields(written.fields, psaAfter) ? written.lastActivity : null;
     // The PSA's files are listed when its ticket shows activity since the last sync, or when the
     // periodic file check asks (a file added alone may not stamp its ticket: ./file-check.ts); a
     // reconcile with nothing new costs no extra request.
@@ -174,14 +181,15 @@ export class Reconciler {
         : withAlerts(after, alerts),
       psa: psaAfter,
       portalAt: after.updatedAt,
-      psaAt: pt.lastActivity,
+      psaAt: stampAfter ?? pt.lastActivity,
     };
-    await links.synced(
-      link.id,
-      next,
-      warnings.length > 0 ? warnings.join("; ") : null,
-      seenStamp(ctx, pt.lastActivity, readAt, lane.pullNotes),
-    );
+    // After a write of ours, the stamp read before it says nothing of what came in between (a
+    // person's edit in the second of our write would be named ours): only the write's answer counts.
+    const wrote = Object.keys(toPsa).length > 0 || notedInPsa;
+    let seen: string | null = null;
+    if (stampAfter !== null) seen = seenStamp(ctx, stampAfter, links.now(), notesRead, true);
+    else if (!wrote) seen = seenStamp(ctx, pt.lastActivity, readAt, notesRead, pt.lastChangeOurs);
+    await links.synced(link.id, next, warnings.length > 0 ? warnings.join("; ") : null, seen);
     await this.o.effort?.sync(ctx, ticket.id, pt.id);
   }
 
@@ -245,9 +253,11 @@ export class Reconciler {
       pt,
       gap ? { statusId: sentStatus, warning: statusGapWarning(side.statusId, label) } : undefined,
       side,
-      seenStamp(ctx, pt.lastActivity, readAt, false),
+      seenStamp(ctx, pt.lastActivity, readAt, pt.notes !== undefined, pt.lastChangeOurs),
     );
-    await notes.sync(ctx, ticket.id, pt.id, false);
+    // The portal's notes written after that read may share its second: the stamp no longer tells.
+    if (await notes.sync(ctx, ticket.id, pt.id, pt.notes !== undefined, pt.notes))
+      await links.unseen(ctx.partnerId, ticket.id);
     await this.o.effort?.sync(ctx, ticket.id, pt.id);
     await this.#files(ctx, ticket.id, pt.id, false);
   }
@@ -331,9 +341,9 @@ export class Reconciler {
       pt,
       undefined,
       undefined,
-      seenStamp(ctx, pt.lastActivity, readAt, true),
+      seenStamp(ctx, pt.lastActivity, readAt, true, pt.lastChangeOurs),
     );
-    await notes.sync(ctx, ticket.id, pt.id, true);
+    await notes.sync(ctx, ticket.id, pt.id, true, pt.notes);
     await this.#files(ctx, ticket.id, pt.id, true);
   }
 
@@ -352,14 +362,29 @@ export class Reconciler {
 
 /**
  * The PSA stamp a sync saw everything behind, for the next poll to leave the ticket alone while the
- * stamp stays (null: it reads the ticket again). The stamp must have been final when the ticket was
- * read (./stamps.ts): a later edit in the same second would carry it too. And the notes behind it
- * must be known: read with the ticket, or — where the PSA reports notes in events of their own — left
- * to the poll's one listing of notes added since (`notesAddedSince`).
+ * stamp stays (null: it reads the ticket again), as `seenKey` records it. The stamp must have been
+ * final when the ticket was read (./stamps.ts): a later edit in the same second would carry it too —
+ * unless the read (or our write's answer) named us as the last writer: a person's edit later in that
+ * second names them, and the poll then reads the ticket. And the notes behind it must be known: read
+ * with the ticket, or — where the PSA reports notes in events of their own — left to the poll's one
+ * listing of notes added since (`notesAddedSince`).
  */
-function seenStamp(ctx: Ctx, stamp: string, readAt: Date, notesRead: boolean): string | null {
+function seenStamp(
+  ctx: Ctx,
+  stamp: string,
+  readAt: Date,
+  notesRead: boolean,
+  ours: boolean | undefined,
+): string | null {
   const notesKnown = notesRead || ctx.session.tickets.notesAddedSince !== undefined;
-  return notesKnown && stampFinal(stamp, readAt) ? stamp : null;
+  if (!notesKnown || Number.isNaN(Date.parse(stamp))) return null;
+  if (stampFinal(stamp, readAt)) return stamp;
+  return ours === true ? seenKey(stamp, true) : null;
+}
+
+/** Whether the ticket fields a write's answer shows are the values the sync left there. */
+function sameFields(shown: Partial<TicketFields>, left: PsaSide): boolean {
+  return (Object.keys(shown) as Array<keyof TicketFields>).every((f) => shown[f] === left[f]);
 }
 
 /** The portal side of a ticket as the PSA should hold it: the description with its alerts block. */

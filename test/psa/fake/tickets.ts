@@ -99,6 +99,7 @@ export function fakeTickets(client: FakeClient, s: FakeSettings): TicketPort {
         checkTicket(tenant, op, { ...row, ...fields }, false);
         Object.assign(row, fields, { lastActivity: tenant.stamp() });
       });
+      return undefined;
     },
 
     async notes(ticketId) {
