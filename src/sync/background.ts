@@ -117,10 +117,12 @@ export class WorkerRole {
   }
 
   /**
-   * Two pools, so that long asset runs never hold the slots ticket work needs: ticket drains, polls,
-   * set-ups and schedules in one (`concurrency`); asset runs in the other (a quarter of it).
+   * Three pools, so that neither long asset runs nor a burst of webhook set-ups hold the slots ticket
+   * work needs: ticket drains, polls and schedules (`concurrency`); webhook set-ups (an eighth of it:
+   * some 25 PSA requests each, and 200 partners onboarding at once are 5,000 requests the PSA and the
+   * processes need not take all in the same minute); asset runs (a quarter).
    */
-  tasks(): { tickets: TaskList; assets: TaskList } {
+  tasks(): { tickets: TaskList; setups: TaskList; assets: TaskList } {
     const { tickets, assetRuns, scheduler, logger, jobs } = this.o;
     const partnerOf = (p: Record<string, unknown>) => Number(p.partnerId);
     return {
@@ -136,13 +138,15 @@ export class WorkerRole {
           // The next poll, as long as the partner's ticketing is on (a poll that failed is tried again then).
           if (await this.#ticketingOn(partnerId)) await enqueuePoll(jobs, partnerId, this.o.pollIntervalMs);
         },
+        [SCHEDULE_TASK]: (p) => scheduler.fired(partnerOf(p)),
+      },
+      setups: {
         [SETUP_TASK]: async (p) => {
           const partnerId = partnerOf(p);
           // The webhooks here; the first poll is a job of the ticket lane, due now.
           await tickets.ticketingChanged(partnerId, { firstPoll: false });
           if (await this.#ticketingOn(partnerId)) await enqueuePoll(jobs, partnerId, 0);
         },
-        [SCHEDULE_TASK]: (p) => scheduler.fired(partnerOf(p)),
       },
       assets: {
         [RUN_TASK]: (p, ctx) => assetRuns.executeJob(p as unknown as RunJob, ctx.workerId, ctx.signal),
@@ -166,6 +170,7 @@ export class WorkerRole {
     const tasks = this.tasks();
     const outcome = this.o.onOutcome ? { onOutcome: this.o.onOutcome } : {};
     await jobs.work(tasks.tickets, { concurrency, ...outcome });
+    await jobs.work(tasks.setups, { concurrency: Math.max(1, Math.ceil(concurrency / 8)), ...outcome });
     // Asset runs are long, and each is many requests of its own (several at once): a quarter, at least one.
     await jobs.work(tasks.assets, { concurrency: Math.max(1, Math.ceil(concurrency / 4)), ...outcome });
     for (const partnerId of await portal.partnersWith("devices"))
