@@ -1,30 +1,19 @@
-import type { JobOutcome, Jobs } from "../jobs/types.js";
-import type { Clock } from "../lib/clock.js";
-import type { Logger } from "../lib/logger.js";
-import type { Db } from "../store/db.js";
-import type { AssetRuns } from "./asset-runs.js";
-import { DEFAULT_CONCURRENCY, POLL_TASK, WorkerRole } from "./background.js";
-import type { OutageWatch } from "./outage.js";
+import type { JobOutcome } from "../jobs/types.js";
+import { DEFAULT_CONCURRENCY, POLL_TASK, WorkerRole, type WorkerRoleOptions } from "./background.js";
 import type { PortalEvents } from "./portal-events.js";
-import type { SyncPortal } from "./portal-port.js";
 import { RUN_TASK, type RunJob } from "./run-legs.js";
 import type { RunStore } from "./runs.js";
-import { type AssetScheduler, SCHEDULE_TASK } from "./scheduler.js";
-import type { TicketEngine } from "./tickets/service.js";
+import { SCHEDULE_TASK } from "./scheduler.js";
 import { LocalBeat, startPruning } from "./timers.js";
 
-export interface ProcessRoleDeps {
-  db: Db;
-  clock: Clock;
-  logger: Logger;
-  jobs: Jobs;
-  portal: SyncPortal;
-  tickets: TicketEngine;
-  assetRuns: AssetRuns;
-  scheduler: AssetScheduler;
+/** What the process role is given: a worker's parts (./background.ts), and the rest of its own. */
+export interface ProcessRoleDeps
+  extends Pick<
+    WorkerRoleOptions,
+    "db" | "clock" | "logger" | "jobs" | "portal" | "tickets" | "assetRuns" | "scheduler" | "outage"
+  > {
   /** Integration settings saves (integration_events rows) and what follows them. */
   events: PortalEvents;
-  outage: OutageWatch;
   /** Ticket poll interval per partner, ms (default 5 minutes). */
   pollIntervalMs?: number | undefined;
   /** Days processed inbox/outbox rows and resolved sync errors are kept (default 30). */
