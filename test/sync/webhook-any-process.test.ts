@@ -94,7 +94,12 @@ describe.each(STORES)(
           ),
         "the ConnectWise ticket in the portal",
       );
-      expect((await cw.env.services.sync.tickets.view(ticket.id)).ticketId).toBe(made.id);
+      // The portal ticket is made before its link is saved: wait for the link too.
+      const linked = await until(
+        async () => (await cw.env.services.sync.tickets.view(ticket.id)).ticketId,
+        "the portal ticket's link",
+      );
+      expect(linked).toBe(made.id);
     });
   },
 );
