@@ -64,7 +64,10 @@ export class GraphileJobs implements Jobs {
     pool.on("error", (err) => o.logger.warn({ err }, "job engine connection lost"));
     try {
       // Workers started together would each create the engine's schema: one at a time, the others wait.
-      const key = `nocbridge-jobs:${o.schema}`;
+      // One key for the whole database, not one per schema: the engine's migrations of two schemas at
+      // the same time can fail too ('column "job_count" of relation "job_queues" does not exist', seen
+      // with two test files starting side by side).
+      const key = "nocbridge-jobs:migrate";
       const lock = await pool.connect();
       let utils: WorkerUtils;
       try {
