@@ -72,7 +72,8 @@ export function enqueuePoll(jobs: Jobs, partnerId: number, delayMs: number, keep
 }
 
 /**
- * Ticket jobs a worker runs at once unless told (`--concurrency`); asset runs are a quarter of it.
+ * Ticket jobs a worker runs at once unless told (`--concurrency`); webhook set-ups are an eighth of
+ * it and asset runs a quarter (`WorkerRole.tasks`).
  * Ticket jobs wait on the PSA most of their time (a drain is a few requests), so many fit in one
  * process: 20 ticket changes a second at a few hundred ms each hold about 10 slots, and a burst of
  * onboardings (a webhook set-up of many requests each) must leave room for them.
